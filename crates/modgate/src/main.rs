@@ -1,0 +1,101 @@
+//! modgate: a Go module proxy.
+
+mod cli;
+mod config;
+mod env;
+mod ingest;
+mod protocol;
+mod proxy;
+mod server;
+mod store;
+mod sumdb;
+mod telemetry;
+mod upstream;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::cli::{Cli, Command, ServeArgs};
+use crate::config::ServeConfig;
+use crate::store::{DiskStore, MemoryCached, Store};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("modgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[tokio::main]
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = ServeConfig::resolve(args)?;
+    telemetry::init_logging(config.log_format);
+    let disk = DiskStore::open(&config.storage)
+        .with_context(|| format!("cannot open storage {}", config.storage.display()))?;
+    let store: Arc<dyn Store> = if config.memory_cache_bytes > 0 {
+        Arc::new(MemoryCached::new(Arc::new(disk), config.memory_cache_bytes))
+    } else {
+        Arc::new(disk)
+    };
+    let upstreams =
+        upstream::Upstreams::new(&config.upstream).context("cannot build the HTTP client")?;
+    if !config.sumdb.is_off() {
+        tracing::warn!(
+            sumdb = %config.sumdb,
+            "checksum database verification is not implemented yet: modules are checked against the module zip rules only"
+        );
+    }
+    let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
+    let state = Arc::new(server::AppState {
+        proxy: proxy::Proxy::new(store, upstreams),
+        metrics,
+    });
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, storage = %config.storage.display(), upstream = %config.upstream, "modgate serving");
+    // Scripts and tests read the bound address (useful with port 0) from stdout.
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "modgate listening on http://{addr}")?;
+    stdout.flush()?;
+    axum::serve(listener, server::router(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    tracing::info!("modgate stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM; in-flight requests then finish.
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,345 @@
+//! The core: answer from the store (the cacher), fill misses from the
+//! upstream chain (the fetcher), and check everything before it is stored.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use modgate_module::{escape, pseudo, version};
+
+use crate::ingest::{self, Info};
+use crate::protocol::{Kind, Request};
+use crate::store::{Body, Ext, Key, Object, Store, StoreError};
+use crate::telemetry::metric;
+use crate::upstream::{ChainError, Fetched, Upstreams, Want};
+
+/// An answer to a protocol request.
+pub enum Answer {
+    /// A stored, immutable artifact.
+    Stored(Object),
+    /// A list, `@latest` or query answer: valid for a short while only.
+    Fresh(Bytes),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Upstream(String),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+pub struct Proxy {
+    store: Arc<dyn Store>,
+    upstreams: Upstreams,
+}
+
+impl Proxy {
+    pub fn new(store: Arc<dyn Store>, upstreams: Upstreams) -> Self {
+        Self { store, upstreams }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub async fn answer(&self, req: &Request) -> Result<Answer, ProxyError> {
+        match &req.kind {
+            Kind::List => self.list(&req.module).await.map(|versions| {
+                let mut text = versions.join("\n");
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                Answer::Fresh(text.into())
+            }),
+            Kind::Latest => self.latest(req).await.map(Answer::Fresh),
+            Kind::Info(q) if !version::is_canonical(q) => self.query(req).await.map(Answer::Fresh),
+            Kind::Info(_) | Kind::Mod(_) | Kind::Zip(_) => {
+                self.artifact(req).await.map(Answer::Stored)
+            }
+        }
+    }
+
+    /// A canonical .info, .mod or .zip: from the store, else fetched and stored.
+    async fn artifact(&self, req: &Request) -> Result<Object, ProxyError> {
+        let key = req.key().expect("canonical artifact requests have a key");
+        if let Some(obj) = self.store.get(&key).await? {
+            metric::cache_lookup(req.endpoint(), true);
+            return Ok(obj);
+        }
+        metric::cache_lookup(req.endpoint(), false);
+        self.fill(req, &key).await?;
+        self.store.get(&key).await?.ok_or_else(|| {
+            ProxyError::Store(StoreError::Io(std::io::Error::other(format!(
+                "{key} vanished right after it was stored"
+            ))))
+        })
+    }
+
+    async fn fill(&self, req: &Request, key: &Key) -> Result<(), ProxyError> {
+        let module = req.module.as_str();
+        let path = req.upstream_path();
+        match &req.kind {
+            Kind::Info(v) => {
+                let info = self
+                    .upstreams
+                    .fetch(
+                        &path,
+                        Want::Bytes {
+                            max: ingest::MAX_INFO,
+                        },
+                        |f| async move { ingest::check_info(module, Some(v), &bytes_of(f)?) },
+                    )
+                    .await
+                    .map_err(|e| chain_error(req, e))?;
+                self.store.put(key, info.to_json()).await?;
+            }
+            Kind::Mod(v) => {
+                let data = self
+                    .upstreams
+                    .fetch(
+                        &path,
+                        Want::Bytes {
+                            max: ingest::MAX_MOD,
+                        },
+                        |f| async move {
+                            let data = bytes_of(f)?;
+                            ingest::check_mod(module, v, &data)?;
+                            Ok(data)
+                        },
+                    )
+                    .await
+                    .map_err(|e| chain_error(req, e))?;
+                self.store.put(key, data).await?;
+            }
+            Kind::Zip(v) => {
+                let store = &self.store;
+                let temp = || store.temp_file().map_err(std::io::Error::other);
+                let want = Want::File {
+                    max: ingest::MAX_ZIP,
+                    temp: &temp,
+                };
+                let (file, h1) = self
+                    .upstreams
+                    .fetch(&path, want, |f| async move {
+                        let Fetched::File(file) = f else {
+                            return Err("zip was not staged to disk".to_owned());
+                        };
+                        let (module, v) = (module.to_owned(), v.to_owned());
+                        tokio::task::spawn_blocking(move || {
+                            ingest::check_zip(&module, &v, file.path()).map(|h1| (file, h1))
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .inspect_err(|_| metric::rejected_artifact("zip"))
+                    })
+                    .await
+                    .map_err(|e| chain_error(req, e))?;
+                let hash_key = Key::version_file(module, v, Ext::ZipHash).expect("valid key");
+                // The hash goes first: a stored zip always has its hash beside it.
+                self.store
+                    .put(&hash_key, Bytes::from(format!("{h1}\n")))
+                    .await?;
+                self.store.put_file(key, file).await?;
+                tracing::info!(module, version = %v, %h1, "stored module zip");
+            }
+            Kind::List | Kind::Latest => unreachable!("only artifacts are filled"),
+        }
+        Ok(())
+    }
+
+    /// Versions merged from the upstreams and the store; the store alone when
+    /// every upstream fails.
+    async fn list(&self, module: &str) -> Result<Vec<String>, ProxyError> {
+        let path = Request {
+            module: module.to_owned(),
+            kind: Kind::List,
+        }
+        .upstream_path();
+        let cached = self.cached_versions(module).await?;
+        let mut tagged: Vec<String> = cached
+            .iter()
+            .filter(|(v, _)| !pseudo::is_pseudo_version(v))
+            .map(|(v, _)| v.clone())
+            .collect();
+        let fetched = self
+            .upstreams
+            .fetch(
+                &path,
+                Want::Bytes {
+                    max: ingest::MAX_LIST,
+                },
+                |f| async move { Ok(ingest::parse_list(module, &bytes_of(f)?)) },
+            )
+            .await;
+        // A module with only pseudo-versions cached is known: its list is empty.
+        match fetched {
+            Ok(upstream) => tagged.extend(upstream),
+            Err(ChainError::NotFound(msg)) if cached.is_empty() => {
+                return Err(ProxyError::NotFound(format!("{module}: {msg}")));
+            }
+            Err(ChainError::Failed(msg)) if cached.is_empty() => {
+                return Err(ProxyError::Upstream(format!("{module}: {msg}")));
+            }
+            Err(ChainError::NotFound(_)) => {}
+            Err(ChainError::Failed(msg)) => {
+                tracing::warn!(module, error = %msg, "every upstream failed; answering the list from the cache");
+                metric::stale_answer("list");
+            }
+        }
+        ingest::sort_versions(&mut tagged);
+        Ok(tagged)
+    }
+
+    async fn latest(&self, req: &Request) -> Result<Bytes, ProxyError> {
+        let module = req.module.as_str();
+        let fetched = self
+            .upstreams
+            .fetch(
+                &req.upstream_path(),
+                Want::Bytes {
+                    max: ingest::MAX_INFO,
+                },
+                |f| async move { ingest::check_info(module, None, &bytes_of(f)?) },
+            )
+            .await;
+        match fetched {
+            Ok(info) => {
+                self.remember_info(module, &info).await;
+                Ok(info.to_json())
+            }
+            // Like the go command, a proxy without @latest is asked for its list.
+            Err(ChainError::NotFound(msg)) => {
+                let versions = match self.list(module).await {
+                    Ok(v) => v,
+                    Err(ProxyError::NotFound(_)) => Vec::new(),
+                    Err(e) => return Err(e),
+                };
+                if let Some(best) = ingest::pick_latest(versions.iter().map(String::as_str)) {
+                    let info = Request {
+                        module: module.to_owned(),
+                        kind: Kind::Info(best.to_owned()),
+                    };
+                    let obj = self.artifact(&info).await?;
+                    return Ok(read_small(obj).await?);
+                }
+                match self.cached_latest(module).await? {
+                    Some(info) => Ok(info),
+                    None => Err(ProxyError::NotFound(format!("{module}: {msg}"))),
+                }
+            }
+            Err(ChainError::Failed(msg)) => match self.cached_latest(module).await? {
+                Some(info) => {
+                    tracing::warn!(module, error = %msg, "every upstream failed; answering @latest from the cache");
+                    metric::stale_answer("latest");
+                    Ok(info)
+                }
+                None => Err(ProxyError::Upstream(format!("{module}: {msg}"))),
+            },
+        }
+    }
+
+    /// A query (branch, tag, commit, partial version) resolved upstream.
+    async fn query(&self, req: &Request) -> Result<Bytes, ProxyError> {
+        let module = req.module.as_str();
+        let info = self
+            .upstreams
+            .fetch(
+                &req.upstream_path(),
+                Want::Bytes {
+                    max: ingest::MAX_INFO,
+                },
+                |f| async move { ingest::check_info(module, None, &bytes_of(f)?) },
+            )
+            .await
+            .map_err(|e| chain_error(req, e))?;
+        self.remember_info(module, &info).await;
+        Ok(info.to_json())
+    }
+
+    /// Stores an .info learned from @latest or a query, so the version is
+    /// known offline later. Failing to remember is not the client's problem.
+    async fn remember_info(&self, module: &str, info: &Info) {
+        let Some(key) = Key::version_file(module, &info.version, Ext::Info) else {
+            return;
+        };
+        if let Err(e) = self.store.put(&key, info.to_json()).await {
+            tracing::warn!(module, version = %info.version, error = %e, "could not store .info");
+        }
+    }
+
+    /// Canonical versions with something stored, each with whether its .info is stored.
+    async fn cached_versions(&self, module: &str) -> Result<Vec<(String, bool)>, ProxyError> {
+        let Some(dir) = Key::versions_dir(module) else {
+            return Ok(Vec::new());
+        };
+        let mut found: Vec<(String, bool)> = Vec::new();
+        for name in self.store.list(&dir).await? {
+            let Some((escaped, ext)) = name.rsplit_once('.') else {
+                continue;
+            };
+            if !matches!(ext, "info" | "mod" | "zip") {
+                continue;
+            }
+            let Ok(v) = escape::unescape_version(escaped) else {
+                continue;
+            };
+            if !version::is_canonical(&v) || version::check(module, &v).is_err() {
+                continue;
+            }
+            match found.iter_mut().find(|(seen, _)| *seen == v) {
+                Some(entry) => entry.1 |= ext == "info",
+                None => found.push((v, ext == "info")),
+            }
+        }
+        Ok(found)
+    }
+
+    /// `@latest` from the store alone.
+    async fn cached_latest(&self, module: &str) -> Result<Option<Bytes>, ProxyError> {
+        let cached = self.cached_versions(module).await?;
+        let with_info = cached
+            .iter()
+            .filter(|(_, info)| *info)
+            .map(|(v, _)| v.as_str());
+        let Some(best) = ingest::pick_latest(with_info) else {
+            return Ok(None);
+        };
+        let key = Key::version_file(module, best, Ext::Info).expect("valid key");
+        match self.store.get(&key).await? {
+            Some(obj) => Ok(Some(read_small(obj).await?)),
+            None => Ok(None),
+        }
+    }
+}
+
+fn bytes_of(f: Fetched) -> Result<Bytes, String> {
+    match f {
+        Fetched::Bytes(b) => Ok(b),
+        Fetched::File(_) => Err("expected a small answer in memory".to_owned()),
+    }
+}
+
+async fn read_small(obj: Object) -> Result<Bytes, StoreError> {
+    match obj.body {
+        Body::Bytes(b) => Ok(b),
+        Body::File(mut file) => Ok(tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut buf = Vec::new();
+            file.read_to_end(&mut buf).map(|_| Bytes::from(buf))
+        })
+        .await??),
+    }
+}
+
+fn chain_error(req: &Request, e: ChainError) -> ProxyError {
+    let what = match &req.kind {
+        Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v) => format!("{}@{v}", req.module),
+        Kind::List | Kind::Latest => req.module.clone(),
+    };
+    match e {
+        ChainError::NotFound(msg) => ProxyError::NotFound(format!("{what}: {msg}")),
+        ChainError::Failed(msg) => ProxyError::Upstream(format!("{what}: {msg}")),
+    }
+}

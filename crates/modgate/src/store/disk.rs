@@ -1,0 +1,206 @@
+//! The embedded default store: a directory on local disk.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tempfile::NamedTempFile;
+
+use super::{Body, Key, Object, Store, StoreError};
+
+/// Objects up to this size are read into memory at once; larger ones are streamed.
+const READ_WHOLE_LIMIT: u64 = 64 * 1024;
+/// Staging area; a leading dot can never start an escaped module path.
+const TMP_DIR: &str = ".tmp";
+
+#[derive(Debug, Clone)]
+pub struct DiskStore {
+    root: PathBuf,
+}
+
+impl DiskStore {
+    /// Opens (creating) the store and removes staging files a crash left behind.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        let tmp = root.join(TMP_DIR);
+        fs_err::create_dir_all(&tmp)?;
+        for entry in fs_err::read_dir(&tmp)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                fs_err::remove_dir_all(&path)?;
+            } else {
+                fs_err::remove_file(&path)?;
+            }
+        }
+        Ok(Self {
+            root: root.to_owned(),
+        })
+    }
+
+    fn path(&self, key: &Key) -> PathBuf {
+        self.root.join(key.as_str())
+    }
+}
+
+/// A weak-looking but sufficient validator, like nginx's: stored files never change.
+fn etag(meta: &std::fs::Metadata) -> String {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("\"{mtime:x}-{:x}\"", meta.len())
+}
+
+fn read_object(path: &Path) -> std::io::Result<Option<Object>> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fs_err_wrap(e, path)),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let size = meta.len();
+    let body = if size <= READ_WHOLE_LIMIT {
+        let mut buf = Vec::with_capacity(size as usize);
+        file.read_to_end(&mut buf)?;
+        Body::Bytes(Bytes::from(buf))
+    } else {
+        Body::File(file)
+    };
+    Ok(Some(Object {
+        size,
+        etag: etag(&meta),
+        body,
+    }))
+}
+
+fn fs_err_wrap(e: std::io::Error, path: &Path) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{e} (path {})", path.display()))
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs_err::File::open(dir)?.sync_all()
+}
+
+/// Moves a fully written, synced temp file to `dest` unless `dest` exists.
+fn commit(file: NamedTempFile, dest: &Path) -> std::io::Result<()> {
+    file.as_file().sync_all()?;
+    let parent = dest.parent().expect("store keys have a parent");
+    fs_err::create_dir_all(parent)?;
+    match file.persist_noclobber(dest) {
+        Ok(_) => {}
+        // Someone stored it first; stored objects never change, so theirs stands.
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(fs_err_wrap(e.error, dest)),
+    }
+    sync_dir(parent)
+}
+
+#[async_trait]
+impl Store for DiskStore {
+    async fn get(&self, key: &Key) -> Result<Option<Object>, StoreError> {
+        let path = self.path(key);
+        Ok(tokio::task::spawn_blocking(move || read_object(&path)).await??)
+    }
+
+    async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError> {
+        let mut file = self.temp_file()?;
+        let dest = self.path(key);
+        tokio::task::spawn_blocking(move || {
+            file.write_all(&data)?;
+            commit(file, &dest)
+        })
+        .await??;
+        Ok(())
+    }
+
+    async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
+        let dest = self.path(key);
+        tokio::task::spawn_blocking(move || commit(file, &dest)).await??;
+        Ok(())
+    }
+
+    async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError> {
+        let path = self.path(dir);
+        let names = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<String>> {
+            let entries = match std::fs::read_dir(&path) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(fs_err_wrap(e, &path)),
+            };
+            let mut names = Vec::new();
+            for entry in entries {
+                if let Ok(name) = entry?.file_name().into_string() {
+                    names.push(name);
+                }
+            }
+            Ok(names)
+        })
+        .await??;
+        Ok(names)
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        let mut file = self.temp_file()?;
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            file.write_all(b"ok")?;
+            file.as_file().sync_all()?;
+            Ok(())
+        })
+        .await??;
+        Ok(())
+    }
+
+    fn temp_file(&self) -> Result<NamedTempFile, StoreError> {
+        let dir = self.root.join(TMP_DIR);
+        Ok(tempfile::Builder::new()
+            .prefix("stage-")
+            .tempfile_in(&dir)
+            .map_err(|e| fs_err_wrap(e, &dir))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(ext: super::super::Ext) -> Key {
+        Key::version_file("github.com/Azure/go", "v1.0.0", ext).unwrap()
+    }
+
+    #[tokio::test]
+    async fn put_get_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskStore::open(dir.path()).unwrap();
+        let k = key(super::super::Ext::Mod);
+        assert_eq!(k.as_str(), "github.com/!azure/go/@v/v1.0.0.mod");
+        assert!(store.get(&k).await.unwrap().is_none());
+        store.put(&k, Bytes::from_static(b"first")).await.unwrap();
+        store.put(&k, Bytes::from_static(b"second")).await.unwrap();
+        let obj = store.get(&k).await.unwrap().unwrap();
+        assert_eq!(obj.size, 5);
+        match obj.body {
+            Body::Bytes(b) => assert_eq!(&b[..], b"first"),
+            Body::File(_) => panic!("small objects are read whole"),
+        }
+        let names = store
+            .list(&Key::versions_dir("github.com/Azure/go").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(names, vec!["v1.0.0.mod".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn open_removes_leftover_staging_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskStore::open(dir.path()).unwrap();
+        let (_, path) = store.temp_file().unwrap().keep().unwrap();
+        assert!(path.exists());
+        DiskStore::open(dir.path()).unwrap();
+        assert!(!path.exists());
+    }
+}

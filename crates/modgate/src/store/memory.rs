@@ -1,0 +1,109 @@
+//! An in-memory cache of hot objects in front of any store. Stored objects
+//! never change, so nothing is ever invalidated: entries only age out.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
+use tempfile::NamedTempFile;
+
+use super::{Body, Key, Object, Store, StoreError};
+
+#[derive(Clone)]
+struct Entry {
+    bytes: Bytes,
+    etag: Arc<str>,
+}
+
+#[derive(Clone)]
+struct BySize;
+
+impl Weighter<Key, Entry> for BySize {
+    fn weight(&self, key: &Key, entry: &Entry) -> u64 {
+        (key.as_str().len() + entry.bytes.len() + entry.etag.len()) as u64 + 64
+    }
+}
+
+pub struct MemoryCached {
+    inner: Arc<dyn Store>,
+    cache: Cache<Key, Entry, BySize>,
+    /// Larger objects are always streamed from the inner store.
+    max_object: u64,
+}
+
+impl MemoryCached {
+    pub fn new(inner: Arc<dyn Store>, capacity: u64) -> Self {
+        Self {
+            inner,
+            // quick_cache sizes its tables from an item estimate; 16 KiB is a typical object.
+            cache: Cache::with_weighter((capacity / (16 << 10)).max(16) as usize, capacity, BySize),
+            max_object: capacity / 8,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryCached {
+    async fn get(&self, key: &Key) -> Result<Option<Object>, StoreError> {
+        if let Some(e) = self.cache.get(key) {
+            return Ok(Some(Object {
+                size: e.bytes.len() as u64,
+                etag: e.etag.to_string(),
+                body: Body::Bytes(e.bytes),
+            }));
+        }
+        let Some(obj) = self.inner.get(key).await? else {
+            return Ok(None);
+        };
+        if obj.size > self.max_object {
+            return Ok(Some(obj));
+        }
+        let bytes = match obj.body {
+            Body::Bytes(b) => b,
+            Body::File(mut file) => {
+                let size = obj.size as usize;
+                tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
+                    let mut buf = Vec::with_capacity(size);
+                    file.read_to_end(&mut buf)?;
+                    Ok(buf.into())
+                })
+                .await??
+            }
+        };
+        self.cache.insert(
+            key.clone(),
+            Entry {
+                bytes: bytes.clone(),
+                etag: obj.etag.as_str().into(),
+            },
+        );
+        Ok(Some(Object {
+            size: bytes.len() as u64,
+            etag: obj.etag,
+            body: Body::Bytes(bytes),
+        }))
+    }
+
+    async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError> {
+        self.inner.put(key, data).await
+    }
+
+    async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
+        self.inner.put_file(key, file).await
+    }
+
+    async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError> {
+        self.inner.list(dir).await
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.inner.check().await
+    }
+
+    fn temp_file(&self) -> Result<NamedTempFile, StoreError> {
+        self.inner.temp_file()
+    }
+}

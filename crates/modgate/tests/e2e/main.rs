@@ -1,0 +1,9 @@
+//! End-to-end tests: the real modgate binary, the real go command, local
+//! git repositories and local mirrors on loopback.
+
+mod support;
+
+mod bad_input;
+mod goproxy;
+mod operations;
+mod upstreams;

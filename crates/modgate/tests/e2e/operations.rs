@@ -1,0 +1,126 @@
+//! HTTP semantics (headers, ranges, validators), health, metrics, shutdown.
+
+use crate::support::fixture::Fixture;
+use crate::support::mirror::Mirror;
+use crate::support::modgate::Modgate;
+use crate::support::{fresh_dir, http};
+
+const ZIP: &str = "/github.com/modgate-test/beta/@v/v0.2.0.zip";
+
+#[test]
+fn artifacts_carry_protocol_headers_ranges_and_validators() {
+    let fx = Fixture::get();
+    let mirror = Mirror::serving(fx.tree.clone());
+    let mut modgate = Modgate::start(&fresh_dir("storage"), &mirror.url);
+    let want = fs_err::read(fx.tree.join("github.com/modgate-test/beta/@v/v0.2.0.zip")).unwrap();
+
+    let zip = http::get(&modgate.addr, ZIP);
+    assert_eq!(zip.status, 200, "{}", zip.text());
+    assert_eq!(zip.body, want);
+    assert_eq!(zip.header("content-type"), Some("application/zip"));
+    assert_eq!(
+        zip.header("content-length"),
+        Some(want.len().to_string().as_str())
+    );
+    assert_eq!(
+        zip.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(zip.header("accept-ranges"), Some("bytes"));
+    let etag = zip.header("etag").expect("etag").to_owned();
+
+    let again = http::request(&modgate.addr, "GET", ZIP, &[("If-None-Match", &etag)]);
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+
+    let part = http::request(&modgate.addr, "GET", ZIP, &[("Range", "bytes=10-19")]);
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, want[10..20]);
+    assert_eq!(
+        part.header("content-range"),
+        Some(format!("bytes 10-19/{}", want.len()).as_str())
+    );
+    let tail = http::request(&modgate.addr, "GET", ZIP, &[("Range", "bytes=-5")]);
+    assert_eq!(tail.body, want[want.len() - 5..]);
+    let beyond = format!("bytes={}-", want.len());
+    let bad = http::request(&modgate.addr, "GET", ZIP, &[("Range", &beyond)]);
+    assert_eq!(bad.status, 416);
+
+    let head = http::request(&modgate.addr, "HEAD", ZIP, &[]);
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        head.header("content-length"),
+        Some(want.len().to_string().as_str())
+    );
+
+    let info = http::get(
+        &modgate.addr,
+        "/github.com/modgate-test/beta/@v/v0.2.0.info",
+    );
+    assert_eq!(info.status, 200);
+    assert_eq!(info.header("content-type"), Some("application/json"));
+    assert_eq!(
+        info.text(),
+        r#"{"Version":"v0.2.0","Time":"2023-02-02T10:00:00Z"}"#
+    );
+    let m = http::get(&modgate.addr, "/github.com/modgate-test/beta/@v/v0.2.0.mod");
+    assert_eq!(m.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        m.body,
+        fs_err::read(fx.tree.join("github.com/modgate-test/beta/@v/v0.2.0.mod")).unwrap()
+    );
+
+    let list = http::get(&modgate.addr, "/github.com/modgate-test/beta/@v/list");
+    assert_eq!(list.text(), "v0.1.0\nv0.2.0\n");
+    assert_eq!(list.header("cache-control"), Some("public, max-age=60"));
+    let latest = http::get(&modgate.addr, "/github.com/modgate-test/beta/@latest");
+    assert_eq!(latest.header("cache-control"), Some("public, max-age=60"));
+    assert!(latest.text().contains(r#""Version":"v0.2.0""#));
+    assert!(latest.header("x-request-id").is_some());
+
+    // Health, readiness and metrics.
+    assert_eq!(http::get(&modgate.addr, "/healthz").status, 200);
+    assert_eq!(http::get(&modgate.addr, "/readyz").status, 200);
+    let metrics = http::get(&modgate.addr, "/metrics").text();
+    for want in [
+        r#"modgate_http_requests_total{endpoint="zip",status="200"}"#,
+        r#"modgate_http_requests_total{endpoint="zip",status="304"}"#,
+        r#"modgate_cache_hits_total{kind="zip"}"#,
+        r#"modgate_cache_misses_total{kind="zip"}"#,
+        "modgate_upstream_request_duration_seconds_bucket",
+    ] {
+        assert!(metrics.contains(want), "metrics lack {want}:\n{metrics}");
+    }
+    assert!(
+        !metrics.contains("modgate-test"),
+        "no module paths in labels"
+    );
+
+    // SIGTERM: a graceful, successful exit.
+    assert!(modgate.stop().success(), "{}", modgate.logs());
+}
+
+#[test]
+fn cached_artifacts_survive_a_restart_and_serve_without_upstream() {
+    let fx = Fixture::get();
+    let storage = fresh_dir("storage");
+    let want = fs_err::read(fx.tree.join("github.com/modgate-test/beta/@v/v0.2.0.zip")).unwrap();
+    {
+        let mirror = Mirror::serving(fx.tree.clone());
+        let modgate = Modgate::start(&storage, &mirror.url);
+        assert_eq!(http::get(&modgate.addr, ZIP).body, want);
+    }
+    // The mirror is gone and the address refuses connections.
+    let modgate = Modgate::start(&storage, "http://127.0.0.1:9");
+    assert_eq!(http::get(&modgate.addr, ZIP).body, want);
+    let list = http::get(&modgate.addr, "/github.com/modgate-test/beta/@v/list");
+    assert_eq!(list.status, 200, "{}", list.text());
+    assert_eq!(list.text(), "v0.2.0\n");
+    let missing = http::get(&modgate.addr, "/github.com/modgate-test/beta/@v/v0.1.0.zip");
+    assert_eq!(
+        missing.status,
+        502,
+        "upstream failures are a 502: {}",
+        missing.text()
+    );
+}

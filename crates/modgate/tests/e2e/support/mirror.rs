@@ -1,0 +1,125 @@
+//! A local upstream mirror on loopback: serves a GOPROXY tree from disk,
+//! or fails in a chosen way, and counts the requests it sees.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Clone, Default)]
+pub struct Behaviour {
+    /// Directory served as the GOPROXY tree.
+    pub root: Option<PathBuf>,
+    /// Answer every request with this status.
+    pub status: Option<u16>,
+    /// Serve these bytes for paths ending with the suffix.
+    pub overrides: Vec<(String, Vec<u8>)>,
+}
+
+struct Shared {
+    behaviour: Behaviour,
+    hits: AtomicUsize,
+}
+
+pub struct Mirror {
+    pub url: String,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Mirror {
+    pub fn serving(root: PathBuf) -> Self {
+        Self::start(Behaviour {
+            root: Some(root),
+            ..Default::default()
+        })
+    }
+
+    pub fn failing(status: u16) -> Self {
+        Self::start(Behaviour {
+            status: Some(status),
+            ..Default::default()
+        })
+    }
+
+    pub fn start(behaviour: Behaviour) -> Self {
+        let shared = Arc::new(Shared {
+            behaviour,
+            hits: AtomicUsize::new(0),
+        });
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let addr: SocketAddr = std_listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = shared.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+                let app = axum::Router::new().fallback(serve).with_state(state);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        Self {
+            url: format!("http://{addr}"),
+            shared,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn hits(&self) -> usize {
+        self.shared.hits.load(Ordering::SeqCst)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Mirror {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn serve(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    shared.hits.fetch_add(1, Ordering::SeqCst);
+    let b = &shared.behaviour;
+    if let Some(status) = b.status {
+        let code = StatusCode::from_u16(status).unwrap();
+        return (code, format!("mirror says {status}\n")).into_response();
+    }
+    let path = uri.path().trim_start_matches('/');
+    if let Some((_, bytes)) = b.overrides.iter().find(|(s, _)| path.ends_with(s.as_str())) {
+        return bytes.clone().into_response();
+    }
+    let Some(root) = &b.root else {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    };
+    if path.split('/').any(|e| e == ".." || e.is_empty()) {
+        return (StatusCode::BAD_REQUEST, "bad path\n").into_response();
+    }
+    match tokio::fs::read(root.join(path)).await {
+        Ok(bytes) => bytes.into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, format!("not found: {path}\n")).into_response(),
+    }
+}

@@ -1,0 +1,33 @@
+//! Helpers for the end-to-end tests: the real go command, the real modgate
+//! binary, local git repositories and local mirrors, all on loopback.
+
+pub mod fixture;
+pub mod git;
+pub mod go;
+pub mod http;
+pub mod mirror;
+pub mod modgate;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// A scratch directory kept for the whole test run (fixtures are shared).
+pub fn scratch() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("modgate-e2e-")
+            .tempdir()
+            .expect("create scratch dir")
+            .keep()
+    })
+}
+
+/// A fresh directory inside the scratch directory.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    tempfile::Builder::new()
+        .prefix(&format!("{name}-"))
+        .tempdir_in(scratch())
+        .expect("create dir")
+        .keep()
+}

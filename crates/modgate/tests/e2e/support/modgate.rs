@@ -1,0 +1,80 @@
+//! The real modgate binary, started on a free loopback port.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+
+use super::fresh_dir;
+
+pub struct Modgate {
+    child: Child,
+    /// `127.0.0.1:PORT`
+    pub addr: String,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    log: PathBuf,
+}
+
+impl Modgate {
+    /// `modgate serve` on `storage` with the given upstream list.
+    pub fn start(storage: &Path, upstream: &str) -> Self {
+        Self::start_args(&[
+            "--storage",
+            storage.to_str().unwrap(),
+            "--upstream",
+            upstream,
+        ])
+    }
+
+    /// `modgate serve --listen 127.0.0.1:0 --sumdb off` plus `args`.
+    pub fn start_args(args: &[&str]) -> Self {
+        let log = fresh_dir("modgate-log").join("stderr.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_modgate"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--sumdb", "off"])
+            .args(args)
+            .env_remove("MODGATE_CONFIG")
+            .env("MODGATE_LOG", "info,modgate=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(fs_err::File::create(&log).unwrap().into_parts().0)
+            .spawn()
+            .expect("start modgate");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Some(url) = line.trim().strip_prefix("modgate listening on ") else {
+            let _ = child.kill();
+            panic!(
+                "modgate did not start: {line:?}\n{}",
+                fs_err::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        let url = url.to_owned();
+        Self {
+            addr: url.trim_start_matches("http://").to_owned(),
+            url,
+            child,
+            log,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        fs_err::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then wait for a graceful exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Modgate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

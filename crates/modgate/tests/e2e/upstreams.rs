@@ -1,0 +1,180 @@
+//! The upstream chain: fall-through rules and integrity on ingest.
+
+use crate::support::fixture::{ALPHA, Fixture};
+use crate::support::go::{self, Go};
+use crate::support::mirror::{Behaviour, Mirror};
+use crate::support::modgate::Modgate;
+use crate::support::{fresh_dir, http};
+
+const ALPHA_ZIP: &str = "/github.com/modgate-test/alpha/@v/v1.0.0.zip";
+
+fn healthy() -> Mirror {
+    Mirror::serving(Fixture::get().tree.clone())
+}
+
+/// The go command downloads alpha@v1.0.0 through modgate with `upstream`.
+fn go_download_ok(upstream: &str) {
+    let modgate = Modgate::start(&fresh_dir("storage"), upstream);
+    let go = Go::new(&modgate.url);
+    let got = go::download(
+        &go,
+        &fresh_dir("work"),
+        &["github.com/modgate-test/alpha@v1.0.0"],
+    );
+    assert_eq!(got[0].sum, Fixture::get().download(ALPHA, "v1.0.0").sum);
+}
+
+#[test]
+fn unavailable_and_not_found_always_fall_through() {
+    let good = healthy();
+    for status in [404, 410, 429, 500, 502, 503, 504] {
+        let bad = Mirror::failing(status);
+        go_download_ok(&format!("{},{}", bad.url, good.url));
+        assert!(bad.hits() > 0, "{status}: the first mirror was asked");
+    }
+    // A closed port: connection refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    go_download_ok(&format!("{closed_url},{}", good.url));
+}
+
+#[test]
+fn other_client_errors_stop_a_comma_chain_but_not_a_pipe_chain() {
+    let good = healthy();
+    let forbidden = Mirror::failing(403);
+    let modgate = Modgate::start(
+        &fresh_dir("storage"),
+        &format!("{},{}", forbidden.url, good.url),
+    );
+    let resp = http::get(&modgate.addr, ALPHA_ZIP);
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert!(resp.text().contains("403"), "{}", resp.text());
+    let hits_before = good.hits();
+    assert_eq!(hits_before, 0, "a , chain stops at the 403");
+
+    go_download_ok(&format!("{}|{}", forbidden.url, good.url));
+    assert!(good.hits() > 0);
+}
+
+#[test]
+fn off_serves_only_the_cache() {
+    let storage = fresh_dir("storage");
+    {
+        let good = healthy();
+        let warm = Modgate::start(&storage, &good.url);
+        let go = Go::new(&warm.url);
+        go::download(
+            &go,
+            &fresh_dir("work"),
+            &["github.com/modgate-test/alpha@v1.0.0"],
+        );
+    }
+    let modgate = Modgate::start(&storage, "off");
+    let go = Go::new(&modgate.url);
+    let got = go::download(
+        &go,
+        &fresh_dir("work"),
+        &["github.com/modgate-test/alpha@v1.0.0"],
+    );
+    assert_eq!(got[0].sum, Fixture::get().download(ALPHA, "v1.0.0").sum);
+    let resp = http::get(&modgate.addr, "/github.com/modgate-test/alpha/@v/list");
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.text(), "v1.0.0\n");
+    let resp = http::get(
+        &modgate.addr,
+        "/github.com/modgate-test/alpha/@v/v1.1.0.info",
+    );
+    assert_eq!(resp.status, 404, "{}", resp.text());
+    let resp = http::get(&modgate.addr, "/github.com/modgate-test/beta/@v/list");
+    assert_eq!(resp.status, 404, "{}", resp.text());
+    assert_eq!(
+        resp.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+}
+
+/// Serves the real v1.1.0 zip (entries under `alpha@v1.1.0/`) for v1.0.0,
+/// plus a garbage zip and a go.mod that declares another module.
+fn tampering() -> Mirror {
+    let fx = Fixture::get();
+    let zip_v110 =
+        fs_err::read(fx.tree.join("github.com/modgate-test/alpha/@v/v1.1.0.zip")).unwrap();
+    Mirror::start(Behaviour {
+        root: Some(fx.tree.clone()),
+        overrides: vec![
+            ("alpha/@v/v1.0.0.zip".into(), zip_v110),
+            (
+                "beta/@v/v0.1.0.zip".into(),
+                b"PK\x03\x04 this is not a zip".to_vec(),
+            ),
+            (
+                "beta/@v/v0.1.0.mod".into(),
+                b"module github.com/evil/beta\n".to_vec(),
+            ),
+        ],
+        ..Default::default()
+    })
+}
+
+#[test]
+fn invalid_artifacts_are_never_stored_and_fall_through_to_a_good_mirror() {
+    let bad = tampering();
+    let storage = fresh_dir("storage");
+    let modgate = Modgate::start(&storage, &bad.url);
+    for (path, reason) in [
+        (ALPHA_ZIP, "github.com/modgate-test/alpha@v1.0.0"),
+        (
+            "/github.com/modgate-test/beta/@v/v0.1.0.zip",
+            "invalid module zip",
+        ),
+        (
+            "/github.com/modgate-test/beta/@v/v0.1.0.mod",
+            "github.com/evil/beta",
+        ),
+    ] {
+        let resp = http::get(&modgate.addr, path);
+        assert_eq!(resp.status, 502, "{path}: {}", resp.text());
+        assert!(resp.text().contains(reason), "{path}: {}", resp.text());
+    }
+    for stored in [
+        "github.com/modgate-test/alpha/@v/v1.0.0.zip",
+        "github.com/modgate-test/beta/@v/v0.1.0.zip",
+        "github.com/modgate-test/beta/@v/v0.1.0.mod",
+    ] {
+        assert!(
+            !storage.join(stored).exists(),
+            "{stored} must not be stored"
+        );
+    }
+    let leftovers: Vec<_> = fs_err::read_dir(storage.join(".tmp")).unwrap().collect();
+    assert!(
+        leftovers.is_empty(),
+        "staging files are removed: {leftovers:?}"
+    );
+
+    // With a good mirror behind it, the go command gets the true bytes.
+    let good = healthy();
+    let modgate = Modgate::start(&storage, &format!("{},{}", bad.url, good.url));
+    let go = Go::new(&modgate.url);
+    let fx = Fixture::get();
+    let got = go::download(
+        &go,
+        &fresh_dir("work"),
+        &[
+            "github.com/modgate-test/alpha@v1.0.0",
+            "github.com/modgate-test/beta@v0.1.0",
+        ],
+    );
+    for d in got {
+        let want = fx.download(&d.path, &d.version);
+        assert_eq!(
+            (d.sum, d.go_mod_sum),
+            (want.sum.clone(), want.go_mod_sum.clone())
+        );
+    }
+    let hash =
+        fs_err::read_to_string(storage.join("github.com/modgate-test/alpha/@v/v1.0.0.ziphash"))
+            .unwrap();
+    assert_eq!(hash.trim(), fx.download(ALPHA, "v1.0.0").sum);
+}
