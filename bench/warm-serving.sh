@@ -78,16 +78,24 @@ nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx"
 sleep 0.5
 curl -sf -o /dev/null "http://127.0.0.1:$PORT_NG$ZIP" || { echo "bench: nginx cannot serve the store" >&2; exit 1; }
 
-run() { # name url
-    wrk -t2 -c$CONNS -d"$DURATION" --latency "$2" >"$WORK/$1.wrk"
+ROUNDS=${ROUNDS:-3}
+# wrk and both servers share the machine's cores, so single runs are noisy:
+# alternate the two servers for several rounds and compare medians.
+run() { # name url -> prints the median req/s; keeps the median run's output
+    local i
+    for i in $(seq "$ROUNDS"); do
+        wrk -t2 -c$CONNS -d"$DURATION" --latency "$2" >"$WORK/$1.$i.wrk"
+        echo "$(awk '/Requests\/sec/ {print $2}' "$WORK/$1.$i.wrk") $i"
+    done | sort -n | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2) {print $2}' >"$WORK/$1.median"
+    cp "$WORK/$1.$(cat "$WORK/$1.median").wrk" "$WORK/$1.wrk"
     local rps p99
     rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$1.wrk")
     p99=$(awk '$1 == "99%" {print $2}' "$WORK/$1.wrk")
-    printf '%-14s %12s req/s   p99 %s\n' "$1" "$rps" "$p99" >&2
+    printf '%-14s %12s req/s   p99 %s   (median of %s)\n' "$1" "$rps" "$p99" "$ROUNDS" >&2
     echo "$rps"
 }
 
-echo "wrk -t2 -c$CONNS -d$DURATION; zip $(stat -c %s "$WORK/mirror/$MODULE/@v/$VERSION.zip") bytes" >&2
+echo "wrk -t2 -c$CONNS -d$DURATION x $ROUNDS rounds; zip $(stat -c %s "$WORK/mirror/$MODULE/@v/$VERSION.zip") bytes" >&2
 NG_INFO=$(run nginx-info "http://127.0.0.1:$PORT_NG$INFO")
 MG_INFO=$(run modgate-info "http://127.0.0.1:$PORT_MG$INFO")
 NG_ZIP=$(run nginx-zip "http://127.0.0.1:$PORT_NG$ZIP")

@@ -11,6 +11,11 @@ mod store;
 mod sumdb;
 mod telemetry;
 mod upstream;
+mod workers;
+
+// Many small allocations per request; mimalloc serves them faster than glibc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -37,8 +42,7 @@ fn main() -> ExitCode {
     }
 }
 
-#[tokio::main]
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args)?;
     telemetry::init_logging(config.log_format);
     let disk = DiskStore::open(&config.storage)
@@ -59,10 +63,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(server::AppState {
         proxy: proxy::Proxy::new(store, upstreams),
-        metrics,
+        metrics: metrics.clone(),
     });
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
+    let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, storage = %config.storage.display(), upstream = %config.upstream, "modgate serving");
@@ -70,9 +73,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "modgate listening on http://{addr}")?;
     stdout.flush()?;
-    axum::serve(listener, server::router(state))
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    workers::run(listener, server::router(state), workers, async {
+        tokio::select! {
+            () = shutdown() => {},
+            () = telemetry::metric::upkeep(metrics) => {},
+        }
+    })?;
     tracing::info!("modgate stopped");
     Ok(())
 }

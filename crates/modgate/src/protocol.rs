@@ -4,7 +4,7 @@
 use modgate_module::{escape, semver, version};
 use percent_encoding::percent_decode_str;
 
-use crate::store::{Ext, Key};
+use crate::store::Key;
 
 /// What a client asks of a module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub enum Kind {
 pub struct Request {
     pub module: String,
     pub kind: Kind,
+    /// The escaped GOPROXY path, without a leading slash.
+    path: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -50,6 +52,7 @@ impl Request {
             return Ok(Self {
                 module,
                 kind: Kind::Latest,
+                path: path.to_owned(),
             });
         }
         let Some((escaped, file)) = path.split_once("/@v/") else {
@@ -60,6 +63,7 @@ impl Request {
             return Ok(Self {
                 module,
                 kind: Kind::List,
+                path: path.to_owned(),
             });
         }
         let Some((escaped_version, ext)) = file.rsplit_once('.') else {
@@ -90,7 +94,32 @@ impl Request {
         {
             version::check(&module, v).map_err(|e| ParseError::NotFound(e.to_string()))?;
         }
-        Ok(Self { module, kind })
+        // Escaping is one-to-one, so the validated path is the canonical one.
+        Ok(Self {
+            module,
+            kind,
+            path: path.to_owned(),
+        })
+    }
+
+    /// A request built by modgate itself, for a module path and version
+    /// already known to be valid.
+    pub fn new(module: &str, kind: Kind) -> Self {
+        // Validated inputs escape without error.
+        let m = escape::escape_path(module).unwrap_or_default();
+        let v = |v: &str| escape::escape_version(v).unwrap_or_default();
+        let path = match &kind {
+            Kind::List => format!("{m}/@v/list"),
+            Kind::Latest => format!("{m}/@latest"),
+            Kind::Info(ver) => format!("{m}/@v/{}.info", v(ver)),
+            Kind::Mod(ver) => format!("{m}/@v/{}.mod", v(ver)),
+            Kind::Zip(ver) => format!("{m}/@v/{}.zip", v(ver)),
+        };
+        Self {
+            module: module.to_owned(),
+            kind,
+            path,
+        }
     }
 
     /// The version named, when it is canonical (so its answer is immutable).
@@ -101,30 +130,20 @@ impl Request {
         }
     }
 
-    /// Where a canonical answer is stored.
+    /// Where a canonical answer is stored: the store mirrors the GOPROXY layout.
     pub fn key(&self) -> Option<Key> {
-        let v = self.canonical_version()?;
-        let ext = match self.kind {
-            Kind::Info(_) => Ext::Info,
-            Kind::Mod(_) => Ext::Mod,
-            Kind::Zip(_) => Ext::Zip,
-            Kind::List | Kind::Latest => return None,
-        };
-        Key::version_file(&self.module, v, ext)
+        match self.kind {
+            Kind::Info(_) | Kind::Mod(_) | Kind::Zip(_) => {
+                self.canonical_version()?;
+                Some(Key::from_escaped_path(&self.path))
+            }
+            Kind::List | Kind::Latest => None,
+        }
     }
 
     /// The same request's path on an upstream proxy, without a leading slash.
-    pub fn upstream_path(&self) -> String {
-        // The module path and versions were validated, so escaping cannot fail.
-        let m = escape::escape_path(&self.module).unwrap_or_default();
-        let v = |v: &str| escape::escape_version(v).unwrap_or_default();
-        match &self.kind {
-            Kind::List => format!("{m}/@v/list"),
-            Kind::Latest => format!("{m}/@latest"),
-            Kind::Info(ver) => format!("{m}/@v/{}.info", v(ver)),
-            Kind::Mod(ver) => format!("{m}/@v/{}.mod", v(ver)),
-            Kind::Zip(ver) => format!("{m}/@v/{}.zip", v(ver)),
-        }
+    pub fn upstream_path(&self) -> &str {
+        &self.path
     }
 
     /// A short name for metrics and logs: never the module path.

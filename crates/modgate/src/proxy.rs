@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use modgate_module::{escape, pseudo, version};
+use tracing::Instrument;
 
 use crate::ingest::{self, Info};
 use crate::protocol::{Kind, Request};
 use crate::store::{Body, Ext, Key, Object, Store, StoreError};
-use crate::telemetry::metric;
+use crate::telemetry::{self, metric};
 use crate::upstream::{ChainError, Fetched, Upstreams, Want};
 
 /// An answer to a protocol request.
@@ -45,6 +46,16 @@ impl Proxy {
     }
 
     pub async fn answer(&self, req: &Request) -> Result<Answer, ProxyError> {
+        if let Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v) = &req.kind
+            && version::is_canonical(v)
+        {
+            return self.artifact(req).await.map(Answer::Stored);
+        }
+        // Everything else asks the upstreams: worth a span for its log lines.
+        self.ask_upstream(req).instrument(span(req)).await
+    }
+
+    async fn ask_upstream(&self, req: &Request) -> Result<Answer, ProxyError> {
         match &req.kind {
             Kind::List => self.list(&req.module).await.map(|versions| {
                 let mut text = versions.join("\n");
@@ -69,7 +80,7 @@ impl Proxy {
             return Ok(obj);
         }
         metric::cache_lookup(req.endpoint(), false);
-        self.fill(req, &key).await?;
+        self.fill(req, &key).instrument(span(req)).await?;
         self.store.get(&key).await?.ok_or_else(|| {
             ProxyError::Store(StoreError::Io(std::io::Error::other(format!(
                 "{key} vanished right after it was stored"
@@ -85,7 +96,7 @@ impl Proxy {
                 let info = self
                     .upstreams
                     .fetch(
-                        &path,
+                        path,
                         Want::Bytes {
                             max: ingest::MAX_INFO,
                         },
@@ -99,7 +110,7 @@ impl Proxy {
                 let data = self
                     .upstreams
                     .fetch(
-                        &path,
+                        path,
                         Want::Bytes {
                             max: ingest::MAX_MOD,
                         },
@@ -122,7 +133,7 @@ impl Proxy {
                 };
                 let (file, h1) = self
                     .upstreams
-                    .fetch(&path, want, |f| async move {
+                    .fetch(path, want, |f| async move {
                         let Fetched::File(file) = f else {
                             return Err("zip was not staged to disk".to_owned());
                         };
@@ -152,11 +163,8 @@ impl Proxy {
     /// Versions merged from the upstreams and the store; the store alone when
     /// every upstream fails.
     async fn list(&self, module: &str) -> Result<Vec<String>, ProxyError> {
-        let path = Request {
-            module: module.to_owned(),
-            kind: Kind::List,
-        }
-        .upstream_path();
+        let req = Request::new(module, Kind::List);
+        let path = req.upstream_path();
         let cached = self.cached_versions(module).await?;
         let mut tagged: Vec<String> = cached
             .iter()
@@ -166,7 +174,7 @@ impl Proxy {
         let fetched = self
             .upstreams
             .fetch(
-                &path,
+                path,
                 Want::Bytes {
                     max: ingest::MAX_LIST,
                 },
@@ -197,7 +205,7 @@ impl Proxy {
         let fetched = self
             .upstreams
             .fetch(
-                &req.upstream_path(),
+                req.upstream_path(),
                 Want::Bytes {
                     max: ingest::MAX_INFO,
                 },
@@ -217,10 +225,7 @@ impl Proxy {
                     Err(e) => return Err(e),
                 };
                 if let Some(best) = ingest::pick_latest(versions.iter().map(String::as_str)) {
-                    let info = Request {
-                        module: module.to_owned(),
-                        kind: Kind::Info(best.to_owned()),
-                    };
+                    let info = Request::new(module, Kind::Info(best.to_owned()));
                     let obj = self.artifact(&info).await?;
                     return Ok(read_small(obj).await?);
                 }
@@ -246,7 +251,7 @@ impl Proxy {
         let info = self
             .upstreams
             .fetch(
-                &req.upstream_path(),
+                req.upstream_path(),
                 Want::Bytes {
                     max: ingest::MAX_INFO,
                 },
@@ -312,6 +317,10 @@ impl Proxy {
             None => Ok(None),
         }
     }
+}
+
+fn span(req: &Request) -> tracing::Span {
+    tracing::info_span!("request", id = %telemetry::request_id(), path = req.upstream_path())
 }
 
 fn bytes_of(f: Fetched) -> Result<Bytes, String> {

@@ -17,12 +17,11 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
-use tracing::Instrument;
 
 use crate::protocol::{Kind, ParseError, Request};
 use crate::proxy::{Answer, Proxy, ProxyError};
 use crate::store::{Body, Object};
-use crate::telemetry::metric;
+use crate::telemetry::{self, metric};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=60";
@@ -295,43 +294,41 @@ async fn body_of(body: Body, start: u64, len: u64) -> std::io::Result<HttpBody> 
     })
 }
 
-/// Gives every request an id, logs it and counts it.
+/// Gives every request an id, logs it and counts it. No span is made here:
+/// hits are the hot path, and the code that logs while answering (upstream
+/// fetches) opens its own span with [`telemetry::request_id`].
 async fn observe(req: HttpRequest, next: Next) -> Response {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let id = req
         .headers()
         .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
         .filter(|v| {
             v.len() <= 64
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && v.as_bytes()
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
-        .map_or_else(
-            || format!("{:08x}", NEXT_ID.fetch_add(1, Ordering::Relaxed)),
-            str::to_owned,
-        );
-    let span =
-        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from(NEXT_ID.fetch_add(1, Ordering::Relaxed)));
+    let method = req.method().clone();
+    let uri = req.uri().clone();
     let started = Instant::now();
-    let mut resp = next.run(req).instrument(span.clone()).await;
+    let mut resp = telemetry::REQUEST_ID.scope(id.clone(), next.run(req)).await;
     let elapsed = started.elapsed();
     let endpoint = resp.extensions().get::<Endpoint>().map_or("other", |e| e.0);
-    let status = resp.status();
-    metric::http_request(endpoint, status.as_u16(), elapsed);
-    span.in_scope(|| {
-        let ms = elapsed.as_secs_f64() * 1000.0;
-        if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), ms, "request failed");
-        } else if status.is_client_error() {
-            tracing::info!(status = status.as_u16(), ms, "request");
-        } else {
-            tracing::debug!(status = status.as_u16(), ms, "request");
-        }
-    });
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        resp.headers_mut().insert("x-request-id", v);
+    let status = resp.status().as_u16();
+    metric::http_request(endpoint, status, elapsed);
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    let id_text = id.to_str().unwrap_or_default();
+    let path = uri.path();
+    if status >= 500 {
+        tracing::warn!(id = id_text, %method, path, status, ms, "request failed");
+    } else if status >= 400 {
+        tracing::info!(id = id_text, %method, path, status, ms, "request");
+    } else {
+        tracing::debug!(id = id_text, %method, path, status, ms, "request");
     }
+    resp.headers_mut().insert("x-request-id", id);
     resp
 }
 

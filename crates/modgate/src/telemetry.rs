@@ -1,14 +1,29 @@
 //! Logs and metrics.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 use crate::env;
 
+tokio::task_local! {
+    /// The id of the request being answered (also its `x-request-id` header).
+    pub static REQUEST_ID: axum::http::HeaderValue;
+}
+
+/// The current request's id, or an empty string outside a request.
+pub fn request_id() -> String {
+    REQUEST_ID
+        .try_with(|id| id.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}
+
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env(env::LOG).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -29,25 +44,45 @@ pub mod metric {
     ];
 
     pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
-        let handle = PrometheusBuilder::new()
+        PrometheusBuilder::new()
             .set_buckets(LATENCY_BUCKETS)?
-            .install_recorder()?;
-        let upkeep = handle.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
-            loop {
-                tick.tick().await;
-                upkeep.run_upkeep();
-            }
-        });
-        Ok(handle)
+            .install_recorder()
+    }
+
+    /// Drains histograms into their buckets now and then; runs forever.
+    pub async fn upkeep(handle: PrometheusHandle) {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            handle.run_upkeep();
+        }
     }
 
     pub fn http_request(endpoint: &'static str, status: u16, elapsed: Duration) {
-        counter!("modgate_http_requests_total", "endpoint" => endpoint, "status" => status.to_string())
+        counter!("modgate_http_requests_total", "endpoint" => endpoint, "status" => status_label(status))
             .increment(1);
         histogram!("modgate_http_request_duration_seconds", "endpoint" => endpoint)
             .record(elapsed.as_secs_f64());
+    }
+
+    /// The common statuses without an allocation per request.
+    fn status_label(status: u16) -> metrics::SharedString {
+        let s = match status {
+            200 => "200",
+            206 => "206",
+            304 => "304",
+            400 => "400",
+            404 => "404",
+            405 => "405",
+            410 => "410",
+            416 => "416",
+            500 => "500",
+            502 => "502",
+            503 => "503",
+            504 => "504",
+            _ => return status.to_string().into(),
+        };
+        s.into()
     }
 
     /// A lookup of a stored artifact (`kind`: info, mod, zip).

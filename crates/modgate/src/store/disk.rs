@@ -176,8 +176,8 @@ mod tests {
     async fn put_get_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
         let store = DiskStore::open(dir.path()).unwrap();
-        let k = key(super::super::Ext::Mod);
-        assert_eq!(k.as_str(), "github.com/!azure/go/@v/v1.0.0.mod");
+        let k = key(super::super::Ext::Info);
+        assert_eq!(k.as_str(), "github.com/!azure/go/@v/v1.0.0.info");
         assert!(store.get(&k).await.unwrap().is_none());
         store.put(&k, Bytes::from_static(b"first")).await.unwrap();
         store.put(&k, Bytes::from_static(b"second")).await.unwrap();
@@ -191,7 +191,7 @@ mod tests {
             .list(&Key::versions_dir("github.com/Azure/go").unwrap())
             .await
             .unwrap();
-        assert_eq!(names, vec!["v1.0.0.mod".to_owned()]);
+        assert_eq!(names, vec!["v1.0.0.info".to_owned()]);
     }
 
     #[tokio::test]

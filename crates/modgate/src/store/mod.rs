@@ -24,12 +24,11 @@ pub enum StoreError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// The kinds of file stored for one module version.
+/// Files modgate names itself beside a version's artifacts (requests name
+/// the others: see `protocol::Request::key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Ext {
     Info,
-    Mod,
-    Zip,
     /// The `h1:` hash of the zip, computed at ingest.
     ZipHash,
 }
@@ -38,8 +37,6 @@ impl Ext {
     pub fn as_str(self) -> &'static str {
         match self {
             Ext::Info => "info",
-            Ext::Mod => "mod",
-            Ext::Zip => "zip",
             Ext::ZipHash => "ziphash",
         }
     }
@@ -56,6 +53,11 @@ impl Key {
         let m = modgate_module::escape::escape_path(module).ok()?;
         let v = modgate_module::escape::escape_version(version).ok()?;
         Some(Key(format!("{m}/@v/{v}.{}", ext.as_str())))
+    }
+
+    /// The key of a validated, escaped GOPROXY path (`m/@v/v1.0.0.zip`).
+    pub(crate) fn from_escaped_path(path: &str) -> Self {
+        Key(path.to_owned())
     }
 
     /// The directory holding a module's versions.
