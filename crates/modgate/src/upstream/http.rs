@@ -32,7 +32,9 @@ pub fn redact(url: &str) -> String {
 }
 
 pub struct HttpUpstream {
+    /// The URL without its query, which goes after each request path.
     base: String,
+    query: Option<String>,
     name: String,
     client: reqwest::Client,
 }
@@ -40,7 +42,12 @@ pub struct HttpUpstream {
 impl HttpUpstream {
     pub fn new(base: &str, client: reqwest::Client) -> Self {
         Self {
-            base: base.to_owned(),
+            base: base
+                .split_once('?')
+                .map_or(base, |(b, _)| b)
+                .trim_end_matches('/')
+                .to_owned(),
+            query: base.split_once('?').map(|(_, q)| q.to_owned()),
             name: redact(base),
             client,
         }
@@ -51,7 +58,10 @@ impl HttpUpstream {
     }
 
     pub async fn fetch(&self, path: &str, want: &Want<'_>) -> Result<Fetched, FetchError> {
-        let url = format!("{}/{path}", self.base);
+        let url = match &self.query {
+            Some(q) => format!("{}/{path}?{q}", self.base),
+            None => format!("{}/{path}", self.base),
+        };
         let resp = self
             .client
             .get(&url)

@@ -124,3 +124,40 @@ fn cached_artifacts_survive_a_restart_and_serve_without_upstream() {
         missing.text()
     );
 }
+
+#[test]
+fn credentials_never_reach_answers_or_logs_and_json_logs_parse() {
+    let storage = fresh_dir("storage");
+    let modgate = Modgate::start_args(&[
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        "http://builder:s3cret-token@127.0.0.1:9/go?token=s3cret-query",
+        "--log-format",
+        "json",
+    ]);
+    let resp = http::get(&modgate.addr, ZIP);
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert!(resp.text().contains("127.0.0.1:9"), "{}", resp.text());
+    let logs = modgate.logs();
+    for secret in ["s3cret-token", "s3cret-query"] {
+        assert!(
+            !resp.text().contains(secret),
+            "answer leaks {secret}: {}",
+            resp.text()
+        );
+        assert!(!logs.contains(secret), "logs leak {secret}:\n{logs}");
+    }
+    let mut lines = 0;
+    for line in logs.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v.get("level").is_some(), "{line}");
+        lines += 1;
+    }
+    assert!(lines > 0);
+    assert!(
+        logs.contains("request failed"),
+        "5xx answers are logged:\n{logs}"
+    );
+}
