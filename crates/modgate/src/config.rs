@@ -1,12 +1,18 @@
 //! Resolved configuration: flag > environment > file > default.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::cli::ServeArgs;
+use crate::env;
+use crate::proxy::CachePolicy;
 use crate::sumdb::SumdbSpec;
-use crate::upstream::UpstreamSpec;
+use crate::upstream::{Policy, UpstreamSpec};
+use crate::workers::Limits;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
@@ -19,6 +25,52 @@ pub enum LogFormat {
     #[default]
     Text,
     Json,
+}
+
+/// A duration written `500ms`, `5s`, `2m` or `1h` (a bare number is seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl FromStr for Dur {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?}: want e.g. 500ms, 5s, 2m"))?;
+        let d = match unit {
+            "ms" => Duration::from_millis(n),
+            "" | "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            _ => return Err(format!("invalid duration {s:?}: want e.g. 500ms, 5s, 2m")),
+        };
+        Ok(Dur(d))
+    }
+}
+
+impl fmt::Display for Dur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}ms", self.0.as_millis())
+    }
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(n) => Ok(Dur(Duration::from_secs(n))),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,27 +90,114 @@ pub enum ConfigError {
     NoStorage,
 }
 
-/// The keys of the `--config` TOML file: the flags' names, with `_` or `-`.
-#[derive(Debug, Default, Deserialize)]
+/// The settings of `modgate serve`: flags (with their environment variables)
+/// and the keys of the `--config` file, with `_` or `-`.
+#[derive(Debug, Default, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<String>,
-    storage: Option<PathBuf>,
-    upstream: Option<String>,
-    sumdb: Option<String>,
+pub struct Settings {
+    /// Address to listen on [default: 127.0.0.1:3000].
+    #[arg(long, env = env::LISTEN, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Storage directory [default: the user's data directory, e.g. ~/.local/share/modgate].
+    #[arg(long, env = env::STORAGE, value_name = "DIR")]
+    pub storage: Option<PathBuf>,
+    /// Upstreams in GOPROXY syntax [default: https://proxy.golang.org,direct].
+    #[arg(long, env = env::UPSTREAM, value_name = "LIST")]
+    pub upstream: Option<String>,
+    /// Checksum database in GOSUMDB syntax, or `off` [default: sum.golang.org].
+    #[arg(long, env = env::SUMDB, value_name = "GOSUMDB")]
+    pub sumdb: Option<String>,
+    /// Log format [default: text].
+    #[arg(long, env = env::LOG_FORMAT, value_enum)]
     #[serde(alias = "log-format")]
-    log_format: Option<LogFormat>,
+    pub log_format: Option<LogFormat>,
+    /// In-memory cache of hot artifacts, in MiB; 0 disables it [default: 256].
+    #[arg(long, env = env::MEMORY_CACHE_MB, value_name = "MIB")]
     #[serde(alias = "memory-cache-mb")]
-    memory_cache_mb: Option<u64>,
+    pub memory_cache_mb: Option<u64>,
+    /// Upstream connect timeout, TCP and TLS [default: 5s].
+    #[arg(long, env = env::CONNECT_TIMEOUT, value_name = "DUR")]
+    #[serde(alias = "connect-timeout")]
+    pub connect_timeout: Option<Dur>,
+    /// Upstream response-header timeout [default: 10s].
+    #[arg(long, env = env::HEADER_TIMEOUT, value_name = "DUR")]
+    #[serde(alias = "header-timeout")]
+    pub header_timeout: Option<Dur>,
+    /// Upstream idle-body timeout: no byte for this long fails the fetch [default: 10s].
+    #[arg(long, env = env::IDLE_TIMEOUT, value_name = "DUR")]
+    #[serde(alias = "idle-timeout")]
+    pub idle_timeout: Option<Dur>,
+    /// Extra tries of an upstream after a quick failure (reset, 5xx) [default: 1].
+    #[arg(long, env = env::RETRIES, value_name = "N")]
+    pub retries: Option<u32>,
+    /// Consecutive failures that open an upstream's circuit breaker [default: 3].
+    #[arg(long, env = env::BREAKER_THRESHOLD, value_name = "N")]
+    #[serde(alias = "breaker-threshold")]
+    pub breaker_threshold: Option<u32>,
+    /// How long an open breaker skips its upstream, doubling while it stays broken [default: 10s].
+    #[arg(long, env = env::BREAKER_COOLDOWN, value_name = "DUR")]
+    #[serde(alias = "breaker-cooldown")]
+    pub breaker_cooldown: Option<Dur>,
+    /// Upstream fetches under way at once [default: 32].
+    #[arg(long, env = env::MAX_UPSTREAM_FETCHES, value_name = "N")]
+    #[serde(alias = "max-upstream-fetches")]
+    pub max_upstream_fetches: Option<usize>,
+    /// How long a not-found answer is remembered [default: 30s].
+    #[arg(long, env = env::NEGATIVE_TTL, value_name = "DUR")]
+    #[serde(alias = "negative-ttl")]
+    pub negative_ttl: Option<Dur>,
+    /// How long a list or @latest answer is fresh; older ones are served while refreshed [default: 30s].
+    #[arg(long, env = env::LIST_TTL, value_name = "DUR")]
+    #[serde(alias = "list-ttl")]
+    pub list_ttl: Option<Dur>,
+    /// Client connections open at once [default: 4096].
+    #[arg(long, env = env::MAX_CONNECTIONS, value_name = "N")]
+    #[serde(alias = "max-connections")]
+    pub max_connections: Option<usize>,
+    /// How long a client may take to send its request headers [default: 10s].
+    #[arg(long, env = env::REQUEST_HEADER_TIMEOUT, value_name = "DUR")]
+    #[serde(alias = "request-header-timeout")]
+    pub request_header_timeout: Option<Dur>,
+    /// How long shutdown waits for in-flight downloads [default: 30s].
+    #[arg(long, env = env::SHUTDOWN_TIMEOUT, value_name = "DUR")]
+    #[serde(alias = "shutdown-timeout")]
+    pub shutdown_timeout: Option<Dur>,
 }
 
-impl FileConfig {
+impl Settings {
     fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = fs_err::read_to_string(path)?;
         toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.to_owned(),
             source: Box::new(source),
         })
+    }
+
+    /// Each setting of `self`, else of `lower`.
+    fn over(self, lower: Settings) -> Settings {
+        macro_rules! pick {
+            ($($f:ident),*) => { Settings { $($f: self.$f.or(lower.$f)),* } };
+        }
+        pick!(
+            listen,
+            storage,
+            upstream,
+            sumdb,
+            log_format,
+            memory_cache_mb,
+            connect_timeout,
+            header_timeout,
+            idle_timeout,
+            retries,
+            breaker_threshold,
+            breaker_cooldown,
+            max_upstream_fetches,
+            negative_ttl,
+            list_ttl,
+            max_connections,
+            request_header_timeout,
+            shutdown_timeout
+        )
     }
 }
 
@@ -70,43 +209,54 @@ pub struct ServeConfig {
     pub sumdb: SumdbSpec,
     pub log_format: LogFormat,
     pub memory_cache_bytes: u64,
+    pub policy: Policy,
+    pub cache: CachePolicy,
+    pub limits: Limits,
 }
 
 impl ServeConfig {
     /// clap has already applied flag > environment; the file and defaults fill the rest.
     pub fn resolve(args: ServeArgs) -> Result<Self, ConfigError> {
         let file = match &args.config {
-            Some(path) => FileConfig::load(path)?,
-            None => FileConfig::default(),
+            Some(path) => Settings::load(path)?,
+            None => Settings::default(),
         };
-        let storage = match args.storage.or(file.storage) {
+        let s = args.settings.over(file);
+        let secs = |d: Option<Dur>, default: u64| d.map_or(Duration::from_secs(default), |d| d.0);
+        let storage = match s.storage {
             Some(dir) => dir,
             None => dirs::data_dir()
                 .map(|d| d.join("modgate"))
                 .ok_or(ConfigError::NoStorage)?,
         };
-        let upstream = args
-            .upstream
-            .or(file.upstream)
-            .unwrap_or_else(|| DEFAULT_UPSTREAM.to_owned());
-        let sumdb = args
-            .sumdb
-            .or(file.sumdb)
-            .unwrap_or_else(|| DEFAULT_SUMDB.to_owned());
         Ok(Self {
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+            listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             storage,
-            upstream: upstream.parse()?,
-            sumdb: sumdb.parse()?,
-            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
-            memory_cache_bytes: args
+            upstream: s.upstream.as_deref().unwrap_or(DEFAULT_UPSTREAM).parse()?,
+            sumdb: s.sumdb.as_deref().unwrap_or(DEFAULT_SUMDB).parse()?,
+            log_format: s.log_format.unwrap_or_default(),
+            memory_cache_bytes: s
                 .memory_cache_mb
-                .or(file.memory_cache_mb)
                 .unwrap_or(DEFAULT_MEMORY_CACHE_MB)
                 .saturating_mul(1 << 20),
+            policy: Policy {
+                connect_timeout: secs(s.connect_timeout, 5),
+                header_timeout: secs(s.header_timeout, 10),
+                idle_timeout: secs(s.idle_timeout, 10),
+                retries: s.retries.unwrap_or(1),
+                breaker_threshold: s.breaker_threshold.unwrap_or(3),
+                breaker_cooldown: secs(s.breaker_cooldown, 10),
+                max_fetches: s.max_upstream_fetches.unwrap_or(32).max(1),
+            },
+            cache: CachePolicy {
+                negative_ttl: secs(s.negative_ttl, 30),
+                list_ttl: secs(s.list_ttl, 30),
+            },
+            limits: Limits {
+                max_connections: s.max_connections.unwrap_or(4096).max(1),
+                header_read_timeout: secs(s.request_header_timeout, 10),
+                shutdown_timeout: secs(s.shutdown_timeout, 30),
+            },
         })
     }
 }
@@ -121,14 +271,18 @@ mod tests {
         let path = dir.path().join("modgate.toml");
         fs_err::write(
             &path,
-            "listen = '127.0.0.1:9999'\nupstream = 'off'\nlog-format = 'json'\nsumdb = 'off'\n",
+            "listen = '127.0.0.1:9999'\nupstream = 'off'\nlog-format = 'json'\nsumdb = 'off'\n\
+             header_timeout = '2s'\nidle-timeout = 7\nnegative_ttl = '500ms'\n",
         )
         .unwrap();
         let args = ServeArgs {
             config: Some(path),
-            upstream: Some("file:///tmp/mirror".into()),
-            storage: Some("/tmp/store".into()),
-            ..Default::default()
+            settings: Settings {
+                upstream: Some("file:///tmp/mirror".into()),
+                storage: Some("/tmp/store".into()),
+                header_timeout: Some(Dur(Duration::from_secs(3))),
+                ..Default::default()
+            },
         };
         let config = ServeConfig::resolve(args).unwrap();
         assert_eq!(config.listen, "127.0.0.1:9999");
@@ -136,6 +290,10 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Json);
         assert!(config.sumdb.is_off());
         assert_eq!(config.memory_cache_bytes, DEFAULT_MEMORY_CACHE_MB << 20);
+        assert_eq!(config.policy.header_timeout, Duration::from_secs(3));
+        assert_eq!(config.policy.idle_timeout, Duration::from_secs(7));
+        assert_eq!(config.policy.connect_timeout, Duration::from_secs(5));
+        assert_eq!(config.cache.negative_ttl, Duration::from_millis(500));
     }
 
     #[test]
@@ -150,5 +308,15 @@ mod tests {
         let err = ServeConfig::resolve(args).unwrap_err().to_string();
         assert!(err.contains("modgate.toml"), "{err}");
         assert!(err.contains("upstreams"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!("500ms".parse(), Ok(Dur(Duration::from_millis(500))));
+        assert_eq!("5".parse(), Ok(Dur(Duration::from_secs(5))));
+        assert_eq!("2m".parse(), Ok(Dur(Duration::from_secs(120))));
+        assert!("5 parsecs".parse::<Dur>().is_err());
+        assert!("".parse::<Dur>().is_err());
+        assert!("-1s".parse::<Dur>().is_err());
     }
 }

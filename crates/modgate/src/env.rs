@@ -16,3 +16,27 @@ pub const LOG_FORMAT: &str = "MODGATE_LOG_FORMAT";
 pub const LOG: &str = "MODGATE_LOG";
 /// Size of the in-memory cache of hot artifacts, in MiB.
 pub const MEMORY_CACHE_MB: &str = "MODGATE_MEMORY_CACHE_MB";
+/// Upstream connect timeout (TCP and TLS).
+pub const CONNECT_TIMEOUT: &str = "MODGATE_CONNECT_TIMEOUT";
+/// Upstream response-header timeout.
+pub const HEADER_TIMEOUT: &str = "MODGATE_HEADER_TIMEOUT";
+/// Upstream idle-body timeout.
+pub const IDLE_TIMEOUT: &str = "MODGATE_IDLE_TIMEOUT";
+/// Extra tries of an upstream after a quick failure.
+pub const RETRIES: &str = "MODGATE_RETRIES";
+/// Consecutive failures that open an upstream's circuit breaker.
+pub const BREAKER_THRESHOLD: &str = "MODGATE_BREAKER_THRESHOLD";
+/// How long an open breaker skips its upstream (doubling while it stays broken).
+pub const BREAKER_COOLDOWN: &str = "MODGATE_BREAKER_COOLDOWN";
+/// Upstream fetches under way at once.
+pub const MAX_UPSTREAM_FETCHES: &str = "MODGATE_MAX_UPSTREAM_FETCHES";
+/// How long a not-found answer is remembered.
+pub const NEGATIVE_TTL: &str = "MODGATE_NEGATIVE_TTL";
+/// How long a list or @latest answer is fresh.
+pub const LIST_TTL: &str = "MODGATE_LIST_TTL";
+/// Client connections open at once.
+pub const MAX_CONNECTIONS: &str = "MODGATE_MAX_CONNECTIONS";
+/// How long a client may take to send its request headers.
+pub const REQUEST_HEADER_TIMEOUT: &str = "MODGATE_REQUEST_HEADER_TIMEOUT";
+/// How long shutdown waits for in-flight downloads.
+pub const SHUTDOWN_TIMEOUT: &str = "MODGATE_SHUTDOWN_TIMEOUT";

@@ -2,7 +2,9 @@
 
 mod cli;
 mod config;
+mod doctor;
 mod env;
+mod explain;
 mod ingest;
 mod protocol;
 mod proxy;
@@ -31,10 +33,12 @@ use crate::store::{DiskStore, MemoryCached, Store};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args).map(|()| ExitCode::SUCCESS),
+        Command::Doctor(args) => doctor::run(args),
+        Command::Explain(args) => explain::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("modgate: {e:#}");
             ExitCode::FAILURE
@@ -52,8 +56,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         Arc::new(disk)
     };
-    let upstreams =
-        upstream::Upstreams::new(&config.upstream).context("cannot build the HTTP client")?;
+    let upstreams = upstream::Upstreams::new(&config.upstream, &config.policy)
+        .context("cannot build the HTTP client")?;
     if !config.sumdb.is_off() {
         tracing::warn!(
             sumdb = %config.sumdb,
@@ -62,7 +66,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(server::AppState {
-        proxy: proxy::Proxy::new(store, upstreams),
+        proxy: proxy::Proxy::new(store, upstreams, config.cache.clone()),
         metrics: metrics.clone(),
     });
     let listener = std::net::TcpListener::bind(&config.listen)
@@ -74,12 +78,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     writeln!(stdout, "modgate listening on http://{addr}")?;
     stdout.flush()?;
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    workers::run(listener, server::router(state), workers, async {
-        tokio::select! {
-            () = shutdown() => {},
-            () = telemetry::metric::upkeep(metrics) => {},
-        }
-    })?;
+    let proxy = state.proxy.clone();
+    workers::run(
+        listener,
+        server::router(state),
+        workers,
+        config.limits.clone(),
+        async {
+            tokio::select! {
+                () = shutdown() => {},
+                () = telemetry::metric::upkeep(metrics) => {},
+                () = proxy.upstreams().watch() => {},
+            }
+        },
+    )?;
     tracing::info!("modgate stopped");
     Ok(())
 }

@@ -22,6 +22,7 @@ use crate::protocol::{Kind, ParseError, Request};
 use crate::proxy::{Answer, Proxy, ProxyError};
 use crate::store::{Body, Object};
 use crate::telemetry::{self, metric};
+use crate::upstream::BreakerState;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=60";
@@ -55,15 +56,24 @@ async fn healthz() -> Response {
     with_endpoint("healthz", text(StatusCode::OK, "ok\n"))
 }
 
+/// Ready when storage works. Upstreams being down does not make modgate
+/// unready (it still serves its cache), but the body says so, line by line.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    let resp = match state.proxy.store().check().await {
-        Ok(()) => text(StatusCode::OK, "ok\n"),
-        Err(e) => text(
+    let (status, mut body) = match state.proxy.store().check().await {
+        Ok(()) => (StatusCode::OK, "storage: ok\n".to_owned()),
+        Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            &format!("storage unavailable: {e}\n"),
+            format!("storage: unavailable: {e}\n"),
         ),
     };
-    with_endpoint("readyz", resp)
+    let health = state.proxy.upstreams().health();
+    for (name, breaker) in &health {
+        body.push_str(&format!("upstream {name}: {}\n", breaker.as_str()));
+    }
+    if !health.is_empty() && health.iter().all(|(_, b)| *b == BreakerState::Open) {
+        body.push_str("degraded: every upstream is down; serving from the cache\n");
+    }
+    with_endpoint("readyz", text(status, &body))
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
@@ -265,7 +275,7 @@ async fn stored(req: &Request, obj: Object, headers: &HeaderMap, head: bool) -> 
     } else {
         match body_of(obj.body, start, len).await {
             Ok(b) => b,
-            Err(e) => return proxy_error(ProxyError::Store(e.into())),
+            Err(e) => return proxy_error(ProxyError::Store(e.to_string())),
         }
     };
     let mut resp = (status, body).into_response();

@@ -102,6 +102,34 @@ pub mod metric {
             .record(elapsed.as_secs_f64());
     }
 
+    /// A chain moved past an upstream that failed (`reason`: the failure kind
+    /// or `circuit_open`).
+    pub fn failover(upstream: &str, reason: &'static str) {
+        counter!("modgate_upstream_failovers_total", "upstream" => upstream.to_owned(), "reason" => reason)
+            .increment(1);
+    }
+
+    /// 0 closed (up), 1 half-open (trying), 2 open (skipped).
+    pub fn breaker_state(upstream: &str, state: f64) {
+        metrics::gauge!("modgate_upstream_breaker_state", "upstream" => upstream.to_owned())
+            .set(state);
+    }
+
+    /// A request that waited for a fetch another request had started.
+    pub fn coalesced(kind: &'static str) {
+        counter!("modgate_coalesced_waits_total", "kind" => kind).increment(1);
+    }
+
+    /// A not-found answer served from the negative cache.
+    pub fn negative_hit(kind: &'static str) {
+        counter!("modgate_negative_cache_hits_total", "kind" => kind).increment(1);
+    }
+
+    /// A list or @latest answer served from memory (`state`: fresh or stale).
+    pub fn recent_answer(kind: &'static str, state: &'static str) {
+        counter!("modgate_recent_answers_total", "kind" => kind, "state" => state).increment(1);
+    }
+
     /// An answer served from the cache because every upstream failed.
     pub fn stale_answer(endpoint: &'static str) {
         counter!("modgate_stale_answers_total", "endpoint" => endpoint).increment(1);

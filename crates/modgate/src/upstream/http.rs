@@ -1,18 +1,25 @@
 //! An upstream GOPROXY over HTTP(S).
 
 use std::error::Error as _;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::{FetchError, Fetched, Want};
+use super::{FetchError, Fetched, Policy, Want};
 
-pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+/// A body slower than this, once past [`SLOW_GRACE`], is abandoned: a
+/// trickling mirror must not hold a build hostage.
+const MIN_RATE: u64 = 4 << 10;
+const SLOW_GRACE: Duration = Duration::from_secs(5);
+
+pub fn client(policy: &Policy) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .user_agent(concat!("modgate/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(30))
+        // reqwest's connect timeout covers TCP and the TLS handshake.
+        .connect_timeout(policy.connect_timeout)
+        // Per read: bounds both the wait for headers and any pause in the body.
+        .read_timeout(policy.idle_timeout)
         .build()
 }
 
@@ -37,10 +44,11 @@ pub struct HttpUpstream {
     query: Option<String>,
     name: String,
     client: reqwest::Client,
+    header_timeout: Duration,
 }
 
 impl HttpUpstream {
-    pub fn new(base: &str, client: reqwest::Client) -> Self {
+    pub fn new(base: &str, client: reqwest::Client, policy: &Policy) -> Self {
         Self {
             base: base
                 .split_once('?')
@@ -50,6 +58,7 @@ impl HttpUpstream {
             query: base.split_once('?').map(|(_, q)| q.to_owned()),
             name: redact(base),
             client,
+            header_timeout: policy.header_timeout,
         }
     }
 
@@ -62,12 +71,17 @@ impl HttpUpstream {
             Some(q) => format!("{}/{path}?{q}", self.base),
             None => format!("{}/{path}", self.base),
         };
-        let resp = self
-            .client
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| FetchError::Unavailable(describe(e)))?;
+        let resp =
+            match tokio::time::timeout(self.header_timeout, self.client.get(&url).send()).await {
+                Ok(sent) => sent.map_err(|e| FetchError::Unavailable(describe(e)))?,
+                Err(_) => {
+                    return Err(FetchError::Unavailable(format!(
+                        "{path}: no response within {:?}",
+                        self.header_timeout
+                    )));
+                }
+            };
+        let started = Instant::now();
         let status = resp.status();
         if !status.is_success() {
             let reason = first_line(resp).await;
@@ -89,9 +103,14 @@ impl HttpUpstream {
         let mut total = 0u64;
         let mut check = |len: usize| {
             total += len as u64;
+            let elapsed = started.elapsed();
             if total > max {
                 Err(FetchError::Invalid(format!(
                     "{path}: body exceeds the limit of {max} bytes"
+                )))
+            } else if elapsed > SLOW_GRACE && total < MIN_RATE * elapsed.as_secs() {
+                Err(FetchError::Unavailable(format!(
+                    "{path}: too slow ({total} bytes in {elapsed:.0?})"
                 )))
             } else {
                 Ok(())
@@ -122,6 +141,20 @@ impl HttpUpstream {
                 file.flush().await.map_err(io)?;
                 Ok(Fetched::File(staged))
             }
+        }
+    }
+}
+
+impl HttpUpstream {
+    /// Whether the upstream answers HTTP at all: any status but a 5xx or a 429.
+    pub async fn probe(&self) -> bool {
+        let request = self.client.get(format!("{}/", self.base)).send();
+        match tokio::time::timeout(self.header_timeout, request).await {
+            Ok(Ok(resp)) => {
+                let status = resp.status();
+                !status.is_server_error() && status.as_u16() != 429
+            }
+            _ => false,
         }
     }
 }

@@ -6,15 +6,20 @@
 //! on; any other 4xx stops a `,` chain and goes on through a `|`.
 
 mod file;
+mod health;
 mod http;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tempfile::NamedTempFile;
+use tokio::sync::Semaphore;
+
+use health::Breaker;
+pub use health::BreakerState;
 
 use crate::telemetry::metric;
 
@@ -175,6 +180,29 @@ pub enum ChainError {
     Failed(String),
 }
 
+/// How upstreams are asked: timeouts, retries, breakers, concurrency.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// TCP connect and TLS handshake.
+    pub connect_timeout: Duration,
+    /// From sending the request to the response headers.
+    pub header_timeout: Duration,
+    /// Longest wait for the next body bytes.
+    pub idle_timeout: Duration,
+    /// Extra tries of one upstream after a quick failure.
+    pub retries: u32,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown: Duration,
+    /// Upstream fetches under way at once.
+    pub max_fetches: usize,
+}
+
+/// A failure slower than this is not retried on the same upstream: a second
+/// wait would cost the client more than moving on.
+const QUICK_FAILURE: Duration = Duration::from_secs(1);
+/// How often open breakers are probed in the background.
+const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+
 enum Source {
     Http(http::HttpUpstream),
     File(file::FileUpstream),
@@ -185,30 +213,53 @@ enum Source {
 struct Entry {
     source: Source,
     fall_through_on_error: bool,
+    /// Only remote upstreams can be down.
+    breaker: Option<Breaker>,
 }
 
 /// The upstream chain, ready to fetch.
 pub struct Upstreams {
     entries: Vec<Entry>,
+    fetches: Semaphore,
+    retries: u32,
 }
 
 impl Upstreams {
-    pub fn new(spec: &UpstreamSpec) -> Result<Self, reqwest::Error> {
-        let client = http::client()?;
+    pub fn new(spec: &UpstreamSpec, policy: &Policy) -> Result<Self, reqwest::Error> {
+        let client = http::client(policy)?;
         let entries = spec
             .entries
             .iter()
-            .map(|e| Entry {
-                source: match &e.source {
-                    SourceSpec::Http(u) => Source::Http(http::HttpUpstream::new(u, client.clone())),
-                    SourceSpec::File(p) => Source::File(file::FileUpstream::new(p.clone())),
-                    SourceSpec::Direct => Source::Direct,
-                    SourceSpec::Off => Source::Off,
-                },
-                fall_through_on_error: e.fall_through_on_error,
+            .map(|e| {
+                let (source, breaker) = match &e.source {
+                    SourceSpec::Http(u) => (
+                        Source::Http(http::HttpUpstream::new(u, client.clone(), policy)),
+                        Some(Breaker::new(
+                            policy.breaker_threshold,
+                            policy.breaker_cooldown,
+                        )),
+                    ),
+                    SourceSpec::File(p) => (Source::File(file::FileUpstream::new(p.clone())), None),
+                    SourceSpec::Direct => (Source::Direct, None),
+                    SourceSpec::Off => (Source::Off, None),
+                };
+                Entry {
+                    source,
+                    fall_through_on_error: e.fall_through_on_error,
+                    breaker,
+                }
             })
             .collect();
-        Ok(Self { entries })
+        Ok(Self {
+            entries,
+            fetches: Semaphore::new(policy.max_fetches),
+            retries: policy.retries,
+        })
+    }
+
+    /// Whether the chain can ever reach beyond the cache.
+    pub fn is_off(&self) -> bool {
+        matches!(self.entries.first().map(|e| &e.source), Some(Source::Off))
     }
 
     /// Fetches `path` from the first upstream that delivers something `validate` accepts.
@@ -222,41 +273,70 @@ impl Upstreams {
         F: Fn(Fetched) -> Fut,
         Fut: Future<Output = Result<T, String>>,
     {
+        let _permit = self
+            .fetches
+            .acquire()
+            .await
+            .map_err(|e| ChainError::Failed(e.to_string()))?;
         let mut errors: Vec<String> = Vec::new();
         let mut only_not_found = true;
         for entry in &self.entries {
             let name = entry.name();
-            let started = Instant::now();
-            let result = match &entry.source {
-                Source::Http(h) => h.fetch(path, &want).await,
-                Source::File(f) => f.fetch(path, &want).await,
-                Source::Direct => Err(FetchError::Unavailable(
-                    "direct: fetching modules from version control is not supported yet".into(),
-                )),
-                Source::Off => {
-                    errors.push("upstream is off".into());
-                    break;
+            if let Source::Off = entry.source {
+                errors.push("upstream is off".into());
+                break;
+            }
+            if entry.breaker.as_ref().is_some_and(|b| !b.admit()) {
+                metric::failover(&name, "circuit_open");
+                errors.push(format!("{name}: skipped: failing recently (circuit open)"));
+                only_not_found = false;
+                continue;
+            }
+            let mut attempt = 0;
+            let result = loop {
+                let started = Instant::now();
+                let result = match &entry.source {
+                    Source::Http(h) => h.fetch(path, &want).await,
+                    Source::File(f) => f.fetch(path, &want).await,
+                    Source::Direct => Err(FetchError::Unavailable(
+                        "direct: fetching modules from version control is not supported yet".into(),
+                    )),
+                    Source::Off => unreachable!("off ends the chain above"),
+                };
+                let result = match result {
+                    Ok(fetched) => validate(fetched).await.map_err(FetchError::Invalid),
+                    Err(e) => Err(e),
+                };
+                metric::upstream_request(&name, outcome(&result), started.elapsed());
+                let quick = started.elapsed() < QUICK_FAILURE;
+                match result {
+                    Err(FetchError::Unavailable(e)) if quick && attempt < self.retries => {
+                        attempt += 1;
+                        tracing::debug!(upstream = %name, path, error = %e, attempt, "retrying");
+                        tokio::time::sleep(backoff(attempt)).await;
+                    }
+                    r => break r,
                 }
             };
-            let result = match result {
-                Ok(fetched) => validate(fetched).await.map_err(FetchError::Invalid),
-                Err(e) => Err(e),
-            };
-            let outcome = match &result {
-                Ok(_) => "ok",
-                Err(FetchError::NotFound(_)) => "not_found",
-                Err(FetchError::Unavailable(_)) => "unavailable",
-                Err(FetchError::Rejected(_)) => "rejected",
-                Err(FetchError::Invalid(_)) => "invalid",
-            };
-            metric::upstream_request(&name, outcome, started.elapsed());
+            if let Some(b) = &entry.breaker {
+                match &result {
+                    Ok(_) | Err(FetchError::NotFound(_) | FetchError::Rejected(_)) => b.success(),
+                    Err(FetchError::Unavailable(e) | FetchError::Invalid(e)) => {
+                        if b.failure() {
+                            tracing::warn!(upstream = %name, error = %e, "upstream failing: skipping it for a while");
+                        }
+                    }
+                }
+            }
             let err = match result {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
             tracing::debug!(upstream = %name, path, error = %err, "upstream did not deliver");
             let go_on = match &err {
-                FetchError::NotFound(_) | FetchError::Unavailable(_) | FetchError::Invalid(_) => {
+                FetchError::NotFound(_) => true,
+                FetchError::Unavailable(_) | FetchError::Invalid(_) => {
+                    metric::failover(&name, err.label());
                     true
                 }
                 FetchError::Rejected(_) => entry.fall_through_on_error,
@@ -274,6 +354,57 @@ impl Upstreams {
             Err(ChainError::Failed(message))
         }
     }
+
+    /// Every remote upstream with its breaker's state.
+    pub fn health(&self) -> Vec<(String, BreakerState)> {
+        self.entries
+            .iter()
+            .filter_map(|e| Some((e.name(), e.breaker.as_ref()?.state())))
+            .collect()
+    }
+
+    /// Probes upstreams whose breaker is open, so they come back as soon as
+    /// they answer again, and keeps the breaker gauges current. Runs forever.
+    pub async fn watch(&self) {
+        let mut tick = tokio::time::interval(PROBE_INTERVAL);
+        loop {
+            tick.tick().await;
+            for entry in &self.entries {
+                let (Source::Http(h), Some(b)) = (&entry.source, &entry.breaker) else {
+                    continue;
+                };
+                if b.state() == BreakerState::Open && h.probe().await {
+                    tracing::info!(upstream = %h.name(), "upstream answers again");
+                    b.probe_succeeded();
+                }
+                metric::breaker_state(h.name(), b.state().gauge());
+            }
+        }
+    }
+}
+
+fn outcome<T>(result: &Result<T, FetchError>) -> &'static str {
+    result.as_ref().err().map_or("ok", FetchError::label)
+}
+
+impl FetchError {
+    /// A metric label for the kind of failure.
+    fn label(&self) -> &'static str {
+        match self {
+            FetchError::NotFound(_) => "not_found",
+            FetchError::Unavailable(_) => "unavailable",
+            FetchError::Rejected(_) => "rejected",
+            FetchError::Invalid(_) => "invalid",
+        }
+    }
+}
+
+/// 100–200 ms, doubling per attempt, jittered so retries of many requests
+/// do not arrive together.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let jitter = RandomState::new().hash_one(Instant::now()) % 100;
+    Duration::from_millis((100 + jitter) << attempt.min(4).saturating_sub(1))
 }
 
 impl Entry {

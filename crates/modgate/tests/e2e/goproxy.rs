@@ -158,6 +158,9 @@ fn go_command_through_modgate_matches_direct_mode_and_survives_the_mirror_going_
     let hits = mirror.hits();
     assert!(hits > 0);
     mirror.stop();
+    // A restart too: nothing may come from memory, only from storage.
+    drop(modgate);
+    let modgate = Modgate::start(&storage, &mirror.url);
     let offline = Go::new(&modgate.url);
     assert_downloads_match_direct(&offline);
     assert!(build_and_run(&offline, &app).contains("gamma v2.1.0"));

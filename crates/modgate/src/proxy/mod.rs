@@ -1,11 +1,17 @@
 //! The core: answer from the store (the cacher), fill misses from the
 //! upstream chain (the fetcher), and check everything before it is stored.
 
+mod flights;
+
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use modgate_module::{escape, pseudo, version};
+use quick_cache::sync::Cache;
 use tracing::Instrument;
+
+use self::flights::{Flights, Lost};
 
 use crate::ingest::{self, Info};
 use crate::protocol::{Kind, Request};
@@ -21,28 +27,79 @@ pub enum Answer {
     Fresh(Bytes),
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ProxyError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     Upstream(String),
     #[error("storage: {0}")]
-    Store(#[from] StoreError),
+    Store(String),
 }
 
+impl From<StoreError> for ProxyError {
+    fn from(e: StoreError) -> Self {
+        ProxyError::Store(e.to_string())
+    }
+}
+
+impl From<Lost> for ProxyError {
+    fn from(_: Lost) -> Self {
+        ProxyError::Upstream("the upstream fetch was interrupted".into())
+    }
+}
+
+/// How long answers that can change are kept in memory.
+#[derive(Debug, Clone)]
+pub struct CachePolicy {
+    /// A not-found answer from every upstream is remembered this long.
+    pub negative_ttl: Duration,
+    /// A list, @latest or query answer is fresh this long; then it is still
+    /// served for [`STALE_WINDOW`] while a refresh runs in the background.
+    pub list_ttl: Duration,
+}
+
+const STALE_WINDOW: Duration = Duration::from_secs(600);
+const MEMORY_ENTRIES: usize = 10_000;
+
+#[derive(Clone)]
 pub struct Proxy {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     store: Arc<dyn Store>,
     upstreams: Upstreams,
+    policy: CachePolicy,
+    fills: Flights<Result<(), ProxyError>>,
+    answers: Flights<Result<Bytes, ProxyError>>,
+    /// Upstream path -> when the not-found answer expires, and its message.
+    negative: Cache<String, (Instant, String)>,
+    /// Upstream path -> when it was fetched, and the answer.
+    recent: Cache<String, (Instant, Bytes)>,
 }
 
 impl Proxy {
-    pub fn new(store: Arc<dyn Store>, upstreams: Upstreams) -> Self {
-        Self { store, upstreams }
+    pub fn new(store: Arc<dyn Store>, upstreams: Upstreams, policy: CachePolicy) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                upstreams,
+                policy,
+                fills: Flights::new(),
+                answers: Flights::new(),
+                negative: Cache::new(MEMORY_ENTRIES),
+                recent: Cache::new(MEMORY_ENTRIES),
+            }),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+        &self.inner.store
+    }
+
+    pub fn upstreams(&self) -> &Upstreams {
+        &self.inner.upstreams
     }
 
     pub async fn answer(&self, req: &Request) -> Result<Answer, ProxyError> {
@@ -51,41 +108,108 @@ impl Proxy {
         {
             return self.artifact(req).await.map(Answer::Stored);
         }
-        // Everything else asks the upstreams: worth a span for its log lines.
-        self.ask_upstream(req).instrument(span(req)).await
+        let path = req.upstream_path();
+        if let Some((at, bytes)) = self.inner.recent.get(path) {
+            let age = at.elapsed();
+            if age < self.inner.policy.list_ttl {
+                metric::recent_answer(req.endpoint(), "fresh");
+                return Ok(Answer::Fresh(bytes));
+            }
+            if age < self.inner.policy.list_ttl + STALE_WINDOW {
+                metric::recent_answer(req.endpoint(), "stale");
+                let (this, req) = (self.clone(), req.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = this.refresh(&req).await {
+                        tracing::debug!(path = req.upstream_path(), error = %e, "background refresh failed");
+                    }
+                });
+                return Ok(Answer::Fresh(bytes));
+            }
+        }
+        self.refresh(req).await.map(Answer::Fresh)
     }
 
-    async fn ask_upstream(&self, req: &Request) -> Result<Answer, ProxyError> {
+    /// A list, @latest or query answer from the upstreams (coalesced), remembered.
+    async fn refresh(&self, req: &Request) -> Result<Bytes, ProxyError> {
+        let (this, owned) = (self.clone(), req.clone());
+        let work = async move {
+            let answer = this.ask_upstream(&owned).await?;
+            this.inner.recent.insert(
+                owned.upstream_path().to_owned(),
+                (Instant::now(), answer.clone()),
+            );
+            Ok(answer)
+        }
+        .instrument(span(req));
+        self.inner
+            .answers
+            .run(req.upstream_path(), req.endpoint(), work)
+            .await?
+    }
+
+    async fn ask_upstream(&self, req: &Request) -> Result<Bytes, ProxyError> {
         match &req.kind {
             Kind::List => self.list(&req.module).await.map(|versions| {
                 let mut text = versions.join("\n");
                 if !text.is_empty() {
                     text.push('\n');
                 }
-                Answer::Fresh(text.into())
+                text.into()
             }),
-            Kind::Latest => self.latest(req).await.map(Answer::Fresh),
-            Kind::Info(q) if !version::is_canonical(q) => self.query(req).await.map(Answer::Fresh),
-            Kind::Info(_) | Kind::Mod(_) | Kind::Zip(_) => {
-                self.artifact(req).await.map(Answer::Stored)
-            }
+            Kind::Latest => self.latest(req).await,
+            Kind::Info(_) | Kind::Mod(_) | Kind::Zip(_) => self.query(req).await,
         }
+    }
+
+    /// The upstream chain behind the negative cache.
+    async fn fetch<T, F, Fut>(
+        &self,
+        path: &str,
+        want: Want<'_>,
+        validate: F,
+    ) -> Result<T, ChainError>
+    where
+        F: Fn(Fetched) -> Fut,
+        Fut: Future<Output = Result<T, String>>,
+    {
+        if let Some((expires, msg)) = self.inner.negative.get(path) {
+            if Instant::now() < expires {
+                metric::negative_hit(kind_of(path));
+                return Err(ChainError::NotFound(msg));
+            }
+            self.inner.negative.remove(path);
+        }
+        let result = self.inner.upstreams.fetch(path, want, validate).await;
+        if let Err(ChainError::NotFound(msg)) = &result
+            && !self.inner.upstreams.is_off()
+        {
+            let expires = Instant::now() + self.inner.policy.negative_ttl;
+            self.inner
+                .negative
+                .insert(path.to_owned(), (expires, msg.clone()));
+        }
+        result
     }
 
     /// A canonical .info, .mod or .zip: from the store, else fetched and stored.
     async fn artifact(&self, req: &Request) -> Result<Object, ProxyError> {
         let key = req.key().expect("canonical artifact requests have a key");
-        if let Some(obj) = self.store.get(&key).await? {
+        if let Some(obj) = self.inner.store.get(&key).await? {
             metric::cache_lookup(req.endpoint(), true);
             return Ok(obj);
         }
         metric::cache_lookup(req.endpoint(), false);
-        self.fill(req, &key).instrument(span(req)).await?;
-        self.store.get(&key).await?.ok_or_else(|| {
-            ProxyError::Store(StoreError::Io(std::io::Error::other(format!(
-                "{key} vanished right after it was stored"
-            ))))
-        })
+        let (this, owned, k) = (self.clone(), req.clone(), key.clone());
+        let work = async move { this.fill(&owned, &k).await }.instrument(span(req));
+        self.inner
+            .fills
+            .run(req.upstream_path(), req.endpoint(), work)
+            .await??;
+        self.inner
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| ProxyError::Store(format!("{key} vanished right after it was stored")))
     }
 
     async fn fill(&self, req: &Request, key: &Key) -> Result<(), ProxyError> {
@@ -94,7 +218,6 @@ impl Proxy {
         match &req.kind {
             Kind::Info(v) => {
                 let info = self
-                    .upstreams
                     .fetch(
                         path,
                         Want::Bytes {
@@ -104,11 +227,10 @@ impl Proxy {
                     )
                     .await
                     .map_err(|e| chain_error(req, e))?;
-                self.store.put(key, info.to_json()).await?;
+                self.inner.store.put(key, info.to_json()).await?;
             }
             Kind::Mod(v) => {
                 let data = self
-                    .upstreams
                     .fetch(
                         path,
                         Want::Bytes {
@@ -122,17 +244,16 @@ impl Proxy {
                     )
                     .await
                     .map_err(|e| chain_error(req, e))?;
-                self.store.put(key, data).await?;
+                self.inner.store.put(key, data).await?;
             }
             Kind::Zip(v) => {
-                let store = &self.store;
+                let store = &self.inner.store;
                 let temp = || store.temp_file().map_err(std::io::Error::other);
                 let want = Want::File {
                     max: ingest::MAX_ZIP,
                     temp: &temp,
                 };
                 let (file, h1) = self
-                    .upstreams
                     .fetch(path, want, |f| async move {
                         let Fetched::File(file) = f else {
                             return Err("zip was not staged to disk".to_owned());
@@ -149,10 +270,11 @@ impl Proxy {
                     .map_err(|e| chain_error(req, e))?;
                 let hash_key = Key::version_file(module, v, Ext::ZipHash).expect("valid key");
                 // The hash goes first: a stored zip always has its hash beside it.
-                self.store
+                self.inner
+                    .store
                     .put(&hash_key, Bytes::from(format!("{h1}\n")))
                     .await?;
-                self.store.put_file(key, file).await?;
+                self.inner.store.put_file(key, file).await?;
                 tracing::info!(module, version = %v, %h1, "stored module zip");
             }
             Kind::List | Kind::Latest => unreachable!("only artifacts are filled"),
@@ -172,7 +294,6 @@ impl Proxy {
             .map(|(v, _)| v.clone())
             .collect();
         let fetched = self
-            .upstreams
             .fetch(
                 path,
                 Want::Bytes {
@@ -203,7 +324,6 @@ impl Proxy {
     async fn latest(&self, req: &Request) -> Result<Bytes, ProxyError> {
         let module = req.module.as_str();
         let fetched = self
-            .upstreams
             .fetch(
                 req.upstream_path(),
                 Want::Bytes {
@@ -249,7 +369,6 @@ impl Proxy {
     async fn query(&self, req: &Request) -> Result<Bytes, ProxyError> {
         let module = req.module.as_str();
         let info = self
-            .upstreams
             .fetch(
                 req.upstream_path(),
                 Want::Bytes {
@@ -269,7 +388,7 @@ impl Proxy {
         let Some(key) = Key::version_file(module, &info.version, Ext::Info) else {
             return;
         };
-        if let Err(e) = self.store.put(&key, info.to_json()).await {
+        if let Err(e) = self.inner.store.put(&key, info.to_json()).await {
             tracing::warn!(module, version = %info.version, error = %e, "could not store .info");
         }
     }
@@ -280,7 +399,7 @@ impl Proxy {
             return Ok(Vec::new());
         };
         let mut found: Vec<(String, bool)> = Vec::new();
-        for name in self.store.list(&dir).await? {
+        for name in self.inner.store.list(&dir).await? {
             let Some((escaped, ext)) = name.rsplit_once('.') else {
                 continue;
             };
@@ -312,10 +431,22 @@ impl Proxy {
             return Ok(None);
         };
         let key = Key::version_file(module, best, Ext::Info).expect("valid key");
-        match self.store.get(&key).await? {
+        match self.inner.store.get(&key).await? {
             Some(obj) => Ok(Some(read_small(obj).await?)),
             None => Ok(None),
         }
+    }
+}
+
+/// The endpoint of an upstream path, for metric labels.
+fn kind_of(path: &str) -> &'static str {
+    match path.rsplit_once(['.', '@', '/']).map(|(_, tail)| tail) {
+        Some("zip") => "zip",
+        Some("mod") => "mod",
+        Some("info") => "info",
+        Some("list") => "list",
+        Some("latest") => "latest",
+        _ => "other",
     }
 }
 
