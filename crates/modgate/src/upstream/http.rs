@@ -66,7 +66,13 @@ impl HttpUpstream {
         &self.name
     }
 
-    pub async fn fetch(&self, path: &str, want: &Want<'_>) -> Result<Fetched, FetchError> {
+    /// Fetches `path`; `answered` is called when response headers arrive.
+    pub async fn fetch(
+        &self,
+        path: &str,
+        want: &Want<'_>,
+        answered: &mut (dyn FnMut() + Send),
+    ) -> Result<Fetched, FetchError> {
         let url = match &self.query {
             Some(q) => format!("{}/{path}?{q}", self.base),
             None => format!("{}/{path}", self.base),
@@ -81,6 +87,7 @@ impl HttpUpstream {
                     )));
                 }
             };
+        answered();
         let started = Instant::now();
         let status = resp.status();
         if !status.is_success() {

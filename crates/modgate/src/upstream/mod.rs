@@ -18,8 +18,8 @@ use bytes::Bytes;
 use tempfile::NamedTempFile;
 use tokio::sync::Semaphore;
 
-use health::Breaker;
 pub use health::BreakerState;
+use health::{Breaker, Skip};
 
 use crate::telemetry::metric;
 
@@ -286,51 +286,73 @@ impl Upstreams {
                 errors.push("upstream is off".into());
                 break;
             }
-            if entry.breaker.as_ref().is_some_and(|b| !b.admit()) {
-                metric::failover(&name, "circuit_open");
-                errors.push(format!("{name}: skipped: failing recently (circuit open)"));
-                only_not_found = false;
-                continue;
-            }
             let mut attempt = 0;
             let result = loop {
+                let mut ticket = match &entry.breaker {
+                    Some(b) => match b.admit().await {
+                        Ok(t) => Some(t),
+                        Err(skip) => break Err(Failure::Skipped(skip)),
+                    },
+                    None => None,
+                };
                 let started = Instant::now();
-                let result = match &entry.source {
-                    Source::Http(h) => h.fetch(path, &want).await,
-                    Source::File(f) => f.fetch(path, &want).await,
-                    Source::Direct => Err(FetchError::Unavailable(
-                        "direct: fetching modules from version control is not supported yet".into(),
-                    )),
-                    Source::Off => unreachable!("off ends the chain above"),
+                let result = {
+                    let mut answered = || {
+                        if let Some(t) = ticket.as_mut() {
+                            t.answered();
+                        }
+                    };
+                    match &entry.source {
+                        Source::Http(h) => h.fetch(path, &want, &mut answered).await,
+                        Source::File(f) => f.fetch(path, &want).await,
+                        Source::Direct => Err(FetchError::Unavailable(
+                            "direct: fetching modules from version control is not supported yet"
+                                .into(),
+                        )),
+                        Source::Off => unreachable!("off ends the chain above"),
+                    }
                 };
                 let result = match result {
                     Ok(fetched) => validate(fetched).await.map_err(FetchError::Invalid),
                     Err(e) => Err(e),
                 };
                 metric::upstream_request(&name, outcome(&result), started.elapsed());
-                let quick = started.elapsed() < QUICK_FAILURE;
+                if let Some(t) = ticket {
+                    match &result {
+                        Ok(_) | Err(FetchError::NotFound(_) | FetchError::Rejected(_)) => {
+                            t.success()
+                        }
+                        Err(FetchError::Unavailable(e) | FetchError::Invalid(e)) => {
+                            let opened = match &result {
+                                Err(FetchError::Invalid(_)) => t.invalid(),
+                                _ => t.failure(),
+                            };
+                            if opened {
+                                tracing::warn!(upstream = %name, error = %e, "upstream failing: skipping it for a while");
+                            }
+                        }
+                    }
+                }
                 match result {
-                    Err(FetchError::Unavailable(e)) if quick && attempt < self.retries => {
+                    Err(FetchError::Unavailable(e))
+                        if started.elapsed() < QUICK_FAILURE && attempt < self.retries =>
+                    {
                         attempt += 1;
                         tracing::debug!(upstream = %name, path, error = %e, attempt, "retrying");
                         tokio::time::sleep(backoff(attempt)).await;
                     }
-                    r => break r,
+                    r => break r.map_err(Failure::Fetch),
                 }
             };
-            if let Some(b) = &entry.breaker {
-                match &result {
-                    Ok(_) | Err(FetchError::NotFound(_) | FetchError::Rejected(_)) => b.success(),
-                    Err(FetchError::Unavailable(e) | FetchError::Invalid(e)) => {
-                        if b.failure() {
-                            tracing::warn!(upstream = %name, error = %e, "upstream failing: skipping it for a while");
-                        }
-                    }
-                }
-            }
             let err = match result {
                 Ok(v) => return Ok(v),
-                Err(e) => e,
+                Err(Failure::Skipped(skip)) => {
+                    metric::failover(&name, skip.label());
+                    errors.push(format!("{name}: skipped: {}", skip.reason()));
+                    only_not_found = false;
+                    continue;
+                }
+                Err(Failure::Fetch(e)) => e,
             };
             tracing::debug!(upstream = %name, path, error = %err, "upstream did not deliver");
             let go_on = match &err {
@@ -381,6 +403,12 @@ impl Upstreams {
             }
         }
     }
+}
+
+/// Why one entry of the chain gave nothing.
+enum Failure {
+    Skipped(Skip),
+    Fetch(FetchError),
 }
 
 fn outcome<T>(result: &Result<T, FetchError>) -> &'static str {

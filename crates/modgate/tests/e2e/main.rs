@@ -4,6 +4,7 @@
 mod support;
 
 mod bad_input;
+mod failover;
 mod goproxy;
 mod operations;
 mod upstreams;

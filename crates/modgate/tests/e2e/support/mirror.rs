@@ -18,6 +18,8 @@ pub struct Behaviour {
     pub status: Option<u16>,
     /// Serve these bytes for paths ending with the suffix.
     pub overrides: Vec<(String, Vec<u8>)>,
+    /// Wait this long before answering.
+    pub delay: Option<std::time::Duration>,
 }
 
 struct Shared {
@@ -104,6 +106,9 @@ impl Drop for Mirror {
 async fn serve(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     shared.hits.fetch_add(1, Ordering::SeqCst);
     let b = &shared.behaviour;
+    if let Some(d) = b.delay {
+        tokio::time::sleep(d).await;
+    }
     if let Some(status) = b.status {
         let code = StatusCode::from_u16(status).unwrap();
         return (code, format!("mirror says {status}\n")).into_response();

@@ -63,6 +63,12 @@ impl Modgate {
         fs_err::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// SIGKILL: no chance to clean up.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM, then wait for a graceful exit.
     pub fn stop(&mut self) -> ExitStatus {
         let _ = Command::new("kill")
