@@ -226,3 +226,70 @@ fn with_every_upstream_down_the_cache_serves_and_readyz_says_so() {
     let seen = down.connections();
     assert!(seen <= 8, "the dead mirror saw {seen} connections");
 }
+
+#[test]
+fn inbound_limits_slow_clients_and_graceful_drain() {
+    use std::io::{Read, Write};
+    let fx = Fixture::get();
+    let mirror = Mirror::start(Behaviour {
+        root: Some(fx.tree.clone()),
+        delay: Some(Duration::from_millis(800)),
+        ..Default::default()
+    });
+    let mut modgate = Modgate::start_args(&[
+        "--storage",
+        fresh_dir("storage").to_str().unwrap(),
+        "--upstream",
+        &mirror.url,
+        "--request-header-timeout",
+        "1s",
+        "--max-connections",
+        "2",
+    ]);
+    let read_all = |s: &mut std::net::TcpStream| {
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).map(|_| buf)
+    };
+
+    // Slowloris: half a request line, then silence. modgate hangs up.
+    let mut slow = std::net::TcpStream::connect(&modgate.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    assert!(
+        read_all(&mut slow).is_ok(),
+        "the connection is closed, not left open"
+    );
+    drop(slow);
+
+    // Two connections open: a third waits for one of them to close.
+    let first = std::net::TcpStream::connect(&modgate.addr).unwrap();
+    let _second = std::net::TcpStream::connect(&modgate.addr).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut third = std::net::TcpStream::connect(&modgate.addr).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert!(read_all(&mut third).is_err(), "over the connection limit");
+    drop(first);
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let answer = read_all(&mut third).expect("answered once a slot frees");
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    drop(_second);
+    std::thread::sleep(Duration::from_millis(100));
+
+    // SIGTERM during a slow download: the download completes, then modgate exits.
+    let addr = modgate.addr.clone();
+    let download = std::thread::spawn(move || http::get(&addr, ZIP));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(modgate.stop().success(), "{}", modgate.logs());
+    let resp = download.join().unwrap();
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let want = fs_err::read(fx.tree.join("github.com/modgate-test/beta/@v/v0.2.0.zip")).unwrap();
+    assert_eq!(resp.body, want);
+}

@@ -121,7 +121,6 @@ fn tampering() -> Mirror {
 fn invalid_artifacts_are_never_stored_and_fall_through_to_a_good_mirror() {
     let bad = tampering();
     let storage = fresh_dir("storage");
-    let modgate = Modgate::start(&storage, &bad.url);
     for (path, reason) in [
         (ALPHA_ZIP, "github.com/modgate-test/alpha@v1.0.0"),
         (
@@ -133,9 +132,13 @@ fn invalid_artifacts_are_never_stored_and_fall_through_to_a_good_mirror() {
             "github.com/evil/beta",
         ),
     ] {
+        // A fresh process each time: one bad artifact makes modgate distrust the mirror.
+        let modgate = Modgate::start(&storage, &bad.url);
         let resp = http::get(&modgate.addr, path);
         assert_eq!(resp.status, 502, "{path}: {}", resp.text());
         assert!(resp.text().contains(reason), "{path}: {}", resp.text());
+        let again = http::get(&modgate.addr, path);
+        assert!(again.text().contains("circuit open"), "{}", again.text());
     }
     for stored in [
         "github.com/modgate-test/alpha/@v/v1.0.0.zip",
