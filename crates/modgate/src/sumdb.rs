@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 /// The public key of sum.golang.org, as the go command knows it.
 pub const SUM_GOLANG_ORG_KEY: &str =
-    "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ww0C6Ps0vmO2e/O";
+    "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SumdbSpec {

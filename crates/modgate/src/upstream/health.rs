@@ -252,6 +252,9 @@ impl Ticket<'_> {
         let b = self.breaker;
         let mut inner = b.lock();
         let failures = match inner.mode {
+            // An unproven upstream that gave no answer at all (refused, reset,
+            // timed out) gets no second trial: each would cost a timeout.
+            Mode::Trying { .. } if !self.answered => b.threshold,
             Mode::Proven { failures } | Mode::Trying { failures } => failures + 1,
             // Sent before the breaker opened: nothing new.
             Mode::Open { .. } => return false,
@@ -296,12 +299,14 @@ mod tests {
     async fn opens_after_threshold_then_tries_again_after_cooldown() {
         let b = Breaker::new(3, Duration::from_millis(30));
         assert_eq!(b.state(), BreakerState::Trying);
-        assert!(!b.admit().await.unwrap().failure());
-        assert!(!b.admit().await.unwrap().failure());
-        assert!(
-            b.admit().await.unwrap().failure(),
-            "the third failure opens it"
-        );
+        let answered_failure = async || {
+            let mut t = b.admit().await.unwrap();
+            t.answered();
+            t.failure()
+        };
+        assert!(!answered_failure().await, "a 5xx is one failure");
+        assert!(!answered_failure().await);
+        assert!(answered_failure().await, "the third failure opens it");
         assert_eq!(b.state(), BreakerState::Open);
         assert_eq!(b.admit().await.err(), Some(Skip::Open));
         tokio::time::sleep(Duration::from_millis(40)).await;
@@ -358,6 +363,19 @@ mod tests {
         let mut answering = _hanging;
         answering.answered();
         assert!(b.admit().await.is_ok(), "an answer ends the silence");
+    }
+
+    #[tokio::test]
+    async fn an_unproven_upstream_that_never_answers_opens_at_once() {
+        let b = Breaker::new(3, Duration::from_secs(60));
+        assert!(b.admit().await.unwrap().failure());
+        assert_eq!(b.state(), BreakerState::Open);
+        let b = Breaker::new(3, Duration::from_secs(60));
+        b.admit().await.unwrap().success();
+        assert!(
+            !b.admit().await.unwrap().failure(),
+            "a proven one gets the threshold"
+        );
     }
 
     #[tokio::test]

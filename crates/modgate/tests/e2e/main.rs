@@ -4,6 +4,8 @@
 mod support;
 
 mod bad_input;
+mod doctor;
+mod explain;
 mod failover;
 mod goproxy;
 mod operations;

@@ -6,6 +6,7 @@ pub mod fixture;
 pub mod git;
 pub mod go;
 pub mod http;
+pub mod loopback;
 pub mod mirror;
 pub mod modgate;
 

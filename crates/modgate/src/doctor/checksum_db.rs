@@ -1,0 +1,138 @@
+//! The checksum database check: reach it the way the go command does
+//! (through the first GOPROXY entry that supports it, else directly) and
+//! verify its signed tree head with the known key.
+
+use super::check::{Category, Check, redact};
+use super::config::{EntryKind, ProxyList, SumdbTarget};
+use super::note::{Verifier, parse_tree};
+use super::probe::{Outcome, Prober};
+
+const TARGET: &str = "GOSUMDB";
+/// A mirror of sum.golang.org the go command knows by name, reachable where
+/// sum.golang.org is not.
+const MIRROR_FIX: &str = "go env -w GOSUMDB=sum.golang.google.cn";
+
+/// Returns the check and every answer seen (for the clock-skew check).
+pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Check, Vec<Outcome>) {
+    let mut seen = Vec::new();
+    let verifier = match Verifier::new(&db.key) {
+        Ok(v) => v,
+        Err(e) => {
+            let check = Check::fail(
+                TARGET,
+                Category::Config,
+                format!("GOSUMDB key: {e}"),
+                "go env -w GOSUMDB=sum.golang.org",
+            );
+            return (check, seen);
+        }
+    };
+
+    // As in the go command (modfetch.dbClient.initBase): the first proxy
+    // that answers /sumdb/<name>/supported is used; 404/410 (or any error
+    // after a '|') moves on; reaching direct, off or the end goes direct.
+    let mut base = db.url.trim_end_matches('/').to_owned();
+    let mut via = format!("directly at {}", redact(&base));
+    for entry in &list.entries {
+        if entry.kind != EntryKind::Http {
+            break;
+        }
+        let proxy = entry.url.trim_end_matches('/');
+        let supported = format!("{proxy}/sumdb/{}/supported", db.name);
+        let outcome = prober.get(&supported).await;
+        let result = outcome.result.clone();
+        seen.push(outcome);
+        match result {
+            Ok(a) if (200..300).contains(&a.status) => {
+                base = format!("{proxy}/sumdb/{}", db.name);
+                via = format!("through {}", redact(proxy));
+                break;
+            }
+            Ok(a) if a.status == 404 || a.status == 410 => {}
+            _ if entry.fall_through => {}
+            Ok(a) => {
+                let check = Check::fail(
+                    TARGET,
+                    Category::Sumdb,
+                    format!(
+                        "the go command reaches {} through {}, which answered {} {} to \
+                         /sumdb/{}/supported",
+                        db.name,
+                        redact(proxy),
+                        a.status,
+                        a.reason,
+                        db.name
+                    ),
+                    MIRROR_FIX,
+                );
+                return (check, seen);
+            }
+            Err(f) => {
+                let check = Check::fail(
+                    TARGET,
+                    f.category,
+                    format!(
+                        "the go command reaches {} through {}, which failed: {}",
+                        db.name,
+                        redact(proxy),
+                        f.detail
+                    ),
+                    MIRROR_FIX,
+                );
+                return (check, seen);
+            }
+        }
+    }
+
+    let latest = prober.get(&format!("{base}/latest")).await;
+    let timings = latest.timings.clone();
+    let check = match &latest.result {
+        Err(f) => Check::fail(
+            TARGET,
+            f.category,
+            format!("{} {via}: {}", db.name, f.detail),
+            MIRROR_FIX,
+        ),
+        Ok(a) if !(200..300).contains(&a.status) => Check::fail(
+            TARGET,
+            Category::Sumdb,
+            format!(
+                "{} {via}: /latest answered {} {}",
+                db.name, a.status, a.reason
+            ),
+            MIRROR_FIX,
+        ),
+        Ok(a) => {
+            let body = String::from_utf8_lossy(&a.body);
+            match verifier.open(&body) {
+                Ok(text) => match parse_tree(text) {
+                    Some(tree) => Check::ok(
+                        TARGET,
+                        format!(
+                            "{} {via}: signed tree head verified with key {}+…, tree size {}",
+                            db.name, verifier.name, tree.size
+                        ),
+                    ),
+                    None => Check::fail(
+                        TARGET,
+                        Category::Sumdb,
+                        format!("{} {via}: the signed note is not a tree head", db.name),
+                        MIRROR_FIX,
+                    ),
+                },
+                Err(e) => Check::fail(
+                    TARGET,
+                    Category::Sumdb,
+                    format!(
+                        "{} {via}: the signed tree head does not verify: {e} (a wrong key in \
+                         GOSUMDB, or something between here and the database altered it)",
+                        db.name
+                    ),
+                    "go env -w GOSUMDB=sum.golang.org",
+                ),
+            }
+        }
+    };
+    seen.push(latest);
+    (check.with_timings(timings), seen)
+}
