@@ -114,16 +114,7 @@ impl Check {
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Self {
-            target: target.into(),
-            category,
-            status: Status::Warn,
-            detail: detail.into(),
-            fix: Some(fix.into()),
-            timings: None,
-            addresses: Vec::new(),
-            tls: None,
-        }
+        Self::not_ok(Status::Warn, target, category, detail, fix)
     }
 
     pub fn fail(
@@ -132,15 +123,21 @@ impl Check {
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
+        Self::not_ok(Status::Fail, target, category, detail, fix)
+    }
+
+    fn not_ok(
+        status: Status,
+        target: impl Into<String>,
+        category: Category,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Self {
-            target: target.into(),
             category,
-            status: Status::Fail,
-            detail: detail.into(),
+            status,
             fix: Some(fix.into()),
-            timings: None,
-            addresses: Vec::new(),
-            tls: None,
+            ..Self::ok(target, detail)
         }
     }
 

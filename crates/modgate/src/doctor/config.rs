@@ -7,6 +7,7 @@ use super::check::{Category, Check, redact};
 use super::goenv::GoEnv;
 use super::pattern::{check_glob, match_prefix_patterns};
 use crate::sumdb::{SUM_GOLANG_ORG_KEY, SumdbSpec};
+use crate::upstream::goproxy_entries;
 
 /// A mirror set that works from most networks, suggested when none of the
 /// user's own entries does.
@@ -44,23 +45,12 @@ pub struct ProxyList {
 impl ProxyList {
     pub fn parse(goproxy: &str) -> Self {
         let mut list = Self::default();
-        let mut rest = goproxy;
         let mut terminal = false;
-        while !rest.is_empty() {
-            let (item, sep, tail) = match rest.find([',', '|']) {
-                Some(i) => (&rest[..i], Some(rest.as_bytes()[i]), &rest[i + 1..]),
-                None => (rest, None, ""),
-            };
-            rest = tail;
-            let item = item.trim();
-            if item.is_empty() {
-                continue;
-            }
+        for (item, fall_through) in goproxy_entries(goproxy) {
             if terminal {
                 list.ignored.push(redact(item));
                 continue;
             }
-            let fall_through = sep == Some(b'|');
             let kind = match item {
                 "direct" => EntryKind::Direct,
                 "off" => EntryKind::Off,

@@ -54,12 +54,11 @@ pub enum SpecError {
     RelativeFile(String),
 }
 
-impl FromStr for UpstreamSpec {
-    type Err = SpecError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut entries = Vec::new();
-        let mut rest = s;
+/// The entries of a list in GOPROXY syntax, trimmed, empty ones skipped,
+/// each with whether a `|` follows it.
+pub fn goproxy_entries(list: &str) -> impl Iterator<Item = (&str, bool)> {
+    let mut rest = list;
+    std::iter::from_fn(move || {
         while !rest.is_empty() {
             let (item, sep, tail) = match rest.find([',', '|']) {
                 Some(i) => (&rest[..i], Some(rest.as_bytes()[i]), &rest[i + 1..]),
@@ -67,9 +66,20 @@ impl FromStr for UpstreamSpec {
             };
             rest = tail;
             let item = item.trim();
-            if item.is_empty() {
-                continue;
+            if !item.is_empty() {
+                return Some((item, sep == Some(b'|')));
             }
+        }
+        None
+    })
+}
+
+impl FromStr for UpstreamSpec {
+    type Err = SpecError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut entries = Vec::new();
+        for (item, fall_through_on_error) in goproxy_entries(s) {
             let source = match item {
                 "direct" => SourceSpec::Direct,
                 "off" => SourceSpec::Off,
@@ -92,7 +102,7 @@ impl FromStr for UpstreamSpec {
             let terminal = matches!(source, SourceSpec::Direct | SourceSpec::Off);
             entries.push(SpecEntry {
                 source,
-                fall_through_on_error: sep == Some(b'|'),
+                fall_through_on_error,
             });
             // The go command ignores whatever follows direct or off.
             if terminal {
