@@ -164,7 +164,7 @@ impl Proxy {
     /// The upstream chain behind the negative cache.
     async fn fetch<T, F, Fut>(
         &self,
-        path: &str,
+        req: &Request,
         want: Want<'_>,
         validate: F,
     ) -> Result<T, ChainError>
@@ -172,9 +172,10 @@ impl Proxy {
         F: Fn(Fetched) -> Fut,
         Fut: Future<Output = Result<T, String>>,
     {
+        let path = req.upstream_path();
         if let Some((expires, msg)) = self.inner.negative.get(path) {
             if Instant::now() < expires {
-                metric::negative_hit(kind_of(path));
+                metric::negative_hit(req.endpoint());
                 return Err(ChainError::NotFound(msg));
             }
             self.inner.negative.remove(path);
@@ -214,12 +215,11 @@ impl Proxy {
 
     async fn fill(&self, req: &Request, key: &Key) -> Result<(), ProxyError> {
         let module = req.module.as_str();
-        let path = req.upstream_path();
         match &req.kind {
             Kind::Info(v) => {
                 let info = self
                     .fetch(
-                        path,
+                        req,
                         Want::Bytes {
                             max: ingest::MAX_INFO,
                         },
@@ -232,7 +232,7 @@ impl Proxy {
             Kind::Mod(v) => {
                 let data = self
                     .fetch(
-                        path,
+                        req,
                         Want::Bytes {
                             max: ingest::MAX_MOD,
                         },
@@ -254,7 +254,7 @@ impl Proxy {
                     temp: &temp,
                 };
                 let (file, h1) = self
-                    .fetch(path, want, |f| async move {
+                    .fetch(req, want, |f| async move {
                         let Fetched::File(file) = f else {
                             return Err("zip was not staged to disk".to_owned());
                         };
@@ -286,7 +286,6 @@ impl Proxy {
     /// every upstream fails.
     async fn list(&self, module: &str) -> Result<Vec<String>, ProxyError> {
         let req = Request::new(module, Kind::List);
-        let path = req.upstream_path();
         let cached = self.cached_versions(module).await?;
         let mut tagged: Vec<String> = cached
             .iter()
@@ -295,7 +294,7 @@ impl Proxy {
             .collect();
         let fetched = self
             .fetch(
-                path,
+                &req,
                 Want::Bytes {
                     max: ingest::MAX_LIST,
                 },
@@ -323,16 +322,7 @@ impl Proxy {
 
     async fn latest(&self, req: &Request) -> Result<Bytes, ProxyError> {
         let module = req.module.as_str();
-        let fetched = self
-            .fetch(
-                req.upstream_path(),
-                Want::Bytes {
-                    max: ingest::MAX_INFO,
-                },
-                |f| async move { ingest::check_info(module, None, &bytes_of(f)?) },
-            )
-            .await;
-        match fetched {
+        match self.fetch_info(req).await {
             Ok(info) => {
                 self.remember_info(module, &info).await;
                 Ok(info.to_json())
@@ -367,19 +357,24 @@ impl Proxy {
 
     /// A query (branch, tag, commit, partial version) resolved upstream.
     async fn query(&self, req: &Request) -> Result<Bytes, ProxyError> {
-        let module = req.module.as_str();
         let info = self
-            .fetch(
-                req.upstream_path(),
-                Want::Bytes {
-                    max: ingest::MAX_INFO,
-                },
-                |f| async move { ingest::check_info(module, None, &bytes_of(f)?) },
-            )
+            .fetch_info(req)
             .await
             .map_err(|e| chain_error(req, e))?;
-        self.remember_info(module, &info).await;
+        self.remember_info(&req.module, &info).await;
         Ok(info.to_json())
+    }
+
+    /// An .info naming any version of the module: @latest or a query's answer.
+    async fn fetch_info(&self, req: &Request) -> Result<Info, ChainError> {
+        let module = req.module.as_str();
+        let want = Want::Bytes {
+            max: ingest::MAX_INFO,
+        };
+        self.fetch(req, want, |f| async move {
+            ingest::check_info(module, None, &bytes_of(f)?)
+        })
+        .await
     }
 
     /// Stores an .info learned from @latest or a query, so the version is
@@ -435,18 +430,6 @@ impl Proxy {
             Some(obj) => Ok(Some(read_small(obj).await?)),
             None => Ok(None),
         }
-    }
-}
-
-/// The endpoint of an upstream path, for metric labels.
-fn kind_of(path: &str) -> &'static str {
-    match path.rsplit_once(['.', '@', '/']).map(|(_, tail)| tail) {
-        Some("zip") => "zip",
-        Some("mod") => "mod",
-        Some("info") => "info",
-        Some("list") => "list",
-        Some("latest") => "latest",
-        _ => "other",
     }
 }
 
