@@ -215,13 +215,20 @@ fn with_every_upstream_down_the_cache_serves_and_readyz_says_so() {
         assert_eq!(list.text(), "v0.2.0\n");
     }
     assert_eq!(http::get(&modgate.addr, ZIP).status, 200);
-    let ready = http::get(&modgate.addr, "/readyz");
+    // Stale lists were served at once; their background refreshes may still
+    // be failing against the dead mirror: wait for them to have counted.
+    let down_line = format!("upstream {}: down", down.url);
+    let mut ready = http::get(&modgate.addr, "/readyz");
+    for _ in 0..50 {
+        if ready.text().contains(&down_line) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        ready = http::get(&modgate.addr, "/readyz");
+    }
     assert_eq!(ready.status, 200, "the cache still serves");
     let text = ready.text();
-    assert!(
-        text.contains(&format!("upstream {}: down", down.url)),
-        "{text}"
-    );
+    assert!(text.contains(&down_line), "{text}");
     assert!(text.contains("degraded"), "{text}");
     let seen = down.connections();
     assert!(seen <= 8, "the dead mirror saw {seen} connections");
