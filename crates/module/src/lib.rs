@@ -8,6 +8,7 @@ pub mod error;
 pub mod escape;
 pub mod modfile;
 pub mod path;
+pub mod pattern;
 pub mod pseudo;
 pub mod semver;
 mod unicode_tables;

@@ -137,7 +137,7 @@ pub fn check_syntax(data: &[u8]) -> Result<(), Error> {
         }
     })?;
     let mut lx = Lexer::new(text)?;
-    parse_file(&mut lx)
+    parse_file(&mut lx).map(drop)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +172,10 @@ struct Lexer<'a> {
     next: Tok,
     /// Line and column where `next` starts.
     next_start: (usize, usize),
+    /// Byte range of `next` in `text`.
+    next_span: (usize, usize),
+    /// Byte offset where the token being scanned starts.
+    token_start: usize,
 }
 
 impl<'a> Lexer<'a> {
@@ -183,6 +187,8 @@ impl<'a> Lexer<'a> {
             column: 1,
             next: Tok::Eof,
             next_start: (1, 1),
+            next_span: (0, 0),
+            token_start: 0,
         };
         lx.next = lx.read_token()?;
         Ok(lx)
@@ -194,9 +200,15 @@ impl<'a> Lexer<'a> {
 
     /// Returns the next token and reads the one after it.
     fn lex(&mut self) -> Result<Tok, Error> {
+        Ok(self.lex_text()?.0)
+    }
+
+    /// Like [`Lexer::lex`], with the token's text.
+    fn lex_text(&mut self) -> Result<(Tok, &'a str), Error> {
         let tok = self.next;
+        let (start, end) = self.next_span;
         self.next = self.read_token()?;
-        Ok(tok)
+        Ok((tok, &self.text[start..end]))
     }
 
     fn rest(&self) -> &'a str {
@@ -232,6 +244,12 @@ impl<'a> Lexer<'a> {
     }
 
     fn read_token(&mut self) -> Result<Tok, Error> {
+        let tok = self.scan_token()?;
+        self.next_span = (self.token_start, self.pos);
+        Ok(tok)
+    }
+
+    fn scan_token(&mut self) -> Result<Tok, Error> {
         while let Some(c) = self.peek_char() {
             if matches!(c, ' ' | '\t' | '\r') {
                 self.bump();
@@ -239,6 +257,7 @@ impl<'a> Lexer<'a> {
             }
             if self.rest().starts_with("//") {
                 self.next_start = (self.line, self.column);
+                self.token_start = self.pos;
                 let line_start = self.text[..self.pos].rfind('\n').map_or(0, |i| i + 1);
                 let alone = self.text[line_start..self.pos].trim().is_empty();
                 // The comment includes its newline.
@@ -252,6 +271,7 @@ impl<'a> Lexer<'a> {
         }
 
         self.next_start = (self.line, self.column);
+        self.token_start = self.pos;
         let Some(c) = self.peek_char() else {
             return Ok(Tok::Eof);
         };
@@ -339,36 +359,48 @@ fn is_ident(c: char) -> bool {
     }
 }
 
-fn parse_file(lx: &mut Lexer<'_>) -> Result<(), Error> {
+/// A statement: its verb (for the lines of a `verb ( ... )` block, the
+/// block's verb) and its arguments, as written.
+type Line<'a> = Vec<&'a str>;
+
+fn parse_file<'a>(lx: &mut Lexer<'a>) -> Result<Vec<Line<'a>>, Error> {
+    let mut lines = Vec::new();
     loop {
         match lx.peek() {
             Tok::Newline | Tok::Comment => {
                 lx.lex()?;
             }
-            Tok::Eof => return Ok(()),
-            _ => parse_stmt(lx)?,
+            Tok::Eof => return Ok(lines),
+            _ => parse_stmt(lx, &mut lines)?,
         }
     }
 }
 
 /// A line of tokens, or the header of a block when it ends in `(`.
-fn parse_stmt(lx: &mut Lexer<'_>) -> Result<(), Error> {
+fn parse_stmt<'a>(lx: &mut Lexer<'a>, lines: &mut Vec<Line<'a>>) -> Result<(), Error> {
     let start = lx.next_start;
-    lx.lex()?; // the verb, whatever it is
+    let mut line = vec![lx.lex_text()?.1]; // the verb, whatever it is
     loop {
-        let tok = lx.lex()?;
+        let (tok, text) = lx.lex_text()?;
         if tok.is_eol() {
+            lines.push(line);
             return Ok(());
         }
         // Any other parentheses, including an empty `( )` block, are plain
         // tokens as far as syntax goes.
         if tok == Tok::LParen && lx.peek().is_eol() {
-            return parse_line_block(lx, start);
+            return parse_line_block(lx, start, &line, lines);
         }
+        line.push(text);
     }
 }
 
-fn parse_line_block(lx: &mut Lexer<'_>, start: (usize, usize)) -> Result<(), Error> {
+fn parse_line_block<'a>(
+    lx: &mut Lexer<'a>,
+    start: (usize, usize),
+    header: &[&'a str],
+    lines: &mut Vec<Line<'a>>,
+) -> Result<(), Error> {
     loop {
         match lx.peek() {
             Tok::EolComment | Tok::Newline | Tok::Comment => {
@@ -390,10 +422,122 @@ fn parse_line_block(lx: &mut Lexer<'_>, start: (usize, usize)) -> Result<(), Err
             }
             _ => {
                 // A line inside the block; parentheses in it are plain tokens.
-                while !lx.lex()?.is_eol() {}
+                let mut line = header.to_vec();
+                loop {
+                    let (tok, text) = lx.lex_text()?;
+                    if tok.is_eol() {
+                        break;
+                    }
+                    line.push(text);
+                }
+                lines.push(line);
             }
         }
     }
+}
+
+/// The statements of go.mod text, when its syntax is valid.
+fn statements(data: &[u8]) -> Option<Vec<Line<'_>>> {
+    let text = std::str::from_utf8(data).ok()?;
+    parse_file(&mut Lexer::new(text).ok()?).ok()
+}
+
+/// The Go version of the `go` directive, as modfile's lax parser reads it
+/// (`1.21`, `1.21.3`, `1.22rc1`; a lax `1.21beta` becomes `1.21`). `None`
+/// without a valid directive or when the file does not parse.
+pub fn go_directive(data: &[u8]) -> Option<String> {
+    let lines = statements(data)?;
+    let line = lines.iter().find(|l| l[0] == "go")?;
+    let [_, arg] = line.as_slice() else {
+        return None;
+    };
+    if is_go_version(arg) {
+        return Some((*arg).to_owned());
+    }
+    lax_go_version(arg)
+}
+
+/// modfile's GoVersionRE: `1.N`, `1.N.P`, optionally followed by a
+/// pre-release such as `rc1`.
+fn is_go_version(v: &str) -> bool {
+    let Some((major, rest)) = split_number(v) else {
+        return false;
+    };
+    if major == "0" {
+        return false;
+    }
+    let Some(rest) = rest.strip_prefix('.') else {
+        return false;
+    };
+    let Some((_, mut rest)) = split_number(rest) else {
+        return false;
+    };
+    if let Some(patch) = rest.strip_prefix('.') {
+        let Some((_, after)) = split_number(patch) else {
+            return false;
+        };
+        rest = after;
+    }
+    if rest.is_empty() {
+        return true;
+    }
+    let letters = rest.bytes().take_while(u8::is_ascii_lowercase).count();
+    letters > 0 && {
+        let digits = &rest[letters..];
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
+/// A decimal number without leading zeros at the start of `s`, and the rest.
+fn split_number(s: &str) -> Option<(&str, &str)> {
+    let n = s.bytes().take_while(u8::is_ascii_digit).count();
+    let (num, rest) = s.split_at(n);
+    (n > 0 && (num == "0" || !num.starts_with('0'))).then_some((num, rest))
+}
+
+/// modfile's laxGoVersionRE: `v?1.N` followed by a non-digit, fixed to `1.N`.
+fn lax_go_version(v: &str) -> Option<String> {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let (major, rest) = split_number(v)?;
+    if major == "0" {
+        return None;
+    }
+    let (minor, rest) = split_number(rest.strip_prefix('.')?)?;
+    let next = rest.chars().next()?;
+    (!next.is_ascii_digit()).then(|| format!("{major}.{minor}"))
+}
+
+/// The version intervals (low, high) of the `retract` directives, as
+/// written (`retract v1.0.0` is `(v1.0.0, v1.0.0)`). Empty when the file
+/// does not parse or a retraction is malformed: go then assumes nothing is
+/// retracted.
+pub fn retractions(data: &[u8]) -> Vec<(String, String)> {
+    let Some(lines) = statements(data) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for line in lines.iter().filter(|l| l[0] == "retract") {
+        let interval = match &line[1..] {
+            [v] => version_arg(v).map(|v| (v.clone(), v)),
+            ["[", low, ",", high, "]"] => version_arg(low).zip(version_arg(high)),
+            _ => None,
+        };
+        match interval {
+            Some(i) => out.push(i),
+            None => return Vec::new(),
+        }
+    }
+    out
+}
+
+/// A version argument: a canonical semantic version, possibly quoted.
+fn version_arg(arg: &str) -> Option<String> {
+    let v = if arg.starts_with(['"', '`']) {
+        unquote(arg)?
+    } else {
+        arg.to_owned()
+    };
+    (crate::semver::is_valid(&v) && crate::semver::canonical(&v) == v).then_some(v)
 }
 
 #[cfg(test)]
@@ -690,5 +834,39 @@ mod tests {
         ] {
             assert!(!is_ident(c), "{c:?}");
         }
+    }
+
+    #[test]
+    fn go_directive_lax() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("module m\ngo 1.21\n", Some("1.21")),
+            ("module m\n\ngo 1.24.0 // comment\n", Some("1.24.0")),
+            ("go 1.23rc1\nmodule m\n", Some("1.23rc1")),
+            ("module m\ngo v1.18beta\n", Some("1.18")),
+            ("module m\ngo 1.x\n", None),
+            ("module m\ngo 01.2\n", None),
+            ("module m\n", None),
+            ("module m\ngo (\n", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(go_directive(text.as_bytes()).as_deref(), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn retract_directives() {
+        let text = "module m\n\nretract v1.0.0 // oops\nretract [v1.1.0, v1.2.0]\nretract (\n\tv0.9.0\n\t\"v0.8.0\" // quoted\n\t[v0.1.0, v0.2.0]\n)\n";
+        let want = [
+            ("v1.0.0", "v1.0.0"),
+            ("v1.1.0", "v1.2.0"),
+            ("v0.9.0", "v0.9.0"),
+            ("v0.8.0", "v0.8.0"),
+            ("v0.1.0", "v0.2.0"),
+        ];
+        let got = retractions(text.as_bytes());
+        let got: Vec<(&str, &str)> = got.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(got, want);
+        assert!(retractions(b"module m\nretract v1.0\n").is_empty());
+        assert!(retractions(b"module m\nretract [v1.0.0 v1.1.0]\n").is_empty());
     }
 }

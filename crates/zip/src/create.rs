@@ -56,19 +56,23 @@ pub struct CheckedFiles {
 
 /// Sorts `files` into valid, omitted and invalid ones. As in Go, a path
 /// is reported at most once: a third copy of a duplicate is not listed.
-pub fn check_files<R>(files: &[ZipFile<R>]) -> CheckedFiles {
-    classify(files).0
+/// `go` is the root go.mod's go directive (see [`create_zip`]).
+pub fn check_files<R>(files: &[ZipFile<R>], go: Option<&str>) -> CheckedFiles {
+    classify(files, go).0
 }
 
 /// Writes the zip of `module_path@version` holding `files`, applying
 /// x/mod's `zip.Create` rules: invalid files are an error, nested modules,
 /// vendored packages and symlinks are omitted. Valid files are stored
-/// deflated, in the order given.
+/// deflated, in the order given. `go` is the go directive of the root
+/// go.mod (`modgate_module::modfile::go_directive`): from Go 1.24 on, the
+/// vendor rules change.
 pub fn create_zip<W, R>(
     w: W,
     module_path: &str,
     version: &str,
     files: impl IntoIterator<Item = ZipFile<R>>,
+    go: Option<&str>,
 ) -> Result<(), Error>
 where
     W: Write + Seek,
@@ -76,7 +80,7 @@ where
 {
     rules::check_module(module_path, version)?;
     let mut files: Vec<_> = files.into_iter().collect();
-    let (checked, valid) = classify(&files);
+    let (checked, valid) = classify(&files, go);
     if checked.too_large {
         return Err(Error::SourceTooLarge);
     }
@@ -140,7 +144,7 @@ fn write_error(e: zip::result::ZipError) -> Error {
 }
 
 /// x/mod's checkFiles: the report, and the indices of the valid files.
-fn classify<R>(files: &[ZipFile<R>]) -> (CheckedFiles, Vec<usize>) {
+fn classify<R>(files: &[ZipFile<R>], go: Option<&str>) -> (CheckedFiles, Vec<usize>) {
     // Directories (other than the root) holding a go.mod are other modules.
     let go_mod_dirs: HashSet<&str> = files
         .iter()
@@ -151,6 +155,7 @@ fn classify<R>(files: &[ZipFile<R>]) -> (CheckedFiles, Vec<usize>) {
         })
         .collect();
     let mut rules = Rules {
+        go124: rules::is_go124(go),
         go_mod_dirs,
         collisions: Collisions::default(),
         remaining: MAX_ZIP_FILE,
@@ -186,6 +191,7 @@ enum Verdict {
 }
 
 struct Rules<'a> {
+    go124: bool,
     go_mod_dirs: HashSet<&'a str>,
     collisions: Collisions,
     remaining: u64,
@@ -202,7 +208,7 @@ impl Rules<'_> {
         if path.starts_with('/') {
             return Invalid(Problem::NotRelative);
         }
-        if rules::is_vendored_package(path) {
+        if rules::is_vendored_package(path, self.go124) {
             return Omit(Problem::Vendored);
         }
         if self.in_submodule(path) {
@@ -260,7 +266,7 @@ mod tests {
         files: impl IntoIterator<Item = ZipFile<R>>,
     ) -> Result<Vec<u8>, Error> {
         let mut out = Cursor::new(Vec::new());
-        create_zip(&mut out, module_path, version, files)?;
+        create_zip(&mut out, module_path, version, files, None)?;
         Ok(out.into_inner())
     }
 
@@ -317,7 +323,7 @@ mod tests {
         for mut v in vectors("check_files") {
             let want = v.files.iter().position(|(n, _)| n == "want").unwrap();
             let want = String::from_utf8(v.files.remove(want).1).unwrap();
-            let checked = check_files(&files_of(&v));
+            let checked = check_files(&files_of(&v), None);
             let mut got = String::from("valid:\n");
             for p in &checked.valid {
                 got += &format!("{p}\n");
@@ -431,7 +437,7 @@ mod tests {
             zeros("a.go", 2),
         ];
         files.last_mut().unwrap().content.as_mut().unwrap().readable = true;
-        let checked = check_files(&files);
+        let checked = check_files(&files, None);
         assert_eq!(checked.valid, ["a.go"]);
         let omitted: Vec<_> = checked.omitted.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -457,10 +463,13 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("case-insensitive"), "{err}");
 
-        let checked = check_files(&[
-            ZipFile::symlink("sub/go.mod"),
-            ZipFile::new("sub/a.go", 0, &b""[..]),
-        ]);
+        let checked = check_files(
+            &[
+                ZipFile::symlink("sub/go.mod"),
+                ZipFile::new("sub/a.go", 0, &b""[..]),
+            ],
+            None,
+        );
         assert_eq!(checked.valid, ["sub/a.go"]);
     }
 
@@ -488,5 +497,25 @@ mod tests {
                 "example.com@v1.0.0/a/a.go"
             ]
         );
+    }
+
+    #[test]
+    fn go_1_24_vendor_rules_follow_the_go_directive() {
+        let files = || {
+            [
+                ZipFile::new("go.mod", 0, &b""[..]),
+                ZipFile::new("vendor/modules.txt", 0, &b""[..]),
+                ZipFile::new("pkg/vendor/v.go", 0, &b""[..]),
+                ZipFile::new("a/b/vendor/c/d.go", 0, &b""[..]),
+            ]
+        };
+        let old = check_files(&files(), Some("1.23"));
+        assert_eq!(old.valid, ["go.mod", "vendor/modules.txt"]);
+        let new = check_files(&files(), Some("1.24"));
+        assert_eq!(new.valid, ["go.mod", "pkg/vendor/v.go"]);
+        let mut out = Cursor::new(Vec::new());
+        create_zip(&mut out, M, V, files(), Some("1.24.2")).unwrap();
+        let archive = zip::ZipArchive::new(Cursor::new(out.into_inner())).unwrap();
+        assert_eq!(archive.len(), 2);
     }
 }

@@ -57,19 +57,39 @@ pub(crate) fn check_file_path(p: &str) -> Result<(), Problem> {
     modgate_module::path::check_file_path(p).map_err(Problem::BadPath)
 }
 
-/// x/mod's isVendoredPackage, bug included: for a nested `/vendor/` it skips
-/// only `len("/vendor/")` bytes from the start of the path, not from the
-/// match (golang.org/issue/31562). Fixing it would change module hashes.
-pub(crate) fn is_vendored_package(name: &str) -> bool {
+/// x/mod's isVendoredPackage. Before Go 1.24 (`go124` false) with its bug:
+/// for a nested `/vendor/` it skips only `len("/vendor/")` bytes from the
+/// start of the path, not from the match (golang.org/issue/31562); fixing
+/// it for older modules would change their hashes. From Go 1.24, keyed on
+/// the root go.mod's go directive, the offset is right and
+/// `vendor/modules.txt` is left out too.
+pub(crate) fn is_vendored_package(name: &str, go124: bool) -> bool {
+    if go124 && name == "vendor/modules.txt" {
+        return true;
+    }
     let skip = if name.starts_with("vendor/") {
         "vendor/".len()
-    } else if name.contains("/vendor/") {
-        "/vendor/".len()
+    } else if let Some(j) = name.find("/vendor/") {
+        if go124 { j } else { 0 }.saturating_add("/vendor/".len())
     } else {
         return false;
     };
     // Bytes, not chars: Go slices at a byte offset that may split a rune.
     name.as_bytes()[skip..].contains(&b'/')
+}
+
+/// Whether a go directive (`1.24`, `1.24.1`, `1.25rc1`) is Go 1.24 or later,
+/// comparing language versions as x/mod's `version.Lang` does.
+pub(crate) fn is_go124(go: Option<&str>) -> bool {
+    let Some(go) = go else { return false };
+    let number = |s: &str| -> u64 {
+        let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+        s[..digits].parse().unwrap_or(0)
+    };
+    let mut parts = go.split('.');
+    let major = parts.next().map_or(0, number);
+    let minor = parts.next().map_or(0, number);
+    (major, minor) >= (1, 24)
 }
 
 /// Size limits that apply to particular files in the module root.
@@ -182,7 +202,34 @@ mod tests {
             ("abcdefgh/vendor/c", true),
             ("a.go", false),
         ] {
-            assert_eq!(is_vendored_package(p), want, "{p}");
+            assert_eq!(is_vendored_package(p, false), want, "{p}");
+        }
+        // Go 1.24: modules.txt goes, the nested offset is right.
+        for (p, want) in [
+            ("vendor/modules.txt", true),
+            ("vendor/example.com/x/x.go", true),
+            ("sub/vendor/sub.txt", false),
+            ("a/b/vendor/c", false),
+            ("a/b/vendor/c/d.go", true),
+            ("vendor.go", false),
+        ] {
+            assert_eq!(is_vendored_package(p, true), want, "{p}");
+        }
+    }
+
+    #[test]
+    fn go124_from_directive() {
+        for (go, want) in [
+            (None, false),
+            (Some("1.23"), false),
+            (Some("1.23.5"), false),
+            (Some("1.24"), true),
+            (Some("1.24rc1"), true),
+            (Some("1.24.0"), true),
+            (Some("1.100"), true),
+            (Some("2.0"), true),
+        ] {
+            assert_eq!(is_go124(go), want, "{go:?}");
         }
     }
 
