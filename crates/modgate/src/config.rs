@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli::ServeArgs;
+use crate::direct::DirectSettings;
+use crate::resolve::RepoMapRule;
 use crate::env;
 use crate::proxy::CachePolicy;
 use crate::sumdb::SumdbSpec;
@@ -162,6 +164,31 @@ pub struct Settings {
     #[arg(long, env = env::SHUTDOWN_TIMEOUT, value_name = "DUR")]
     #[serde(alias = "shutdown-timeout")]
     pub shutdown_timeout: Option<Dur>,
+    /// Modules fetched only from their repository, never from an upstream
+    /// proxy (GOPRIVATE syntax: comma-separated path globs).
+    #[arg(long, env = env::PRIVATE, value_name = "PATTERNS")]
+    pub private: Option<String>,
+    /// Where a module path's repository is, for vanity paths and internal
+    /// hosts: PREFIX=URL, repeatable; PREFIX/* binds one element, which
+    /// replaces * in URL.
+    #[arg(long = "repo-map", env = env::REPO_MAP, value_name = "PREFIX=URL", value_delimiter = ',')]
+    #[serde(alias = "repo-map")]
+    pub repo_map: Option<Vec<RepoMapRule>>,
+    /// Module paths whose go-get discovery may use plain http (GOINSECURE syntax).
+    #[arg(long, env = env::INSECURE, value_name = "PATTERNS")]
+    pub insecure: Option<String>,
+    /// Directory of the bare git mirrors [default: STORAGE/.vcs].
+    #[arg(long, env = env::VCS_DIR, value_name = "DIR")]
+    #[serde(alias = "vcs-dir")]
+    pub vcs_dir: Option<PathBuf>,
+    /// Longest one git command may run [default: 10m].
+    #[arg(long, env = env::GIT_TIMEOUT, value_name = "DUR")]
+    #[serde(alias = "git-timeout")]
+    pub git_timeout: Option<Dur>,
+    /// git processes running at once [default: 16].
+    #[arg(long, env = env::MAX_GIT_PROCESSES, value_name = "N")]
+    #[serde(alias = "max-git-processes")]
+    pub max_git_processes: Option<usize>,
 }
 
 impl Settings {
@@ -196,7 +223,13 @@ impl Settings {
             list_ttl,
             max_connections,
             request_header_timeout,
-            shutdown_timeout
+            shutdown_timeout,
+            private,
+            repo_map,
+            insecure,
+            vcs_dir,
+            git_timeout,
+            max_git_processes
         )
     }
 }
@@ -212,6 +245,7 @@ pub struct ServeConfig {
     pub policy: Policy,
     pub cache: CachePolicy,
     pub limits: Limits,
+    pub direct: DirectSettings,
 }
 
 impl ServeConfig {
@@ -229,8 +263,18 @@ impl ServeConfig {
                 .map(|d| d.join("modgate"))
                 .ok_or(ConfigError::NoStorage)?,
         };
+        let direct = DirectSettings {
+            vcs_dir: s.vcs_dir.unwrap_or_else(|| storage.join(".vcs")),
+            private: s.private.unwrap_or_default(),
+            insecure: s.insecure.unwrap_or_default(),
+            repo_map: s.repo_map.unwrap_or_default(),
+            git_timeout: secs(s.git_timeout, 600),
+            max_git: s.max_git_processes.unwrap_or(16).max(1),
+            refs_ttl: secs(s.list_ttl, 30),
+        };
         Ok(Self {
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+            direct,
             storage,
             upstream: s.upstream.as_deref().unwrap_or(DEFAULT_UPSTREAM).parse()?,
             sumdb: s.sumdb.as_deref().unwrap_or(DEFAULT_SUMDB).parse()?,
@@ -308,6 +352,30 @@ mod tests {
         let err = ServeConfig::resolve(args).unwrap_err().to_string();
         assert!(err.contains("modgate.toml"), "{err}");
         assert!(err.contains("upstreams"), "{err}");
+    }
+
+    #[test]
+    fn direct_settings_from_file_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modgate.toml");
+        fs_err::write(
+            &path,
+            "private = 'corp.example/*'\n\
+             [[repo_map]]\nprefix = 'gopkg.in/yaml.v3'\nurl = 'https://github.com/go-yaml/yaml'\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            settings: Settings {
+                storage: Some("/tmp/store".into()),
+                ..Default::default()
+            },
+        };
+        let config = ServeConfig::resolve(args).unwrap();
+        assert_eq!(config.direct.private, "corp.example/*");
+        assert_eq!(config.direct.repo_map.len(), 1);
+        assert_eq!(config.direct.repo_map[0].prefix, "gopkg.in/yaml.v3");
+        assert_eq!(config.direct.vcs_dir, PathBuf::from("/tmp/store/.vcs"));
     }
 
     #[test]

@@ -40,3 +40,15 @@ pub const MAX_CONNECTIONS: &str = "MODGATE_MAX_CONNECTIONS";
 pub const REQUEST_HEADER_TIMEOUT: &str = "MODGATE_REQUEST_HEADER_TIMEOUT";
 /// How long shutdown waits for in-flight downloads.
 pub const SHUTDOWN_TIMEOUT: &str = "MODGATE_SHUTDOWN_TIMEOUT";
+/// Module path patterns fetched only from their repository (GOPRIVATE syntax).
+pub const PRIVATE: &str = "MODGATE_PRIVATE";
+/// Repository mappings, `PREFIX=URL`, comma-separated.
+pub const REPO_MAP: &str = "MODGATE_REPO_MAP";
+/// Module path patterns whose go-get discovery may use plain http (GOINSECURE syntax).
+pub const INSECURE: &str = "MODGATE_INSECURE";
+/// Directory of the bare git mirrors.
+pub const VCS_DIR: &str = "MODGATE_VCS_DIR";
+/// Longest one git command may run.
+pub const GIT_TIMEOUT: &str = "MODGATE_GIT_TIMEOUT";
+/// git processes running at once.
+pub const MAX_GIT_PROCESSES: &str = "MODGATE_MAX_GIT_PROCESSES";

@@ -2,17 +2,20 @@
 
 mod cli;
 mod config;
+mod direct;
 mod doctor;
 mod env;
 mod explain;
 mod ingest;
 mod protocol;
 mod proxy;
+mod resolve;
 mod server;
 mod store;
 mod sumdb;
 mod telemetry;
 mod upstream;
+mod vcs;
 mod workers;
 
 // Many small allocations per request; mimalloc serves them faster than glibc.
@@ -56,7 +59,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         Arc::new(disk)
     };
-    let upstreams = upstream::Upstreams::new(&config.upstream, &config.policy)
+    let direct = if config.upstream.has_direct() || !config.direct.private.is_empty() {
+        let direct = direct::Direct::new(&config.direct)
+            .context("cannot set up fetching from version control")?;
+        Some(Arc::new(direct))
+    } else {
+        None
+    };
+    let upstreams = upstream::Upstreams::new(&config.upstream, &config.policy, direct)
         .context("cannot build the HTTP client")?;
     if !config.sumdb.is_off() {
         tracing::warn!(

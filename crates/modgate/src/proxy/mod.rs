@@ -180,7 +180,7 @@ impl Proxy {
             }
             self.inner.negative.remove(path);
         }
-        let result = self.inner.upstreams.fetch(path, want, validate).await;
+        let result = self.inner.upstreams.fetch(req, want, validate).await;
         if let Err(ChainError::NotFound(msg)) = &result
             && !self.inner.upstreams.is_off()
         {

@@ -12,6 +12,7 @@ mod http;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -21,6 +22,8 @@ use tokio::sync::Semaphore;
 pub use health::BreakerState;
 use health::{Breaker, Skip};
 
+use crate::direct::{Built, Direct, DirectError};
+use crate::protocol::Request;
 use crate::telemetry::metric;
 
 /// A parsed upstream list, before any client is built.
@@ -113,6 +116,15 @@ impl FromStr for UpstreamSpec {
             return Err(SpecError::Empty);
         }
         Ok(Self { entries })
+    }
+}
+
+impl UpstreamSpec {
+    /// Whether the list fetches from version control.
+    pub fn has_direct(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| matches!(e.source, SourceSpec::Direct))
     }
 }
 
@@ -216,7 +228,7 @@ const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 enum Source {
     Http(http::HttpUpstream),
     File(file::FileUpstream),
-    Direct,
+    Direct(Arc<Direct>),
     Off,
 }
 
@@ -230,13 +242,29 @@ struct Entry {
 /// The upstream chain, ready to fetch.
 pub struct Upstreams {
     entries: Vec<Entry>,
+    /// The chain of `--private` modules: direct alone.
+    private: Option<Entry>,
     fetches: Semaphore,
     retries: u32,
+    /// For module proxies named by go-import `mod` entries.
+    client: reqwest::Client,
+    policy: Policy,
 }
 
 impl Upstreams {
-    pub fn new(spec: &UpstreamSpec, policy: &Policy) -> Result<Self, reqwest::Error> {
+    /// `direct` is required when the list has `direct` or there are
+    /// private modules.
+    pub fn new(
+        spec: &UpstreamSpec,
+        policy: &Policy,
+        direct: Option<Arc<Direct>>,
+    ) -> Result<Self, reqwest::Error> {
         let client = http::client(policy)?;
+        let direct_entry = |d: Arc<Direct>| Entry {
+            source: Source::Direct(d),
+            fall_through_on_error: false,
+            breaker: None,
+        };
         let entries = spec
             .entries
             .iter()
@@ -250,7 +278,10 @@ impl Upstreams {
                         )),
                     ),
                     SourceSpec::File(p) => (Source::File(file::FileUpstream::new(p.clone())), None),
-                    SourceSpec::Direct => (Source::Direct, None),
+                    SourceSpec::Direct => (
+                        Source::Direct(direct.clone().expect("direct is built for a list with it")),
+                        None,
+                    ),
                     SourceSpec::Off => (Source::Off, None),
                 };
                 Entry {
@@ -262,8 +293,11 @@ impl Upstreams {
             .collect();
         Ok(Self {
             entries,
+            private: direct.map(direct_entry),
             fetches: Semaphore::new(policy.max_fetches),
             retries: policy.retries,
+            client,
+            policy: policy.clone(),
         })
     }
 
@@ -272,10 +306,11 @@ impl Upstreams {
         matches!(self.entries.first().map(|e| &e.source), Some(Source::Off))
     }
 
-    /// Fetches `path` from the first upstream that delivers something `validate` accepts.
+    /// Fetches what `req` asks for from the first upstream that delivers
+    /// something `validate` accepts. Private modules only come from direct.
     pub async fn fetch<T, F, Fut>(
         &self,
-        path: &str,
+        req: &Request,
         want: Want<'_>,
         validate: F,
     ) -> Result<T, ChainError>
@@ -288,9 +323,14 @@ impl Upstreams {
             .acquire()
             .await
             .map_err(|e| ChainError::Failed(e.to_string()))?;
+        let path = req.upstream_path();
+        let entries = match &self.private {
+            Some(direct) if self.is_private(&req.module) => std::slice::from_ref(direct),
+            _ => &self.entries[..],
+        };
         let mut errors: Vec<String> = Vec::new();
         let mut only_not_found = true;
-        for entry in &self.entries {
+        for entry in entries {
             let name = entry.name();
             if let Source::Off = entry.source {
                 errors.push("upstream is off".into());
@@ -315,10 +355,7 @@ impl Upstreams {
                     match &entry.source {
                         Source::Http(h) => h.fetch(path, &want, &mut answered).await,
                         Source::File(f) => f.fetch(path, &want).await,
-                        Source::Direct => Err(FetchError::Unavailable(
-                            "direct: fetching modules from version control is not supported yet"
-                                .into(),
-                        )),
+                        Source::Direct(d) => self.fetch_direct(d, req, &want).await,
                         Source::Off => unreachable!("off ends the chain above"),
                     }
                 };
@@ -387,6 +424,41 @@ impl Upstreams {
         }
     }
 
+    /// Whether `module` matches `--private`.
+    pub fn is_private(&self, module: &str) -> bool {
+        match &self.private {
+            Some(Entry {
+                source: Source::Direct(d),
+                ..
+            }) => d.is_private(module),
+            _ => false,
+        }
+    }
+
+    async fn fetch_direct(
+        &self,
+        direct: &Direct,
+        req: &Request,
+        want: &Want<'_>,
+    ) -> Result<Fetched, FetchError> {
+        let no_file = || Err(std::io::Error::other("a small answer is not staged to disk"));
+        let temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync) = match want {
+            Want::File { temp, .. } => *temp,
+            Want::Bytes { .. } => &no_file,
+        };
+        match direct.fetch(req, temp).await {
+            Ok(Built::Bytes(b)) => Ok(Fetched::Bytes(b)),
+            Ok(Built::File(f)) => Ok(Fetched::File(f)),
+            Err(DirectError::NotFound(m)) => Err(FetchError::NotFound(m)),
+            Err(DirectError::Unavailable(m)) => Err(FetchError::Unavailable(m)),
+            // A go-import `mod` entry: the module lives on that proxy.
+            Err(DirectError::Proxy(url)) => {
+                let proxy = http::HttpUpstream::new(&url, self.client.clone(), &self.policy);
+                proxy.fetch(req.upstream_path(), want, &mut || {}).await
+            }
+        }
+    }
+
     /// Every remote upstream with its breaker's state.
     pub fn health(&self) -> Vec<(String, BreakerState)> {
         self.entries
@@ -451,7 +523,7 @@ impl Entry {
         match &self.source {
             Source::Http(h) => h.name().to_owned(),
             Source::File(f) => f.name(),
-            Source::Direct => "direct".into(),
+            Source::Direct(_) => "direct".into(),
             Source::Off => "off".into(),
         }
     }

@@ -4,6 +4,7 @@
 mod support;
 
 mod bad_input;
+mod direct;
 mod doctor;
 mod explain;
 mod failover;

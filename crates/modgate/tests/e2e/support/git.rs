@@ -68,4 +68,55 @@ impl Repo {
         self.git(&["tag", name]);
         self
     }
+
+    /// Commits everything with distinct author and committer dates.
+    pub fn commit_dated(&self, message: &str, author_date: &str, committer_date: &str) -> &Self {
+        self.git(&["add", "-A"]);
+        let mut cmd = self.command(&["commit", "-q", "-m", message]);
+        cmd.env("GIT_AUTHOR_DATE", author_date)
+            .env("GIT_COMMITTER_DATE", committer_date);
+        self.run(cmd, "commit");
+        self
+    }
+
+    /// An annotated tag on HEAD, with its own (tagger) date.
+    pub fn annotated_tag(&self, name: &str, message: &str, date: &str) -> &Self {
+        let mut cmd = self.command(&["tag", "-a", "-m", message, name]);
+        cmd.env("GIT_COMMITTER_DATE", date);
+        self.run(cmd, "tag -a");
+        self
+    }
+
+    /// A new branch at HEAD, checked out.
+    pub fn branch(&self, name: &str) -> &Self {
+        self.git(&["checkout", "-q", "-b", name]);
+        self
+    }
+
+    /// Checks out an existing branch (or any revision).
+    pub fn checkout(&self, rev: &str) -> &Self {
+        self.git(&["checkout", "-q", rev]);
+        self
+    }
+
+    /// A symbolic link at `path` pointing to `target`.
+    pub fn symlink(&self, path: &str, target: &str) -> &Self {
+        let full = self.dir.join(path);
+        fs_err::create_dir_all(full.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, full).unwrap();
+        self
+    }
+
+    /// Removes a file from the working tree (the next commit records it).
+    pub fn remove(&self, path: &str) -> &Self {
+        fs_err::remove_file(self.dir.join(path)).unwrap();
+        self
+    }
+
+    /// The full commit hash of `rev`.
+    pub fn rev_parse(&self, rev: &str) -> String {
+        self.git(&["rev-parse", &format!("{rev}^{{commit}}")])
+            .trim()
+            .to_owned()
+    }
 }

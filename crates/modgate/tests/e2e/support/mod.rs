@@ -9,6 +9,7 @@ pub mod http;
 pub mod loopback;
 pub mod mirror;
 pub mod modgate;
+pub mod repos;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -28,12 +28,19 @@ impl Modgate {
 
     /// `modgate serve --listen 127.0.0.1:0 --sumdb off` plus `args`.
     pub fn start_args(args: &[&str]) -> Self {
+        Self::start_env(args, &[])
+    }
+
+    /// Like [`Modgate::start_args`], with extra environment variables
+    /// (e.g. `GIT_CONFIG_GLOBAL` for the git that direct mode runs).
+    pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let log = fresh_dir("modgate-log").join("stderr.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_modgate"))
             .args(["serve", "--listen", "127.0.0.1:0", "--sumdb", "off"])
             .args(args)
             .env_remove("MODGATE_CONFIG")
             .env("MODGATE_LOG", "info,modgate=debug")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(fs_err::File::create(&log).unwrap().into_parts().0)

@@ -1,0 +1,557 @@
+//! One remote repository and its bare mirror: go's `gitRepo`.
+
+use std::cmp::Ordering;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{Mutex, OnceCell};
+
+use super::run::{Cmd, Finished, Runner};
+use super::{INIT_PREFIX, Refs, RevInfo, VcsError, all_hex, redact};
+
+/// Shorter hex strings are not taken for hashes (go's `minHashDigits`).
+const MIN_HASH_DIGITS: usize = 7;
+
+/// git's answers when it has no (usable) credentials; lower case, as the
+/// matching is case-insensitive.
+const AUTH_REQUIRED: &[&str] = &[
+    "could not read username",
+    "could not read password",
+    "terminal prompts disabled",
+    "authentication failed",
+    "invalid username or password",
+    "permission denied (publickey",
+    "access denied",
+    "the requested url returned error: 401",
+    "the requested url returned error: 403",
+];
+const NOT_FOUND: &[&str] = &[
+    "not found",
+    "does not appear to be a git repository",
+    "the requested url returned error: 404",
+];
+/// A tool missing is not a repository missing (`sh: 1: ssh: not found`).
+const TOOL_NOT_FOUND: &[&str] = &["command not found", "sh: 1: "];
+
+pub struct GitRepo {
+    url: String,
+    redacted: String,
+    /// The bare mirror.
+    dir: PathBuf,
+    workdir: PathBuf,
+    refs_ttl: Duration,
+    runner: Arc<Runner>,
+    init: OnceCell<()>,
+    /// The last `ls-remote`; held while one runs, so callers share it.
+    refs: Mutex<Option<RefsAnswer>>,
+    /// The refs current when the mirror was last fetched; held while fetching.
+    fetched_for: Mutex<Option<Arc<Refs>>>,
+}
+
+struct RefsAnswer {
+    at: Instant,
+    refs: Result<Arc<Refs>, VcsError>,
+}
+
+impl GitRepo {
+    pub(super) fn new(
+        url: &str,
+        dir: PathBuf,
+        workdir: PathBuf,
+        refs_ttl: Duration,
+        runner: Arc<Runner>,
+    ) -> Self {
+        Self {
+            url: url.to_owned(),
+            redacted: redact(url),
+            dir,
+            workdir,
+            refs_ttl,
+            runner,
+            init: OnceCell::new(),
+            refs: Mutex::new(None),
+            fetched_for: Mutex::new(None),
+        }
+    }
+
+    /// The URL as given: it may hold credentials, so never log it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The URL without credentials.
+    pub fn redacted(&self) -> String {
+        self.redacted.clone()
+    }
+
+    /// The remote's branches and tags (`git ls-remote`), taken as current for
+    /// the refs TTL; concurrent callers share one `ls-remote`.
+    pub async fn refs(&self) -> Result<Arc<Refs>, VcsError> {
+        let asked = Instant::now();
+        let mut last = self.refs.lock().await;
+        if let Some(answer) = &*last {
+            // An answer that came while we waited is ours too, even a failure.
+            let fresh = answer.refs.is_ok() && answer.at.elapsed() < self.refs_ttl;
+            if answer.at >= asked || fresh {
+                return answer.refs.clone();
+            }
+        }
+        let refs = self.ls_remote().await.map(Arc::new);
+        *last = Some(RefsAnswer {
+            at: Instant::now(),
+            refs: refs.clone(),
+        });
+        refs
+    }
+
+    async fn ls_remote(&self) -> Result<Refs, VcsError> {
+        self.ready().await?;
+        let args = ["ls-remote", "-q", "origin"];
+        let cmd = self.cmd(&args);
+        let out = self.runner.collect(&cmd).await?;
+        if !out.finished.status.success() {
+            return Err(self.classify(&cmd, &out.finished));
+        }
+        Ok(Refs::parse(&String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// The commit `rev` (hash or prefix, tag, branch, `HEAD`) names, as go's
+    /// `gitRepo.stat` finds it: locally if it can, else after one fetch.
+    pub async fn stat(&self, rev: &str) -> Result<RevInfo, VcsError> {
+        self.ready().await?;
+        let hashlike = (MIN_HASH_DIGITS..=40).contains(&rev.len()) && all_hex(rev);
+        // Fast paths without the network: a hash, or a tag (tags are taken
+        // not to move, branches may have), already in the mirror.
+        if hashlike && let Some(info) = self.stat_local(rev).await? {
+            return Ok(info);
+        }
+        if is_ref_name(rev)
+            && let Some(info) = self.stat_local(&format!("refs/tags/{rev}")).await?
+        {
+            return Ok(info);
+        }
+
+        let refs = self.refs().await?;
+        let target = resolve(&refs, rev)?;
+        if let Some(info) = self.stat_local(&target).await? {
+            // A tag the remote has on the commit but the mirror lacks yet is
+            // fetched first, as go tags it locally.
+            let missing_tag = refs.iter().any(|(name, hash)| {
+                hash == info.hash
+                    && name
+                        .strip_prefix("refs/tags/")
+                        .is_some_and(|tag| !info.tags.iter().any(|t| t == tag))
+            });
+            if !missing_tag {
+                return Ok(info);
+            }
+        }
+        self.sync(&refs).await?;
+        self.stat_local(&target)
+            .await?
+            .ok_or_else(|| VcsError::UnknownRevision {
+                rev: rev.to_owned(),
+            })
+    }
+
+    /// The commit of the remote's `HEAD`.
+    pub async fn latest(&self) -> Result<RevInfo, VcsError> {
+        let refs = self.refs().await?;
+        let head = refs.head().ok_or(VcsError::NoCommits)?;
+        self.stat(head).await
+    }
+
+    /// The blob at `path` in commit `hash` (which [`Self::stat`] brought into
+    /// the mirror), or `None` if there is none; go takes any failure of
+    /// `git cat-file` for that.
+    pub async fn read_file(
+        &self,
+        hash: &str,
+        path: &str,
+        max: u64,
+    ) -> Result<Option<Bytes>, VcsError> {
+        check_hash(hash)?;
+        self.ready().await?;
+        let object = format!("{hash}:{path}");
+        let args = ["cat-file", "blob", &object];
+        let mut blob = Vec::new();
+        let finished = self.runner.run(&self.cmd(&args), &mut blob, max).await?;
+        if finished.stdout_len > max {
+            return Err(VcsError::TooLarge {
+                what: object,
+                max,
+            });
+        }
+        Ok(finished.status.success().then(|| blob.into()))
+    }
+
+    /// The highest semantic version among the tags `prefix`+version on
+    /// commit `hash` or before it that `allowed` accepts: go's `RecentTag`.
+    /// Returns the full tag name.
+    pub async fn recent_tag(
+        &self,
+        hash: &str,
+        prefix: &str,
+        allowed: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Option<String>, VcsError> {
+        check_hash(hash)?;
+        self.ready().await?;
+        // go ends up looking at every tag the remote has; so do we. Offline,
+        // the mirror's tags answer, as go's own cache would.
+        match self.refs().await {
+            Ok(refs) => {
+                self.sync(&refs).await?;
+                self.describe(hash, prefix, allowed).await
+            }
+            Err(e) => match self.describe(hash, prefix, allowed).await? {
+                Some(tag) => Ok(Some(tag)),
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn describe(
+        &self,
+        hash: &str,
+        prefix: &str,
+        allowed: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Option<String>, VcsError> {
+        let args = [
+            "for-each-ref",
+            "--format",
+            "%(refname)",
+            "refs/tags",
+            "--merged",
+            hash,
+        ];
+        let cmd = self.cmd(&args);
+        let out = self.runner.collect(&cmd).await?;
+        if !out.finished.status.success() {
+            return Err(cmd.failed(&out.finished));
+        }
+        let out = String::from_utf8_lossy(&out.stdout);
+        let mut highest = "";
+        for line in out.lines() {
+            let Some(tag) = line.trim().strip_prefix("refs/tags/") else {
+                continue;
+            };
+            let Some(version) = tag.strip_prefix(prefix) else {
+                continue;
+            };
+            // An invalid version never compares greater, not even to "".
+            if allowed(tag)
+                && modgate_module::semver::compare(version, highest) == Ordering::Greater
+            {
+                highest = version;
+            }
+        }
+        Ok((!highest.is_empty()).then(|| format!("{prefix}{highest}")))
+    }
+
+    /// Whether commit `hash` descends from (or is) the commit of `tag`: go's
+    /// `DescendsFrom`.
+    pub async fn descends_from(&self, hash: &str, tag: &str) -> Result<bool, VcsError> {
+        check_hash(hash)?;
+        self.ready().await?;
+        let args = ["merge-base", "--is-ancestor", "--", tag, hash];
+        let cmd = self.cmd(&args);
+        if self.runner.collect(&cmd).await?.finished.status.success() {
+            return Ok(true);
+        }
+        // Maybe the tag is not in the mirror yet: only the remote can tell.
+        let refs = self.refs().await?;
+        if refs.tags(tag).is_empty() {
+            return Ok(false);
+        }
+        self.stat(hash).await?;
+        self.sync(&refs).await?;
+        let out = self.runner.collect(&cmd).await?;
+        match out.finished.status.code() {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => Err(cmd.failed(&out.finished)),
+        }
+    }
+
+    /// Writes a tar of commit `hash` (of its directory `subdir` only, unless
+    /// empty) to `dest`, as go's `ReadZip` asks git for it; more than `max`
+    /// bytes is an error. On any error `dest` is left empty.
+    pub async fn archive(
+        &self,
+        hash: &str,
+        subdir: &str,
+        dest: &Path,
+        max: u64,
+    ) -> Result<(), VcsError> {
+        check_hash(hash)?;
+        self.ready().await?;
+        // go's comment: git otherwise turns line endings into the local
+        // platform's, so archives would differ between systems.
+        let mut args = vec![
+            "-c",
+            "core.autocrlf=input",
+            "-c",
+            "core.eol=lf",
+            "archive",
+            "--format=tar",
+            hash,
+        ];
+        if !subdir.is_empty() {
+            args.extend(["--", subdir]);
+        }
+        let cmd = self.cmd(&args);
+        let (file, _) = fs_err::File::create(dest)?.into_parts();
+        let mut file = tokio::fs::File::from_std(file);
+        let written = async {
+            let finished = self.runner.run(&cmd, &mut file, max).await?;
+            file.flush().await?;
+            Ok::<_, VcsError>(finished)
+        }
+        .await;
+        let result = match written {
+            Ok(finished) if finished.stdout_len > max => Err(VcsError::TooLarge {
+                what: format!("archive of {hash}"),
+                max,
+            }),
+            Ok(finished) if finished.status.success() => Ok(()),
+            Ok(finished) if finished.stderr.contains("did not match any files") => {
+                Err(VcsError::PathNotFound {
+                    path: subdir.to_owned(),
+                })
+            }
+            Ok(finished) if finished.stderr.contains("not a valid object name") => {
+                Err(VcsError::UnknownRevision {
+                    rev: hash.to_owned(),
+                })
+            }
+            Ok(finished) => Err(cmd.failed(&finished)),
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            // Best effort: the error that got us here is the one to report.
+            let _ = file.set_len(0).await;
+        }
+        result
+    }
+
+    /// `git log` of one revision in the mirror; `None` if it is not there.
+    async fn stat_local(&self, rev: &str) -> Result<Option<RevInfo>, VcsError> {
+        let args = [
+            "-c",
+            "log.showsignature=false",
+            "log",
+            "--no-decorate",
+            "-n1",
+            "--format=format:%H %ct %D",
+            rev,
+            "--",
+        ];
+        let cmd = self.cmd(&args);
+        let out = self.runner.collect(&cmd).await?;
+        if !out.finished.status.success() {
+            return Ok(None);
+        }
+        let out = String::from_utf8_lossy(&out.stdout);
+        let unexpected = || VcsError::Git {
+            command: cmd.display(),
+            detail: format!("unexpected output {out:?}"),
+        };
+        // e.g. "ede458df… 1523994202 HEAD -> master, tag: v1.2.4-annotated, tag: v1.2.3, master"
+        let mut fields = out.split_whitespace();
+        let hash = fields.next().filter(|h| all_hex(h)).ok_or_else(unexpected)?;
+        let time = fields
+            .next()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(unexpected)?;
+        let mut tags = Vec::new();
+        while let Some(field) = fields.next() {
+            if field == "tag:"
+                && let Some(tag) = fields.next()
+            {
+                tags.push(tag.strip_suffix(',').unwrap_or(tag).to_owned());
+            }
+        }
+        tags.sort();
+        Ok(Some(RevInfo {
+            hash: hash.to_owned(),
+            time,
+            tags,
+        }))
+    }
+
+    /// Fetches every branch and tag unless the mirror was fetched for refs
+    /// like these already: at most one fetch per state of the remote.
+    async fn sync(&self, refs: &Arc<Refs>) -> Result<(), VcsError> {
+        let mut fetched_for = self.fetched_for.lock().await;
+        // Whoever held the lock before us may have fetched all we need.
+        if fetched_for.as_deref() == Some(refs) {
+            return Ok(());
+        }
+        // Branches and tags only, never other commits the server may hold
+        // (rejected pull requests), as go. Forced and pruned: the remote's
+        // state is the truth.
+        let args = [
+            "fetch",
+            "-f",
+            "--prune",
+            "--prune-tags",
+            "origin",
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+        ];
+        let cmd = self.cmd(&args);
+        let out = self.runner.collect(&cmd).await?;
+        if !out.finished.status.success() {
+            return Err(self.classify(&cmd, &out.finished));
+        }
+        *fetched_for = Some(refs.clone());
+        Ok(())
+    }
+
+    /// Creates the mirror on first use, as go: `git init --bare` and
+    /// `git remote add origin`.
+    async fn ready(&self) -> Result<(), VcsError> {
+        self.init
+            .get_or_try_init(|| async {
+                if !self.dir.join("objects").is_dir() {
+                    // Built aside and renamed into place: a crash half-way
+                    // leaves no mirror without its remote.
+                    let tmp = tempfile::Builder::new()
+                        .prefix(INIT_PREFIX)
+                        .tempdir_in(&self.workdir)?;
+                    for args in [
+                        &["init", "--bare", "-q"][..],
+                        &["remote", "add", "origin", "--", &self.url],
+                    ] {
+                        let cmd = Cmd {
+                            dir: tmp.path(),
+                            url: &self.redacted,
+                            args,
+                        };
+                        let out = self.runner.collect(&cmd).await?;
+                        if !out.finished.status.success() {
+                            return Err(cmd.failed(&out.finished));
+                        }
+                    }
+                    if self.dir.exists() {
+                        fs_err::remove_dir_all(&self.dir)?;
+                    }
+                    fs_err::rename(tmp.keep(), &self.dir)?;
+                }
+                ensure_git_attributes(&self.dir)?;
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    fn cmd<'a>(&'a self, args: &'a [&'a str]) -> Cmd<'a> {
+        Cmd {
+            dir: &self.dir,
+            url: &self.redacted,
+            args,
+        }
+    }
+
+    /// The error for a failed `ls-remote` or `fetch`, from git's stderr.
+    fn classify(&self, cmd: &Cmd<'_>, finished: &Finished) -> VcsError {
+        let stderr = finished.stderr.to_lowercase();
+        let says = |patterns: &[&str]| patterns.iter().any(|p| stderr.contains(p));
+        if says(AUTH_REQUIRED) {
+            VcsError::AuthRequired {
+                url: self.redacted.clone(),
+                detail: finished.detail(),
+            }
+        } else if says(NOT_FOUND) && !says(TOOL_NOT_FOUND) {
+            VcsError::RepoNotFound {
+                url: self.redacted.clone(),
+                detail: finished.detail(),
+            }
+        } else {
+            cmd.failed(finished)
+        }
+    }
+}
+
+/// What to look `rev` up as in the mirror, given the remote's refs: go's
+/// `stat` choosing between a tag, a branch, `HEAD` and hashes.
+fn resolve(refs: &Refs, rev: &str) -> Result<String, VcsError> {
+    if let Some(hash) = refs
+        .get(&format!("refs/tags/{rev}"))
+        .or_else(|| refs.get(&format!("refs/heads/{rev}")))
+        .or_else(|| if rev == "HEAD" { refs.head() } else { None })
+    {
+        return Ok(hash.to_owned());
+    }
+    if !((MIN_HASH_DIGITS..=40).contains(&rev.len()) && all_hex(rev)) {
+        return Err(VcsError::UnknownRevision {
+            rev: rev.to_owned(),
+        });
+    }
+    let mut found: Option<&str> = None;
+    for (_, hash) in refs.iter() {
+        if hash.starts_with(rev) {
+            if found.is_some_and(|f| f != hash) {
+                // More commits will not make it less ambiguous.
+                return Err(VcsError::AmbiguousRevision {
+                    rev: rev.to_owned(),
+                });
+            }
+            found = Some(hash);
+        }
+    }
+    // An unnamed hash (prefix) may still turn up in the history.
+    Ok(found.unwrap_or(rev).to_owned())
+}
+
+/// Whether `rev` can be a tag name; anything else could mean a revision
+/// range or an option to git.
+fn is_ref_name(rev: &str) -> bool {
+    !rev.is_empty()
+        && !rev.starts_with(['-', '.', '/'])
+        && !rev.ends_with(['.', '/'])
+        && !rev.ends_with(".lock")
+        && !rev.contains("..")
+        && !rev.contains("@{")
+        && !rev.contains("//")
+        && !rev
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+}
+
+/// Hashes come from callers; anything else could be an option to git.
+fn check_hash(hash: &str) -> Result<(), VcsError> {
+    if (MIN_HASH_DIGITS..=64).contains(&hash.len()) && all_hex(hash) {
+        Ok(())
+    } else {
+        Err(VcsError::UnknownRevision {
+            rev: hash.to_owned(),
+        })
+    }
+}
+
+/// Turns off export-subst and export-ignore for every archive, exactly as
+/// go's `ensureGitAttributes`: go's hashes are of archives made without them.
+fn ensure_git_attributes(dir: &Path) -> std::io::Result<()> {
+    const ATTR: &str = "\n* -export-subst -export-ignore\n";
+    let info = dir.join("info");
+    fs_err::create_dir_all(&info)?;
+    let path = info.join("attributes");
+    let current = match fs_err::read(&path) {
+        Ok(current) => current,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    if !current.ends_with(ATTR.as_bytes()) {
+        fs_err::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?
+            .write_all(ATTR.as_bytes())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! Running git: its environment, the process limit, timeouts and logging.
+
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::sync::Semaphore;
+
+use super::{VcsError, redact};
+
+/// Enough of git's stderr for any message; the rest is read and dropped.
+const STDERR_MAX: u64 = 64 << 10;
+
+/// Variables that would point git at another repository than the mirror.
+const REPO_LOCATION_VARS: &[&str] = &[
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+];
+
+pub struct Runner {
+    permits: Semaphore,
+    timeout: Duration,
+}
+
+/// One git command line in one repository.
+pub struct Cmd<'a> {
+    /// The bare repository (`GIT_DIR`).
+    pub dir: &'a Path,
+    /// The repository's redacted URL, for messages.
+    pub url: &'a str,
+    pub args: &'a [&'a str],
+}
+
+impl Cmd<'_> {
+    /// The command line for logs and errors, as go's `RunError` shows it.
+    pub fn display(&self) -> String {
+        redact(&format!("git {} in {}", self.args.join(" "), self.url))
+    }
+
+    /// The error for a command that exited unsuccessfully.
+    pub fn failed(&self, finished: &Finished) -> VcsError {
+        VcsError::Git {
+            command: self.display(),
+            detail: finished.detail(),
+        }
+    }
+}
+
+pub struct Finished {
+    pub status: ExitStatus,
+    /// Bytes git wrote to stdout; more than the limit given means it was killed.
+    pub stdout_len: u64,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// Stderr fit for a message: trimmed, credentials removed.
+    pub fn detail(&self) -> String {
+        let detail = redact(self.stderr.trim());
+        if detail.is_empty() {
+            format!("git exited with {}", self.status)
+        } else {
+            detail
+        }
+    }
+}
+
+/// A finished command whose stdout was collected.
+pub struct Collected {
+    pub finished: Finished,
+    pub stdout: Vec<u8>,
+}
+
+impl Runner {
+    pub fn new(max_processes: usize, timeout: Duration) -> Self {
+        Self {
+            // Zero permits would wait forever.
+            permits: Semaphore::new(max_processes.max(1)),
+            timeout,
+        }
+    }
+
+    /// Runs `cmd` to the end and collects its stdout, whatever its exit status.
+    pub async fn collect(&self, cmd: &Cmd<'_>) -> Result<Collected, VcsError> {
+        let mut stdout = Vec::new();
+        let finished = self.run(cmd, &mut stdout, u64::MAX).await?;
+        Ok(Collected { finished, stdout })
+    }
+
+    /// Runs `cmd` to the end, or until it has written more than `max` bytes
+    /// to `out` (then it is killed and `stdout_len` says so).
+    pub async fn run(
+        &self,
+        cmd: &Cmd<'_>,
+        out: &mut (dyn AsyncWrite + Unpin + Send),
+        max: u64,
+    ) -> Result<Finished, VcsError> {
+        let _permit = self.permits.acquire().await.expect("never closed");
+        let started = Instant::now();
+        let mut command = tokio::process::Command::new("git");
+        command
+            .args(cmd.args)
+            .current_dir(cmd.dir)
+            // As go does: also works under safe.bareRepository=explicit.
+            .env("GIT_DIR", cmd.dir)
+            // Nobody is at the terminal of a server: fail instead of asking.
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GCM_INTERACTIVE", "never")
+            // English messages, which classify() matches.
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for var in REPO_LOCATION_VARS {
+            command.env_remove(var);
+        }
+        // go's default: no shared ssh connections, no password prompts.
+        if std::env::var_os("GIT_SSH").is_none() && std::env::var_os("GIT_SSH_COMMAND").is_none()
+        {
+            command.env(
+                "GIT_SSH_COMMAND",
+                "ssh -o ControlMaster=no -o BatchMode=yes",
+            );
+        }
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // current_dir() failing reports NotFound too.
+                return Err(if cmd.dir.is_dir() {
+                    VcsError::GitNotFound
+                } else {
+                    VcsError::Io(e)
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let work = async {
+            let copy = async {
+                let copied =
+                    tokio::io::copy(&mut (&mut stdout).take(max.saturating_add(1)), out).await;
+                if !matches!(copied, Ok(n) if n <= max) {
+                    // Stop git now: left alone it would block on a full pipe.
+                    let _ = child.start_kill();
+                }
+                copied
+            };
+            let (copied, stderr) = tokio::join!(copy, read_capped(stderr));
+            let status = child.wait().await?;
+            Ok::<_, std::io::Error>(Finished {
+                status,
+                stdout_len: copied?,
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            })
+        };
+        let result = tokio::time::timeout(self.timeout, work).await;
+        let elapsed = started.elapsed();
+        match result {
+            Ok(Ok(finished)) => {
+                tracing::debug!(command = %cmd.display(), ?elapsed, status = %finished.status, "git");
+                Ok(finished)
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(command = %cmd.display(), ?elapsed, error = %e, "git");
+                Err(e.into())
+            }
+            Err(_) => {
+                let _ = child.start_kill();
+                tracing::debug!(command = %cmd.display(), ?elapsed, "git timed out");
+                Err(VcsError::Timeout {
+                    command: cmd.display(),
+                    after: self.timeout,
+                })
+            }
+        }
+    }
+}
+
+/// The first [`STDERR_MAX`] bytes of `r`, read to its end.
+async fn read_capped(mut r: impl AsyncRead + Unpin) -> Vec<u8> {
+    let mut buf = Vec::new();
+    // A broken stderr pipe only costs the message.
+    let _ = (&mut r).take(STDERR_MAX).read_to_end(&mut buf).await;
+    let _ = tokio::io::copy(&mut r, &mut tokio::io::sink()).await;
+    buf
+}

@@ -1,0 +1,400 @@
+//! Against real repositories made with the `git` binary in a temporary
+//! directory, reached over file:// URLs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use super::*;
+
+/// Runs git in `dir`, isolated from the user's configuration, with fixed
+/// identities and dates `at` seconds after 2023-01-01; returns its stdout.
+fn git_at(dir: &Path, at: i64, args: &[&str]) -> String {
+    let date = format!("@{} +0000", 1_672_531_200 + at);
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "A")
+        .env("GIT_AUTHOR_EMAIL", "a@example.com")
+        .env("GIT_COMMITTER_NAME", "C")
+        .env("GIT_COMMITTER_EMAIL", "c@example.com")
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .expect("the vcs tests need git on PATH: install git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A source repository and a [`Git`] with its work directory.
+struct Fixture {
+    tmp: TempDir,
+    src: PathBuf,
+    git: Git,
+}
+
+impl Fixture {
+    fn new(timeout: Duration) -> Fixture {
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src");
+        fs_err::create_dir(&src).unwrap();
+        git_at(&src, 0, &["init", "-q", "-b", "main"]);
+        let git = Git::new(GitSettings {
+            workdir: tmp.path().join("work"),
+            max_processes: 4,
+            timeout,
+            refs_ttl: Duration::ZERO,
+        })
+        .unwrap();
+        Fixture { tmp, src, git }
+    }
+
+    fn url(&self) -> String {
+        format!("file://{}", self.src.display())
+    }
+
+    fn repo(&self) -> Arc<GitRepo> {
+        self.git.repo(&self.url())
+    }
+
+    /// Commits `files` at time `at`; returns the commit hash.
+    fn commit(&self, at: i64, files: &[(&str, &str)]) -> String {
+        for (name, text) in files {
+            let path = self.src.join(name);
+            fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+            fs_err::write(&path, text).unwrap();
+        }
+        git_at(&self.src, at, &["add", "-A"]);
+        git_at(&self.src, at, &["commit", "-q", "-m", &format!("at {at}")]);
+        git_at(&self.src, at, &["rev-parse", "HEAD"])
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git_at(&self.src, 0, args)
+    }
+}
+
+/// c1 (v1.0.0, sub/v2.0.0) <- c2 (annotated v1.1.0, v1.1.0-alias) <- c3 (main), and
+/// c4 on branch `side` off c1, tagged v1.5.0.
+struct History {
+    f: Fixture,
+    c1: String,
+    c2: String,
+    c3: String,
+    c4: String,
+}
+
+fn history() -> History {
+    let f = Fixture::new(Duration::from_secs(20));
+    let c1 = f.commit(10, &[("go.mod", "module example.com/m\n")]);
+    f.git(&["tag", "v1.0.0"]);
+    f.git(&["tag", "sub/v2.0.0"]);
+    let c2 = f.commit(20, &[("a.go", "package m\n")]);
+    git_at(&f.src, 20, &["tag", "-a", "-m", "release", "v1.1.0"]);
+    f.git(&["tag", "v1.1.0-alias"]);
+    let c3 = f.commit(30, &[("b.go", "package m\n")]);
+    f.git(&["checkout", "-q", "-b", "side", &c1]);
+    let c4 = f.commit(40, &[("side.go", "package m\n")]);
+    f.git(&["tag", "v1.5.0"]);
+    f.git(&["checkout", "-q", "main"]);
+    History { f, c1, c2, c3, c4 }
+}
+
+#[tokio::test]
+async fn refs_peel_annotated_tags() {
+    let h = history();
+    let refs = h.f.repo().refs().await.unwrap();
+    assert_eq!(refs.head(), Some(h.c3.as_str()));
+    assert_eq!(refs.get("refs/heads/main"), Some(h.c3.as_str()));
+    assert_eq!(refs.get("refs/heads/side"), Some(h.c4.as_str()));
+    let tag_object = h.f.git(&["rev-parse", "v1.1.0"]);
+    assert_ne!(tag_object, h.c2, "v1.1.0 must be an annotated tag");
+    assert_eq!(refs.get("refs/tags/v1.1.0"), Some(h.c2.as_str()));
+    assert_eq!(refs.get("refs/tags/v1.1.0^{}"), None);
+    assert_eq!(
+        refs.tags("v1."),
+        vec![
+            ("v1.0.0".to_owned(), h.c1.clone()),
+            ("v1.1.0".to_owned(), h.c2.clone()),
+            ("v1.1.0-alias".to_owned(), h.c2.clone()),
+            ("v1.5.0".to_owned(), h.c4.clone()),
+        ]
+    );
+    assert_eq!(refs.tags("sub/"), vec![("sub/v2.0.0".to_owned(), h.c1.clone())]);
+    assert!(refs.tags("nope").is_empty());
+}
+
+#[tokio::test]
+async fn stat_resolves_like_go() {
+    let h = history();
+    let repo = h.f.repo();
+
+    let info = repo.stat("v1.1.0").await.unwrap();
+    assert_eq!(info.hash, h.c2);
+    assert_eq!(info.time, 1_672_531_200 + 20);
+    assert_eq!(info.tags, ["v1.1.0", "v1.1.0-alias"]);
+    assert_eq!(info.short(), &h.c2[..12]);
+
+    assert_eq!(repo.stat("main").await.unwrap().hash, h.c3);
+    assert_eq!(repo.stat("side").await.unwrap().hash, h.c4);
+    assert_eq!(repo.stat("HEAD").await.unwrap().hash, h.c3);
+    assert_eq!(repo.latest().await.unwrap().hash, h.c3);
+    assert_eq!(repo.stat(&h.c1[..7]).await.unwrap().hash, h.c1);
+    let c1 = repo.stat(&h.c1).await.unwrap();
+    assert_eq!(c1.tags, ["sub/v2.0.0", "v1.0.0"]);
+
+    for rev in ["nope", "v9.9.9", "0000000", &"0".repeat(40), "a..b", "-x"] {
+        match repo.stat(rev).await {
+            Err(VcsError::UnknownRevision { .. }) => {}
+            other => panic!("stat {rev:?}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn latest_of_an_empty_repository() {
+    let f = Fixture::new(Duration::from_secs(20));
+    match f.repo().latest().await {
+        Err(VcsError::NoCommits) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn stat_finds_what_was_pushed_after_a_fetch() {
+    let h = history();
+    let repo = h.f.repo();
+    assert_eq!(repo.stat("v1.0.0").await.unwrap().hash, h.c1);
+
+    let c5 = h.f.commit(50, &[("c.go", "package m\n")]);
+    h.f.git(&["tag", "v1.2.0"]);
+    // A new tag on a commit the mirror has: go tags it locally, we fetch.
+    h.f.git(&["tag", "v0.9.0", &h.c1]);
+
+    assert_eq!(repo.stat("v1.2.0").await.unwrap().hash, c5);
+    assert_eq!(repo.stat("main").await.unwrap().hash, c5);
+    let c1 = repo.stat("v0.9.0").await.unwrap();
+    assert_eq!(c1.tags, ["sub/v2.0.0", "v0.9.0", "v1.0.0"]);
+
+    // Gone from the remote, the branch no longer resolves.
+    h.f.git(&["branch", "-D", "side"]);
+    match repo.stat("side").await {
+        Err(VcsError::UnknownRevision { rev }) => assert_eq!(rev, "side"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn read_file_present_absent_too_large() {
+    let h = history();
+    let repo = h.f.repo();
+    repo.stat(&h.c3).await.unwrap();
+    let go_mod = repo.read_file(&h.c3, "go.mod", 1 << 20).await.unwrap();
+    assert_eq!(go_mod.as_deref(), Some(&b"module example.com/m\n"[..]));
+    assert_eq!(repo.read_file(&h.c3, "nope.go", 1 << 20).await.unwrap(), None);
+    assert_eq!(repo.read_file(&h.c1, "a.go", 1 << 20).await.unwrap(), None);
+    match repo.read_file(&h.c3, "go.mod", 5).await {
+        Err(VcsError::TooLarge { max: 5, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn recent_tag_and_descends_from() {
+    let h = history();
+    let repo = h.f.repo();
+    repo.stat(&h.c3).await.unwrap();
+    let any = |_: &str| true;
+
+    let recent = repo.recent_tag(&h.c3, "", &any).await.unwrap();
+    assert_eq!(recent.as_deref(), Some("v1.1.0"));
+    let no_v11 = |tag: &str| !tag.starts_with("v1.1.");
+    let recent = repo.recent_tag(&h.c3, "", &no_v11).await.unwrap();
+    assert_eq!(recent.as_deref(), Some("v1.0.0"));
+    let recent = repo.recent_tag(&h.c3, "sub/", &any).await.unwrap();
+    assert_eq!(recent.as_deref(), Some("sub/v2.0.0"));
+    assert_eq!(repo.recent_tag(&h.c3, "other/", &any).await.unwrap(), None);
+    // v1.5.0 is on another branch.
+    let recent = repo.recent_tag(&h.c4, "", &any).await.unwrap();
+    assert_eq!(recent.as_deref(), Some("v1.5.0"));
+
+    assert!(repo.descends_from(&h.c3, "v1.0.0").await.unwrap());
+    assert!(repo.descends_from(&h.c2, "v1.1.0").await.unwrap());
+    assert!(!repo.descends_from(&h.c1, "v1.1.0").await.unwrap());
+    assert!(!repo.descends_from(&h.c3, "v1.5.0").await.unwrap());
+    assert!(!repo.descends_from(&h.c3, "v7.0.0").await.unwrap());
+}
+
+/// The names in a tar file, without the pax global header.
+fn tar_names(path: &Path) -> Vec<String> {
+    let out = Command::new("tar")
+        .arg("-tf")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut names: Vec<_> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn archive_ignores_export_attributes() {
+    let f = Fixture::new(Duration::from_secs(20));
+    let hash = f.commit(
+        10,
+        &[
+            (".gitattributes", "ignored.txt export-ignore\nsubst.txt export-subst\n"),
+            ("go.mod", "module example.com/m\n"),
+            ("ignored.txt", "still here\n"),
+            ("subst.txt", "$Format:%H$\n"),
+            ("sub/go.mod", "module example.com/m/sub\n"),
+            ("sub/x.go", "package sub\n"),
+        ],
+    );
+    let repo = f.repo();
+    repo.stat(&hash).await.unwrap();
+    let dest = f.tmp.path().join("out.tar");
+
+    repo.archive(&hash, "", &dest, 1 << 20).await.unwrap();
+    assert_eq!(
+        tar_names(&dest),
+        [
+            ".gitattributes",
+            "go.mod",
+            "ignored.txt",
+            "sub/",
+            "sub/go.mod",
+            "sub/x.go",
+            "subst.txt"
+        ]
+    );
+    let out = Command::new("tar")
+        .arg("-xOf")
+        .arg(&dest)
+        .arg("subst.txt")
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"$Format:%H$\n");
+
+    repo.archive(&hash, "sub", &dest, 1 << 20).await.unwrap();
+    assert_eq!(tar_names(&dest), ["sub/", "sub/go.mod", "sub/x.go"]);
+
+    match repo.archive(&hash, "nope", &dest, 1 << 20).await {
+        Err(VcsError::PathNotFound { path }) => assert_eq!(path, "nope"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fs_err::metadata(&dest).unwrap().len(), 0);
+    match repo.archive(&hash, "", &dest, 1000).await {
+        Err(VcsError::TooLarge { max: 1000, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fs_err::metadata(&dest).unwrap().len(), 0);
+    let attributes = fs_err::read_to_string(repo_dir(&f, &repo).join("info/attributes")).unwrap();
+    assert_eq!(attributes, "\n* -export-subst -export-ignore\n");
+}
+
+/// The mirror of `repo`, the only directory in the work directory.
+fn repo_dir(f: &Fixture, repo: &GitRepo) -> PathBuf {
+    let dirs: Vec<_> = fs_err::read_dir(f.tmp.path().join("work"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert!(!dirs[0].to_string_lossy().contains("src"));
+    assert_eq!(repo.url(), f.url());
+    dirs[0].clone()
+}
+
+#[tokio::test]
+async fn same_repo_for_same_url() {
+    let f = Fixture::new(Duration::from_secs(20));
+    assert!(Arc::ptr_eq(&f.repo(), &f.repo()));
+    assert!(!Arc::ptr_eq(&f.repo(), &f.git.repo("file:///elsewhere")));
+}
+
+#[tokio::test]
+async fn missing_repository() {
+    let f = Fixture::new(Duration::from_secs(20));
+    let url = format!("file://{}/nonexistent", f.tmp.path().display());
+    match f.git.repo(&url).refs().await {
+        Err(VcsError::RepoNotFound { url: u, .. }) => assert_eq!(u, url),
+        other => panic!("{other:?}"),
+    }
+    match f.git.repo(&url).stat("v1.0.0").await {
+        Err(VcsError::RepoNotFound { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn credentials_never_in_errors() {
+    let f = Fixture::new(Duration::from_secs(20));
+    let repo = f.git.repo("https://user:secret@127.0.0.1:1/x");
+    assert_eq!(repo.redacted(), "https://***@127.0.0.1:1/x");
+    let err = repo.refs().await.unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("secret"), "{shown}");
+    assert!(shown.contains("127.0.0.1:1"), "{shown}");
+}
+
+#[tokio::test]
+async fn timeout_kills_git() {
+    // Accepts connections (the kernel does) but never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/x", listener.local_addr().unwrap());
+    let f = Fixture::new(Duration::from_millis(500));
+    let started = Instant::now();
+    match f.git.repo(&url).refs().await {
+        Err(VcsError::Timeout { command, after }) => {
+            assert!(command.contains("ls-remote"), "{command}");
+            assert_eq!(after, Duration::from_millis(500));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn redacts_every_url() {
+    assert_eq!(
+        redact("fatal: unable to access 'https://user:pw@host:8443/x/': 401"),
+        "fatal: unable to access 'https://***@host:8443/x/': 401"
+    );
+    assert_eq!(
+        redact("ssh://git@a/x and https://tok@b"),
+        "ssh://***@a/x and https://***@b"
+    );
+    assert_eq!(redact("https://u:p@ss@h/x@y"), "https://***@h/x@y");
+    assert_eq!(redact("https://host/path@v1"), "https://host/path@v1");
+    assert_eq!(redact("no url at all"), "no url at all");
+}
+
+#[test]
+fn parses_ls_remote() {
+    let refs = Refs::parse(
+        "aaaaaaa\tHEAD\n\
+         aaaaaaa\trefs/heads/main\n\
+         bbbbbbb\trefs/tags/v1\n\
+         ccccccc\trefs/tags/v1^{}\n\
+         ddddddd\trefs/pull/1/head\n\
+         zzz\trefs/tags/bad\n",
+    );
+    assert_eq!(refs.head(), Some("aaaaaaa"));
+    assert_eq!(refs.get("refs/tags/v1"), Some("ccccccc"));
+    assert_eq!(refs.get("refs/pull/1/head"), None);
+    assert_eq!(refs.get("refs/tags/bad"), None);
+}
