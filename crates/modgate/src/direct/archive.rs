@@ -206,7 +206,7 @@ mod tests {
     fn zip_names(data: Vec<u8>) -> Vec<String> {
         let mut z = zip::ZipArchive::new(io::Cursor::new(data)).unwrap();
         (0..z.len())
-            .map(|i| z.by_index(i).unwrap().name().to_owned())
+            .map(|i| z.by_index(i).unwrap().name().unwrap().into_owned())
             .collect()
     }
 

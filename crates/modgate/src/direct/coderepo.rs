@@ -257,18 +257,13 @@ impl CodeRepo {
             let root_ok = self
                 .can_use_incompatible(&info, "", stat_vers, &mut incompatible_ok)
                 .await;
-            let mut majors_ok: HashMap<String, bool> = HashMap::new();
-            if root_ok && stat_vers.strip_suffix("+incompatible").is_none() {
+            // The answers land in incompatible_ok, by major version.
+            if root_ok && !stat_vers.ends_with("+incompatible") {
                 let refs = self.repo.refs().await?;
                 for (tag, _) in refs.tags(&tag_prefix) {
                     if let Some((v, _)) = tag_to_version(&tag_prefix, &tag) {
-                        let major = semver::major(&v);
-                        if !majors_ok.contains_key(&major) {
-                            let ok = self
-                                .can_use_incompatible(&info, &v, stat_vers, &mut incompatible_ok)
-                                .await;
-                            majors_ok.insert(major, ok);
-                        }
+                        self.can_use_incompatible(&info, &v, stat_vers, &mut incompatible_ok)
+                            .await;
                     }
                 }
             }
@@ -281,7 +276,7 @@ impl CodeRepo {
                         && self.code_dir.is_empty()
                         && self.path_major.is_empty()
                         && (stat_vers.ends_with("+incompatible")
-                            || majors_ok.get(&semver::major(&v)).copied().unwrap_or(false));
+                            || incompatible_ok.0.get(&semver::major(&v)) == Some(&true));
                     if !ok {
                         return false;
                     }
@@ -716,7 +711,8 @@ mod tests {
     #[test]
     fn tags_to_versions() {
         assert_eq!(tag_to_version("", "v1.2.3"), Some(("v1.2.3".into(), true)));
-        assert_eq!(tag_to_version("", "v1.2"), Some(("v1.2.0".into(), false)));
+        // Incomplete versions name nothing.
+        assert_eq!(tag_to_version("", "v1.2"), None);
         assert_eq!(tag_to_version("sub/", "sub/v1.0.0"), Some(("v1.0.0".into(), true)));
         assert_eq!(tag_to_version("sub/", "v1.0.0"), None);
         assert_eq!(tag_to_version("", "release-1"), None);

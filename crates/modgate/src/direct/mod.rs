@@ -59,7 +59,10 @@ impl DirectError {
 impl From<VcsError> for DirectError {
     fn from(e: VcsError) -> Self {
         match e {
-            VcsError::Timeout { .. } | VcsError::Git { .. } | VcsError::Io(_) => {
+            VcsError::Timeout { .. }
+            | VcsError::Git { .. }
+            | VcsError::GitNotFound
+            | VcsError::Io(_) => {
                 DirectError::Unavailable(e.to_string())
             }
             _ => DirectError::NotFound(e.to_string()),

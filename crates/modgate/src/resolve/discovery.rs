@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::redirect;
 
 use super::meta::{self, MatchError, MetaImport};
-use super::{RepoRoot, Resolver, Vcs, insecure, is_scheme, redact};
+use super::{RepoRoot, Resolver, Vcs, is_scheme, redact};
 
 /// Go's `http.Client` gives up after this many requests in one chain.
 const MAX_REQUESTS: usize = 10;
@@ -32,7 +32,10 @@ pub(super) fn clients(
     };
     let secure = builder(timeout)?
         .redirect(redirect::Policy::custom(|attempt| {
-            let downgrade = attempt.previous().first().is_some_and(|u| u.scheme() == "https")
+            let downgrade = attempt
+                .previous()
+                .first()
+                .is_some_and(|u| u.scheme() == "https")
                 && attempt.url().scheme() != "https";
             if attempt.previous().len() >= MAX_REQUESTS {
                 attempt.error("stopped after 10 redirects")
@@ -107,7 +110,7 @@ impl Resolver {
     /// The repository of `path` by its go-import meta tags; the error is
     /// the reason, as go words it.
     pub(super) async fn discover(&self, path: &str) -> Result<RepoRoot, String> {
-        let insecure = insecure::match_prefix_patterns(&self.insecure, path);
+        let insecure = modgate_module::pattern::match_prefix_patterns(&self.insecure, path);
         let page = self.page(path, insecure).await.map_err(|e| {
             let schemes = if insecure { "http/https" } else { "https" };
             format!("{schemes} fetch: {e}")
@@ -119,7 +122,9 @@ impl Resolver {
             return Err(e);
         }
         let chosen = meta::match_go_import(&page.imports, path).map_err(|e| match e {
-            MatchError::Mismatch { .. } => format!("parse {}: no go-import meta tags ({e})", page.url),
+            MatchError::Mismatch { .. } => {
+                format!("parse {}: no go-import meta tags ({e})", page.url)
+            }
             MatchError::Multiple { .. } => format!("parse {}: {e}", page.url),
         })?;
         // A page for uni.edu/bob/project may claim all of uni.edu: believe
@@ -149,8 +154,7 @@ impl Resolver {
         })?;
         let vcs = match chosen.vcs.as_str() {
             "mod" => Vcs::ModProxy,
-            cmd => Vcs::by_cmd(cmd)
-                .ok_or_else(|| format!("{}: unknown vcs {cmd:?}", page.url))?,
+            cmd => Vcs::by_cmd(cmd).ok_or_else(|| format!("{}: unknown vcs {cmd:?}", page.url))?,
         };
         Ok(RepoRoot {
             root: chosen.prefix.clone(),
@@ -184,7 +188,11 @@ impl Resolver {
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/plain"));
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("text/plain")
+            });
         let mut body = Vec::new();
         let mut broken = None;
         while body.len() < MAX_PAGE {
@@ -224,7 +232,9 @@ impl Resolver {
 fn url_for_import_path(import_path: &str) -> Result<String, String> {
     let (host, path) = import_path.split_at(import_path.find('/').unwrap_or(import_path.len()));
     if !host.contains('.') {
-        return Err(format!("import path {import_path:?} does not begin with hostname"));
+        return Err(format!(
+            "import path {import_path:?} does not begin with hostname"
+        ));
     }
     let path = if path.is_empty() { "/" } else { path };
     Ok(format!("{host}{path}?go-get=1"))
@@ -274,7 +284,10 @@ mod tests {
 
     #[test]
     fn discovery_urls() {
-        assert_eq!(url_for_import_path("corp.example").unwrap(), "corp.example/?go-get=1");
+        assert_eq!(
+            url_for_import_path("corp.example").unwrap(),
+            "corp.example/?go-get=1"
+        );
         assert_eq!(
             url_for_import_path("corp.example/a/b").unwrap(),
             "corp.example/a/b?go-get=1"

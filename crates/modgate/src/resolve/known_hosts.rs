@@ -126,9 +126,11 @@ fn qualified(elems: &[&str]) -> Option<RepoRoot> {
         return None;
     }
     let (last, vcs, stem) = elems.iter().enumerate().skip(1).find_map(|(i, e)| {
-        VCS_SUFFIXES
-            .iter()
-            .find_map(|v| vcs_stem(e, v).filter(|s| is_tilde_word(s)).map(|s| (i, *v, s)))
+        VCS_SUFFIXES.iter().find_map(|v| {
+            vcs_stem(e, v)
+                .filter(|s| is_tilde_word(s))
+                .map(|s| (i, *v, s))
+        })
     })?;
     let repo = [&elems[..last], &[stem]].concat().join("/");
     Some(RepoRoot {
@@ -292,11 +294,19 @@ mod tests {
     fn code_hosts() {
         check(
             "github.com/owner/repo/sub/pkg",
-            Some(("github.com/owner/repo", "https://github.com/owner/repo", Vcs::Git)),
+            Some((
+                "github.com/owner/repo",
+                "https://github.com/owner/repo",
+                Vcs::Git,
+            )),
         );
         check(
             "github.com/Owner/Repo.go/v2",
-            Some(("github.com/Owner/Repo.go", "https://github.com/Owner/Repo.go", Vcs::Git)),
+            Some((
+                "github.com/Owner/Repo.go",
+                "https://github.com/Owner/Repo.go",
+                Vcs::Git,
+            )),
         );
         check("github.com", None);
         check("github.com/owner", None);
@@ -309,7 +319,12 @@ mod tests {
         check("bitbucket.org/ws/repo.hg", None);
         check("hub.jazz.net/git/user/repo.git", None);
         // Only hub.jazz.net/git is in the table; the rest is discovered.
-        for path in ["hub.jazz.net", "hub.jazz.net/someotherprefix/user1/pkgname", "hubajazz.net", "hub2.jazz.net"] {
+        for path in [
+            "hub.jazz.net",
+            "hub.jazz.net/someotherprefix/user1/pkgname",
+            "hubajazz.net",
+            "hub2.jazz.net",
+        ] {
             assert_eq!(lookup(path), Ok(None), "{path}");
         }
         // A look-alike host is not the code host.
@@ -325,7 +340,11 @@ mod tests {
         );
         check(
             "example.com/group/repo.git",
-            Some(("example.com/group/repo.git", "https://example.com/group/repo", Vcs::Git)),
+            Some((
+                "example.com/group/repo.git",
+                "https://example.com/group/repo",
+                Vcs::Git,
+            )),
         );
         // The first qualified element ends the root.
         check(
@@ -334,15 +353,27 @@ mod tests {
         );
         check(
             "example.com/a.git.hg/b",
-            Some(("example.com/a.git.hg", "https://example.com/a.git", Vcs::Other("hg".to_owned()))),
+            Some((
+                "example.com/a.git.hg",
+                "https://example.com/a.git",
+                Vcs::Other("hg".to_owned()),
+            )),
         );
         check(
             "example.com/~user/repo.svn",
-            Some(("example.com/~user/repo.svn", "https://example.com/~user/repo", Vcs::Other("svn".to_owned()))),
+            Some((
+                "example.com/~user/repo.svn",
+                "https://example.com/~user/repo",
+                Vcs::Other("svn".to_owned()),
+            )),
         );
         check(
             "rsc.io/nonexist.fossil/foo",
-            Some(("rsc.io/nonexist.fossil", "https://rsc.io/nonexist", Vcs::Other("fossil".to_owned()))),
+            Some((
+                "rsc.io/nonexist.fossil",
+                "https://rsc.io/nonexist",
+                Vcs::Other("fossil".to_owned()),
+            )),
         );
         for unknown in [
             "example.com/repo",

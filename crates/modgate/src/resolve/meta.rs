@@ -21,14 +21,16 @@ pub(super) struct MetaImport {
 pub(super) fn parse(html: &str) -> Vec<MetaImport> {
     let all: Vec<MetaImport> = go_import_contents(html)
         .iter()
-        .filter_map(|content| match content.split_whitespace().collect::<Vec<_>>()[..] {
-            [prefix, vcs, repo_root] => Some(MetaImport {
-                prefix: prefix.to_owned(),
-                vcs: vcs.to_owned(),
-                repo_root: repo_root.to_owned(),
-            }),
-            _ => None,
-        })
+        .filter_map(
+            |content| match content.split_whitespace().collect::<Vec<_>>()[..] {
+                [prefix, vcs, repo_root] => Some(MetaImport {
+                    prefix: prefix.to_owned(),
+                    vcs: vcs.to_owned(),
+                    repo_root: repo_root.to_owned(),
+                }),
+                _ => None,
+            },
+        )
         .collect();
     let (mods, others): (Vec<_>, Vec<_>) = all.into_iter().partition(|m| m.vcs == "mod");
     let superseded = |m: &MetaImport| mods.iter().any(|x| x.prefix == m.prefix);
@@ -39,8 +41,13 @@ pub(super) fn parse(html: &str) -> Vec<MetaImport> {
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum MatchError {
     /// The prefixes of the entries, none of which covers the path.
-    Mismatch { path: String, prefixes: Vec<String> },
-    Multiple { path: String },
+    Mismatch {
+        path: String,
+        prefixes: Vec<String>,
+    },
+    Multiple {
+        path: String,
+    },
 }
 
 impl fmt::Display for MatchError {
@@ -119,10 +126,16 @@ fn go_import_contents(html: &str) -> Vec<String> {
             }
             let (attrs, after) = attributes(after);
             rest = after;
-            if ["script", "style"].iter().any(|raw| name.eq_ignore_ascii_case(raw)) {
+            if ["script", "style"]
+                .iter()
+                .any(|raw| name.eq_ignore_ascii_case(raw))
+            {
                 // Raw text: a `<` in a script is no tag.
                 let end = format!("</{}", name.to_ascii_lowercase());
-                rest = rest.to_ascii_lowercase().find(&end).map_or("", |i| &rest[i..]);
+                rest = rest
+                    .to_ascii_lowercase()
+                    .find(&end)
+                    .map_or("", |i| &rest[i..]);
                 continue;
             }
             let value = |key: &str| {
@@ -267,7 +280,10 @@ mod tests {
             (
                 r#"<meta name="go-import" content="foo/bar git https://github.com/rsc/foo/bar">
                 <meta name="go-import" content="baz/quux git http://github.com/rsc/baz/quux">"#,
-                vec![foo(), mi("baz/quux", "git", "http://github.com/rsc/baz/quux")],
+                vec![
+                    foo(),
+                    mi("baz/quux", "git", "http://github.com/rsc/baz/quux"),
+                ],
             ),
             (
                 r#"<meta name="go-import" content="foo/bar git https://github.com/rsc/foo/bar">
@@ -296,14 +312,22 @@ mod tests {
             ),
             (
                 r#"<!doctype html><title>Page Not Found</title><meta name=go-import content="chitin.io/chitin git https://github.com/chitin-io/chitin"><div style=position:relative>DRAFT</div>"#,
-                vec![mi("chitin.io/chitin", "git", "https://github.com/chitin-io/chitin")],
+                vec![mi(
+                    "chitin.io/chitin",
+                    "git",
+                    "https://github.com/chitin-io/chitin",
+                )],
             ),
             (
                 r#"<meta name="go-import" content="myitcv.io git https://github.com/myitcv/x">
                 <meta name="go-import" content="myitcv.io/blah2 mod https://raw.githubusercontent.com/myitcv/pubx/master">
                 "#,
                 vec![
-                    mi("myitcv.io/blah2", "mod", "https://raw.githubusercontent.com/myitcv/pubx/master"),
+                    mi(
+                        "myitcv.io/blah2",
+                        "mod",
+                        "https://raw.githubusercontent.com/myitcv/pubx/master",
+                    ),
                     mi("myitcv.io", "git", "https://github.com/myitcv/x"),
                 ],
             ),
@@ -318,9 +342,15 @@ mod tests {
         let x = || vec![mi("example.com/x", "git", "https://git.example.com/x")];
         let cases = [
             // Case-insensitive tag and attribute names, single quotes, self-closing.
-            (r#"<META NAME="go-import" Content='example.com/x git https://git.example.com/x'/>"#, x()),
+            (
+                r#"<META NAME="go-import" Content='example.com/x git https://git.example.com/x'/>"#,
+                x(),
+            ),
             // The attribute value stays case-sensitive.
-            (r#"<meta name="GO-IMPORT" content="example.com/x git https://git.example.com/x">"#, vec![]),
+            (
+                r#"<meta name="GO-IMPORT" content="example.com/x git https://git.example.com/x">"#,
+                vec![],
+            ),
             // go-source, other metas and malformed contents are ignored.
             (
                 r#"<meta name="go-source" content="example.com/x https://s/x https://s/x/tree{/dir} https://s/x/blob{/dir}/{file}#L{line}">
@@ -372,8 +402,14 @@ mod tests {
 
     #[test]
     fn entities() {
-        assert_eq!(decode_entities("a&lt;b&gt;&quot;&apos;&#65;&#x42;"), "a<b>\"'AB");
-        assert_eq!(decode_entities("&nbsp; & &;&#xzz;x&"), "&nbsp; & &;&#xzz;x&");
+        assert_eq!(
+            decode_entities("a&lt;b&gt;&quot;&apos;&#65;&#x42;"),
+            "a<b>\"'AB"
+        );
+        assert_eq!(
+            decode_entities("&nbsp; & &;&#xzz;x&"),
+            "&nbsp; & &;&#xzz;x&"
+        );
     }
 
     /// TestMatchGoImport (vcs_test.go).
@@ -383,15 +419,35 @@ mod tests {
         let foo = mi("example.com/user/foo", "git", target);
         let fooa = mi("example.com/user/fooa", "git", target);
         let bar = mi("example.com/user/foo/bar", "git", target);
-        let blah2 = mi("myitcv.io/blah2", "mod", "https://raw.githubusercontent.com/myitcv/pubx/master");
+        let blah2 = mi(
+            "myitcv.io/blah2",
+            "mod",
+            "https://raw.githubusercontent.com/myitcv/pubx/master",
+        );
         let myitcv = mi("myitcv.io", "git", "https://github.com/myitcv/x");
         let ok = [
             (vec![foo.clone()], "example.com/user/foo", &foo),
             (vec![foo.clone()], "example.com/user/foo/", &foo),
-            (vec![foo.clone(), fooa.clone()], "example.com/user/foo", &foo),
-            (vec![foo.clone(), fooa.clone()], "example.com/user/fooa", &fooa),
-            (vec![blah2.clone(), myitcv.clone()], "myitcv.io/blah2/foo", &blah2),
-            (vec![blah2.clone(), myitcv.clone()], "myitcv.io/other", &myitcv),
+            (
+                vec![foo.clone(), fooa.clone()],
+                "example.com/user/foo",
+                &foo,
+            ),
+            (
+                vec![foo.clone(), fooa.clone()],
+                "example.com/user/fooa",
+                &fooa,
+            ),
+            (
+                vec![blah2.clone(), myitcv.clone()],
+                "myitcv.io/blah2/foo",
+                &blah2,
+            ),
+            (
+                vec![blah2.clone(), myitcv.clone()],
+                "myitcv.io/other",
+                &myitcv,
+            ),
         ];
         for (imports, path, want) in ok {
             assert_eq!(match_go_import(&imports, path), Ok(want), "{path}");
@@ -405,7 +461,9 @@ mod tests {
         ] {
             assert_eq!(
                 match_go_import(&nested, path),
-                Err(MatchError::Multiple { path: path.to_owned() })
+                Err(MatchError::Multiple {
+                    path: path.to_owned()
+                })
             );
         }
         let err = match_go_import(&nested, "example.com").unwrap_err();

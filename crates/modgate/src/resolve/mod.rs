@@ -9,7 +9,6 @@
 //! `url.<base>.insteadOf` rules are written against them.
 
 mod discovery;
-mod insecure;
 mod known_hosts;
 mod meta;
 mod repo_map;

@@ -84,15 +84,6 @@ impl fmt::Debug for RepoMapRule {
 }
 
 impl RepoMapRule {
-    /// Rules separated by commas, newlines or other whitespace, as in
-    /// `MODGATE_REPO_MAP`.
-    pub fn parse_list(s: &str) -> Result<Vec<RepoMapRule>, ResolveError> {
-        s.split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|r| !r.is_empty())
-            .map(str::parse)
-            .collect()
-    }
-
     pub(super) fn validate(&self) -> Result<(), ResolveError> {
         let fail = |reason: &str| {
             Err(ResolveError::InvalidRule {
@@ -123,7 +114,10 @@ impl RepoMapRule {
             }
             _ => {}
         }
-        if self.url.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        if self
+            .url
+            .contains(|c: char| c.is_whitespace() || c.is_control())
+        {
             return fail("URL contains spaces or control characters");
         }
         if !has_scheme(&self.url) && !is_scp_like(&self.url) {
@@ -144,7 +138,11 @@ impl RepoMapRule {
     fn apply(&self, path: &str) -> Option<RepoRoot> {
         let (root, url) = match self.split() {
             (base, true) => {
-                let elem = path.strip_prefix(base)?.strip_prefix('/')?.split('/').next()?;
+                let elem = path
+                    .strip_prefix(base)?
+                    .strip_prefix('/')?
+                    .split('/')
+                    .next()?;
                 if elem.is_empty() {
                     return None;
                 }
@@ -174,9 +172,9 @@ pub(super) fn lookup(rules: &[RepoMapRule], path: &str) -> Option<RepoRoot> {
             continue;
         };
         let exact = !rule.split().1;
-        let better = best.as_ref().is_none_or(|(b, b_exact)| {
-            (found.root.len(), exact) > (b.root.len(), *b_exact)
-        });
+        let better = best
+            .as_ref()
+            .is_none_or(|(b, b_exact)| (found.root.len(), exact) > (b.root.len(), *b_exact));
         if better {
             best = Some((found, exact));
         }
@@ -223,7 +221,9 @@ mod tests {
     #[test]
     fn parses_rules() {
         assert_eq!(
-            " gopkg.in/yaml.v3 = https://github.com/go-yaml/yaml ".parse::<RepoMapRule>().unwrap(),
+            " gopkg.in/yaml.v3 = https://github.com/go-yaml/yaml "
+                .parse::<RepoMapRule>()
+                .unwrap(),
             rule("gopkg.in/yaml.v3", "https://github.com/go-yaml/yaml")
         );
         for ok in [
@@ -244,7 +244,9 @@ mod tests {
         assert!(reason("corp.example/x=https://h/*.git").contains("does not end in /*"));
         assert!(reason("corp.example/*=https://h/x.git").contains("no `*`"));
         assert!(reason("corp.example/=https://h/x.git").contains("not a module path prefix"));
-        assert!(reason("https://corp.example/x=https://h/x.git").contains("not a module path prefix"));
+        assert!(
+            reason("https://corp.example/x=https://h/x.git").contains("not a module path prefix")
+        );
         assert!(reason("corp/x=https://h/x.git").contains("domain name"));
         assert!(reason("corp.example/x=h/x.git").contains("scheme"));
         assert!(reason("corp.example/x=://h/x.git").contains("scheme"));
@@ -255,24 +257,19 @@ mod tests {
         let r: RepoMapRule = "corp.example/*=https://me:s3cret@git.corp.example/*.git?t=tok"
             .parse()
             .unwrap();
-        assert_eq!(r.to_string(), "corp.example/*=https://***@git.corp.example/*.git");
+        assert_eq!(
+            r.to_string(),
+            "corp.example/*=https://***@git.corp.example/*.git"
+        );
         assert!(!format!("{r:?}").contains("s3cret"));
-        let e = "corp.example/x=https://me:s3cret@h/*.git".parse::<RepoMapRule>().unwrap_err();
+        let e = "corp.example/x=https://me:s3cret@h/*.git"
+            .parse::<RepoMapRule>()
+            .unwrap_err();
         assert!(!e.to_string().contains("s3cret"), "{e}");
-        let e = "https://me:s3cret@h/x.git".parse::<RepoMapRule>().unwrap_err();
+        let e = "https://me:s3cret@h/x.git"
+            .parse::<RepoMapRule>()
+            .unwrap_err();
         assert!(!e.to_string().contains("s3cret"), "{e}");
-    }
-
-    #[test]
-    fn parses_lists() {
-        let rules = RepoMapRule::parse_list(
-            "a.example=https://h/a, b.example/*=https://h/*\n\tc.example=https://h/c,,",
-        )
-        .unwrap();
-        let prefixes: Vec<&str> = rules.iter().map(|r| r.prefix.as_str()).collect();
-        assert_eq!(prefixes, ["a.example", "b.example/*", "c.example"]);
-        assert!(RepoMapRule::parse_list("").unwrap().is_empty());
-        assert!(RepoMapRule::parse_list("a.example=https://h/a b.example").is_err());
     }
 
     #[test]
@@ -287,9 +284,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             file.repo_map,
-            [rule("a.example", "https://h/a"), rule("b.example/*", "https://h/*")]
+            [
+                rule("a.example", "https://h/a"),
+                rule("b.example/*", "https://h/*")
+            ]
         );
-        let bad = toml::from_str::<File>(r#"repo_map = [{ prefix = "b.example", url = "https://h/*" }]"#);
+        let bad =
+            toml::from_str::<File>(r#"repo_map = [{ prefix = "b.example", url = "https://h/*" }]"#);
         assert!(bad.is_err());
     }
 
@@ -297,8 +298,14 @@ mod tests {
     fn matches_on_element_boundaries() {
         let rules = [rule("corp.example/foo", "https://h/foo.git")];
         let root = |path| lookup(&rules, path).map(|r| r.root);
-        assert_eq!(root("corp.example/foo"), Some("corp.example/foo".to_owned()));
-        assert_eq!(root("corp.example/foo/v2"), Some("corp.example/foo".to_owned()));
+        assert_eq!(
+            root("corp.example/foo"),
+            Some("corp.example/foo".to_owned())
+        );
+        assert_eq!(
+            root("corp.example/foo/v2"),
+            Some("corp.example/foo".to_owned())
+        );
         assert_eq!(root("corp.example/foobar"), None);
         assert_eq!(root("corp.example"), None);
     }
@@ -314,11 +321,17 @@ mod tests {
                 vcs: Vcs::Git,
             })
         );
-        assert_eq!(lookup(&rules, "corp.example/foo").unwrap().root, "corp.example/foo");
+        assert_eq!(
+            lookup(&rules, "corp.example/foo").unwrap().root,
+            "corp.example/foo"
+        );
         assert_eq!(lookup(&rules, "corp.example"), None);
         assert_eq!(lookup(&rules, "corp.examplex/foo"), None);
         let every = [rule("corp.example/*", "https://h/*/*.git")];
-        assert_eq!(lookup(&every, "corp.example/a/b").unwrap().url, "https://h/a/a.git");
+        assert_eq!(
+            lookup(&every, "corp.example/a/b").unwrap().url,
+            "https://h/a/a.git"
+        );
     }
 
     #[test]
@@ -330,13 +343,28 @@ mod tests {
             rule("corp.example/foo", "https://exact/foo"),
         ];
         let url = |path| lookup(&rules, path).map(|r| r.url);
-        assert_eq!(url("corp.example/team/x/y"), Some("https://team/x".to_owned()));
-        assert_eq!(url("corp.example/team"), Some("https://team/mono".to_owned()));
+        assert_eq!(
+            url("corp.example/team/x/y"),
+            Some("https://team/x".to_owned())
+        );
+        assert_eq!(
+            url("corp.example/team"),
+            Some("https://team/mono".to_owned())
+        );
         // Same root from `/*` and an exact prefix: the exact one.
-        assert_eq!(url("corp.example/foo/bar"), Some("https://exact/foo".to_owned()));
-        assert_eq!(url("corp.example/other"), Some("https://h/other".to_owned()));
+        assert_eq!(
+            url("corp.example/foo/bar"),
+            Some("https://exact/foo".to_owned())
+        );
+        assert_eq!(
+            url("corp.example/other"),
+            Some("https://h/other".to_owned())
+        );
         // Equal rules: the first.
-        let twice = [rule("a.example", "https://one"), rule("a.example", "https://two")];
+        let twice = [
+            rule("a.example", "https://one"),
+            rule("a.example", "https://two"),
+        ];
         assert_eq!(lookup(&twice, "a.example/x").unwrap().url, "https://one");
     }
 }

@@ -100,7 +100,10 @@ async fn discovers_over_http_for_insecure_paths() {
 async fn verifies_a_shorter_prefix_with_its_own_page() {
     let tag = "corp.example/foo git https://git.corp.example/foo.git";
     let (resolver, site) = setup(
-        &[("corp.example/foo/bar", 200, html(&[tag])), ("corp.example/foo", 200, html(&[tag]))],
+        &[
+            ("corp.example/foo/bar", 200, html(&[tag])),
+            ("corp.example/foo", 200, html(&[tag])),
+        ],
         "",
     )
     .await;
@@ -115,13 +118,25 @@ async fn verifies_a_shorter_prefix_with_its_own_page() {
 async fn refuses_a_prefix_its_own_page_disowns() {
     let (resolver, _) = setup(
         &[
-            ("corp.example/evil/x", 200, html(&["corp.example/evil git https://evil.example/x"])),
-            ("corp.example/evil", 200, html(&["corp.example/evil git https://good.example/x"])),
+            (
+                "corp.example/evil/x",
+                200,
+                html(&["corp.example/evil git https://evil.example/x"]),
+            ),
+            (
+                "corp.example/evil",
+                200,
+                html(&["corp.example/evil git https://good.example/x"]),
+            ),
         ],
         "",
     )
     .await;
-    let err = resolver.resolve("corp.example/evil/x").await.unwrap_err().to_string();
+    let err = resolver
+        .resolve("corp.example/evil/x")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains(
             "http://corp.example/evil/x?go-get=1 and http://corp.example/evil?go-get=1 \
@@ -138,7 +153,14 @@ async fn prefers_mod_entries() {
         "corp.example/m mod https://proxy.corp.example",
         "corp.example/m git https://git.corp.example/m",
     ]);
-    let (resolver, _) = setup(&[("corp.example/m", 200, page.clone()), ("corp.example/n", 200, page)], "").await;
+    let (resolver, _) = setup(
+        &[
+            ("corp.example/m", 200, page.clone()),
+            ("corp.example/n", 200, page),
+        ],
+        "",
+    )
+    .await;
     assert_eq!(
         resolver.resolve("corp.example/m").await.unwrap(),
         RepoRoot {
@@ -149,14 +171,24 @@ async fn prefers_mod_entries() {
     );
     // corp.example/n falls to the git entry for corp.example, whose own page
     // (not served here) must confirm it.
-    let err = resolver.resolve("corp.example/n").await.unwrap_err().to_string();
-    assert!(err.contains("fetching corp.example: reading http://corp.example/?go-get=1: 404 Not Found"), "{err}");
+    let err = resolver
+        .resolve("corp.example/n")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("fetching corp.example: reading http://corp.example/?go-get=1: 404 Not Found"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn not_found_suggests_repo_map() {
     let (resolver, _) = setup(&[], "").await;
-    let err = resolver.resolve("corp.example/missing/v2").await.unwrap_err();
+    let err = resolver
+        .resolve("corp.example/missing/v2")
+        .await
+        .unwrap_err();
     assert!(matches!(err, ResolveError::Discovery { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
@@ -186,30 +218,73 @@ async fn bad_pages() {
     let (resolver, _) = setup(
         &[
             ("corp.example/none", 200, html(&[])),
-            ("corp.example/other", 200, html(&["corp.example/else git https://h/else"])),
+            (
+                "corp.example/other",
+                200,
+                html(&["corp.example/else git https://h/else"]),
+            ),
             (
                 "corp.example/two",
                 200,
-                html(&["corp.example/two git https://h/a", "corp.example/two git https://h/b"]),
+                html(&[
+                    "corp.example/two git https://h/a",
+                    "corp.example/two git https://h/b",
+                ]),
             ),
-            ("corp.example/file", 200, html(&["corp.example/file git file:///srv/x"])),
-            ("corp.example/creds", 200, html(&["corp.example/creds git me:s3cret@h/x"])),
-            ("corp.example/cvs", 200, html(&["corp.example/cvs cvs https://h/x"])),
+            (
+                "corp.example/file",
+                200,
+                html(&["corp.example/file git file:///srv/x"]),
+            ),
+            (
+                "corp.example/creds",
+                200,
+                html(&["corp.example/creds git file://me:s3cret@h/x"]),
+            ),
+            (
+                "corp.example/scp",
+                200,
+                html(&["corp.example/scp git git@h:x.git"]),
+            ),
+            (
+                "corp.example/cvs",
+                200,
+                html(&["corp.example/cvs cvs https://h/x"]),
+            ),
         ],
         "",
     )
     .await;
     let cases = [
-        ("corp.example/none", "parse http://corp.example/none?go-get=1: no go-import meta tags ()"),
+        (
+            "corp.example/none",
+            "parse http://corp.example/none?go-get=1: no go-import meta tags ()",
+        ),
         (
             "corp.example/other",
             "parse http://corp.example/other?go-get=1: no go-import meta tags (meta tag \
              corp.example/else did not match import path corp.example/other)",
         ),
-        ("corp.example/two", "multiple meta tags match import path \"corp.example/two\""),
-        ("corp.example/file", "invalid repo root \"file:///srv/x\": file scheme disallowed"),
-        ("corp.example/creds", "no scheme"),
-        ("corp.example/cvs", "http://corp.example/cvs?go-get=1: unknown vcs \"cvs\""),
+        (
+            "corp.example/two",
+            "multiple meta tags match import path \"corp.example/two\"",
+        ),
+        (
+            "corp.example/file",
+            "invalid repo root \"file:///srv/x\": file scheme disallowed",
+        ),
+        (
+            "corp.example/creds",
+            "invalid repo root \"file://***@h/x\": file scheme disallowed",
+        ),
+        (
+            "corp.example/scp",
+            "invalid repo root \"git@h:x.git\": no scheme",
+        ),
+        (
+            "corp.example/cvs",
+            "http://corp.example/cvs?go-get=1: unknown vcs \"cvs\"",
+        ),
     ];
     for (path, want) in cases {
         let err = resolver.resolve(path).await.unwrap_err().to_string();
@@ -223,7 +298,11 @@ async fn bad_pages() {
 async fn secure_paths_never_fall_back_to_http() {
     let page = html(&["secure.example/x git https://git.secure.example/x"]);
     let (resolver, site) = setup(&[("secure.example/x", 200, page)], "").await;
-    let err = resolver.resolve("secure.example/x").await.unwrap_err().to_string();
+    let err = resolver
+        .resolve("secure.example/x")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with(
             "unrecognized import path \"secure.example/x\": https fetch: GET \
@@ -270,7 +349,10 @@ async fn repo_map_and_known_hosts_need_no_network() {
         git("github.com/owner/repo", "https://github.com/owner/repo")
     );
     assert_eq!(
-        resolver.resolve("other.example/repo.git/sub").await.unwrap(),
+        resolver
+            .resolve("other.example/repo.git/sub")
+            .await
+            .unwrap(),
         git("other.example/repo.git", "https://other.example/repo")
     );
     assert_eq!(site.gets(), 0);
@@ -279,7 +361,13 @@ async fn repo_map_and_known_hosts_need_no_network() {
 #[tokio::test]
 async fn rejects_bad_paths_and_rules() {
     let (resolver, site) = setup(&[], "").await;
-    for path in ["", "corp", "Corp.example/x", "corp.example/x?go-get=1", "https://corp.example/x"] {
+    for path in [
+        "",
+        "corp",
+        "Corp.example/x",
+        "corp.example/x?go-get=1",
+        "https://corp.example/x",
+    ] {
         let err = resolver.resolve(path).await.unwrap_err();
         assert!(matches!(err, ResolveError::Module(_)), "{path}: {err:?}");
     }

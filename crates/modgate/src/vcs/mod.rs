@@ -74,11 +74,7 @@ impl Git {
 
     /// The repository at `url`: the same one for the same URL.
     pub fn repo(&self, url: &str) -> Arc<GitRepo> {
-        let mut repos = self
-            .inner
-            .repos
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut repos = self.inner.repos.lock().unwrap_or_else(|e| e.into_inner());
         repos
             .entry(url.to_owned())
             .or_insert_with(|| {
@@ -137,9 +133,8 @@ impl Refs {
             else {
                 continue;
             };
-            let wanted = name == "HEAD"
-                || name.starts_with("refs/heads/")
-                || name.starts_with("refs/tags/");
+            let wanted =
+                name == "HEAD" || name.starts_with("refs/heads/") || name.starts_with("refs/tags/");
             // Hashes end up on git command lines.
             if !wanted || !all_hex(hash) {
                 continue;

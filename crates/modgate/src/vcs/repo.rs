@@ -181,10 +181,7 @@ impl GitRepo {
         let mut blob = Vec::new();
         let finished = self.runner.run(&self.cmd(&args), &mut blob, max).await?;
         if finished.stdout_len > max {
-            return Err(VcsError::TooLarge {
-                what: object,
-                max,
-            });
+            return Err(VcsError::TooLarge { what: object, max });
         }
         Ok(finished.status.success().then(|| blob.into()))
     }
@@ -362,7 +359,10 @@ impl GitRepo {
         };
         // e.g. "ede458df… 1523994202 HEAD -> master, tag: v1.2.4-annotated, tag: v1.2.3, master"
         let mut fields = out.split_whitespace();
-        let hash = fields.next().filter(|h| all_hex(h)).ok_or_else(unexpected)?;
+        let hash = fields
+            .next()
+            .filter(|h| all_hex(h))
+            .ok_or_else(unexpected)?;
         let time = fields
             .next()
             .and_then(|t| t.parse().ok())
@@ -425,7 +425,7 @@ impl GitRepo {
                         .tempdir_in(&self.workdir)?;
                     for args in [
                         &["init", "--bare", "-q"][..],
-                        &["remote", "add", "origin", "--", &self.url],
+                        &["remote", "add", "origin", "--", self.url()],
                     ] {
                         let cmd = Cmd {
                             dir: tmp.path(),
@@ -463,12 +463,12 @@ impl GitRepo {
         let says = |patterns: &[&str]| patterns.iter().any(|p| stderr.contains(p));
         if says(AUTH_REQUIRED) {
             VcsError::AuthRequired {
-                url: self.redacted.clone(),
+                url: self.redacted(),
                 detail: finished.detail(),
             }
         } else if says(NOT_FOUND) && !says(TOOL_NOT_FOUND) {
             VcsError::RepoNotFound {
-                url: self.redacted.clone(),
+                url: self.redacted(),
                 detail: finished.detail(),
             }
         } else {

@@ -129,7 +129,10 @@ async fn refs_peel_annotated_tags() {
             ("v1.5.0".to_owned(), h.c4.clone()),
         ]
     );
-    assert_eq!(refs.tags("sub/"), vec![("sub/v2.0.0".to_owned(), h.c1.clone())]);
+    assert_eq!(
+        refs.tags("sub/"),
+        vec![("sub/v2.0.0".to_owned(), h.c1.clone())]
+    );
     assert!(refs.tags("nope").is_empty());
 }
 
@@ -200,7 +203,10 @@ async fn read_file_present_absent_too_large() {
     repo.stat(&h.c3).await.unwrap();
     let go_mod = repo.read_file(&h.c3, "go.mod", 1 << 20).await.unwrap();
     assert_eq!(go_mod.as_deref(), Some(&b"module example.com/m\n"[..]));
-    assert_eq!(repo.read_file(&h.c3, "nope.go", 1 << 20).await.unwrap(), None);
+    assert_eq!(
+        repo.read_file(&h.c3, "nope.go", 1 << 20).await.unwrap(),
+        None
+    );
     assert_eq!(repo.read_file(&h.c1, "a.go", 1 << 20).await.unwrap(), None);
     match repo.read_file(&h.c3, "go.mod", 5).await {
         Err(VcsError::TooLarge { max: 5, .. }) => {}
@@ -236,11 +242,7 @@ async fn recent_tag_and_descends_from() {
 
 /// The names in a tar file, without the pax global header.
 fn tar_names(path: &Path) -> Vec<String> {
-    let out = Command::new("tar")
-        .arg("-tf")
-        .arg(path)
-        .output()
-        .unwrap();
+    let out = Command::new("tar").arg("-tf").arg(path).output().unwrap();
     assert!(out.status.success());
     let mut names: Vec<_> = String::from_utf8(out.stdout)
         .unwrap()
@@ -257,7 +259,10 @@ async fn archive_ignores_export_attributes() {
     let hash = f.commit(
         10,
         &[
-            (".gitattributes", "ignored.txt export-ignore\nsubst.txt export-subst\n"),
+            (
+                ".gitattributes",
+                "ignored.txt export-ignore\nsubst.txt export-subst\n",
+            ),
             ("go.mod", "module example.com/m\n"),
             ("ignored.txt", "still here\n"),
             ("subst.txt", "$Format:%H$\n"),
