@@ -88,10 +88,10 @@ impl Request {
             )));
         }
         // A well-formed version the module path cannot have (v2.0.0 of a
-        // path without /v2) names nothing: not found, as proxy.golang.org says.
-        if let Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v) = &kind
-            && version::is_canonical(v)
-        {
+        // path without /v2) names no file: not found, as proxy.golang.org
+        // says. As an .info it is a query, which may resolve to
+        // v2.0.0+incompatible (go accepts that answer).
+        if let Kind::Mod(v) | Kind::Zip(v) = &kind {
             version::check(&module, v).map_err(|e| ParseError::NotFound(e.to_string()))?;
         }
         // Escaping is one-to-one, so the validated path is the canonical one.

@@ -105,6 +105,7 @@ impl Proxy {
     pub async fn answer(&self, req: &Request) -> Result<Answer, ProxyError> {
         if let Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v) = &req.kind
             && version::is_canonical(v)
+            && version::check(&req.module, v).is_ok()
         {
             return self.artifact(req).await.map(Answer::Stored);
         }

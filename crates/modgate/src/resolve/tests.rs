@@ -61,7 +61,11 @@ async fn setup(pages: &[(&str, u16, String)], repo_map: &str) -> (Resolver, Arc<
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let settings = ResolverSettings {
-        repo_map: RepoMapRule::parse_list(repo_map).unwrap(),
+        repo_map: repo_map
+            .split([',', ' '])
+            .filter(|r| !r.is_empty())
+            .map(|r| r.parse::<RepoMapRule>().unwrap())
+            .collect(),
         insecure: vec!["other.example".to_owned(), "corp.example".to_owned()],
         timeout: Duration::from_secs(10),
     };

@@ -1,6 +1,7 @@
 //! One remote repository and its bare mirror: go's `gitRepo`.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,7 +51,22 @@ pub struct GitRepo {
     refs: Mutex<Option<RefsAnswer>>,
     /// The refs current when the mirror was last fetched; held while fetching.
     fetched_for: Mutex<Option<Arc<Refs>>>,
+    /// Answers read from the mirror, which only change when it is fetched:
+    /// go's per-process stat and file caches, emptied on every fetch.
+    local: std::sync::Mutex<LocalCache>,
 }
+
+/// Commits by the revision that named them, and small files by `hash:path`.
+#[derive(Default)]
+struct LocalCache {
+    commits: HashMap<String, RevInfo>,
+    files: HashMap<String, Option<Bytes>>,
+}
+
+/// Entries kept per repository before the cache starts over.
+const LOCAL_CACHE_ENTRIES: usize = 4096;
+/// Larger files are read from git every time.
+const CACHED_FILE_MAX: usize = 64 << 10;
 
 struct RefsAnswer {
     at: Instant,
@@ -75,7 +91,16 @@ impl GitRepo {
             init: OnceCell::new(),
             refs: Mutex::new(None),
             fetched_for: Mutex::new(None),
+            local: std::sync::Mutex::default(),
         }
+    }
+
+    fn cached<T>(&self, f: impl FnOnce(&mut LocalCache) -> T) -> T {
+        let mut cache = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.commits.len() + cache.files.len() > LOCAL_CACHE_ENTRIES {
+            *cache = LocalCache::default();
+        }
+        f(&mut cache)
     }
 
     /// The URL as given: it may hold credentials, so never log it.
@@ -175,15 +200,27 @@ impl GitRepo {
         max: u64,
     ) -> Result<Option<Bytes>, VcsError> {
         check_hash(hash)?;
-        self.ready().await?;
         let object = format!("{hash}:{path}");
+        // Only a full hash names the same content forever.
+        let immutable = hash.len() >= 40;
+        if immutable
+            && let Some(found) = self.cached(|c| c.files.get(&object).cloned())
+            && found.as_ref().is_none_or(|b| b.len() as u64 <= max)
+        {
+            return Ok(found);
+        }
+        self.ready().await?;
         let args = ["cat-file", "blob", &object];
         let mut blob = Vec::new();
         let finished = self.runner.run(&self.cmd(&args), &mut blob, max).await?;
         if finished.stdout_len > max {
             return Err(VcsError::TooLarge { what: object, max });
         }
-        Ok(finished.status.success().then(|| blob.into()))
+        let found: Option<Bytes> = finished.status.success().then(|| blob.into());
+        if immutable && found.as_ref().is_none_or(|b| b.len() <= CACHED_FILE_MAX) {
+            self.cached(|c| c.files.insert(object, found.clone()));
+        }
+        Ok(found)
     }
 
     /// The highest semantic version among the tags `prefix`+version on
@@ -337,6 +374,17 @@ impl GitRepo {
 
     /// `git log` of one revision in the mirror; `None` if it is not there.
     async fn stat_local(&self, rev: &str) -> Result<Option<RevInfo>, VcsError> {
+        if let Some(info) = self.cached(|c| c.commits.get(rev).cloned()) {
+            return Ok(Some(info));
+        }
+        let info = self.log_one(rev).await?;
+        if let Some(info) = &info {
+            self.cached(|c| c.commits.insert(rev.to_owned(), info.clone()));
+        }
+        Ok(info)
+    }
+
+    async fn log_one(&self, rev: &str) -> Result<Option<RevInfo>, VcsError> {
         let args = [
             "-c",
             "log.showsignature=false",
@@ -409,6 +457,7 @@ impl GitRepo {
             return Err(self.classify(&cmd, &out.finished));
         }
         *fetched_for = Some(refs.clone());
+        self.cached(|c| *c = LocalCache::default());
         Ok(())
     }
 

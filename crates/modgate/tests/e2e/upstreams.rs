@@ -88,7 +88,7 @@ fn off_serves_only_the_cache() {
 }
 
 /// Serves the real v1.1.0 zip (entries under `alpha@v1.1.0/`) for v1.0.0,
-/// plus a garbage zip and a go.mod that declares another module.
+/// plus a garbage zip and a go.mod that does not parse.
 fn tampering() -> Mirror {
     let fx = Fixture::get();
     let zip_v110 =
@@ -103,7 +103,7 @@ fn tampering() -> Mirror {
             ),
             (
                 "beta/@v/v0.1.0.mod".into(),
-                b"module github.com/evil/beta\n".to_vec(),
+                b"module github.com/modgate-test/beta\nrequire (\n".to_vec(),
             ),
         ],
         ..Default::default()
@@ -122,7 +122,7 @@ fn invalid_artifacts_are_never_stored_and_fall_through_to_a_good_mirror() {
         ),
         (
             "/github.com/modgate-test/beta/@v/v0.1.0.mod",
-            "github.com/evil/beta",
+            "unterminated block",
         ),
     ] {
         // A fresh process each time: one bad artifact makes modgate distrust the mirror.

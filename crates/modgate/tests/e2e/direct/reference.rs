@@ -29,8 +29,8 @@ pub struct Case {
     /// (`upgrade`, `patch`): `(path, required version, query)`.
     pub module_queries: Vec<(&'static str, String, &'static str)>,
     /// Modules whose `@latest` endpoint must answer what `go list -m
-    /// M@latest` does (where the newest tag is on the default branch's
-    /// tip, or there is no tag, both meanings of "latest" agree).
+    /// M@latest` does (the highest release, else pre-release, else the
+    /// default branch's pseudo-version), as proxy.golang.org answers it.
     pub http_latest: Vec<&'static str>,
 }
 
@@ -50,6 +50,7 @@ pub fn cases() -> Vec<Case> {
                 at(MULTI_SUB, "v1.0.0"),
                 at(MULTI_SUB, "v1.1.0"),
                 at(MULTI_TOOLS, "v0.1.0"),
+                at(MULTI_SUB, "next"),
             ],
             lists: vec![MULTI, MULTI_SUB, MULTI_TOOLS],
             queries: vec![
@@ -58,8 +59,11 @@ pub fn cases() -> Vec<Case> {
                 at(MULTI_SUB, "main"),
                 at(MULTI_SUB, "v1.0"),
                 at(MULTI_TOOLS, "latest"),
+                at(MULTI, "next"),
+                at(MULTI_SUB, "next"),
+                at(MULTI_TOOLS, "next"),
             ],
-            http_latest: vec![MULTI_SUB],
+            http_latest: vec![MULTI, MULTI_SUB, MULTI_TOOLS],
             ..Default::default()
         },
         Case {
@@ -76,6 +80,7 @@ pub fn cases() -> Vec<Case> {
                 at(MAJOR_SUBDIR_V2, "latest"),
                 at(MAJOR_SUBDIR_V2, "main"),
             ],
+            http_latest: vec![MAJOR_SUBDIR, MAJOR_SUBDIR_V2],
             ..Default::default()
         },
         Case {
@@ -93,6 +98,7 @@ pub fn cases() -> Vec<Case> {
                 at(MAJOR_BRANCH_V3, "release-v3"),
                 at(MAJOR_BRANCH, "main"),
             ],
+            http_latest: vec![MAJOR_BRANCH, MAJOR_BRANCH_V3],
             ..Default::default()
         },
         Case {
@@ -116,7 +122,7 @@ pub fn cases() -> Vec<Case> {
                 at(INCOMPAT_HIDDEN, "main"),
             ],
             module_queries: vec![(INCOMPAT, "v2.0.0+incompatible".into(), "upgrade")],
-            ..Default::default()
+            http_latest: vec![INCOMPAT, INCOMPAT_HIDDEN],
         },
         Case {
             name: "pseudo",
@@ -162,6 +168,7 @@ pub fn cases() -> Vec<Case> {
                 at(PSEUDO, r.short("pseudo:C")),
                 at(PSEUDO, r.commit("pseudo:D")),
                 at(PSEUDO, r.commit("pseudo:F")),
+                at(PSEUDO, &r.commit("pseudo:C")[..7]),
                 at(PSEUDO, "nosuchbranch"),
                 at(UNTAGGED, "latest"),
                 at(UNTAGGED, "main"),
@@ -172,7 +179,7 @@ pub fn cases() -> Vec<Case> {
                 (PSEUDO, "v1.2.2".into(), "patch"),
                 (MULTI_SUB, "v1.0.0".into(), "upgrade"),
             ],
-            http_latest: vec![UNTAGGED],
+            http_latest: vec![UNTAGGED, PSEUDO],
         },
         Case {
             name: "vendor",
@@ -213,6 +220,7 @@ pub fn cases() -> Vec<Case> {
                 at(UPPER, "main"),
                 at(UPPER, r.short("upper:tip")),
             ],
+            http_latest: vec![UPPER],
             ..Default::default()
         },
         Case {
@@ -226,6 +234,7 @@ pub fn cases() -> Vec<Case> {
             downloads: vec![at(PRIVATE, "v1.0.0")],
             lists: vec![PRIVATE],
             queries: vec![at(PRIVATE, "latest")],
+            http_latest: vec![PRIVATE],
             ..Default::default()
         },
         Case {
@@ -233,6 +242,7 @@ pub fn cases() -> Vec<Case> {
             downloads: vec![at(GOPKGIN, "v1.0.0"), at(GOPKGIN, "v1.1.0")],
             lists: vec![GOPKGIN],
             queries: vec![at(GOPKGIN, "latest"), at(GOPKGIN, "main")],
+            http_latest: vec![GOPKGIN],
             ..Default::default()
         },
         Case {
@@ -291,8 +301,8 @@ pub struct Reference {
     pub observed: Observed,
     /// The multi-module project, with the go.sum go wrote in direct mode.
     pub app: PathBuf,
-    /// The reference go environment (its module cache holds the zips).
-    pub go: Go,
+    /// What `go get` of the mismatched module says in direct mode.
+    pub mismatch_error: String,
 }
 
 impl Reference {
@@ -376,11 +386,27 @@ fn compute() -> Reference {
     let observed = observe(&go, &cases());
     let app = write_app(&observed);
     go.run(&app, &["mod", "tidy"]);
+    // go mod download takes a mismatched go.mod; using it fails.
+    let dir = fresh_dir("mismatch-get");
+    fs_err::write(dir.join("go.mod"), "module example.com/m\n\ngo 1.21\n").unwrap();
+    let out = go
+        .command(&dir, &["get", &at(MISMATCH, "v1.0.0")])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "go get of a mismatched module succeeded"
+    );
+    let mismatch_error = String::from_utf8_lossy(&out.stderr).into_owned();
     eprintln!(
         "direct-mode reference computed in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    Reference { observed, app, go }
+    Reference {
+        observed,
+        app,
+        mismatch_error,
+    }
 }
 
 /// Runs the observations of `cases` with `go` (any GOPROXY).
@@ -423,9 +449,8 @@ pub fn observe(go: &Go, cases: &[Case]) -> Observed {
     //    did not resolve, to record the download's own error).
     let mut fetch: Vec<String> = Vec::new();
     for d in &downloads {
-        match &resolved[*d] {
-            Ok(r) => fetch.push(at(d.split_once('@').unwrap().0, &r.version)),
-            Err(_) => {}
+        if let Ok(r) = &resolved[*d] {
+            fetch.push(at(d.split_once('@').unwrap().0, &r.version));
         }
     }
     fetch.sort();
@@ -599,7 +624,14 @@ fn download(go: &Go, dir: &Path, targets: &[&str]) -> BTreeMap<String, Result<Ar
     let (items, stderr) = go_json::<DownloadedModule>(go, dir, &args);
     let mut out = BTreeMap::new();
     for d in items {
-        let key = at(&d.path, if d.version.is_empty() { &d.query } else { &d.version });
+        let key = at(
+            &d.path,
+            if d.version.is_empty() {
+                &d.query
+            } else {
+                &d.version
+            },
+        );
         let outcome = if !d.error.is_empty() {
             Err(d.error)
         } else {
@@ -609,17 +641,18 @@ fn download(go: &Go, dir: &Path, targets: &[&str]) -> BTreeMap<String, Result<Ar
     }
     for t in targets {
         out.entry(t.to_string()).or_insert_with(|| {
-            Err(format!("go mod download printed nothing for {t}:\n{stderr}"))
+            Err(format!(
+                "go mod download printed nothing for {t}:\n{stderr}"
+            ))
         });
     }
     out
 }
 
 fn read_artifact(d: &DownloadedModule) -> Result<Artifact, String> {
-    let info: Info = serde_json::from_slice(
-        &fs_err::read(&d.info).map_err(|e| format!("reading .info: {e}"))?,
-    )
-    .map_err(|e| format!("parsing .info: {e}"))?;
+    let info: Info =
+        serde_json::from_slice(&fs_err::read(&d.info).map_err(|e| format!("reading .info: {e}"))?)
+            .map_err(|e| format!("parsing .info: {e}"))?;
     if info.version != d.version {
         return Err(format!(".info says {} for {}", info.version, d.version));
     }
@@ -638,7 +671,7 @@ fn read_artifact(d: &DownloadedModule) -> Result<Artifact, String> {
 }
 
 /// Every file under `dir` (relative, `/`-separated) with its bytes.
-pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         let mut entries: Vec<_> = fs_err::read_dir(dir)
             .unwrap()

@@ -95,7 +95,10 @@ impl Repos {
     /// The environment that points git at the local repositories.
     pub fn git_env(&self) -> [(&'static str, String); 2] {
         [
-            ("GIT_CONFIG_GLOBAL", self.gitconfig.to_str().unwrap().to_owned()),
+            (
+                "GIT_CONFIG_GLOBAL",
+                self.gitconfig.to_str().unwrap().to_owned(),
+            ),
             ("GIT_CONFIG_NOSYSTEM", "1".to_owned()),
         ]
     }
@@ -195,7 +198,14 @@ fn multi(root: &Path) {
         )
         .commit("sub v1.1.0", "2024-01-02T10:00:00Z")
         .tag("sub/v1.1.0")
-        .tag("v1.5.0");
+        .tag("v1.5.0")
+        // Untagged work on a branch: pseudo-versions of all three modules,
+        // each based on its own (prefixed) tags.
+        .branch("next")
+        .write("sub/sub.go", &name_func("sub", "sub next"))
+        .write("tools/tools.go", &name_func("tools", "tools next"))
+        .commit("next", "2024-01-03T10:00:00Z")
+        .checkout("main");
 }
 
 /// (b): `v2/go.mod` says `M/v2`; v2.0.0 and v1.1.0 tag the same commit.
@@ -216,16 +226,25 @@ fn major_subdir(root: &Path) {
 fn major_branch(root: &Path) {
     let r = init(root, MAJOR_BRANCH);
     r.write("go.mod", &go_mod(MAJOR_BRANCH))
-        .write("majorbranch.go", &name_func("majorbranch", "majorbranch v1.0.0"))
+        .write(
+            "majorbranch.go",
+            &name_func("majorbranch", "majorbranch v1.0.0"),
+        )
         .commit("v1", "2024-03-01T10:00:00Z")
         .tag("v1.0.0")
         .branch("release-v3")
         .write("go.mod", &go_mod(MAJOR_BRANCH_V3))
-        .write("majorbranch.go", &name_func("majorbranch", "majorbranch v3"))
+        .write(
+            "majorbranch.go",
+            &name_func("majorbranch", "majorbranch v3"),
+        )
         .commit("v3 on a branch", "2024-03-05T10:00:00Z")
         .tag("v3.0.0")
         .checkout("main")
-        .write("majorbranch.go", &name_func("majorbranch", "majorbranch v1.1.0"))
+        .write(
+            "majorbranch.go",
+            &name_func("majorbranch", "majorbranch v1.1.0"),
+        )
         .commit("v1.1.0", "2024-03-10T10:00:00Z")
         .tag("v1.1.0");
 }
@@ -309,7 +328,10 @@ fn pseudo(root: &Path, commits: &mut BTreeMap<String, String>) {
         .tag("v1.2.2");
     mark("B", &r);
     r.branch("feature")
-        .write("feature.go", &go_file("pseudo", "// Only on the feature branch."))
+        .write(
+            "feature.go",
+            &go_file("pseudo", "// Only on the feature branch."),
+        )
         .commit("F", "2024-06-04T10:00:00Z");
     mark("F", &r);
     r.checkout("main")
@@ -337,7 +359,10 @@ fn vendored(root: &Path) {
         .write("vendor/example.com/x/x.go", &go_file("x", "// Vendored."))
         .write(
             "pkg/pkg.go",
-            &go_file("pkg", "// Doc: this package has a vendor directory.\nconst Doc = \"pkg\""),
+            &go_file(
+                "pkg",
+                "// Doc: this package has a vendor directory.\nconst Doc = \"pkg\"",
+            ),
         )
         .write("pkg/vendor/y.go", &go_file("vendor", "// y"))
         .write("pkg/vendor/z/z.go", &go_file("z", "// z"))
