@@ -26,6 +26,23 @@ pub enum Command {
     Doctor(crate::doctor::DoctorArgs),
     /// Read go command output and explain each failure: cause and fix.
     Explain(crate::explain::ExplainArgs),
+    /// modgate's own checksum database.
+    #[command(subcommand)]
+    Sumdb(SumdbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SumdbCommand {
+    /// Write a new signer key for `serve --private-sumdb-key` and print its
+    /// verifier key (for the go command's GOSUMDB).
+    Keygen {
+        /// The database's name, e.g. sum.corp.example.
+        #[arg(long)]
+        name: String,
+        /// Where to write the signer key (created with mode 0600).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 /// Every setting is also an environment variable and a key of the `--config`

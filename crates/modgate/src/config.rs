@@ -185,6 +185,11 @@ pub struct Settings {
     #[arg(long, env = env::GIT_TIMEOUT, value_name = "DUR")]
     #[serde(alias = "git-timeout")]
     pub git_timeout: Option<Dur>,
+    /// Signer key of modgate's own checksum database (from `modgate sumdb
+    /// keygen`), served at /sumdb/NAME/.
+    #[arg(long, env = env::PRIVATE_SUMDB_KEY, value_name = "FILE")]
+    #[serde(alias = "private-sumdb-key")]
+    pub private_sumdb_key: Option<PathBuf>,
     /// git processes running at once [default: 16].
     #[arg(long, env = env::MAX_GIT_PROCESSES, value_name = "N")]
     #[serde(alias = "max-git-processes")]
@@ -229,6 +234,7 @@ impl Settings {
             insecure,
             vcs_dir,
             git_timeout,
+            private_sumdb_key,
             max_git_processes
         )
     }
@@ -246,6 +252,7 @@ pub struct ServeConfig {
     pub cache: CachePolicy,
     pub limits: Limits,
     pub direct: DirectSettings,
+    pub private_sumdb_key: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -275,6 +282,7 @@ impl ServeConfig {
         Ok(Self {
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             direct,
+            private_sumdb_key: s.private_sumdb_key,
             storage,
             upstream: s.upstream.as_deref().unwrap_or(DEFAULT_UPSTREAM).parse()?,
             sumdb: s.sumdb.as_deref().unwrap_or(DEFAULT_SUMDB).parse()?,

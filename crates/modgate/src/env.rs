@@ -52,3 +52,5 @@ pub const VCS_DIR: &str = "MODGATE_VCS_DIR";
 pub const GIT_TIMEOUT: &str = "MODGATE_GIT_TIMEOUT";
 /// git processes running at once.
 pub const MAX_GIT_PROCESSES: &str = "MODGATE_MAX_GIT_PROCESSES";
+/// Signer key file of modgate's own checksum database.
+pub const PRIVATE_SUMDB_KEY: &str = "MODGATE_PRIVATE_SUMDB_KEY";

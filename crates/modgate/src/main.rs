@@ -29,7 +29,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ServeArgs};
+use crate::cli::{Cli, Command, ServeArgs, SumdbCommand};
 use crate::config::ServeConfig;
 use crate::store::{DiskStore, MemoryCached, Store};
 
@@ -39,6 +39,14 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(*args).map(|()| ExitCode::SUCCESS),
         Command::Doctor(args) => doctor::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Sumdb(SumdbCommand::Keygen { name, out }) => {
+            sumdb::private::keygen(&name, &out)
+                .map(|vkey| {
+                    println!("{vkey}");
+                    ExitCode::SUCCESS
+                })
+                .map_err(anyhow::Error::from)
+        }
     };
     match result {
         Ok(code) => code,
@@ -68,15 +76,31 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let upstreams = upstream::Upstreams::new(&config.upstream, &config.policy, direct)
         .context("cannot build the HTTP client")?;
-    if !config.sumdb.is_off() {
-        tracing::warn!(
-            sumdb = %config.sumdb,
-            "checksum database verification is not implemented yet: modules are checked against the module zip rules only"
-        );
+    let checksums = sumdb::client::Checksums::new(
+        &config.sumdb,
+        store.clone(),
+        upstream::http_client(&config.policy).context("cannot build the HTTP client")?,
+    )
+    .context("invalid checksum database")?;
+    if config.sumdb.is_off() {
+        tracing::warn!("checksum database verification is off (--sumdb off): public modules are checked against the module zip rules only");
+    }
+    let log = match &config.private_sumdb_key {
+        Some(key) => Some(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(sumdb::private::PrivateLog::open(key, store.clone()))
+                .context("cannot open the private checksum database")?,
+        ),
+        None => None,
+    };
+    if let Some(log) = &log {
+        tracing::info!(records = log.size(), "private checksum database: clients set GOSUMDB=\"{}\"", log.verifier_key());
     }
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(server::AppState {
-        proxy: proxy::Proxy::new(store, upstreams, config.cache.clone()),
+        proxy: proxy::Proxy::new(store, upstreams, config.cache.clone(), checksums, log),
         metrics: metrics.clone(),
     });
     let listener = std::net::TcpListener::bind(&config.listen)

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body as HttpBody;
-use axum::extract::{Request as HttpRequest, State};
+use axum::extract::{Path, Request as HttpRequest, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +21,8 @@ use tokio_util::io::ReaderStream;
 use crate::protocol::{Kind, ParseError, Request};
 use crate::proxy::{Answer, Proxy, ProxyError};
 use crate::store::{Body, Object};
+use crate::sumdb::client::SumdbError;
+use crate::sumdb::private::{PrivateError, PrivateLog};
 use crate::telemetry::{self, metric};
 use crate::upstream::BreakerState;
 
@@ -38,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/sumdb/{*rest}", get(sumdb))
         .fallback(goproxy)
         .layer(middleware::from_fn(observe))
         .with_state(state)
@@ -111,6 +114,96 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
     with_endpoint(parsed.endpoint(), resp)
 }
 
+/// `/sumdb/<name>/…`: the configured checksum database, proxied and
+/// cached, and modgate's own. go asks `supported` first, then sends all its
+/// checksum database traffic here.
+async fn sumdb(State(state): State<Arc<AppState>>, Path(rest): Path<String>) -> Response {
+    let proxy = &state.proxy;
+    let under = |name: &str| {
+        rest.strip_prefix(name)
+            .and_then(|p| p.strip_prefix('/'))
+            .map(str::to_owned)
+    };
+    let answer = if let Some(log) = proxy.log()
+        && let Some(path) = under(log.name())
+    {
+        if path == "supported" {
+            return with_endpoint("sumdb", text(StatusCode::OK, ""));
+        }
+        private_sumdb(proxy, log, &path).await
+    } else if let Some(checksums) = proxy.checksums()
+        && let Some(path) = under(checksums.name())
+    {
+        if path == "supported" {
+            return with_endpoint("sumdb", text(StatusCode::OK, ""));
+        }
+        checksums
+            .answer(&path)
+            .await
+            .map(|a| (a.body, a.immutable))
+            .map_err(|e| {
+                let status = match e {
+                    SumdbError::NotFound(_) => StatusCode::NOT_FOUND,
+                    SumdbError::BadRequest(_) => StatusCode::BAD_REQUEST,
+                    SumdbError::Unavailable(_) => StatusCode::BAD_GATEWAY,
+                };
+                (status, e.to_string())
+            })
+    } else {
+        Err((
+            StatusCode::NOT_FOUND,
+            "no such checksum database here".to_owned(),
+        ))
+    };
+    let resp = match answer {
+        Ok((body, immutable)) => {
+            let mut resp = (StatusCode::OK, body).into_response();
+            let headers = resp.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(if immutable { IMMUTABLE } else { "no-cache" }),
+            );
+            resp
+        }
+        Err((status, msg)) => text(status, &format!("{msg}\n")),
+    };
+    with_endpoint("sumdb", resp)
+}
+
+/// modgate's own database. A lookup of a version not logged yet serves
+/// it first (fetching and checking it), as sum.golang.org fetches from its
+/// proxy.
+async fn private_sumdb(
+    proxy: &Proxy,
+    log: &PrivateLog,
+    path: &str,
+) -> Result<(Bytes, bool), (StatusCode, String)> {
+    if let Some(at) = path.strip_prefix("lookup/") {
+        let (m, v) = at
+            .rsplit_once('@')
+            .ok_or((StatusCode::BAD_REQUEST, format!("malformed lookup {at:?}")))?;
+        let bad = |e: modgate_module::Error| (StatusCode::BAD_REQUEST, e.to_string());
+        let module = modgate_module::unescape_path(m).map_err(bad)?;
+        let version = modgate_module::unescape_version(v).map_err(bad)?;
+        modgate_module::check(&module, &version).map_err(bad)?;
+        if let Err(e) = proxy.log_version(&module, &version).await {
+            return Err((proxy_status(&e), e.to_string()));
+        }
+    }
+    log.answer(path).await.map_err(|e| {
+        let status = match e {
+            PrivateError::NotFound(_) => StatusCode::NOT_FOUND,
+            PrivateError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, e.to_string())
+    })
+}
+
 fn content_type(req: &Request) -> &'static str {
     match req.kind {
         Kind::Info(_) | Kind::Latest => "application/json",
@@ -119,12 +212,16 @@ fn content_type(req: &Request) -> &'static str {
     }
 }
 
-fn proxy_error(e: ProxyError) -> Response {
-    let status = match &e {
+fn proxy_status(e: &ProxyError) -> StatusCode {
+    match e {
         ProxyError::NotFound(_) => StatusCode::NOT_FOUND,
         ProxyError::Upstream(_) => StatusCode::BAD_GATEWAY,
         ProxyError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-    };
+    }
+}
+
+fn proxy_error(e: ProxyError) -> Response {
+    let status = proxy_status(&e);
     let prefix = if status == StatusCode::NOT_FOUND {
         "not found: "
     } else {

@@ -139,4 +139,22 @@ pub mod metric {
     pub fn rejected_artifact(kind: &'static str) {
         counter!("modgate_rejected_artifacts_total", "kind" => kind).increment(1);
     }
+
+    /// Records in modgate's own checksum database (its latest signed tree).
+    pub fn sumdb_private_records(n: u64) {
+        metrics::gauge!("modgate_sumdb_private_records").set(n as f64);
+    }
+
+    /// A module hash checked against the checksum database (`result`: ok,
+    /// mismatch, not_found, unavailable, corrupt).
+    pub fn sumdb_verification(result: &'static str) {
+        counter!("modgate_sumdb_verifications_total", "result" => result).increment(1);
+    }
+
+    /// A checksum database file (`kind`: lookup, tile, latest) looked for in
+    /// the store or memory.
+    pub fn sumdb_cache(kind: &'static str, hit: bool) {
+        let hit = if hit { "true" } else { "false" };
+        counter!("modgate_sumdb_cache_total", "kind" => kind, "hit" => hit).increment(1);
+    }
 }

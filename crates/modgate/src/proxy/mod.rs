@@ -16,6 +16,8 @@ use self::flights::{Flights, Lost};
 use crate::ingest::{self, Info};
 use crate::protocol::{Kind, Request};
 use crate::store::{Body, Ext, Key, Object, Store, StoreError};
+use crate::sumdb::client::{Checked, Checksums, VerifyError};
+use crate::sumdb::private::PrivateLog;
 use crate::telemetry::{self, metric};
 use crate::upstream::{ChainError, Fetched, Upstreams, Want};
 
@@ -70,6 +72,10 @@ pub struct Proxy {
 struct Inner {
     store: Arc<dyn Store>,
     upstreams: Upstreams,
+    /// The checksum database public modules are verified against.
+    checksums: Option<Checksums>,
+    /// modgate's own checksum database: every version served goes in.
+    log: Option<PrivateLog>,
     policy: CachePolicy,
     fills: Flights<Result<(), ProxyError>>,
     answers: Flights<Result<Bytes, ProxyError>>,
@@ -80,11 +86,19 @@ struct Inner {
 }
 
 impl Proxy {
-    pub fn new(store: Arc<dyn Store>, upstreams: Upstreams, policy: CachePolicy) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        upstreams: Upstreams,
+        policy: CachePolicy,
+        checksums: Option<Checksums>,
+        log: Option<PrivateLog>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 upstreams,
+                checksums,
+                log,
                 policy,
                 fills: Flights::new(),
                 answers: Flights::new(),
@@ -100,6 +114,69 @@ impl Proxy {
 
     pub fn upstreams(&self) -> &Upstreams {
         &self.inner.upstreams
+    }
+
+    pub fn checksums(&self) -> Option<&Checksums> {
+        self.inner.checksums.as_ref()
+    }
+
+    pub fn log(&self) -> Option<&PrivateLog> {
+        self.inner.log.as_ref()
+    }
+
+    /// Verifies a public module's file against the checksum database before
+    /// it is stored; private modules have no public record.
+    async fn verify(&self, req: &Request, v: &str, file: Checked<'_>) -> Result<(), ProxyError> {
+        let Some(checksums) = &self.inner.checksums else {
+            return Ok(());
+        };
+        if self.inner.upstreams.is_private(&req.module) {
+            return Ok(());
+        }
+        checksums
+            .verify(&req.module, v, file)
+            .await
+            .map_err(|e| match e {
+                VerifyError::Mismatch { .. } => {
+                    tracing::error!(module = %req.module, version = v, error = %e, "refused: checksum mismatch");
+                    metric::rejected_artifact("sumdb");
+                    ProxyError::Upstream(format!("SECURITY ERROR: {e}"))
+                }
+                VerifyError::Corrupt(_) => ProxyError::Upstream(format!("SECURITY ERROR: {e}")),
+                VerifyError::NotFound(m) | VerifyError::Unavailable(m) => {
+                    ProxyError::Upstream(format!("cannot verify {}@{v}: {m}", req.module))
+                }
+            })
+    }
+
+    /// Adds a stored version to modgate's own checksum database. The
+    /// hashes come from storage, so only checked (and, for public modules,
+    /// verified) files are ever logged.
+    /// Boxed: filling a zip spawns this, which may fill again.
+    pub fn log_version<'a>(
+        &'a self,
+        module: &'a str,
+        v: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<(), ProxyError>> {
+        Box::pin(async move {
+        let Some(log) = &self.inner.log else {
+            return Ok(());
+        };
+        if log.contains(module, v) {
+            return Ok(());
+        }
+        let go_mod = read_small(self.artifact(&Request::new(module, Kind::Mod(v.to_owned()))).await?).await?;
+        self.artifact(&Request::new(module, Kind::Zip(v.to_owned()))).await?;
+        let hash_key = Key::version_file(module, v, Ext::ZipHash).expect("valid key");
+        let zip_h1 = match self.inner.store.get(&hash_key).await? {
+            Some(obj) => String::from_utf8_lossy(&read_small(obj).await?).trim().to_owned(),
+            None => return Err(ProxyError::Store(format!("{hash_key} is missing"))),
+        };
+        let mod_h1 = modgate_zip::dirhash::hash_go_mod(&go_mod);
+        log.add(module, v, &zip_h1, &mod_h1)
+            .await
+            .map_err(|e| ProxyError::Store(e.to_string()))
+        })
     }
 
     pub async fn answer(&self, req: &Request) -> Result<Answer, ProxyError> {
@@ -245,6 +322,8 @@ impl Proxy {
                     )
                     .await
                     .map_err(|e| chain_error(req, e))?;
+                let h1 = modgate_zip::dirhash::hash_go_mod(&data);
+                self.verify(req, v, Checked::Mod(&h1)).await?;
                 self.inner.store.put(key, data).await?;
             }
             Kind::Zip(v) => {
@@ -269,6 +348,7 @@ impl Proxy {
                     })
                     .await
                     .map_err(|e| chain_error(req, e))?;
+                self.verify(req, v, Checked::Zip(&h1)).await?;
                 let hash_key = Key::version_file(module, v, Ext::ZipHash).expect("valid key");
                 // The hash goes first: a stored zip always has its hash beside it.
                 self.inner
@@ -277,6 +357,16 @@ impl Proxy {
                     .await?;
                 self.inner.store.put_file(key, file).await?;
                 tracing::info!(module, version = %v, %h1, "stored module zip");
+                if self.inner.log.is_some() {
+                    // In the background: logging reads the .mod, which may
+                    // need its own fetch.
+                    let (this, module, v) = (self.clone(), module.to_owned(), v.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = this.log_version(&module, &v).await {
+                            tracing::warn!(module, version = %v, error = %e, "not added to the checksum database");
+                        }
+                    });
+                }
             }
             Kind::List | Kind::Latest => unreachable!("only artifacts are filled"),
         }

@@ -61,6 +61,13 @@ impl Key {
     }
 
     /// The directory holding a module's versions.
+    /// A checksum database file, where a GOMODCACHE keeps it
+    /// (`sumdb/<name>/lookup/…`, `sumdb/<name>/tile/…`). `path` must be
+    /// relative, clean and free of `..`: callers build it from parsed parts.
+    pub fn sumdb(name: &str, path: &str) -> Self {
+        Key(format!("sumdb/{name}/{path}"))
+    }
+
     pub fn versions_dir(module: &str) -> Option<Self> {
         let m = modgate_module::escape::escape_path(module).ok()?;
         Some(Key(format!("{m}/@v")))

@@ -150,6 +150,12 @@ impl fmt::Display for UpstreamSpec {
     }
 }
 
+/// An HTTP client with the upstream timeouts, for other remote services
+/// (the checksum database).
+pub fn http_client(policy: &Policy) -> Result<reqwest::Client, reqwest::Error> {
+    http::client(policy)
+}
+
 /// What a fetch should produce.
 pub enum Want<'a> {
     /// A small body, read into memory.

@@ -1,5 +1,9 @@
 //! The checksum database setting (GOSUMDB syntax).
 
+pub mod client;
+
+pub mod private;
+
 use std::fmt;
 use std::str::FromStr;
 
