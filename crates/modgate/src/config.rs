@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use crate::cli::ServeArgs;
 use crate::direct::DirectSettings;
-use crate::resolve::RepoMapRule;
 use crate::env;
 use crate::proxy::CachePolicy;
+use crate::resolve::RepoMapRule;
 use crate::sumdb::SumdbSpec;
 use crate::upstream::{Policy, UpstreamSpec};
 use crate::workers::Limits;

@@ -39,14 +39,12 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(*args).map(|()| ExitCode::SUCCESS),
         Command::Doctor(args) => doctor::run(args),
         Command::Explain(args) => explain::run(args),
-        Command::Sumdb(SumdbCommand::Keygen { name, out }) => {
-            sumdb::private::keygen(&name, &out)
-                .map(|vkey| {
-                    println!("{vkey}");
-                    ExitCode::SUCCESS
-                })
-                .map_err(anyhow::Error::from)
-        }
+        Command::Sumdb(SumdbCommand::Keygen { name, out }) => sumdb::private::keygen(&name, &out)
+            .map(|vkey| {
+                println!("{vkey}");
+                ExitCode::SUCCESS
+            })
+            .map_err(anyhow::Error::from),
     };
     match result {
         Ok(code) => code,
@@ -83,7 +81,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .context("invalid checksum database")?;
     if config.sumdb.is_off() {
-        tracing::warn!("checksum database verification is off (--sumdb off): public modules are checked against the module zip rules only");
+        tracing::warn!(
+            "checksum database verification is off (--sumdb off): public modules are checked against the module zip rules only"
+        );
     }
     let log = match &config.private_sumdb_key {
         Some(key) => Some(
@@ -96,7 +96,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     if let Some(log) = &log {
-        tracing::info!(records = log.size(), "private checksum database: clients set GOSUMDB=\"{}\"", log.verifier_key());
+        tracing::info!(
+            records = log.size(),
+            "private checksum database: clients set GOSUMDB=\"{}\"",
+            log.verifier_key()
+        );
     }
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(server::AppState {

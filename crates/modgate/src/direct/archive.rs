@@ -22,7 +22,10 @@ struct Entry {
 
 enum Kind {
     /// Content at `offset` in the tar, `size` bytes long.
-    File { offset: u64, size: u64 },
+    File {
+        offset: u64,
+        size: u64,
+    },
     Symlink,
 }
 
@@ -104,13 +107,19 @@ impl Index {
             .entries
             .iter()
             .map(|e| match e.kind {
-                Kind::File { offset, size } => {
-                    ZipFile::new(e.path.clone(), size, Content::Tar(section(&self.tar, offset, size)))
-                }
+                Kind::File { offset, size } => ZipFile::new(
+                    e.path.clone(),
+                    size,
+                    Content::Tar(section(&self.tar, offset, size)),
+                ),
                 Kind::Symlink => ZipFile::symlink(e.path.clone()),
             })
             .chain(license.map(|data| {
-                ZipFile::new("LICENSE", data.len() as u64, Content::Memory(io::Cursor::new(data)))
+                ZipFile::new(
+                    "LICENSE",
+                    data.len() as u64,
+                    Content::Memory(io::Cursor::new(data)),
+                )
             }));
         create_zip(out, module, version, files, go.as_deref())
             .map_err(|e| DirectError::NotFound(format!("create zip: {e}")))
@@ -216,19 +225,31 @@ mod tests {
             ("sub/go.mod", Some(b"module example.com/r/sub\n\ngo 1.21\n")),
             ("sub/a.go", Some(b"package sub\n")),
             ("sub/link.go", None),
-            ("sub/nested/go.mod", Some(b"module example.com/r/sub/nested\n")),
+            (
+                "sub/nested/go.mod",
+                Some(b"module example.com/r/sub/nested\n"),
+            ),
             ("sub/nested/n.go", Some(b"package nested\n")),
         ]);
         let index = Index::read(tar.path(), "sub").unwrap();
         assert!(!index.has("LICENSE"));
         let mut out = io::Cursor::new(Vec::new());
         index
-            .write_zip(&mut out, "example.com/r/sub", "v1.0.0", Some(Bytes::from_static(b"MIT\n")))
+            .write_zip(
+                &mut out,
+                "example.com/r/sub",
+                "v1.0.0",
+                Some(Bytes::from_static(b"MIT\n")),
+            )
             .unwrap();
         let p = "example.com/r/sub@v1.0.0/";
         assert_eq!(
             zip_names(out.into_inner()),
-            [format!("{p}go.mod"), format!("{p}a.go"), format!("{p}LICENSE")]
+            [
+                format!("{p}go.mod"),
+                format!("{p}a.go"),
+                format!("{p}LICENSE")
+            ]
         );
     }
 
@@ -240,13 +261,18 @@ mod tests {
         ]);
         let index = Index::read(tar.path(), "").unwrap();
         let mut out = io::Cursor::new(Vec::new());
-        index.write_zip(&mut out, "example.com/m", "v1.0.0", None).unwrap();
+        index
+            .write_zip(&mut out, "example.com/m", "v1.0.0", None)
+            .unwrap();
         assert_eq!(zip_names(out.into_inner()), ["example.com/m@v1.0.0/go.mod"]);
     }
 
     #[test]
     fn case_collisions_are_refused() {
-        let tar = tar_of(&[("A.go", Some(b"package a\n")), ("a.go", Some(b"package a\n"))]);
+        let tar = tar_of(&[
+            ("A.go", Some(b"package a\n")),
+            ("a.go", Some(b"package a\n")),
+        ]);
         let index = Index::read(tar.path(), "").unwrap();
         let err = index
             .write_zip(io::Cursor::new(Vec::new()), "example.com/m", "v1.0.0", None)

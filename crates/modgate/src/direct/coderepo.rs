@@ -126,7 +126,11 @@ impl CodeRepo {
                 .position(|v| semver::major(v) != major)
                 .map_or(incompatible.len(), |n| i + n);
             if !self.has_go_mod_at(&incompatible[end - 1]).await? {
-                list.extend(incompatible[i..end].iter().map(|v| format!("{v}+incompatible")));
+                list.extend(
+                    incompatible[i..end]
+                        .iter()
+                        .map(|v| format!("{v}+incompatible")),
+                );
             }
             i = end;
         }
@@ -137,7 +141,11 @@ impl CodeRepo {
     /// repository root here).
     async fn has_go_mod_at(&self, v: &str) -> Result<bool, DirectError> {
         let info = self.repo.stat(v).await?;
-        Ok(self.repo.read_file(&info.hash, "go.mod", MAX_MOD).await?.is_some())
+        Ok(self
+            .repo
+            .read_file(&info.hash, "go.mod", MAX_MOD)
+            .await?
+            .is_some())
     }
 
     /// Resolves a revision (tag, branch, commit, `latest`, a version) to a
@@ -240,7 +248,9 @@ impl CodeRepo {
                 && semver::compare(&highest_canonical, &v).is_lt()
                 && !is_retracted(&v)
                 && (path::match_path_major(&v, &self.path_major)
-                    || self.can_use_incompatible(&info, &v, stat_vers, &mut incompatible_ok).await)
+                    || self
+                        .can_use_incompatible(&info, &v, stat_vers, &mut incompatible_ok)
+                        .await)
             {
                 highest_canonical = v;
             }
@@ -371,7 +381,10 @@ impl CodeRepo {
         let base = v.strip_suffix("+incompatible").unwrap_or(&v).to_owned();
         let mut incompatible_err = None;
         if !path::match_path_major(&base, &self.path_major) {
-            if self.can_use_incompatible(info, &base, stat_vers, cache).await {
+            if self
+                .can_use_incompatible(info, &base, stat_vers, cache)
+                .await
+            {
                 v = format!("{base}+incompatible");
             } else if !self.path_major.is_empty() {
                 incompatible_err = Some(invalid(
@@ -410,9 +423,7 @@ impl CodeRepo {
 
     /// coderepo.go's validatePseudoVersion.
     async fn validate_pseudo_version(&self, info: &RevInfo, v: &str) -> Result<(), DirectError> {
-        let invalid = |msg: String| {
-            DirectError::NotFound(format!("invalid pseudo-version: {msg}"))
-        };
+        let invalid = |msg: String| DirectError::NotFound(format!("invalid pseudo-version: {msg}"));
         let rev = pseudo::pseudo_version_rev(v).map_err(|e| invalid(e.to_string()))?;
         let short = info.short();
         if rev != short {
@@ -506,18 +517,23 @@ impl CodeRepo {
     /// names a real commit as go would.
     pub async fn locate(&self, v: &str) -> Result<Located, DirectError> {
         if v != version::canonical_version(v) {
-            return Err(DirectError::invalid(format!("version {v} is not canonical")));
+            return Err(DirectError::invalid(format!(
+                "version {v} is not canonical"
+            )));
         }
         let info = if pseudo::is_pseudo_version(v) {
             // Boxed: stat reads go.mod files through here.
             Box::pin(self.stat(v)).await?.info
         } else {
-            self.repo.stat(&self.rev_to_rev(v)).await.map_err(|e| match e {
-                VcsError::UnknownRevision { .. } => {
-                    DirectError::NotFound(format!("invalid version: {e}"))
-                }
-                e => e.into(),
-            })?
+            self.repo
+                .stat(&self.rev_to_rev(v))
+                .await
+                .map_err(|e| match e {
+                    VcsError::UnknownRevision { .. } => {
+                        DirectError::NotFound(format!("invalid version: {e}"))
+                    }
+                    e => e.into(),
+                })?
         };
         self.find_dir_at(&info, v)
             .await
@@ -543,7 +559,9 @@ impl CodeRepo {
         let found1 = gomod1.is_some()
             && (is_major(mpath1.as_deref(), &self.path_major)
                 || (self.path_major.is_empty()
-                    && mpath1.as_deref().is_some_and(|m| m.starts_with("gopkg.in/"))));
+                    && mpath1
+                        .as_deref()
+                        .is_some_and(|m| m.starts_with("gopkg.in/"))));
 
         let mut file2 = String::new();
         if !self.path_major.is_empty()
@@ -601,9 +619,9 @@ impl CodeRepo {
                     "{file1} has non-...{} module path \"{m}\"{suffix} at revision {rev}",
                     self.path_major
                 ),
-                Some(m) if path::split_path_version(&m).is_none() => format!(
-                    "{file1} has malformed module path \"{m}\"{suffix} at revision {rev}"
-                ),
+                Some(m) if path::split_path_version(&m).is_none() => {
+                    format!("{file1} has malformed module path \"{m}\"{suffix} at revision {rev}")
+                }
                 Some(m) => format!(
                     "{file1} has post-{} module path \"{m}\"{suffix} at revision {rev}",
                     semver::major(v)
@@ -625,7 +643,10 @@ impl CodeRepo {
                 self.path_prefix, self.path_major
             ));
         }
-        Err(format!("missing {}/go.mod at revision {rev}", self.path_prefix))
+        Err(format!(
+            "missing {}/go.mod at revision {rev}",
+            self.path_prefix
+        ))
     }
 
     pub fn module(&self) -> &str {
@@ -713,7 +734,10 @@ mod tests {
         assert_eq!(tag_to_version("", "v1.2.3"), Some(("v1.2.3".into(), true)));
         // Incomplete versions name nothing.
         assert_eq!(tag_to_version("", "v1.2"), None);
-        assert_eq!(tag_to_version("sub/", "sub/v1.0.0"), Some(("v1.0.0".into(), true)));
+        assert_eq!(
+            tag_to_version("sub/", "sub/v1.0.0"),
+            Some(("v1.0.0".into(), true))
+        );
         assert_eq!(tag_to_version("sub/", "v1.0.0"), None);
         assert_eq!(tag_to_version("", "release-1"), None);
         assert_eq!(

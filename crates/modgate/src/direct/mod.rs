@@ -16,7 +16,7 @@ use tempfile::NamedTempFile;
 use self::coderepo::CodeRepo;
 use crate::ingest::{self, Info};
 use crate::protocol::{Kind, Request};
-use crate::resolve::{RepoMapRule, Resolver, ResolverSettings, ResolveError, Vcs};
+use crate::resolve::{RepoMapRule, ResolveError, Resolver, ResolverSettings, Vcs};
 use crate::vcs::{Git, GitSettings, VcsError};
 
 /// Settings of the direct fetcher.
@@ -62,9 +62,7 @@ impl From<VcsError> for DirectError {
             VcsError::Timeout { .. }
             | VcsError::Git { .. }
             | VcsError::GitNotFound
-            | VcsError::Io(_) => {
-                DirectError::Unavailable(e.to_string())
-            }
+            | VcsError::Io(_) => DirectError::Unavailable(e.to_string()),
             _ => DirectError::NotFound(e.to_string()),
         }
     }

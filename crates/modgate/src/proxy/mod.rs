@@ -159,23 +159,30 @@ impl Proxy {
         v: &'a str,
     ) -> futures::future::BoxFuture<'a, Result<(), ProxyError>> {
         Box::pin(async move {
-        let Some(log) = &self.inner.log else {
-            return Ok(());
-        };
-        if log.contains(module, v) {
-            return Ok(());
-        }
-        let go_mod = read_small(self.artifact(&Request::new(module, Kind::Mod(v.to_owned()))).await?).await?;
-        self.artifact(&Request::new(module, Kind::Zip(v.to_owned()))).await?;
-        let hash_key = Key::version_file(module, v, Ext::ZipHash).expect("valid key");
-        let zip_h1 = match self.inner.store.get(&hash_key).await? {
-            Some(obj) => String::from_utf8_lossy(&read_small(obj).await?).trim().to_owned(),
-            None => return Err(ProxyError::Store(format!("{hash_key} is missing"))),
-        };
-        let mod_h1 = modgate_zip::dirhash::hash_go_mod(&go_mod);
-        log.add(module, v, &zip_h1, &mod_h1)
-            .await
-            .map_err(|e| ProxyError::Store(e.to_string()))
+            let Some(log) = &self.inner.log else {
+                return Ok(());
+            };
+            if log.contains(module, v) {
+                return Ok(());
+            }
+            let go_mod = read_small(
+                self.artifact(&Request::new(module, Kind::Mod(v.to_owned())))
+                    .await?,
+            )
+            .await?;
+            self.artifact(&Request::new(module, Kind::Zip(v.to_owned())))
+                .await?;
+            let hash_key = Key::version_file(module, v, Ext::ZipHash).expect("valid key");
+            let zip_h1 = match self.inner.store.get(&hash_key).await? {
+                Some(obj) => String::from_utf8_lossy(&read_small(obj).await?)
+                    .trim()
+                    .to_owned(),
+                None => return Err(ProxyError::Store(format!("{hash_key} is missing"))),
+            };
+            let mod_h1 = modgate_zip::dirhash::hash_go_mod(&go_mod);
+            log.add(module, v, &zip_h1, &mod_h1)
+                .await
+                .map_err(|e| ProxyError::Store(e.to_string()))
         })
     }
 

@@ -447,7 +447,11 @@ impl Upstreams {
         req: &Request,
         want: &Want<'_>,
     ) -> Result<Fetched, FetchError> {
-        let no_file = || Err(std::io::Error::other("a small answer is not staged to disk"));
+        let no_file = || {
+            Err(std::io::Error::other(
+                "a small answer is not staged to disk",
+            ))
+        };
         let temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync) = match want {
             Want::File { temp, .. } => *temp,
             Want::Bytes { .. } => &no_file,

@@ -10,4 +10,5 @@ mod explain;
 mod failover;
 mod goproxy;
 mod operations;
+mod sumdb;
 mod upstreams;

@@ -137,3 +137,29 @@ pub fn download(go: &Go, dir: &Path, targets: &[&str]) -> Vec<Downloaded> {
     );
     found
 }
+
+impl Go {
+    /// Runs go and returns its output, whatever its exit status.
+    pub fn try_run(&self, dir: &Path, args: &[&str]) -> Output {
+        self.output(dir, args)
+    }
+}
+
+/// `go mod download -json` of `targets`: every module's result, errors
+/// included, and go's output (which may be a failure).
+pub fn try_download(go: &Go, dir: &Path, targets: &[&str]) -> (Vec<Downloaded>, Output) {
+    let mut args = vec!["mod", "download", "-json"];
+    args.extend_from_slice(targets);
+    let out = go.output(dir, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let found: Vec<Downloaded> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| {
+            panic!(
+                "bad go mod download output ({e}):\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    (found, out)
+}

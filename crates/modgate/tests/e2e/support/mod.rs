@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: the real go command, the real modgate
 //! binary, local git repositories and local mirrors, all on loopback.
 
+pub mod checksum_db;
 pub mod faulty;
 pub mod fixture;
 pub mod git;

@@ -34,9 +34,20 @@ impl Modgate {
     /// Like [`Modgate::start_args`], with extra environment variables
     /// (e.g. `GIT_CONFIG_GLOBAL` for the git that direct mode runs).
     pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(&["--sumdb", "off"], args, env)
+    }
+
+    /// `modgate serve --listen 127.0.0.1:0` plus `args`: no `--sumdb off`,
+    /// so modgate's default checksum database applies unless `args` name one.
+    pub fn start_args_raw(args: &[&str]) -> Self {
+        Self::spawn(&[], args, &[])
+    }
+
+    fn spawn(defaults: &[&str], args: &[&str], env: &[(&str, &str)]) -> Self {
         let log = fresh_dir("modgate-log").join("stderr.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_modgate"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--sumdb", "off"])
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(defaults)
             .args(args)
             .env_remove("MODGATE_CONFIG")
             .env("MODGATE_LOG", "info,modgate=debug")
