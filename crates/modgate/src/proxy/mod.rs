@@ -143,8 +143,9 @@ impl Proxy {
                     ProxyError::Upstream(format!("SECURITY ERROR: {e}"))
                 }
                 VerifyError::Corrupt(_) => ProxyError::Upstream(format!("SECURITY ERROR: {e}")),
-                VerifyError::NotFound(m) | VerifyError::Unavailable(m) => {
-                    ProxyError::Upstream(format!("cannot verify {}@{v}: {m}", req.module))
+VerifyError::NotFound(_) | VerifyError::Unavailable(_) => {
+                    ProxyError::Upstream(format!("cannot verify: {e}"))
+                }@{v}: {m}", req.module))
                 }
             })
     }

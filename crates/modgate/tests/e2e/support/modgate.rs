@@ -43,6 +43,11 @@ impl Modgate {
         Self::spawn(&[], args, &[])
     }
 
+    /// [`Modgate::start_args_raw`] with extra environment variables.
+    pub fn start_env_raw(args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(&[], args, env)
+    }
+
     fn spawn(defaults: &[&str], args: &[&str], env: &[(&str, &str)]) -> Self {
         let log = fresh_dir("modgate-log").join("stderr.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_modgate"))
