@@ -143,17 +143,16 @@ impl Proxy {
                     ProxyError::Upstream(format!("SECURITY ERROR: {e}"))
                 }
                 VerifyError::Corrupt(_) => ProxyError::Upstream(format!("SECURITY ERROR: {e}")),
-VerifyError::NotFound(_) | VerifyError::Unavailable(_) => {
+                VerifyError::NotFound(_) | VerifyError::Unavailable(_) => {
                     ProxyError::Upstream(format!("cannot verify: {e}"))
-                }@{v}: {m}", req.module))
                 }
             })
     }
 
     /// Adds a stored version to modgate's own checksum database. The
     /// hashes come from storage, so only checked (and, for public modules,
-    /// verified) files are ever logged.
-    /// Boxed: filling a zip spawns this, which may fill again.
+    /// verified) files are ever logged. Boxed: filling a zip spawns this,
+    /// which may fill again.
     pub fn log_version<'a>(
         &'a self,
         module: &'a str,
