@@ -60,9 +60,9 @@ impl FromStr for SumdbSpec {
             }
             k if !k.contains('+') => return Err(SpecError::UnknownName(k.to_owned())),
             k => {
-                if k.split('+').count() != 3 || k.split('+').any(str::is_empty) {
-                    return Err(SpecError::MalformedKey(k.to_owned()));
-                }
+                // The key's base64 may itself hold `+`: let the note rules judge.
+                modgate_sumdb::note::Ed25519Verifier::new(k)
+                    .map_err(|_| SpecError::MalformedKey(k.to_owned()))?;
                 k.to_owned()
             }
         };
@@ -89,8 +89,11 @@ mod tests {
         assert!("off".parse::<SumdbSpec>().unwrap().is_off());
         let db: SumdbSpec = "sum.golang.org".parse().unwrap();
         assert_eq!(db.to_string(), SUM_GOLANG_ORG_KEY);
-        let db: SumdbSpec = "corp+abcd1234+AAAA http://127.0.0.1:1".parse().unwrap();
-        assert_eq!(db.to_string(), "corp+abcd1234+AAAA http://127.0.0.1:1");
+        // A real key whose base64 holds `+` (as most do).
+        let key = "sumdb.modgate.test+b290dfb2+ASgXpgeoxjYvLuHjjhAzZLYktnwtrjv+5IFczjmgXS+1";
+        let db: SumdbSpec = format!("{key} http://127.0.0.1:1").parse().unwrap();
+        assert_eq!(db.to_string(), format!("{key} http://127.0.0.1:1"));
+        assert!("corp+abcd1234+AAAA".parse::<SumdbSpec>().is_err());
         assert!("example.com".parse::<SumdbSpec>().is_err());
         assert!("a+b c d".parse::<SumdbSpec>().is_err());
         assert!("a++b".parse::<SumdbSpec>().is_err());
