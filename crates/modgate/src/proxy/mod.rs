@@ -143,9 +143,10 @@ impl Proxy {
                     ProxyError::Upstream(format!("SECURITY ERROR: {e}"))
                 }
                 VerifyError::Corrupt(_) => ProxyError::Upstream(format!("SECURITY ERROR: {e}")),
-                VerifyError::NotFound(_) | VerifyError::Unavailable(_) => {
-                    ProxyError::Upstream(format!("cannot verify: {e}"))
-                }
+                VerifyError::NotFound(_) => ProxyError::Upstream(format!(
+                    "cannot verify: {e} (a private module? list it in --private)"
+                )),
+                VerifyError::Unavailable(_) => ProxyError::Upstream(format!("cannot verify: {e}")),
             })
     }
 
