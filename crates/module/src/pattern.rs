@@ -21,6 +21,16 @@ pub fn match_prefix_patterns(globs: &str, target: &str) -> bool {
     })
 }
 
+/// The syntax error of a `path.Match` pattern, if any (Go's ErrBadPattern).
+pub fn check_glob(glob: &str) -> Result<(), String> {
+    let chars: Vec<char> = glob.chars().collect();
+    if well_formed(&chars) {
+        Ok(())
+    } else {
+        Err(format!("bad pattern {glob:?}: unclosed or empty [...] class, or a trailing \\"))
+    }
+}
+
 /// Go's `path.Match`: `*` matches any run of non-`/` characters, `?` one
 /// non-`/` character, `[...]` a character class (`^` negates, `a-z`
 /// ranges) and `\` escapes. A malformed pattern matches nothing.
@@ -147,6 +157,15 @@ mod tests {
                 "{globs:?} {target:?}"
             );
         }
+    }
+
+    #[test]
+    fn bad_globs() {
+        assert!(check_glob("corp.example.com/[a").is_err());
+        assert!(check_glob("a\\").is_err());
+        assert!(check_glob("[]a]").is_err());
+        assert!(check_glob("*.corp.example.com").is_ok());
+        assert!(check_glob("[\\]a]").is_ok());
     }
 
     #[test]

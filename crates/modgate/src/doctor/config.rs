@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use super::check::{Category, Check, redact};
 use super::goenv::GoEnv;
-use super::pattern::{check_glob, match_prefix_patterns};
 use crate::sumdb::{SUM_GOLANG_ORG_KEY, SumdbSpec};
 use crate::upstream::goproxy_entries;
+use modgate_module::pattern::{check_glob, match_prefix_patterns};
 
 /// A mirror set that works from most networks, suggested when none of the
 /// user's own entries does.

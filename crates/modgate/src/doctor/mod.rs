@@ -12,7 +12,6 @@ mod config;
 mod goenv;
 mod mirror;
 mod note;
-mod pattern;
 mod probe;
 mod proxyenv;
 mod report;

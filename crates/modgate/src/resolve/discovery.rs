@@ -1,7 +1,6 @@
 //! `?go-get=1` discovery (`repoRootForImportDynamic` in
 //! cmd/go/internal/vcs/vcs.go, and cmd/go/internal/web for the HTTP side).
 
-use std::error::Error as _;
 use std::time::Duration;
 
 use reqwest::redirect;
@@ -60,25 +59,7 @@ pub(super) fn clients(
     Ok((secure, insecure))
 }
 
-/// The error and its causes, without the URL (which the caller names).
-pub(super) fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut msg = if e.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        e.to_string()
-    };
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !msg.contains(&text) {
-            msg.push_str(": ");
-            msg.push_str(&text);
-        }
-        source = s.source();
-    }
-    msg
-}
+pub(super) use crate::upstream::describe_http_error as describe;
 
 /// A `?go-get=1` page, read as far as discovery needs.
 struct Page {

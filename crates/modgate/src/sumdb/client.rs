@@ -26,6 +26,7 @@ use tracing::{error, warn};
 use super::SumdbSpec;
 use crate::store::{Body, Key, Store};
 use crate::telemetry::metric;
+use crate::upstream::describe_http_error;
 
 /// The go command's tile height, and sum.golang.org's.
 const TILE_HEIGHT: u32 = 8;
@@ -710,7 +711,7 @@ impl Inner {
             .timeout(REQUEST_TIMEOUT)
             .send()
             .await
-            .map_err(|e| unavailable(describe(e)))?;
+            .map_err(|e| unavailable(describe_http_error(e)))?;
         let status = resp.status();
         if !status.is_success() {
             let message = format!("{shown}: {status}{}", first_line(resp).await);
@@ -720,7 +721,11 @@ impl Inner {
             });
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| unavailable(describe(e)))? {
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| unavailable(describe_http_error(e)))?
+        {
             if body.len() + chunk.len() > MAX_BODY {
                 return Err(unavailable(format!("more than {MAX_BODY} bytes")));
             }
@@ -875,26 +880,6 @@ fn redact(url: &url::Url) -> String {
     url.set_query(None);
     url.set_fragment(None);
     url.as_str().trim_end_matches('/').to_owned()
-}
-
-/// The error and its causes, without the URL (which may carry credentials).
-fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut message = if e.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        e.to_string()
-    };
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = s.source();
-    }
-    message
 }
 
 /// `: <first line>` of an error body, which says why (x/mod's server

@@ -179,7 +179,7 @@ async fn first_line(resp: reqwest::Response) -> String {
 }
 
 /// The error and its causes, without the URL (which may carry credentials).
-fn describe(e: reqwest::Error) -> String {
+pub(crate) fn describe(e: reqwest::Error) -> String {
     let e = e.without_url();
     let mut msg = if e.is_timeout() {
         "timed out".to_owned()

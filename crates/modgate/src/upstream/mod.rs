@@ -150,6 +150,8 @@ impl fmt::Display for UpstreamSpec {
     }
 }
 
+pub(crate) use http::describe as describe_http_error;
+
 /// An HTTP client with the upstream timeouts, for other remote services
 /// (the checksum database).
 pub fn http_client(policy: &Policy) -> Result<reqwest::Client, reqwest::Error> {
