@@ -27,7 +27,9 @@ pub fn check_glob(glob: &str) -> Result<(), String> {
     if well_formed(&chars) {
         Ok(())
     } else {
-        Err(format!("bad pattern {glob:?}: unclosed or empty [...] class, or a trailing \\"))
+        Err(format!(
+            "bad pattern {glob:?}: unclosed or empty [...] class, or a trailing \\"
+        ))
     }
 }
 
