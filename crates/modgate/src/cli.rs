@@ -1,11 +1,12 @@
-//! Command-line interface.
+//! Command-line interface: every subcommand and flag.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use modgate_env as env;
 
-use crate::config::Settings;
-use crate::env;
+use crate::config::{Dur, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,9 +24,9 @@ pub enum Command {
     /// Serve the GOPROXY protocol from the cache, fetching misses from upstream.
     Serve(Box<ServeArgs>),
     /// Check, layer by layer, why the go command cannot download modules here.
-    Doctor(crate::doctor::DoctorArgs),
+    Doctor(DoctorArgs),
     /// Read go command output and explain each failure: cause and fix.
-    Explain(crate::explain::ExplainArgs),
+    Explain(ExplainArgs),
     /// modgate's own checksum database.
     #[command(subcommand)]
     Sumdb(SumdbCommand),
@@ -55,4 +56,55 @@ pub struct ServeArgs {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub settings: Settings,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the checks as JSON: {"checks":[{"target","category","status","detail","fix",…}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Bound every probe (DNS, connect, TLS and answer together), e.g. 2s or 500ms.
+    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// Module whose version list (`<proxy>/<module>/@v/list`) the probes fetch.
+    #[arg(long, default_value = "golang.org/x/text", value_name = "PATH")]
+    pub module: String,
+    /// Probe each mirror several times and recommend the fastest healthy GOPROXY order.
+    #[arg(long)]
+    pub compare: bool,
+    /// Probes per mirror for --compare.
+    #[arg(long, default_value_t = 5, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub rounds: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// File with go command output; stdin when absent or `-`.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Print a JSON array of {"line","category","cause","fix"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = s.parse::<Dur>()?.0;
+    if d.is_zero() {
+        return Err("the timeout must be more than 0".to_owned());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_timeouts() {
+        assert_eq!(parse_timeout("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_timeout("0s").is_err());
+        assert!(parse_timeout("soon").is_err());
+    }
 }

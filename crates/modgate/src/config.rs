@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use modgate_env as env;
+use modgate_proxy::CachePolicy;
+use modgate_proxy::upstream::{Policy, UpstreamSpec};
+use modgate_proxy::workers::Limits;
+use modgate_sumdb::SumdbSpec;
+use modgate_vcs::DirectSettings;
+use modgate_vcs::resolve::RepoMapRule;
+
 use crate::cli::ServeArgs;
-use crate::direct::DirectSettings;
-use crate::env;
-use crate::proxy::CachePolicy;
-use crate::resolve::RepoMapRule;
-use crate::sumdb::SumdbSpec;
-use crate::upstream::{Policy, UpstreamSpec};
-use crate::workers::Limits;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
@@ -85,9 +86,9 @@ pub enum ConfigError {
         source: Box<toml::de::Error>,
     },
     #[error("invalid upstream list: {0}")]
-    Upstream(#[from] crate::upstream::SpecError),
+    Upstream(#[source] modgate_module::Error),
     #[error("invalid sumdb: {0}")]
-    Sumdb(#[from] crate::sumdb::SpecError),
+    Sumdb(#[source] modgate_sumdb::Error),
     #[error("no storage directory given and no user data directory found; pass --storage")]
     NoStorage,
 }
@@ -252,6 +253,8 @@ pub struct ServeConfig {
     pub cache: CachePolicy,
     pub limits: Limits,
     pub direct: DirectSettings,
+    /// `--private`: GOPRIVATE-style patterns of modules built from git only.
+    pub private: String,
     pub private_sumdb_key: Option<PathBuf>,
 }
 
@@ -272,7 +275,6 @@ impl ServeConfig {
         };
         let direct = DirectSettings {
             vcs_dir: s.vcs_dir.unwrap_or_else(|| storage.join(".vcs")),
-            private: s.private.unwrap_or_default(),
             insecure: s.insecure.unwrap_or_default(),
             repo_map: s.repo_map.unwrap_or_default(),
             git_timeout: secs(s.git_timeout, 600),
@@ -282,10 +284,21 @@ impl ServeConfig {
         Ok(Self {
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             direct,
+            private: s.private.unwrap_or_default(),
             private_sumdb_key: s.private_sumdb_key,
             storage,
-            upstream: s.upstream.as_deref().unwrap_or(DEFAULT_UPSTREAM).parse()?,
-            sumdb: s.sumdb.as_deref().unwrap_or(DEFAULT_SUMDB).parse()?,
+            upstream: s
+                .upstream
+                .as_deref()
+                .unwrap_or(DEFAULT_UPSTREAM)
+                .parse()
+                .map_err(ConfigError::Upstream)?,
+            sumdb: s
+                .sumdb
+                .as_deref()
+                .unwrap_or(DEFAULT_SUMDB)
+                .parse()
+                .map_err(ConfigError::Sumdb)?,
             log_format: s.log_format.unwrap_or_default(),
             memory_cache_bytes: s
                 .memory_cache_mb
@@ -349,6 +362,23 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_word_upstream_is_refused_as_go_refuses_it() {
+        let args = ServeArgs {
+            settings: Settings {
+                upstream: Some("corp-proxy".into()),
+                storage: Some("/tmp/store".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let err = ServeConfig::resolve(args).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid upstream list: invalid proxy URL missing scheme: corp-proxy"
+        );
+    }
+
+    #[test]
     fn unknown_file_key_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("modgate.toml");
@@ -380,7 +410,7 @@ mod tests {
             },
         };
         let config = ServeConfig::resolve(args).unwrap();
-        assert_eq!(config.direct.private, "corp.example/*");
+        assert_eq!(config.private, "corp.example/*");
         assert_eq!(config.direct.repo_map.len(), 1);
         assert_eq!(config.direct.repo_map[0].prefix, "gopkg.in/yaml.v3");
         assert_eq!(config.direct.vcs_dir, PathBuf::from("/tmp/store/.vcs"));

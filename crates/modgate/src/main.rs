@@ -2,21 +2,6 @@
 
 mod cli;
 mod config;
-mod direct;
-mod doctor;
-mod env;
-mod explain;
-mod ingest;
-mod protocol;
-mod proxy;
-mod resolve;
-mod server;
-mod store;
-mod sumdb;
-mod telemetry;
-mod upstream;
-mod vcs;
-mod workers;
 
 // Many small allocations per request; mimalloc serves them faster than glibc.
 #[global_allocator]
@@ -28,17 +13,24 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use modgate_proxy::store::{DiskStore, MemoryCached, Store};
+use modgate_proxy::{server, sumdb, telemetry, upstream, workers};
 
 use crate::cli::{Cli, Command, ServeArgs, SumdbCommand};
-use crate::config::ServeConfig;
-use crate::store::{DiskStore, MemoryCached, Store};
+use crate::config::{LogFormat, ServeConfig};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(*args).map(|()| ExitCode::SUCCESS),
-        Command::Doctor(args) => doctor::run(args),
-        Command::Explain(args) => explain::run(args),
+        Command::Doctor(args) => modgate_doctor::run(modgate_doctor::DoctorOptions {
+            json: args.json,
+            timeout: args.timeout,
+            module: args.module,
+            compare: args.compare,
+            rounds: args.rounds,
+        }),
+        Command::Explain(args) => modgate_doctor::explain::run(args.file.as_deref(), args.json),
         Command::Sumdb(SumdbCommand::Keygen { name, out }) => sumdb::private::keygen(&name, &out)
             .map(|vkey| {
                 println!("{vkey}");
@@ -57,7 +49,7 @@ fn main() -> ExitCode {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args)?;
-    telemetry::init_logging(config.log_format);
+    init_logging(config.log_format);
     let disk = DiskStore::open(&config.storage)
         .with_context(|| format!("cannot open storage {}", config.storage.display()))?;
     let store: Arc<dyn Store> = if config.memory_cache_bytes > 0 {
@@ -65,19 +57,23 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         Arc::new(disk)
     };
-    let direct = if config.upstream.has_direct() || !config.direct.private.is_empty() {
-        let direct = direct::Direct::new(&config.direct)
+    let direct = if config.upstream.has_direct() || !config.private.is_empty() {
+        let direct = modgate_vcs::Direct::new(&config.direct)
             .context("cannot set up fetching from version control")?;
         Some(Arc::new(direct))
     } else {
         None
     };
-    let upstreams = upstream::Upstreams::new(&config.upstream, &config.policy, direct)
-        .context("cannot build the HTTP client")?;
+    let upstreams =
+        upstream::Upstreams::new(&config.upstream, &config.policy, direct, &config.private)
+            .context("cannot build the HTTP client")?;
     let checksums = sumdb::client::Checksums::new(
         &config.sumdb,
         store.clone(),
-        upstream::http_client(&config.policy).context("cannot build the HTTP client")?,
+        config
+            .policy
+            .http_client()
+            .context("cannot build the HTTP client")?,
     )
     .context("invalid checksum database")?;
     if config.sumdb.is_off() {
@@ -104,7 +100,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(server::AppState {
-        proxy: proxy::Proxy::new(store, upstreams, config.cache.clone(), checksums, log),
+        proxy: modgate_proxy::Proxy::new(store, upstreams, config.cache.clone(), checksums, log),
         metrics: metrics.clone(),
     });
     let listener = std::net::TcpListener::bind(&config.listen)
@@ -132,6 +128,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     tracing::info!("modgate stopped");
     Ok(())
+}
+
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env(modgate_env::LOG)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM; in-flight requests then finish.

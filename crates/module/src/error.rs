@@ -35,6 +35,18 @@ pub enum Error {
         reason: Option<String>,
     },
 
+    /// A GOPROXY entry the go command refuses (`url` is redacted).
+    #[error("invalid proxy URL {reason}: {url}")]
+    InvalidProxyUrl { url: String, reason: &'static str },
+
+    /// A GOPROXY list of nothing but separators.
+    #[error("GOPROXY list is not the empty string, but contains no entries")]
+    EmptyProxyList,
+
+    /// A `.info` or `@latest` answer that is not a version's metadata.
+    #[error("{module}: {reason}")]
+    InvalidInfo { module: String, reason: String },
+
     /// go.mod text that golang.org/x/mod/modfile's parser rejects.
     #[error("{}: {message}", position(*.line, *.column))]
     Syntax {

@@ -6,6 +6,8 @@
 
 pub mod error;
 pub mod escape;
+pub mod goproxy;
+pub mod info;
 pub mod modfile;
 pub mod path;
 pub mod pattern;
@@ -16,6 +18,7 @@ pub mod version;
 
 pub use error::{Error, PathKind};
 pub use escape::{escape_path, escape_version, unescape_path, unescape_version};
+pub use info::Info;
 pub use path::{check_file_path, check_import_path, check_path};
 pub use pseudo::PseudoTime;
 pub use version::{check, is_canonical};

@@ -61,6 +61,32 @@ pub fn is_canonical(v: &str) -> bool {
     !v.is_empty() && canonical_version(v) == v
 }
 
+/// Sorts and dedupes versions, Go's semver order.
+pub fn sort_versions(versions: &mut Vec<String>) {
+    crate::semver::sort(versions);
+    versions.dedup();
+}
+
+/// The version `@latest` picks among known ones, as the go command does:
+/// the highest release, else the highest pre-release, else the highest
+/// pseudo-version.
+pub fn pick_latest<'a>(versions: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let rank = |v: &str| {
+        if crate::pseudo::is_pseudo_version(v) {
+            0
+        } else if crate::semver::prerelease(v).is_empty() {
+            2
+        } else {
+            1
+        }
+    };
+    versions.into_iter().max_by(|a, b| {
+        rank(a)
+            .cmp(&rank(b))
+            .then_with(|| crate::semver::compare(a, b))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +225,25 @@ mod tests {
             assert_eq!(canonical_version(v), want, "canonical_version({v:?})");
             assert_eq!(is_canonical(v), canonical, "is_canonical({v:?})");
         }
+    }
+
+    #[test]
+    fn latest_prefers_releases_then_prereleases_then_pseudo() {
+        assert_eq!(
+            pick_latest(["v1.0.0", "v1.1.0-rc.1", "v0.9.0"]),
+            Some("v1.0.0")
+        );
+        assert_eq!(
+            pick_latest(["v1.1.0-rc.1", "v1.2.0-0.20190101000000-abcdefabcdef"]),
+            Some("v1.1.0-rc.1")
+        );
+        assert_eq!(
+            pick_latest([
+                "v0.0.0-20190101000000-abcdefabcdef",
+                "v0.0.0-20200101000000-abcdefabcdef"
+            ]),
+            Some("v0.0.0-20200101000000-abcdefabcdef")
+        );
+        assert_eq!(pick_latest([]), None);
     }
 }

@@ -16,8 +16,11 @@
 //! vendored in Go 1.23, fails to authenticate some tiles it reads, so forged
 //! tiles can pass; [`tlog::TileHashReader`] checks every one.
 
+mod gosumdb;
 pub mod note;
 pub mod tlog;
+
+pub use gosumdb::{SUM_GOLANG_ORG_KEY, SumdbPath, SumdbSpec};
 
 use base64::Engine as _;
 use base64::alphabet;
@@ -106,6 +109,18 @@ pub enum Error {
 
     #[error("malformed go.sum record")]
     MalformedSumRecord,
+
+    // Settings and paths.
+    #[error("unknown checksum database {0:?}: give its key, as in GOSUMDB=\"name+hash+key [url]\"")]
+    UnknownDatabase(String),
+    #[error("malformed checksum database key {0:?}: want name+hash+key")]
+    MalformedDatabaseKey(String),
+    #[error("malformed GOSUMDB value {0:?}: want off, a name or \"key [url]\"")]
+    MalformedGosumdb(String),
+    #[error("invalid lookup {lookup:?}: {reason}")]
+    MalformedLookup { lookup: String, reason: String },
+    #[error("no checksum database file {0:?}")]
+    UnknownSumdbPath(String),
 
     /// An error from a caller's [`note::Signer`], [`tlog::HashReader`] or
     /// [`tlog::TileReader`], passed through unchanged as Go does.

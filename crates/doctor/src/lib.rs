@@ -1,0 +1,251 @@
+//! `modgate doctor`: why can't the go command download modules here?
+//!
+//! A client-side tool: it reads the Go environment the way the go command
+//! does (never the proxy server's configuration), checks the settings, then
+//! probes every GOPROXY entry, the checksum database and private
+//! repositories concurrently, layer by layer, each bounded by `--timeout`.
+
+mod check;
+mod checksum_db;
+mod compare;
+mod config;
+pub mod explain;
+mod goenv;
+mod mirror;
+mod note;
+mod probe;
+mod proxyenv;
+mod report;
+mod tls;
+mod vcs;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use check::{Category, Check, Status};
+use config::{ProxyList, goproxy_command, goproxy_value};
+use probe::{Outcome, Prober};
+use report::Report;
+
+/// Skew above this (local clock against servers' `Date`) is reported: the
+/// checksum database and TLS both care about time.
+const MAX_CLOCK_SKEW_SECS: f64 = 90.0;
+
+/// What `modgate doctor` checks, and how it reports.
+#[derive(Debug, Clone)]
+pub struct DoctorOptions {
+    /// Print the checks as JSON rather than a table.
+    pub json: bool,
+    /// Bound of every probe (DNS, connect, TLS and answer together).
+    pub timeout: Duration,
+    /// Module whose version list (`<proxy>/<module>/@v/list`) the probes fetch.
+    pub module: String,
+    /// Probe each mirror several times and recommend the fastest order.
+    pub compare: bool,
+    /// Probes per mirror for `compare`.
+    pub rounds: u32,
+}
+
+pub fn run(args: DoctorOptions) -> anyhow::Result<ExitCode> {
+    let escaped = modgate_module::escape::escape_path(&args.module)
+        .map_err(|e| anyhow::anyhow!("--module {:?}: {e}", args.module))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(diagnose(&args, &escaped));
+    // A lookup still stuck in the resolver must not hold the exit.
+    runtime.shutdown_background();
+    let report = report?;
+    if args.json {
+        println!("{}", report.json());
+    } else {
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", report.table(colour));
+    }
+    Ok(if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn diagnose(args: &DoctorOptions, escaped: &str) -> anyhow::Result<Report> {
+    let env = goenv::load().await;
+    let prober = Prober {
+        tls: tls::TlsSetup::new()?,
+        proxies: proxyenv::ProxyEnv::from_process(),
+        timeout: args.timeout,
+    };
+    let mut checks = vec![match &env.go_error {
+        None => Check::ok("go env", format!("settings from {}", env.source)),
+        Some(e) => Check::warn(
+            "go env",
+            Category::Config,
+            format!("{e}; using {} instead", env.source),
+            "go env  # fix the error it prints first",
+        ),
+    }];
+    checks.extend(config::check_goproxy(&env));
+    checks.extend(prober.proxies.checks());
+    let (sumdb_check, sumdb_target) = config::check_gosumdb(&env);
+    let list = ProxyList::parse(env.get("GOPROXY"));
+
+    // Everything on the network at once: a dead mirror costs one timeout.
+    let mirrors = futures::future::join_all(
+        list.entries
+            .iter()
+            .map(|e| mirror::check_entry(&prober, e, &args.module, escaped)),
+    );
+    let sumdb = async {
+        match &sumdb_target {
+            Some(db) => Some(checksum_db::check(&prober, db, &list).await),
+            None => None,
+        }
+    };
+    let repos = vcs::private_repos(&env);
+    let private = futures::future::join_all(repos.iter().map(|r| vcs::check_repo(r, args.timeout)));
+    let comparison = async {
+        if args.compare {
+            Some(compare::compare(&prober, &list, escaped, args.rounds).await)
+        } else {
+            None
+        }
+    };
+    let (mirror_results, sumdb_result, private_checks, comparison) =
+        tokio::join!(mirrors, sumdb, private, comparison);
+
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut mirror_checks = Vec::new();
+    for (check, outcome) in mirror_results {
+        mirror_checks.push(check);
+        outcomes.extend(outcome);
+    }
+    complete_fixes(&mut mirror_checks, &list);
+    checks.extend(mirror_checks);
+
+    checks.push(sumdb_check);
+    if let Some((check, seen)) = sumdb_result {
+        checks.push(check);
+        outcomes.extend(seen);
+    }
+    checks.extend(config::check_private(&env, sumdb_target.is_some()));
+    checks.extend(private_checks);
+    checks.extend(config::check_govcs(env.get("GOVCS")));
+    checks.extend(config::check_goflags(env.get("GOFLAGS")));
+    checks.extend(config::check_go111module(env.get("GO111MODULE")));
+    checks.push(clock_check(&outcomes));
+    if let Some(cmp) = &comparison {
+        checks.push(compare::check(cmp, &list));
+    }
+    Ok(Report {
+        checks,
+        compare: comparison,
+    })
+}
+
+/// Fixes of failing mirrors end with the GOPROXY that keeps only the
+/// entries that answered, joined with `|` so a timeout fails over.
+fn complete_fixes(checks: &mut [Check], list: &ProxyList) {
+    // One check per entry, in GOPROXY order.
+    let healthy: Vec<&str> = list
+        .entries
+        .iter()
+        .zip(checks.iter())
+        .filter(|(e, c)| {
+            matches!(e.kind, config::EntryKind::Http | config::EntryKind::File(_))
+                && c.status != Status::Fail
+        })
+        .map(|(e, _)| e.url.as_str())
+        .collect();
+    let alternative = if healthy.is_empty() {
+        goproxy_command(config::FALLBACK_MIRRORS)
+    } else {
+        goproxy_command(&goproxy_value(healthy, list.has_direct()))
+    };
+    for (entry, c) in list.entries.iter().zip(checks.iter_mut()) {
+        if let Some(fix) = &mut c.fix {
+            *fix = fix.replace(mirror::ALTERNATIVE, &alternative);
+            if fix.contains(mirror::PLAIN_HTTP) {
+                let plain = entry.url.replacen("https://", "http://", 1);
+                let value = goproxy_value(
+                    list.proxies().map(|e| {
+                        if e == entry {
+                            plain.as_str()
+                        } else {
+                            e.url.as_str()
+                        }
+                    }),
+                    list.has_direct(),
+                );
+                *fix = fix.replace(mirror::PLAIN_HTTP, &goproxy_command(&value));
+            }
+        }
+    }
+}
+
+/// The local clock against the `Date` of every answer (median, so one odd
+/// server does not decide).
+fn clock_check(outcomes: &[Outcome]) -> Check {
+    let mut skews: Vec<f64> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok().and_then(|a| a.skew))
+        .collect();
+    if skews.is_empty() {
+        return Check::ok(
+            "clock",
+            "not measured: no server answered with a Date header",
+        );
+    }
+    skews.sort_by(f64::total_cmp);
+    let median = skews[skews.len() / 2];
+    if median.abs() > MAX_CLOCK_SKEW_SECS {
+        let dir = if median > 0.0 { "ahead of" } else { "behind" };
+        Check::warn(
+            "clock",
+            Category::ClockSkew,
+            format!(
+                "the local clock is {:.0}s {dir} the servers' (median of {} answers): \
+                 certificates and checksum database timestamps may be rejected",
+                median.abs(),
+                skews.len()
+            ),
+            "sudo timedatectl set-ntp true",
+        )
+    } else {
+        Check::ok(
+            "clock",
+            format!(
+                "within {:.0}s of the servers' Date ({} answers)",
+                median.abs(),
+                skews.len()
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixes_name_the_healthy_entries() {
+        let list = ProxyList::parse("https://dead.example,https://ok.example,direct");
+        let mut checks = vec![
+            Check::fail(
+                "https://dead.example",
+                Category::Dns,
+                "x",
+                format!("or drop it: {}", mirror::ALTERNATIVE),
+            ),
+            Check::ok("https://ok.example", "fine"),
+            Check::ok("direct", "git"),
+        ];
+        complete_fixes(&mut checks, &list);
+        assert_eq!(
+            checks[0].fix.as_deref(),
+            Some("or drop it: go env -w GOPROXY=https://ok.example,direct")
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! Integrity on ingest: what an upstream sends is checked before it is stored.
+
+use std::path::Path;
+
+use modgate_module::{modfile, pseudo, version};
+
+/// Largest `.info` accepted from an upstream.
+pub const MAX_INFO: u64 = 64 << 10;
+/// Largest go.mod, as x/mod/zip's MaxGoMod.
+pub const MAX_MOD: u64 = modgate_zip::MAX_GO_MOD;
+/// Largest zip, as x/mod/zip's MaxZipFile.
+pub const MAX_ZIP: u64 = modgate_zip::MAX_ZIP_FILE;
+/// Largest `@v/list`.
+pub const MAX_LIST: u64 = 16 << 20;
+
+/// Checks an upstream's go.mod: it must parse and declare a module. The
+/// path may differ from the requested one, as the go command allows: a fork
+/// used through a `replace` directive declares the path it replaces.
+pub fn check_mod(module: &str, version: &str, data: &[u8]) -> Result<(), String> {
+    modfile::check_syntax(data).map_err(|e| format!("{module}@{version}: go.mod: {e}"))?;
+    match modfile::module_path(data) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "{module}@{version}: go.mod has no module directive"
+        )),
+    }
+}
+
+/// Checks a zip against the module zip rules and returns its `h1:` hash.
+pub fn check_zip(module: &str, version: &str, path: &Path) -> Result<String, String> {
+    modgate_zip::check_zip(path, module, version)
+        .map(|checked| checked.h1)
+        .map_err(|e| format!("{module}@{version}: invalid module zip: {e}"))
+}
+
+/// Parses an upstream `@v/list`: the first field of each line that is a valid,
+/// canonical, non-pseudo version of `module` (the go command ignores the rest).
+pub fn parse_list(module: &str, data: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(data)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|v| {
+            version::is_canonical(v)
+                && !pseudo::is_pseudo_version(v)
+                && version::check(module, v).is_ok()
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mod_must_parse_and_declare_a_module() {
+        assert!(
+            check_mod(
+                "example.com/m",
+                "v1.0.0",
+                b"module example.com/m\n\ngo 1.21\n"
+            )
+            .is_ok()
+        );
+        assert!(
+            check_mod(
+                "example.com/m",
+                "v1.0.0",
+                b"module \"example.com/m\" // c\n"
+            )
+            .is_ok()
+        );
+        // A fork's go.mod declares the module it replaces.
+        assert!(check_mod("example.com/fork", "v1.0.0", b"module example.com/m\n").is_ok());
+        assert!(check_mod("example.com/m", "v1.0.0", b"go 1.21\n").is_err());
+        assert!(
+            check_mod(
+                "example.com/m",
+                "v1.0.0",
+                b"module example.com/m\nrequire (\n"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn list_keeps_valid_versions_of_the_module() {
+        let got = parse_list(
+            "example.com/m",
+            b"v1.0.0\nv1.1.0 2019-01-01T00:00:00Z\nbogus\nv2.0.0\nv2.0.0+incompatible\nv0.0.0-20190101000000-abcdefabcdef\n\n",
+        );
+        assert_eq!(got, ["v1.0.0", "v1.1.0", "v2.0.0+incompatible"]);
+    }
+}

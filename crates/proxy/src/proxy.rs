@@ -1,0 +1,696 @@
+//! The core: answer from the store (the cacher), fill misses from the
+//! upstream chain (the fetcher), and check everything before it is stored.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use modgate_module::{Info, escape, pseudo, version};
+use modgate_sumdb::SumdbPath;
+use quick_cache::sync::Cache;
+use tracing::Instrument;
+
+use crate::flights::{Flights, Lost};
+use crate::ingest;
+use crate::protocol::{Kind, Request};
+use crate::store::{Ext, Key, Object, Store, StoreError};
+use crate::sumdb::client::{Checked, Checksums, VerifyError};
+use crate::sumdb::private::{PrivateError, PrivateLog};
+use crate::sumdb::{Database, SumdbAnswer, SumdbError};
+use crate::telemetry::{self, metric};
+use crate::upstream::{ChainError, Fetched, Upstreams, Want};
+
+/// An answer to a protocol request.
+pub enum Answer {
+    /// A stored, immutable artifact.
+    Stored(Object),
+    /// A list, `@latest` or query answer: valid for a short while only.
+    Fresh(Bytes),
+}
+
+/// Why a request got no answer. Clone: one fill's error goes to every
+/// request that waited for it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProxyError {
+    /// The request names nothing that can exist.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Every upstream said not found (`what`: module or module@version).
+    #[error("{what}: {cause}")]
+    NotFound {
+        what: String,
+        #[source]
+        cause: Arc<ChainError>,
+    },
+    /// An upstream failed, and none delivered.
+    #[error("{what}: {cause}")]
+    Upstream {
+        what: String,
+        #[source]
+        cause: Arc<ChainError>,
+    },
+    /// The fetch that this request waited for died.
+    #[error("{what}: the upstream fetch was interrupted")]
+    Interrupted { what: String },
+    /// The checksum database refused or could not vouch for an artifact.
+    #[error("{}", verify_message(.0))]
+    Verify(#[source] VerifyError),
+    /// modgate's own storage failed (`what`: what it was doing).
+    #[error("storage: {what}: {cause}")]
+    Storage {
+        what: String,
+        #[source]
+        cause: Arc<StoreError>,
+    },
+    /// modgate's own disk failed while staging a download.
+    #[error("{what}: {cause}")]
+    Staging {
+        what: String,
+        #[source]
+        cause: Arc<ChainError>,
+    },
+    /// A checksum database's answer.
+    #[error(transparent)]
+    Sumdb(SumdbError),
+    /// modgate's own checksum database could not take a version.
+    #[error("checksum database: {0}")]
+    Log(#[source] Arc<PrivateError>),
+}
+
+fn verify_message(e: &VerifyError) -> String {
+    match e {
+        VerifyError::Mismatch { .. } | VerifyError::Corrupt(_) => format!("SECURITY ERROR: {e}"),
+        VerifyError::NotFound(_) => {
+            format!("cannot verify: {e} (a private module? list it in --private)")
+        }
+        VerifyError::Unavailable(_) => format!("cannot verify: {e}"),
+    }
+}
+
+impl ProxyError {
+    fn storage(what: impl Into<String>) -> impl FnOnce(StoreError) -> ProxyError {
+        let what = what.into();
+        move |e| ProxyError::Storage {
+            what,
+            cause: Arc::new(e),
+        }
+    }
+}
+
+/// How long answers that can change are kept in memory.
+#[derive(Debug, Clone)]
+pub struct CachePolicy {
+    /// A not-found answer from every upstream is remembered this long.
+    pub negative_ttl: Duration,
+    /// A list, @latest or query answer is fresh this long; then it is still
+    /// served for [`STALE_WINDOW`] while a refresh runs in the background.
+    pub list_ttl: Duration,
+}
+
+const STALE_WINDOW: Duration = Duration::from_secs(600);
+const MEMORY_ENTRIES: usize = 10_000;
+
+#[derive(Clone)]
+pub struct Proxy {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    upstreams: Upstreams,
+    /// The checksum database public modules are verified against.
+    checksums: Option<Checksums>,
+    /// modgate's own checksum database: every version served goes in.
+    log: Option<PrivateLog>,
+    policy: CachePolicy,
+    fills: Flights<Result<(), ProxyError>>,
+    answers: Flights<Result<Bytes, ProxyError>>,
+    /// Upstream path -> when the not-found answer expires, and the answer.
+    negative: Cache<String, (Instant, Arc<ChainError>)>,
+    /// Upstream path -> when it was fetched, and the answer.
+    recent: Cache<String, (Instant, Bytes)>,
+}
+
+impl Proxy {
+    pub fn new(
+        store: Arc<dyn Store>,
+        upstreams: Upstreams,
+        policy: CachePolicy,
+        checksums: Option<Checksums>,
+        log: Option<PrivateLog>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                upstreams,
+                checksums,
+                log,
+                policy,
+                fills: Flights::new(),
+                answers: Flights::new(),
+                negative: Cache::new(MEMORY_ENTRIES),
+                recent: Cache::new(MEMORY_ENTRIES),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn upstreams(&self) -> &Upstreams {
+        &self.inner.upstreams
+    }
+
+    pub fn checksums(&self) -> Option<&Checksums> {
+        self.inner.checksums.as_ref()
+    }
+
+    pub fn log(&self) -> Option<&PrivateLog> {
+        self.inner.log.as_ref()
+    }
+
+    /// Verifies a public module's file against the checksum database before
+    /// it is stored; private modules have no public record.
+    async fn verify(&self, req: &Request, v: &str, file: Checked<'_>) -> Result<(), ProxyError> {
+        let Some(checksums) = &self.inner.checksums else {
+            return Ok(());
+        };
+        if self.inner.upstreams.is_private(&req.module) {
+            return Ok(());
+        }
+        checksums.verify(&req.module, v, file).await.map_err(|e| {
+            if let VerifyError::Mismatch { .. } = e {
+                tracing::error!(module = %req.module, version = v, error = %e, "refused: checksum mismatch");
+                metric::rejected_artifact("sumdb");
+            }
+            ProxyError::Verify(e)
+        })
+    }
+
+    /// The store hook: once a version's go.mod and zip (with its hash) are
+    /// stored, it goes into modgate's own checksum database. Reads the store
+    /// only, never fetches, so only checked (and, for public modules,
+    /// verified) files are ever logged.
+    async fn log_stored(&self, module: &str, v: &str) -> Result<(), ProxyError> {
+        let Some(log) = &self.inner.log else {
+            return Ok(());
+        };
+        if log.contains(module, v) {
+            return Ok(());
+        }
+        let mod_key = Request::new(module, Kind::Mod(v.to_owned())).key();
+        let zip_key = Request::new(module, Kind::Zip(v.to_owned())).key();
+        let hash_key = Key::version_file(module, v, Ext::ZipHash);
+        let (Some(mod_key), Some(zip_key), Some(hash_key)) = (mod_key, zip_key, hash_key) else {
+            return Ok(());
+        };
+        let store = &self.inner.store;
+        let read = |key: Key| async move {
+            store
+                .read_small(&key)
+                .await
+                .map_err(ProxyError::storage(format!("reading {key}")))
+        };
+        let Some(go_mod) = read(mod_key).await? else {
+            return Ok(());
+        };
+        // The hash is stored before the zip: both must be there.
+        let Some(zip_h1) = read(hash_key).await? else {
+            return Ok(());
+        };
+        if store
+            .get(&zip_key)
+            .await
+            .map_err(ProxyError::storage(format!("reading {zip_key}")))?
+            .is_none()
+        {
+            return Ok(());
+        }
+        let zip_h1 = String::from_utf8_lossy(&zip_h1).trim().to_owned();
+        let mod_h1 = modgate_zip::dirhash::hash_go_mod(&go_mod);
+        log.add(module, v, &zip_h1, &mod_h1)
+            .await
+            .map_err(|e| ProxyError::Log(Arc::new(e)))
+    }
+
+    /// Runs the store hook in the background: a miss is not kept waiting
+    /// for the log's fsyncs.
+    fn after_store(&self, module: &str, v: &str) {
+        if self.inner.log.is_none() {
+            return;
+        }
+        let (this, module, v) = (self.clone(), module.to_owned(), v.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = this.log_stored(&module, &v).await {
+                tracing::warn!(module, version = %v, error = %e, "not added to the checksum database");
+            }
+        });
+    }
+
+    /// Stores `module@v`'s go.mod and zip (fetching what is missing), so
+    /// that it is in modgate's own checksum database.
+    async fn log_version(&self, module: &str, v: &str) -> Result<(), ProxyError> {
+        if self
+            .inner
+            .log
+            .as_ref()
+            .is_none_or(|l| l.contains(module, v))
+        {
+            return Ok(());
+        }
+        self.artifact(&Request::new(module, Kind::Mod(v.to_owned())))
+            .await?;
+        self.artifact(&Request::new(module, Kind::Zip(v.to_owned())))
+            .await?;
+        self.log_stored(module, v).await
+    }
+
+    /// `/sumdb/<name>/<path>`, `rest` being `<name>/<path>`: the configured
+    /// checksum database (proxied, cached) or modgate's own. A lookup in
+    /// modgate's own of a version not logged yet fetches and checks it
+    /// first, as sum.golang.org fetches from its proxy.
+    pub async fn sumdb(&self, rest: &str) -> Result<SumdbAnswer, ProxyError> {
+        let under = |name: &str| rest.strip_prefix(name).and_then(|p| p.strip_prefix('/'));
+        let own = self.inner.log.as_ref().map(|l| l as &dyn Database);
+        let proxied = self.inner.checksums.as_ref().map(|c| c as &dyn Database);
+        let Some((db, path)) = [own, proxied]
+            .into_iter()
+            .flatten()
+            .find_map(|db| Some((db, under(db.name())?)))
+        else {
+            return Err(ProxyError::Sumdb(SumdbError::NotFound(
+                "no such checksum database here".to_owned(),
+            )));
+        };
+        let path = SumdbPath::parse(path).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+        if path == SumdbPath::Supported {
+            return Ok(SumdbAnswer {
+                body: Bytes::new(),
+                immutable: false,
+            });
+        }
+        if let (Some(log), SumdbPath::Lookup { module, version }) = (&self.inner.log, &path)
+            && db.name() == log.name()
+        {
+            self.log_version(module, version).await?;
+        }
+        db.answer(&path).await.map_err(ProxyError::Sumdb)
+    }
+
+    pub async fn answer(&self, req: &Request) -> Result<Answer, ProxyError> {
+        if let Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v) = &req.kind
+            && version::is_canonical(v)
+            && version::check(&req.module, v).is_ok()
+        {
+            return self.artifact(req).await.map(Answer::Stored);
+        }
+        let path = req.upstream_path();
+        if let Some((at, bytes)) = self.inner.recent.get(path) {
+            let age = at.elapsed();
+            if age < self.inner.policy.list_ttl {
+                metric::recent_answer(req.endpoint(), "fresh");
+                return Ok(Answer::Fresh(bytes));
+            }
+            if age < self.inner.policy.list_ttl + STALE_WINDOW {
+                metric::recent_answer(req.endpoint(), "stale");
+                let (this, req) = (self.clone(), req.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = this.refresh(&req).await {
+                        tracing::debug!(path = req.upstream_path(), error = %e, "background refresh failed");
+                    }
+                });
+                return Ok(Answer::Fresh(bytes));
+            }
+        }
+        self.refresh(req).await.map(Answer::Fresh)
+    }
+
+    /// A list, @latest or query answer from the upstreams (coalesced), remembered.
+    async fn refresh(&self, req: &Request) -> Result<Bytes, ProxyError> {
+        let (this, owned) = (self.clone(), req.clone());
+        let work = async move {
+            let answer = this.ask_upstream(&owned).await?;
+            this.inner.recent.insert(
+                owned.upstream_path().to_owned(),
+                (Instant::now(), answer.clone()),
+            );
+            Ok(answer)
+        }
+        .instrument(span(req));
+        self.inner
+            .answers
+            .run(req.upstream_path(), req.endpoint(), work)
+            .await
+            .map_err(|Lost| interrupted(req))?
+    }
+
+    async fn ask_upstream(&self, req: &Request) -> Result<Bytes, ProxyError> {
+        match &req.kind {
+            Kind::List => self.list(&req.module).await.map(|versions| {
+                let mut text = versions.join("\n");
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.into()
+            }),
+            Kind::Latest => self.latest(req).await,
+            Kind::Info(_) | Kind::Mod(_) | Kind::Zip(_) => self.query(req).await,
+        }
+    }
+
+    /// The upstream chain behind the negative cache.
+    async fn fetch<T, F, Fut>(
+        &self,
+        req: &Request,
+        want: Want<'_>,
+        validate: F,
+    ) -> Result<T, Arc<ChainError>>
+    where
+        F: Fn(Fetched) -> Fut,
+        Fut: Future<Output = Result<T, String>>,
+    {
+        let path = req.upstream_path();
+        if let Some((expires, answer)) = self.inner.negative.get(path) {
+            if Instant::now() < expires {
+                metric::negative_hit(req.endpoint());
+                return Err(answer);
+            }
+            self.inner.negative.remove(path);
+        }
+        let result = self
+            .inner
+            .upstreams
+            .fetch(req, want, validate)
+            .await
+            .map_err(Arc::new);
+        if let Err(e) = &result
+            && e.is_not_found()
+            && !self.inner.upstreams.is_off()
+        {
+            let expires = Instant::now() + self.inner.policy.negative_ttl;
+            self.inner
+                .negative
+                .insert(path.to_owned(), (expires, e.clone()));
+        }
+        result
+    }
+
+    /// A canonical .info, .mod or .zip: from the store, else fetched and stored.
+    async fn artifact(&self, req: &Request) -> Result<Object, ProxyError> {
+        let key = req.key().expect("canonical artifact requests have a key");
+        let stored = |e| ProxyError::storage(format!("reading {key}"))(e);
+        if let Some(obj) = self.inner.store.get(&key).await.map_err(stored)? {
+            metric::cache_lookup(req.endpoint(), true);
+            return Ok(obj);
+        }
+        metric::cache_lookup(req.endpoint(), false);
+        let (this, owned, k) = (self.clone(), req.clone(), key.clone());
+        let work = async move { this.fill(&owned, &k).await }.instrument(span(req));
+        self.inner
+            .fills
+            .run(req.upstream_path(), req.endpoint(), work)
+            .await
+            .map_err(|Lost| interrupted(req))??;
+        self.inner
+            .store
+            .get(&key)
+            .await
+            .map_err(stored)?
+            .ok_or_else(|| {
+                ProxyError::storage(format!("reading {key}"))(StoreError::Io(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "vanished right after it was stored",
+                )))
+            })
+    }
+
+    async fn fill(&self, req: &Request, key: &Key) -> Result<(), ProxyError> {
+        let module = req.module.as_str();
+        let store = &self.inner.store;
+        let write = |what: &Key| ProxyError::storage(format!("writing {what}"));
+        match &req.kind {
+            Kind::Info(v) => {
+                let info = self
+                    .fetch(
+                        req,
+                        Want::Bytes {
+                            max: ingest::MAX_INFO,
+                        },
+                        |f| async move { check_info(module, Some(v), f) },
+                    )
+                    .await
+                    .map_err(|e| chain_error(req, e))?;
+                store
+                    .put(key, info.to_json().into())
+                    .await
+                    .map_err(write(key))?;
+            }
+            Kind::Mod(v) => {
+                let data = self
+                    .fetch(
+                        req,
+                        Want::Bytes {
+                            max: ingest::MAX_MOD,
+                        },
+                        |f| async move {
+                            let data = bytes_of(f)?;
+                            ingest::check_mod(module, v, &data)?;
+                            Ok(data)
+                        },
+                    )
+                    .await
+                    .map_err(|e| chain_error(req, e))?;
+                let h1 = modgate_zip::dirhash::hash_go_mod(&data);
+                self.verify(req, v, Checked::Mod(&h1)).await?;
+                store.put(key, data).await.map_err(write(key))?;
+                self.after_store(module, v);
+            }
+            Kind::Zip(v) => {
+                let temp = || store.temp_file().map_err(std::io::Error::other);
+                let want = Want::File {
+                    max: ingest::MAX_ZIP,
+                    temp: &temp,
+                };
+                let (file, h1) = self
+                    .fetch(req, want, |f| async move {
+                        let Fetched::File(file) = f else {
+                            return Err("zip was not staged to disk".to_owned());
+                        };
+                        let (module, v) = (module.to_owned(), v.to_owned());
+                        tokio::task::spawn_blocking(move || {
+                            ingest::check_zip(&module, &v, file.path()).map(|h1| (file, h1))
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .inspect_err(|_| metric::rejected_artifact("zip"))
+                    })
+                    .await
+                    .map_err(|e| chain_error(req, e))?;
+                self.verify(req, v, Checked::Zip(&h1)).await?;
+                let hash_key = Key::version_file(module, v, Ext::ZipHash).expect("valid key");
+                // The hash goes first: a stored zip always has its hash beside it.
+                store
+                    .put(&hash_key, Bytes::from(format!("{h1}\n")))
+                    .await
+                    .map_err(write(&hash_key))?;
+                store.put_file(key, file).await.map_err(write(key))?;
+                tracing::info!(module, version = %v, %h1, "stored module zip");
+                self.after_store(module, v);
+            }
+            Kind::List | Kind::Latest => unreachable!("only artifacts are filled"),
+        }
+        Ok(())
+    }
+
+    /// Versions merged from the upstreams and the store; the store alone when
+    /// every upstream fails.
+    async fn list(&self, module: &str) -> Result<Vec<String>, ProxyError> {
+        let req = Request::new(module, Kind::List);
+        let cached = self.cached_versions(module).await?;
+        let mut tagged: Vec<String> = cached
+            .iter()
+            .filter(|(v, _)| !pseudo::is_pseudo_version(v))
+            .map(|(v, _)| v.clone())
+            .collect();
+        let fetched = self
+            .fetch(
+                &req,
+                Want::Bytes {
+                    max: ingest::MAX_LIST,
+                },
+                |f| async move { Ok(ingest::parse_list(module, &bytes_of(f)?)) },
+            )
+            .await;
+        // A module with only pseudo-versions cached is known: its list is empty.
+        match fetched {
+            Ok(upstream) => tagged.extend(upstream),
+            Err(e) if cached.is_empty() => return Err(chain_error(&req, e)),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                tracing::warn!(module, error = %e, "every upstream failed; answering the list from the cache");
+                metric::stale_answer("list");
+            }
+        }
+        version::sort_versions(&mut tagged);
+        Ok(tagged)
+    }
+
+    async fn latest(&self, req: &Request) -> Result<Bytes, ProxyError> {
+        let module = req.module.as_str();
+        match self.fetch_info(req).await {
+            Ok(info) => {
+                self.remember_info(module, &info).await;
+                Ok(info.to_json().into())
+            }
+            // Like the go command, a proxy without @latest is asked for its list.
+            Err(e) if e.is_not_found() => {
+                let versions = match self.list(module).await {
+                    Ok(v) => v,
+                    Err(ProxyError::NotFound { .. }) => Vec::new(),
+                    Err(e) => return Err(e),
+                };
+                if let Some(best) = version::pick_latest(versions.iter().map(String::as_str)) {
+                    let info = Request::new(module, Kind::Info(best.to_owned()));
+                    let obj = self.artifact(&info).await?;
+                    return obj
+                        .read_small()
+                        .await
+                        .map_err(ProxyError::storage(format!("reading {module}@{best}.info")));
+                }
+                match self.cached_latest(module).await? {
+                    Some(info) => Ok(info),
+                    None => Err(chain_error(req, e)),
+                }
+            }
+            Err(e) => match self.cached_latest(module).await? {
+                Some(info) => {
+                    tracing::warn!(module, error = %e, "every upstream failed; answering @latest from the cache");
+                    metric::stale_answer("latest");
+                    Ok(info)
+                }
+                None => Err(chain_error(req, e)),
+            },
+        }
+    }
+
+    /// A query (branch, tag, commit, partial version) resolved upstream.
+    async fn query(&self, req: &Request) -> Result<Bytes, ProxyError> {
+        let info = self
+            .fetch_info(req)
+            .await
+            .map_err(|e| chain_error(req, e))?;
+        self.remember_info(&req.module, &info).await;
+        Ok(info.to_json().into())
+    }
+
+    /// An .info naming any version of the module: @latest or a query's answer.
+    async fn fetch_info(&self, req: &Request) -> Result<Info, Arc<ChainError>> {
+        let module = req.module.as_str();
+        let want = Want::Bytes {
+            max: ingest::MAX_INFO,
+        };
+        self.fetch(req, want, |f| async move { check_info(module, None, f) })
+            .await
+    }
+
+    /// Stores an .info learned from @latest or a query, so the version is
+    /// known offline later. Failing to remember is not the client's problem.
+    async fn remember_info(&self, module: &str, info: &Info) {
+        let Some(key) = Key::version_file(module, &info.version, Ext::Info) else {
+            return;
+        };
+        if let Err(e) = self.inner.store.put(&key, info.to_json().into()).await {
+            tracing::warn!(module, version = %info.version, error = %e, "could not store .info");
+        }
+    }
+
+    /// Canonical versions with something stored, each with whether its .info is stored.
+    async fn cached_versions(&self, module: &str) -> Result<Vec<(String, bool)>, ProxyError> {
+        let Some(dir) = Key::versions_dir(module) else {
+            return Ok(Vec::new());
+        };
+        let mut found: Vec<(String, bool)> = Vec::new();
+        let names = self
+            .inner
+            .store
+            .list(&dir)
+            .await
+            .map_err(ProxyError::storage(format!("listing {dir}")))?;
+        for name in names {
+            let Some((escaped, ext)) = name.rsplit_once('.') else {
+                continue;
+            };
+            if !matches!(ext, "info" | "mod" | "zip") {
+                continue;
+            }
+            let Ok(v) = escape::unescape_version(escaped) else {
+                continue;
+            };
+            if !version::is_canonical(&v) || version::check(module, &v).is_err() {
+                continue;
+            }
+            match found.iter_mut().find(|(seen, _)| *seen == v) {
+                Some(entry) => entry.1 |= ext == "info",
+                None => found.push((v, ext == "info")),
+            }
+        }
+        Ok(found)
+    }
+
+    /// `@latest` from the store alone.
+    async fn cached_latest(&self, module: &str) -> Result<Option<Bytes>, ProxyError> {
+        let cached = self.cached_versions(module).await?;
+        let with_info = cached
+            .iter()
+            .filter(|(_, info)| *info)
+            .map(|(v, _)| v.as_str());
+        let Some(best) = version::pick_latest(with_info) else {
+            return Ok(None);
+        };
+        let key = Key::version_file(module, best, Ext::Info).expect("valid key");
+        self.inner
+            .store
+            .read_small(&key)
+            .await
+            .map_err(ProxyError::storage(format!("reading {key}")))
+    }
+}
+
+fn span(req: &Request) -> tracing::Span {
+    tracing::info_span!("request", id = %telemetry::request_id(), path = req.upstream_path())
+}
+
+fn bytes_of(f: Fetched) -> Result<Bytes, String> {
+    match f {
+        Fetched::Bytes(b) => Ok(b),
+        Fetched::File(_) => Err("expected a small answer in memory".to_owned()),
+    }
+}
+
+fn check_info(module: &str, requested: Option<&str>, f: Fetched) -> Result<Info, String> {
+    Info::parse(module, requested, &bytes_of(f)?).map_err(|e| e.to_string())
+}
+
+/// What a request is about, for messages: the module, or module@version.
+fn what(req: &Request) -> String {
+    match &req.kind {
+        Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v) => format!("{}@{v}", req.module),
+        Kind::List | Kind::Latest => req.module.clone(),
+    }
+}
+
+fn interrupted(req: &Request) -> ProxyError {
+    ProxyError::Interrupted { what: what(req) }
+}
+
+fn chain_error(req: &Request, cause: Arc<ChainError>) -> ProxyError {
+    let what = what(req);
+    if cause.is_not_found() {
+        ProxyError::NotFound { what, cause }
+    } else if cause.staging().is_some() {
+        ProxyError::Staging { what, cause }
+    } else {
+        ProxyError::Upstream { what, cause }
+    }
+}

@@ -1,0 +1,444 @@
+//! HTTP: the GOPROXY endpoints, health, readiness and metrics.
+
+use std::io::SeekFrom;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body as HttpBody;
+use axum::extract::{Path, Request as HttpRequest, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use crate::protocol::{Kind, ParseError, Request};
+use crate::store::{Body, Object};
+use crate::sumdb::SumdbError;
+use crate::telemetry::{self, metric};
+use crate::upstream::BreakerState;
+use crate::{Answer, Proxy, ProxyError};
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const SHORT: &str = "public, max-age=60";
+const ZIP_CHUNK: usize = 256 << 10;
+
+pub struct AppState {
+    pub proxy: Proxy,
+    pub metrics: PrometheusHandle,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/sumdb/{*rest}", get(sumdb))
+        .fallback(goproxy)
+        .layer(middleware::from_fn(observe))
+        .with_state(state)
+}
+
+/// Which endpoint answered, for metrics and logs (never the module path).
+#[derive(Clone, Copy)]
+struct Endpoint(&'static str);
+
+fn with_endpoint(endpoint: &'static str, mut resp: Response) -> Response {
+    resp.extensions_mut().insert(Endpoint(endpoint));
+    resp
+}
+
+async fn healthz() -> Response {
+    with_endpoint("healthz", text(StatusCode::OK, "ok\n"))
+}
+
+/// Ready when storage works. Upstreams being down does not make modgate
+/// unready (it still serves its cache), but the body says so, line by line.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let (status, mut body) = match state.proxy.store().check().await {
+        Ok(()) => (StatusCode::OK, "storage: ok\n".to_owned()),
+        Err(e) => {
+            tracing::error!(error = %e, "storage check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("storage: unavailable: {}\n", e.kind_text()),
+            )
+        }
+    };
+    let health = state.proxy.upstreams().health();
+    for (name, breaker) in &health {
+        body.push_str(&format!("upstream {name}: {}\n", breaker.as_str()));
+    }
+    if !health.is_empty() && health.iter().all(|(_, b)| *b == BreakerState::Open) {
+        body.push_str("degraded: every upstream is down; serving from the cache\n");
+    }
+    with_endpoint("readyz", text(status, &body))
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut resp = state.metrics.render().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    with_endpoint("metrics", resp)
+}
+
+async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRequest) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return with_endpoint("invalid", resp);
+    }
+    let parsed = match Request::parse(req.uri().path()) {
+        Ok(r) => r,
+        Err(e) => {
+            let status = match e {
+                ParseError::NotFound(_) => StatusCode::NOT_FOUND,
+                ParseError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            };
+            return with_endpoint("invalid", text(status, &format!("{e}\n")));
+        }
+    };
+    let head = method == Method::HEAD;
+    let resp = match state.proxy.answer(&parsed).await {
+        Ok(Answer::Stored(obj)) => stored(&parsed, obj, req.headers(), head).await,
+        Ok(Answer::Fresh(bytes)) => fresh(&parsed, bytes, req.headers(), head),
+        Err(e) => proxy_error(e),
+    };
+    with_endpoint(parsed.endpoint(), resp)
+}
+
+/// `/sumdb/<name>/…`: the configured checksum database, proxied and
+/// cached, and modgate's own. go asks `supported` first, then sends all its
+/// checksum database traffic here.
+async fn sumdb(State(state): State<Arc<AppState>>, Path(rest): Path<String>) -> Response {
+    let resp = match state.proxy.sumdb(&rest).await {
+        Ok(answer) => {
+            let mut resp = (StatusCode::OK, answer.body).into_response();
+            let headers = resp.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(if answer.immutable {
+                    IMMUTABLE
+                } else {
+                    "no-cache"
+                }),
+            );
+            resp
+        }
+        Err(e) => proxy_error(e),
+    };
+    with_endpoint("sumdb", resp)
+}
+
+fn content_type(req: &Request) -> &'static str {
+    match req.kind {
+        Kind::Info(_) | Kind::Latest => "application/json",
+        Kind::Mod(_) | Kind::List => "text/plain; charset=utf-8",
+        Kind::Zip(_) => "application/zip",
+    }
+}
+
+/// The one place where an error becomes what a client sees: the status
+/// from the variant, and a plain-text line the go command prints. Storage
+/// failures are logged in full here and shown without server paths.
+fn proxy_error(e: ProxyError) -> Response {
+    let (status, message) = match &e {
+        ProxyError::BadRequest(_) => (StatusCode::BAD_REQUEST, e.to_string()),
+        ProxyError::NotFound { .. } => (StatusCode::NOT_FOUND, format!("not found: {e}")),
+        ProxyError::Upstream { .. } | ProxyError::Interrupted { .. } | ProxyError::Verify(_) => {
+            (StatusCode::BAD_GATEWAY, e.to_string())
+        }
+        ProxyError::Sumdb(s) => (
+            match s {
+                SumdbError::NotFound(_) => StatusCode::NOT_FOUND,
+                SumdbError::BadRequest(_) => StatusCode::BAD_REQUEST,
+                SumdbError::Unavailable(_) => StatusCode::BAD_GATEWAY,
+                SumdbError::Internal(_) => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            e.to_string(),
+        ),
+        ProxyError::Storage { cause, .. } => {
+            tracing::error!(error = %e, "storage failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("modgate's storage is failing ({})", cause.kind_text()),
+            )
+        }
+        ProxyError::Staging { .. } => {
+            tracing::error!(error = %e, "staging a download failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "modgate's storage is failing (staging the download)".to_owned(),
+            )
+        }
+        ProxyError::Log(_) => {
+            tracing::error!(error = %e, "checksum database append failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "modgate's checksum database cannot take the version now".to_owned(),
+            )
+        }
+    };
+    text(status, &format!("{message}\n"))
+}
+
+fn text(status: StatusCode, body: &str) -> Response {
+    let mut resp = (status, body.to_owned()).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if !status.is_success() {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+fn base_headers(resp: &mut Response, content_type: &'static str, cache: &'static str, etag: &str) {
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, v);
+    }
+}
+
+fn fresh(req: &Request, bytes: Bytes, headers: &HeaderMap, head: bool) -> Response {
+    let digest = Sha256::digest(&bytes);
+    let etag = format!("\"{}\"", hex16(&digest));
+    let (status, body, len) = if not_modified(headers, &etag) {
+        (StatusCode::NOT_MODIFIED, Bytes::new(), None)
+    } else {
+        let len = bytes.len() as u64;
+        (
+            StatusCode::OK,
+            if head { Bytes::new() } else { bytes },
+            Some(len),
+        )
+    };
+    let mut resp = (status, body).into_response();
+    base_headers(&mut resp, content_type(req), SHORT, &etag);
+    if let Some(len) = len {
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    resp
+}
+
+fn hex16(digest: &[u8]) -> String {
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A byte range the client asked for, resolved against the object's size.
+#[derive(Debug, PartialEq, Eq)]
+enum Range {
+    Full,
+    Part { start: u64, end: u64 },
+    Unsatisfiable,
+}
+
+fn parse_range(headers: &HeaderMap, size: u64, etag: &str) -> Range {
+    let Some(spec) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Range::Full;
+    };
+    // If-Range with another validator means the client's copy is stale: send it all.
+    if let Some(if_range) = headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok())
+        && if_range.trim() != etag
+    {
+        return Range::Full;
+    }
+    let Some(spec) = spec.trim().strip_prefix("bytes=") else {
+        return Range::Full;
+    };
+    // Multiple ranges are legal to ignore; one whole answer serves them.
+    if spec.contains(',') {
+        return Range::Full;
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return Range::Full;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let parsed = match (first.is_empty(), last.is_empty()) {
+        (true, false) => last.parse::<u64>().ok().map(|n| {
+            if n == 0 {
+                None
+            } else {
+                Some((size.saturating_sub(n), size.saturating_sub(1)))
+            }
+        }),
+        (false, _) => first.parse::<u64>().ok().and_then(|s| {
+            let e = if last.is_empty() {
+                Some(size.saturating_sub(1))
+            } else {
+                last.parse::<u64>()
+                    .ok()
+                    .map(|e| e.min(size.saturating_sub(1)))
+            };
+            e.map(|e| {
+                if s < size && s <= e {
+                    Some((s, e))
+                } else {
+                    None
+                }
+            })
+        }),
+        (true, true) => None,
+    };
+    match parsed {
+        None => Range::Full,
+        Some(None) => Range::Unsatisfiable,
+        Some(Some(_)) if size == 0 => Range::Unsatisfiable,
+        Some(Some((start, end))) => Range::Part { start, end },
+    }
+}
+
+async fn stored(req: &Request, obj: Object, headers: &HeaderMap, head: bool) -> Response {
+    let etag = obj.etag.clone();
+    if not_modified(headers, &etag) {
+        let mut resp = StatusCode::NOT_MODIFIED.into_response();
+        base_headers(&mut resp, content_type(req), IMMUTABLE, &etag);
+        return resp;
+    }
+    let size = obj.size;
+    let (status, start, len) = match parse_range(headers, size, &etag) {
+        Range::Full => (StatusCode::OK, 0, size),
+        Range::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        Range::Unsatisfiable => {
+            let mut resp = text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable\n");
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return resp;
+        }
+    };
+    let body = if head {
+        HttpBody::empty()
+    } else {
+        match body_of(obj.body, start, len).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "reading a stored object failed");
+                return text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "modgate's storage is failing (reading)\n",
+                );
+            }
+        }
+    };
+    let mut resp = (status, body).into_response();
+    base_headers(&mut resp, content_type(req), IMMUTABLE, &etag);
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", start + len - 1))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    resp
+}
+
+async fn body_of(body: Body, start: u64, len: u64) -> std::io::Result<HttpBody> {
+    Ok(match body {
+        Body::Bytes(b) => HttpBody::from(b.slice(start as usize..(start + len) as usize)),
+        Body::File(file) => {
+            let mut file = tokio::fs::File::from_std(file);
+            if start > 0 {
+                file.seek(SeekFrom::Start(start)).await?;
+            }
+            HttpBody::from_stream(ReaderStream::with_capacity(file.take(len), ZIP_CHUNK))
+        }
+    })
+}
+
+/// Gives every request an id, logs it and counts it. No span is made here:
+/// hits are the hot path, and the code that logs while answering (upstream
+/// fetches) opens its own span with [`telemetry::request_id`].
+async fn observe(req: HttpRequest, next: Next) -> Response {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .filter(|v| {
+            v.len() <= 64
+                && v.as_bytes()
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from(NEXT_ID.fetch_add(1, Ordering::Relaxed)));
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let started = Instant::now();
+    let mut resp = telemetry::REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    let elapsed = started.elapsed();
+    let endpoint = resp.extensions().get::<Endpoint>().map_or("other", |e| e.0);
+    let status = resp.status().as_u16();
+    metric::http_request(endpoint, status, elapsed);
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    let id_text = id.to_str().unwrap_or_default();
+    let path = uri.path();
+    if status >= 500 {
+        tracing::warn!(id = id_text, %method, path, status, ms, "request failed");
+    } else if status >= 400 {
+        tracing::info!(id = id_text, %method, path, status, ms, "request");
+    } else {
+        tracing::debug!(id = id_text, %method, path, status, ms, "request");
+    }
+    resp.headers_mut().insert("x-request-id", id);
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(spec: &str, size: u64) -> Range {
+        let mut h = HeaderMap::new();
+        h.insert(header::RANGE, HeaderValue::from_str(spec).unwrap());
+        parse_range(&h, size, "\"e\"")
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(range("bytes=0-9", 100), Range::Part { start: 0, end: 9 });
+        assert_eq!(range("bytes=90-", 100), Range::Part { start: 90, end: 99 });
+        assert_eq!(range("bytes=-10", 100), Range::Part { start: 90, end: 99 });
+        assert_eq!(range("bytes=-1000", 100), Range::Part { start: 0, end: 99 });
+        assert_eq!(
+            range("bytes=50-1000", 100),
+            Range::Part { start: 50, end: 99 }
+        );
+        assert_eq!(range("bytes=100-", 100), Range::Unsatisfiable);
+        assert_eq!(range("bytes=-0", 100), Range::Unsatisfiable);
+        assert_eq!(range("bytes=9-1", 100), Range::Unsatisfiable);
+        assert_eq!(range("bytes=0-1,5-6", 100), Range::Full);
+        assert_eq!(range("items=0-1", 100), Range::Full);
+        assert_eq!(range("bytes=x-y", 100), Range::Full);
+        let mut h = HeaderMap::new();
+        h.insert(header::RANGE, HeaderValue::from_static("bytes=0-9"));
+        h.insert(header::IF_RANGE, HeaderValue::from_static("\"old\""));
+        assert_eq!(parse_range(&h, 100, "\"e\""), Range::Full);
+    }
+}

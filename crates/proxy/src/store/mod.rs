@@ -1,0 +1,154 @@
+//! Where artifacts live: a small storage trait and its implementations.
+//!
+//! Keys mirror the GOPROXY layout with escaped paths and versions
+//! (`github.com/!azure/go/@v/v1.0.0.zip`), so a disk store is itself a valid
+//! `file://` GOPROXY tree.
+
+mod disk;
+mod memory;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tempfile::NamedTempFile;
+
+pub use disk::DiskStore;
+pub use memory::MemoryCached;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("storage task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl StoreError {
+    /// What went wrong without where (file systems name server paths):
+    /// fit for clients.
+    pub fn kind_text(&self) -> String {
+        match self {
+            StoreError::Io(e) => e.kind().to_string(),
+            StoreError::Task(_) => "task failed".to_owned(),
+        }
+    }
+}
+
+/// Files modgate names itself beside a version's artifacts (requests name
+/// the others: see `protocol::Request::key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ext {
+    Info,
+    /// The `h1:` hash of the zip, computed at ingest.
+    ZipHash,
+}
+
+impl Ext {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ext::Info => "info",
+            Ext::ZipHash => "ziphash",
+        }
+    }
+}
+
+/// A storage key. Built only from escaped, validated module paths and
+/// versions, so it can never name a file outside the store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key(String);
+
+impl Key {
+    /// `module/@v/version.ext`, from an already validated module path and version.
+    pub fn version_file(module: &str, version: &str, ext: Ext) -> Option<Self> {
+        let m = modgate_module::escape::escape_path(module).ok()?;
+        let v = modgate_module::escape::escape_version(version).ok()?;
+        Some(Key(format!("{m}/@v/{v}.{}", ext.as_str())))
+    }
+
+    /// The key of a validated, escaped GOPROXY path (`m/@v/v1.0.0.zip`).
+    pub(crate) fn from_escaped_path(path: &str) -> Self {
+        Key(path.to_owned())
+    }
+
+    /// The directory holding a module's versions.
+    /// A checksum database file, where a GOMODCACHE keeps it
+    /// (`sumdb/<name>/lookup/…`, `sumdb/<name>/tile/…`). `path` must be
+    /// relative, clean and free of `..`: callers build it from parsed parts.
+    pub fn sumdb(name: &str, path: &str) -> Self {
+        Key(format!("sumdb/{name}/{path}"))
+    }
+
+    pub fn versions_dir(module: &str) -> Option<Self> {
+        let m = modgate_module::escape::escape_path(module).ok()?;
+        Some(Key(format!("{m}/@v")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A stored object ready to be served.
+#[derive(Debug)]
+pub struct Object {
+    pub size: u64,
+    /// Strong validator; stored objects never change, so it never goes stale.
+    pub etag: String,
+    pub body: Body,
+}
+
+#[derive(Debug)]
+pub enum Body {
+    Bytes(Bytes),
+    File(std::fs::File),
+}
+
+impl Object {
+    /// The whole body in memory: for objects known to be small (.info,
+    /// go.mod, hashes, checksum database files).
+    pub async fn read_small(self) -> Result<Bytes, StoreError> {
+        match self.body {
+            Body::Bytes(b) => Ok(b),
+            Body::File(mut file) => Ok(tokio::task::spawn_blocking(move || {
+                use std::io::Read;
+                let mut buf = Vec::new();
+                file.read_to_end(&mut buf).map(|_| Bytes::from(buf))
+            })
+            .await??),
+        }
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The object, or `None` when it is not stored.
+    async fn get(&self, key: &Key) -> Result<Option<Object>, StoreError>;
+    /// Stores `data` under `key` atomically, unless something is stored there already:
+    /// stored objects never change.
+    async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError>;
+    /// Like `put`, for a file written through [`Store::temp_file`].
+    async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError>;
+    /// Names of the objects directly under `dir`.
+    async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError>;
+    /// Whether the store can be written and read now.
+    async fn check(&self) -> Result<(), StoreError>;
+    /// A temporary file for staging a large artifact before `put_file`.
+    fn temp_file(&self) -> Result<NamedTempFile, StoreError>;
+}
+
+impl dyn Store {
+    /// The object under `key` in memory, or `None`; see [`Object::read_small`].
+    pub async fn read_small(&self, key: &Key) -> Result<Option<Bytes>, StoreError> {
+        match self.get(key).await? {
+            Some(obj) => obj.read_small().await.map(Some),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,774 @@
+//! The checksum database client: module hashes verified against GOSUMDB as
+//! the go command verifies them (x/mod/sumdb/client.go), and the database's
+//! files served to go commands under /sumdb/<name>/, checked and cached.
+//!
+//! Only proven data is stored: a lookup once its signed tree is consistent
+//! with every tree verified before and its record is proven in that tree, a
+//! hash tile once it hashes up to a verified tree. Stored files are trusted
+//! from then on, so verification goes on while the database is down. The
+//! newest verified tree's signed note is kept as `verified/<N>`, so a
+//! restarted modgate still notices a database that forks its log.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use modgate_module::{escape_path, escape_version};
+use modgate_sumdb::note::{self, Ed25519Verifier, Verifier as _, VerifierList};
+use modgate_sumdb::tlog::{self, HASH_SIZE, Hash, Tile, TileHashReader, TileReader, Tree};
+use tokio::sync::OnceCell;
+use tracing::{error, warn};
+
+use async_trait::async_trait;
+use modgate_sumdb::{SumdbPath, SumdbSpec};
+
+use super::{Database, SumdbAnswer, SumdbError};
+use crate::flights::Flights;
+use crate::lock;
+use crate::store::{Key, Store};
+use crate::telemetry::metric;
+
+/// The go command's tile height, and sum.golang.org's.
+const TILE_HEIGHT: u32 = 8;
+/// How long an answer to `latest` is served from memory.
+const LATEST_TTL: Duration = Duration::from_secs(10);
+/// The caller's client bounds connects and pauses; this bounds a trickle.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Far more than any lookup or tile.
+const MAX_BODY: usize = 4 << 20;
+/// A proof reads its hashes in one pass, so two rounds of tile fetches
+/// suffice; more means bad math, not a slow database.
+const MAX_TILE_ROUNDS: usize = 4;
+
+/// The configured checksum database (GOSUMDB), verified and cached.
+pub struct Checksums {
+    inner: Arc<Inner>,
+}
+
+/// The hash to check, of a module zip or of its go.mod (`h1:…`).
+#[derive(Debug, Clone, Copy)]
+pub enum Checked<'a> {
+    Zip(&'a str),
+    Mod(&'a str),
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum VerifyError {
+    /// The database's hash differs: never store such an artifact.
+    #[error(
+        "verifying {module}@{version}: checksum mismatch for the {file}: downloaded {received}, checksum database {database} has {expected}"
+    )]
+    Mismatch {
+        module: String,
+        version: String,
+        /// `zip` or `go.mod`.
+        file: &'static str,
+        database: String,
+        expected: String,
+        received: String,
+    },
+    /// The database has no record: go would fail too.
+    #[error("{0}")]
+    NotFound(String),
+    /// The database could not be asked: verification could not be done.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Bad signature, bad proof, or a tree inconsistent with one verified
+    /// before: a security failure, logged at error level.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+impl Checksums {
+    /// None when the spec is off.
+    pub fn new(
+        spec: &SumdbSpec,
+        store: Arc<dyn Store>,
+        client: reqwest::Client,
+    ) -> Result<Option<Self>, SumdbError> {
+        let SumdbSpec::Database { key, url } = spec else {
+            return Ok(None);
+        };
+        let bad = SumdbError::BadRequest;
+        let verifier = Ed25519Verifier::new(key)
+            .map_err(|e| bad(format!("checksum database key {key:?}: {e}")))?;
+        let name = verifier.name().to_owned();
+        // The name becomes directories of the store.
+        if name
+            .split('/')
+            .any(|e| e.is_empty() || e == "." || e == "..")
+            || name.contains('\\')
+        {
+            return Err(bad(format!(
+                "checksum database name {name:?} is not a clean relative path"
+            )));
+        }
+        let base = url.clone().unwrap_or_else(|| format!("https://{name}"));
+        // The error would show the URL, credentials and all.
+        let parsed = url::Url::parse(&base)
+            .map_err(|_| bad(format!("checksum database {name}: invalid URL")))?;
+        let shown = modgate_redact::redact_url(parsed.as_str())
+            .trim_end_matches('/')
+            .to_owned();
+        if !matches!(parsed.scheme(), "http" | "https")
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
+            return Err(bad(format!(
+                "checksum database URL {shown}: want http(s)://host[/path], without query"
+            )));
+        }
+        Ok(Some(Self {
+            inner: Arc::new(Inner {
+                base: parsed.as_str().trim_end_matches('/').to_owned(),
+                shown,
+                name,
+                verifiers: VerifierList::new([verifier]),
+                store,
+                client,
+                loaded: OnceCell::new(),
+                head: Mutex::new(None),
+                latest: Mutex::new(None),
+                files: Flights::new(),
+                tiles: Flights::new(),
+            }),
+        }))
+    }
+
+    /// Checks `file`'s hash against the database's record of `module@version`.
+    pub async fn verify(
+        &self,
+        module: &str,
+        version: &str,
+        file: Checked<'_>,
+    ) -> Result<(), VerifyError> {
+        let result = self.inner.verify(module, version, file).await;
+        metric::sumdb_verification(match &result {
+            Ok(()) => "ok",
+            Err(VerifyError::Mismatch { .. }) => "mismatch",
+            Err(VerifyError::NotFound(_)) => "not_found",
+            Err(VerifyError::Unavailable(_)) => "unavailable",
+            Err(VerifyError::Corrupt(_)) => "corrupt",
+        });
+        result
+    }
+}
+
+#[async_trait]
+impl Database for Checksums {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    async fn answer(&self, path: &SumdbPath) -> Result<SumdbAnswer, SumdbError> {
+        let inner = &self.inner;
+        match path {
+            SumdbPath::Latest => inner.answer_latest().await,
+            SumdbPath::Lookup { module, version } => {
+                let body = inner
+                    .lookup(module, version)
+                    .await
+                    .map_err(|f| inner.answer_error(f))?;
+                Ok(SumdbAnswer {
+                    body,
+                    immutable: true,
+                })
+            }
+            SumdbPath::Tile(tile) => inner
+                .answer_tile(*tile)
+                .await
+                .map_err(|f| inner.answer_error(f)),
+            SumdbPath::Supported => Ok(SumdbAnswer {
+                body: Bytes::new(),
+                immutable: false,
+            }),
+        }
+    }
+}
+
+/// Why a file could not be had, before it is worded for a caller.
+#[derive(Debug, Clone)]
+enum Fail {
+    NotFound(String),
+    Unavailable(String),
+    /// Already logged.
+    Corrupt(String),
+}
+
+/// The newest verified tree and its signed note.
+#[derive(Debug, Clone)]
+struct Head {
+    tree: Tree,
+    note: Bytes,
+}
+
+/// A lookup answer, parsed and its signature checked.
+struct Lookup {
+    id: u64,
+    leaf: Hash,
+    tree: Tree,
+    note: Bytes,
+    record: modgate_sumdb::SumRecord,
+}
+
+struct Inner {
+    name: String,
+    /// Without a trailing slash; may hold credentials.
+    base: String,
+    /// `base` without credentials, for messages and logs.
+    shown: String,
+    verifiers: VerifierList<Ed25519Verifier>,
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    /// Whether `head` has been read from the store.
+    loaded: OnceCell<()>,
+    head: Mutex<Option<Head>>,
+    /// The last `latest` fetched, and when.
+    latest: Mutex<Option<(Instant, Bytes)>>,
+    /// Lookups (keyed by path) and `latest`.
+    files: Flights<Result<Bytes, Fail>>,
+    /// Hash tiles, and whether they came from the network.
+    tiles: Flights<Result<(Bytes, bool), Fail>>,
+}
+
+impl Inner {
+    async fn verify(
+        self: &Arc<Self>,
+        module: &str,
+        version: &str,
+        file: Checked<'_>,
+    ) -> Result<(), VerifyError> {
+        let at = format!("verifying {module}@{version}");
+        let name = &self.name;
+        let fail = |f| match f {
+            Fail::NotFound(d) => {
+                VerifyError::NotFound(format!("{at}: not found in checksum database {name}: {d}"))
+            }
+            Fail::Unavailable(d) => VerifyError::Unavailable(format!(
+                "{at}: checksum database {name} is unavailable: {d}"
+            )),
+            Fail::Corrupt(d) => VerifyError::Corrupt(format!(
+                "{at}: checksum database {name} is serving a forked or corrupt log: {d}"
+            )),
+        };
+        let body = self.lookup(module, version).await.map_err(fail)?;
+        // Proven (or stored once proven), so this only fails on a damaged store.
+        let record = self
+            .parse_lookup(&body, module, version)
+            .map_err(|e| fail(self.corrupt(e)))?
+            .record;
+        let (file, expected, received) = match file {
+            Checked::Zip(h) => ("zip", record.zip_hash, h),
+            Checked::Mod(h) => ("go.mod", record.mod_hash, h),
+        };
+        if expected == received {
+            return Ok(());
+        }
+        Err(VerifyError::Mismatch {
+            module: module.to_owned(),
+            version: version.to_owned(),
+            file,
+            database: self.name.clone(),
+            expected,
+            received: received.to_owned(),
+        })
+    }
+
+    fn answer_error(&self, fail: Fail) -> SumdbError {
+        match fail {
+            Fail::NotFound(d) => SumdbError::NotFound(d),
+            Fail::Unavailable(d) => SumdbError::Unavailable(d),
+            Fail::Corrupt(d) => SumdbError::Unavailable(format!(
+                "checksum database {} is serving a forked or corrupt log: {d}",
+                self.name
+            )),
+        }
+    }
+
+    /// Logs a security failure: the database lied.
+    fn corrupt(&self, detail: String) -> Fail {
+        error!(
+            url = %self.shown,
+            "checksum database {} is serving a forked or corrupt log: {detail}",
+            self.name
+        );
+        Fail::Corrupt(detail)
+    }
+
+    fn key(&self, path: &str) -> Key {
+        Key::sumdb(&self.name, path)
+    }
+
+    /// The lookup answer for `module@version`, proven: from the store, or
+    /// fetched, proven and stored. Concurrent calls share one fetch.
+    async fn lookup(self: &Arc<Self>, module: &str, version: &str) -> Result<Bytes, Fail> {
+        let (em, ev) = match (escape_path(module), escape_version(version)) {
+            (Ok(m), Ok(v)) => (m, v),
+            (Err(e), _) | (_, Err(e)) => return Err(Fail::NotFound(e.to_string())),
+        };
+        let path = format!("lookup/{em}@{ev}");
+        let (this, module, version) = (Arc::clone(self), module.to_owned(), version.to_owned());
+        let work = async move { this.fetch_lookup(&em, &ev, &module, &version).await };
+        self.files
+            .run(&path, "sumdb_lookup", work)
+            .await
+            .unwrap_or_else(|lost| Err(Fail::Unavailable(lost.to_string())))
+    }
+
+    async fn fetch_lookup(
+        self: &Arc<Self>,
+        em: &str,
+        ev: &str,
+        module: &str,
+        version: &str,
+    ) -> Result<Bytes, Fail> {
+        let path = format!("lookup/{em}@{ev}");
+        let key = self.key(&path);
+        if let Some(body) = self.stored(&key).await {
+            match self.parse_lookup(&body, module, version) {
+                Ok(_) => {
+                    metric::sumdb_cache("lookup", true);
+                    return Ok(body);
+                }
+                // Stored files never change: this one will be fetched each time.
+                Err(e) => warn!(%key, "stored checksum database lookup is damaged: {e}"),
+            }
+        }
+        metric::sumdb_cache("lookup", false);
+        let body = self.get(&path).await?;
+        let lookup = self
+            .parse_lookup(&body, module, version)
+            .map_err(|e| self.corrupt(e))?;
+        self.merge(Head {
+            tree: lookup.tree,
+            note: lookup.note,
+        })
+        .await?;
+        let Lookup { id, leaf, tree, .. } = lookup;
+        let proven = self
+            .with_tiles(move |tiles| {
+                let reader = TileHashReader::new(tree, tiles);
+                let proof = tlog::prove_record(tree.n, id, &reader)?;
+                tlog::check_record(&proof, tree.n, tree.hash, id, leaf)
+            })
+            .await?;
+        proven.map_err(|e| {
+            self.corrupt(format!(
+                "{path}: record {id} is not in tree {} ({}): {e}",
+                tree.n, tree.hash
+            ))
+        })?;
+        self.put(&key, body.clone()).await;
+        Ok(body)
+    }
+
+    /// Everything about a lookup answer that needs no tiles: syntax, the
+    /// signature, and that it is the record of `module@version`.
+    fn parse_lookup(&self, body: &Bytes, module: &str, version: &str) -> Result<Lookup, String> {
+        let at = format!("lookup of {module}@{version}");
+        let (id, text, signed) = tlog::parse_record(body).map_err(|e| format!("{at}: {e}"))?;
+        let tree = self.open_tree(signed).map_err(|e| format!("{at}: {e}"))?;
+        if id >= tree.n {
+            return Err(format!(
+                "{at}: record {id} is outside the signed tree of size {}",
+                tree.n
+            ));
+        }
+        let record = modgate_sumdb::parse_sum_record(text).map_err(|e| format!("{at}: {e}"))?;
+        // Go keeps only the lines naming the module version, and so would
+        // accept any hash if the database answered another record.
+        if record.module != module || record.version != version {
+            return Err(format!(
+                "{at}: answered the record of {}@{}",
+                record.module, record.version
+            ));
+        }
+        Ok(Lookup {
+            id,
+            leaf: tlog::record_hash(text.as_bytes()),
+            tree,
+            note: body.slice_ref(signed),
+            record,
+        })
+    }
+
+    /// The tree a signed note holds, if the database's key signed it.
+    fn open_tree(&self, note: &[u8]) -> Result<Tree, String> {
+        let opened = note::open(note, &self.verifiers).map_err(|e| format!("tree note: {e}"))?;
+        tlog::parse_tree(&opened.text).map_err(|e| format!("tree note: {e}"))
+    }
+
+    /// The newest verified tree, read from the store on first use.
+    async fn head(&self) -> Result<Option<Head>, Fail> {
+        self.loaded.get_or_try_init(|| self.load_head()).await?;
+        Ok(lock(&self.head).clone())
+    }
+
+    async fn load_head(&self) -> Result<(), Fail> {
+        let dir = self.key("verified");
+        let names = self
+            .store
+            .list(&dir)
+            .await
+            .map_err(|e| Fail::Unavailable(format!("reading {dir}: {e}")))?;
+        let Some(n) = names.iter().filter_map(|n| n.parse::<u64>().ok()).max() else {
+            return Ok(());
+        };
+        let key = self.key(&format!("verified/{n}"));
+        let Some(note) = self.stored(&key).await else {
+            return Err(Fail::Unavailable(format!("reading {key}")));
+        };
+        match self.open_tree(&note) {
+            Ok(tree) if tree.n == n => *lock(&self.head) = Some(Head { tree, note }),
+            // A changed key, say: start over as the go command does with no go.sum cache.
+            Ok(_) => warn!(%key, "verified tree note is for another size; ignoring it"),
+            Err(e) => warn!(%key, "verified tree note does not open: {e}; ignoring it"),
+        }
+        Ok(())
+    }
+
+    /// Makes `new` part of the verified timeline: the newest tree if it is
+    /// newer and extends the newest, else it must be a prefix of the newest
+    /// (Go's mergeLatestMem).
+    async fn merge(self: &Arc<Self>, new: Head) -> Result<(), Fail> {
+        let mut seen = self.head().await?;
+        loop {
+            if let Some(head) = &seen {
+                if new.tree.n <= head.tree.n {
+                    return self.check_trees(&new, head).await;
+                }
+                self.check_trees(head, &new).await?;
+            }
+            // Install unless another merge moved the head meanwhile.
+            {
+                let mut head = lock(&self.head);
+                if head.as_ref().map(|h| h.tree) != seen.as_ref().map(|h| h.tree) {
+                    seen = head.clone();
+                    continue;
+                }
+                *head = Some(new.clone());
+            }
+            self.put(&self.key(&format!("verified/{}", new.tree.n)), new.note)
+                .await;
+            return Ok(());
+        }
+    }
+
+    /// Proves that `older` is a prefix of `newer`.
+    async fn check_trees(self: &Arc<Self>, older: &Head, newer: &Head) -> Result<(), Fail> {
+        let (old, new) = (older.tree, newer.tree);
+        if old == new {
+            return Ok(());
+        }
+        let proven = self
+            .with_tiles(move |tiles| {
+                let reader = TileHashReader::new(new, tiles);
+                let proof = tlog::prove_tree(new.n, old.n, &reader)?;
+                tlog::check_tree(&proof, new.n, new.hash, old.n, old.hash)
+            })
+            .await?;
+        proven.map_err(|e| {
+            self.corrupt(format!(
+                "tree {} ({}) is not a prefix of tree {} ({}): {e}",
+                old.n, old.hash, new.n, new.hash
+            ))
+        })
+    }
+
+    /// Runs the synchronous `proof` over tiles, fetching those it turns out
+    /// to need and running it again. The outer error is a failed fetch; the
+    /// inner result is the proof's. Fetched tiles the proof authenticated
+    /// are stored.
+    async fn with_tiles<T: Send>(
+        self: &Arc<Self>,
+        proof: impl Fn(&Gathered) -> Result<T, modgate_sumdb::Error> + Send,
+    ) -> Result<Result<T, modgate_sumdb::Error>, Fail> {
+        let mut gathered = Gathered::default();
+        let mut fetched = HashSet::new();
+        for _ in 0..MAX_TILE_ROUNDS {
+            let result = proof(&gathered);
+            let missing: HashSet<Tile> = gathered.missing.take().into_iter().collect();
+            if missing.is_empty() {
+                let proven: Vec<(Tile, Bytes)> = gathered
+                    .proven
+                    .take()
+                    .into_iter()
+                    .filter(|t| fetched.contains(t))
+                    .map(|t| (t, gathered.have[&t].clone()))
+                    .collect();
+                for (tile, data) in proven {
+                    self.put(&self.key(&tile.path()), data).await;
+                }
+                return Ok(result);
+            }
+            drop(result);
+            let missing: Vec<Tile> = missing.into_iter().collect();
+            let got = futures::future::try_join_all(missing.iter().map(|&t| self.tile(t))).await?;
+            for (tile, (data, from_network)) in missing.into_iter().zip(got) {
+                if from_network {
+                    fetched.insert(tile);
+                }
+                gathered.have.insert(tile, data);
+            }
+        }
+        Err(Fail::Unavailable(
+            "a proof kept asking for more tiles".to_owned(),
+        ))
+    }
+
+    /// Hash tile `tile` for a proof: from the store, or fetched (a partial
+    /// tile that is gone from the database is cut from the full tile, as Go
+    /// does). Concurrent calls share one fetch.
+    async fn tile(self: &Arc<Self>, tile: Tile) -> Result<(Bytes, bool), Fail> {
+        let this = Arc::clone(self);
+        let work = async move { this.fetch_tile(tile).await };
+        self.tiles
+            .run(&tile.path(), "sumdb_tile", work)
+            .await
+            .unwrap_or_else(|lost| Err(Fail::Unavailable(lost.to_string())))
+    }
+
+    async fn fetch_tile(&self, tile: Tile) -> Result<(Bytes, bool), Fail> {
+        let size = tile.w as usize * HASH_SIZE;
+        let full = Tile {
+            w: 1 << tile.h,
+            ..tile
+        };
+        if let Some(data) = self.stored(&self.key(&tile.path())).await
+            && data.len() == size
+        {
+            metric::sumdb_cache("tile", true);
+            return Ok((data, false));
+        }
+        // Only proven tiles are stored, so a prefix of a stored one is proven.
+        if full != tile
+            && let Some(data) = self.stored(&self.key(&full.path())).await
+            && data.len() == full.w as usize * HASH_SIZE
+        {
+            metric::sumdb_cache("tile", true);
+            return Ok((data.slice(..size), false));
+        }
+        metric::sumdb_cache("tile", false);
+        let data = match self.get_hash_tile(tile).await {
+            Err(Fail::NotFound(_)) if full != tile => self
+                .get_hash_tile(full)
+                .await
+                .map(|data| data.slice(..size)),
+            fetched => fetched,
+        };
+        match data {
+            Ok(data) => Ok((data, true)),
+            // A database without a tile its tree needs is broken, not silent.
+            Err(Fail::NotFound(d)) => Err(Fail::Unavailable(d)),
+            Err(f) => Err(f),
+        }
+    }
+
+    /// Hash tile `tile` from the database, which must be its size.
+    async fn get_hash_tile(&self, tile: Tile) -> Result<Bytes, Fail> {
+        let path = tile.path();
+        let data = self.get(&path).await?;
+        let want = tile.w as usize * HASH_SIZE;
+        if data.len() != want {
+            return Err(Fail::Unavailable(format!(
+                "{}/{path}: {} bytes, want {want}",
+                self.shown,
+                data.len()
+            )));
+        }
+        Ok(data)
+    }
+
+    async fn answer_tile(self: &Arc<Self>, tile: Tile) -> Result<SumdbAnswer, Fail> {
+        let path = tile.path();
+        let key = self.key(&path);
+        let answer = |body| SumdbAnswer {
+            body,
+            immutable: true,
+        };
+        if let Some(body) = self.stored(&key).await {
+            metric::sumdb_cache("tile", true);
+            return Ok(answer(body));
+        }
+        metric::sumdb_cache("tile", false);
+        // A hash tile inside the verified tree is read through it, proven.
+        if tile.l >= 0
+            && let Some(head) = self.head().await?
+            && covers(head.tree.n, &tile)
+        {
+            let tree = head.tree;
+            let data = self
+                .with_tiles(move |tiles| {
+                    tlog::read_tile_data(&tile, &TileHashReader::new(tree, tiles))
+                })
+                .await?
+                .map_err(|e| {
+                    self.corrupt(format!(
+                        "{path} does not hash up to tree {} ({}): {e}",
+                        tree.n, tree.hash
+                    ))
+                })?;
+            let data = Bytes::from(data);
+            self.put(&key, data.clone()).await;
+            return Ok(answer(data));
+        }
+        if tile.l >= 0 {
+            // Newer than any tree verified here: served for the client to
+            // prove, and not stored, where proofs would trust it.
+            return self.get_hash_tile(tile).await.map(answer);
+        }
+        // Record data: no proof reads it, and the client checks it.
+        let data = self.get(&path).await?;
+        self.put(&key, data.clone()).await;
+        Ok(answer(data))
+    }
+
+    async fn answer_latest(self: &Arc<Self>) -> Result<SumdbAnswer, SumdbError> {
+        let answer = |body| SumdbAnswer {
+            body,
+            immutable: false,
+        };
+        let recent = lock(&self.latest).clone();
+        if let Some((at, body)) = &recent
+            && at.elapsed() < LATEST_TTL
+        {
+            metric::sumdb_cache("latest", true);
+            return Ok(answer(body.clone()));
+        }
+        metric::sumdb_cache("latest", false);
+        let this = Arc::clone(self);
+        let work = async move {
+            let body = this.get("latest").await?;
+            this.open_tree(&body)
+                .map_err(|e| this.corrupt(format!("latest: {e}")))?;
+            *lock(&this.latest) = Some((Instant::now(), body.clone()));
+            Ok(body)
+        };
+        let fail = match self
+            .files
+            .run("latest", "sumdb_latest", work)
+            .await
+            .unwrap_or_else(|lost| Err(Fail::Unavailable(lost.to_string())))
+        {
+            Ok(body) => return Ok(answer(body)),
+            Err(fail) => fail,
+        };
+        // An older signed tree is still true: better than no answer.
+        let older = match recent {
+            Some((_, body)) => Some(body),
+            None => self.head().await.ok().flatten().map(|h| h.note),
+        };
+        match older {
+            Some(body) => {
+                warn!(url = %self.shown, "checksum database {}: serving an older latest: {fail:?}", self.name);
+                metric::stale_answer("sumdb_latest");
+                Ok(answer(body))
+            }
+            None => Err(self.answer_error(fail)),
+        }
+    }
+
+    /// GET `path` from the database: 404 and 410 are NotFound, any other
+    /// failure Unavailable.
+    async fn get(&self, path: &str) -> Result<Bytes, Fail> {
+        let shown = format!("{}/{path}", self.shown);
+        let unavailable = |why: String| Fail::Unavailable(format!("{shown}: {why}"));
+        let mut resp = self
+            .client
+            .get(format!("{}/{path}", self.base))
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| unavailable(modgate_net::describe(e)))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let message = format!("{shown}: {status}{}", modgate_net::first_line(resp).await);
+            return Err(match status.as_u16() {
+                404 | 410 => Fail::NotFound(message),
+                _ => Fail::Unavailable(message),
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| unavailable(modgate_net::describe(e)))?
+        {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(unavailable(format!("more than {MAX_BODY} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.into())
+    }
+
+    /// A stored file; a store that fails to read is a miss, and logged.
+    async fn stored(&self, key: &Key) -> Option<Bytes> {
+        self.store
+            .read_small(key)
+            .await
+            .inspect_err(|e| warn!(%key, "reading the store: {e}"))
+            .ok()
+            .flatten()
+    }
+
+    /// Stores a proven file; failing to is logged, not fatal: it will be
+    /// fetched and proven again.
+    async fn put(&self, key: &Key, data: Bytes) {
+        if let Err(e) = self.store.put(key, data).await {
+            warn!(%key, "storing a checksum database file: {e}");
+        }
+    }
+}
+
+/// Whether the tree of `n` records holds all of hash tile `tile`'s hashes.
+pub(crate) fn covers(n: u64, tile: &Tile) -> bool {
+    let level = tile.h * tile.l as u32;
+    1u64.checked_shl(tile.h)
+        .and_then(|width| tile.n.checked_mul(width))
+        .and_then(|first| first.checked_add(u64::from(tile.w)))
+        .and_then(|end| end.checked_mul(1u64.checked_shl(level)?))
+        .is_some_and(|records| records <= n)
+}
+
+/// Tiles for the synchronous [`TileHashReader`]: those fetched so far. A
+/// read of others is recorded and fails, to be run again once they are in.
+#[derive(Default)]
+struct Gathered {
+    have: HashMap<Tile, Bytes>,
+    missing: RefCell<Vec<Tile>>,
+    /// Tiles the reader authenticated.
+    proven: RefCell<HashSet<Tile>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("tiles not fetched yet")]
+struct NotFetched;
+
+impl TileReader for Gathered {
+    fn height(&self) -> u32 {
+        TILE_HEIGHT
+    }
+
+    fn read_tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, modgate_sumdb::Error> {
+        let missing: Vec<Tile> = tiles
+            .iter()
+            .filter(|t| !self.have.contains_key(t))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            self.missing.borrow_mut().extend(missing);
+            return Err(modgate_sumdb::Error::Other(Box::new(NotFetched)));
+        }
+        Ok(tiles.iter().map(|t| self.have[t].to_vec()).collect())
+    }
+
+    fn save_tiles(&self, tiles: &[Tile], _: &[Vec<u8>]) {
+        self.proven.borrow_mut().extend(tiles);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,79 @@
+//! Modules built from their git repository (`modgate-vcs`), as a fetcher.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use modgate_vcs::{Direct, DirectError};
+
+use super::http::HttpUpstream;
+use super::{FetchError, Fetched, Fetcher, Policy, Want};
+use crate::protocol::{Kind, Request};
+
+pub struct DirectFetcher {
+    direct: Arc<Direct>,
+    /// For module proxies named by go-import `mod` entries.
+    client: reqwest::Client,
+    policy: Policy,
+}
+
+impl DirectFetcher {
+    pub fn new(direct: Arc<Direct>, client: reqwest::Client, policy: &Policy) -> Self {
+        Self {
+            direct,
+            client,
+            policy: policy.clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl Fetcher for DirectFetcher {
+    fn name(&self) -> &str {
+        "direct"
+    }
+
+    fn remote(&self) -> bool {
+        false
+    }
+
+    async fn fetch(
+        &self,
+        req: &Request,
+        want: &Want<'_>,
+        _answered: &mut (dyn FnMut() + Send),
+    ) -> Result<Fetched, FetchError> {
+        let d = &self.direct;
+        let module = req.module.as_str();
+        let built = match &req.kind {
+            Kind::List => d.list(module).await.map(Fetched::Bytes),
+            Kind::Latest => d
+                .latest(module)
+                .await
+                .map(|i| Fetched::Bytes(i.to_json().into())),
+            Kind::Info(rev) => d
+                .stat(module, rev)
+                .await
+                .map(|i| Fetched::Bytes(i.to_json().into())),
+            Kind::Mod(v) => d.go_mod(module, v).await.map(Fetched::Bytes),
+            Kind::Zip(v) => {
+                let Want::File { temp, .. } = want else {
+                    return Err(FetchError::Invalid("a zip is always staged to disk".into()));
+                };
+                d.zip(module, v, *temp).await.map(Fetched::File)
+            }
+        };
+        match built {
+            Ok(fetched) => Ok(fetched),
+            Err(DirectError::NotFound(m)) => Err(FetchError::NotFound(m)),
+            Err(DirectError::Unavailable(m)) => Err(FetchError::Unavailable(m)),
+            Err(DirectError::Staging(e)) => Err(FetchError::Staging(e)),
+            // A go-import `mod` entry: the module lives on that proxy.
+            Err(DirectError::Proxy(url)) => {
+                let proxy = HttpUpstream::new(&url, self.client.clone(), &self.policy);
+                proxy
+                    .fetch_path(req.upstream_path(), want, &mut || {})
+                    .await
+            }
+        }
+    }
+}

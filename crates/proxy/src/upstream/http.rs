@@ -1,0 +1,157 @@
+//! An upstream GOPROXY over HTTP(S).
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use modgate_net::{describe, first_line};
+use tokio::io::AsyncWriteExt;
+
+use super::{FetchError, Fetched, Fetcher, Policy, Want};
+use crate::protocol::Request;
+
+/// A body slower than this, once past [`SLOW_GRACE`], is abandoned: a
+/// trickling mirror must not hold a build hostage.
+const MIN_RATE: u64 = 4 << 10;
+const SLOW_GRACE: Duration = Duration::from_secs(5);
+
+pub struct HttpUpstream {
+    /// The URL without its query, which goes after each request path.
+    base: String,
+    query: Option<String>,
+    name: String,
+    client: reqwest::Client,
+    header_timeout: Duration,
+}
+
+impl HttpUpstream {
+    pub fn new(base: &str, client: reqwest::Client, policy: &Policy) -> Self {
+        Self {
+            base: base
+                .split_once('?')
+                .map_or(base, |(b, _)| b)
+                .trim_end_matches('/')
+                .to_owned(),
+            query: base.split_once('?').map(|(_, q)| q.to_owned()),
+            name: modgate_redact::redact_url(base),
+            client,
+            header_timeout: policy.header_timeout,
+        }
+    }
+
+    /// Fetches `path`; `answered` is called when response headers arrive.
+    pub async fn fetch_path(
+        &self,
+        path: &str,
+        want: &Want<'_>,
+        answered: &mut (dyn FnMut() + Send),
+    ) -> Result<Fetched, FetchError> {
+        let url = match &self.query {
+            Some(q) => format!("{}/{path}?{q}", self.base),
+            None => format!("{}/{path}", self.base),
+        };
+        let resp =
+            match tokio::time::timeout(self.header_timeout, self.client.get(&url).send()).await {
+                Ok(sent) => sent.map_err(|e| FetchError::Unavailable(describe(e)))?,
+                Err(_) => {
+                    return Err(FetchError::Unavailable(format!(
+                        "{path}: no response within {:?}",
+                        self.header_timeout
+                    )));
+                }
+            };
+        answered();
+        let started = Instant::now();
+        let status = resp.status();
+        if !status.is_success() {
+            let reason = first_line(resp).await;
+            let message = format!("{path}: {status}{reason}");
+            return Err(match status.as_u16() {
+                404 | 410 => FetchError::NotFound(message),
+                429 | 500..=599 => FetchError::Unavailable(message),
+                400..=499 => FetchError::Rejected(message),
+                _ => FetchError::Unavailable(message),
+            });
+        }
+        let max = want.max();
+        if let Some(len) = resp.content_length().filter(|&len| len > max) {
+            return Err(FetchError::Invalid(format!(
+                "{path}: {len} bytes exceeds the limit of {max}"
+            )));
+        }
+        let mut body = resp.bytes_stream();
+        let mut total = 0u64;
+        let mut check = |len: usize| {
+            total += len as u64;
+            let elapsed = started.elapsed();
+            if total > max {
+                Err(FetchError::Invalid(format!(
+                    "{path}: body exceeds the limit of {max} bytes"
+                )))
+            } else if elapsed > SLOW_GRACE && total < MIN_RATE * elapsed.as_secs() {
+                Err(FetchError::Unavailable(format!(
+                    "{path}: too slow ({total} bytes in {elapsed:.0?})"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        let broken =
+            |e: reqwest::Error| FetchError::Unavailable(format!("{path}: {}", describe(e)));
+        match want {
+            Want::Bytes { .. } => {
+                let mut buf = Vec::new();
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.map_err(broken)?;
+                    check(chunk.len())?;
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(Fetched::Bytes(buf.into()))
+            }
+            Want::File { .. } => {
+                let staged = want.stage()?.expect("a file is wanted");
+                let io = FetchError::Staging;
+                let mut file = tokio::fs::File::from_std(staged.as_file().try_clone().map_err(io)?);
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.map_err(broken)?;
+                    check(chunk.len())?;
+                    file.write_all(&chunk).await.map_err(io)?;
+                }
+                file.flush().await.map_err(io)?;
+                Ok(Fetched::File(staged))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Fetcher for HttpUpstream {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn remote(&self) -> bool {
+        true
+    }
+
+    async fn fetch(
+        &self,
+        req: &Request,
+        want: &Want<'_>,
+        answered: &mut (dyn FnMut() + Send),
+    ) -> Result<Fetched, FetchError> {
+        self.fetch_path(req.upstream_path(), want, answered).await
+    }
+
+    /// Whether the upstream answers HTTP at all: any status but a 5xx or a 429.
+    async fn probe(&self) -> bool {
+        let request = self.client.get(format!("{}/", self.base)).send();
+        match tokio::time::timeout(self.header_timeout, request).await {
+            Ok(Ok(resp)) => {
+                let status = resp.status();
+                !status.is_server_error() && status.as_u16() != 429
+            }
+            _ => false,
+        }
+    }
+}

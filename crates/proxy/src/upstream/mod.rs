@@ -1,0 +1,556 @@
+//! The fetchers: every upstream kind (HTTP mirror, `file://` tree, modules
+//! built from git) implements [`Fetcher`]; a [`Chain`] tries them in
+//! GOPROXY order with the fall-through policy, breakers, retries and
+//! metrics; [`Upstreams`] picks the chain for a module (private modules
+//! have their own, built at start-up).
+//!
+//! Fall-through follows the go command, hardened for a proxy that must stay
+//! available: 404/410 always go on to the next entry; network errors,
+//! timeouts, 429 and 5xx (and artifacts that fail validation) also always go
+//! on; any other 4xx stops a `,` chain and goes on through a `|`. A failure
+//! of modgate's own storage while staging stops the chain and counts
+//! against no upstream.
+
+mod direct;
+mod file;
+mod health;
+mod http;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use modgate_module::goproxy::{self, ProxyList};
+use modgate_vcs::Direct;
+use tempfile::NamedTempFile;
+use tokio::sync::Semaphore;
+
+pub use health::BreakerState;
+use health::{Breaker, Skip};
+
+use crate::protocol::Request;
+use crate::telemetry::metric;
+
+/// A parsed upstream list (GOPROXY syntax, read as the go command reads
+/// it), before any client is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamSpec(ProxyList);
+
+impl FromStr for UpstreamSpec {
+    type Err = modgate_module::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ProxyList::parse(s).map(Self)
+    }
+}
+
+impl UpstreamSpec {
+    /// Whether the list fetches from version control.
+    pub fn has_direct(&self) -> bool {
+        self.0.has_direct()
+    }
+}
+
+impl fmt::Display for UpstreamSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entries = &self.0.entries;
+        for (i, e) in entries.iter().enumerate() {
+            if i > 0 {
+                f.write_str(if entries[i - 1].fall_through_on_error {
+                    "|"
+                } else {
+                    ","
+                })?;
+            }
+            match &e.proxy {
+                goproxy::Proxy::Http(u) => f.write_str(&modgate_redact::redact_url(u))?,
+                goproxy::Proxy::File(p) => write!(f, "file://{}", p.display())?,
+                goproxy::Proxy::Direct => f.write_str("direct")?,
+                goproxy::Proxy::Off => f.write_str("off")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a fetch should produce.
+pub enum Want<'a> {
+    /// A small body, read into memory.
+    Bytes { max: u64 },
+    /// A large body, streamed into a fresh temporary file from `temp`.
+    File {
+        max: u64,
+        temp: &'a (dyn Fn() -> std::io::Result<NamedTempFile> + Sync),
+    },
+}
+
+impl Want<'_> {
+    fn max(&self) -> u64 {
+        match self {
+            Want::Bytes { max } | Want::File { max, .. } => *max,
+        }
+    }
+
+    /// A staging file for a large body. Failing to make one is modgate's
+    /// own storage failing, never the upstream's.
+    fn stage(&self) -> Result<Option<NamedTempFile>, FetchError> {
+        match self {
+            Want::Bytes { .. } => Ok(None),
+            Want::File { temp, .. } => temp().map(Some).map_err(FetchError::Staging),
+        }
+    }
+}
+
+/// What an upstream delivered, before it is checked.
+pub enum Fetched {
+    Bytes(Bytes),
+    File(NamedTempFile),
+}
+
+/// Why one upstream did not deliver.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// 404 or 410: the upstream does not have it.
+    #[error("{0}")]
+    NotFound(String),
+    /// Network failure, timeout, 429 or 5xx: the upstream cannot answer now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Any other 4xx.
+    #[error("{0}")]
+    Rejected(String),
+    /// What the upstream sent failed validation.
+    #[error("{0}")]
+    Invalid(String),
+    /// modgate's own disk failed while staging the answer (full, read-only):
+    /// the upstream is not to blame, and no other upstream would fare better.
+    #[error("staging the download: {0}")]
+    Staging(#[source] std::io::Error),
+}
+
+impl FetchError {
+    /// A metric label for the kind of failure.
+    fn label(&self) -> &'static str {
+        match self {
+            FetchError::NotFound(_) => "not_found",
+            FetchError::Unavailable(_) => "unavailable",
+            FetchError::Rejected(_) => "rejected",
+            FetchError::Invalid(_) => "invalid",
+            FetchError::Staging(_) => "staging",
+        }
+    }
+}
+
+/// One upstream source, whatever its kind.
+#[async_trait]
+pub trait Fetcher: Send + Sync {
+    /// A name safe for logs and metric labels: credentials removed.
+    fn name(&self) -> &str;
+    /// Whether it is remote and can be down: remote fetchers get a breaker.
+    fn remote(&self) -> bool;
+    /// What `req` asks for. `answered` is called once the source has
+    /// started answering (response headers), for the breaker's silence clock.
+    async fn fetch(
+        &self,
+        req: &Request,
+        want: &Want<'_>,
+        answered: &mut (dyn FnMut() + Send),
+    ) -> Result<Fetched, FetchError>;
+    /// Whether it answers at all now (probes of an open breaker).
+    async fn probe(&self) -> bool {
+        true
+    }
+}
+
+/// Why the whole chain did not deliver: each upstream tried, with why.
+#[derive(Debug, thiserror::Error)]
+pub struct ChainError {
+    pub failures: Vec<(String, Failure)>,
+}
+
+/// Why one entry of the chain gave nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("skipped: {}", .0.reason())]
+    Skipped(Skip),
+    #[error(transparent)]
+    Fetch(FetchError),
+    #[error("upstream is off")]
+    Off,
+}
+
+impl fmt::Display for ChainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (name, failure)) in self.failures.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            match failure {
+                Failure::Off => write!(f, "{failure}")?,
+                _ => write!(f, "{name}: {failure}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ChainError {
+    /// Every upstream said not found (or the chain is `off`): the module or
+    /// version does not exist as far as modgate can tell.
+    pub fn is_not_found(&self) -> bool {
+        self.failures
+            .iter()
+            .all(|(_, f)| matches!(f, Failure::Fetch(FetchError::NotFound(_)) | Failure::Off))
+    }
+
+    /// The chain stopped because modgate's own storage failed.
+    pub fn staging(&self) -> Option<&std::io::Error> {
+        self.failures.iter().find_map(|(_, f)| match f {
+            Failure::Fetch(FetchError::Staging(e)) => Some(e),
+            _ => None,
+        })
+    }
+}
+
+/// How upstreams are asked: timeouts, retries, breakers, concurrency.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// TCP connect and TLS handshake.
+    pub connect_timeout: Duration,
+    /// From sending the request to the response headers.
+    pub header_timeout: Duration,
+    /// Longest wait for the next body bytes.
+    pub idle_timeout: Duration,
+    /// Extra tries of one upstream after a quick failure.
+    pub retries: u32,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown: Duration,
+    /// Upstream fetches under way at once.
+    pub max_fetches: usize,
+}
+
+impl Policy {
+    /// An HTTP client with these timeouts, for every remote service
+    /// (mirrors, the checksum database).
+    pub fn http_client(&self) -> reqwest::Result<reqwest::Client> {
+        modgate_net::client(self.connect_timeout, self.idle_timeout)
+    }
+}
+
+/// A failure slower than this is not retried on the same upstream: a second
+/// wait would cost the client more than moving on.
+const QUICK_FAILURE: Duration = Duration::from_secs(1);
+/// How often open breakers are probed in the background.
+const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+
+struct Entry {
+    fetcher: Box<dyn Fetcher>,
+    fall_through_on_error: bool,
+    /// Only remote upstreams can be down.
+    breaker: Option<Breaker>,
+}
+
+/// Fetchers tried in order.
+pub struct Chain {
+    entries: Vec<Entry>,
+    /// The list ends with `off`.
+    ends_off: bool,
+    retries: u32,
+}
+
+impl Chain {
+    fn new(
+        spec: &ProxyList,
+        policy: &Policy,
+        build: &dyn Fn(&goproxy::Proxy) -> Option<Box<dyn Fetcher>>,
+    ) -> Self {
+        let mut ends_off = false;
+        let mut entries = Vec::new();
+        for e in &spec.entries {
+            let Some(fetcher) = build(&e.proxy) else {
+                ends_off = true;
+                break;
+            };
+            let breaker = fetcher
+                .remote()
+                .then(|| Breaker::new(policy.breaker_threshold, policy.breaker_cooldown));
+            entries.push(Entry {
+                fetcher,
+                fall_through_on_error: e.fall_through_on_error,
+                breaker,
+            });
+        }
+        Self {
+            entries,
+            ends_off,
+            retries: policy.retries,
+        }
+    }
+
+    /// Fetches what `req` asks for from the first upstream that delivers
+    /// something `validate` accepts.
+    async fn fetch<T, F, Fut>(
+        &self,
+        req: &Request,
+        want: Want<'_>,
+        validate: F,
+    ) -> Result<T, ChainError>
+    where
+        F: Fn(Fetched) -> Fut,
+        Fut: Future<Output = Result<T, String>>,
+    {
+        let path = req.upstream_path();
+        let mut failures = Vec::new();
+        for entry in &self.entries {
+            let name = entry.fetcher.name();
+            let err = match self.try_entry(entry, req, &want, &validate).await {
+                Ok(v) => return Ok(v),
+                Err(Failure::Skipped(skip)) => {
+                    metric::failover(name, skip.label());
+                    failures.push((name.to_owned(), Failure::Skipped(skip)));
+                    continue;
+                }
+                Err(Failure::Fetch(e)) => e,
+                Err(Failure::Off) => unreachable!("off is not an entry"),
+            };
+            tracing::debug!(upstream = %name, path, error = %err, "upstream did not deliver");
+            let go_on = match &err {
+                FetchError::NotFound(_) => true,
+                FetchError::Unavailable(_) | FetchError::Invalid(_) => {
+                    metric::failover(name, err.label());
+                    true
+                }
+                FetchError::Rejected(_) => entry.fall_through_on_error,
+                FetchError::Staging(_) => false,
+            };
+            failures.push((name.to_owned(), Failure::Fetch(err)));
+            if !go_on {
+                return Err(ChainError { failures });
+            }
+        }
+        if self.ends_off || self.entries.is_empty() {
+            failures.push(("off".to_owned(), Failure::Off));
+        }
+        Err(ChainError { failures })
+    }
+
+    /// One entry, with its breaker and quick retries.
+    async fn try_entry<T, F, Fut>(
+        &self,
+        entry: &Entry,
+        req: &Request,
+        want: &Want<'_>,
+        validate: &F,
+    ) -> Result<T, Failure>
+    where
+        F: Fn(Fetched) -> Fut,
+        Fut: Future<Output = Result<T, String>>,
+    {
+        let name = entry.fetcher.name();
+        let mut attempt = 0;
+        loop {
+            let mut ticket = match &entry.breaker {
+                Some(b) => Some(b.admit().await.map_err(Failure::Skipped)?),
+                None => None,
+            };
+            let started = Instant::now();
+            let mut answered = || {
+                if let Some(t) = ticket.as_mut() {
+                    t.answered();
+                }
+            };
+            let result = match entry.fetcher.fetch(req, want, &mut answered).await {
+                Ok(fetched) => validate(fetched).await.map_err(FetchError::Invalid),
+                Err(e) => Err(e),
+            };
+            metric::upstream_request(name, outcome(&result), started.elapsed());
+            if let Some(t) = ticket {
+                match &result {
+                    Ok(_) | Err(FetchError::NotFound(_) | FetchError::Rejected(_)) => t.success(),
+                    Err(e @ FetchError::Invalid(_)) => {
+                        if t.invalid() {
+                            tracing::warn!(upstream = %name, error = %e, "upstream failing: skipping it for a while");
+                        }
+                    }
+                    Err(e @ FetchError::Unavailable(_)) => {
+                        if t.failure() {
+                            tracing::warn!(upstream = %name, error = %e, "upstream failing: skipping it for a while");
+                        }
+                    }
+                    // Dropped unreported: says nothing about the upstream.
+                    Err(FetchError::Staging(_)) => drop(t),
+                }
+            }
+            match result {
+                Err(FetchError::Unavailable(e))
+                    if started.elapsed() < QUICK_FAILURE && attempt < self.retries =>
+                {
+                    attempt += 1;
+                    tracing::debug!(upstream = %name, path = req.upstream_path(), error = %e, attempt, "retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                r => return r.map_err(Failure::Fetch),
+            }
+        }
+    }
+}
+
+/// The upstream chains, ready to fetch.
+pub struct Upstreams {
+    public: Chain,
+    /// `--private` patterns and their chain: direct alone.
+    private: Option<(String, Chain)>,
+    fetches: Semaphore,
+}
+
+impl Upstreams {
+    /// `direct` is required when the list has `direct` or there are
+    /// `private` patterns (GOPRIVATE syntax).
+    pub fn new(
+        spec: &UpstreamSpec,
+        policy: &Policy,
+        direct: Option<Arc<Direct>>,
+        private: &str,
+    ) -> Result<Self, reqwest::Error> {
+        let client = policy.http_client()?;
+        let direct_fetcher = |d: &Arc<Direct>| -> Box<dyn Fetcher> {
+            Box::new(direct::DirectFetcher::new(
+                d.clone(),
+                client.clone(),
+                policy,
+            ))
+        };
+        let build = |p: &goproxy::Proxy| -> Option<Box<dyn Fetcher>> {
+            Some(match p {
+                goproxy::Proxy::Http(u) => {
+                    Box::new(http::HttpUpstream::new(u, client.clone(), policy))
+                }
+                goproxy::Proxy::File(root) => Box::new(file::FileUpstream::new(root.clone())),
+                goproxy::Proxy::Direct => {
+                    direct_fetcher(direct.as_ref().expect("direct is built for a list with it"))
+                }
+                goproxy::Proxy::Off => return None,
+            })
+        };
+        let public = Chain::new(&spec.0, policy, &build);
+        let private = match (&direct, private.trim()) {
+            (Some(d), patterns) if !patterns.is_empty() => {
+                let only_direct = ProxyList {
+                    entries: vec![goproxy::Entry {
+                        proxy: goproxy::Proxy::Direct,
+                        fall_through_on_error: false,
+                    }],
+                    ignored: Vec::new(),
+                };
+                let chain = Chain::new(&only_direct, policy, &|_| Some(direct_fetcher(d)));
+                Some((patterns.to_owned(), chain))
+            }
+            _ => None,
+        };
+        Ok(Self {
+            public,
+            private,
+            fetches: Semaphore::new(policy.max_fetches),
+        })
+    }
+
+    /// Whether the chain can ever reach beyond the cache.
+    pub fn is_off(&self) -> bool {
+        self.public.entries.is_empty()
+    }
+
+    /// Whether `module` matches `--private`: only ever built from its
+    /// repository, never asked of a proxy or a public checksum database.
+    pub fn is_private(&self, module: &str) -> bool {
+        self.private.as_ref().is_some_and(|(patterns, _)| {
+            modgate_module::pattern::match_prefix_patterns(patterns, module)
+        })
+    }
+
+    /// Fetches what `req` asks for through the module's chain.
+    pub async fn fetch<T, F, Fut>(
+        &self,
+        req: &Request,
+        want: Want<'_>,
+        validate: F,
+    ) -> Result<T, ChainError>
+    where
+        F: Fn(Fetched) -> Fut,
+        Fut: Future<Output = Result<T, String>>,
+    {
+        // Never closed, so acquiring cannot fail.
+        let _permit = self
+            .fetches
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let chain = match &self.private {
+            Some((_, chain)) if self.is_private(&req.module) => chain,
+            _ => &self.public,
+        };
+        chain.fetch(req, want, validate).await
+    }
+
+    /// Every remote upstream with its breaker's state.
+    pub fn health(&self) -> Vec<(String, BreakerState)> {
+        self.public
+            .entries
+            .iter()
+            .filter_map(|e| Some((e.fetcher.name().to_owned(), e.breaker.as_ref()?.state())))
+            .collect()
+    }
+
+    /// Probes upstreams whose breaker is open, so they come back as soon as
+    /// they answer again, and keeps the breaker gauges current. Runs forever.
+    pub async fn watch(&self) {
+        let mut tick = tokio::time::interval(PROBE_INTERVAL);
+        loop {
+            tick.tick().await;
+            for entry in &self.public.entries {
+                let Some(b) = &entry.breaker else {
+                    continue;
+                };
+                let name = entry.fetcher.name();
+                if b.state() == BreakerState::Open && entry.fetcher.probe().await {
+                    tracing::info!(upstream = %name, "upstream answers again");
+                    b.probe_succeeded();
+                }
+                metric::breaker_state(name, b.state().gauge());
+            }
+        }
+    }
+}
+
+fn outcome<T>(result: &Result<T, FetchError>) -> &'static str {
+    result.as_ref().err().map_or("ok", FetchError::label)
+}
+
+/// 100–200 ms, doubling per attempt, jittered so retries of many requests
+/// do not arrive together.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let jitter = RandomState::new().hash_one(Instant::now()) % 100;
+    Duration::from_millis((100 + jitter) << attempt.min(4).saturating_sub(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_the_list_without_credentials() {
+        let s: UpstreamSpec =
+            "https://a.example,  http://u:s3cret@b.example/sub/ |file:///srv/mirror,direct,https://ignored"
+                .parse()
+                .unwrap();
+        assert_eq!(
+            s.to_string(),
+            "https://a.example,http://***@b.example/sub|file:///srv/mirror,direct"
+        );
+        assert_eq!("off".parse::<UpstreamSpec>().unwrap().to_string(), "off");
+        assert!("corp-proxy".parse::<UpstreamSpec>().is_err());
+    }
+}
