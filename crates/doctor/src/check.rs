@@ -2,8 +2,6 @@
 
 use serde::Serialize;
 
-use super::probe::{Address, TlsInfo};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -147,41 +145,43 @@ impl Check {
     }
 }
 
-/// The URL without credentials, query or fragment: the doctor prints URLs
-/// from the user's settings, which may carry tokens.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://***@{host}{path}"),
-        None => format!("{scheme}://{authority}{path}"),
-    }
-}
-
 /// Milliseconds with a tenth of precision, for timings.
 pub fn millis(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
+/// One resolved address and how connecting to it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct Address {
+    pub ip: String,
+    pub family: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CertInfo {
+    pub subject: String,
+    pub issuer: String,
+    /// RFC 3339.
+    pub not_after: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsInfo {
+    pub version: String,
+    pub cipher: String,
+    pub chain: Vec<CertInfo>,
+    /// Seconds until the server certificate expires (negative: expired).
+    #[serde(skip)]
+    pub leaf_expires_in: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_userinfo_and_query() {
-        assert_eq!(
-            redact("https://user:tok@goproxy.corp/x?key=1"),
-            "https://***@goproxy.corp/x"
-        );
-        assert_eq!(redact("http://127.0.0.1:3000"), "http://127.0.0.1:3000");
-        assert_eq!(redact("direct"), "direct");
-    }
 
     #[test]
     fn serializes_interface_shape() {

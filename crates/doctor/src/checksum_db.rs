@@ -2,9 +2,12 @@
 //! (through the first GOPROXY entry that supports it, else directly) and
 //! verify its signed tree head with the known key.
 
-use super::check::{Category, Check, redact};
+use modgate_redact::redact_url;
+use modgate_sumdb::note::{self, Ed25519Verifier, Verifier as _, VerifierList};
+use modgate_sumdb::tlog;
+
+use super::check::{Category, Check};
 use super::config::{EntryKind, ProxyList, SumdbTarget};
-use super::note::{Verifier, parse_tree};
 use super::probe::{Outcome, Prober};
 
 const TARGET: &str = "GOSUMDB";
@@ -15,13 +18,13 @@ const MIRROR_FIX: &str = "go env -w GOSUMDB=sum.golang.google.cn";
 /// Returns the check and every answer seen (for the clock-skew check).
 pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Check, Vec<Outcome>) {
     let mut seen = Vec::new();
-    let verifier = match Verifier::new(&db.key) {
+    let verifier = match Ed25519Verifier::new(&db.key) {
         Ok(v) => v,
         Err(e) => {
             let check = Check::fail(
                 TARGET,
                 Category::Config,
-                format!("GOSUMDB key: {e}"),
+                format!("GOSUMDB key {:?}: {e}", db.key),
                 "go env -w GOSUMDB=sum.golang.org",
             );
             return (check, seen);
@@ -32,7 +35,7 @@ pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Chec
     // that answers /sumdb/<name>/supported is used; 404/410 (or any error
     // after a '|') moves on; reaching direct, off or the end goes direct.
     let mut base = db.url.trim_end_matches('/').to_owned();
-    let mut via = format!("directly at {}", redact(&base));
+    let mut via = format!("directly at {}", redact_url(&base));
     for entry in &list.entries {
         if entry.kind != EntryKind::Http {
             break;
@@ -45,7 +48,7 @@ pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Chec
         match result {
             Ok(a) if (200..300).contains(&a.status) => {
                 base = format!("{proxy}/sumdb/{}", db.name);
-                via = format!("through {}", redact(proxy));
+                via = format!("through {}", redact_url(proxy));
                 break;
             }
             Ok(a) if a.status == 404 || a.status == 410 => {}
@@ -58,7 +61,7 @@ pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Chec
                         "the go command reaches {} through {}, which answered {} {} to \
                          /sumdb/{}/supported",
                         db.name,
-                        redact(proxy),
+                        redact_url(proxy),
                         a.status,
                         a.reason,
                         db.name
@@ -74,7 +77,7 @@ pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Chec
                     format!(
                         "the go command reaches {} through {}, which failed: {}",
                         db.name,
-                        redact(proxy),
+                        redact_url(proxy),
                         f.detail
                     ),
                     MIRROR_FIX,
@@ -103,17 +106,18 @@ pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Chec
             MIRROR_FIX,
         ),
         Ok(a) => {
-            let body = String::from_utf8_lossy(&a.body);
-            match verifier.open(&body) {
-                Ok(text) => match parse_tree(text) {
-                    Some(tree) => Check::ok(
+            let key = verifier.name().to_owned();
+            let who = format!("{key}+{:08x}", verifier.key_hash());
+            match note::open(&a.body, &VerifierList::new([verifier])) {
+                Ok(signed) => match tlog::parse_tree(&signed.text) {
+                    Ok(tree) => Check::ok(
                         TARGET,
                         format!(
-                            "{} {via}: signed tree head verified with key {}+…, tree size {}",
-                            db.name, verifier.name, tree.size
+                            "{} {via}: signed tree head verified with key {key}+…, tree size {}",
+                            db.name, tree.n
                         ),
                     ),
-                    None => Check::fail(
+                    Err(_) => Check::fail(
                         TARGET,
                         Category::Sumdb,
                         format!("{} {via}: the signed note is not a tree head", db.name),
@@ -124,9 +128,16 @@ pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Chec
                     TARGET,
                     Category::Sumdb,
                     format!(
-                        "{} {via}: the signed tree head does not verify: {e} (a wrong key in \
+                        "{} {via}: the signed tree head does not verify: {} (a wrong key in \
                          GOSUMDB, or something between here and the database altered it)",
-                        db.name
+                        db.name,
+                        match e {
+                            // Name the key that should have signed it.
+                            modgate_sumdb::Error::UnverifiedNote(_) => {
+                                format!("note has no signature by {who}")
+                            }
+                            e => e.to_string(),
+                        }
                     ),
                     "go env -w GOSUMDB=sum.golang.org",
                 ),

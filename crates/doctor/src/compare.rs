@@ -1,9 +1,10 @@
 //! `--compare`: probe each mirror several times and recommend the fastest
 //! healthy GOPROXY order.
 
+use modgate_redact::redact_url;
 use serde::Serialize;
 
-use super::check::{Category, Check, redact};
+use super::check::{Category, Check};
 use super::config::{ProxyList, goproxy_command, goproxy_value};
 use super::mirror::list_url;
 use super::probe::Prober;
@@ -81,7 +82,7 @@ pub async fn compare(prober: &Prober, list: &ProxyList, escaped: &str, rounds: u
     let mirrors = stats
         .into_iter()
         .map(|mut s| {
-            s.url = redact(&s.url);
+            s.url = redact_url(&s.url);
             s
         })
         .collect();

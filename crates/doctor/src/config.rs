@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 
-use super::check::{Category, Check, redact};
-use super::goenv::GoEnv;
 use modgate_module::pattern::{check_glob, match_prefix_patterns};
+use modgate_redact::redact_url;
 use modgate_sumdb::{SUM_GOLANG_ORG_KEY, SumdbSpec};
+
+use super::check::{Category, Check};
+use super::goenv::GoEnv;
 
 /// A mirror set that works from most networks, suggested when none of the
 /// user's own entries does.
@@ -164,7 +166,7 @@ pub fn check_goproxy(env: &GoEnv) -> Vec<Check> {
         ));
     }
     if checks.is_empty() {
-        let shown: Vec<String> = list.entries.iter().map(|e| redact(&e.url)).collect();
+        let shown: Vec<String> = list.entries.iter().map(|e| redact_url(&e.url)).collect();
         checks.push(Check::ok(
             "GOPROXY",
             format!("{} (from {})", shown.join(" → "), env.source),

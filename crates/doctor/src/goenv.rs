@@ -6,24 +6,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::error::Error;
+
 /// The go command's defaults (from `$GOROOT/go.env` in Go ≥ 1.21).
 const DEFAULT_GOPROXY: &str = "https://proxy.golang.org,direct";
 const DEFAULT_GOSUMDB: &str = "sum.golang.org";
-
-/// Variables the doctor reads when it has to reconstruct the environment
-/// itself.
-const KEYS: &[&str] = &[
-    "GOPROXY",
-    "GOSUMDB",
-    "GOPRIVATE",
-    "GONOPROXY",
-    "GONOSUMDB",
-    "GOINSECURE",
-    "GOVCS",
-    "GOFLAGS",
-    "GO111MODULE",
-    "GOTOOLCHAIN",
-];
 
 /// `go env -json` may have to start a toolchain; do not let it hang the doctor.
 const GO_ENV_TIMEOUT: Duration = Duration::from_secs(15);
@@ -99,13 +86,13 @@ pub async fn load() -> GoEnv {
         }
         Err(e) => {
             let mut env = from_process_and_file();
-            env.go_error = Some(format!("{} env -json: {e}", go.display()));
+            env.go_error = Some(format!("{} env -json: {}", go.display(), e.detail()));
             env
         }
     }
 }
 
-async fn go_env_json(go: &Path) -> Result<BTreeMap<String, String>, String> {
+async fn go_env_json(go: &Path) -> Result<BTreeMap<String, String>, Error> {
     let mut cmd = tokio::process::Command::new(go);
     // Outside any module, so that a go.mod asking for a newer Go does not
     // make the go command download a toolchain just to print its settings.
@@ -115,17 +102,19 @@ async fn go_env_json(go: &Path) -> Result<BTreeMap<String, String>, String> {
         .kill_on_drop(true);
     let out = tokio::time::timeout(GO_ENV_TIMEOUT, cmd.output())
         .await
-        .map_err(|_| format!("no answer within {}s", GO_ENV_TIMEOUT.as_secs()))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| Error::GoEnvTimeout(GO_ENV_TIMEOUT))?
+        .map_err(Error::GoEnvStart)?;
     if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+        return Err(Error::GoEnvFailed {
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
     }
     parse_go_env_json(&out.stdout)
 }
 
 /// `go env -json` prints one JSON object of strings.
-pub fn parse_go_env_json(data: &[u8]) -> Result<BTreeMap<String, String>, String> {
-    serde_json::from_slice(data).map_err(|e| format!("unexpected output: {e}"))
+pub fn parse_go_env_json(data: &[u8]) -> Result<BTreeMap<String, String>, Error> {
+    serde_json::from_slice(data).map_err(Error::GoEnvOutput)
 }
 
 fn from_process_and_file() -> GoEnv {
@@ -137,7 +126,7 @@ fn from_process_and_file() -> GoEnv {
         None => BTreeMap::new(),
     };
     // As in the go command, a non-empty process variable beats the file.
-    for key in KEYS {
+    for key in modgate_env::GO_SETTINGS {
         if let Some(v) = std::env::var(key).ok().filter(|v| !v.is_empty()) {
             vars.insert((*key).to_owned(), v);
         }
@@ -157,7 +146,7 @@ fn from_process_and_file() -> GoEnv {
 
 /// `$GOENV`, or `os.UserConfigDir()/go/env`; `None` when GOENV=off.
 fn env_file() -> Option<PathBuf> {
-    match std::env::var_os("GOENV") {
+    match std::env::var_os(modgate_env::GOENV) {
         Some(v) if v == "off" => None,
         Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
         _ => dirs::config_dir().map(|d| d.join("go").join("env")),
@@ -178,7 +167,7 @@ pub fn parse_env_file(text: &str) -> BTreeMap<String, String> {
 /// The first executable `name` in PATH, as a shell would find it.
 pub fn find_in_path(name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
+    let path = std::env::var_os(modgate_env::PATH)?;
     std::env::split_paths(&path)
         .filter(|dir| !dir.as_os_str().is_empty())
         .map(|dir| dir.join(name))

@@ -1,18 +1,20 @@
-//! `modgate doctor`: why can't the go command download modules here?
-//!
-//! A client-side tool: it reads the Go environment the way the go command
-//! does (never the proxy server's configuration), checks the settings, then
-//! probes every GOPROXY entry, the checksum database and private
-//! repositories concurrently, layer by layer, each bounded by `--timeout`.
+//! modgate's client-side diagnosis, run where the go command runs: `doctor`
+//! tells why the go command cannot download modules here (it reads the Go
+//! environment as go does, never the proxy server's configuration, then
+//! checks the settings and probes every GOPROXY entry, the checksum database
+//! and private repositories concurrently, layer by layer), and [`explain`]
+//! gives the cause and the fix of go command errors. It depends on the
+//! domain crates only (modgate-module, modgate-sumdb, modgate-redact,
+//! modgate-env), never on the server crate, modgate-proxy.
 
 mod check;
 mod checksum_db;
 mod compare;
 mod config;
+mod error;
 pub mod explain;
 mod goenv;
 mod mirror;
-mod note;
 mod probe;
 mod proxyenv;
 mod report;
@@ -22,6 +24,8 @@ mod vcs;
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Duration;
+
+pub use error::Error;
 
 use check::{Category, Check, Status};
 use config::{ProxyList, goproxy_command, goproxy_value};
@@ -47,13 +51,17 @@ pub struct DoctorOptions {
     pub rounds: u32,
 }
 
-pub fn run(args: DoctorOptions) -> anyhow::Result<ExitCode> {
-    let escaped = modgate_module::escape::escape_path(&args.module)
-        .map_err(|e| anyhow::anyhow!("--module {:?}: {e}", args.module))?;
+pub fn run(args: DoctorOptions) -> Result<ExitCode, Error> {
+    let escaped =
+        modgate_module::escape::escape_path(&args.module).map_err(|source| Error::Module {
+            module: args.module.clone(),
+            source,
+        })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(Error::Runtime)?;
     let report = runtime.block_on(diagnose(&args, &escaped));
     // A lookup still stuck in the resolver must not hold the exit.
     runtime.shutdown_background();
@@ -61,8 +69,7 @@ pub fn run(args: DoctorOptions) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", report.json());
     } else {
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", report.table(colour));
+        print!("{}", report.table(colour()));
     }
     Ok(if report.failed() {
         ExitCode::from(1)
@@ -71,7 +78,12 @@ pub fn run(args: DoctorOptions) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn diagnose(args: &DoctorOptions, escaped: &str) -> anyhow::Result<Report> {
+/// Whether to colour the tables: on a terminal, unless NO_COLOR is set.
+fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os(modgate_env::NO_COLOR).is_none()
+}
+
+async fn diagnose(args: &DoctorOptions, escaped: &str) -> Result<Report, Error> {
     let env = goenv::load().await;
     let prober = Prober {
         tls: tls::TlsSetup::new()?,

@@ -1,7 +1,9 @@
 //! The check of one GOPROXY entry: probe `<proxy>/<module>/@v/list` layer by
 //! layer and say which layer failed and what to run about it.
 
-use super::check::{Category, Check, Status, redact};
+use modgate_redact::redact_url;
+
+use super::check::{Category, Check, Status};
 use super::config::{EntryKind, ProxyEntry};
 use super::goenv::find_in_path;
 use super::probe::{Outcome, Prober, show};
@@ -72,7 +74,7 @@ fn check_direct() -> Check {
 fn check_file(url: &str, path: &std::path::Path, module: &str) -> Check {
     if !path.is_dir() {
         return Check::fail(
-            redact(url),
+            redact_url(url),
             Category::Config,
             format!("{} is not a directory", path.display()),
             "go env -w GOPROXY=file:///path/to/existing/tree,https://proxy.golang.org,direct",
@@ -83,7 +85,7 @@ fn check_file(url: &str, path: &std::path::Path, module: &str) -> Check {
         .join("@v")
         .join("list");
     Check::ok(
-        redact(url),
+        redact_url(url),
         if list.is_file() {
             format!("local tree {}: has {module}", path.display())
         } else {
@@ -97,7 +99,7 @@ fn check_file(url: &str, path: &std::path::Path, module: &str) -> Check {
 
 /// The check for a probed entry, from its outcome.
 pub fn judge(url: &str, module: &str, outcome: &Outcome, prober: &Prober) -> Check {
-    let target = redact(url);
+    let target = redact_url(url);
     let via = outcome
         .via
         .as_ref()
@@ -196,7 +198,7 @@ fn host_of(url: &str) -> String {
     url::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| redact(url))
+        .unwrap_or_else(|| redact_url(url))
 }
 
 /// The concrete next step per failing layer. Fixes that replace GOPROXY are

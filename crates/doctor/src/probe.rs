@@ -8,15 +8,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
-use serde::Serialize;
+use modgate_redact::redact_url;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use url::{Host, Url};
 
-use super::check::{Category, Timings, millis, redact};
+use super::check::{Address, Category, CertInfo, Timings, TlsInfo, millis};
 use super::proxyenv::{ProxyEnv, ProxyServer};
 use super::tls::{TlsSetup, classify_error, summarize};
+use crate::error::Error;
 
 /// Bodies are read for small documents only (version lists, tree heads).
 const MAX_BODY: usize = 1 << 20;
@@ -33,35 +34,6 @@ pub struct Prober {
     pub tls: TlsSetup,
     pub proxies: ProxyEnv,
     pub timeout: Duration,
-}
-
-/// One resolved address and how connecting to it went.
-#[derive(Debug, Clone, Serialize)]
-pub struct Address {
-    pub ip: String,
-    pub family: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub connect_ms: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CertInfo {
-    pub subject: String,
-    pub issuer: String,
-    /// RFC 3339.
-    pub not_after: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TlsInfo {
-    pub version: String,
-    pub cipher: String,
-    pub chain: Vec<CertInfo>,
-    /// Seconds until the server certificate expires (negative: expired).
-    #[serde(skip)]
-    pub leaf_expires_in: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -127,7 +99,7 @@ impl Prober {
             Ok(_) | Err(_) => {
                 out.result = Err(Failure::new(
                     Category::Config,
-                    format!("not an http(s) URL: {}", redact(url)),
+                    format!("not an http(s) URL: {}", redact_url(url)),
                 ));
                 return out;
             }
@@ -156,7 +128,7 @@ impl Prober {
                     let next = answer.header("location").and_then(|loc| url.join(loc).ok());
                     match next {
                         Some(next) if redirects.len() < MAX_REDIRECTS => {
-                            redirects.push(redact(next.as_str()));
+                            redirects.push(redact_url(next.as_str()));
                             url = next;
                         }
                         _ => {
@@ -496,7 +468,7 @@ impl Prober {
             Ok(Ok(h)) => h,
         };
         let (status, reason, _) =
-            parse_head(&head).map_err(|e| Failure::new(Category::ProxyEnv, e))?;
+            parse_head(&head).map_err(|e| Failure::new(Category::ProxyEnv, e.to_string()))?;
         if status != 200 {
             return Err(Failure::new(
                 Category::ProxyEnv,
@@ -571,7 +543,7 @@ impl Prober {
             let detail = if head.first() == Some(&0x15) || head.first() == Some(&0x16) {
                 "the server answered with TLS, not plain HTTP: use https://".to_owned()
             } else {
-                e
+                e.to_string()
             };
             Failure::new(Category::HttpStatus, detail)
         })?;
@@ -623,7 +595,7 @@ async fn read_head(io: &mut Box<dyn Io>) -> std::io::Result<(Vec<u8>, Vec<u8>)> 
 
 type Head = (u16, String, Vec<(String, String)>);
 
-fn parse_head(head: &[u8]) -> Result<Head, String> {
+fn parse_head(head: &[u8]) -> Result<Head, Error> {
     let text = String::from_utf8_lossy(head);
     let mut lines = text.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
@@ -631,8 +603,7 @@ fn parse_head(head: &[u8]) -> Result<Head, String> {
     let version = parts.next().unwrap_or_default();
     let status = parts.next().and_then(|s| s.parse::<u16>().ok());
     let (true, Some(status)) = (version.starts_with("HTTP/"), status) else {
-        let shown: String = text.chars().take(40).collect();
-        return Err(format!("not an HTTP answer: {shown:?}"));
+        return Err(Error::NotHttp(text.chars().take(40).collect()));
     };
     let reason = parts.next().unwrap_or_default().to_owned();
     let headers = lines
@@ -703,9 +674,10 @@ fn basic_auth(url: &Url) -> String {
     )
 }
 
-/// The request target without any query (which may carry a token).
+/// The request target without credentials or query (which may carry a
+/// token). Without a proxy it is a path, whose query redact_url keeps.
 fn redact_target(target: &str) -> String {
-    redact(target.split('?').next().unwrap_or(target))
+    redact_url(target.split('?').next().unwrap_or(target))
 }
 
 /// An I/O error in Go's words where they differ from Rust's.
@@ -740,6 +712,15 @@ mod tests {
         assert_eq!(headers.len(), 2);
         assert!(parse_head(b"\x15\x03\x01\x00\x02").is_err());
         assert!(parse_head(b"SSH-2.0-OpenSSH\r\n").is_err());
+    }
+
+    #[test]
+    fn redacts_request_targets() {
+        assert_eq!(redact_target("/m/@v/list?token=x"), "/m/@v/list");
+        assert_eq!(
+            redact_target("http://u:p@h/m/@v/list?t=x"),
+            "http://***@h/m/@v/list"
+        );
     }
 
     #[test]

@@ -3,9 +3,11 @@
 
 use std::net::IpAddr;
 
+use modgate_redact::redact_url;
 use url::Url;
 
-use super::check::{Category, Check, redact};
+use super::check::{Category, Check};
+use crate::error::Error;
 
 #[derive(Debug, Clone, Default)]
 pub struct ProxyEnv {
@@ -24,7 +26,7 @@ pub struct ProxyServer {
 
 impl ProxyServer {
     pub fn display(&self) -> String {
-        redact(self.url.as_str())
+        redact_url(self.url.as_str())
     }
 }
 
@@ -44,9 +46,9 @@ impl ProxyEnv {
 
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Self {
         Self {
-            http: first_var(&["HTTP_PROXY", "http_proxy"], lookup),
-            https: first_var(&["HTTPS_PROXY", "https_proxy"], lookup),
-            no_proxy: first_var(&["NO_PROXY", "no_proxy"], lookup)
+            http: first_var(&modgate_env::HTTP_PROXY, lookup),
+            https: first_var(&modgate_env::HTTPS_PROXY, lookup),
+            no_proxy: first_var(&modgate_env::NO_PROXY, lookup)
                 .map(|(_, v)| v)
                 .unwrap_or_default(),
         }
@@ -133,7 +135,7 @@ impl ProxyEnv {
                         "{var} is a {} proxy ({}): the doctor probes only HTTP(S) proxies, so \
                          the mirror probes below went direct",
                         url.scheme(),
-                        redact(url.as_str())
+                        redact_url(url.as_str())
                     ),
                     format!("export {var}=http://proxy.example.com:3128"),
                 )),
@@ -141,14 +143,14 @@ impl ProxyEnv {
                     var.as_str(),
                     format!(
                         "{var}={} (NO_PROXY={:?}); mirror probes go through it",
-                        redact(url.as_str()),
+                        redact_url(url.as_str()),
                         self.no_proxy
                     ),
                 )),
                 Err(e) => checks.push(Check::fail(
                     var.as_str(),
                     Category::ProxyEnv,
-                    format!("{var} is not a proxy URL: {e}"),
+                    format!("{var} is not a proxy URL: {}", e.detail()),
                     format!("export {var}=http://proxy.example.com:3128  # or: unset {var}"),
                 )),
             }
@@ -158,19 +160,25 @@ impl ProxyEnv {
 }
 
 /// As in Go: a proxy without a scheme is an http:// proxy.
-fn parse_proxy_url(value: &str) -> Result<Url, String> {
+fn parse_proxy_url(value: &str) -> Result<Url, Error> {
     let with_scheme = if value.contains("://") {
         value.to_owned()
     } else {
         format!("http://{value}")
     };
-    let url = Url::parse(&with_scheme).map_err(|e| format!("{e} in {}", redact(value)))?;
+    // Redacted with the scheme, without which redact_url sees no userinfo.
+    let url = Url::parse(&with_scheme).map_err(|source| Error::ProxyUrl {
+        value: redact_url(&with_scheme),
+        source,
+    })?;
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("no host in {}", redact(value)));
+        return Err(Error::ProxyNoHost {
+            value: redact_url(&with_scheme),
+        });
     }
     match url.scheme() {
         "http" | "https" | "socks5" | "socks5h" => Ok(url),
-        other => Err(format!("unsupported proxy scheme {other:?}")),
+        other => Err(Error::ProxyScheme(other.to_owned())),
     }
 }
 
@@ -226,5 +234,16 @@ mod tests {
         let c = env(&[("http_proxy", "ftp://proxy.corp")]).checks();
         assert_eq!(c[0].category, Category::ProxyEnv);
         assert_eq!(c[0].status, crate::check::Status::Fail);
+        assert_eq!(
+            c[0].detail,
+            "http_proxy is not a proxy URL: unsupported proxy scheme \"ftp\""
+        );
+        // Without a scheme, and unparsable: still no password in the report.
+        let c = env(&[("HTTPS_PROXY", "user:secret@proxy.corp:99999")]).checks();
+        assert_eq!(
+            c[0].detail,
+            "HTTPS_PROXY is not a proxy URL: cannot parse http://***@proxy.corp:99999: \
+             invalid port number"
+        );
     }
 }

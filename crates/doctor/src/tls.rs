@@ -13,6 +13,7 @@ use rustls::{
 };
 
 use super::check::Category;
+use crate::error::Error;
 
 /// What every probe shares: the provider and the verifier over the roots.
 pub struct TlsSetup {
@@ -23,7 +24,7 @@ pub struct TlsSetup {
 }
 
 impl TlsSetup {
-    pub fn new() -> anyhow::Result<Self> {
+    pub fn new() -> Result<Self, Error> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = RootCertStore::empty();
         // Unreadable files among the system certificates are not fatal: the
@@ -34,7 +35,8 @@ impl TlsSetup {
         } else {
             Some(
                 WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                    .build()?,
+                    .build()
+                    .map_err(Error::Tls)?,
             )
         };
         Ok(Self { provider, verifier })
@@ -42,7 +44,7 @@ impl TlsSetup {
 
     /// A client configuration for one connection, with its own record of the
     /// chain the server presents.
-    pub fn client(&self) -> anyhow::Result<(Arc<ClientConfig>, Arc<RecordingVerifier>)> {
+    pub fn client(&self) -> Result<(Arc<ClientConfig>, Arc<RecordingVerifier>), rustls::Error> {
         let recorder = Arc::new(RecordingVerifier {
             inner: self.verifier.clone(),
             provider: self.provider.clone(),

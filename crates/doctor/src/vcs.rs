@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use super::check::{Category, Check, redact};
+use modgate_redact::redact_text;
+
+use super::check::{Category, Check};
 use super::goenv::{GoEnv, find_in_path};
 use super::probe::show;
 
@@ -57,10 +59,12 @@ pub async fn check_repo(repo: &str, timeout: Duration) -> Check {
         .env("GCM_INTERACTIVE", "never")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
-    // SSH (through an insteadOf rewrite) must not prompt either; keep the
-    // user's own command when there is one.
-    if std::env::var_os("GIT_SSH_COMMAND").is_none() {
-        cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    // SSH (through an insteadOf rewrite) must not prompt either; as the go
+    // command does, keep the user's own ssh when there is one.
+    if std::env::var_os(modgate_env::GIT_SSH).is_none()
+        && std::env::var_os(modgate_env::GIT_SSH_COMMAND).is_none()
+    {
+        cmd.env(modgate_env::GIT_SSH_COMMAND, "ssh -o BatchMode=yes");
     }
     let out = match tokio::time::timeout(timeout, cmd.output()).await {
         Err(_) => {
@@ -87,6 +91,7 @@ pub async fn check_repo(repo: &str, timeout: Duration) -> Check {
             format!("git ls-remote {url}: reachable, credentials available without a prompt"),
         );
     }
+    // git may echo URLs with credentials in its errors.
     let stderr = redact_text(&String::from_utf8_lossy(&out.stderr));
     let (category, fix) = classify_git_error(&stderr, repo);
     let detail = format!(
@@ -167,20 +172,6 @@ pub fn classify_git_error(stderr: &str, repo: &str) -> (Category, String) {
     }
 }
 
-/// git may echo URLs with credentials in its errors.
-fn redact_text(text: &str) -> String {
-    text.split_inclusive(char::is_whitespace)
-        .map(|w| {
-            let trimmed = w.trim_end().trim_matches(['\'', '"']);
-            if trimmed.contains("://") && trimmed.contains('@') {
-                w.replace(trimmed, &redact(trimmed))
-            } else {
-                w.to_owned()
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,12 +206,5 @@ mod tests {
             classify_git_error("remote: Repository not found.", "h/x").0,
             Category::Ok
         );
-    }
-
-    #[test]
-    fn redacts_credentials_in_git_output() {
-        let out = redact_text("fatal: unable to access 'https://me:tok@h/x/': denied");
-        assert!(!out.contains("tok"), "{out}");
-        assert!(out.contains("https://***@h/x/"));
     }
 }

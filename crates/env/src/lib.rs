@@ -5,60 +5,72 @@
 //! honours as those tools do. No crate reads a variable not named here: a
 //! test checks the README's configuration table against this list.
 
-/// Path of the TOML configuration file.
-pub const CONFIG: &str = "MODGATE_CONFIG";
-/// Address to listen on.
-pub const LISTEN: &str = "MODGATE_LISTEN";
-/// Directory of the embedded disk storage.
-pub const STORAGE: &str = "MODGATE_STORAGE";
-/// Upstream list in GOPROXY syntax.
-pub const UPSTREAM: &str = "MODGATE_UPSTREAM";
-/// Checksum database in GOSUMDB syntax.
-pub const SUMDB: &str = "MODGATE_SUMDB";
-/// `text` or `json`.
-pub const LOG_FORMAT: &str = "MODGATE_LOG_FORMAT";
-/// Log filter in `tracing_subscriber::EnvFilter` syntax (e.g. `info,modgate=debug`).
-pub const LOG: &str = "MODGATE_LOG";
-/// Size of the in-memory cache of hot artifacts, in MiB.
-pub const MEMORY_CACHE_MB: &str = "MODGATE_MEMORY_CACHE_MB";
-/// Upstream connect timeout (TCP and TLS).
-pub const CONNECT_TIMEOUT: &str = "MODGATE_CONNECT_TIMEOUT";
-/// Upstream response-header timeout.
-pub const HEADER_TIMEOUT: &str = "MODGATE_HEADER_TIMEOUT";
-/// Upstream idle-body timeout.
-pub const IDLE_TIMEOUT: &str = "MODGATE_IDLE_TIMEOUT";
-/// Extra tries of an upstream after a quick failure.
-pub const RETRIES: &str = "MODGATE_RETRIES";
-/// Consecutive failures that open an upstream's circuit breaker.
-pub const BREAKER_THRESHOLD: &str = "MODGATE_BREAKER_THRESHOLD";
-/// How long an open breaker skips its upstream (doubling while it stays broken).
-pub const BREAKER_COOLDOWN: &str = "MODGATE_BREAKER_COOLDOWN";
-/// Upstream fetches under way at once.
-pub const MAX_UPSTREAM_FETCHES: &str = "MODGATE_MAX_UPSTREAM_FETCHES";
-/// How long a not-found answer is remembered.
-pub const NEGATIVE_TTL: &str = "MODGATE_NEGATIVE_TTL";
-/// How long a list or @latest answer is fresh.
-pub const LIST_TTL: &str = "MODGATE_LIST_TTL";
-/// Client connections open at once.
-pub const MAX_CONNECTIONS: &str = "MODGATE_MAX_CONNECTIONS";
-/// How long a client may take to send its request headers.
-pub const REQUEST_HEADER_TIMEOUT: &str = "MODGATE_REQUEST_HEADER_TIMEOUT";
-/// How long shutdown waits for in-flight downloads.
-pub const SHUTDOWN_TIMEOUT: &str = "MODGATE_SHUTDOWN_TIMEOUT";
-/// Module path patterns fetched only from their repository (GOPRIVATE syntax).
-pub const PRIVATE: &str = "MODGATE_PRIVATE";
-/// Repository mappings, `PREFIX=URL`, comma-separated.
-pub const REPO_MAP: &str = "MODGATE_REPO_MAP";
-/// Module path patterns whose go-get discovery may use plain http (GOINSECURE syntax).
-pub const INSECURE: &str = "MODGATE_INSECURE";
-/// Directory of the bare git mirrors.
-pub const VCS_DIR: &str = "MODGATE_VCS_DIR";
-/// Longest one git command may run.
-pub const GIT_TIMEOUT: &str = "MODGATE_GIT_TIMEOUT";
-/// git processes running at once.
-pub const MAX_GIT_PROCESSES: &str = "MODGATE_MAX_GIT_PROCESSES";
-/// Signer key file of modgate's own checksum database.
-pub const PRIVATE_SUMDB_KEY: &str = "MODGATE_PRIVATE_SUMDB_KEY";
+/// Declares each of modgate's own variables as a constant, and all of them
+/// in [`OWN`], so that the README can be checked against the list.
+macro_rules! own_variables {
+    ($($(#[doc = $doc:literal])+ $name:ident = $value:literal;)+) => {
+        $($(#[doc = $doc])+ pub const $name: &str = $value;)+
+        /// Every `MODGATE_*` variable, with what it does.
+        pub const OWN: &[(&str, &str)] = &[$(($value, concat!($($doc),+))),+];
+    };
+}
+
+own_variables! {
+    /// Path of the TOML configuration file.
+    CONFIG = "MODGATE_CONFIG";
+    /// Address to listen on.
+    LISTEN = "MODGATE_LISTEN";
+    /// Directory of the embedded disk storage.
+    STORAGE = "MODGATE_STORAGE";
+    /// Upstream list in GOPROXY syntax.
+    UPSTREAM = "MODGATE_UPSTREAM";
+    /// Checksum database in GOSUMDB syntax.
+    SUMDB = "MODGATE_SUMDB";
+    /// `text` or `json`.
+    LOG_FORMAT = "MODGATE_LOG_FORMAT";
+    /// Log filter in `tracing_subscriber::EnvFilter` syntax (e.g. `info,modgate=debug`).
+    LOG = "MODGATE_LOG";
+    /// Size of the in-memory cache of hot artifacts, in MiB.
+    MEMORY_CACHE_MB = "MODGATE_MEMORY_CACHE_MB";
+    /// Upstream connect timeout (TCP and TLS).
+    CONNECT_TIMEOUT = "MODGATE_CONNECT_TIMEOUT";
+    /// Upstream response-header timeout.
+    HEADER_TIMEOUT = "MODGATE_HEADER_TIMEOUT";
+    /// Upstream idle-body timeout.
+    IDLE_TIMEOUT = "MODGATE_IDLE_TIMEOUT";
+    /// Extra tries of an upstream after a quick failure.
+    RETRIES = "MODGATE_RETRIES";
+    /// Consecutive failures that open an upstream's circuit breaker.
+    BREAKER_THRESHOLD = "MODGATE_BREAKER_THRESHOLD";
+    /// How long an open breaker skips its upstream (doubling while it stays broken).
+    BREAKER_COOLDOWN = "MODGATE_BREAKER_COOLDOWN";
+    /// Upstream fetches under way at once.
+    MAX_UPSTREAM_FETCHES = "MODGATE_MAX_UPSTREAM_FETCHES";
+    /// How long a not-found answer is remembered.
+    NEGATIVE_TTL = "MODGATE_NEGATIVE_TTL";
+    /// How long a list or @latest answer is fresh.
+    LIST_TTL = "MODGATE_LIST_TTL";
+    /// Client connections open at once.
+    MAX_CONNECTIONS = "MODGATE_MAX_CONNECTIONS";
+    /// How long a client may take to send its request headers.
+    REQUEST_HEADER_TIMEOUT = "MODGATE_REQUEST_HEADER_TIMEOUT";
+    /// How long shutdown waits for in-flight downloads.
+    SHUTDOWN_TIMEOUT = "MODGATE_SHUTDOWN_TIMEOUT";
+    /// Module path patterns fetched only from their repository (GOPRIVATE syntax).
+    PRIVATE = "MODGATE_PRIVATE";
+    /// Repository mappings, `PREFIX=URL`, comma-separated.
+    REPO_MAP = "MODGATE_REPO_MAP";
+    /// Module path patterns whose go-get discovery may use plain http (GOINSECURE syntax).
+    INSECURE = "MODGATE_INSECURE";
+    /// Directory of the bare git mirrors.
+    VCS_DIR = "MODGATE_VCS_DIR";
+    /// Longest one git command may run.
+    GIT_TIMEOUT = "MODGATE_GIT_TIMEOUT";
+    /// git processes running at once.
+    MAX_GIT_PROCESSES = "MODGATE_MAX_GIT_PROCESSES";
+    /// Signer key file of modgate's own checksum database.
+    PRIVATE_SUMDB_KEY = "MODGATE_PRIVATE_SUMDB_KEY";
+}
 
 // Variables of other tools, read as those tools read them.
 
@@ -95,3 +107,81 @@ pub const HTTP_PROXY: [&str; 2] = ["HTTP_PROXY", "http_proxy"];
 pub const HTTPS_PROXY: [&str; 2] = ["HTTPS_PROXY", "https_proxy"];
 /// See [`HTTP_PROXY`].
 pub const NO_PROXY: [&str; 2] = ["NO_PROXY", "no_proxy"];
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn workspace() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+    }
+
+    /// The README's configuration table names exactly the variables declared here.
+    #[test]
+    fn readme_lists_every_own_variable() {
+        let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+        let mut documented: Vec<&str> = readme
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .flat_map(|l| l.split('`'))
+            .filter(|w| {
+                w.starts_with("MODGATE_") && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+            })
+            .collect();
+        documented.sort_unstable();
+        documented.dedup();
+        let mut declared: Vec<&str> = OWN.iter().map(|(name, _)| *name).collect();
+        declared.sort_unstable();
+        assert_eq!(
+            documented, declared,
+            "README configuration table vs modgate-env"
+        );
+    }
+
+    /// No crate reads a variable by a string of its own: every read names
+    /// one of the constants here.
+    #[test]
+    fn no_crate_reads_an_undeclared_variable() {
+        let mut offenders = Vec::new();
+        let mut dirs = vec![workspace().join("crates")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    if !path.ends_with("tests") {
+                        dirs.push(path);
+                    }
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") || path.ends_with("tests.rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or("");
+                    for read in ["env::var(\"", "env::var_os(\"", "env = \""] {
+                        if code.contains(read) {
+                            offenders.push(format!(
+                                "{}:{}: {}",
+                                path.display(),
+                                n + 1,
+                                line.trim()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "read through modgate_env constants:\n{}",
+            offenders.join("\n")
+        );
+    }
+}

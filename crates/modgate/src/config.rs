@@ -15,8 +15,6 @@ use modgate_sumdb::SumdbSpec;
 use modgate_vcs::DirectSettings;
 use modgate_vcs::resolve::RepoMapRule;
 
-use crate::cli::ServeArgs;
-
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
 pub const DEFAULT_SUMDB: &str = "sum.golang.org";
@@ -260,12 +258,12 @@ pub struct ServeConfig {
 
 impl ServeConfig {
     /// clap has already applied flag > environment; the file and defaults fill the rest.
-    pub fn resolve(args: ServeArgs) -> Result<Self, ConfigError> {
-        let file = match &args.config {
+    pub fn resolve(file: Option<&Path>, settings: Settings) -> Result<Self, ConfigError> {
+        let file = match file {
             Some(path) => Settings::load(path)?,
             None => Settings::default(),
         };
-        let s = args.settings.over(file);
+        let s = settings.over(file);
         let secs = |d: Option<Dur>, default: u64| d.map_or(Duration::from_secs(default), |d| d.0);
         let storage = match s.storage {
             Some(dir) => dir,
@@ -330,6 +328,17 @@ impl ServeConfig {
 mod tests {
     use super::*;
 
+    /// What `modgate serve` hands over: the `--config` file and the flags.
+    #[derive(Default)]
+    struct ServeArgs {
+        config: Option<PathBuf>,
+        settings: Settings,
+    }
+
+    fn resolve(args: ServeArgs) -> Result<ServeConfig, ConfigError> {
+        ServeConfig::resolve(args.config.as_deref(), args.settings)
+    }
+
     #[test]
     fn flag_beats_file_beats_default() {
         let dir = tempfile::tempdir().unwrap();
@@ -349,7 +358,7 @@ mod tests {
                 ..Default::default()
             },
         };
-        let config = ServeConfig::resolve(args).unwrap();
+        let config = resolve(args).unwrap();
         assert_eq!(config.listen, "127.0.0.1:9999");
         assert_eq!(config.upstream.to_string(), "file:///tmp/mirror");
         assert_eq!(config.log_format, LogFormat::Json);
@@ -371,7 +380,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let err = ServeConfig::resolve(args).unwrap_err().to_string();
+        let err = resolve(args).unwrap_err().to_string();
         assert_eq!(
             err,
             "invalid upstream list: invalid proxy URL missing scheme: corp-proxy"
@@ -387,7 +396,7 @@ mod tests {
             config: Some(path.clone()),
             ..Default::default()
         };
-        let err = ServeConfig::resolve(args).unwrap_err().to_string();
+        let err = resolve(args).unwrap_err().to_string();
         assert!(err.contains("modgate.toml"), "{err}");
         assert!(err.contains("upstreams"), "{err}");
     }
@@ -409,7 +418,7 @@ mod tests {
                 ..Default::default()
             },
         };
-        let config = ServeConfig::resolve(args).unwrap();
+        let config = resolve(args).unwrap();
         assert_eq!(config.private, "corp.example/*");
         assert_eq!(config.direct.repo_map.len(), 1);
         assert_eq!(config.direct.repo_map[0].prefix, "gopkg.in/yaml.v3");

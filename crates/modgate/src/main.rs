@@ -29,8 +29,10 @@ fn main() -> ExitCode {
             module: args.module,
             compare: args.compare,
             rounds: args.rounds,
-        }),
-        Command::Explain(args) => modgate_doctor::explain::run(args.file.as_deref(), args.json),
+        })
+        .map_err(anyhow::Error::from),
+        Command::Explain(args) => modgate_doctor::explain::run(args.file.as_deref(), args.json)
+            .map_err(anyhow::Error::from),
         Command::Sumdb(SumdbCommand::Keygen { name, out }) => sumdb::private::keygen(&name, &out)
             .map(|vkey| {
                 println!("{vkey}");
@@ -48,7 +50,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = ServeConfig::resolve(args)?;
+    let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
     let disk = DiskStore::open(&config.storage)
         .with_context(|| format!("cannot open storage {}", config.storage.display()))?;

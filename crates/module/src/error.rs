@@ -36,8 +36,12 @@ pub enum Error {
     },
 
     /// A GOPROXY entry the go command refuses (`url` is redacted).
-    #[error("invalid proxy URL {reason}: {url}")]
+    #[error("{reason}: {url}")]
     InvalidProxyUrl { url: String, reason: &'static str },
+
+    /// A GOPROXY entry that is no URL at all (Go's url.Parse error).
+    #[error("parse {url:?}: {reason}")]
+    ProxyUrlSyntax { url: String, reason: String },
 
     /// A GOPROXY list of nothing but separators.
     #[error("GOPROXY list is not the empty string, but contains no entries")]

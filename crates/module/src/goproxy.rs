@@ -121,21 +121,41 @@ fn parse_proxy(item: &str) -> Result<Proxy, Error> {
     let (scheme, rest) = match url.split_once("://") {
         Some((scheme, rest)) => (scheme, rest),
         None => match url.split_once(':') {
-            // `scheme:opaque`, which url.Parse reads with a scheme.
-            Some((scheme, _)) if is_scheme(scheme) => (scheme, ""),
-            _ => return Err(bad("missing scheme")),
+            // `scheme:rest`, which url.Parse reads with a scheme.
+            Some((scheme, rest)) if is_scheme(scheme) => (scheme, rest),
+            _ => return Err(bad("invalid proxy URL missing scheme")),
         },
     };
     match scheme.to_ascii_lowercase().as_str() {
         "http" | "https" if !rest.is_empty() => {
+            check_port(&url, rest)?;
             Ok(Proxy::Http(url.trim_end_matches('/').to_owned()))
         }
-        "http" | "https" => Err(bad("missing host")),
-        "file" if rest.starts_with('/') && !rest.contains(['?', '#']) => {
+        "http" | "https" => Err(bad("invalid proxy URL missing host")),
+        // `file:/dir` (no `//`) is refused too, as go refuses it.
+        "file" if url.contains("://") && rest.starts_with('/') && !rest.contains(['?', '#']) => {
             Ok(Proxy::File(PathBuf::from(rest)))
         }
-        "file" => Err(bad("with non-path elements (want file:///absolute/dir)")),
-        _ => Err(bad("scheme (must be https, http, file)")),
+        "file" => Err(bad("invalid file:// proxy URL with non-path elements")),
+        _ => Err(bad("invalid proxy URL scheme (must be https, http, file)")),
+    }
+}
+
+/// As Go's url.Parse: a port after the host is digits only.
+fn check_port(url: &str, rest: &str) -> Result<(), Error> {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    // An IPv6 literal holds colons of its own.
+    let after_host = match host.rfind(']') {
+        Some(i) => &host[i + 1..],
+        None => host.find(':').map_or("", |i| &host[i..]),
+    };
+    match after_host.strip_prefix(':') {
+        Some(port) if !port.bytes().all(|b| b.is_ascii_digit()) => Err(Error::ProxyUrlSyntax {
+            url: modgate_redact::redact_url(url),
+            reason: format!("invalid port {after_host:?} after host"),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -188,6 +208,7 @@ mod tests {
             ProxyList::parse("localhost:3000").unwrap().entries[0].proxy,
             Proxy::Http("https://localhost:3000".into())
         );
+        assert!(ProxyList::parse("http://[::1]:3000,https://u:p@h.example:443/x").is_ok());
     }
 
     #[test]
@@ -200,11 +221,16 @@ mod tests {
             ),
             (
                 "https://a.example,gopher:thing",
-                "invalid proxy URL scheme (must be https, http, file): gopher:thing",
+                r#"parse "https://gopher:thing": invalid port ":thing" after host"#,
             ),
+            ("/srv/tree", "invalid proxy URL missing scheme: /srv/tree"),
             (
                 "file://rel/dir",
-                "invalid proxy URL with non-path elements (want file:///absolute/dir): file://rel/dir",
+                "invalid file:// proxy URL with non-path elements: file://rel/dir",
+            ),
+            (
+                "file:/srv/tree",
+                "invalid file:// proxy URL with non-path elements: file:/srv/tree",
             ),
             (
                 "https://u:secret@x.example|ftp://u:secret@y.example",

@@ -13,24 +13,66 @@ pub const MAX_ZIP: u64 = modgate_zip::MAX_ZIP_FILE;
 /// Largest `@v/list`.
 pub const MAX_LIST: u64 = 16 << 20;
 
+/// Why what an upstream sent is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    /// A malformed `.info` or `@latest` answer.
+    #[error(transparent)]
+    Info(Box<modgate_module::Error>),
+    #[error("{module}@{version}: go.mod: {source}")]
+    GoModSyntax {
+        module: String,
+        version: String,
+        #[source]
+        source: Box<modgate_module::Error>,
+    },
+    #[error("{module}@{version}: go.mod has no module directive")]
+    NoModuleDirective { module: String, version: String },
+    #[error("{module}@{version}: invalid module zip: {source}")]
+    Zip {
+        module: String,
+        version: String,
+        #[source]
+        source: Box<modgate_zip::Error>,
+    },
+    /// A body over the limit for its kind.
+    #[error("{path}: body exceeds the limit of {max} bytes")]
+    TooLarge { path: String, max: u64 },
+    /// An answer of the wrong shape (in memory where a file was wanted, or
+    /// the reverse): a fetcher's bug, refused rather than trusted.
+    #[error("{0}")]
+    Shape(&'static str),
+    #[error("checking the zip: {0}")]
+    Check(#[source] tokio::task::JoinError),
+}
+
 /// Checks an upstream's go.mod: it must parse and declare a module. The
 /// path may differ from the requested one, as the go command allows: a fork
 /// used through a `replace` directive declares the path it replaces.
-pub fn check_mod(module: &str, version: &str, data: &[u8]) -> Result<(), String> {
-    modfile::check_syntax(data).map_err(|e| format!("{module}@{version}: go.mod: {e}"))?;
+pub fn check_mod(module: &str, version: &str, data: &[u8]) -> Result<(), Invalid> {
+    modfile::check_syntax(data).map_err(|source| Invalid::GoModSyntax {
+        module: module.to_owned(),
+        version: version.to_owned(),
+        source: Box::new(source),
+    })?;
     match modfile::module_path(data) {
         Some(_) => Ok(()),
-        None => Err(format!(
-            "{module}@{version}: go.mod has no module directive"
-        )),
+        None => Err(Invalid::NoModuleDirective {
+            module: module.to_owned(),
+            version: version.to_owned(),
+        }),
     }
 }
 
 /// Checks a zip against the module zip rules and returns its `h1:` hash.
-pub fn check_zip(module: &str, version: &str, path: &Path) -> Result<String, String> {
+pub fn check_zip(module: &str, version: &str, path: &Path) -> Result<String, Invalid> {
     modgate_zip::check_zip(path, module, version)
         .map(|checked| checked.h1)
-        .map_err(|e| format!("{module}@{version}: invalid module zip: {e}"))
+        .map_err(|source| Invalid::Zip {
+            module: module.to_owned(),
+            version: version.to_owned(),
+            source: Box::new(source),
+        })
 }
 
 /// Parses an upstream `@v/list`: the first field of each line that is a valid,

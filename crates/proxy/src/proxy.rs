@@ -11,7 +11,7 @@ use quick_cache::sync::Cache;
 use tracing::Instrument;
 
 use crate::flights::{Flights, Lost};
-use crate::ingest;
+use crate::ingest::{self, Invalid};
 use crate::protocol::{Kind, Request};
 use crate::store::{Ext, Key, Object, Store, StoreError};
 use crate::sumdb::client::{Checked, Checksums, VerifyError};
@@ -79,11 +79,13 @@ pub enum ProxyError {
 
 fn verify_message(e: &VerifyError) -> String {
     match e {
-        VerifyError::Mismatch { .. } | VerifyError::Corrupt(_) => format!("SECURITY ERROR: {e}"),
-        VerifyError::NotFound(_) => {
+        VerifyError::Mismatch { .. } | VerifyError::Corrupt { .. } => {
+            format!("SECURITY ERROR: {e}")
+        }
+        VerifyError::NotFound { .. } => {
             format!("cannot verify: {e} (a private module? list it in --private)")
         }
-        VerifyError::Unavailable(_) => format!("cannot verify: {e}"),
+        VerifyError::Unavailable { .. } => format!("cannot verify: {e}"),
     }
 }
 
@@ -368,7 +370,7 @@ impl Proxy {
     ) -> Result<T, Arc<ChainError>>
     where
         F: Fn(Fetched) -> Fut,
-        Fut: Future<Output = Result<T, String>>,
+        Fut: Future<Output = Result<T, Invalid>>,
     {
         let path = req.upstream_path();
         if let Some((expires, answer)) = self.inner.negative.get(path) {
@@ -475,14 +477,14 @@ impl Proxy {
                 let (file, h1) = self
                     .fetch(req, want, |f| async move {
                         let Fetched::File(file) = f else {
-                            return Err("zip was not staged to disk".to_owned());
+                            return Err(Invalid::Shape("zip was not staged to disk"));
                         };
                         let (module, v) = (module.to_owned(), v.to_owned());
                         tokio::task::spawn_blocking(move || {
                             ingest::check_zip(&module, &v, file.path()).map(|h1| (file, h1))
                         })
                         .await
-                        .map_err(|e| e.to_string())?
+                        .map_err(Invalid::Check)?
                         .inspect_err(|_| metric::rejected_artifact("zip"))
                     })
                     .await
@@ -661,15 +663,15 @@ fn span(req: &Request) -> tracing::Span {
     tracing::info_span!("request", id = %telemetry::request_id(), path = req.upstream_path())
 }
 
-fn bytes_of(f: Fetched) -> Result<Bytes, String> {
+fn bytes_of(f: Fetched) -> Result<Bytes, Invalid> {
     match f {
         Fetched::Bytes(b) => Ok(b),
-        Fetched::File(_) => Err("expected a small answer in memory".to_owned()),
+        Fetched::File(_) => Err(Invalid::Shape("expected a small answer in memory")),
     }
 }
 
-fn check_info(module: &str, requested: Option<&str>, f: Fetched) -> Result<Info, String> {
-    Info::parse(module, requested, &bytes_of(f)?).map_err(|e| e.to_string())
+fn check_info(module: &str, requested: Option<&str>, f: Fetched) -> Result<Info, Invalid> {
+    Info::parse(module, requested, &bytes_of(f)?).map_err(|e| Invalid::Info(Box::new(e)))
 }
 
 /// What a request is about, for messages: the module, or module@version.

@@ -12,4 +12,4 @@ mod direct;
 pub mod git;
 pub mod resolve;
 
-pub use direct::{Direct, DirectError, DirectSettings};
+pub use direct::{Direct, DirectSettings, Error};

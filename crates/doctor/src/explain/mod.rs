@@ -7,12 +7,13 @@
 
 mod rules;
 
-use std::io::{IsTerminal as _, Read as _};
+use std::io::Read as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use serde::Serialize;
+
+use crate::error::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
@@ -24,27 +25,33 @@ pub struct Explanation {
 
 /// `modgate explain [FILE] [--json]`: reads `file` (stdin when `None` or
 /// `-`) and prints each explanation.
-pub fn run(file: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+pub fn run(file: Option<&Path>, json: bool) -> Result<ExitCode, Error> {
     let mut input = Vec::new();
     match file {
         Some(path) if path.as_os_str() != "-" => {
-            input =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            input = std::fs::read(path).map_err(|source| Error::Read {
+                path: path.to_owned(),
+                source,
+            })?;
         }
         _ => {
             std::io::stdin()
                 .read_to_end(&mut input)
-                .context("cannot read stdin")?;
+                .map_err(Error::ReadStdin)?;
         }
     }
     let text = String::from_utf8_lossy(&input);
     let found = explain(&text);
     if json {
-        println!("{}", serde_json::to_string_pretty(&found)?);
+        // Serialising plain data to a string cannot fail.
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&found).unwrap_or_default()
+        );
     } else if found.is_empty() {
         println!("no known go error found in the input");
     } else {
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let colour = crate::colour();
         let paint = |s: &str, code: &str| {
             if colour {
                 format!("\x1b[{code}m{s}\x1b[0m")

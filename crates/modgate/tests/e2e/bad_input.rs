@@ -15,6 +15,13 @@ fn malformed_and_traversal_requests_get_4xx() {
     fs_err::write(storage.parent().unwrap().join("secret.zip"), SECRET).unwrap();
     let modgate = Modgate::start(&storage, &mirror.url);
     let long = format!("/{}/@v/list", "a".repeat(5000));
+    // Each fits a request line, but no file system holds such a name.
+    let long_version = format!(
+        "/github.com/modgate-test/alpha/@v/v1.0.0-{}.info",
+        "a".repeat(300)
+    );
+    let long_element = format!("/github.com/{}/alpha/@v/list", "b".repeat(300));
+    let deep = format!("/github.com/{}alpha/@v/list", "c/".repeat(2100));
     let cases: &[&str] = &[
         "/../secret.zip",
         "/github.com/modgate-test/alpha/@v/../../../../secret.zip",
@@ -41,6 +48,9 @@ fn malformed_and_traversal_requests_get_4xx() {
         "/example.com/%ff/@v/list",
         "/x/@v/list",
         &long,
+        &long_version,
+        &long_element,
+        &deep,
     ];
     for path in cases {
         let resp = http::get(&modgate.addr, path);
@@ -51,6 +61,13 @@ fn malformed_and_traversal_requests_get_4xx() {
             resp.text()
         );
         assert!(!resp.text().contains(SECRET), "{path}: {}", resp.text());
+        // Client-facing messages never name server paths.
+        let storage_path = storage.to_string_lossy();
+        assert!(
+            !resp.text().contains(&*storage_path),
+            "{path}: {}",
+            resp.text()
+        );
     }
     for method in ["POST", "PUT", "DELETE"] {
         let resp = http::request(

@@ -415,3 +415,47 @@ fn doctor_blames_a_broken_https_proxy() {
         assert_eq!(run.check("HTTPS_PROXY")["status"], "ok");
     }
 }
+
+/// A GOPROXY value the go command refuses is refused by `modgate serve`
+/// (as `--upstream`) and reported by `modgate doctor` with go's own words.
+#[test]
+fn goproxy_refusals_agree_with_the_go_command() {
+    for value in ["corp-proxy", "gopher:thing", "ftp://x.example"] {
+        let go = crate::support::go::Go::new(value);
+        let out = go.try_run(
+            &fresh_dir("goproxy-refusal"),
+            &["mod", "download", "-json", "golang.org/x/text@v0.3.0"],
+        );
+        let json: Value = serde_json::from_slice(&out.stdout).expect("go's JSON");
+        let reason = json["Error"]
+            .as_str()
+            .and_then(|e| e.strip_prefix("golang.org/x/text@v0.3.0: "))
+            .unwrap_or_else(|| panic!("{value}: go said {json}"))
+            .to_owned();
+
+        let serve = Command::new(env!("CARGO_BIN_EXE_modgate"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--upstream", value])
+            .arg("--storage")
+            .arg(fresh_dir("goproxy-refusal-store"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&serve.stderr);
+        assert!(!serve.status.success(), "{value}: serve started");
+        assert!(
+            stderr.contains(&reason),
+            "{value}: want {reason:?} in {stderr}"
+        );
+
+        let run = doctor(
+            &[("GOPROXY", value), ("GOSUMDB", "off")],
+            &["--timeout", "1s"],
+            false,
+        );
+        let check = run.check("GOPROXY");
+        assert_eq!(check["status"], "fail", "{value}: {check}");
+        assert!(
+            check["detail"].as_str().unwrap().contains(&reason),
+            "{value}: want {reason:?} in {check}"
+        );
+    }
+}

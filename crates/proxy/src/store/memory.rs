@@ -1,7 +1,6 @@
 //! An in-memory cache of hot objects in front of any store. Stored objects
 //! never change, so nothing is ever invalidated: entries only age out.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -61,28 +60,18 @@ impl Store for MemoryCached {
         if obj.size > self.max_object {
             return Ok(Some(obj));
         }
-        let bytes = match obj.body {
-            Body::Bytes(b) => b,
-            Body::File(mut file) => {
-                let size = obj.size as usize;
-                tokio::task::spawn_blocking(move || -> std::io::Result<Bytes> {
-                    let mut buf = Vec::with_capacity(size);
-                    file.read_to_end(&mut buf)?;
-                    Ok(buf.into())
-                })
-                .await??
-            }
-        };
+        let etag = obj.etag.clone();
+        let bytes = obj.read_small().await?;
         self.cache.insert(
             key.clone(),
             Entry {
                 bytes: bytes.clone(),
-                etag: obj.etag.as_str().into(),
+                etag: etag.as_str().into(),
             },
         );
         Ok(Some(Object {
             size: bytes.len() as u64,
-            etag: obj.etag,
+            etag,
             body: Body::Bytes(bytes),
         }))
     }

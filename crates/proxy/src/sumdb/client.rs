@@ -70,15 +70,32 @@ pub enum VerifyError {
         received: String,
     },
     /// The database has no record: go would fail too.
-    #[error("{0}")]
-    NotFound(String),
+    #[error("verifying {module}@{version}: not found in checksum database {database}: {detail}")]
+    NotFound {
+        module: String,
+        version: String,
+        database: String,
+        detail: String,
+    },
     /// The database could not be asked: verification could not be done.
-    #[error("{0}")]
-    Unavailable(String),
+    #[error("verifying {module}@{version}: checksum database {database} is unavailable: {detail}")]
+    Unavailable {
+        module: String,
+        version: String,
+        database: String,
+        detail: String,
+    },
     /// Bad signature, bad proof, or a tree inconsistent with one verified
     /// before: a security failure, logged at error level.
-    #[error("{0}")]
-    Corrupt(String),
+    #[error(
+        "verifying {module}@{version}: checksum database {database} is serving a forked or corrupt log: {detail}"
+    )]
+    Corrupt {
+        module: String,
+        version: String,
+        database: String,
+        detail: String,
+    },
 }
 
 impl Checksums {
@@ -148,9 +165,9 @@ impl Checksums {
         metric::sumdb_verification(match &result {
             Ok(()) => "ok",
             Err(VerifyError::Mismatch { .. }) => "mismatch",
-            Err(VerifyError::NotFound(_)) => "not_found",
-            Err(VerifyError::Unavailable(_)) => "unavailable",
-            Err(VerifyError::Corrupt(_)) => "corrupt",
+            Err(VerifyError::NotFound { .. }) => "not_found",
+            Err(VerifyError::Unavailable { .. }) => "unavailable",
+            Err(VerifyError::Corrupt { .. }) => "corrupt",
         });
         result
     }
@@ -240,18 +257,29 @@ impl Inner {
         version: &str,
         file: Checked<'_>,
     ) -> Result<(), VerifyError> {
-        let at = format!("verifying {module}@{version}");
-        let name = &self.name;
-        let fail = |f| match f {
-            Fail::NotFound(d) => {
-                VerifyError::NotFound(format!("{at}: not found in checksum database {name}: {d}"))
+        let fail = |f| {
+            let (module, version, database) =
+                (module.to_owned(), version.to_owned(), self.name.clone());
+            match f {
+                Fail::NotFound(detail) => VerifyError::NotFound {
+                    module,
+                    version,
+                    database,
+                    detail,
+                },
+                Fail::Unavailable(detail) => VerifyError::Unavailable {
+                    module,
+                    version,
+                    database,
+                    detail,
+                },
+                Fail::Corrupt(detail) => VerifyError::Corrupt {
+                    module,
+                    version,
+                    database,
+                    detail,
+                },
             }
-            Fail::Unavailable(d) => VerifyError::Unavailable(format!(
-                "{at}: checksum database {name} is unavailable: {d}"
-            )),
-            Fail::Corrupt(d) => VerifyError::Corrupt(format!(
-                "{at}: checksum database {name} is serving a forked or corrupt log: {d}"
-            )),
         };
         let body = self.lookup(module, version).await.map_err(fail)?;
         // Proven (or stored once proven), so this only fails on a damaged store.

@@ -43,8 +43,15 @@ pub enum PrivateError {
     Conflict(String),
     #[error("{0}")]
     Key(String),
-    #[error("checksum database storage: {0}")]
-    Store(String),
+    #[error("checksum database storage: {key}: {source}")]
+    Store {
+        key: String,
+        #[source]
+        source: StoreError,
+    },
+    /// The task appending a record died.
+    #[error("checksum database append failed: {0}")]
+    Append(#[source] tokio::task::JoinError),
     #[error("checksum database log is corrupt: {0}")]
     Corrupt(String),
 }
@@ -211,7 +218,7 @@ impl PrivateLog {
         // cannot stop an append between its record and its head.
         tokio::spawn(async move { inner.add(key, text).await })
             .await
-            .map_err(|e| PrivateError::Store(format!("append failed: {e}")))?
+            .map_err(PrivateError::Append)?
     }
 
     /// Whether M@V is in the log.
@@ -328,7 +335,7 @@ impl Inner {
             Some(_) => Err(PrivateError::Corrupt(format!(
                 "{key} already holds something else: is another modgate writing to this storage?"
             ))),
-            None => Err(PrivateError::Store(format!(
+            None => Err(PrivateError::Corrupt(format!(
                 "{key} missing right after storing it"
             ))),
         }
@@ -431,8 +438,11 @@ fn conflict(name: &str, key: &str, have: &str) -> PrivateError {
     ))
 }
 
-fn store_error(key: &Key, e: StoreError) -> PrivateError {
-    PrivateError::Store(format!("{key}: {e}"))
+fn store_error(key: &Key, source: StoreError) -> PrivateError {
+    PrivateError::Store {
+        key: key.to_string(),
+        source,
+    }
 }
 
 /// A tlog error on the log's own hashes: a bug rather than bad input.
@@ -615,7 +625,7 @@ mod tests {
             tiles
                 .iter()
                 .map(|t| {
-                    futures::executor::block_on(answer(&self.0, &t.path()))
+                    futures::executor::block_on(answer(self.0, &t.path()))
                         .map(|(data, _)| data.to_vec())
                         .map_err(|e| modgate_sumdb::Error::Other(e.into()))
                 })
@@ -631,7 +641,7 @@ mod tests {
 
     /// The signed tree of `latest`, checked with `vkey`.
     async fn latest(log: &PrivateLog, vkey: &str) -> Tree {
-        let (signed, immutable) = answer(&log, "latest").await.unwrap();
+        let (signed, immutable) = answer(log, "latest").await.unwrap();
         assert!(!immutable);
         latest_tree(&signed, vkey)
     }
@@ -643,10 +653,10 @@ mod tests {
     /// Looks M@V up and checks the answer as the go command does: the
     /// signature, then the record against the tree, through served tiles.
     async fn verified_lookup(log: &PrivateLog, vkey: &str, escaped: &str) -> (u64, String) {
-        let (body, immutable) = answer(&log, &format!("lookup/{escaped}")).await.unwrap();
+        let (body, immutable) = answer(log, &format!("lookup/{escaped}")).await.unwrap();
         assert!(!immutable);
         let (id, text, signed) = tlog::parse_record(&body).unwrap();
-        assert_eq!(signed, &answer(&log, "latest").await.unwrap().0[..]);
+        assert_eq!(signed, &answer(log, "latest").await.unwrap().0[..]);
         let tree = latest_tree(signed, vkey);
         let served = Served(log);
         let hashes = TileHashReader::new(tree, &served)

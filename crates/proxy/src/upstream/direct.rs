@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use modgate_vcs::{Direct, DirectError};
+use modgate_vcs::{Direct, Error};
 
 use super::http::HttpUpstream;
 use super::{FetchError, Fetched, Fetcher, Policy, Want};
+use crate::ingest::Invalid;
 use crate::protocol::{Kind, Request};
 
 pub struct DirectFetcher {
@@ -57,23 +58,25 @@ impl Fetcher for DirectFetcher {
             Kind::Mod(v) => d.go_mod(module, v).await.map(Fetched::Bytes),
             Kind::Zip(v) => {
                 let Want::File { temp, .. } = want else {
-                    return Err(FetchError::Invalid("a zip is always staged to disk".into()));
+                    return Err(FetchError::Invalid(Invalid::Shape(
+                        "a zip is always staged to disk",
+                    )));
                 };
                 d.zip(module, v, *temp).await.map(Fetched::File)
             }
         };
         match built {
             Ok(fetched) => Ok(fetched),
-            Err(DirectError::NotFound(m)) => Err(FetchError::NotFound(m)),
-            Err(DirectError::Unavailable(m)) => Err(FetchError::Unavailable(m)),
-            Err(DirectError::Staging(e)) => Err(FetchError::Staging(e)),
+            Err(Error::Staging(e)) => Err(FetchError::Staging(e)),
             // A go-import `mod` entry: the module lives on that proxy.
-            Err(DirectError::Proxy(url)) => {
+            Err(Error::Proxy(url)) => {
                 let proxy = HttpUpstream::new(&url, self.client.clone(), &self.policy);
                 proxy
                     .fetch_path(req.upstream_path(), want, &mut || {})
                     .await
             }
+            Err(e) if e.is_not_found() => Err(FetchError::NotFound(e.to_string())),
+            Err(e) => Err(FetchError::Unavailable(e.to_string())),
         }
     }
 }

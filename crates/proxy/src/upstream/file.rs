@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::{FetchError, Fetched, Fetcher, Want};
+use crate::ingest::Invalid;
 use crate::protocol::Request;
 
 pub struct FileUpstream {
@@ -56,9 +57,10 @@ impl Fetcher for FileUpstream {
                 |e: std::io::Error| FetchError::Unavailable(format!("{}: {e}", full.display()));
             let len = file.metadata().map_err(io)?.len();
             if len > max {
-                return Err(FetchError::Invalid(format!(
-                    "{path}: {len} bytes exceeds the limit of {max}"
-                )));
+                return Err(FetchError::Invalid(Invalid::TooLarge {
+                    path: format!("{path} ({len} bytes)"),
+                    max,
+                }));
             }
             match staged {
                 None => {
@@ -76,9 +78,10 @@ impl Fetcher for FileUpstream {
                         }
                         total += n as u64;
                         if total > max {
-                            return Err(FetchError::Invalid(format!(
-                                "{path}: body exceeds the limit of {max} bytes"
-                            )));
+                            return Err(FetchError::Invalid(Invalid::TooLarge {
+                                path: path.clone(),
+                                max,
+                            }));
                         }
                         // Writing is modgate's own disk, not the tree's.
                         std::io::Write::write_all(&mut staged, &buf[..n])

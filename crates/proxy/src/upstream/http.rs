@@ -8,6 +8,7 @@ use modgate_net::{describe, first_line};
 use tokio::io::AsyncWriteExt;
 
 use super::{FetchError, Fetched, Fetcher, Policy, Want};
+use crate::ingest::Invalid;
 use crate::protocol::Request;
 
 /// A body slower than this, once past [`SLOW_GRACE`], is abandoned: a
@@ -75,9 +76,10 @@ impl HttpUpstream {
         }
         let max = want.max();
         if let Some(len) = resp.content_length().filter(|&len| len > max) {
-            return Err(FetchError::Invalid(format!(
-                "{path}: {len} bytes exceeds the limit of {max}"
-            )));
+            return Err(FetchError::Invalid(Invalid::TooLarge {
+                path: format!("{path} ({len} bytes)"),
+                max,
+            }));
         }
         let mut body = resp.bytes_stream();
         let mut total = 0u64;
@@ -85,9 +87,10 @@ impl HttpUpstream {
             total += len as u64;
             let elapsed = started.elapsed();
             if total > max {
-                Err(FetchError::Invalid(format!(
-                    "{path}: body exceeds the limit of {max} bytes"
-                )))
+                Err(FetchError::Invalid(Invalid::TooLarge {
+                    path: path.to_owned(),
+                    max,
+                }))
             } else if elapsed > SLOW_GRACE && total < MIN_RATE * elapsed.as_secs() {
                 Err(FetchError::Unavailable(format!(
                     "{path}: too slow ({total} bytes in {elapsed:.0?})"

@@ -31,6 +31,7 @@ use tokio::sync::Semaphore;
 pub use health::BreakerState;
 use health::{Breaker, Skip};
 
+use crate::ingest::Invalid;
 use crate::protocol::Request;
 use crate::telemetry::metric;
 
@@ -123,8 +124,8 @@ pub enum FetchError {
     #[error("{0}")]
     Rejected(String),
     /// What the upstream sent failed validation.
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
     /// modgate's own disk failed while staging the answer (full, read-only):
     /// the upstream is not to blame, and no other upstream would fare better.
     #[error("staging the download: {0}")]
@@ -300,7 +301,7 @@ impl Chain {
     ) -> Result<T, ChainError>
     where
         F: Fn(Fetched) -> Fut,
-        Fut: Future<Output = Result<T, String>>,
+        Fut: Future<Output = Result<T, Invalid>>,
     {
         let path = req.upstream_path();
         let mut failures = Vec::new();
@@ -347,7 +348,7 @@ impl Chain {
     ) -> Result<T, Failure>
     where
         F: Fn(Fetched) -> Fut,
-        Fut: Future<Output = Result<T, String>>,
+        Fut: Future<Output = Result<T, Invalid>>,
     {
         let name = entry.fetcher.name();
         let mut attempt = 0;
@@ -479,7 +480,7 @@ impl Upstreams {
     ) -> Result<T, ChainError>
     where
         F: Fn(Fetched) -> Fut,
-        Fut: Future<Output = Result<T, String>>,
+        Fut: Future<Output = Result<T, Invalid>>,
     {
         // Never closed, so acquiring cannot fail.
         let _permit = self
@@ -538,7 +539,76 @@ fn backoff(attempt: u32) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+    use crate::protocol::Kind;
+
+    /// A remote upstream that stages what it is asked for, and counts calls.
+    struct Staging(Arc<AtomicUsize>, &'static str);
+
+    #[async_trait]
+    impl Fetcher for Staging {
+        fn name(&self) -> &str {
+            self.1
+        }
+        fn remote(&self) -> bool {
+            true
+        }
+        async fn fetch(
+            &self,
+            _: &Request,
+            want: &Want<'_>,
+            answered: &mut (dyn FnMut() + Send),
+        ) -> Result<Fetched, FetchError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            answered();
+            Ok(Fetched::File(want.stage()?.expect("a zip is staged")))
+        }
+    }
+
+    /// modgate's own disk failing (full, read-only) is no upstream's fault:
+    /// no breaker opens, no other upstream is tried, and the chain says so.
+    #[tokio::test]
+    async fn a_local_staging_failure_blames_no_upstream() {
+        let calls: Vec<Arc<AtomicUsize>> = (0..2).map(|_| Arc::default()).collect();
+        let chain = Chain {
+            entries: ["https://a.example", "https://b.example"]
+                .into_iter()
+                .zip(&calls)
+                .map(|(name, calls)| Entry {
+                    fetcher: Box::new(Staging(calls.clone(), name)),
+                    fall_through_on_error: true,
+                    breaker: Some(Breaker::new(1, Duration::from_secs(60))),
+                })
+                .collect(),
+            ends_off: false,
+            retries: 1,
+        };
+        let req = Request::new("example.com/m", Kind::Zip("v1.0.0".into()));
+        let disk_full = || Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        for _ in 0..3 {
+            let want = Want::File {
+                max: 1 << 20,
+                temp: &disk_full,
+            };
+            let err = chain
+                .fetch(&req, want, |_| async { Ok(()) })
+                .await
+                .unwrap_err();
+            assert!(err.staging().is_some(), "{err}");
+            assert!(!err.is_not_found());
+        }
+        for e in &chain.entries {
+            assert_ne!(e.breaker.as_ref().unwrap().state(), BreakerState::Open);
+        }
+        assert_eq!(calls[0].load(Ordering::SeqCst), 3);
+        assert_eq!(
+            calls[1].load(Ordering::SeqCst),
+            0,
+            "no other upstream is tried"
+        );
+    }
 
     #[test]
     fn display_is_the_list_without_credentials() {

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use modgate_module::modfile;
 use modgate_zip::{MAX_GO_MOD, ZipFile, create_zip};
 
-use super::DirectError;
+use super::Error;
 
 /// One entry of the archive, relative to the module's directory.
 struct Entry {
@@ -36,7 +36,7 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn read(tar_path: &Path, dir: &str) -> Result<Self, DirectError> {
+    pub fn read(tar_path: &Path, dir: &str) -> Result<Self, Error> {
         let file = fs_err::File::open(tar_path).map_err(io_error)?;
         let tar = Arc::new(file.into_parts().0);
         let prefix = if dir.is_empty() {
@@ -100,7 +100,7 @@ impl Index {
         module: &str,
         version: &str,
         license: Option<Bytes>,
-    ) -> Result<(), DirectError> {
+    ) -> Result<(), Error> {
         let go_mod = self.go_mod();
         let go = go_mod.as_deref().and_then(modfile::go_directive);
         let files = self
@@ -122,7 +122,7 @@ impl Index {
                 )
             }));
         create_zip(out, module, version, files, go.as_deref())
-            .map_err(|e| DirectError::NotFound(format!("create zip: {e}")))
+            .map_err(|e| Error::NoVersion(format!("create zip: {e}")))
     }
 }
 
@@ -176,12 +176,18 @@ impl Read for Section {
     }
 }
 
-fn io_error(e: io::Error) -> DirectError {
-    DirectError::Unavailable(format!("reading git archive: {e}"))
+fn io_error(source: io::Error) -> Error {
+    Error::Archive {
+        what: "reading",
+        source,
+    }
 }
 
-fn tar_error(e: io::Error) -> DirectError {
-    DirectError::Unavailable(format!("malformed git archive: {e}"))
+fn tar_error(source: io::Error) -> Error {
+    Error::Archive {
+        what: "malformed",
+        source,
+    }
 }
 
 #[cfg(test)]

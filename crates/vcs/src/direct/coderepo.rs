@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use modgate_module::{modfile, path, pseudo, semver, version};
 
-use super::DirectError;
+use super::Error;
 use crate::git::{GitRepo, RevInfo, VcsError};
 use modgate_zip::MAX_GO_MOD as MAX_MOD;
 
@@ -41,21 +41,21 @@ pub struct CodeRepo {
 }
 
 impl CodeRepo {
-    pub fn new(module: &str, code_root: &str, repo: Arc<GitRepo>) -> Result<Self, DirectError> {
+    pub fn new(module: &str, code_root: &str, repo: Arc<GitRepo>) -> Result<Self, Error> {
         if !has_path_prefix(module, code_root) {
-            return Err(DirectError::invalid(format!(
+            return Err(Error::NoVersion(format!(
                 "mismatched repo: found {code_root} for {module}"
             )));
         }
         let (mut path_prefix, path_major) = path::split_path_version(module)
-            .ok_or_else(|| DirectError::invalid(format!("invalid module path {module:?}")))?;
+            .ok_or_else(|| Error::NoVersion(format!("invalid module path {module:?}")))?;
         if code_root == module {
             path_prefix = module;
         }
         let mut code_dir = String::new();
         if code_root != module {
             if !has_path_prefix(path_prefix, code_root) {
-                return Err(DirectError::invalid(format!(
+                return Err(Error::NoVersion(format!(
                     "repository rooted at {code_root} cannot contain module {module}"
                 )));
             }
@@ -81,7 +81,7 @@ impl CodeRepo {
     }
 
     /// The tagged versions, sorted, `+incompatible` ones as go lists them.
-    pub async fn versions(&self) -> Result<Vec<String>, DirectError> {
+    pub async fn versions(&self) -> Result<Vec<String>, Error> {
         if self.module.starts_with("gopkg.in/") && self.module.ends_with("-unstable") {
             return Ok(Vec::new());
         }
@@ -139,7 +139,7 @@ impl CodeRepo {
 
     /// Whether the root go.mod exists at the tag `v` (the module is at the
     /// repository root here).
-    async fn has_go_mod_at(&self, v: &str) -> Result<bool, DirectError> {
+    async fn has_go_mod_at(&self, v: &str) -> Result<bool, Error> {
         let info = self.repo.stat(v).await?;
         Ok(self
             .repo
@@ -150,7 +150,7 @@ impl CodeRepo {
 
     /// Resolves a revision (tag, branch, commit, `latest`, a version) to a
     /// canonical version, as `go list -m M@rev` does in direct mode.
-    pub async fn stat(&self, rev: &str) -> Result<Resolved, DirectError> {
+    pub async fn stat(&self, rev: &str) -> Result<Resolved, Error> {
         if rev == "latest" {
             let info = self.repo.latest().await?;
             return self.convert(info, "", "").await;
@@ -159,7 +159,7 @@ impl CodeRepo {
         let info = match self.repo.stat(&code_rev).await {
             Ok(info) => info,
             Err(e @ VcsError::UnknownRevision { .. }) => {
-                return Err(DirectError::NotFound(format!("invalid version: {e}")));
+                return Err(Error::NoVersion(format!("invalid version: {e}")));
             }
             Err(e) => return Err(e.into()),
         };
@@ -168,7 +168,7 @@ impl CodeRepo {
 
     /// `@latest`: the highest release, else pre-release, else a
     /// pseudo-version of the default branch's head.
-    pub async fn latest(&self) -> Result<Resolved, DirectError> {
+    pub async fn latest(&self) -> Result<Resolved, Error> {
         let versions = self.versions().await?;
         match modgate_module::version::pick_latest(versions.iter().map(String::as_str)) {
             Some(v) => self.stat(v).await,
@@ -201,7 +201,7 @@ impl CodeRepo {
         info: RevInfo,
         stat_vers: &str,
         code_rev: &str,
-    ) -> Result<Resolved, DirectError> {
+    ) -> Result<Resolved, Error> {
         let mut incompatible_ok = IncompatibleCache::default();
 
         if pseudo::is_pseudo_version(stat_vers) {
@@ -304,7 +304,7 @@ impl CodeRepo {
         }
 
         let time = pseudo::PseudoTime::from_unix(info.time).ok_or_else(|| {
-            DirectError::invalid(format!("commit {} has an invalid time", info.short()))
+            Error::NoVersion(format!("commit {} has an invalid time", info.short()))
         })?;
         let v = pseudo::pseudo_version(&self.pseudo_major, &pseudo_base, time, info.short());
         self.check_canonical(&info, &v, stat_vers, &mut incompatible_ok)
@@ -369,11 +369,11 @@ impl CodeRepo {
         v: &str,
         stat_vers: &str,
         cache: &mut IncompatibleCache,
-    ) -> Result<Resolved, DirectError> {
+    ) -> Result<Resolved, Error> {
         if let Err(e) = self.find_dir_at(info, v).await {
-            return Err(DirectError::NotFound(format!("invalid version: {e}")));
+            return Err(Error::NoVersion(format!("invalid version: {e}")));
         }
-        let invalid = |msg: String| DirectError::NotFound(format!("invalid version: {msg}"));
+        let invalid = |msg: String| Error::NoVersion(format!("invalid version: {msg}"));
         let mut v = v.to_owned();
         if v == stat_vers.strip_suffix("+incompatible").unwrap_or(stat_vers) {
             v = stat_vers.to_owned();
@@ -407,7 +407,7 @@ impl CodeRepo {
         if !stat_vers.is_empty() && stat_vers == version::canonical_version(stat_vers) {
             let stat_base = stat_vers.strip_suffix("+incompatible").unwrap_or(stat_vers);
             if stat_base != base {
-                return Err(DirectError::NotFound(format!(
+                return Err(Error::NoVersion(format!(
                     "invalid version: resolves to version {v} ({stat_base} is not a tag)"
                 )));
             }
@@ -422,8 +422,8 @@ impl CodeRepo {
     }
 
     /// coderepo.go's validatePseudoVersion.
-    async fn validate_pseudo_version(&self, info: &RevInfo, v: &str) -> Result<(), DirectError> {
-        let invalid = |msg: String| DirectError::NotFound(format!("invalid pseudo-version: {msg}"));
+    async fn validate_pseudo_version(&self, info: &RevInfo, v: &str) -> Result<(), Error> {
+        let invalid = |msg: String| Error::NoVersion(format!("invalid pseudo-version: {msg}"));
         let rev = pseudo::pseudo_version_rev(v).map_err(|e| invalid(e.to_string()))?;
         let short = info.short();
         if rev != short {
@@ -482,7 +482,7 @@ impl CodeRepo {
 
     /// The highest release version's retractions, as go reads them to pick
     /// a tag. Errors mean nothing is retracted.
-    async fn retracted_versions(&self) -> Result<Vec<(String, String)>, DirectError> {
+    async fn retracted_versions(&self) -> Result<Vec<(String, String)>, Error> {
         let mut versions = self.versions().await?;
         if let Some(i) = versions.iter().position(|v| v.ends_with("+incompatible")) {
             versions.truncate(i);
@@ -501,7 +501,7 @@ impl CodeRepo {
 
     /// The go.mod of canonical version `v`: the file, or the one go
     /// synthesizes for a module without one.
-    pub async fn go_mod(&self, v: &str) -> Result<Bytes, DirectError> {
+    pub async fn go_mod(&self, v: &str) -> Result<Bytes, Error> {
         let located = self.locate(v).await?;
         if let Some(data) = located.go_mod {
             return Ok(data);
@@ -515,11 +515,9 @@ impl CodeRepo {
 
     /// Where canonical version `v` lives, after checking a pseudo-version
     /// names a real commit as go would.
-    pub async fn locate(&self, v: &str) -> Result<Located, DirectError> {
+    pub async fn locate(&self, v: &str) -> Result<Located, Error> {
         if v != version::canonical_version(v) {
-            return Err(DirectError::invalid(format!(
-                "version {v} is not canonical"
-            )));
+            return Err(Error::NoVersion(format!("version {v} is not canonical")));
         }
         let info = if pseudo::is_pseudo_version(v) {
             // Boxed: stat reads go.mod files through here.
@@ -530,14 +528,14 @@ impl CodeRepo {
                 .await
                 .map_err(|e| match e {
                     VcsError::UnknownRevision { .. } => {
-                        DirectError::NotFound(format!("invalid version: {e}"))
+                        Error::NoVersion(format!("invalid version: {e}"))
                     }
                     e => e.into(),
                 })?
         };
         self.find_dir_at(&info, v)
             .await
-            .map_err(|e| DirectError::NotFound(format!("invalid version: {e}")))
+            .map_err(|e| Error::NoVersion(format!("invalid version: {e}")))
     }
 
     /// coderepo.go's findDir at an already resolved commit. Plain `Err`

@@ -33,43 +33,54 @@ pub struct DirectSettings {
     pub refs_ttl: Duration,
 }
 
+/// Why a module version could not be built: the crate's one error type.
 #[derive(Debug, thiserror::Error)]
-pub enum DirectError {
-    /// The module or version does not exist, or cannot be built: a 404.
+pub enum Error {
+    /// Where the module's repository is could not be found out.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// git failed, or said the repository or revision is not there.
+    #[error(transparent)]
+    Git(#[from] VcsError),
+    /// The repository has no such version, or the go command's rules
+    /// refuse it (the reason in go's words).
     #[error("{0}")]
-    NotFound(String),
-    /// A failure that may pass: timeouts, unreachable hosts.
-    #[error("{0}")]
-    Unavailable(String),
+    NoVersion(String),
+    #[error("unsupported VCS {vcs} for {root} (modgate fetches git repositories only)")]
+    UnsupportedVcs { vcs: String, root: String },
     /// The module is served by a GOPROXY-protocol server (a `mod` go-import).
     #[error("served by the module proxy {0}")]
     Proxy(String),
     /// The local disk failed while staging the archive or the zip.
     #[error("staging: {0}")]
     Staging(#[source] std::io::Error),
+    /// `git archive`'s output could not be read (`what`: reading, parsing).
+    #[error("{what} git archive: {source}")]
+    Archive {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A blocking task (reading the archive, writing the zip) died.
+    #[error("building the zip: {0}")]
+    Task(#[source] tokio::task::JoinError),
 }
 
-impl DirectError {
-    fn invalid(msg: String) -> Self {
-        DirectError::NotFound(msg)
-    }
-}
-
-impl From<VcsError> for DirectError {
-    fn from(e: VcsError) -> Self {
-        match e {
-            VcsError::Timeout { .. }
-            | VcsError::Git { .. }
-            | VcsError::GitNotFound
-            | VcsError::Io(_) => DirectError::Unavailable(e.to_string()),
-            _ => DirectError::NotFound(e.to_string()),
+impl Error {
+    /// The repository's own answer (a proxy's 404), as opposed to a
+    /// failure that may pass (timeouts, unreachable hosts, local disk).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Error::Resolve(_) | Error::NoVersion(_) | Error::UnsupportedVcs { .. } => true,
+            Error::Git(e) => !matches!(
+                e,
+                VcsError::Timeout { .. }
+                    | VcsError::Git { .. }
+                    | VcsError::GitNotFound
+                    | VcsError::Io(_)
+            ),
+            Error::Proxy(_) | Error::Staging(_) | Error::Archive { .. } | Error::Task(_) => false,
         }
-    }
-}
-
-impl From<ResolveError> for DirectError {
-    fn from(e: ResolveError) -> Self {
-        DirectError::NotFound(e.to_string())
     }
 }
 
@@ -79,14 +90,14 @@ pub struct Direct {
 }
 
 impl Direct {
-    pub fn new(settings: &DirectSettings) -> Result<Self, DirectError> {
+    pub fn new(settings: &DirectSettings) -> Result<Self, Error> {
         let git = Git::new(GitSettings {
             workdir: settings.vcs_dir.clone(),
             max_processes: settings.max_git,
             timeout: settings.git_timeout,
             refs_ttl: settings.refs_ttl,
         })
-        .map_err(|e| DirectError::Unavailable(e.to_string()))?;
+        .map_err(Error::Git)?;
         let resolver = Resolver::new(ResolverSettings {
             repo_map: settings.repo_map.clone(),
             insecure: settings
@@ -102,23 +113,23 @@ impl Direct {
     }
 
     /// The code repository of `module`, or where else it is served.
-    async fn code(&self, module: &str) -> Result<CodeRepo, DirectError> {
+    async fn code(&self, module: &str) -> Result<CodeRepo, Error> {
         let root = self.resolver.resolve(module).await?;
         match root.vcs {
             Vcs::Git => {}
-            Vcs::ModProxy => return Err(DirectError::Proxy(root.url)),
+            Vcs::ModProxy => return Err(Error::Proxy(root.url)),
             Vcs::Other(vcs) => {
-                return Err(DirectError::NotFound(format!(
-                    "unsupported VCS {vcs} for {} (modgate fetches git repositories only)",
-                    root.root
-                )));
+                return Err(Error::UnsupportedVcs {
+                    vcs,
+                    root: root.root,
+                });
             }
         }
-        Ok(CodeRepo::new(module, &root.root, self.git.repo(&root.url))?)
+        CodeRepo::new(module, &root.root, self.git.repo(&root.url))
     }
 
     /// `@v/list`: the module's tagged versions, one a line.
-    pub async fn list(&self, module: &str) -> Result<Bytes, DirectError> {
+    pub async fn list(&self, module: &str) -> Result<Bytes, Error> {
         let mut text = self.code(module).await?.versions().await?.join("\n");
         if !text.is_empty() {
             text.push('\n');
@@ -128,17 +139,17 @@ impl Direct {
 
     /// `@latest`: the highest release, else pre-release, else a
     /// pseudo-version of the default branch.
-    pub async fn latest(&self, module: &str) -> Result<Info, DirectError> {
+    pub async fn latest(&self, module: &str) -> Result<Info, Error> {
         Ok(info_of(self.code(module).await?.latest().await?))
     }
 
     /// `.info` of a version or a query (branch, tag, commit prefix).
-    pub async fn stat(&self, module: &str, rev: &str) -> Result<Info, DirectError> {
+    pub async fn stat(&self, module: &str, rev: &str) -> Result<Info, Error> {
         Ok(info_of(self.code(module).await?.stat(rev).await?))
     }
 
     /// The go.mod of canonical version `v`.
-    pub async fn go_mod(&self, module: &str, v: &str) -> Result<Bytes, DirectError> {
+    pub async fn go_mod(&self, module: &str, v: &str) -> Result<Bytes, Error> {
         let code = self.code(module).await?;
         exact(&code, v).await?;
         code.go_mod(v).await
@@ -150,7 +161,7 @@ impl Direct {
         module: &str,
         v: &str,
         temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync),
-    ) -> Result<NamedTempFile, DirectError> {
+    ) -> Result<NamedTempFile, Error> {
         let code = self.code(module).await?;
         exact(&code, v).await?;
         zip(&code, v, temp).await
@@ -160,10 +171,10 @@ impl Direct {
 /// Checks `v` resolves to itself, as `go mod download` stats a version
 /// before reading its files, so no file is served for a version whose
 /// .info would be refused.
-async fn exact(code: &CodeRepo, v: &str) -> Result<(), DirectError> {
+async fn exact(code: &CodeRepo, v: &str) -> Result<(), Error> {
     let resolved = code.stat(v).await?;
     if resolved.version != v {
-        return Err(DirectError::NotFound(format!(
+        return Err(Error::NoVersion(format!(
             "invalid version: resolves to {}",
             resolved.version
         )));
@@ -175,9 +186,9 @@ async fn zip(
     code: &CodeRepo,
     v: &str,
     temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync),
-) -> Result<NamedTempFile, DirectError> {
+) -> Result<NamedTempFile, Error> {
     let located = code.locate(v).await?;
-    let staging = DirectError::Staging;
+    let staging = Error::Staging;
     let tar = temp().map_err(staging)?;
     // A tar holds the content plus headers; go's own limit is on the
     // (compressed) archive, so leave room and let the zip rules decide.
@@ -193,7 +204,7 @@ async fn zip(
     let dir = located.dir.clone();
     let index = tokio::task::spawn_blocking(move || archive::Index::read(&tar_path, &dir))
         .await
-        .map_err(|e| DirectError::Unavailable(e.to_string()))??;
+        .map_err(Error::Task)??;
     // go copies the repository's LICENSE into modules below the root.
     let license = if !located.dir.is_empty() && !index.has("LICENSE") {
         code.repo()
@@ -212,7 +223,7 @@ async fn zip(
         Ok(out)
     })
     .await
-    .map_err(|e| DirectError::Unavailable(e.to_string()))?
+    .map_err(Error::Task)?
 }
 
 fn info_of(r: coderepo::Resolved) -> Info {

@@ -121,7 +121,9 @@ impl Runner {
             command.env_remove(var);
         }
         // go's default: no shared ssh connections, no password prompts.
-        if std::env::var_os("GIT_SSH").is_none() && std::env::var_os("GIT_SSH_COMMAND").is_none() {
+        if std::env::var_os(modgate_env::GIT_SSH).is_none()
+            && std::env::var_os(modgate_env::GIT_SSH_COMMAND).is_none()
+        {
             command.env(
                 "GIT_SSH_COMMAND",
                 "ssh -o ControlMaster=no -o BatchMode=yes",

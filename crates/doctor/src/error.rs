@@ -1,0 +1,84 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What can go wrong in `doctor` and `explain`. The first variants stop a
+/// command; the others are findings the doctor words into a check's detail
+/// (with `Error::detail`), since a broken setting is what it diagnoses.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `--module` is not a module path.
+    #[error("--module {module:?}")]
+    Module {
+        module: String,
+        #[source]
+        source: modgate_module::Error,
+    },
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    /// The system's trusted roots do not make a certificate verifier.
+    #[error("cannot set up TLS")]
+    Tls(#[source] rustls::client::VerifierBuilderError),
+    /// `explain` cannot read its input file.
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read stdin")]
+    ReadStdin(#[source] std::io::Error),
+
+    // `go env -json`.
+    #[error("no answer within {}s", .0.as_secs())]
+    GoEnvTimeout(Duration),
+    #[error("cannot start")]
+    GoEnvStart(#[source] std::io::Error),
+    /// It exited with an error; what it printed on stderr.
+    #[error("{stderr}")]
+    GoEnvFailed { stderr: String },
+    #[error("unexpected output")]
+    GoEnvOutput(#[source] serde_json::Error),
+
+    // HTTP_PROXY and friends; values are redacted.
+    #[error("cannot parse {value}")]
+    ProxyUrl {
+        value: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("no host in {value}")]
+    ProxyNoHost { value: String },
+    #[error("unsupported proxy scheme {0:?}")]
+    ProxyScheme(String),
+
+    /// A server's answer does not start like HTTP; its first characters.
+    #[error("not an HTTP answer: {0:?}")]
+    NotHttp(String),
+}
+
+impl Error {
+    /// The message and its causes on one line, as `anyhow`'s `{:#}` prints
+    /// them: a check's detail is plain text, without a chain of its own.
+    pub(crate) fn detail(&self) -> String {
+        std::iter::successors(Some(self as &dyn std::error::Error), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_carry_the_causes() {
+        let e = Error::GoEnvOutput(serde_json::from_str::<u8>("x").unwrap_err());
+        assert_eq!(
+            e.detail(),
+            "unexpected output: expected value at line 1 column 1"
+        );
+    }
+}
