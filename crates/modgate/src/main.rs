@@ -1,4 +1,7 @@
-//! modgate: a Go module proxy.
+//! modgate: a Go module proxy. The binary is the CLI (`cli`), the
+//! configuration (`config`: flag > environment > file > default) and the
+//! wiring of `modgate serve`; the work is done by the library crates
+//! (`modgate-proxy`, `modgate-vcs`, `modgate-doctor` and the domain crates).
 
 mod cli;
 mod config;

@@ -383,6 +383,7 @@ impl Proxy {
         let result = self
             .inner
             .upstreams
+            .chain_for(&req.module)
             .fetch(req, want, validate)
             .await
             .map_err(Arc::new);

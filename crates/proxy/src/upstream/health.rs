@@ -78,6 +78,8 @@ struct Inner {
     waiting: usize,
     /// Since when requests have been waiting with no answer in between.
     silent_since: Option<Instant>,
+    /// The failures since the last success: when they began, and the last.
+    failing: Option<(Instant, String)>,
 }
 
 #[derive(Debug)]
@@ -95,6 +97,26 @@ pub enum Skip {
     Open,
     Silent,
     Busy,
+}
+
+/// A skip, with the upstream's last real failure when it has one: what a
+/// client is told instead of only "circuit open".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub skip: Skip,
+    /// How long the upstream has been failing, and its last failure.
+    pub failing: Option<(Duration, String)>,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.skip, &self.failing) {
+            (Skip::Open, Some((for_, error))) => {
+                write!(f, "skipped, failing for {} s: {error}", for_.as_secs())
+            }
+            (skip, _) => write!(f, "skipped: {}", skip.reason()),
+        }
+    }
 }
 
 impl Skip {
@@ -123,6 +145,7 @@ impl Breaker {
                 openings: 0,
                 waiting: 0,
                 silent_since: None,
+                failing: None,
             }),
             trials: Arc::new(Semaphore::new(TRIALS)),
             changed: Notify::new(),
@@ -136,7 +159,7 @@ impl Breaker {
     }
 
     /// Lets a request go to this upstream, or says why not.
-    pub async fn admit(&self) -> Result<Ticket<'_>, Skip> {
+    pub async fn admit(&self) -> Result<Ticket<'_>, Skipped> {
         let deadline = tokio::time::Instant::now() + SILENCE;
         loop {
             // Register before looking, so no change is missed.
@@ -144,11 +167,18 @@ impl Breaker {
             let trying = {
                 let mut inner = self.lock();
                 let now = Instant::now();
+                let skipped = |skip| Skipped {
+                    skip,
+                    failing: inner
+                        .failing
+                        .as_ref()
+                        .map(|(since, error)| (now - *since, error.clone())),
+                };
                 if inner.silent_since.is_some_and(|t| now - t > SILENCE) {
-                    return Err(Skip::Silent);
+                    return Err(skipped(Skip::Silent));
                 }
                 match inner.mode {
-                    Mode::Open { until, .. } if now < until => return Err(Skip::Open),
+                    Mode::Open { until, .. } if now < until => return Err(skipped(Skip::Open)),
                     Mode::Open { .. } => {
                         // One more failure reopens it.
                         inner.mode = Mode::Trying {
@@ -167,7 +197,10 @@ impl Breaker {
                 return Ok(self.start(Some(permit)));
             }
             if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                return Err(Skip::Busy);
+                return Err(Skipped {
+                    skip: Skip::Busy,
+                    failing: None,
+                });
             }
         }
     }
@@ -231,26 +264,32 @@ impl Ticket<'_> {
         let mut inner = self.breaker.lock();
         inner.mode = Mode::Proven { failures: 0 };
         inner.openings = 0;
+        inner.failing = None;
     }
 
     /// The upstream served something that failed validation: it is not to
     /// be trusted for a while, however well it answers otherwise.
-    pub fn invalid(self) -> bool {
+    pub fn invalid(self, error: &dyn std::fmt::Display) -> bool {
         let b = self.breaker;
         b.lock().mode = Mode::Trying {
             failures: b.threshold - 1,
         };
-        self.fail(false)
+        self.fail(false, error)
     }
 
     /// The upstream failed; returns true when this failure opened the breaker.
-    pub fn failure(self) -> bool {
-        self.fail(true)
+    pub fn failure(self, error: &dyn std::fmt::Display) -> bool {
+        self.fail(true, error)
     }
 
-    fn fail(self, probed: bool) -> bool {
+    fn fail(self, probed: bool, error: &dyn std::fmt::Display) -> bool {
         let b = self.breaker;
         let mut inner = b.lock();
+        let since = inner
+            .failing
+            .take()
+            .map_or_else(Instant::now, |(since, _)| since);
+        inner.failing = Some((since, error.to_string()));
         let failures = match inner.mode {
             // An unproven upstream that gave no answer at all (refused, reset,
             // timed out) gets no second trial: each would cost a timeout.
@@ -302,19 +341,28 @@ mod tests {
         let answered_failure = async || {
             let mut t = b.admit().await.unwrap();
             t.answered();
-            t.failure()
+            t.failure(&"boom")
         };
         assert!(!answered_failure().await, "a 5xx is one failure");
         assert!(!answered_failure().await);
         assert!(answered_failure().await, "the third failure opens it");
         assert_eq!(b.state(), BreakerState::Open);
-        assert_eq!(b.admit().await.err(), Some(Skip::Open));
+        assert_eq!(b.admit().await.err().map(|s| s.skip), Some(Skip::Open));
+        // A skip tells the upstream's last real failure, not only "open".
+        let shown = b.admit().await.err().unwrap().to_string();
+        assert!(
+            shown.starts_with("skipped, failing for 0 s: boom"),
+            "{shown}"
+        );
         tokio::time::sleep(Duration::from_millis(40)).await;
         let trial = b.admit().await.unwrap();
-        assert!(trial.failure(), "one failure after a cool-down reopens it");
+        assert!(
+            trial.failure(&"boom"),
+            "one failure after a cool-down reopens it"
+        );
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert_eq!(
-            b.admit().await.err(),
+            b.admit().await.err().map(|s| s.skip),
             Some(Skip::Open),
             "the cool-down doubled"
         );
@@ -329,7 +377,11 @@ mod tests {
         let t1 = b.admit().await.unwrap();
         let _t2 = b.admit().await.unwrap();
         let started = Instant::now();
-        assert_eq!(b.admit().await.err(), Some(Skip::Busy), "no third trial");
+        assert_eq!(
+            b.admit().await.err().map(|s| s.skip),
+            Some(Skip::Busy),
+            "no third trial"
+        );
         assert!(started.elapsed() >= SILENCE - Duration::from_millis(50));
         t1.success();
         let many: Vec<_> = futures::future::join_all((0..10).map(|_| b.admit())).await;
@@ -359,7 +411,7 @@ mod tests {
         b.admit().await.unwrap().success();
         let _hanging = b.admit().await.unwrap();
         tokio::time::sleep(SILENCE + Duration::from_millis(100)).await;
-        assert_eq!(b.admit().await.err(), Some(Skip::Silent));
+        assert_eq!(b.admit().await.err().map(|s| s.skip), Some(Skip::Silent));
         let mut answering = _hanging;
         answering.answered();
         assert!(b.admit().await.is_ok(), "an answer ends the silence");
@@ -368,12 +420,12 @@ mod tests {
     #[tokio::test]
     async fn an_unproven_upstream_that_never_answers_opens_at_once() {
         let b = Breaker::new(3, Duration::from_secs(60));
-        assert!(b.admit().await.unwrap().failure());
+        assert!(b.admit().await.unwrap().failure(&"boom"));
         assert_eq!(b.state(), BreakerState::Open);
         let b = Breaker::new(3, Duration::from_secs(60));
         b.admit().await.unwrap().success();
         assert!(
-            !b.admit().await.unwrap().failure(),
+            !b.admit().await.unwrap().failure(&"boom"),
             "a proven one gets the threshold"
         );
     }
@@ -382,7 +434,7 @@ mod tests {
     async fn one_invalid_artifact_opens_it() {
         let b = Breaker::new(3, Duration::from_secs(60));
         b.admit().await.unwrap().success();
-        assert!(b.admit().await.unwrap().invalid());
+        assert!(b.admit().await.unwrap().invalid(&"bad zip"));
         assert_eq!(b.state(), BreakerState::Open);
         b.probe_succeeded();
         assert_eq!(b.state(), BreakerState::Open, "answering proves nothing");
@@ -391,8 +443,8 @@ mod tests {
     #[tokio::test]
     async fn probes_end_the_cooldown() {
         let b = Breaker::new(1, Duration::from_secs(60));
-        assert!(b.admit().await.unwrap().failure());
-        assert_eq!(b.admit().await.err(), Some(Skip::Open));
+        assert!(b.admit().await.unwrap().failure(&"boom"));
+        assert_eq!(b.admit().await.err().map(|s| s.skip), Some(Skip::Open));
         b.probe_succeeded();
         assert_eq!(b.state(), BreakerState::Trying);
         assert!(b.admit().await.is_ok());

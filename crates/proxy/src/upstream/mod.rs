@@ -29,7 +29,7 @@ use tempfile::NamedTempFile;
 use tokio::sync::Semaphore;
 
 pub use health::BreakerState;
-use health::{Breaker, Skip};
+use health::{Breaker, Skipped};
 
 use crate::ingest::Invalid;
 use crate::protocol::Request;
@@ -175,8 +175,8 @@ pub struct ChainError {
 /// Why one entry of the chain gave nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
-    #[error("skipped: {}", .0.reason())]
-    Skipped(Skip),
+    #[error("{0}")]
+    Skipped(Skipped),
     #[error(transparent)]
     Fetch(FetchError),
     #[error("upstream is off")]
@@ -260,12 +260,15 @@ pub struct Chain {
     /// The list ends with `off`.
     ends_off: bool,
     retries: u32,
+    /// Upstream fetches under way at once, shared by every chain.
+    fetches: Arc<Semaphore>,
 }
 
 impl Chain {
     fn new(
         spec: &ProxyList,
         policy: &Policy,
+        fetches: &Arc<Semaphore>,
         build: &dyn Fn(&goproxy::Proxy) -> Option<Box<dyn Fetcher>>,
     ) -> Self {
         let mut ends_off = false;
@@ -288,12 +291,13 @@ impl Chain {
             entries,
             ends_off,
             retries: policy.retries,
+            fetches: fetches.clone(),
         }
     }
 
     /// Fetches what `req` asks for from the first upstream that delivers
     /// something `validate` accepts.
-    async fn fetch<T, F, Fut>(
+    pub async fn fetch<T, F, Fut>(
         &self,
         req: &Request,
         want: Want<'_>,
@@ -303,15 +307,21 @@ impl Chain {
         F: Fn(Fetched) -> Fut,
         Fut: Future<Output = Result<T, Invalid>>,
     {
+        // Never closed, so acquiring cannot fail.
+        let _permit = self
+            .fetches
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let path = req.upstream_path();
         let mut failures = Vec::new();
         for entry in &self.entries {
             let name = entry.fetcher.name();
             let err = match self.try_entry(entry, req, &want, &validate).await {
                 Ok(v) => return Ok(v),
-                Err(Failure::Skipped(skip)) => {
-                    metric::failover(name, skip.label());
-                    failures.push((name.to_owned(), Failure::Skipped(skip)));
+                Err(Failure::Skipped(skipped)) => {
+                    metric::failover(name, skipped.skip.label());
+                    failures.push((name.to_owned(), Failure::Skipped(skipped)));
                     continue;
                 }
                 Err(Failure::Fetch(e)) => e,
@@ -372,12 +382,12 @@ impl Chain {
                 match &result {
                     Ok(_) | Err(FetchError::NotFound(_) | FetchError::Rejected(_)) => t.success(),
                     Err(e @ FetchError::Invalid(_)) => {
-                        if t.invalid() {
+                        if t.invalid(e) {
                             tracing::warn!(upstream = %name, error = %e, "upstream failing: skipping it for a while");
                         }
                     }
                     Err(e @ FetchError::Unavailable(_)) => {
-                        if t.failure() {
+                        if t.failure(e) {
                             tracing::warn!(upstream = %name, error = %e, "upstream failing: skipping it for a while");
                         }
                     }
@@ -404,7 +414,6 @@ pub struct Upstreams {
     public: Chain,
     /// `--private` patterns and their chain: direct alone.
     private: Option<(String, Chain)>,
-    fetches: Semaphore,
 }
 
 impl Upstreams {
@@ -436,7 +445,8 @@ impl Upstreams {
                 goproxy::Proxy::Off => return None,
             })
         };
-        let public = Chain::new(&spec.0, policy, &build);
+        let fetches = Arc::new(Semaphore::new(policy.max_fetches));
+        let public = Chain::new(&spec.0, policy, &fetches, &build);
         let private = match (&direct, private.trim()) {
             (Some(d), patterns) if !patterns.is_empty() => {
                 let only_direct = ProxyList {
@@ -446,16 +456,13 @@ impl Upstreams {
                     }],
                     ignored: Vec::new(),
                 };
-                let chain = Chain::new(&only_direct, policy, &|_| Some(direct_fetcher(d)));
+                let chain =
+                    Chain::new(&only_direct, policy, &fetches, &|_| Some(direct_fetcher(d)));
                 Some((patterns.to_owned(), chain))
             }
             _ => None,
         };
-        Ok(Self {
-            public,
-            private,
-            fetches: Semaphore::new(policy.max_fetches),
-        })
+        Ok(Self { public, private })
     }
 
     /// Whether the chain can ever reach beyond the cache.
@@ -471,28 +478,12 @@ impl Upstreams {
         })
     }
 
-    /// Fetches what `req` asks for through the module's chain.
-    pub async fn fetch<T, F, Fut>(
-        &self,
-        req: &Request,
-        want: Want<'_>,
-        validate: F,
-    ) -> Result<T, ChainError>
-    where
-        F: Fn(Fetched) -> Fut,
-        Fut: Future<Output = Result<T, Invalid>>,
-    {
-        // Never closed, so acquiring cannot fail.
-        let _permit = self
-            .fetches
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
-        let chain = match &self.private {
-            Some((_, chain)) if self.is_private(&req.module) => chain,
+    /// The chain that fetches `module`: its own for private modules.
+    pub fn chain_for(&self, module: &str) -> &Chain {
+        match &self.private {
+            Some((_, chain)) if self.is_private(module) => chain,
             _ => &self.public,
-        };
-        chain.fetch(req, want, validate).await
+        }
     }
 
     /// Every remote upstream with its breaker's state.
@@ -584,6 +575,7 @@ mod tests {
                 .collect(),
             ends_off: false,
             retries: 1,
+            fetches: Arc::new(Semaphore::new(4)),
         };
         let req = Request::new("example.com/m", Kind::Zip("v1.0.0".into()));
         let disk_full = || Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
