@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -133,10 +133,17 @@ async fn serve(
             clock: clock.clone(),
         };
         // Reaching the service means the request headers are all in.
-        let (app, headers_read) = (app.clone(), state.clone());
+        let (app, headers_read, clock_for_service) = (app.clone(), state.clone(), clock.clone());
         let service = tower::service_fn(move |req| {
             headers_read.reading_since.store(0, Ordering::Relaxed);
-            app.clone().oneshot(req)
+            // A request being answered (a slow miss) is not idleness.
+            let answering = Answering::start(&headers_read, &clock_for_service);
+            let answer = app.clone().oneshot(req);
+            async move {
+                let resp = answer.await;
+                drop(answering);
+                resp
+            }
         });
         let conn = builder
             .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
@@ -183,6 +190,8 @@ struct ConnState {
     /// When the client began sending a request not yet read whole; 0 if none.
     reading_since: AtomicU64,
     last_activity: AtomicU64,
+    /// Requests read whose answer has not started yet.
+    answering: AtomicU32,
 }
 
 impl ConnState {
@@ -191,7 +200,34 @@ impl ConnState {
         Self {
             reading_since: AtomicU64::new(now),
             last_activity: AtomicU64::new(now),
+            answering: AtomicU32::new(0),
         }
+    }
+}
+
+/// Counts a request as being answered until dropped (its response is ready,
+/// or the request was abandoned); then the idle clock starts anew.
+struct Answering {
+    state: Arc<ConnState>,
+    clock: Clock,
+}
+
+impl Answering {
+    fn start(state: &Arc<ConnState>, clock: &Clock) -> Self {
+        state.answering.fetch_add(1, Ordering::Relaxed);
+        Self {
+            state: state.clone(),
+            clock: clock.clone(),
+        }
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.state
+            .last_activity
+            .store(self.clock.now(), Ordering::Relaxed);
+        self.state.answering.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -207,7 +243,8 @@ fn sweep_slow(watched: &mut Vec<(Weak<ConnState>, AbortHandle)>, clock: &Clock, 
         };
         let reading = state.reading_since.load(Ordering::Relaxed);
         let slow = reading != 0 && now.saturating_sub(reading) > header_limit;
-        let idle = now.saturating_sub(state.last_activity.load(Ordering::Relaxed)) > idle_limit;
+        let idle = state.answering.load(Ordering::Relaxed) == 0
+            && now.saturating_sub(state.last_activity.load(Ordering::Relaxed)) > idle_limit;
         if slow || idle {
             tracing::debug!(slow, idle, "closing a connection");
             task.abort();
@@ -332,4 +369,39 @@ fn is_per_connection(e: &std::io::Error) -> bool {
         e.kind(),
         ConnectionRefused | ConnectionAborted | ConnectionReset
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection waiting on a slow miss (no bytes either way for longer
+    /// than the idle limit) stays open; an idle one is closed.
+    #[tokio::test]
+    async fn a_request_in_flight_is_not_idleness() {
+        let clock = Clock(Instant::now() - IDLE_CONNECTION * 2);
+        let limits = Limits {
+            max_connections: 1,
+            header_read_timeout: Duration::from_secs(3600),
+            shutdown_timeout: Duration::from_secs(1),
+        };
+        let mut watched = Vec::new();
+        let mut tasks = Vec::new();
+        let mut states = Vec::new();
+        for _ in 0..2 {
+            let state = Arc::new(ConnState::new(1));
+            state.reading_since.store(0, Ordering::Relaxed);
+            let task = tokio::spawn(std::future::pending::<()>());
+            watched.push((Arc::downgrade(&state), task.abort_handle()));
+            tasks.push(task);
+            states.push(state);
+        }
+        // The first is answering a request that started long ago.
+        states[0].answering.fetch_add(1, Ordering::Relaxed);
+        sweep_slow(&mut watched, &clock, &limits);
+        assert_eq!(watched.len(), 1, "only the idle connection is closed");
+        let idle = tasks.pop().unwrap();
+        assert!(idle.await.unwrap_err().is_cancelled());
+        assert!(!tasks[0].is_finished());
+    }
 }
