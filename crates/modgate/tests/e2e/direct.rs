@@ -996,3 +996,235 @@ fn multi_module_project_builds_against_its_direct_mode_go_sum() {
         "go.sum unchanged"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Fetching as little as go does
+
+/// Bytes under `dir`, recursively.
+fn disk_usage(dir: &Path) -> u64 {
+    let mut total = 0;
+    for entry in fs_err::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let meta = entry.metadata().unwrap();
+        total += if meta.is_dir() {
+            disk_usage(&entry.path())
+        } else {
+            meta.len()
+        };
+    }
+    total
+}
+
+/// A history of `commits` commits written with `git fast-import` (fast),
+/// each of the first `fat` carrying its own incompressible 1 MiB blob, then
+/// a small tip tagged `v1.0.0`; returns the repository.
+fn long_history(name: &str, module: &str, commits: usize, fat: usize) -> crate::support::git::Repo {
+    use std::io::Write as _;
+    let repo = Repos::get().scratch_repo(name);
+    let mut stream = Vec::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in 0..commits {
+        write!(
+            stream,
+            "commit refs/heads/main\ncommitter t <t@x> {} +0000\n",
+            1_600_000_000 + i * 60
+        )
+        .unwrap();
+        let msg = format!("c{i}");
+        write!(stream, "data {}\n{msg}\n", msg.len()).unwrap();
+        let counter = format!("{i}\n");
+        write!(
+            stream,
+            "M 644 inline counter.txt\ndata {}\n{counter}\n",
+            counter.len()
+        )
+        .unwrap();
+        if i < fat {
+            let blob: Vec<u8> = (0..1 << 20)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            write!(
+                stream,
+                "M 644 inline old/blob-{i}.bin\ndata {}\n",
+                blob.len()
+            )
+            .unwrap();
+            stream.extend_from_slice(&blob);
+            stream.push(b'\n');
+        } else if i == fat {
+            stream.extend_from_slice(b"D old\n");
+        }
+    }
+    let gomod = format!("module {module}\n\ngo 1.21\n");
+    write!(
+        stream,
+        "commit refs/heads/main\ncommitter t <t@x> 1700000000 +0000\ndata 3\ntip\n"
+    )
+    .unwrap();
+    write!(
+        stream,
+        "M 644 inline go.mod\ndata {}\n{gomod}\n",
+        gomod.len()
+    )
+    .unwrap();
+    write!(stream, "M 644 inline lib.go\ndata 12\npackage lib\n\n").unwrap();
+    let mut child = std::process::Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(&repo.dir)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&stream).unwrap();
+    assert!(child.wait().unwrap().success(), "git fast-import");
+    repo.git(&["tag", "v1.0.0", "main"]);
+    repo
+}
+
+/// One tagged version of a repository with a long, heavy history is built
+/// from that tag alone: go's hashes, a fraction of the history on disk.
+#[test]
+fn a_tagged_version_is_fetched_without_the_history() {
+    let module = "github.com/modgate-direct/longhistory";
+    let repo = long_history("longhistory", module, 2000, 40);
+    let history = disk_usage(&repo.dir.join(".git"));
+    assert!(history > 40 << 20, "the history holds {history} bytes");
+
+    let target = format!("{module}@v1.0.0");
+    let want = go::download(&direct_go(), &fresh_dir("work"), &[&target]);
+    let vcs = fresh_dir("vcs");
+    let modgate = start(&["--upstream", "direct", "--vcs-dir", vcs.to_str().unwrap()]);
+    let got = go::download(&proxied_go(&modgate.url), &fresh_dir("work"), &[&target]);
+    assert_eq!(got[0].sum, want[0].sum, "zip hash");
+    assert_eq!(got[0].go_mod_sum, want[0].go_mod_sum, "go.mod hash");
+    let mirror = disk_usage(&vcs);
+    assert!(
+        mirror < history / 20,
+        "the mirror holds {mirror} bytes of a {history}-byte history"
+    );
+    assert_no_panic(&modgate);
+}
+
+/// A repository whose old history lost an object (a blob only an old commit
+/// references) still serves its tagged version, with go's hashes, as go's
+/// direct mode does: nothing outside the version's tree is fetched.
+#[test]
+fn a_damaged_history_still_serves_its_tags() {
+    let module = "github.com/modgate-direct/damaged";
+    let repo = Repos::get().scratch_repo("damaged");
+    repo.write("go.mod", &format!("module {module}\n\ngo 1.21\n"))
+        .write("lost.txt", "this blob goes missing\n")
+        .commit("old", "2025-01-01T10:00:00Z")
+        .remove("lost.txt")
+        .write("lib.go", "package damaged\n")
+        .commit("v1.0.0", "2025-02-01T10:00:00Z")
+        .tag("v1.0.0");
+    // Repack every object but the lost blob, and drop the rest.
+    let lost = repo
+        .git(&["rev-parse", "HEAD~1:lost.txt"])
+        .trim()
+        .to_owned();
+    repo.git(&["repack", "-a", "-d", "-q"]);
+    let keep: String = repo
+        .git(&["rev-list", "--objects", "--all"])
+        .lines()
+        .filter(|l| !l.starts_with(&lost))
+        .map(|l| l.split(' ').next().unwrap().to_owned() + "\n")
+        .collect();
+    let packs = repo.dir.join(".git/objects/pack");
+    let old: Vec<_> = fs_err::read_dir(&packs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let mut pack = std::process::Command::new("git")
+        .args(["pack-objects", "-q", ".git/objects/pack/pack"])
+        .current_dir(&repo.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut pack.stdin.take().unwrap(), keep.as_bytes()).unwrap();
+    assert!(pack.wait().unwrap().success());
+    for p in old {
+        fs_err::remove_file(p).unwrap();
+    }
+    let fsck = std::process::Command::new("git")
+        .args(["cat-file", "-e", &lost])
+        .current_dir(&repo.dir)
+        .status()
+        .unwrap();
+    assert!(!fsck.success(), "the blob is gone");
+
+    let target = format!("{module}@v1.0.0");
+    let want = go::download(&direct_go(), &fresh_dir("work"), &[&target]);
+    let modgate = start_direct();
+    let got = go::download(&proxied_go(&modgate.url), &fresh_dir("work"), &[&target]);
+    assert_eq!(got[0].sum, want[0].sum, "zip hash");
+    assert_eq!(got[0].go_mod_sum, want[0].go_mod_sum, "go.mod hash");
+    let list = get(&modgate, module, "@v/list");
+    assert_eq!(list.text(), "v1.0.0\n");
+    assert_no_panic(&modgate);
+}
+
+/// Pseudo-versions and branch queries after a shallow start (a tag fetched
+/// alone first) still equal go's direct mode.
+#[test]
+fn queries_after_a_shallow_start_equal_direct_mode() {
+    let module = "github.com/modgate-direct/shallowstart";
+    let repo = Repos::get().scratch_repo("shallowstart");
+    repo.write("go.mod", &format!("module {module}\n\ngo 1.21\n"))
+        .write("a.go", "package shallowstart\n")
+        .commit("v1.0.0", "2025-01-01T10:00:00Z")
+        .tag("v1.0.0")
+        .write("b.go", "package shallowstart\n")
+        .commit("v1.1.0", "2025-01-02T10:00:00Z")
+        .tag("v1.1.0")
+        .write("c.go", "package shallowstart\n")
+        .commit("after", "2025-01-03T10:00:00Z")
+        .branch("dev")
+        .write("d.go", "package shallowstart\n")
+        .commit("dev tip", "2025-01-04T10:00:00Z");
+    let dev_tip = repo.rev_parse("HEAD");
+    let modgate = start_direct();
+    // The shallow start: one tag, alone.
+    assert_eq!(get(&modgate, module, "@v/v1.0.0.info").status, 200);
+    for query in ["dev", "main", &dev_tip[..12], "latest"] {
+        let target = format!("{module}@{query}");
+        let want = go::download(&direct_go(), &fresh_dir("work"), &[&target]);
+        let got = go::download(&proxied_go(&modgate.url), &fresh_dir("work"), &[&target]);
+        assert_eq!(got[0].version, want[0].version, "{target}");
+        assert_eq!(got[0].sum, want[0].sum, "{target}");
+    }
+    assert_no_panic(&modgate);
+}
+
+/// A module path under a wildcard `--repo-map` whose repository does not
+/// exist leaves no mirror behind: the mirror is made once the remote answers.
+#[test]
+fn a_missing_repository_leaves_no_mirror() {
+    let vcs = fresh_dir("vcs");
+    let root = Repos::get().root.join("modgate-direct");
+    let map = format!("nosuch.example/*=file://{}/*", root.display());
+    let modgate = start(&[
+        "--upstream",
+        "direct",
+        "--vcs-dir",
+        vcs.to_str().unwrap(),
+        "--repo-map",
+        &map,
+    ]);
+    for name in ["gone1", "gone2", "gone3"] {
+        let resp = get(&modgate, &format!("nosuch.example/{name}"), "@v/list");
+        assert_eq!(resp.status, 404, "{name}: {}", resp.text());
+    }
+    let left: Vec<_> = fs_err::read_dir(&vcs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "mirrors left behind: {left:?}");
+    assert_no_panic(&modgate);
+}

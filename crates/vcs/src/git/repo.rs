@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::{Mutex, OnceCell, RwLock};
 
 use super::run::{Cmd, Finished, Runner};
 use super::{INIT_PREFIX, Refs, RevInfo, VcsError, all_hex, redact};
@@ -49,8 +49,12 @@ pub struct GitRepo {
     init: OnceCell<()>,
     /// The last `ls-remote`; held while one runs, so callers share it.
     refs: Mutex<Option<RefsAnswer>>,
-    /// The refs current when the mirror was last fetched; held while fetching.
-    fetched_for: Mutex<Option<Arc<Refs>>>,
+    /// How much of the remote the mirror holds; held while fetching, so
+    /// fetches of one repository run one at a time, as go's `r.mu`.
+    fetched: Mutex<Fetched>,
+    /// Reads of the mirror share it, fetches hold it alone: a read never
+    /// sees a fetch half done (a branch written, its tag not yet).
+    generation: RwLock<()>,
     /// Answers read from the mirror, which only change when it is fetched:
     /// go's per-process stat and file caches, emptied on every fetch.
     local: std::sync::Mutex<LocalCache>,
@@ -73,6 +77,16 @@ struct RefsAnswer {
     refs: Result<Arc<Refs>, VcsError>,
 }
 
+/// go's `fetchLevel`: nothing yet, some refs alone (shallow), or every
+/// branch and tag with their whole history (for these refs).
+#[derive(Default)]
+enum Fetched {
+    #[default]
+    Nothing,
+    Some,
+    All(Arc<Refs>),
+}
+
 impl GitRepo {
     pub(super) fn new(
         url: &str,
@@ -90,7 +104,8 @@ impl GitRepo {
             runner,
             init: OnceCell::new(),
             refs: Mutex::new(None),
-            fetched_for: Mutex::new(None),
+            fetched: Mutex::new(Fetched::Nothing),
+            generation: RwLock::new(()),
             local: std::sync::Mutex::default(),
         }
     }
@@ -133,10 +148,15 @@ impl GitRepo {
         refs
     }
 
+    /// Asks the remote by URL, so that a repository that does not exist (a
+    /// wildcard `--repo-map` miss) never gets a mirror.
     async fn ls_remote(&self) -> Result<Refs, VcsError> {
-        self.ready().await?;
-        let args = ["ls-remote", "-q", "origin"];
-        let cmd = self.cmd(&args);
+        let args = ["ls-remote", "-q", "--", self.url()];
+        let cmd = Cmd {
+            dir: &self.workdir,
+            url: &self.redacted,
+            args: &args,
+        };
         let out = self.runner.collect(&cmd).await?;
         if !out.finished.status.success() {
             return Err(self.classify(&cmd, &out.finished));
@@ -145,9 +165,9 @@ impl GitRepo {
     }
 
     /// The commit `rev` (hash or prefix, tag, branch, `HEAD`) names, as go's
-    /// `gitRepo.stat` finds it: locally if it can, else after one fetch.
+    /// `gitRepo.stat` finds it: locally if it can; else the one ref it names
+    /// is fetched alone, shallow; only when that fails, everything.
     pub async fn stat(&self, rev: &str) -> Result<RevInfo, VcsError> {
-        self.ready().await?;
         let hashlike = (MIN_HASH_DIGITS..=40).contains(&rev.len()) && all_hex(rev);
         // Fast paths without the network: a hash, or a tag (tags are taken
         // not to move, branches may have), already in the mirror.
@@ -161,22 +181,32 @@ impl GitRepo {
         }
 
         let refs = self.refs().await?;
-        let target = resolve(&refs, rev)?;
+        let (target, named) = resolve(&refs, rev)?;
         if let Some(info) = self.stat_local(&target).await? {
-            // A tag the remote has on the commit but the mirror lacks yet is
-            // fetched first, as go tags it locally.
-            let missing_tag = refs.iter().any(|(name, hash)| {
-                hash == info.hash
-                    && name
-                        .strip_prefix("refs/tags/")
-                        .is_some_and(|tag| !info.tags.iter().any(|t| t == tag))
-            });
-            if !missing_tag {
-                return Ok(info);
+            // The commit is here without the tag the remote has on it: tag
+            // it locally, as go does.
+            match named.as_deref().and_then(|r| r.strip_prefix("refs/tags/")) {
+                Some(tag) if !info.tags.iter().any(|t| t == tag) => {
+                    self.tag(tag, &info.hash).await?;
+                    return self.stat_fresh(&target, rev).await;
+                }
+                _ => return Ok(info),
             }
         }
-        self.sync(&refs).await?;
-        self.stat_local(&target)
+        if let Some(name) = &named
+            && self.fetch_one(name, &target).await?
+            && let Some(info) = self.stat_fresh(&target, rev).await.ok()
+        {
+            return Ok(info);
+        }
+        // Last resort, as go: every branch and tag, and their history.
+        self.fetch_all(&refs).await?;
+        self.stat_fresh(&target, rev).await
+    }
+
+    /// [`Self::stat_local`] that must find `target`, named `rev` in errors.
+    async fn stat_fresh(&self, target: &str, rev: &str) -> Result<RevInfo, VcsError> {
+        self.stat_local(target)
             .await?
             .ok_or_else(|| VcsError::UnknownRevision {
                 rev: rev.to_owned(),
@@ -209,10 +239,12 @@ impl GitRepo {
         {
             return Ok(found);
         }
-        self.ready().await?;
         let args = ["cat-file", "blob", &object];
         let mut blob = Vec::new();
-        let finished = self.runner.run(&self.cmd(&args), &mut blob, max).await?;
+        let finished = {
+            let _read = self.generation.read().await;
+            self.runner.run(&self.cmd(&args), &mut blob, max).await?
+        };
         if finished.stdout_len > max {
             return Err(VcsError::TooLarge { what: object, max });
         }
@@ -225,7 +257,8 @@ impl GitRepo {
 
     /// The highest semantic version among the tags `prefix`+version on
     /// commit `hash` or before it that `allowed` accepts: go's `RecentTag`.
-    /// Returns the full tag name.
+    /// Returns the full tag name. The history is fetched only when the
+    /// mirror cannot tell and the remote has such tags at all.
     pub async fn recent_tag(
         &self,
         hash: &str,
@@ -233,19 +266,17 @@ impl GitRepo {
         allowed: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Option<String>, VcsError> {
         check_hash(hash)?;
-        self.ready().await?;
-        // go ends up looking at every tag the remote has; so do we. Offline,
-        // the mirror's tags answer, as go's own cache would.
-        match self.refs().await {
-            Ok(refs) => {
-                self.sync(&refs).await?;
-                self.describe(hash, prefix, allowed).await
-            }
-            Err(e) => match self.describe(hash, prefix, allowed).await? {
-                Some(tag) => Ok(Some(tag)),
-                None => Err(e),
-            },
+        if let Some(tag) = self.describe(hash, prefix, allowed).await?
+            && !all_hex(&tag)
+        {
+            return Ok(Some(tag));
         }
+        let refs = self.refs().await?;
+        if refs.tags(&format!("{prefix}v")).is_empty() {
+            return Ok(None);
+        }
+        self.fetch_all(&refs).await?;
+        self.describe(hash, prefix, allowed).await
     }
 
     async fn describe(
@@ -262,8 +293,14 @@ impl GitRepo {
             "--merged",
             hash,
         ];
+        if !self.exists() {
+            return Ok(None);
+        }
         let cmd = self.cmd(&args);
-        let out = self.runner.collect(&cmd).await?;
+        let out = {
+            let _read = self.generation.read().await;
+            self.runner.collect(&cmd).await?
+        };
         if !out.finished.status.success() {
             return Err(cmd.failed(&out.finished));
         }
@@ -287,23 +324,26 @@ impl GitRepo {
     }
 
     /// Whether commit `hash` descends from (or is) the commit of `tag`: go's
-    /// `DescendsFrom`.
+    /// `DescendsFrom`. A shallow mirror can answer no wrongly, so a no is
+    /// asked again after the whole history is fetched.
     pub async fn descends_from(&self, hash: &str, tag: &str) -> Result<bool, VcsError> {
         check_hash(hash)?;
-        self.ready().await?;
         let args = ["merge-base", "--is-ancestor", "--", tag, hash];
         let cmd = self.cmd(&args);
-        if self.runner.collect(&cmd).await?.finished.status.success() {
+        let is_ancestor = || async {
+            let _read = self.generation.read().await;
+            self.runner.collect(&cmd).await
+        };
+        if self.exists() && is_ancestor().await?.finished.status.success() {
             return Ok(true);
         }
-        // Maybe the tag is not in the mirror yet: only the remote can tell.
         let refs = self.refs().await?;
         if refs.tags(tag).is_empty() {
             return Ok(false);
         }
         self.stat(hash).await?;
-        self.sync(&refs).await?;
-        let out = self.runner.collect(&cmd).await?;
+        self.fetch_all(&refs).await?;
+        let out = is_ancestor().await?;
         match out.finished.status.code() {
             Some(0) => Ok(true),
             Some(1) => Ok(false),
@@ -322,7 +362,6 @@ impl GitRepo {
         max: u64,
     ) -> Result<(), VcsError> {
         check_hash(hash)?;
-        self.ready().await?;
         // go's comment: git otherwise turns line endings into the local
         // platform's, so archives would differ between systems.
         let mut args = vec![
@@ -341,6 +380,7 @@ impl GitRepo {
         let (file, _) = fs_err::File::create(dest)?.into_parts();
         let mut file = tokio::fs::File::from_std(file);
         let written = async {
+            let _read = self.generation.read().await;
             let finished = self.runner.run(&cmd, &mut file, max).await?;
             file.flush().await?;
             Ok::<_, VcsError>(finished)
@@ -377,6 +417,11 @@ impl GitRepo {
         if let Some(info) = self.cached(|c| c.commits.get(rev).cloned()) {
             return Ok(Some(info));
         }
+        if !self.exists() {
+            return Ok(None);
+        }
+        // Held until the answer is cached: a fetch empties the cache after.
+        let _read = self.generation.read().await;
         let info = self.log_one(rev).await?;
         if let Some(info) = &info {
             self.cached(|c| c.commits.insert(rev.to_owned(), info.clone()));
@@ -431,14 +476,50 @@ impl GitRepo {
         }))
     }
 
-    /// Fetches every branch and tag unless the mirror was fetched for refs
-    /// like these already: at most one fetch per state of the remote.
-    async fn sync(&self, refs: &Arc<Refs>) -> Result<(), VcsError> {
-        let mut fetched_for = self.fetched_for.lock().await;
-        // Whoever held the lock before us may have fetched all we need.
-        if fetched_for.as_deref() == Some(refs) {
+    /// Fetches the one ref `name` (of commit `hash`) alone, shallow, as go
+    /// does first: `HEAD` by its hash. Returns whether the fetch worked;
+    /// a remote that refuses it gets the whole fetch instead.
+    async fn fetch_one(&self, name: &str, hash: &str) -> Result<bool, VcsError> {
+        let mut fetched = self.fetched.lock().await;
+        if matches!(*fetched, Fetched::All(_)) {
+            return Ok(false);
+        }
+        self.ready().await?;
+        // HEAD gets a local name that triggers git's tag following for its
+        // commit; nothing reads refs/dummy.
+        let refspec = if name == "HEAD" {
+            format!("{hash}:refs/dummy")
+        } else {
+            format!("{name}:{name}")
+        };
+        // protocol v2 works around git 2.21's missed tags (go.dev/issue/56881).
+        let args = [
+            "-c",
+            "protocol.version=2",
+            "fetch",
+            "-f",
+            "--depth=1",
+            "origin",
+            &refspec,
+        ];
+        let out = self.exclusive(&args).await?;
+        if !out.status.success() {
+            tracing::debug!(repo = %self.redacted, detail = %out.detail(), "shallow fetch refused: fetching all");
+            return Ok(false);
+        }
+        *fetched = Fetched::Some;
+        Ok(true)
+    }
+
+    /// Fetches every branch and tag with their whole history (unshallowing
+    /// what shallow fetches left), unless the mirror holds all of these
+    /// refs already: at most one such fetch per state of the remote.
+    async fn fetch_all(&self, refs: &Arc<Refs>) -> Result<(), VcsError> {
+        let mut fetched = self.fetched.lock().await;
+        if matches!(&*fetched, Fetched::All(r) if r == refs) {
             return Ok(());
         }
+        self.ready().await?;
         // Branches and tags only, never other commits the server may hold
         // (rejected pull requests), as go. Forced and pruned: the remote's
         // state is the truth.
@@ -451,14 +532,51 @@ impl GitRepo {
             "+refs/heads/*:refs/heads/*",
             "+refs/tags/*:refs/tags/*",
         ];
-        let cmd = self.cmd(&args);
-        let out = self.runner.collect(&cmd).await?;
-        if !out.finished.status.success() {
-            return Err(self.classify(&cmd, &out.finished));
+        let out = self.exclusive(&args).await?;
+        if !out.status.success() {
+            return Err(self.classify(&self.cmd(&args), &out));
         }
-        *fetched_for = Some(refs.clone());
-        self.cached(|c| *c = LocalCache::default());
+        // Separately, as go does (golang.org/issue/34266).
+        if self.dir.join("shallow").exists() {
+            let args = ["fetch", "--unshallow", "-f", "origin"];
+            let out = self.exclusive(&args).await?;
+            if !out.status.success() {
+                return Err(self.classify(&self.cmd(&args), &out));
+            }
+        }
+        *fetched = Fetched::All(refs.clone());
         Ok(())
+    }
+
+    /// Tags `hash` locally, as go does for a commit fetched under another name.
+    async fn tag(&self, tag: &str, hash: &str) -> Result<(), VcsError> {
+        check_hash(hash)?;
+        if !is_ref_name(tag) {
+            return Err(VcsError::UnknownRevision {
+                rev: tag.to_owned(),
+            });
+        }
+        let args = ["tag", "-f", "--", tag, hash];
+        let out = self.exclusive(&args).await?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(self.cmd(&args).failed(&out))
+        }
+    }
+
+    /// Runs a command that changes the mirror, with no read under way, and
+    /// forgets what was read before it.
+    async fn exclusive(&self, args: &[&str]) -> Result<Finished, VcsError> {
+        let _write = self.generation.write().await;
+        let out = self.runner.collect(&self.cmd(args)).await;
+        self.cached(|c| *c = LocalCache::default());
+        Ok(out?.finished)
+    }
+
+    /// Whether the mirror has been created.
+    fn exists(&self) -> bool {
+        self.dir.join("objects").is_dir()
     }
 
     /// Creates the mirror on first use, as go: `git init --bare` and
@@ -526,35 +644,46 @@ impl GitRepo {
     }
 }
 
-/// What to look `rev` up as in the mirror, given the remote's refs: go's
-/// `stat` choosing between a tag, a branch, `HEAD` and hashes.
-fn resolve(refs: &Refs, rev: &str) -> Result<String, VcsError> {
-    if let Some(hash) = refs
-        .get(&format!("refs/tags/{rev}"))
-        .or_else(|| refs.get(&format!("refs/heads/{rev}")))
-        .or_else(|| if rev == "HEAD" { refs.head() } else { None })
+/// What to look `rev` up as in the mirror, and which ref of the remote
+/// names it (to fetch that ref alone), given the remote's refs: go's `stat`
+/// choosing between a tag, a branch, `HEAD` and hashes.
+fn resolve(refs: &Refs, rev: &str) -> Result<(String, Option<String>), VcsError> {
+    for name in [format!("refs/tags/{rev}"), format!("refs/heads/{rev}")] {
+        if let Some(hash) = refs.get(&name) {
+            return Ok((hash.to_owned(), Some(name)));
+        }
+    }
+    if rev == "HEAD"
+        && let Some(hash) = refs.head()
     {
-        return Ok(hash.to_owned());
+        return Ok((hash.to_owned(), Some("HEAD".to_owned())));
     }
     if !((MIN_HASH_DIGITS..=40).contains(&rev.len()) && all_hex(rev)) {
         return Err(VcsError::UnknownRevision {
             rev: rev.to_owned(),
         });
     }
-    let mut found: Option<&str> = None;
-    for (_, hash) in refs.iter() {
+    let mut found: Option<(&str, &str)> = None;
+    for (name, hash) in refs.iter() {
         if hash.starts_with(rev) {
-            if found.is_some_and(|f| f != hash) {
+            match found {
                 // More commits will not make it less ambiguous.
-                return Err(VcsError::AmbiguousRevision {
-                    rev: rev.to_owned(),
-                });
+                Some((_, f)) if f != hash => {
+                    return Err(VcsError::AmbiguousRevision {
+                        rev: rev.to_owned(),
+                    });
+                }
+                // Ties go to the smallest name, as in go.
+                Some((n, _)) if n <= name => {}
+                _ => found = Some((name, hash)),
             }
-            found = Some(hash);
         }
     }
-    // An unnamed hash (prefix) may still turn up in the history.
-    Ok(found.unwrap_or(rev).to_owned())
+    Ok(match found {
+        Some((name, hash)) => (hash.to_owned(), Some(name.to_owned())),
+        // An unnamed hash (prefix) may still turn up in the history.
+        None => (rev.to_owned(), None),
+    })
 }
 
 /// Whether `rev` can be a tag name; anything else could mean a revision
