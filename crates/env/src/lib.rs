@@ -66,6 +66,8 @@ own_variables! {
     VCS_DIR = "MODGATE_VCS_DIR";
     /// Longest one git command may run.
     GIT_TIMEOUT = "MODGATE_GIT_TIMEOUT";
+    /// Disk the git mirrors may use before the least recently used are evicted.
+    VCS_MAX_SIZE = "MODGATE_VCS_MAX_SIZE";
     /// git processes running at once.
     MAX_GIT_PROCESSES = "MODGATE_MAX_GIT_PROCESSES";
     /// Signer key file of modgate's own checksum database.

@@ -19,6 +19,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
 pub const DEFAULT_SUMDB: &str = "sum.golang.org";
 pub const DEFAULT_MEMORY_CACHE_MB: u64 = 256;
+pub const DEFAULT_VCS_MAX_SIZE: u64 = 20 << 30;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -69,6 +70,47 @@ impl<'de> Deserialize<'de> for Dur {
         }
         match Raw::deserialize(d)? {
             Raw::Secs(n) => Ok(Dur(Duration::from_secs(n))),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// A size written `20GiB`, `500MiB`, `64KiB` or a number of bytes (the
+/// units are powers of 1024; `G`, `M`, `K` and `GB`… mean the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl FromStr for Size {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let bad = || format!("invalid size {s:?}: want e.g. 20GiB, 500MiB or bytes");
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        let shift = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 0,
+            "k" | "kb" | "kib" => 10,
+            "m" | "mb" | "mib" => 20,
+            "g" | "gb" | "gib" => 30,
+            "t" | "tb" | "tib" => 40,
+            _ => return Err(bad()),
+        };
+        n.checked_mul(1 << shift).map(Size).ok_or_else(bad)
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bytes(n) => Ok(Size(n)),
             Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
         }
     }
@@ -184,6 +226,11 @@ pub struct Settings {
     #[arg(long, env = env::GIT_TIMEOUT, value_name = "DUR")]
     #[serde(alias = "git-timeout")]
     pub git_timeout: Option<Dur>,
+    /// Disk the git mirrors may use; the least recently used are evicted
+    /// past it; 0 for no bound [default: 20GiB].
+    #[arg(long, env = env::VCS_MAX_SIZE, value_name = "SIZE")]
+    #[serde(alias = "vcs-max-size")]
+    pub vcs_max_size: Option<Size>,
     /// Signer key of modgate's own checksum database (from `modgate sumdb
     /// keygen`), served at /sumdb/NAME/.
     #[arg(long, env = env::PRIVATE_SUMDB_KEY, value_name = "FILE")]
@@ -233,6 +280,7 @@ impl Settings {
             insecure,
             vcs_dir,
             git_timeout,
+            vcs_max_size,
             private_sumdb_key,
             max_git_processes
         )
@@ -278,6 +326,7 @@ impl ServeConfig {
             git_timeout: secs(s.git_timeout, 600),
             max_git: s.max_git_processes.unwrap_or(16).max(1),
             refs_ttl: secs(s.list_ttl, 30),
+            vcs_max_size: s.vcs_max_size.map_or(DEFAULT_VCS_MAX_SIZE, |s| s.0),
         };
         Ok(Self {
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
@@ -368,6 +417,16 @@ mod tests {
         assert_eq!(config.policy.idle_timeout, Duration::from_secs(7));
         assert_eq!(config.policy.connect_timeout, Duration::from_secs(5));
         assert_eq!(config.cache.negative_ttl, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!("20GiB".parse::<Size>(), Ok(Size(20 << 30)));
+        assert_eq!("500 MiB".parse::<Size>(), Ok(Size(500 << 20)));
+        assert_eq!("64k".parse::<Size>(), Ok(Size(64 << 10)));
+        assert_eq!("123".parse::<Size>(), Ok(Size(123)));
+        assert!("lots".parse::<Size>().is_err());
+        assert!("99999999999T".parse::<Size>().is_err());
     }
 
     #[test]

@@ -1228,3 +1228,103 @@ fn a_missing_repository_leaves_no_mirror() {
     assert!(left.is_empty(), "mirrors left behind: {left:?}");
     assert_no_panic(&modgate);
 }
+
+/// A git command that times out takes its helpers (here an ssh that never
+/// answers) down with it: none is left running.
+#[test]
+fn a_git_timeout_kills_the_helpers_too() {
+    let dir = fresh_dir("hanging-ssh");
+    let ssh = dir.join("ssh");
+    // A sleep no other test runs, to find it afterwards.
+    fs_err::write(&ssh, "#!/bin/sh\nexec sleep 3613\n").unwrap();
+    fs_err::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut env: Vec<(&str, String)> = Repos::get().git_env().into_iter().collect();
+    env.push(("GIT_SSH_COMMAND", ssh.to_str().unwrap().to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let storage = fresh_dir("storage");
+    let modgate = Modgate::start_env(
+        &[
+            "--storage",
+            storage.to_str().unwrap(),
+            "--upstream",
+            "direct",
+            "--git-timeout",
+            "2s",
+            "--repo-map",
+            "hang.example/m=ssh://git@127.0.0.1/r.git",
+        ],
+        &env,
+    );
+    let resp = get(&modgate, "hang.example/m", "@v/list");
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert!(resp.text().contains("timed out"), "{}", resp.text());
+    let left = || {
+        let out = std::process::Command::new("pgrep")
+            .args(["-f", "sleep 3613"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !left().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(left(), "", "git's helpers outlived the timeout");
+    assert_no_panic(&modgate);
+}
+
+/// Past `--vcs-max-size`, the least recently used mirror not in use goes,
+/// and what it served keeps working (its next use fetches anew).
+#[test]
+fn mirrors_beyond_the_size_budget_are_evicted() {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut noise = |n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b'a' + (seed % 26) as u8)
+            })
+            .collect()
+    };
+    let modules: Vec<String> = ["evict-a", "evict-b"]
+        .iter()
+        .map(|name| {
+            let module = format!("github.com/modgate-direct/{name}");
+            // Letters drawn at random: ~4.7 bits a byte after compression.
+            Repos::get()
+                .scratch_repo(name)
+                .write("go.mod", &format!("module {module}\n\ngo 1.21\n"))
+                .write("data.txt", &noise(1 << 20))
+                .commit("v1.0.0", "2025-03-01T10:00:00Z")
+                .tag("v1.0.0");
+            module
+        })
+        .collect();
+    let vcs = fresh_dir("vcs");
+    let modgate = start(&[
+        "--upstream",
+        "direct",
+        "--vcs-dir",
+        vcs.to_str().unwrap(),
+        "--vcs-max-size",
+        "1MiB",
+    ]);
+    for module in &modules {
+        let resp = get(&modgate, module, "@v/v1.0.0.zip");
+        assert_eq!(resp.status, 200, "{module}: {}", resp.text());
+    }
+    let mirrors = fs_err::read_dir(&vcs).unwrap().count();
+    assert_eq!(mirrors, 1, "the older mirror went");
+    let metrics = http::get(&modgate.addr, "/metrics").text();
+    assert!(
+        metrics.contains("modgate_vcs_evictions_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("modgate_vcs_mirrors_bytes"), "{metrics}");
+    // The evicted repository still answers, from a new mirror.
+    let resp = get(&modgate, &modules[0], "@v/main.info");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_no_panic(&modgate);
+}

@@ -31,6 +31,8 @@ pub struct DirectSettings {
     pub max_git: usize,
     /// How long a repository's list of refs is reused.
     pub refs_ttl: Duration,
+    /// Bytes the mirrors may hold (least recently used ones are evicted); 0: no bound.
+    pub vcs_max_size: u64,
 }
 
 /// Why a module version could not be built: the crate's one error type.
@@ -96,6 +98,7 @@ impl Direct {
             max_processes: settings.max_git,
             timeout: settings.git_timeout,
             refs_ttl: settings.refs_ttl,
+            max_size: settings.vcs_max_size,
         })
         .map_err(Error::Git)?;
         let resolver = Resolver::new(ResolverSettings {

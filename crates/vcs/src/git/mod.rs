@@ -37,6 +37,9 @@ pub struct GitSettings {
     pub timeout: Duration,
     /// How long the refs a remote advertised are taken as current.
     pub refs_ttl: Duration,
+    /// Bytes all mirrors may hold; past it the least recently used ones not
+    /// in use are removed whole. 0: no bound.
+    pub max_size: u64,
 }
 
 /// All repositories. Cheap to clone and share.
@@ -48,8 +51,11 @@ pub struct Git {
 struct Inner {
     workdir: PathBuf,
     refs_ttl: Duration,
+    max_size: u64,
     runner: Arc<Runner>,
     repos: Mutex<HashMap<String, Arc<GitRepo>>>,
+    /// One budget check at a time.
+    budget: tokio::sync::Mutex<()>,
 }
 
 impl Git {
@@ -67,15 +73,17 @@ impl Git {
             inner: Arc::new(Inner {
                 workdir: settings.workdir,
                 refs_ttl: settings.refs_ttl,
+                max_size: settings.max_size,
                 runner: Arc::new(Runner::new(settings.max_processes, settings.timeout)),
                 repos: Mutex::new(HashMap::new()),
+                budget: tokio::sync::Mutex::new(()),
             }),
         })
     }
 
     /// The repository at `url`: the same one for the same URL.
     pub fn repo(&self, url: &str) -> Arc<GitRepo> {
-        let mut repos = self.inner.repos.lock().unwrap_or_else(|e| e.into_inner());
+        let mut repos = lock(&self.inner.repos);
         repos
             .entry(url.to_owned())
             .or_insert_with(|| {
@@ -87,10 +95,87 @@ impl Git {
                     self.inner.workdir.clone(),
                     self.inner.refs_ttl,
                     self.inner.runner.clone(),
+                    Arc::downgrade(&self.inner),
                 ))
             })
             .clone()
     }
+}
+
+impl Inner {
+    /// Keeps the mirrors within `max_size`: removes whole mirrors, least
+    /// recently used first, never one in use (a request holds it, or a read
+    /// or fetch is under way). Called after every fetch.
+    async fn enforce_budget(&self) {
+        let Ok(_one) = self.budget.try_lock() else {
+            return;
+        };
+        let mut mirrors = Vec::new();
+        let Ok(entries) = fs_err::read_dir(&self.workdir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if name.starts_with(INIT_PREFIX) || !path.join("objects").is_dir() {
+                continue;
+            }
+            mirrors.push((disk_usage(&path), path));
+        }
+        let total: u64 = mirrors.iter().map(|(size, _)| size).sum();
+        metrics::gauge!("modgate_vcs_mirrors_bytes").set(total as f64);
+        if self.max_size == 0 || total <= self.max_size {
+            return;
+        }
+        let known: Vec<Arc<GitRepo>> = lock(&self.repos).values().cloned().collect();
+        let used = |path: &PathBuf| {
+            known
+                .iter()
+                .find(|r| r.dir() == path.as_path())
+                .map_or(0, |r| r.last_used())
+        };
+        mirrors.sort_by_key(|(_, path)| used(path));
+        let mut total = total;
+        for (size, path) in mirrors {
+            if total <= self.max_size {
+                break;
+            }
+            let repo = known.iter().find(|r| r.dir() == path.as_path());
+            // The map holds one reference; any other is a request using it.
+            let evicted = match repo {
+                Some(repo) if Arc::strong_count(repo) > 2 => false,
+                Some(repo) => repo.evict().await,
+                None => fs_err::remove_dir_all(&path).is_ok(),
+            };
+            if evicted {
+                total -= size;
+                metrics::counter!("modgate_vcs_evictions_total").increment(1);
+                tracing::info!(mirror = %path.display(), bytes = size, "evicted a git mirror (--vcs-max-size)");
+            }
+        }
+        metrics::gauge!("modgate_vcs_mirrors_bytes").set(total as f64);
+    }
+}
+
+/// Bytes under `dir`, recursively (a mirror's packs, refs and config).
+fn disk_usage(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => disk_usage(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A commit.

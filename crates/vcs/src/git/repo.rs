@@ -4,12 +4,13 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{self, AtomicU64};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{Mutex, OnceCell, RwLock};
+use tokio::sync::{Mutex, RwLock};
 
 use super::run::{Cmd, Finished, Runner};
 use super::{INIT_PREFIX, Refs, RevInfo, VcsError, all_hex, redact};
@@ -46,7 +47,6 @@ pub struct GitRepo {
     workdir: PathBuf,
     refs_ttl: Duration,
     runner: Arc<Runner>,
-    init: OnceCell<()>,
     /// The last `ls-remote`; held while one runs, so callers share it.
     refs: Mutex<Option<RefsAnswer>>,
     /// How much of the remote the mirror holds; held while fetching, so
@@ -58,6 +58,10 @@ pub struct GitRepo {
     /// Answers read from the mirror, which only change when it is fetched:
     /// go's per-process stat and file caches, emptied on every fetch.
     local: std::sync::Mutex<LocalCache>,
+    /// Milliseconds (of the process's clock) at the last use, for eviction.
+    last_used: AtomicU64,
+    /// The mirrors' budget, enforced after each fetch.
+    git: Weak<super::Inner>,
 }
 
 /// Commits by the revision that named them, and small files by `hash:path`.
@@ -94,6 +98,7 @@ impl GitRepo {
         workdir: PathBuf,
         refs_ttl: Duration,
         runner: Arc<Runner>,
+        git: Weak<super::Inner>,
     ) -> Self {
         Self {
             url: url.to_owned(),
@@ -102,12 +107,42 @@ impl GitRepo {
             workdir,
             refs_ttl,
             runner,
-            init: OnceCell::new(),
             refs: Mutex::new(None),
             fetched: Mutex::new(Fetched::Nothing),
             generation: RwLock::new(()),
             local: std::sync::Mutex::default(),
+            last_used: AtomicU64::new(0),
+            git,
         }
+    }
+
+    pub(super) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(super) fn last_used(&self) -> u64 {
+        self.last_used.load(atomic::Ordering::Relaxed)
+    }
+
+    fn touch(&self) {
+        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        let millis = START.get_or_init(Instant::now).elapsed().as_millis() as u64;
+        self.last_used.store(millis, atomic::Ordering::Relaxed);
+    }
+
+    /// Removes the mirror if nothing reads or fetches it now; the next use
+    /// starts it anew. Returns whether it went.
+    pub(super) async fn evict(&self) -> bool {
+        let (Ok(mut fetched), Ok(_write)) = (self.fetched.try_lock(), self.generation.try_write())
+        else {
+            return false;
+        };
+        if fs_err::remove_dir_all(&self.dir).is_err() {
+            return false;
+        }
+        *fetched = Fetched::Nothing;
+        self.cached(|c| *c = LocalCache::default());
+        true
     }
 
     fn cached<T>(&self, f: impl FnOnce(&mut LocalCache) -> T) -> T {
@@ -168,6 +203,7 @@ impl GitRepo {
     /// `gitRepo.stat` finds it: locally if it can; else the one ref it names
     /// is fetched alone, shallow; only when that fails, everything.
     pub async fn stat(&self, rev: &str) -> Result<RevInfo, VcsError> {
+        self.touch();
         let hashlike = (MIN_HASH_DIGITS..=40).contains(&rev.len()) && all_hex(rev);
         // Fast paths without the network: a hash, or a tag (tags are taken
         // not to move, branches may have), already in the mirror.
@@ -508,6 +544,8 @@ impl GitRepo {
             return Ok(false);
         }
         *fetched = Fetched::Some;
+        drop(fetched);
+        self.fetched_more().await;
         Ok(true)
     }
 
@@ -545,6 +583,8 @@ impl GitRepo {
             }
         }
         *fetched = Fetched::All(refs.clone());
+        drop(fetched);
+        self.fetched_more().await;
         Ok(())
     }
 
@@ -579,41 +619,43 @@ impl GitRepo {
         self.dir.join("objects").is_dir()
     }
 
-    /// Creates the mirror on first use, as go: `git init --bare` and
-    /// `git remote add origin`.
+    /// Creates the mirror on first use (the caller holds `fetched`), as go:
+    /// `git init --bare` and `git remote add origin`.
     async fn ready(&self) -> Result<(), VcsError> {
-        self.init
-            .get_or_try_init(|| async {
-                if !self.dir.join("objects").is_dir() {
-                    // Built aside and renamed into place: a crash half-way
-                    // leaves no mirror without its remote.
-                    let tmp = tempfile::Builder::new()
-                        .prefix(INIT_PREFIX)
-                        .tempdir_in(&self.workdir)?;
-                    for args in [
-                        &["init", "--bare", "-q"][..],
-                        &["remote", "add", "origin", "--", self.url()],
-                    ] {
-                        let cmd = Cmd {
-                            dir: tmp.path(),
-                            url: &self.redacted,
-                            args,
-                        };
-                        let out = self.runner.collect(&cmd).await?;
-                        if !out.finished.status.success() {
-                            return Err(cmd.failed(&out.finished));
-                        }
-                    }
-                    if self.dir.exists() {
-                        fs_err::remove_dir_all(&self.dir)?;
-                    }
-                    fs_err::rename(tmp.keep(), &self.dir)?;
+        if !self.exists() {
+            // Built aside and renamed into place: a crash half-way
+            // leaves no mirror without its remote.
+            let tmp = tempfile::Builder::new()
+                .prefix(INIT_PREFIX)
+                .tempdir_in(&self.workdir)?;
+            for args in [
+                &["init", "--bare", "-q"][..],
+                &["remote", "add", "origin", "--", self.url()],
+            ] {
+                let cmd = Cmd {
+                    dir: tmp.path(),
+                    url: &self.redacted,
+                    args,
+                };
+                let out = self.runner.collect(&cmd).await?;
+                if !out.finished.status.success() {
+                    return Err(cmd.failed(&out.finished));
                 }
-                ensure_git_attributes(&self.dir)?;
-                Ok(())
-            })
-            .await
-            .map(|_| ())
+            }
+            if self.dir.exists() {
+                fs_err::remove_dir_all(&self.dir)?;
+            }
+            fs_err::rename(tmp.keep(), &self.dir)?;
+        }
+        ensure_git_attributes(&self.dir)?;
+        Ok(())
+    }
+
+    /// After a fetch: the mirror grew, so the budget is checked.
+    async fn fetched_more(&self) {
+        if let Some(git) = self.git.upgrade() {
+            git.enforce_budget().await;
+        }
     }
 
     fn cmd<'a>(&'a self, args: &'a [&'a str]) -> Cmd<'a> {

@@ -116,6 +116,9 @@ impl Runner {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group, so a timeout ends git's helpers
+            // (remote-https, ssh, credential helpers) with it.
+            .process_group(0)
             .kill_on_drop(true);
         for var in REPO_LOCATION_VARS {
             command.env_remove(var);
@@ -173,6 +176,7 @@ impl Runner {
                 Err(e.into())
             }
             Err(_) => {
+                kill_group(&child);
                 let _ = child.start_kill();
                 tracing::debug!(command = %cmd.display(), ?elapsed, "git timed out");
                 Err(VcsError::Timeout {
@@ -180,6 +184,17 @@ impl Runner {
                     after: self.timeout,
                 })
             }
+        }
+    }
+}
+
+/// SIGKILL to the child's whole process group (its id: see `process_group(0)`).
+fn kill_group(child: &tokio::process::Child) {
+    if let Some(pid) = child.id().and_then(|p| libc::pid_t::try_from(p).ok()) {
+        // SAFETY: kill(2) with a negative pid signals that process group; no
+        // memory is involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
         }
     }
 }

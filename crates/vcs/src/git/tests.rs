@@ -53,6 +53,7 @@ impl Fixture {
             max_processes: 4,
             timeout,
             refs_ttl: Duration::ZERO,
+            max_size: 0,
         })
         .unwrap();
         Fixture { tmp, src, git }
