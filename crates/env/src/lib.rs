@@ -40,6 +40,8 @@ own_variables! {
     IDLE_TIMEOUT = "MODGATE_IDLE_TIMEOUT";
     /// Extra tries of an upstream after a quick failure.
     RETRIES = "MODGATE_RETRIES";
+    /// How long an upstream may stay silent before the next one is also asked.
+    HEDGE_DELAY = "MODGATE_HEDGE_DELAY";
     /// Consecutive failures that open an upstream's circuit breaker.
     BREAKER_THRESHOLD = "MODGATE_BREAKER_THRESHOLD";
     /// How long an open breaker skips its upstream (doubling while it stays broken).

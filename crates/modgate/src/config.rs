@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use modgate_env as env;
 use modgate_proxy::CachePolicy;
-use modgate_proxy::upstream::{Policy, UpstreamSpec};
+use modgate_proxy::upstream::{HedgePolicy, Policy, UpstreamSpec};
 use modgate_proxy::workers::Limits;
 use modgate_sumdb::SumdbSpec;
 use modgate_vcs::DirectSettings;
@@ -113,6 +113,36 @@ impl<'de> Deserialize<'de> for Size {
             Raw::Bytes(n) => Ok(Size(n)),
             Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
         }
+    }
+}
+
+/// `--hedge-delay`: `auto`, `off` or a duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hedge(pub HedgePolicy);
+
+impl FromStr for Hedge {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Hedge(match s.trim() {
+            "auto" => HedgePolicy::Auto,
+            "off" | "0" => HedgePolicy::Off,
+            d => HedgePolicy::Fixed(
+                d.parse::<Dur>()
+                    .map_err(|_| {
+                        format!("invalid hedge delay {s:?}: want auto, off or e.g. 500ms")
+                    })?
+                    .0,
+            ),
+        }))
+    }
+}
+
+impl<'de> Deserialize<'de> for Hedge {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -231,6 +261,12 @@ pub struct Settings {
     #[arg(long, env = env::VCS_MAX_SIZE, value_name = "SIZE")]
     #[serde(alias = "vcs-max-size")]
     pub vcs_max_size: Option<Size>,
+    /// When an upstream has sent no response headers for this long, the
+    /// request also goes to the next upstream: `auto` (from its latency,
+    /// 0.25-2s), `off`, or a duration [default: auto].
+    #[arg(long, env = env::HEDGE_DELAY, value_name = "auto|off|DUR")]
+    #[serde(alias = "hedge-delay")]
+    pub hedge_delay: Option<Hedge>,
     /// Signer key of modgate's own checksum database (from `modgate sumdb
     /// keygen`), served at /sumdb/NAME/.
     #[arg(long, env = env::PRIVATE_SUMDB_KEY, value_name = "FILE")]
@@ -281,6 +317,7 @@ impl Settings {
             vcs_dir,
             git_timeout,
             vcs_max_size,
+            hedge_delay,
             private_sumdb_key,
             max_git_processes
         )
@@ -359,6 +396,7 @@ impl ServeConfig {
                 breaker_threshold: s.breaker_threshold.unwrap_or(3),
                 breaker_cooldown: secs(s.breaker_cooldown, 10),
                 max_fetches: s.max_upstream_fetches.unwrap_or(32).max(1),
+                hedge: s.hedge_delay.map_or(HedgePolicy::Auto, |h| h.0),
             },
             cache: CachePolicy {
                 negative_ttl: secs(s.negative_ttl, 30),

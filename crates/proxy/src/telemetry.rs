@@ -90,6 +90,13 @@ pub mod metric {
             .increment(1);
     }
 
+    /// A request hedged to `upstream` (the next in the chain) because the
+    /// one before sent no headers in time (`outcome`: won, lost).
+    pub fn hedge(upstream: &str, outcome: &'static str) {
+        counter!("modgate_upstream_hedges_total", "upstream" => upstream.to_owned(), "outcome" => outcome)
+            .increment(1);
+    }
+
     /// 0 closed (up), 1 half-open (trying), 2 open (skipped).
     pub fn breaker_state(upstream: &str, state: f64) {
         metrics::gauge!("modgate_upstream_breaker_state", "upstream" => upstream.to_owned())

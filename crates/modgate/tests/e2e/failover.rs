@@ -300,3 +300,33 @@ fn inbound_limits_slow_clients_and_graceful_drain() {
     let want = fs_err::read(fx.tree.join("github.com/modgate-test/beta/@v/v0.2.0.zip")).unwrap();
     assert_eq!(resp.body, want);
 }
+
+/// A first mirror that accepts and never answers costs a build no header
+/// timeout: requests waiting on it are hedged to the next mirror, which
+/// wins, and the hashes are the true ones.
+#[test]
+fn a_silent_first_mirror_is_hedged() {
+    let fx = Fixture::get();
+    let silent = Faulty::start(Fault::Hang, fx.tree.clone());
+    let good = Mirror::serving(fx.tree.clone());
+    let storage = fresh_dir("storage");
+    let modgate = Modgate::start_args(&[
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        &format!("{},{}", silent.url, good.url),
+        // Without hedging, the first requests would wait this out.
+        "--header-timeout",
+        "120s",
+        "--hedge-delay",
+        "300ms",
+    ]);
+    assert_downloads_match_direct(&Go::new(&modgate.url));
+    let metrics = http::get(&modgate.addr, "/metrics").text();
+    let won = metrics
+        .lines()
+        .find(|l| l.starts_with("modgate_upstream_hedges_total") && l.contains("outcome=\"won\""))
+        .unwrap_or_else(|| panic!("no hedge won:\n{metrics}"));
+    assert!(!won.ends_with(" 0"), "{won}");
+    assert!(silent.connections() > 0, "the silent mirror was asked");
+}

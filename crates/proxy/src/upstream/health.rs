@@ -228,6 +228,47 @@ impl Breaker {
         self.changed.notify_waiters();
     }
 
+    /// A request went unanswered while the next upstream answered it (a
+    /// hedge won): a failure with no answer.
+    pub fn silent(&self, error: &dyn std::fmt::Display) {
+        if self.failed(false, true, error) {
+            tracing::warn!(error = %error, "upstream silent: skipping it for a while");
+        }
+    }
+
+    /// Counts a failure; returns true when it opened the breaker.
+    fn failed(&self, answered: bool, probed: bool, error: &dyn std::fmt::Display) -> bool {
+        let mut inner = self.lock();
+        let since = inner
+            .failing
+            .take()
+            .map_or_else(Instant::now, |(since, _)| since);
+        inner.failing = Some((since, error.to_string()));
+        let failures = match inner.mode {
+            // An unproven upstream that gave no answer at all (refused, reset,
+            // timed out) gets no second trial: each would cost a timeout.
+            Mode::Trying { .. } if !answered => self.threshold,
+            Mode::Proven { failures } | Mode::Trying { failures } => failures + 1,
+            // Sent before the breaker opened: nothing new.
+            Mode::Open { .. } => return false,
+        };
+        if failures < self.threshold {
+            inner.mode = match inner.mode {
+                Mode::Proven { .. } => Mode::Proven { failures },
+                _ => Mode::Trying { failures },
+            };
+            return false;
+        }
+        let factor = 1u32 << inner.openings.min(8);
+        let cooldown = self.cooldown.saturating_mul(factor).min(MAX_COOLDOWN);
+        inner.mode = Mode::Open {
+            until: Instant::now() + cooldown,
+            probed,
+        };
+        inner.openings += 1;
+        true
+    }
+
     pub fn state(&self) -> BreakerState {
         match self.lock().mode {
             Mode::Proven { .. } => BreakerState::Closed,
@@ -283,36 +324,7 @@ impl Ticket<'_> {
     }
 
     fn fail(self, probed: bool, error: &dyn std::fmt::Display) -> bool {
-        let b = self.breaker;
-        let mut inner = b.lock();
-        let since = inner
-            .failing
-            .take()
-            .map_or_else(Instant::now, |(since, _)| since);
-        inner.failing = Some((since, error.to_string()));
-        let failures = match inner.mode {
-            // An unproven upstream that gave no answer at all (refused, reset,
-            // timed out) gets no second trial: each would cost a timeout.
-            Mode::Trying { .. } if !self.answered => b.threshold,
-            Mode::Proven { failures } | Mode::Trying { failures } => failures + 1,
-            // Sent before the breaker opened: nothing new.
-            Mode::Open { .. } => return false,
-        };
-        if failures < b.threshold {
-            inner.mode = match inner.mode {
-                Mode::Proven { .. } => Mode::Proven { failures },
-                _ => Mode::Trying { failures },
-            };
-            return false;
-        }
-        let factor = 1u32 << inner.openings.min(8);
-        let cooldown = b.cooldown.saturating_mul(factor).min(MAX_COOLDOWN);
-        inner.mode = Mode::Open {
-            until: Instant::now() + cooldown,
-            probed,
-        };
-        inner.openings += 1;
-        true
+        self.breaker.failed(self.answered, probed, error)
     }
 }
 

@@ -14,11 +14,13 @@
 mod direct;
 mod file;
 mod health;
+mod hedge;
 mod http;
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -30,6 +32,8 @@ use tokio::sync::Semaphore;
 
 pub use health::BreakerState;
 use health::{Breaker, Skipped};
+use hedge::Hedge;
+pub use hedge::HedgePolicy;
 
 use crate::ingest::Invalid;
 use crate::protocol::Request;
@@ -231,6 +235,8 @@ pub struct Policy {
     pub breaker_cooldown: Duration,
     /// Upstream fetches under way at once.
     pub max_fetches: usize,
+    /// When a request to a silent upstream also goes to the next one.
+    pub hedge: HedgePolicy,
 }
 
 impl Policy {
@@ -250,8 +256,9 @@ const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 struct Entry {
     fetcher: Box<dyn Fetcher>,
     fall_through_on_error: bool,
-    /// Only remote upstreams can be down.
+    /// Only remote upstreams can be down, or be hedged.
     breaker: Option<Breaker>,
+    hedge: Hedge,
 }
 
 /// Fetchers tried in order.
@@ -281,10 +288,16 @@ impl Chain {
             let breaker = fetcher
                 .remote()
                 .then(|| Breaker::new(policy.breaker_threshold, policy.breaker_cooldown));
+            let hedge = Hedge::new(if breaker.is_some() {
+                policy.hedge
+            } else {
+                HedgePolicy::Off
+            });
             entries.push(Entry {
                 fetcher,
                 fall_through_on_error: e.fall_through_on_error,
                 breaker,
+                hedge,
             });
         }
         Self {
@@ -315,30 +328,45 @@ impl Chain {
             .expect("the semaphore is never closed");
         let path = req.upstream_path();
         let mut failures = Vec::new();
-        for entry in &self.entries {
-            let name = entry.fetcher.name();
-            let err = match self.try_entry(entry, req, &want, &validate).await {
+        let mut i = 0;
+        while let Some(entry) = self.entries.get(i) {
+            let (tried, result) = if entry.breaker.is_some() && i + 1 < self.entries.len() {
+                self.hedged(i, req, &want, &validate).await
+            } else {
+                let result = self.try_entry(entry, req, &want, &validate, None).await;
+                (vec![i], result.map_err(|e| vec![e]))
+            };
+            let errors = match result {
                 Ok(v) => return Ok(v),
-                Err(Failure::Skipped(skipped)) => {
-                    metric::failover(name, skipped.skip.label());
-                    failures.push((name.to_owned(), Failure::Skipped(skipped)));
-                    continue;
-                }
-                Err(Failure::Fetch(e)) => e,
-                Err(Failure::Off) => unreachable!("off is not an entry"),
+                Err(errors) => errors,
             };
-            tracing::debug!(upstream = %name, path, error = %err, "upstream did not deliver");
-            let go_on = match &err {
-                FetchError::NotFound(_) => true,
-                FetchError::Unavailable(_) | FetchError::Invalid(_) => {
-                    metric::failover(name, err.label());
-                    true
-                }
-                FetchError::Rejected(_) => entry.fall_through_on_error,
-                FetchError::Staging(_) => false,
-            };
-            failures.push((name.to_owned(), Failure::Fetch(err)));
-            if !go_on {
+            i = tried.last().map_or(i, |last| last + 1);
+            let mut stop = false;
+            for (at, failure) in tried.into_iter().zip(errors) {
+                let entry = &self.entries[at];
+                let name = entry.fetcher.name();
+                let err = match failure {
+                    Failure::Skipped(skipped) => {
+                        metric::failover(name, skipped.skip.label());
+                        failures.push((name.to_owned(), Failure::Skipped(skipped)));
+                        continue;
+                    }
+                    Failure::Fetch(e) => e,
+                    Failure::Off => unreachable!("off is not an entry"),
+                };
+                tracing::debug!(upstream = %name, path, error = %err, "upstream did not deliver");
+                stop |= match &err {
+                    FetchError::NotFound(_) => false,
+                    FetchError::Unavailable(_) | FetchError::Invalid(_) => {
+                        metric::failover(name, err.label());
+                        false
+                    }
+                    FetchError::Rejected(_) => !entry.fall_through_on_error,
+                    FetchError::Staging(_) => true,
+                };
+                failures.push((name.to_owned(), Failure::Fetch(err)));
+            }
+            if stop {
                 return Err(ChainError { failures });
             }
         }
@@ -348,13 +376,89 @@ impl Chain {
         Err(ChainError { failures })
     }
 
-    /// One entry, with its breaker and quick retries.
+    /// Entry `i`, hedged by entry `i + 1` when `i` sends no headers within
+    /// its hedge delay: the first good answer wins and the other request
+    /// is dropped. Returns the entries tried, in order, and their failures.
+    async fn hedged<T, F, Fut>(
+        &self,
+        i: usize,
+        req: &Request,
+        want: &Want<'_>,
+        validate: &F,
+    ) -> (Vec<usize>, Result<T, Vec<Failure>>)
+    where
+        F: Fn(Fetched) -> Fut,
+        Fut: Future<Output = Result<T, Invalid>>,
+    {
+        let (entry, next) = (&self.entries[i], &self.entries[i + 1]);
+        let Some(delay) = entry.hedge.delay() else {
+            let result = self.try_entry(entry, req, want, validate, None).await;
+            return (vec![i], result.map_err(|e| vec![e]));
+        };
+        let answered = AtomicBool::new(false);
+        let hedging = AtomicBool::new(false);
+        let first = self.try_entry(entry, req, want, validate, Some(&answered));
+        let second = async {
+            tokio::time::sleep(delay).await;
+            if answered.load(Ordering::Relaxed) || !entry.hedge.spend() {
+                return None;
+            }
+            hedging.store(true, Ordering::Relaxed);
+            tracing::debug!(upstream = %entry.fetcher.name(), ?delay, "no headers yet: hedging to the next upstream");
+            Some(self.try_entry(next, req, want, validate, None).await)
+        };
+        tokio::pin!(first, second);
+        let (mut first_failed, mut second_done) = (None, false);
+        loop {
+            tokio::select! {
+                r = &mut first, if first_failed.is_none() => match r {
+                    Ok(v) => {
+                        if hedging.load(Ordering::Relaxed) {
+                            metric::hedge(next.fetcher.name(), "lost");
+                        }
+                        return (vec![i], Ok(v));
+                    }
+                    // Not hedged (yet): the chain goes on as usual.
+                    Err(e) if !hedging.load(Ordering::Relaxed) => return (vec![i], Err(vec![e])),
+                    Err(e) => first_failed = Some(e),
+                },
+                r = &mut second, if !second_done => match r {
+                    None => second_done = true,
+                    Some(Ok(v)) => {
+                        metric::hedge(next.fetcher.name(), "won");
+                        if let Some(b) = &entry.breaker {
+                            b.silent(&format!("no response headers within {delay:?}; the next upstream answered"));
+                        }
+                        return (vec![i, i + 1], Ok(v));
+                    }
+                    Some(Err(e)) => {
+                        if let Some(first) = first_failed.take() {
+                            return (vec![i, i + 1], Err(vec![first, e]));
+                        }
+                        // The hedge failed: what the first one says decides.
+                        let r = (&mut first).await;
+                        return match r {
+                            Ok(v) => (vec![i], Ok(v)),
+                            Err(first) => (vec![i, i + 1], Err(vec![first, e])),
+                        };
+                    }
+                },
+            }
+            if second_done && let Some(e) = first_failed.take() {
+                return (vec![i], Err(vec![e]));
+            }
+        }
+    }
+
+    /// One entry, with its breaker and quick retries. `headers` is set once
+    /// the upstream answers (for hedging).
     async fn try_entry<T, F, Fut>(
         &self,
         entry: &Entry,
         req: &Request,
         want: &Want<'_>,
         validate: &F,
+        headers: Option<&AtomicBool>,
     ) -> Result<T, Failure>
     where
         F: Fn(Fetched) -> Fut,
@@ -372,6 +476,10 @@ impl Chain {
                 if let Some(t) = ticket.as_mut() {
                     t.answered();
                 }
+                if let Some(h) = headers {
+                    h.store(true, Ordering::Relaxed);
+                }
+                entry.hedge.observe(started.elapsed());
             };
             let result = match entry.fetcher.fetch(req, want, &mut answered).await {
                 Ok(fetched) => validate(fetched).await.map_err(FetchError::Invalid),
@@ -571,6 +679,7 @@ mod tests {
                     fetcher: Box::new(Staging(calls.clone(), name)),
                     fall_through_on_error: true,
                     breaker: Some(Breaker::new(1, Duration::from_secs(60))),
+                    hedge: Hedge::new(HedgePolicy::Off),
                 })
                 .collect(),
             ends_off: false,
@@ -614,5 +723,121 @@ mod tests {
         );
         assert_eq!("off".parse::<UpstreamSpec>().unwrap().to_string(), "off");
         assert!("corp-proxy".parse::<UpstreamSpec>().is_err());
+    }
+
+    /// An upstream that sends headers after `headers` (never, if `None`),
+    /// then a body after `body`; counts its calls.
+    struct Timed {
+        name: &'static str,
+        headers: Option<Duration>,
+        body: Duration,
+        calls: Arc<AtomicUsize>,
+    }
+
+    #[async_trait]
+    impl Fetcher for Timed {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn remote(&self) -> bool {
+            true
+        }
+        async fn fetch(
+            &self,
+            _: &Request,
+            _: &Want<'_>,
+            answered: &mut (dyn FnMut() + Send),
+        ) -> Result<Fetched, FetchError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let Some(headers) = self.headers else {
+                std::future::pending::<()>().await;
+                unreachable!()
+            };
+            tokio::time::sleep(headers).await;
+            answered();
+            tokio::time::sleep(self.body).await;
+            Ok(Fetched::Bytes(Bytes::from_static(self.name.as_bytes())))
+        }
+    }
+
+    fn hedged_chain(
+        first: Option<Duration>,
+        first_body: Duration,
+    ) -> (Chain, [Arc<AtomicUsize>; 2]) {
+        let calls = [Arc::default(), Arc::default()];
+        let timed = [
+            Timed {
+                name: "https://first.example",
+                headers: first,
+                body: first_body,
+                calls: Arc::clone(&calls[0]),
+            },
+            Timed {
+                name: "https://second.example",
+                headers: Some(Duration::ZERO),
+                body: Duration::ZERO,
+                calls: Arc::clone(&calls[1]),
+            },
+        ];
+        let chain = Chain {
+            entries: timed
+                .into_iter()
+                .map(|t| Entry {
+                    fetcher: Box::new(t),
+                    fall_through_on_error: false,
+                    breaker: Some(Breaker::new(3, Duration::from_secs(60))),
+                    hedge: Hedge::new(HedgePolicy::Fixed(Duration::from_millis(100))),
+                })
+                .collect(),
+            ends_off: false,
+            retries: 0,
+            fetches: Arc::new(Semaphore::new(4)),
+        };
+        (chain, calls)
+    }
+
+    async fn body(chain: &Chain) -> Bytes {
+        let req = Request::new("example.com/m", Kind::Info("v1.0.0".into()));
+        let want = Want::Bytes { max: 1 << 10 };
+        chain
+            .fetch(&req, want, |f| async move {
+                match f {
+                    Fetched::Bytes(b) => Ok(b),
+                    Fetched::File(_) => Err(Invalid::Shape("bytes wanted")),
+                }
+            })
+            .await
+            .unwrap()
+    }
+
+    /// A silent first upstream is hedged: the next one answers, and the
+    /// silent one is marked failing.
+    #[tokio::test]
+    async fn a_silent_upstream_is_hedged_to_the_next() {
+        let (chain, calls) = hedged_chain(None, Duration::ZERO);
+        assert_eq!(&body(&chain).await[..], b"https://second.example");
+        assert_eq!(calls[1].load(Ordering::SeqCst), 1);
+        let shown = chain.entries[0]
+            .breaker
+            .as_ref()
+            .unwrap()
+            .admit()
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            shown.to_string().contains("no response headers within"),
+            "{shown}"
+        );
+    }
+
+    /// An upstream that answers in time is never hedged, however long its
+    /// body takes.
+    #[tokio::test]
+    async fn an_answering_upstream_is_not_hedged() {
+        let (chain, calls) =
+            hedged_chain(Some(Duration::from_millis(10)), Duration::from_millis(400));
+        assert_eq!(&body(&chain).await[..], b"https://first.example");
+        assert_eq!(calls[1].load(Ordering::SeqCst), 0, "no hedge");
     }
 }
