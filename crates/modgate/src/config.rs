@@ -406,6 +406,7 @@ impl ServeConfig {
                 max_connections: s.max_connections.unwrap_or(4096).max(1),
                 header_read_timeout: secs(s.request_header_timeout, 10),
                 shutdown_timeout: secs(s.shutdown_timeout, 30),
+                release_memory: crate::release_memory,
             },
         })
     }

@@ -1,6 +1,5 @@
 //! HTTP: the GOPROXY endpoints, health, readiness and metrics.
 
-use std::io::SeekFrom;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -15,8 +14,6 @@ use axum::routing::get;
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use crate::protocol::{Kind, ParseError, Request};
 use crate::store::{Body, Object};
@@ -27,7 +24,9 @@ use crate::{Answer, Proxy, ProxyError};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=60";
-const ZIP_CHUNK: usize = 256 << 10;
+/// Bytes a stored file is read and sent in: with one chunk being read and
+/// one queued in hyper, memory grows by a quarter MiB per client at most.
+const FILE_CHUNK: usize = 128 << 10;
 
 pub struct AppState {
     pub proxy: Proxy,
@@ -362,13 +361,40 @@ async fn stored(req: &Request, obj: Object, headers: &HeaderMap, head: bool) -> 
 async fn body_of(body: Body, start: u64, len: u64) -> std::io::Result<HttpBody> {
     Ok(match body {
         Body::Bytes(b) => HttpBody::from(b.slice(start as usize..(start + len) as usize)),
-        Body::File(file) => {
-            let mut file = tokio::fs::File::from_std(file);
-            if start > 0 {
-                file.seek(SeekFrom::Start(start)).await?;
-            }
-            HttpBody::from_stream(ReaderStream::with_capacity(file.take(len), ZIP_CHUNK))
+        Body::File(file) => HttpBody::from_stream(file_chunks(file, start, len)),
+    })
+}
+
+/// Bytes `start..start + len` of a stored file, read a chunk at a time with
+/// positioned reads on the blocking pool, only when hyper asks for more: a
+/// slow client holds one chunk, not a growing buffer.
+fn file_chunks(
+    file: std::fs::File,
+    start: u64,
+    len: u64,
+) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    let file = Arc::new(file);
+    futures::stream::unfold((file, start, len), |(file, pos, left)| async move {
+        if left == 0 {
+            return None;
         }
+        let n = left.min(FILE_CHUNK as u64) as usize;
+        let reader = Arc::clone(&file);
+        // Allocated here, on the worker, whose allocator heap it returns to.
+        let mut buf = vec![0; n];
+        let read = tokio::task::spawn_blocking(move || {
+            use std::os::unix::fs::FileExt;
+            reader
+                .read_exact_at(&mut buf, pos)
+                .map(|()| Bytes::from(buf))
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        Some(match read {
+            Ok(chunk) => (Ok(chunk), (file, pos + n as u64, left - n as u64)),
+            // One error ends the body.
+            Err(e) => (Err(e), (file, pos, 0)),
+        })
     })
 }
 

@@ -33,6 +33,9 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// Run on every worker thread every few seconds: the binary's allocator
+    /// hands back the memory that a burst of clients left in its heaps.
+    pub release_memory: fn(),
 }
 
 /// An accepted connection and its place under the connection limit.
@@ -83,9 +86,15 @@ pub fn run(
     Ok(())
 }
 
+/// Blocking-pool threads per runtime: file reads, zip checks and staging
+/// queue for these rather than start hundreds of threads, each of which
+/// would keep an allocator heap of its own.
+const BLOCKING_THREADS: usize = 32;
+
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
 }
 
@@ -105,11 +114,16 @@ async fn serve(
     let clock = Clock::new();
     let mut watched: Vec<(Weak<ConnState>, AbortHandle)> = Vec::new();
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
+    let mut ticks = 0u32;
     loop {
         let (tcp, _addr, permit) = tokio::select! {
             _ = stopped.wait_for(|s| *s) => break,
             _ = sweep.tick() => {
                 sweep_slow(&mut watched, &clock, &limits);
+                ticks = ticks.wrapping_add(1);
+                if ticks.is_multiple_of(RELEASE_EVERY) {
+                    (limits.release_memory)();
+                }
                 continue;
             }
             conn = conns.recv() => match conn {
@@ -167,6 +181,8 @@ async fn serve(
 
 /// How often connections are checked for slow requests and idleness.
 const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
+/// Sweeps between two calls of `release_memory` (5 s).
+const RELEASE_EVERY: u32 = 20;
 /// A kept-alive connection with no traffic for this long is closed.
 const IDLE_CONNECTION: Duration = Duration::from_secs(60);
 
@@ -384,6 +400,7 @@ mod tests {
             max_connections: 1,
             header_read_timeout: Duration::from_secs(3600),
             shutdown_timeout: Duration::from_secs(1),
+            release_memory: || {},
         };
         let mut watched = Vec::new();
         let mut tasks = Vec::new();
