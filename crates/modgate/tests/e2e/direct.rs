@@ -1328,3 +1328,27 @@ fn mirrors_beyond_the_size_budget_are_evicted() {
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_no_panic(&modgate);
 }
+
+/// Tags that name a tree or a blob are the repository's answer, not a
+/// failure that may pass: 404 with the reason, as go says "unknown revision".
+#[test]
+fn tags_of_trees_and_blobs_are_not_found() {
+    let module = "github.com/modgate-direct/oddtags";
+    let repo = Repos::get().scratch_repo("oddtags");
+    repo.write("go.mod", &format!("module {module}\n\ngo 1.21\n"))
+        .write("a.go", "package oddtags\n")
+        .commit("v1.0.0", "2025-05-01T10:00:00Z")
+        .tag("v1.0.0");
+    repo.git(&["tag", "treetag", "HEAD^{tree}"]);
+    repo.git(&["tag", "blobtag", "HEAD:go.mod"]);
+    let modgate = start_direct();
+    for query in ["treetag", "blobtag"] {
+        let resp = get(&modgate, module, &format!("@v/{query}.info"));
+        assert_eq!(resp.status, 404, "{query}: {}", resp.text());
+        assert!(resp.text().contains(query), "{query}: {}", resp.text());
+    }
+    // The good tag still serves, and the odd ones do not break the list.
+    assert_eq!(get(&modgate, module, "@v/v1.0.0.info").status, 200);
+    assert_eq!(get(&modgate, module, "@v/list").text(), "v1.0.0\n");
+    assert_no_panic(&modgate);
+}

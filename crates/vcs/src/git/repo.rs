@@ -482,6 +482,11 @@ impl GitRepo {
             return Ok(None);
         }
         let out = String::from_utf8_lossy(&out.stdout);
+        // A ref to a tree or a blob: git lists no commit. Not a revision
+        // of this repository, which is its answer, not a failure.
+        if out.trim().is_empty() {
+            return Ok(None);
+        }
         let unexpected = || VcsError::Git {
             command: cmd.display(),
             detail: format!("unexpected output {out:?}"),
