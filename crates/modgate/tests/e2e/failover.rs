@@ -17,21 +17,9 @@ const ZIP: &str = "/github.com/modgate-test/beta/@v/v0.2.0.zip";
 /// downloads the whole fixture with the true hashes, and the bad mirror is
 /// contacted a bounded number of times.
 fn routes_around(fault: Fault) {
-    let fx = Fixture::get();
-    let bad = Faulty::start(fault, fx.tree.clone());
-    let good = Mirror::serving(fx.tree.clone());
-    let storage = fresh_dir("storage");
-    let modgate = Modgate::start_args(&[
-        "--storage",
-        storage.to_str().unwrap(),
-        "--upstream",
-        &format!("{},{}", bad.url, good.url),
-        // Short enough for a quick suite; the defaults are benchmarked.
-        "--header-timeout",
-        "3s",
-        "--idle-timeout",
-        "3s",
-    ]);
+    // Short enough for a quick suite; the defaults are benchmarked.
+    let (bad, good, modgate) =
+        bad_then_good(fault, &["--header-timeout", "3s", "--idle-timeout", "3s"]);
     assert_downloads_match_direct(&Go::new(&modgate.url));
     assert!(
         bad.connections() > 0,
@@ -53,6 +41,25 @@ fn routes_around(fault: Fault) {
         metrics.contains("modgate_upstream_failovers_total"),
         "{metrics}"
     );
+}
+
+/// modgate on fresh storage with a mirror that has `fault` first and a
+/// healthy one second, both serving the fixture, plus `args`.
+fn bad_then_good(fault: Fault, args: &[&str]) -> (Faulty, Mirror, Modgate) {
+    let fx = Fixture::get();
+    let bad = Faulty::start(fault, fx.tree.clone());
+    let good = Mirror::serving(fx.tree.clone());
+    let storage = fresh_dir("storage");
+    let upstream = format!("{},{}", bad.url, good.url);
+    let mut all = vec![
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        &upstream,
+    ];
+    all.extend_from_slice(args);
+    let modgate = Modgate::start_args(&all);
+    (bad, good, modgate)
 }
 
 macro_rules! fault_tests {
@@ -306,21 +313,11 @@ fn inbound_limits_slow_clients_and_graceful_drain() {
 /// wins, and the hashes are the true ones.
 #[test]
 fn a_silent_first_mirror_is_hedged() {
-    let fx = Fixture::get();
-    let silent = Faulty::start(Fault::Hang, fx.tree.clone());
-    let good = Mirror::serving(fx.tree.clone());
-    let storage = fresh_dir("storage");
-    let modgate = Modgate::start_args(&[
-        "--storage",
-        storage.to_str().unwrap(),
-        "--upstream",
-        &format!("{},{}", silent.url, good.url),
-        // Without hedging, the first requests would wait this out.
-        "--header-timeout",
-        "120s",
-        "--hedge-delay",
-        "300ms",
-    ]);
+    // Without hedging, the first requests would wait out the header timeout.
+    let (silent, _good, modgate) = bad_then_good(
+        Fault::Hang,
+        &["--header-timeout", "120s", "--hedge-delay", "300ms"],
+    );
     assert_downloads_match_direct(&Go::new(&modgate.url));
     let metrics = http::get(&modgate.addr, "/metrics").text();
     let won = metrics
