@@ -2,8 +2,10 @@
 # Failover benchmark (issue 5): the go command downloads a graph of 34 modules
 # through modgate (default settings) whose first mirror hangs, resets, answers
 # 502 or 429, or truncates bodies, with a healthy second mirror. Target: at most
-# twice the healthy time plus 15 s, and at most a dozen connections to the bad
-# mirror. Everything runs on 127.0.0.1 with local git repositories.
+# twice the healthy time plus 15 s (plus 2 s for a hanging mirror, which is
+# hedged), and at most a dozen connections to the bad mirror; and the cold
+# healthy run against the go command fetching straight from the mirror.
+# Everything runs on 127.0.0.1 with local git repositories.
 #
 # Needs: cargo, go (Go 1.23: /usr/lib/go-1.23/bin), git, python3.
 set -euo pipefail
@@ -115,6 +117,12 @@ run() { # scenario upstream -> seconds
 
 HEALTHY=$(run healthy "http://127.0.0.1:$GOOD_PORT")
 echo "healthy mirror only: ${HEALTHY}s for $N modules" >&2
+# The floor (issue 11): the go command straight from the same mirror.
+start=$(date +%s.%N)
+(cd "$WORK/app" && goenv "$WORK/cache-floor" "http://127.0.0.1:$GOOD_PORT" "$GO" mod download >/dev/null) \
+    || { echo "bench: go failed straight from the mirror" >&2; exit 1; }
+FLOOR=$(python3 -c "print(f'{$(date +%s.%N) - $start:.2f}')")
+echo "go straight from the mirror: ${FLOOR}s; modgate cold through it: $(python3 -c "print(f'{$HEALTHY / $FLOOR:.2f}')")x (issue 11 target <= 1.3)" >&2
 FAIL=0
 printf '%-10s %9s %9s %12s  %s\n' scenario seconds limit connections verdict
 for mode in hang reset 502 429 truncate; do
@@ -125,8 +133,10 @@ for mode in hang reset 502 429 truncate; do
     secs=$(run "$mode" "http://127.0.0.1:$port,http://127.0.0.1:$GOOD_PORT")
     kill $mirror 2>/dev/null || true
     conns=$(cat "$WORK/$mode.count" 2>/dev/null || echo 0)
-    verdict=$(python3 -c "print('ok' if $secs <= 2 * $HEALTHY + 15 and $conns <= 12 else 'MISSED')")
+    # A hanging mirror is hedged: issue 11 asks for 2 x healthy + 2 s.
+    slack=$([ "$mode" = hang ] && echo 2 || echo 15)
+    verdict=$(python3 -c "print('ok' if $secs <= 2 * $HEALTHY + $slack and $conns <= 12 else 'MISSED')")
     [ "$verdict" = ok ] || FAIL=1
-    printf '%-10s %9s %9s %12s  %s\n' "$mode" "$secs" "$(python3 -c "print(f'{2 * $HEALTHY + 15:.2f}')")" "$conns" "$verdict"
+    printf '%-10s %9s %9s %12s  %s\n' "$mode" "$secs" "$(python3 -c "print(f'{2 * $HEALTHY + $slack:.2f}')")" "$conns" "$verdict"
 done
 exit $FAIL
