@@ -20,19 +20,7 @@ trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
 
 MODULE=example.com/bench/huge
 VERSION=v1.0.0
-python3 - "$WORK/mirror" "$MODULE" "$VERSION" "$ZIP_MIB" <<'PY'
-import os, sys, zipfile
-root, module, version, mib = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-d = os.path.join(root, module, "@v")
-os.makedirs(d)
-gomod = f"module {module}\n\ngo 1.21\n"
-open(os.path.join(d, version + ".mod"), "w").write(gomod)
-open(os.path.join(d, version + ".info"), "w").write('{"Version":"%s","Time":"2024-01-01T00:00:00Z"}' % version)
-with zipfile.ZipFile(os.path.join(d, version + ".zip"), "w", zipfile.ZIP_STORED) as z:
-    prefix = f"{module}@{version}/"
-    z.writestr(prefix + "go.mod", gomod)
-    z.writestr(prefix + "testdata/blob.bin", os.urandom(mib << 20))
-PY
+python3 bench/big-module.py "$WORK/mirror" "$MODULE" "$VERSION" "$ZIP_MIB"
 
 PORT=$((20000 + RANDOM % 10000))
 target/release/modgate serve --listen 127.0.0.1:$PORT --storage "$WORK/store" \
