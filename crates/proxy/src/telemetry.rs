@@ -12,8 +12,9 @@ pub fn request_id() -> String {
         .unwrap_or_default()
 }
 
-/// Every metric modgate exports. Labels never carry module paths: their
-/// number is unbounded.
+/// Every metric modgate exports but the git mirrors' (`modgate_vcs_*`,
+/// recorded where they are measured, in modgate-vcs). Labels never carry
+/// module paths: their number is unbounded.
 pub mod metric {
     use std::time::Duration;
 

@@ -444,9 +444,6 @@ impl Chain {
                     }
                 },
             }
-            if second_done && let Some(e) = first_failed.take() {
-                return (vec![i], Err(vec![e]));
-            }
         }
     }
 

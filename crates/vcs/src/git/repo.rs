@@ -146,7 +146,7 @@ impl GitRepo {
     }
 
     fn cached<T>(&self, f: impl FnOnce(&mut LocalCache) -> T) -> T {
-        let mut cache = self.local.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = super::lock(&self.local);
         if cache.commits.len() + cache.files.len() > LOCAL_CACHE_ENTRIES {
             *cache = LocalCache::default();
         }
