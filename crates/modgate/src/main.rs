@@ -119,6 +119,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     stdout.flush()?;
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let proxy = state.proxy.clone();
+    let settling = proxy.clone();
+    let settle: workers::Settle = Arc::new(move || {
+        let proxy = settling.clone();
+        Box::pin(async move { proxy.settle().await })
+    });
     workers::run(
         listener,
         server::router(state),
@@ -131,6 +136,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 () = proxy.upstreams().watch() => {},
             }
         },
+        settle,
     )?;
     tracing::info!("modgate stopped");
     Ok(())

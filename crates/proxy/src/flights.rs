@@ -3,9 +3,15 @@
 //! runs as its own task, so a client that goes away does not cancel it for
 //! the others. A fetch that panics or is cancelled releases its key: its
 //! waiters get [`Lost`], and the next request starts a new fetch.
+//!
+//! A fetch may publish its result before it ends ([`Flights::run_then`]):
+//! a verified artifact is answered while it is being made durable, and the
+//! key stays taken until then, so a request in that window gets the
+//! published result rather than a second fetch.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -22,9 +28,18 @@ pub struct Flights<T> {
 struct Flight<T> {
     /// Tells this flight from a later one under the same key.
     id: u64,
-    /// `None` until the result lands.
-    rx: watch::Receiver<Option<T>>,
+    rx: watch::Receiver<Slot<T>>,
 }
+
+struct Slot<T> {
+    /// `None` until the result lands.
+    result: Option<T>,
+    /// The work after the result (making it durable) is done too.
+    settled: bool,
+}
+
+/// What a flight still does after publishing its result.
+pub type Then = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The task running a flight died before it landed (it panicked, or the
 /// runtime is shutting down).
@@ -69,6 +84,16 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
     where
         F: Future<Output = T> + Send + 'static,
     {
+        self.run_then(key, kind, async move { (work.await, None) })
+            .await
+    }
+
+    /// Like [`Flights::run`], for work that publishes its result and then
+    /// goes on with [`Then`]; the key stays taken until that is done.
+    pub async fn run_then<F>(&self, key: &str, kind: &'static str, work: F) -> Result<T, Lost>
+    where
+        F: Future<Output = (T, Option<Then>)> + Send + 'static,
+    {
         let mut rx = {
             let mut inflight = lock(&self.inflight);
             match inflight.get(key) {
@@ -79,7 +104,10 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
                 }
                 _ => {
                     let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-                    let (tx, rx) = watch::channel(None);
+                    let (tx, rx) = watch::channel(Slot {
+                        result: None,
+                        settled: false,
+                    });
                     inflight.insert(key.to_owned(), Flight { id, rx: rx.clone() });
                     let release = Release {
                         inflight: Arc::clone(&self.inflight),
@@ -88,17 +116,44 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
                     };
                     tokio::spawn(async move {
                         let release = release;
-                        let result = work.await;
-                        // Late joiners between these two lines see the result at once.
-                        let _ = tx.send(Some(result));
+                        let (result, then) = work.await;
+                        // Late joiners between these lines see the result at once.
+                        tx.send_modify(|slot| slot.result = Some(result));
+                        if let Some(then) = then {
+                            then.await;
+                        }
+                        tx.send_modify(|slot| slot.settled = true);
                         drop(release);
                     });
                     rx
                 }
             }
         };
-        let done = rx.wait_for(Option::is_some).await.map_err(|_| Lost)?;
-        Ok(done.clone().expect("waited for Some"))
+        let slot = rx
+            .wait_for(|slot| slot.result.is_some())
+            .await
+            .map_err(|_| Lost)?;
+        Ok(slot.result.clone().expect("waited for Some"))
+    }
+
+    /// Waits until no flight holds `key`: what it published is durable (or
+    /// it died).
+    pub async fn settled(&self, key: &str) {
+        let rx = lock(&self.inflight).get(key).map(|f| f.rx.clone());
+        if let Some(mut rx) = rx {
+            let _ = rx.wait_for(|slot| slot.settled).await;
+        }
+    }
+
+    /// Waits until every flight under way now has settled (for shutdown).
+    pub async fn settle_all(&self) {
+        let all: Vec<_> = lock(&self.inflight)
+            .values()
+            .map(|f| f.rx.clone())
+            .collect();
+        for mut rx in all {
+            let _ = rx.wait_for(|slot| slot.settled).await;
+        }
     }
 }
 
@@ -140,6 +195,33 @@ mod tests {
             flights.run("k", "test", work(runs.clone())).await.unwrap(),
             42
         );
+    }
+
+    #[tokio::test]
+    async fn a_published_result_is_shared_until_the_flight_settles() {
+        let flights = Arc::new(Flights::<u32>::new());
+        let (go_on, wait) = tokio::sync::oneshot::channel::<()>();
+        let then: Then = Box::pin(async move {
+            let _ = wait.await;
+        });
+        // The starter has its answer while the work goes on.
+        let first = flights
+            .run_then("k", "test", async move { (1, Some(then)) })
+            .await;
+        assert_eq!(first.unwrap(), 1);
+        // A request meanwhile gets the published result, not a new run.
+        assert_eq!(flights.run("k", "test", async { 2 }).await.unwrap(), 1);
+        let settled = {
+            let f = flights.clone();
+            tokio::spawn(async move { f.settled("k").await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!settled.is_finished(), "settled before the work ended");
+        go_on.send(()).unwrap();
+        settled.await.unwrap();
+        flights.settle_all().await;
+        // Settled: the next request runs again.
+        assert_eq!(flights.run("k", "test", async { 3 }).await.unwrap(), 3);
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use modgate_sumdb::SumdbPath;
 use quick_cache::sync::Cache;
 use tracing::Instrument;
 
-use crate::flights::{Flights, Lost};
+use crate::flights::{Flights, Lost, Then};
 use crate::ingest::{self, Invalid};
 use crate::protocol::{Kind, Request};
 use crate::store::{Ext, Key, Object, Store, StoreError};
@@ -125,7 +125,7 @@ struct Inner {
     /// modgate's own checksum database: every version served goes in.
     log: Option<PrivateLog>,
     policy: CachePolicy,
-    fills: Flights<Result<(), ProxyError>>,
+    fills: Flights<Result<Object, ProxyError>>,
     answers: Flights<Result<Bytes, ProxyError>>,
     /// Upstream path -> when the not-found answer expires, and the answer.
     negative: Cache<String, (Instant, Arc<ChainError>)>,
@@ -172,15 +172,41 @@ impl Proxy {
         self.inner.log.as_ref()
     }
 
+    /// The checksum database that vouches for `req`'s module: none for
+    /// private modules, which have no public record.
+    fn checksums_for(&self, req: &Request) -> Option<&Checksums> {
+        let checksums = self.inner.checksums.as_ref()?;
+        (!self.inner.upstreams.is_private(&req.module)).then_some(checksums)
+    }
+
+    /// Fetches an artifact while the checksum database record it will be
+    /// verified against is fetched too.
+    async fn fetch_verifiable<T, F, Fut>(
+        &self,
+        req: &Request,
+        v: &str,
+        want: Want<'_>,
+        validate: F,
+    ) -> Result<T, Arc<ChainError>>
+    where
+        F: Fn(Fetched) -> Fut,
+        Fut: Future<Output = Result<T, Invalid>>,
+    {
+        let record = async {
+            if let Some(checksums) = self.checksums_for(req) {
+                checksums.prefetch(&req.module, v).await;
+            }
+        };
+        let (fetched, ()) = tokio::join!(self.fetch(req, want, validate), record);
+        fetched
+    }
+
     /// Verifies a public module's file against the checksum database before
-    /// it is stored; private modules have no public record.
+    /// it is stored.
     async fn verify(&self, req: &Request, v: &str, file: Checked<'_>) -> Result<(), ProxyError> {
-        let Some(checksums) = &self.inner.checksums else {
+        let Some(checksums) = self.checksums_for(req) else {
             return Ok(());
         };
-        if self.inner.upstreams.is_private(&req.module) {
-            return Ok(());
-        }
         checksums.verify(&req.module, v, file).await.map_err(|e| {
             if let VerifyError::Mismatch { .. } = e {
                 tracing::error!(module = %req.module, version = v, error = %e, "refused: checksum mismatch");
@@ -265,6 +291,7 @@ impl Proxy {
             .await?;
         self.artifact(&Request::new(module, Kind::Zip(v.to_owned())))
             .await?;
+        self.stored(module, v).await;
         self.log_stored(module, v).await
     }
 
@@ -399,7 +426,8 @@ impl Proxy {
         result
     }
 
-    /// A canonical .info, .mod or .zip: from the store, else fetched and stored.
+    /// A canonical .info, .mod or .zip: from the store, else fetched,
+    /// checked, stored and answered while its name is made durable.
     async fn artifact(&self, req: &Request) -> Result<Object, ProxyError> {
         let key = req.key().expect("canonical artifact requests have a key");
         let stored = |e| ProxyError::storage(format!("reading {key}"))(e);
@@ -408,27 +436,39 @@ impl Proxy {
             return Ok(obj);
         }
         metric::cache_lookup(req.endpoint(), false);
-        let (this, owned, k) = (self.clone(), req.clone(), key.clone());
-        let work = async move { this.fill(&owned, &k).await }.instrument(span(req));
+        let (this, owned, span) = (self.clone(), req.clone(), span(req));
+        let work = async move {
+            match this.fill(&owned, key).instrument(span.clone()).await {
+                Ok((obj, commit)) => (Ok(obj), Some(Box::pin(commit.instrument(span)) as Then)),
+                Err(e) => (Err(e), None),
+            }
+        };
         self.inner
             .fills
-            .run(req.upstream_path(), req.endpoint(), work)
+            .run_then(req.upstream_path(), req.endpoint(), work)
             .await
-            .map_err(|Lost| interrupted(req))??;
-        self.inner
-            .store
-            .get(&key)
-            .await
-            .map_err(stored)?
-            .ok_or_else(|| {
-                ProxyError::storage(format!("reading {key}"))(StoreError::Io(std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "vanished right after it was stored",
-                )))
-            })
+            .map_err(|Lost| interrupted(req))?
     }
 
-    async fn fill(&self, req: &Request, key: &Key) -> Result<(), ProxyError> {
+    /// Waits until everything answered so far is durable (for shutdown).
+    pub async fn settle(&self) {
+        self.inner.fills.settle_all().await;
+    }
+
+    /// Waits until the fills of `module@v`'s artifacts under way are durable.
+    async fn stored(&self, module: &str, v: &str) {
+        for kind in [Kind::Mod(v.to_owned()), Kind::Zip(v.to_owned())] {
+            let req = Request::new(module, kind);
+            self.inner.fills.settled(req.upstream_path()).await;
+        }
+    }
+
+    /// Fetches, checks and stores one artifact: the object to answer with,
+    /// and what follows: the fsync of its directory (a crash of the machine
+    /// before it may forget the artifact, never leave it partial; a crash of
+    /// modgate loses nothing answered) and the store hook, which must see
+    /// durable artifacts only.
+    async fn fill(&self, req: &Request, key: Key) -> Result<(Object, Then), ProxyError> {
         let module = req.module.as_str();
         let store = &self.inner.store;
         let write = |what: &Key| ProxyError::storage(format!("writing {what}"));
@@ -444,15 +484,14 @@ impl Proxy {
                     )
                     .await
                     .map_err(|e| chain_error(req, e))?;
-                store
-                    .put(key, info.to_json().into())
-                    .await
-                    .map_err(write(key))?;
+                let data = Bytes::from(info.to_json());
+                store.put(&key, data).await.map_err(write(&key))?;
             }
             Kind::Mod(v) => {
                 let data = self
-                    .fetch(
+                    .fetch_verifiable(
                         req,
+                        v,
                         Want::Bytes {
                             max: ingest::MAX_MOD,
                         },
@@ -466,8 +505,7 @@ impl Proxy {
                     .map_err(|e| chain_error(req, e))?;
                 let h1 = modgate_zip::dirhash::hash_go_mod(&data);
                 self.verify(req, v, Checked::Mod(&h1)).await?;
-                store.put(key, data).await.map_err(write(key))?;
-                self.after_store(module, v);
+                store.put(&key, data).await.map_err(write(&key))?;
             }
             Kind::Zip(v) => {
                 let temp = || store.temp_file().map_err(std::io::Error::other);
@@ -476,7 +514,7 @@ impl Proxy {
                     temp: &temp,
                 };
                 let (file, h1) = self
-                    .fetch(req, want, |f| async move {
+                    .fetch_verifiable(req, v, want, |f| async move {
                         let Fetched::File(file) = f else {
                             return Err(Invalid::Shape("zip was not staged to disk"));
                         };
@@ -497,13 +535,29 @@ impl Proxy {
                     .put(&hash_key, Bytes::from(format!("{h1}\n")))
                     .await
                     .map_err(write(&hash_key))?;
-                store.put_file(key, file).await.map_err(write(key))?;
+                store.put_file(&key, file).await.map_err(write(&key))?;
                 tracing::info!(module, version = %v, %h1, "stored module zip");
-                self.after_store(module, v);
             }
             Kind::List | Kind::Latest => unreachable!("only artifacts are filled"),
         }
-        Ok(())
+        let read = || ProxyError::storage(format!("reading {key}"));
+        let obj = store.get(&key).await.map_err(read())?.ok_or_else(|| {
+            read()(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "vanished right after it was stored",
+            )))
+        })?;
+        let (this, req) = (self.clone(), req.clone());
+        let durable: Then = Box::pin(async move {
+            if let Err(e) = this.inner.store.sync(&key).await {
+                tracing::warn!(%key, error = %e, "syncing the store");
+                return;
+            }
+            if let Kind::Mod(v) | Kind::Zip(v) = &req.kind {
+                this.after_store(&req.module, v);
+            }
+        });
+        Ok((obj, durable))
     }
 
     /// Versions merged from the upstreams and the store; the store alone when

@@ -369,11 +369,10 @@ async fn body_of(body: Body, start: u64, len: u64) -> std::io::Result<HttpBody> 
 /// positioned reads on the blocking pool, only when hyper asks for more: a
 /// slow client holds one chunk, not a growing buffer.
 fn file_chunks(
-    file: std::fs::File,
+    file: Arc<std::fs::File>,
     start: u64,
     len: u64,
 ) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    let file = Arc::new(file);
     futures::stream::unfold((file, start, len), |(file, pos, left)| async move {
         if left == 0 {
             return None;

@@ -38,18 +38,24 @@ pub struct Limits {
     pub release_memory: fn(),
 }
 
+/// Work the server still does after its last answer (storing what it
+/// answered): each worker waits for it before it stops.
+pub type Settle = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
 /// An accepted connection and its place under the connection limit.
 type Conn = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
 
 /// Serves `app` on `workers` threads (the calling one included). `main` runs
 /// on the calling thread; when it returns, modgate stops accepting and every
-/// worker finishes its in-flight requests, for at most the shutdown timeout.
+/// worker finishes its in-flight requests and then `settle`, for at most
+/// the shutdown timeout.
 pub fn run(
     listener: std::net::TcpListener,
     app: Router,
     workers: usize,
     limits: Limits,
     main: impl Future<Output = ()>,
+    settle: Settle,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let (stop, stopped) = watch::channel(false);
@@ -59,11 +65,12 @@ pub fn run(
         let (tx, rx) = mpsc::unbounded_channel();
         senders.push(tx);
         let (app, stopped, limits) = (app.clone(), stopped.clone(), limits.clone());
+        let settle = settle.clone();
         threads.push(
             std::thread::Builder::new()
                 .name(format!("modgate-worker-{i}"))
                 .spawn(move || {
-                    runtime()?.block_on(serve(rx, app, stopped, limits));
+                    runtime()?.block_on(serve(rx, app, stopped, limits, settle));
                     Ok::<_, std::io::Error>(())
                 })?,
         );
@@ -73,7 +80,7 @@ pub fn run(
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let serving = tokio::spawn(serve(rx, app, stopped.clone(), limits));
+        let serving = tokio::spawn(serve(rx, app, stopped.clone(), limits, settle));
         tokio::spawn(accept(listener, senders, permits, stopped));
         main.await;
         let _ = stop.send(true);
@@ -104,6 +111,7 @@ async fn serve(
     app: Router,
     mut stopped: watch::Receiver<bool>,
     limits: Limits,
+    settle: Settle,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // No header_read_timeout here: hyper arms a timer for every request,
@@ -171,11 +179,15 @@ async fn serve(
         });
         watched.push((Arc::downgrade(&state), task.abort_handle()));
     }
+    let deadline = tokio::time::Instant::now() + limits.shutdown_timeout;
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(limits.shutdown_timeout) => {
+        () = tokio::time::sleep_until(deadline) => {
             tracing::warn!("shutdown timeout: closing the connections still open");
         }
+    }
+    if tokio::time::timeout_at(deadline, settle()).await.is_err() {
+        tracing::warn!("shutdown timeout: some answered artifacts were not stored");
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use async_trait::async_trait;
@@ -69,7 +70,7 @@ fn read_object(path: &Path) -> std::io::Result<Option<Object>> {
         file.read_to_end(&mut buf)?;
         Body::Bytes(Bytes::from(buf))
     } else {
-        Body::File(file)
+        Body::File(Arc::new(file))
     };
     Ok(Some(Object {
         size,
@@ -86,18 +87,18 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     fs_err::File::open(dir)?.sync_all()
 }
 
-/// Moves a fully written, synced temp file to `dest` unless `dest` exists.
+/// Moves a fully written temp file, synced first, to `dest` unless `dest`
+/// exists. Its name becomes durable with `sync`.
 fn commit(file: NamedTempFile, dest: &Path) -> std::io::Result<()> {
     file.as_file().sync_all()?;
     let parent = dest.parent().expect("store keys have a parent");
     fs_err::create_dir_all(parent)?;
     match file.persist_noclobber(dest) {
-        Ok(_) => {}
+        Ok(_) => Ok(()),
         // Someone stored it first; stored objects never change, so theirs stands.
-        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
-        Err(e) => return Err(fs_err_wrap(e.error, dest)),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(fs_err_wrap(e.error, dest)),
     }
-    sync_dir(parent)
 }
 
 #[async_trait]
@@ -121,6 +122,15 @@ impl Store for DiskStore {
     async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
         let dest = self.path(key);
         tokio::task::spawn_blocking(move || commit(file, &dest)).await??;
+        Ok(())
+    }
+
+    async fn sync(&self, key: &Key) -> Result<(), StoreError> {
+        let path = self.path(key);
+        tokio::task::spawn_blocking(move || {
+            sync_dir(path.parent().expect("store keys have a parent"))
+        })
+        .await??;
         Ok(())
     }
 

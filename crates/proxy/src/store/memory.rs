@@ -84,6 +84,10 @@ impl Store for MemoryCached {
         self.inner.put_file(key, file).await
     }
 
+    async fn sync(&self, key: &Key) -> Result<(), StoreError> {
+        self.inner.sync(key).await
+    }
+
     async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError> {
         self.inner.list(dir).await
     }

@@ -8,6 +8,7 @@ mod disk;
 mod memory;
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -95,8 +96,9 @@ impl fmt::Display for Key {
     }
 }
 
-/// A stored object ready to be served.
-#[derive(Debug)]
+/// A stored object ready to be served (cloned to serve it again: a file is
+/// read with positioned reads, so clones share it safely).
+#[derive(Debug, Clone)]
 pub struct Object {
     pub size: u64,
     /// Strong validator; stored objects never change, so it never goes stale.
@@ -104,22 +106,23 @@ pub struct Object {
     pub body: Body,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Body {
     Bytes(Bytes),
-    File(std::fs::File),
+    File(Arc<std::fs::File>),
 }
 
 impl Object {
     /// The whole body in memory: for objects known to be small (.info,
     /// go.mod, hashes, checksum database files).
     pub async fn read_small(self) -> Result<Bytes, StoreError> {
+        let size = usize::try_from(self.size).map_err(std::io::Error::other)?;
         match self.body {
             Body::Bytes(b) => Ok(b),
-            Body::File(mut file) => Ok(tokio::task::spawn_blocking(move || {
-                use std::io::Read;
-                let mut buf = Vec::new();
-                file.read_to_end(&mut buf).map(|_| Bytes::from(buf))
+            Body::File(file) => Ok(tokio::task::spawn_blocking(move || {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0; size];
+                file.read_exact_at(&mut buf, 0).map(|()| Bytes::from(buf))
             })
             .await??),
         }
@@ -135,6 +138,11 @@ pub trait Store: Send + Sync + 'static {
     async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError>;
     /// Like `put`, for a file written through [`Store::temp_file`].
     async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError>;
+    /// Makes what `put` stored under `key` durable by name: once `put`
+    /// returns, the object is visible (to this and every later process)
+    /// with its contents durable; only a crash of the machine before `sync`
+    /// may forget it, never leave it partial.
+    async fn sync(&self, key: &Key) -> Result<(), StoreError>;
     /// Names of the objects directly under `dir`.
     async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError>;
     /// Whether the store can be written and read now.

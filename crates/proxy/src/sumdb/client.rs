@@ -154,6 +154,12 @@ impl Checksums {
         }))
     }
 
+    /// Fetches and proves the record `verify` will read, so that it
+    /// overlaps the download; a failure shows again in `verify`.
+    pub async fn prefetch(&self, module: &str, version: &str) {
+        let _ = self.inner.lookup(module, version).await;
+    }
+
     /// Checks `file`'s hash against the database's record of `module@version`.
     pub async fn verify(
         &self,
@@ -478,8 +484,12 @@ impl Inner {
                 }
                 *head = Some(new.clone());
             }
-            self.put(&self.key(&format!("verified/{}", new.tree.n)), new.note)
-                .await;
+            let key = self.key(&format!("verified/{}", new.tree.n));
+            self.put(&key, new.note).await;
+            // Forgetting it would let a fork of the log pass after a crash.
+            if let Err(e) = self.store.sync(&key).await {
+                warn!(%key, "storing a checksum database file: {e}");
+            }
             return Ok(());
         }
     }

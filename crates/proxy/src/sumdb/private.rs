@@ -330,6 +330,11 @@ impl Inner {
             .put(key, data.clone())
             .await
             .map_err(|e| store_error(key, e))?;
+        // The log is the truth: nothing of it may be forgotten once served.
+        self.store
+            .sync(key)
+            .await
+            .map_err(|e| store_error(key, e))?;
         match read_small(self.store.as_ref(), key).await? {
             Some(stored) if stored == data => Ok(()),
             Some(_) => Err(PrivateError::Corrupt(format!(
