@@ -1353,3 +1353,113 @@ fn tags_of_trees_and_blobs_are_not_found() {
     assert_eq!(get(&modgate, module, "@v/list").text(), "v1.0.0\n");
     assert_no_panic(&modgate);
 }
+
+/// Bytes under `dir` now, tolerating files that come and go meanwhile.
+fn disk_usage_now(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => disk_usage_now(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Trees no module zip can come from are the repository's answer (404 with
+/// the zip rule, remembered), found from the tree listing: a file past the
+/// zip limit is refused without staging its archive, and paths such as
+/// `..` or `.git` without running `git archive` on them.
+#[test]
+fn trees_no_zip_can_hold_are_refused_before_archiving() {
+    let module = "github.com/modgate-direct/badtrees";
+    let repo = Repos::get().scratch_repo("badtrees");
+    repo.write("go.mod", &format!("module {module}\n\ngo 1.21\n"))
+        .write("a.go", "package badtrees\n")
+        .commit("v1.0.0", "2025-05-01T10:00:00Z")
+        .tag("v1.0.0");
+    let blob = |data: &'static [u8]| repo.git_stdin(&["hash-object", "-w", "--stdin"], data);
+    let go_mod = blob(b"module github.com/modgate-direct/badtrees\n\ngo 1.21\n");
+    let code = blob(b"package badtrees\n");
+    let sub = repo.git_stdin(
+        &["mktree"],
+        std::io::Cursor::new(format!("100644 blob {code}\tx.go\n")),
+    );
+    // 501 MiB of zeros: a few hundred KiB in git, past the 500 MiB limit.
+    let big = repo.git_stdin(
+        &[
+            "-c",
+            "core.bigFileThreshold=1m",
+            "hash-object",
+            "-w",
+            "--stdin",
+        ],
+        std::io::Read::take(std::io::repeat(0), 501 << 20),
+    );
+    // Each with what the 404 says: the zip rule, or git's refusal.
+    let cases = [
+        ("v1.1.0", format!("040000 tree {sub}\t..\n"), "create zip"),
+        (
+            "v1.2.0",
+            format!("040000 tree {sub}\t.git\n"),
+            "invalid path",
+        ),
+        (
+            "v1.3.0",
+            format!("100644 blob {big}\tbig.bin\n"),
+            "too large",
+        ),
+    ];
+    for (version, extra, _) in &cases {
+        let tree = repo.git_stdin(
+            &["mktree"],
+            std::io::Cursor::new(format!("100644 blob {go_mod}\tgo.mod\n{extra}")),
+        );
+        let commit = repo.git(&["commit-tree", &tree, "-p", "HEAD", "-m", version]);
+        repo.git(&["tag", version, commit.trim()]);
+    }
+    let storage = fresh_dir("storage");
+    let modgate = start_on(&storage, &["--upstream", "direct"]);
+    for (version, _, says) in &cases {
+        let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let peak = {
+            let (watching, storage) = (watching.clone(), storage.clone());
+            std::thread::spawn(move || {
+                let mut peak = 0;
+                while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                    peak = peak.max(disk_usage_now(&storage));
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                peak
+            })
+        };
+        let resp = get(&modgate, module, &format!("@v/{version}.zip"));
+        watching.store(false, std::sync::atomic::Ordering::Relaxed);
+        let peak = peak.join().unwrap();
+        assert_eq!(resp.status, 404, "{version}: {}", resp.text());
+        assert!(resp.text().contains(says), "{version}: {}", resp.text());
+        assert!(
+            peak < 64 << 20,
+            "{version}: {peak} bytes staged for a refused tree"
+        );
+        // Remembered: the second answer is the same 404, from the negative cache.
+        let again = get(&modgate, module, &format!("@v/{version}.zip"));
+        assert_eq!((again.status, again.text()), (404, resp.text()));
+    }
+    assert!(
+        get(&modgate, module, "@v/v1.3.0.zip")
+            .text()
+            .contains("too large"),
+        "the limit is named"
+    );
+    assert_eq!(get(&modgate, module, "@v/v1.0.0.zip").status, 200);
+    let metrics = http::get(&modgate.addr, "/metrics").text();
+    assert!(
+        metrics.contains("modgate_negative_cache_hits_total"),
+        "{metrics}"
+    );
+    assert_no_panic(&modgate);
+}

@@ -13,6 +13,39 @@ use modgate_module::modfile;
 use modgate_zip::{MAX_GO_MOD, ZipFile, create_zip};
 
 use super::Error;
+use crate::git::{TreeEntry, TreeKind};
+
+/// Applies the zip rules to a commit's tree before anything is archived:
+/// a tree whose module files add up past the zip limit, or that holds paths
+/// no module zip may (`..`, `.git`), is refused without staging its
+/// archive. `dir` is the module's directory, `go_mod` its go.mod.
+pub fn precheck(tree: &[TreeEntry], dir: &str, go_mod: Option<&[u8]>) -> Result<(), Error> {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let files: Vec<ZipFile<io::Empty>> = tree
+        .iter()
+        .filter_map(|e| {
+            let path = e.path.strip_prefix(&prefix)?;
+            Some(match e.kind {
+                TreeKind::File(size) => ZipFile::new(path, size, io::empty()),
+                TreeKind::Symlink => ZipFile::symlink(path),
+            })
+        })
+        .collect();
+    let go = go_mod.and_then(modfile::go_directive);
+    let checked = modgate_zip::check_files(&files, go.as_deref());
+    let refused = if checked.too_large {
+        modgate_zip::Error::SourceTooLarge
+    } else if !checked.invalid.is_empty() {
+        modgate_zip::Error::Invalid(checked.invalid)
+    } else {
+        return Ok(());
+    };
+    Err(Error::NoVersion(format!("create zip: {refused}")))
+}
 
 /// One entry of the archive, relative to the module's directory.
 struct Entry {

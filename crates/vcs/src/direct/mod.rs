@@ -191,6 +191,17 @@ async fn zip(
     temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync),
 ) -> Result<NamedTempFile, Error> {
     let located = code.locate(v).await?;
+    let tree = code.repo().tree(&located.hash, &located.dir).await?;
+    let go_mod_path = match located.dir.as_str() {
+        "" => "go.mod".to_owned(),
+        dir => format!("{dir}/go.mod"),
+    };
+    let go_mod = code
+        .repo()
+        .read_file(&located.hash, &go_mod_path, modgate_zip::MAX_GO_MOD)
+        .await
+        .unwrap_or(None);
+    archive::precheck(&tree, &located.dir, go_mod.as_deref())?;
     let staging = Error::Staging;
     let tar = temp().map_err(staging)?;
     // A tar holds the content plus headers; go's own limit is on the

@@ -21,6 +21,9 @@ pub enum VcsError {
     NoCommits,
     #[error("{path}: no such file or directory in the revision")]
     PathNotFound { path: String },
+    /// A tree git itself will not check out or archive (`.git/…`).
+    #[error("invalid tree in the revision: {detail}")]
+    InvalidTree { detail: String },
     #[error("{command}: timed out after {after:?}")]
     Timeout { command: String, after: Duration },
     #[error("{what} is larger than {max} bytes")]
@@ -50,6 +53,9 @@ impl Clone for VcsError {
             },
             Self::NoCommits => Self::NoCommits,
             Self::PathNotFound { path } => Self::PathNotFound { path: path.clone() },
+            Self::InvalidTree { detail } => Self::InvalidTree {
+                detail: detail.clone(),
+            },
             Self::Timeout { command, after } => Self::Timeout {
                 command: command.clone(),
                 after: *after,

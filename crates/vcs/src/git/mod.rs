@@ -22,7 +22,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 pub use error::VcsError;
-pub use repo::GitRepo;
+pub use repo::{GitRepo, TreeEntry, TreeKind};
 use run::Runner;
 
 /// Where a mirror is built before it is renamed into place; removed at start.

@@ -387,6 +387,44 @@ impl GitRepo {
         }
     }
 
+    /// The files of commit `hash` under `subdir` (all, if empty), paths
+    /// relative to the repository root, from `git ls-tree -r -l`: what an
+    /// archive would hold, learnt without writing it.
+    pub async fn tree(&self, hash: &str, subdir: &str) -> Result<Vec<TreeEntry>, VcsError> {
+        check_hash(hash)?;
+        let mut args = vec!["ls-tree", "-r", "-l", "-z", "--full-tree", hash];
+        if !subdir.is_empty() {
+            args.extend(["--", subdir]);
+        }
+        let cmd = self.cmd(&args);
+        let out = {
+            let _read = self.generation.read().await;
+            self.runner.collect(&cmd).await?
+        };
+        if !out.finished.status.success() {
+            return Err(cmd.failed(&out.finished));
+        }
+        let mut entries = Vec::new();
+        for record in out.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+            // "<mode> <type> <object> <size>\t<path>"
+            let Some(tab) = record.iter().position(|&b| b == b'\t') else {
+                return Err(cmd.failed(&out.finished));
+            };
+            let meta = String::from_utf8_lossy(&record[..tab]);
+            let mut fields = meta.split_whitespace();
+            let (mode, size) = (fields.next(), fields.nth(2));
+            let path = String::from_utf8_lossy(&record[tab + 1..]).into_owned();
+            let kind = match mode {
+                Some("120000") => TreeKind::Symlink,
+                // Submodules (160000) hold no files of this repository.
+                Some("160000") => continue,
+                _ => TreeKind::File(size.and_then(|s| s.parse().ok()).unwrap_or(0)),
+            };
+            entries.push(TreeEntry { path, kind });
+        }
+        Ok(entries)
+    }
+
     /// Writes a tar of commit `hash` (of its directory `subdir` only, unless
     /// empty) to `dest`, as go's `ReadZip` asks git for it; more than `max`
     /// bytes is an error. On any error `dest` is left empty.
@@ -431,6 +469,11 @@ impl GitRepo {
             Ok(finished) if finished.stderr.contains("did not match any files") => {
                 Err(VcsError::PathNotFound {
                     path: subdir.to_owned(),
+                })
+            }
+            Ok(finished) if finished.stderr.contains("invalid path") => {
+                Err(VcsError::InvalidTree {
+                    detail: finished.detail(),
                 })
             }
             Ok(finished) if finished.stderr.contains("not a valid object name") => {
@@ -757,6 +800,21 @@ fn check_hash(hash: &str) -> Result<(), VcsError> {
             rev: hash.to_owned(),
         })
     }
+}
+
+/// One file of a commit's tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeEntry {
+    /// Relative to the repository root; not UTF-8 bytes are replaced.
+    pub path: String,
+    pub kind: TreeKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeKind {
+    /// A blob of this many bytes.
+    File(u64),
+    Symlink,
 }
 
 /// Turns off export-subst and export-ignore for every archive, exactly as

@@ -47,6 +47,29 @@ impl Repo {
         self.run(self.command(args), &args.join(" "))
     }
 
+    /// git with `input` on its stdin (plumbing: mktree, hash-object).
+    pub fn git_stdin(&self, args: &[&str], input: impl std::io::Read + Send + 'static) -> String {
+        let mut cmd = self.command(args);
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("run git");
+        let mut stdin = child.stdin.take().unwrap();
+        let feed = std::thread::spawn(move || {
+            let mut input = input;
+            std::io::copy(&mut input, &mut stdin).map(|_| ())
+        });
+        let out = child.wait_with_output().unwrap();
+        feed.join().unwrap().unwrap();
+        assert!(
+            out.status.success(),
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
     pub fn write(&self, path: &str, content: &str) -> &Self {
         let full = self.dir.join(path);
         fs_err::create_dir_all(full.parent().unwrap()).unwrap();
