@@ -332,15 +332,8 @@ impl GitRepo {
         if !self.exists() {
             return Ok(None);
         }
-        let cmd = self.cmd(&args);
-        let out = {
-            let _read = self.generation.read().await;
-            self.runner.collect(&cmd).await?
-        };
-        if !out.finished.status.success() {
-            return Err(cmd.failed(&out.finished));
-        }
-        let out = String::from_utf8_lossy(&out.stdout);
+        let out = self.read_output(&args).await?;
+        let out = String::from_utf8_lossy(&out);
         let mut highest = "";
         for line in out.lines() {
             let Some(tag) = line.trim().strip_prefix("refs/tags/") else {
@@ -396,19 +389,15 @@ impl GitRepo {
         if !subdir.is_empty() {
             args.extend(["--", subdir]);
         }
-        let cmd = self.cmd(&args);
-        let out = {
-            let _read = self.generation.read().await;
-            self.runner.collect(&cmd).await?
-        };
-        if !out.finished.status.success() {
-            return Err(cmd.failed(&out.finished));
-        }
+        let out = self.read_output(&args).await?;
         let mut entries = Vec::new();
-        for record in out.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        for record in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
             // "<mode> <type> <object> <size>\t<path>"
             let Some(tab) = record.iter().position(|&b| b == b'\t') else {
-                return Err(cmd.failed(&out.finished));
+                return Err(VcsError::Git {
+                    command: self.cmd(&args).display(),
+                    detail: "unexpected ls-tree output".to_owned(),
+                });
             };
             let meta = String::from_utf8_lossy(&record[..tab]);
             let mut fields = meta.split_whitespace();
@@ -423,6 +412,20 @@ impl GitRepo {
             entries.push(TreeEntry { path, kind });
         }
         Ok(entries)
+    }
+
+    /// The stdout of a git command that reads the mirror (sharing it with
+    /// other reads, never with a fetch); failing is an error.
+    async fn read_output(&self, args: &[&str]) -> Result<Vec<u8>, VcsError> {
+        let cmd = self.cmd(args);
+        let out = {
+            let _read = self.generation.read().await;
+            self.runner.collect(&cmd).await?
+        };
+        if !out.finished.status.success() {
+            return Err(cmd.failed(&out.finished));
+        }
+        Ok(out.stdout)
     }
 
     /// Writes a tar of commit `hash` (of its directory `subdir` only, unless
