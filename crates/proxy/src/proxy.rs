@@ -291,7 +291,7 @@ impl Proxy {
             .await?;
         self.artifact(&Request::new(module, Kind::Zip(v.to_owned())))
             .await?;
-        self.stored(module, v).await;
+        self.durable(module, v).await;
         self.log_stored(module, v).await
     }
 
@@ -456,7 +456,7 @@ impl Proxy {
     }
 
     /// Waits until the fills of `module@v`'s artifacts under way are durable.
-    async fn stored(&self, module: &str, v: &str) {
+    async fn durable(&self, module: &str, v: &str) {
         for kind in [Kind::Mod(v.to_owned()), Kind::Zip(v.to_owned())] {
             let req = Request::new(module, kind);
             self.inner.fills.settled(req.upstream_path()).await;
@@ -484,8 +484,10 @@ impl Proxy {
                     )
                     .await
                     .map_err(|e| chain_error(req, e))?;
-                let data = Bytes::from(info.to_json());
-                store.put(&key, data).await.map_err(write(&key))?;
+                store
+                    .put(&key, info.to_json().into())
+                    .await
+                    .map_err(write(&key))?;
             }
             Kind::Mod(v) => {
                 let data = self
