@@ -196,12 +196,15 @@ async fn zip(
         "" => "go.mod".to_owned(),
         dir => format!("{dir}/go.mod"),
     };
-    let go_mod = code
+    // The go directive decides the vendor rules: without a definite answer
+    // on the go.mod, the archive's own check decides.
+    if let Ok(go_mod) = code
         .repo()
         .read_file(&located.hash, &go_mod_path, modgate_zip::MAX_GO_MOD)
         .await
-        .unwrap_or(None);
-    archive::precheck(&tree, &located.dir, go_mod.as_deref())?;
+    {
+        archive::precheck(&tree, &located.dir, go_mod.as_deref())?;
+    }
     let staging = Error::Staging;
     let tar = temp().map_err(staging)?;
     // A tar holds the content plus headers; go's own limit is on the
