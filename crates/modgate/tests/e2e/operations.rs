@@ -100,6 +100,21 @@ fn artifacts_carry_protocol_headers_ranges_and_validators() {
     assert!(modgate.stop().success(), "{}", modgate.logs());
 }
 
+/// Transparent huge pages stay resident while any byte of them is used:
+/// modgate keeps them out, so memory goes back after a burst.
+#[test]
+fn huge_pages_are_off_for_the_server() {
+    let fx = Fixture::get();
+    let mirror = Mirror::serving(fx.tree.clone());
+    let modgate = Modgate::start(&fresh_dir("storage"), &mirror.url);
+    let status = fs_err::read_to_string(format!("/proc/{}/status", modgate.pid())).unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("THP_enabled:"))
+        .expect("this kernel reports THP_enabled in /proc/PID/status (Linux 5.0 and later)");
+    assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+}
+
 #[test]
 fn cached_artifacts_survive_a_restart_and_serve_without_upstream() {
     let fx = Fixture::get();

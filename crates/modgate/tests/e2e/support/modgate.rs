@@ -86,6 +86,10 @@ impl Modgate {
         fs_err::read_to_string(&self.log).unwrap_or_default()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no chance to clean up.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
