@@ -9,6 +9,12 @@
 use crate::error::Error;
 use crate::unicode_tables;
 
+/// The go.mod go serves for a module version that has none
+/// (`modfetch.LegacyGoMod`); valid module paths never need quoting.
+pub fn legacy_go_mod(module: &str) -> String {
+    format!("module {module}\n")
+}
+
 /// Returns the module path declared by go.mod text, or `None` if there is
 /// no usable `module` directive.
 ///

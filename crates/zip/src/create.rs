@@ -301,22 +301,6 @@ mod tests {
         }
     }
 
-    /// x/mod's testdata/create_from_dir: CreateFromDir lists a directory,
-    /// then applies Create's rules, which is what these vectors exercise.
-    #[test]
-    fn create_from_dir_vectors() {
-        // Skipping VCS directories is part of listing a directory, not of
-        // Create's rules; callers building from git never see them.
-        const DIR_ONLY: &[&str] = &["exclude_vcs"];
-        let all = vectors("create_from_dir");
-        for name in DIR_ONLY {
-            assert!(all.iter().any(|v| v.name == *name), "vector {name} is gone");
-        }
-        for v in all.iter().filter(|v| !DIR_ONLY.contains(&v.name.as_str())) {
-            run_create_vector(v);
-        }
-    }
-
     /// x/mod's testdata/check_files: the exact report, one line per file.
     #[test]
     fn check_files_vectors() {

@@ -12,6 +12,7 @@
 
 mod check;
 mod create;
+mod dir;
 pub mod dirhash;
 mod rules;
 #[cfg(test)]
@@ -21,6 +22,7 @@ use std::fmt;
 
 pub use check::{CheckedZip, check_zip, hash_zip_file};
 pub use create::{CheckedFiles, ZipFile, check_files, create_zip};
+pub use dir::{create_zip_from_dir, zip_go_mod};
 
 /// Largest module zip file, and largest total uncompressed size of its files.
 pub const MAX_ZIP_FILE: u64 = 500 << 20;

@@ -509,7 +509,7 @@ impl CodeRepo {
         let file = join(&located.dir, "go.mod");
         match self.repo.read_file(&located.hash, &file, MAX_MOD).await? {
             Some(data) => Ok(data),
-            None => Ok(Bytes::from(format!("module {}\n", self.module))),
+            None => Ok(Bytes::from(modfile::legacy_go_mod(&self.module))),
         }
     }
 
