@@ -74,6 +74,8 @@ own_variables! {
     MAX_GIT_PROCESSES = "MODGATE_MAX_GIT_PROCESSES";
     /// Signer key file of modgate's own checksum database.
     PRIVATE_SUMDB_KEY = "MODGATE_PRIVATE_SUMDB_KEY";
+    /// Bearer token `modgate publish` sends.
+    TOKEN = "MODGATE_TOKEN";
 }
 
 // Variables of other tools, read as those tools read them.
@@ -89,6 +91,12 @@ pub const GOENV: &str = "GOENV";
 pub const GIT_SSH: &str = "GIT_SSH";
 /// git's ssh command line; see [`GIT_SSH`].
 pub const GIT_SSH_COMMAND: &str = "GIT_SSH_COMMAND";
+
+/// The go command's netrc file (default `~/.netrc`): credentials for
+/// upstream proxies and for `modgate publish`.
+pub const NETRC: &str = "NETRC";
+/// The home directory, where `.netrc` lives.
+pub const HOME: &str = "HOME";
 
 /// The go command's settings that `doctor` reads from the process (a
 /// non-empty value beats the go env file, as in go).

@@ -2,6 +2,8 @@
 //! client tools: the HTTP client as modgate builds it and one wording of
 //! HTTP failures, with credentials redacted (`modgate-redact`).
 
+pub mod credentials;
+
 use std::error::Error as _;
 use std::time::Duration;
 

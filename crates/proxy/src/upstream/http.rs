@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use modgate_net::credentials::{self, Credentials};
 use modgate_net::{describe, first_line};
 use tokio::io::AsyncWriteExt;
 
@@ -17,27 +18,46 @@ const MIN_RATE: u64 = 4 << 10;
 const SLOW_GRACE: Duration = Duration::from_secs(5);
 
 pub struct HttpUpstream {
-    /// The URL without its query, which goes after each request path.
+    /// The URL without its query and userinfo; the query goes after each
+    /// request path.
     base: String,
     query: Option<String>,
     name: String,
+    /// Basic credentials: the URL's `user:pass@`, else a netrc entry.
+    credentials: Option<Credentials>,
     client: reqwest::Client,
     header_timeout: Duration,
 }
 
 impl HttpUpstream {
+    /// An upstream at `base`, sending the credentials of its userinfo.
     pub fn new(base: &str, client: reqwest::Client, policy: &Policy) -> Self {
+        let (base, query) = match base.split_once('?') {
+            Some((b, q)) => (b, Some(q.to_owned())),
+            None => (base, None),
+        };
+        let (base, credentials) = credentials::split_userinfo(base.trim_end_matches('/'));
         Self {
-            base: base
-                .split_once('?')
-                .map_or(base, |(b, _)| b)
-                .trim_end_matches('/')
-                .to_owned(),
-            query: base.split_once('?').map(|(_, q)| q.to_owned()),
-            name: modgate_redact::redact_url(base),
+            name: modgate_redact::redact_url(&base),
+            base,
+            query,
+            credentials,
             client,
             header_timeout: policy.header_timeout,
         }
+    }
+
+    /// Without credentials in its URL, an operator's upstream takes the
+    /// netrc entry of its host, as the go command would (never a
+    /// discovered proxy: the operator's secrets are not for hosts a client
+    /// names).
+    pub fn with_netrc(mut self, netrc: &[credentials::Entry]) -> Self {
+        if self.credentials.is_none()
+            && let Some(authority) = credentials::authority(&self.base)
+        {
+            self.credentials = credentials::lookup(netrc, &authority).cloned();
+        }
+        self
     }
 
     /// Fetches `path`; `answered` is called when response headers arrive.
@@ -51,16 +71,15 @@ impl HttpUpstream {
             Some(q) => format!("{}/{path}?{q}", self.base),
             None => format!("{}/{path}", self.base),
         };
-        let resp =
-            match tokio::time::timeout(self.header_timeout, self.client.get(&url).send()).await {
-                Ok(sent) => sent.map_err(|e| FetchError::Unavailable(describe(e)))?,
-                Err(_) => {
-                    return Err(FetchError::Unavailable(format!(
-                        "{path}: no response within {:?}",
-                        self.header_timeout
-                    )));
-                }
-            };
+        let resp = match tokio::time::timeout(self.header_timeout, self.get(&url).send()).await {
+            Ok(sent) => sent.map_err(|e| FetchError::Unavailable(describe(e)))?,
+            Err(_) => {
+                return Err(FetchError::Unavailable(format!(
+                    "{path}: no response within {:?}",
+                    self.header_timeout
+                )));
+            }
+        };
         answered();
         let started = Instant::now();
         let status = resp.status();
@@ -127,6 +146,16 @@ impl HttpUpstream {
     }
 }
 
+impl HttpUpstream {
+    fn get(&self, url: &str) -> reqwest::RequestBuilder {
+        let request = self.client.get(url);
+        match &self.credentials {
+            Some(c) => request.basic_auth(&c.login, Some(&c.password)),
+            None => request,
+        }
+    }
+}
+
 #[async_trait]
 impl Fetcher for HttpUpstream {
     fn name(&self) -> &str {
@@ -148,7 +177,7 @@ impl Fetcher for HttpUpstream {
 
     /// Whether the upstream answers HTTP at all: any status but a 5xx or a 429.
     async fn probe(&self) -> bool {
-        let request = self.client.get(format!("{}/", self.base)).send();
+        let request = self.get(&format!("{}/", self.base)).send();
         match tokio::time::timeout(self.header_timeout, request).await {
             Ok(Ok(resp)) => {
                 let status = resp.status();

@@ -531,6 +531,7 @@ impl Upstreams {
         private: &str,
     ) -> Result<Self, reqwest::Error> {
         let client = policy.http_client()?;
+        let netrc = modgate_net::credentials::load();
         let direct_fetcher = |d: &Arc<Direct>| -> Box<dyn Fetcher> {
             Box::new(direct::DirectFetcher::new(
                 d.clone(),
@@ -541,7 +542,7 @@ impl Upstreams {
         let build = |p: &goproxy::Proxy| -> Option<Box<dyn Fetcher>> {
             Some(match p {
                 goproxy::Proxy::Http(u) => {
-                    Box::new(http::HttpUpstream::new(u, client.clone(), policy))
+                    Box::new(http::HttpUpstream::new(u, client.clone(), policy).with_netrc(&netrc))
                 }
                 goproxy::Proxy::File(root) => Box::new(file::FileUpstream::new(root.clone())),
                 goproxy::Proxy::Direct => {
