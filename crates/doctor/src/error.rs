@@ -29,6 +29,12 @@ pub enum Error {
     },
     #[error("cannot read stdin")]
     ReadStdin(#[source] std::io::Error),
+    /// `publish`: the module cannot be zipped (the reason says why).
+    #[error("cannot build the module zip: {0}")]
+    PublishZip(String),
+    /// `publish`: the server refused the upload or could not be reached.
+    #[error("publish failed: {0}")]
+    Publish(String),
 
     // `go env -json`.
     #[error("no answer within {}s", .0.as_secs())]

@@ -3,9 +3,11 @@
 //! environment as go does, never the proxy server's configuration, then
 //! checks the settings and probes every GOPROXY entry, the checksum database
 //! and private repositories concurrently, layer by layer), and [`explain`]
-//! gives the cause and the fix of go command errors. It depends on the
-//! domain crates only (modgate-module, modgate-sumdb, modgate-redact,
-//! modgate-env), never on the server crate, modgate-proxy.
+//! gives the cause and the fix of go command errors; [`publish`] uploads a
+//! module version built from a directory. It depends on the domain crates
+//! and the network plumbing only (modgate-module, modgate-zip,
+//! modgate-sumdb, modgate-redact, modgate-net, modgate-env), never on the
+//! server crate, modgate-proxy.
 
 mod check;
 mod checksum_db;
@@ -17,6 +19,7 @@ mod goenv;
 mod mirror;
 mod probe;
 mod proxyenv;
+pub mod publish;
 mod report;
 mod tls;
 mod vcs;

@@ -30,6 +30,29 @@ pub enum Command {
     /// modgate's own checksum database.
     #[command(subcommand)]
     Sumdb(SumdbCommand),
+    /// Publish a private module version from a directory (no git needed):
+    /// builds its zip with the module zip rules and uploads it to a modgate
+    /// server, which needs the `publish` right on the module's pattern.
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The module's root directory (its go.mod declares --module).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The module path.
+    #[arg(long, value_name = "PATH")]
+    pub module: String,
+    /// The version to publish, e.g. v1.2.3 (never replaced once published).
+    #[arg(long, value_name = "VERSION")]
+    pub version: String,
+    /// The modgate server, e.g. https://goproxy.corp.example (`user:token@` allowed).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// A bearer token; without one, the URL's credentials or ~/.netrc are used.
+    #[arg(long, env = env::TOKEN, hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -43,6 +43,20 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             })
             .map_err(anyhow::Error::from),
+        Command::Publish(args) => {
+            modgate_doctor::publish::run(&modgate_doctor::publish::PublishOptions {
+                dir: args.dir,
+                module: args.module,
+                version: args.version,
+                to: args.to,
+                token: args.token,
+            })
+            .map(|answer| {
+                println!("{answer}");
+                ExitCode::SUCCESS
+            })
+            .map_err(anyhow::Error::from)
+        }
     };
     match result {
         Ok(code) => code,

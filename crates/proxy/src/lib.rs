@@ -19,7 +19,7 @@ pub mod telemetry;
 pub mod upstream;
 pub mod workers;
 
-pub use proxy::{Answer, CachePolicy, Proxy, ProxyError};
+pub use proxy::{Answer, CachePolicy, Proxy, ProxyError, PublishError, Published};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -20,6 +20,9 @@ use crate::sumdb::{Database, SumdbAnswer, SumdbError};
 use crate::telemetry::{self, metric};
 use crate::upstream::{ChainError, Fetched, Upstreams, Want};
 
+mod publish;
+pub use publish::{PublishError, Published};
+
 /// An answer to a protocol request.
 pub enum Answer {
     /// A stored, immutable artifact.

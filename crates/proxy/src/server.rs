@@ -20,7 +20,7 @@ use crate::store::{Body, Object};
 use crate::sumdb::SumdbError;
 use crate::telemetry::{self, metric};
 use crate::upstream::BreakerState;
-use crate::{Answer, Proxy, ProxyError};
+use crate::{Answer, Proxy, ProxyError, PublishError, Published, ingest};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=60";
@@ -90,10 +90,20 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRequest) -> Response {
-    if method != Method::GET && method != Method::HEAD {
+    let allowed = match method {
+        Method::GET | Method::HEAD => true,
+        Method::PUT => is_zip_path(req.uri().path()),
+        _ => false,
+    };
+    if !allowed {
         let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        let allow = if is_zip_path(req.uri().path()) {
+            "GET, HEAD, PUT"
+        } else {
+            "GET, HEAD"
+        };
         resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
         return with_endpoint("invalid", resp);
     }
     let parsed = match Request::parse(req.uri().path()) {
@@ -106,6 +116,9 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
             return with_endpoint("invalid", text(status, &format!("{e}\n")));
         }
     };
+    if method == Method::PUT {
+        return with_endpoint("publish", publish(&state, &parsed, req).await);
+    }
     let head = method == Method::HEAD;
     let resp = match state.proxy.answer(&parsed).await {
         Ok(Answer::Stored(obj)) => stored(&parsed, obj, req.headers(), head).await,
@@ -113,6 +126,81 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
         Err(e) => proxy_error(e),
     };
     with_endpoint(parsed.endpoint(), resp)
+}
+
+fn is_zip_path(path: &str) -> bool {
+    path.ends_with(".zip") && path.contains("/@v/")
+}
+
+/// `PUT /<module>/@v/<version>.zip`: `modgate publish`. The body is staged
+/// to disk (never held in memory), at most a module zip's size limit.
+async fn publish(state: &AppState, req: &Request, http: HttpRequest) -> Response {
+    let Kind::Zip(v) = &req.kind else {
+        return text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only a .zip can be published\n",
+        );
+    };
+    let staged = match stage_body(state, http.into_body()).await {
+        Ok(file) => file,
+        Err(resp) => return resp,
+    };
+    match state.proxy.publish(&req.module, v, staged).await {
+        Ok(Published::New { h1 }) => text(
+            StatusCode::CREATED,
+            &format!("published {}@{v} {h1}\n", req.module),
+        ),
+        Ok(Published::Identical { h1 }) => text(
+            StatusCode::OK,
+            &format!(
+                "{}@{v} is already published with these bytes {h1}\n",
+                req.module
+            ),
+        ),
+        Err(PublishError::Proxy(e)) => proxy_error(e),
+        Err(e) => {
+            let status = match e {
+                PublishError::NotPrivate { .. } => StatusCode::FORBIDDEN,
+                PublishError::Conflict { .. } => StatusCode::CONFLICT,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            text(status, &format!("{e}\n"))
+        }
+    }
+}
+
+async fn stage_body(state: &AppState, body: HttpBody) -> Result<tempfile::NamedTempFile, Response> {
+    use futures::StreamExt as _;
+    use tokio::io::AsyncWriteExt as _;
+    let failing = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "staging an upload failed");
+        text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "modgate's storage is failing (staging the upload)\n",
+        )
+    };
+    let staged = state.proxy.store().temp_file().map_err(|e| failing(&e))?;
+    let mut file = tokio::fs::File::from_std(staged.reopen().map_err(|e| failing(&e))?);
+    let mut stream = body.into_data_stream();
+    let mut size = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            text(
+                StatusCode::BAD_REQUEST,
+                &format!("reading the upload: {e}\n"),
+            )
+        })?;
+        size += chunk.len() as u64;
+        if size > ingest::MAX_ZIP {
+            return Err(text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("module zip too large (limit {} bytes)\n", ingest::MAX_ZIP),
+            ));
+        }
+        file.write_all(&chunk).await.map_err(|e| failing(&e))?;
+    }
+    file.flush().await.map_err(|e| failing(&e))?;
+    Ok(staged)
 }
 
 /// `/sumdb/<name>/…`: the configured checksum database, proxied and

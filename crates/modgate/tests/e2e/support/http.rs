@@ -30,6 +30,17 @@ pub fn get(addr: &str, path: &str) -> Response {
 }
 
 pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+    request_body(addr, method, path, headers, b"")
+}
+
+/// A request with a body (sent with its Content-Length).
+pub fn request_body(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -38,8 +49,12 @@ pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
+    if !body.is_empty() {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     req.push_str("\r\n");
     stream.write_all(req.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
     let mut raw = Vec::new();
     stream
         .read_to_end(&mut raw)

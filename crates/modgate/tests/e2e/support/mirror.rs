@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 #[derive(Clone, Default)]
@@ -20,6 +20,8 @@ pub struct Behaviour {
     pub overrides: Vec<(String, Vec<u8>)>,
     /// Wait this long before answering.
     pub delay: Option<std::time::Duration>,
+    /// Answer 401 unless the request carries exactly this `Authorization`.
+    pub authorization: Option<String>,
 }
 
 struct Shared {
@@ -103,9 +105,14 @@ impl Drop for Mirror {
     }
 }
 
-async fn serve(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) -> Response {
     shared.hits.fetch_add(1, Ordering::SeqCst);
     let b = &shared.behaviour;
+    if let Some(want) = &b.authorization
+        && headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(want.as_str())
+    {
+        return (StatusCode::UNAUTHORIZED, "mirror wants credentials\n").into_response();
+    }
     if let Some(d) = b.delay {
         tokio::time::sleep(d).await;
     }
