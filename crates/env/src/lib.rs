@@ -74,6 +74,8 @@ own_variables! {
     MAX_GIT_PROCESSES = "MODGATE_MAX_GIT_PROCESSES";
     /// Signer key file of modgate's own checksum database.
     PRIVATE_SUMDB_KEY = "MODGATE_PRIVATE_SUMDB_KEY";
+    /// Users, tokens and access rules (TOML); reloaded when it changes.
+    AUTH_FILE = "MODGATE_AUTH_FILE";
 }
 
 // Variables of other tools, read as those tools read them.
