@@ -76,6 +76,8 @@ own_variables! {
     PRIVATE_SUMDB_KEY = "MODGATE_PRIVATE_SUMDB_KEY";
     /// Bearer token `modgate publish` sends.
     TOKEN = "MODGATE_TOKEN";
+    /// Users, tokens and access rules (TOML); reloaded when it changes.
+    AUTH_FILE = "MODGATE_AUTH_FILE";
 }
 
 // Variables of other tools, read as those tools read them.

@@ -1,0 +1,552 @@
+//! Who a request comes from: its `Authorization` header against the auth
+//! file, with argon2 run once per credential and configuration.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use jiff::Timestamp;
+use quick_cache::sync::Cache;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::config::{AuthConfig, UserRecord};
+use crate::{Error, Identity, secret};
+
+/// The `WWW-Authenticate` value of a 401 answer: the go command then sends
+/// the credentials ~/.netrc (or GOAUTH) holds for the host.
+pub const WWW_AUTHENTICATE: &str = "Basic realm=\"modgate\"";
+
+/// The body of a 401 answer to bad credentials, whatever was wrong with
+/// them (the log says what: [`AuthFailure`]'s Display).
+pub const AUTHENTICATION_FAILED: &str = "modgate: authentication failed";
+
+/// The body of a 401 answer to a request without credentials for something
+/// only users may see.
+pub const CREDENTIALS_REQUIRED: &str = "modgate: credentials required";
+
+/// Successful password verifications remembered.
+const VERIFIED_CAPACITY: usize = 4096;
+
+/// Failed password verifications remembered; apart from the successes, so
+/// that a flood of wrong passwords cannot evict the right ones.
+const FAILED_CAPACITY: usize = 1024;
+
+/// Why a request's credentials were refused. Display is for the server's
+/// log (user names and token ids, never a secret); the client is told only
+/// [`AUTHENTICATION_FAILED`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    #[error("malformed Authorization header: {0}")]
+    Malformed(&'static str),
+    #[error("unknown user {0:?}")]
+    UnknownUser(String),
+    #[error("wrong password for user {0:?}")]
+    WrongPassword(String),
+    #[error("user {0:?} has no password, only tokens")]
+    NoPassword(String),
+    #[error("unknown token id {0:?}")]
+    UnknownToken(String),
+    #[error("wrong secret for token {0:?}")]
+    WrongToken(String),
+    #[error("token {id:?} of user {user:?} expired at {expires}")]
+    TokenExpired {
+        id: String,
+        user: String,
+        expires: Timestamp,
+    },
+    #[error("token {id:?} of user {owner:?} sent as user {user:?}")]
+    TokenUserMismatch {
+        id: String,
+        owner: String,
+        user: String,
+    },
+}
+
+impl AuthFailure {
+    /// The one line for the client.
+    pub fn client_message(&self) -> &'static str {
+        AUTHENTICATION_FAILED
+    }
+}
+
+/// Authenticates requests against an [`AuthConfig`], remembering which
+/// password credentials argon2 accepted or refused under which configuration.
+pub struct Authenticator {
+    /// Keys the cache so that its keys say nothing about the credentials.
+    key: [u8; 32],
+    verified: Cache<[u8; 32], Identity>,
+    failed: Cache<[u8; 32], ()>,
+    hashes: AtomicU64,
+}
+
+/// A credential as the header carries it.
+enum Credential<'h> {
+    Basic { user: String, secret: String },
+    Bearer(&'h str),
+}
+
+/// Where authentication stands before any argon2 work.
+enum Step<'c> {
+    Done(Result<Identity, AuthFailure>),
+    /// A password argon2 has not judged under this configuration.
+    Hash {
+        user: &'c UserRecord,
+        phc: &'c str,
+        secret: String,
+        key: [u8; 32],
+    },
+}
+
+impl Authenticator {
+    pub fn new() -> Result<Authenticator, Error> {
+        Ok(Authenticator {
+            key: secret::random()?,
+            verified: Cache::new(VERIFIED_CAPACITY),
+            failed: Cache::new(FAILED_CAPACITY),
+            hashes: AtomicU64::new(0),
+        })
+    }
+
+    /// The identity of a request with this `Authorization` header (`None`:
+    /// anonymous) at `now` (token expiry).
+    ///
+    /// A password credential not seen under this configuration costs an
+    /// argon2 verification, tens of milliseconds of CPU: call this on a
+    /// blocking thread, after [`Authenticator::authenticate_cached`] said
+    /// it is needed. Concurrent requests with the same credential wait for
+    /// one verification.
+    pub fn authenticate(
+        &self,
+        config: &AuthConfig,
+        authorization: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Identity, AuthFailure> {
+        match self.step(config, authorization, now) {
+            Step::Done(outcome) => outcome,
+            Step::Hash {
+                user,
+                phc,
+                secret,
+                key,
+            } => self.verified.get_or_insert_with(&key, || {
+                let wrong = || AuthFailure::WrongPassword(user.identity.name().to_owned());
+                // Another request may have failed while this one waited.
+                if self.failed.get(&key).is_some() {
+                    return Err(wrong());
+                }
+                self.hashes.fetch_add(1, Ordering::Relaxed);
+                if secret::verify_password(&secret, phc) {
+                    Ok(user.identity.clone())
+                } else {
+                    self.failed.insert(key, ());
+                    Err(wrong())
+                }
+            }),
+        }
+    }
+
+    /// As [`Authenticator::authenticate`] without argon2: `None` when the
+    /// answer needs a password verification (then call `authenticate` on
+    /// a blocking thread). Cheap: a header parse, a SHA-256 and a lookup.
+    pub fn authenticate_cached(
+        &self,
+        config: &AuthConfig,
+        authorization: Option<&str>,
+        now: Timestamp,
+    ) -> Option<Result<Identity, AuthFailure>> {
+        match self.step(config, authorization, now) {
+            Step::Done(outcome) => Some(outcome),
+            Step::Hash { .. } => None,
+        }
+    }
+
+    /// argon2 verifications run so far (a metric: each is expensive).
+    pub fn password_hashes_verified(&self) -> u64 {
+        self.hashes.load(Ordering::Relaxed)
+    }
+
+    fn step<'c>(
+        &self,
+        config: &'c AuthConfig,
+        authorization: Option<&str>,
+        now: Timestamp,
+    ) -> Step<'c> {
+        let Some(header) = authorization else {
+            return Step::Done(Ok(Identity::ANONYMOUS));
+        };
+        let (user, secret) = match parse(header) {
+            Err(e) => return Step::Done(Err(e)),
+            Ok(Credential::Bearer(token)) => {
+                return Step::Done(verify_token(config, token, None, now));
+            }
+            Ok(Credential::Basic { user, secret }) => (user, secret),
+        };
+        if secret::token_id(&secret).is_some() {
+            return Step::Done(verify_token(config, &secret, Some(&user), now));
+        }
+        let Some(record) = config.users.get(&user) else {
+            return Step::Done(Err(AuthFailure::UnknownUser(user)));
+        };
+        let Some(phc) = &record.password else {
+            return Step::Done(Err(AuthFailure::NoPassword(user)));
+        };
+        let key = self.cache_key(config.generation(), &user, &secret);
+        if let Some(identity) = self.verified.get(&key) {
+            return Step::Done(Ok(identity));
+        }
+        if self.failed.get(&key).is_some() {
+            return Step::Done(Err(AuthFailure::WrongPassword(user)));
+        }
+        Step::Hash {
+            user: record,
+            phc,
+            secret,
+            key,
+        }
+    }
+
+    /// A keyed digest of a credential under a configuration generation: a
+    /// reload starts afresh, and the key is unguessable so that the cache's
+    /// keys are no offline target.
+    fn cache_key(&self, generation: u64, user: &str, secret: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.key);
+        h.update(generation.to_le_bytes());
+        h.update((user.len() as u64).to_le_bytes());
+        h.update(user.as_bytes());
+        h.update([0]);
+        h.update(secret.as_bytes());
+        h.finalize().into()
+    }
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("verified", &self.verified.len())
+            .field("failed", &self.failed.len())
+            .field("hashes", &self.hashes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token, sent as a Bearer credential or as the secret of Basic ones
+/// (then `basic_user` must be its owner).
+fn verify_token(
+    config: &AuthConfig,
+    token: &str,
+    basic_user: Option<&str>,
+    now: Timestamp,
+) -> Result<Identity, AuthFailure> {
+    let id = secret::token_id(token).ok_or(AuthFailure::Malformed(
+        "Bearer credential is not a modgate token",
+    ))?;
+    let record = config
+        .tokens
+        .get(id)
+        .ok_or_else(|| AuthFailure::UnknownToken(id.to_owned()))?;
+    if !bool::from(secret::token_digest(token).ct_eq(&record.digest)) {
+        return Err(AuthFailure::WrongToken(id.to_owned()));
+    }
+    let owner = record.identity.name();
+    if let Some(user) = basic_user
+        && user != owner
+    {
+        return Err(AuthFailure::TokenUserMismatch {
+            id: id.to_owned(),
+            owner: owner.to_owned(),
+            user: user.to_owned(),
+        });
+    }
+    if let Some(expires) = record.expires
+        && expires <= now
+    {
+        return Err(AuthFailure::TokenExpired {
+            id: id.to_owned(),
+            user: owner.to_owned(),
+            expires,
+        });
+    }
+    Ok(record.identity.clone())
+}
+
+/// Standard base64 as Go's net/http writes it, also accepted unpadded.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+fn parse(header: &str) -> Result<Credential<'_>, AuthFailure> {
+    let malformed = AuthFailure::Malformed;
+    let (scheme, value) = header
+        .trim()
+        .split_once(' ')
+        .ok_or(malformed("no credentials after the scheme"))?;
+    let value = value.trim_start();
+    if scheme.eq_ignore_ascii_case("Basic") {
+        let bytes = BASE64
+            .decode(value)
+            .map_err(|_| malformed("Basic credentials are not base64"))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| malformed("Basic credentials are not UTF-8"))?;
+        let (user, secret) = text
+            .split_once(':')
+            .ok_or(malformed("Basic credentials have no ':'"))?;
+        if user.is_empty() {
+            return Err(malformed("Basic credentials have an empty user name"));
+        }
+        if secret.is_empty() {
+            return Err(malformed("Basic credentials have an empty password"));
+        }
+        Ok(Credential::Basic {
+            user: user.to_owned(),
+            secret: secret.to_owned(),
+        })
+    } else if scheme.eq_ignore_ascii_case("Bearer") {
+        if value.is_empty() {
+            return Err(malformed("empty Bearer credential"));
+        }
+        Ok(Credential::Bearer(value))
+    } else {
+        Err(malformed("scheme is neither Basic nor Bearer"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use base64::engine::general_purpose::STANDARD;
+
+    use super::*;
+    use crate::AuthFile;
+
+    fn basic(user_secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(user_secret))
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::now()
+    }
+
+    /// alice with a password and a token; bob with tokens only.
+    fn fixture() -> (AuthFile, String, String) {
+        let mut file = AuthFile::default();
+        file.add_user("alice", Some("s3cret pass")).unwrap();
+        file.set_groups("alice", vec!["dev".into()]).unwrap();
+        file.add_user("bob", None).unwrap();
+        let alice_token = file.add_token("alice", None).unwrap();
+        let bob_token = file.add_token("bob", None).unwrap();
+        (file, alice_token, bob_token)
+    }
+
+    fn compile(file: &AuthFile) -> AuthConfig {
+        AuthConfig::compile(file, Path::new("auth.toml")).unwrap()
+    }
+
+    #[test]
+    fn malformed_headers() {
+        let (file, ..) = fixture();
+        let c = compile(&file);
+        let auth = Authenticator::new().unwrap();
+        let fails = |header: &str| match auth.authenticate(&c, Some(header), now()) {
+            Err(AuthFailure::Malformed(why)) => why,
+            other => panic!("{header:?}: {other:?}"),
+        };
+        assert_eq!(fails("Basic !!!"), "Basic credentials are not base64");
+        assert_eq!(fails(&basic("alice")), "Basic credentials have no ':'");
+        assert_eq!(
+            fails(&basic(":s3cret pass")),
+            "Basic credentials have an empty user name"
+        );
+        assert_eq!(
+            fails(&basic("alice:")),
+            "Basic credentials have an empty password"
+        );
+        let latin1 = format!("Basic {}", STANDARD.encode(b"al\xefce:pw"));
+        assert_eq!(fails(&latin1), "Basic credentials are not UTF-8");
+        assert_eq!(fails("Basic"), "no credentials after the scheme");
+        assert_eq!(fails(""), "no credentials after the scheme");
+        assert_eq!(fails("Digest x=y"), "scheme is neither Basic nor Bearer");
+        assert_eq!(
+            fails("Bearer hunter2"),
+            "Bearer credential is not a modgate token"
+        );
+        assert_eq!(auth.password_hashes_verified(), 0);
+    }
+
+    #[test]
+    fn basic_parsing_details() {
+        let (file, ..) = fixture();
+        let c = compile(&file);
+        let auth = Authenticator::new().unwrap();
+        // Valid UTF-8 that is no user name is an unknown user, not malformed.
+        assert_eq!(
+            auth.authenticate(&c, Some(&basic("ålice:pw")), now()),
+            Err(AuthFailure::UnknownUser("ålice".into()))
+        );
+        // The scheme is case-insensitive, padding optional, and the secret
+        // may hold colons and any characters.
+        let unpadded = format!(
+            "basic   {}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode("alice:s3cret pass")
+        );
+        assert_eq!(
+            auth.authenticate(&c, Some(&unpadded), now())
+                .unwrap()
+                .name(),
+            "alice"
+        );
+        assert_eq!(
+            auth.authenticate(&c, Some(&basic("alice:a:b:ü")), now()),
+            Err(AuthFailure::WrongPassword("alice".into()))
+        );
+        assert_eq!(auth.authenticate(&c, None, now()), Ok(Identity::ANONYMOUS));
+    }
+
+    #[test]
+    fn tokens_as_bearer_and_basic() {
+        let (mut file, alice_token, bob_token) = fixture();
+        let c = compile(&file);
+        let auth = Authenticator::new().unwrap();
+        let id = secret::token_id(&alice_token).unwrap().to_owned();
+
+        let me = auth
+            .authenticate(&c, Some(&format!("Bearer {alice_token}")), now())
+            .unwrap();
+        assert_eq!(me.name(), "alice");
+        assert_eq!(me.groups(), ["dev"]);
+        assert_eq!(me.token_id(), Some(id.as_str()));
+        let basic_token = basic(&format!("bob:{bob_token}"));
+        assert_eq!(
+            auth.authenticate(&c, Some(&basic_token), now())
+                .unwrap()
+                .name(),
+            "bob"
+        );
+        // Someone else's token.
+        assert_eq!(
+            auth.authenticate(&c, Some(&basic(&format!("bob:{alice_token}"))), now()),
+            Err(AuthFailure::TokenUserMismatch {
+                id: id.clone(),
+                owner: "alice".into(),
+                user: "bob".into()
+            })
+        );
+        // A known id with another secret.
+        let forged = format!("mgt_{id}_{}", "A".repeat(43));
+        assert_eq!(
+            auth.authenticate(&c, Some(&format!("Bearer {forged}")), now()),
+            Err(AuthFailure::WrongToken(id.clone()))
+        );
+        assert_eq!(
+            auth.authenticate(&c, Some("Bearer mgt_ffff0000_x"), now()),
+            Err(AuthFailure::UnknownToken("ffff0000".into()))
+        );
+        // bob has no password: a non-token secret fails without argon2.
+        assert_eq!(
+            auth.authenticate(&c, Some(&basic("bob:guess")), now()),
+            Err(AuthFailure::NoPassword("bob".into()))
+        );
+        assert_eq!(auth.password_hashes_verified(), 0);
+
+        // Revoked: gone with the next configuration.
+        file.revoke_token(&id).unwrap();
+        let c = compile(&file);
+        assert_eq!(
+            auth.authenticate(&c, Some(&format!("Bearer {alice_token}")), now()),
+            Err(AuthFailure::UnknownToken(id))
+        );
+        assert!(auth.authenticate(&c, Some(&basic_token), now()).is_ok());
+    }
+
+    #[test]
+    fn tokens_expire() {
+        let mut file = AuthFile::default();
+        file.add_user("ci", None).unwrap();
+        let expires = now() + jiff::SignedDuration::from_hours(1);
+        let token = file.add_token("ci", Some(expires)).unwrap();
+        let id = secret::token_id(&token).unwrap().to_owned();
+        let c = compile(&file);
+        let auth = Authenticator::new().unwrap();
+        let header = format!("Bearer {token}");
+        assert!(auth.authenticate(&c, Some(&header), now()).is_ok());
+        assert_eq!(
+            auth.authenticate(&c, Some(&header), expires),
+            Err(AuthFailure::TokenExpired {
+                id,
+                user: "ci".into(),
+                expires
+            })
+        );
+        let past = now() - jiff::SignedDuration::from_hours(1);
+        assert!(matches!(
+            file.add_token("ci", Some(past)),
+            Err(Error::ExpiryInPast { .. })
+        ));
+    }
+
+    #[test]
+    fn argon2_runs_once_per_credential_and_configuration() {
+        let (file, ..) = fixture();
+        let c = compile(&file);
+        let auth = Authenticator::new().unwrap();
+        let right = basic("alice:s3cret pass");
+        let wrong = basic("alice:s3cret pas");
+
+        assert_eq!(auth.authenticate_cached(&c, Some(&right), now()), None);
+        let alice = auth.authenticate(&c, Some(&right), now()).unwrap();
+        assert_eq!((alice.name(), alice.token_id()), ("alice", None));
+        assert_eq!(auth.password_hashes_verified(), 1);
+        assert_eq!(
+            auth.authenticate(&c, Some(&right), now()),
+            Ok(alice.clone())
+        );
+        assert_eq!(
+            auth.authenticate_cached(&c, Some(&right), now()),
+            Some(Ok(alice.clone()))
+        );
+        assert_eq!(auth.password_hashes_verified(), 1);
+
+        // Failures are remembered too.
+        for _ in 0..3 {
+            assert_eq!(
+                auth.authenticate(&c, Some(&wrong), now()),
+                Err(AuthFailure::WrongPassword("alice".into()))
+            );
+        }
+        assert_eq!(auth.password_hashes_verified(), 2);
+        assert_eq!(
+            auth.authenticate_cached(&c, Some(&wrong), now()),
+            Some(Err(AuthFailure::WrongPassword("alice".into())))
+        );
+
+        // A reloaded file is judged afresh.
+        let reloaded = compile(&file);
+        assert_eq!(
+            auth.authenticate_cached(&reloaded, Some(&right), now()),
+            None
+        );
+        assert!(auth.authenticate(&reloaded, Some(&right), now()).is_ok());
+        assert_eq!(auth.password_hashes_verified(), 3);
+    }
+
+    #[test]
+    fn concurrent_logins_share_one_verification() {
+        let (file, ..) = fixture();
+        let c = compile(&file);
+        let auth = Authenticator::new().unwrap();
+        let right = basic("alice:s3cret pass");
+        let wrong = basic("alice:nope");
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| auth.authenticate(&c, Some(&right), now()).unwrap());
+                s.spawn(|| auth.authenticate(&c, Some(&wrong), now()).unwrap_err());
+            }
+        });
+        assert_eq!(auth.password_hashes_verified(), 2);
+    }
+}
