@@ -149,11 +149,7 @@ async fn serve(
         // Small answers must not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
         let state = Arc::new(ConnState::new(clock.now()));
-        let io = Watched {
-            io: tcp,
-            state: state.clone(),
-            clock: clock.clone(),
-        };
+        let io = Watched::new(tcp, state.clone(), clock.clone());
         // Reaching the service means the request headers are all in.
         let (app, headers_read, clock_for_service) = (app.clone(), state.clone(), clock.clone());
         let service = tower::service_fn(move |req| {
@@ -284,13 +280,47 @@ fn sweep_slow(watched: &mut Vec<(Weak<ConnState>, AbortHandle)>, clock: &Clock, 
 
 /// A connection's socket, noting for the sweeper when requests start and
 /// when answers go out.
-struct Watched {
-    io: TcpStream,
+struct Watched<IO> {
+    io: IO,
     state: Arc<ConnState>,
     clock: Clock,
+    framing: Framing,
 }
 
-impl AsyncRead for Watched {
+/// What bytes from the client mean, known from the first of them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Unknown,
+    /// Bytes in begin a request (when none is being read).
+    Http1,
+    /// HTTP/2 (prior knowledge): clients send frames (window
+    /// updates while an answer streams, pings) that begin no request, so
+    /// bytes in do not start the request-header clock; only the first
+    /// request is bounded, from the connection's start.
+    Http2,
+}
+
+/// How every HTTP/2 connection begins (RFC 9113 3.4); no HTTP/1 method is PRI.
+const HTTP2_PREFACE: &[u8] = b"PRI ";
+
+impl<IO> Watched<IO> {
+    fn new(io: IO, state: Arc<ConnState>, clock: Clock) -> Self {
+        Self {
+            io,
+            state,
+            clock,
+            framing: Framing::Unknown,
+        }
+    }
+
+    fn written(&self) {
+        self.state
+            .last_activity
+            .store(self.clock.now(), Ordering::Relaxed);
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -299,20 +329,29 @@ impl AsyncRead for Watched {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
         if buf.filled().len() > before {
+            if self.framing == Framing::Unknown {
+                self.framing = if buf.filled()[before..].starts_with(HTTP2_PREFACE) {
+                    Framing::Http2
+                } else {
+                    Framing::Http1
+                };
+            }
             let now = self.clock.now();
             self.state.last_activity.store(now, Ordering::Relaxed);
-            let _ = self.state.reading_since.compare_exchange(
-                0,
-                now,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
+            if self.framing == Framing::Http1 {
+                let _ = self.state.reading_since.compare_exchange(
+                    0,
+                    now,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
         }
         polled
     }
 }
 
-impl AsyncWrite for Watched {
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -343,14 +382,6 @@ impl AsyncWrite for Watched {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
-impl Watched {
-    fn written(&self) {
-        self.state
-            .last_activity
-            .store(self.clock.now(), Ordering::Relaxed);
     }
 }
 
