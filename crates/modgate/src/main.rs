@@ -127,6 +127,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     workers::run(
         listener,
         server::router(state),
+        None,
         workers,
         config.limits.clone(),
         async {
