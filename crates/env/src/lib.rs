@@ -74,6 +74,10 @@ own_variables! {
     MAX_GIT_PROCESSES = "MODGATE_MAX_GIT_PROCESSES";
     /// Signer key file of modgate's own checksum database.
     PRIVATE_SUMDB_KEY = "MODGATE_PRIVATE_SUMDB_KEY";
+    /// PEM certificate chain (server certificate first) for serving HTTPS; reloaded when it changes.
+    TLS_CERT = "MODGATE_TLS_CERT";
+    /// PEM private key of the `MODGATE_TLS_CERT` certificate.
+    TLS_KEY = "MODGATE_TLS_KEY";
 }
 
 // Variables of other tools, read as those tools read them.
