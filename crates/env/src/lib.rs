@@ -78,6 +78,10 @@ own_variables! {
     TOKEN = "MODGATE_TOKEN";
     /// Users, tokens and access rules (TOML); reloaded when it changes.
     AUTH_FILE = "MODGATE_AUTH_FILE";
+    /// PEM certificate chain (server certificate first) for serving HTTPS; reloaded when it changes.
+    TLS_CERT = "MODGATE_TLS_CERT";
+    /// PEM private key of the `MODGATE_TLS_CERT` certificate.
+    TLS_KEY = "MODGATE_TLS_KEY";
 }
 
 // Variables of other tools, read as those tools read them.

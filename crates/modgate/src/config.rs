@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use modgate_env as env;
 use modgate_proxy::CachePolicy;
+use modgate_proxy::tls::CertFiles;
 use modgate_proxy::upstream::{HedgePolicy, Policy, UpstreamSpec};
 use modgate_proxy::workers::Limits;
 use modgate_sumdb::SumdbSpec;
@@ -161,6 +162,11 @@ pub enum ConfigError {
     Sumdb(#[source] modgate_sumdb::Error),
     #[error("no storage directory given and no user data directory found; pass --storage")]
     NoStorage,
+    #[error("{given} is set but {missing} is not: TLS needs both")]
+    TlsPair {
+        given: &'static str,
+        missing: &'static str,
+    },
 }
 
 /// The settings of `modgate serve`: flags (with their environment variables)
@@ -276,6 +282,15 @@ pub struct Settings {
     #[arg(long, env = env::MAX_GIT_PROCESSES, value_name = "N")]
     #[serde(alias = "max-git-processes")]
     pub max_git_processes: Option<usize>,
+    /// Serve HTTPS with this PEM certificate chain (server certificate
+    /// first; with --tls-key). A changed file is reloaded without a restart.
+    #[arg(long, env = env::TLS_CERT, value_name = "FILE")]
+    #[serde(alias = "tls-cert")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert: PKCS#8, RSA or EC.
+    #[arg(long, env = env::TLS_KEY, value_name = "FILE")]
+    #[serde(alias = "tls-key")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Settings {
@@ -319,7 +334,9 @@ impl Settings {
             vcs_max_size,
             hedge_delay,
             private_sumdb_key,
-            max_git_processes
+            max_git_processes,
+            tls_cert,
+            tls_key
         )
     }
 }
@@ -339,6 +356,8 @@ pub struct ServeConfig {
     /// `--private`: GOPRIVATE-style patterns of modules built from git only.
     pub private: String,
     pub private_sumdb_key: Option<PathBuf>,
+    /// `--tls-cert` and `--tls-key`: serve HTTPS.
+    pub tls: Option<CertFiles>,
 }
 
 impl ServeConfig {
@@ -365,8 +384,25 @@ impl ServeConfig {
             refs_ttl: secs(s.list_ttl, 30),
             vcs_max_size: s.vcs_max_size.map_or(DEFAULT_VCS_MAX_SIZE, |s| s.0),
         };
+        let tls = match (s.tls_cert, s.tls_key) {
+            (Some(cert), Some(key)) => Some(CertFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::TlsPair {
+                    given: "tls-cert",
+                    missing: "tls-key",
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::TlsPair {
+                    given: "tls-key",
+                    missing: "tls-cert",
+                });
+            }
+        };
         Ok(Self {
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+            tls,
             direct,
             private: s.private.unwrap_or_default(),
             private_sumdb_key: s.private_sumdb_key,
@@ -521,6 +557,41 @@ mod tests {
         assert_eq!(config.direct.repo_map.len(), 1);
         assert_eq!(config.direct.repo_map[0].prefix, "gopkg.in/yaml.v3");
         assert_eq!(config.direct.vcs_dir, PathBuf::from("/tmp/store/.vcs"));
+    }
+
+    #[test]
+    fn tls_cert_and_key_come_together_from_any_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modgate.toml");
+        fs_err::write(&path, "tls-key = '/etc/modgate/key.pem'\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            settings: Settings {
+                storage: Some("/tmp/store".into()),
+                tls_cert: Some("/etc/modgate/cert.pem".into()),
+                ..Default::default()
+            },
+        };
+        let tls = resolve(args).unwrap().tls.expect("TLS on");
+        assert_eq!(tls.cert, PathBuf::from("/etc/modgate/cert.pem"));
+        assert_eq!(tls.key, PathBuf::from("/etc/modgate/key.pem"));
+        let args = ServeArgs {
+            config: Some(path),
+            settings: Settings {
+                storage: Some("/tmp/store".into()),
+                ..Default::default()
+            },
+        };
+        let err = resolve(args).unwrap_err().to_string();
+        assert_eq!(err, "tls-key is set but tls-cert is not: TLS needs both");
+        let plain = ServeArgs {
+            settings: Settings {
+                storage: Some("/tmp/store".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(resolve(plain).unwrap().tls.is_none());
     }
 
     #[test]

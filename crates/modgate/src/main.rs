@@ -17,7 +17,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use modgate_proxy::store::{DiskStore, MemoryCached, Store};
-use modgate_proxy::{server, sumdb, telemetry, upstream, workers};
+use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
 
 use crate::cli::{Cli, Command, ServeArgs, SumdbCommand};
 use crate::config::{LogFormat, ServeConfig};
@@ -118,6 +118,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             log.verifier_key()
         );
     }
+    // Before the listener: a bad certificate or key stops start-up.
+    let tls = match &config.tls {
+        Some(files) => Some(tls::server_config(files.clone()).context("cannot serve TLS")?),
+        None => None,
+    };
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(server::AppState {
         proxy: modgate_proxy::Proxy::new(store, upstreams, config.cache.clone(), checksums, log),
@@ -126,10 +131,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, storage = %config.storage.display(), upstream = %config.upstream, "modgate serving");
+    tracing::info!(%addr, tls = tls.is_some(), storage = %config.storage.display(), upstream = %config.upstream, "modgate serving");
     // Scripts and tests read the bound address (useful with port 0) from stdout.
     let mut stdout = std::io::stdout();
-    writeln!(stdout, "modgate listening on http://{addr}")?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    writeln!(stdout, "modgate listening on {scheme}://{addr}")?;
     stdout.flush()?;
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let proxy = state.proxy.clone();
@@ -141,6 +147,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     workers::run(
         listener,
         server::router(state),
+        tls,
         workers,
         config.limits.clone(),
         async {

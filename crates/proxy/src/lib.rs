@@ -1,12 +1,13 @@
 //! modgate's GOPROXY server. A request's one path: [`workers`] accepts the
-//! connection, [`server`] parses it into a [`protocol::Request`] (or a
-//! [`modgate_sumdb::SumdbPath`]) and asks the [`Proxy`], which answers from
-//! the [`store`] (the cacher) or fills the miss through the [`upstream`]
-//! chain (the fetchers: HTTP mirrors, `file://` trees, modules built from
-//! git by `modgate-vcs`), coalesced by [`flights`]; everything fetched is
-//! checked by [`ingest`] and, for public modules, verified by
-//! [`sumdb::client`] before it is stored, and every stored version goes
-//! into modgate's own log ([`sumdb::private`]) when one is configured.
+//! connection (over [`tls`] if configured), [`server`] parses it into a
+//! [`protocol::Request`] (or a [`modgate_sumdb::SumdbPath`]) and asks the
+//! [`Proxy`], which answers from the [`store`] (the cacher) or fills the
+//! miss through the [`upstream`] chain (the fetchers: HTTP mirrors,
+//! `file://` trees, modules built from git by `modgate-vcs`), coalesced by
+//! [`flights`]; everything fetched is checked by [`ingest`] and, for public
+//! modules, verified by [`sumdb::client`] before it is stored, and every
+//! stored version goes into modgate's own log ([`sumdb::private`]) when one
+//! is configured.
 
 pub mod flights;
 pub mod ingest;
@@ -16,10 +17,12 @@ pub mod server;
 pub mod store;
 pub mod sumdb;
 pub mod telemetry;
+pub mod tls;
 pub mod upstream;
 pub mod workers;
 
 pub use proxy::{Answer, CachePolicy, Proxy, ProxyError, PublishError, Published};
+pub use workers::{ClientAddr, ViaTls};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -2,8 +2,11 @@
 //! hands connections round-robin to single-threaded runtimes, and a
 //! connection stays on its worker, so the hot path has no cross-thread
 //! wake-ups and the load is spread evenly. Also the inbound limits:
-//! concurrent connections, request-header time and size, shutdown drain.
+//! concurrent connections, request-header time and size, shutdown drain;
+//! and TLS, whose handshake runs on the worker under the same time limit
+//! as the request headers.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -13,6 +16,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::response::Response;
+use hyper::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -25,6 +31,14 @@ use tower::ServiceExt;
 
 /// Request line and headers larger than this are refused.
 const MAX_HEADER_BYTES: usize = 64 << 10;
+
+/// A request extension: the address of the client that sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// A request extension present when the request came over TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViaTls;
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -45,13 +59,15 @@ pub type Settle = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Sen
 /// An accepted connection and its place under the connection limit.
 type Conn = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
 
-/// Serves `app` on `workers` threads (the calling one included). `main` runs
-/// on the calling thread; when it returns, modgate stops accepting and every
-/// worker finishes its in-flight requests and then `settle`, for at most
-/// the shutdown timeout.
+/// Serves `app` on `workers` threads (the calling one included), over TLS
+/// with `tls` (see [`crate::tls::server_config`]), else plain HTTP. `main`
+/// runs on the calling thread; when it returns, modgate stops accepting and
+/// every worker finishes its in-flight requests and then `settle`, for at
+/// most the shutdown timeout.
 pub fn run(
     listener: std::net::TcpListener,
     app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
     workers: usize,
     limits: Limits,
     main: impl Future<Output = ()>,
@@ -65,12 +81,12 @@ pub fn run(
         let (tx, rx) = mpsc::unbounded_channel();
         senders.push(tx);
         let (app, stopped, limits) = (app.clone(), stopped.clone(), limits.clone());
-        let settle = settle.clone();
+        let (tls, settle) = (tls.clone(), settle.clone());
         threads.push(
             std::thread::Builder::new()
                 .name(format!("modgate-worker-{i}"))
                 .spawn(move || {
-                    runtime()?.block_on(serve(rx, app, stopped, limits, settle));
+                    runtime()?.block_on(serve(rx, app, tls, stopped, limits, settle));
                     Ok::<_, std::io::Error>(())
                 })?,
         );
@@ -80,7 +96,7 @@ pub fn run(
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let serving = tokio::spawn(serve(rx, app, stopped.clone(), limits, settle));
+        let serving = tokio::spawn(serve(rx, app, tls, stopped.clone(), limits, settle));
         tokio::spawn(accept(listener, senders, permits, stopped));
         main.await;
         let _ = stop.send(true);
@@ -109,6 +125,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 async fn serve(
     mut conns: mpsc::UnboundedReceiver<Conn>,
     app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
     mut stopped: watch::Receiver<bool>,
     limits: Limits,
     settle: Settle,
@@ -118,13 +135,15 @@ async fn serve(
     // which costs a sixth of the hot path; the sweeper below does it cheaply.
     builder.http1().max_buf_size(MAX_HEADER_BYTES);
     builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let clock = Clock::new();
     let mut watched: Vec<(Weak<ConnState>, AbortHandle)> = Vec::new();
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
     let mut ticks = 0u32;
     loop {
-        let (tcp, _addr, permit) = tokio::select! {
+        let (tcp, addr, permit) = tokio::select! {
             _ = stopped.wait_for(|s| *s) => break,
             _ = sweep.tick() => {
                 sweep_slow(&mut watched, &clock, &limits);
@@ -149,34 +168,56 @@ async fn serve(
         // Small answers must not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
         let state = Arc::new(ConnState::new(clock.now()));
-        let io = Watched {
-            io: tcp,
-            state: state.clone(),
-            clock: clock.clone(),
+        let service = TowerToHyperService::new(conn_service(
+            app.clone(),
+            state.clone(),
+            clock.clone(),
+            addr,
+            tls.is_some(),
+        ));
+        let task = match &tls {
+            None => {
+                let io = Watched::new(tcp, state.clone(), clock.clone());
+                let conn = builder
+                    .serve_connection(TokioIo::new(io), service)
+                    .into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    drop(permit);
+                })
+            }
+            Some(acceptor) => {
+                // The sweeper bounds the handshake: the connection owes a
+                // request from its start, so a client that never sends its
+                // ClientHello is closed at the request-header timeout.
+                let handshake = acceptor.accept(tcp);
+                let (builder, mut stopped) = (builder.clone(), stopped.clone());
+                let (state, clock) = (state.clone(), clock.clone());
+                // Taken now, so that shutdown waits for handshakes under way.
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let tls = tokio::select! {
+                        tls = handshake => match tls {
+                            Ok(tls) => tls,
+                            Err(e) => {
+                                tracing::debug!(error = %e, "TLS handshake failed");
+                                return;
+                            }
+                        },
+                        _ = stopped.wait_for(|s| *s) => return,
+                    };
+                    let io = Watched::new(tls, state, clock);
+                    let conn = builder.serve_connection(TokioIo::new(io), service);
+                    if let Err(e) = watcher.watch(conn).await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    drop(permit);
+                })
+            }
         };
-        // Reaching the service means the request headers are all in.
-        let (app, headers_read, clock_for_service) = (app.clone(), state.clone(), clock.clone());
-        let service = tower::service_fn(move |req| {
-            headers_read.reading_since.store(0, Ordering::Relaxed);
-            // A request being answered (a slow miss) is not idleness.
-            let answering = Answering::start(&headers_read, &clock_for_service);
-            let answer = app.clone().oneshot(req);
-            async move {
-                let resp = answer.await;
-                drop(answering);
-                resp
-            }
-        });
-        let conn = builder
-            .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
-            .into_owned();
-        let conn = graceful.watch(conn);
-        let task = tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-            drop(permit);
-        });
         watched.push((Arc::downgrade(&state), task.abort_handle()));
     }
     let deadline = tokio::time::Instant::now() + limits.shutdown_timeout;
@@ -189,6 +230,41 @@ async fn serve(
     if tokio::time::timeout_at(deadline, settle()).await.is_err() {
         tracing::warn!("shutdown timeout: some answered artifacts were not stored");
     }
+}
+
+/// A connection's service: notes for the sweeper when a request's headers
+/// are all in and while it is answered, and tells the app who asks.
+fn conn_service(
+    app: Router,
+    state: Arc<ConnState>,
+    clock: Clock,
+    client: SocketAddr,
+    tls: bool,
+) -> impl tower::Service<
+    Request<Incoming>,
+    Response = Response,
+    Error = Infallible,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static {
+    tower::service_fn(move |mut req: Request<Incoming>| {
+        // Reaching the service means the request headers are all in.
+        state.reading_since.store(0, Ordering::Relaxed);
+        let extensions = req.extensions_mut();
+        extensions.insert(ClientAddr(client));
+        if tls {
+            extensions.insert(ViaTls);
+        }
+        // A request being answered (a slow miss) is not idleness.
+        let answering = Answering::start(&state, &clock);
+        let answer = app.clone().oneshot(req);
+        async move {
+            let resp = answer.await;
+            drop(answering);
+            resp
+        }
+    })
 }
 
 /// How often connections are checked for slow requests and idleness.
@@ -282,15 +358,49 @@ fn sweep_slow(watched: &mut Vec<(Weak<ConnState>, AbortHandle)>, clock: &Clock, 
     });
 }
 
-/// A connection's socket, noting for the sweeper when requests start and
-/// when answers go out.
-struct Watched {
-    io: TcpStream,
+/// A connection's stream (a socket, or TLS over it), noting for the
+/// sweeper when requests start and when answers go out.
+struct Watched<IO> {
+    io: IO,
     state: Arc<ConnState>,
     clock: Clock,
+    framing: Framing,
 }
 
-impl AsyncRead for Watched {
+/// What bytes from the client mean, known from the first of them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Unknown,
+    /// Bytes in begin a request (when none is being read).
+    Http1,
+    /// HTTP/2 (ALPN h2 or prior knowledge): clients send frames (window
+    /// updates while an answer streams, pings) that begin no request, so
+    /// bytes in do not start the request-header clock; only the first
+    /// request is bounded, from the connection's start.
+    Http2,
+}
+
+/// How every HTTP/2 connection begins (RFC 9113 3.4); no HTTP/1 method is PRI.
+const HTTP2_PREFACE: &[u8] = b"PRI ";
+
+impl<IO> Watched<IO> {
+    fn new(io: IO, state: Arc<ConnState>, clock: Clock) -> Self {
+        Self {
+            io,
+            state,
+            clock,
+            framing: Framing::Unknown,
+        }
+    }
+
+    fn written(&self) {
+        self.state
+            .last_activity
+            .store(self.clock.now(), Ordering::Relaxed);
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -299,20 +409,29 @@ impl AsyncRead for Watched {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
         if buf.filled().len() > before {
+            if self.framing == Framing::Unknown {
+                self.framing = if buf.filled()[before..].starts_with(HTTP2_PREFACE) {
+                    Framing::Http2
+                } else {
+                    Framing::Http1
+                };
+            }
             let now = self.clock.now();
             self.state.last_activity.store(now, Ordering::Relaxed);
-            let _ = self.state.reading_since.compare_exchange(
-                0,
-                now,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
+            if self.framing == Framing::Http1 {
+                let _ = self.state.reading_since.compare_exchange(
+                    0,
+                    now,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
         }
         polled
     }
 }
 
-impl AsyncWrite for Watched {
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -343,14 +462,6 @@ impl AsyncWrite for Watched {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
-impl Watched {
-    fn written(&self) {
-        self.state
-            .last_activity
-            .store(self.clock.now(), Ordering::Relaxed);
     }
 }
 

@@ -12,4 +12,5 @@ mod failover;
 mod goproxy;
 mod operations;
 mod sumdb;
+mod tls;
 mod upstreams;
