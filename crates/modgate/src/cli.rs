@@ -30,10 +30,51 @@ pub enum Command {
     /// modgate's own checksum database.
     #[command(subcommand)]
     Sumdb(SumdbCommand),
+    /// Edit the auth file: users, groups, tokens (access rules are edited by hand).
+    Auth(AuthArgs),
     /// Publish a private module version from a directory (no git needed):
     /// builds its zip with the module zip rules and uploads it to a modgate
     /// server, which needs the `publish` right on the module's pattern.
     Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// The auth file (created, mode 0600, when missing).
+    #[arg(long, env = env::AUTH_FILE, value_name = "FILE", global = true)]
+    pub auth_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: AuthCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Add a user; the password is read from stdin (prompted for on a
+    /// terminal; an empty one makes a user who logs in with tokens only).
+    AddUser {
+        name: String,
+        /// Groups the user belongs to, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+        /// May read and publish everything, and see /metrics.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a user's password (read as for add-user).
+    Passwd { name: String },
+    /// Create an API token acting as a user; printed once, alone on the last line.
+    AddToken {
+        name: String,
+        /// When it stops working: a date-time (2027-01-31T00:00:00Z) or a span from now (90d, 12h).
+        #[arg(long, value_name = "WHEN")]
+        expires: Option<String>,
+    },
+    /// List users and tokens (never a secret or a hash).
+    List,
+    /// Revoke a token by its id (see list).
+    Revoke { id: String },
+    /// Remove a user and their tokens.
+    RemoveUser { name: String },
 }
 
 #[derive(Debug, Args)]
