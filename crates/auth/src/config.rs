@@ -308,6 +308,29 @@ impl AuthConfig {
         }
     }
 
+    /// Whether `identity` may read modules that no rule guards (the
+    /// `defaults.public` setting); for endpoints that serve no one module,
+    /// such as the proxied public checksum database.
+    pub fn reads_public(&self, identity: &Identity) -> bool {
+        match self.public {
+            _ if identity.is_admin() => true,
+            PublicDefault::Anonymous => true,
+            PublicDefault::Authenticated => !identity.is_anonymous(),
+            PublicDefault::Closed => false,
+        }
+    }
+
+    /// Whether some rule lets `identity` read the modules it guards. modgate's
+    /// own checksum database names every module version it holds, private
+    /// ones too, so it is served to these identities (and admins) only.
+    pub fn reads_guarded(&self, identity: &Identity) -> bool {
+        identity.is_admin()
+            || self
+                .rules
+                .iter()
+                .any(|r| r.names(identity) && r.allow.contains(&Right::Read))
+    }
+
     /// What the file allows but is probably a mistake: rules naming users
     /// or groups that do not exist, tokens that have expired by `now`.
     pub fn check(&self, now: Timestamp) -> Vec<Warning> {
@@ -462,6 +485,33 @@ mod tests {
             Decision::Deny(d) => d.reason,
             Decision::Allow => panic!("allowed"),
         }
+    }
+
+    #[test]
+    fn who_reads_guarded_modules_and_public_ones() {
+        let c = config(&format!(
+            r#"{USERS}
+            [defaults]
+            public = "authenticated"
+            [[access]]
+            patterns = ["corp.example/*"]
+            users = ["alice"]
+            allow = ["read"]
+            [[access]]
+            patterns = ["corp.example/*"]
+            users = ["bob"]
+            allow = ["publish"]
+            "#
+        ));
+        assert!(c.reads_guarded(&alice()));
+        assert!(!c.reads_guarded(&bob()), "publish alone reads nothing");
+        assert!(!c.reads_guarded(&Identity::ANONYMOUS));
+        assert!(c.reads_guarded(&root()));
+        assert!(c.reads_public(&bob()));
+        assert!(!c.reads_public(&Identity::ANONYMOUS));
+        let closed = config(&format!("{USERS}\n[defaults]\npublic = \"closed\"\n"));
+        assert!(!closed.reads_public(&alice()));
+        assert!(closed.reads_public(&root()));
     }
 
     #[test]

@@ -82,6 +82,8 @@ own_variables! {
     TLS_CERT = "MODGATE_TLS_CERT";
     /// PEM private key of the `MODGATE_TLS_CERT` certificate.
     TLS_KEY = "MODGATE_TLS_KEY";
+    /// Audit log of private reads and publishes: a file, or `-` for stderr.
+    AUDIT_LOG = "MODGATE_AUDIT_LOG";
 }
 
 // Variables of other tools, read as those tools read them.

@@ -291,6 +291,15 @@ pub struct Settings {
     #[arg(long, env = env::TLS_KEY, value_name = "FILE")]
     #[serde(alias = "tls-key")]
     pub tls_key: Option<PathBuf>,
+    /// Users, tokens and access rules (TOML; see `modgate auth`); reloaded
+    /// when it changes and on SIGHUP. Without it, everyone reads everything.
+    #[arg(long, env = env::AUTH_FILE, value_name = "FILE")]
+    #[serde(alias = "auth-file")]
+    pub auth_file: Option<PathBuf>,
+    /// Audit log of private reads and publishes (JSON lines): a file, or `-` for stderr.
+    #[arg(long, env = env::AUDIT_LOG, value_name = "FILE")]
+    #[serde(alias = "audit-log")]
+    pub audit_log: Option<PathBuf>,
 }
 
 impl Settings {
@@ -336,7 +345,9 @@ impl Settings {
             private_sumdb_key,
             max_git_processes,
             tls_cert,
-            tls_key
+            tls_key,
+            auth_file,
+            audit_log
         )
     }
 }
@@ -358,6 +369,8 @@ pub struct ServeConfig {
     pub private_sumdb_key: Option<PathBuf>,
     /// `--tls-cert` and `--tls-key`: serve HTTPS.
     pub tls: Option<CertFiles>,
+    pub auth_file: Option<PathBuf>,
+    pub audit_log: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -406,6 +419,8 @@ impl ServeConfig {
             direct,
             private: s.private.unwrap_or_default(),
             private_sumdb_key: s.private_sumdb_key,
+            auth_file: s.auth_file,
+            audit_log: s.audit_log,
             storage,
             upstream: s
                 .upstream

@@ -3,6 +3,7 @@
 //! wiring of `modgate serve`; the work is done by the library crates
 //! (`modgate-proxy`, `modgate-vcs`, `modgate-doctor` and the domain crates).
 
+mod auth;
 mod cli;
 mod config;
 
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             })
             .map_err(anyhow::Error::from),
+        Command::Auth(args) => auth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Publish(args) => {
             modgate_doctor::publish::run(&modgate_doctor::publish::PublishOptions {
                 dir: args.dir,
@@ -123,10 +125,26 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(files) => Some(tls::server_config(files.clone()).context("cannot serve TLS")?),
         None => None,
     };
+    let access = match &config.auth_file {
+        Some(path) => Some(
+            modgate_proxy::access::Access::load(path)
+                .with_context(|| format!("cannot load the auth file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let audit = match &config.audit_log {
+        Some(path) => Some(
+            modgate_proxy::access::AuditLog::open(path)
+                .with_context(|| format!("cannot open the audit log {}", path.display()))?,
+        ),
+        None => None,
+    };
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(server::AppState {
         proxy: modgate_proxy::Proxy::new(store, upstreams, config.cache.clone(), checksums, log),
         metrics: metrics.clone(),
+        access,
+        audit,
     });
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -139,6 +157,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     stdout.flush()?;
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let proxy = state.proxy.clone();
+    let watching = state.clone();
     let settling = proxy.clone();
     let settle: workers::Settle = Arc::new(move || {
         let proxy = settling.clone();
@@ -155,6 +174,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 () = shutdown() => {},
                 () = telemetry::metric::upkeep(metrics) => {},
                 () = proxy.upstreams().watch() => {},
+                () = async {
+                    match &watching.access {
+                        Some(access) => access.watch().await,
+                        None => std::future::pending().await,
+                    }
+                } => {},
             }
         },
         settle,

@@ -9,6 +9,7 @@
 //! stored version goes into modgate's own log ([`sumdb::private`]) when one
 //! is configured.
 
+pub mod access;
 pub mod flights;
 pub mod ingest;
 pub mod protocol;

@@ -15,12 +15,15 @@ use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::{Digest, Sha256};
 
+use crate::access::{Access, AuditEntry, AuditLog, Authenticated};
 use crate::protocol::{Kind, ParseError, Request};
 use crate::store::{Body, Object};
 use crate::sumdb::SumdbError;
 use crate::telemetry::{self, metric};
 use crate::upstream::BreakerState;
+use crate::workers::ClientAddr;
 use crate::{Answer, Proxy, ProxyError, PublishError, Published, ingest};
+use modgate_auth::Right;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=60";
@@ -31,6 +34,11 @@ const FILE_CHUNK: usize = 128 << 10;
 pub struct AppState {
     pub proxy: Proxy,
     pub metrics: PrometheusHandle,
+    /// `--auth-file`: who may read what. Without it everyone reads
+    /// everything, as on a laptop.
+    pub access: Option<Access>,
+    /// `--audit-log`: private reads and publishes, one JSON line each.
+    pub audit: Option<AuditLog>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -40,8 +48,99 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/sumdb/{*rest}", get(sumdb))
         .fallback(goproxy)
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(observe))
         .with_state(state)
+}
+
+/// With an auth file, every request but `/healthz` is authenticated first;
+/// the handlers then authorize what it asks for.
+async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    mut req: HttpRequest,
+    next: Next,
+) -> Response {
+    let Some(access) = &state.access else {
+        return next.run(req).await;
+    };
+    if req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
+    // A header that is not text cannot be a credential: refused as malformed.
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{1}"));
+    let client = req.extensions().get::<ClientAddr>().map(|c| c.0.ip());
+    match access.authenticate(header, client).await {
+        Ok(auth) => {
+            req.extensions_mut().insert(Arc::new(auth));
+            next.run(req).await
+        }
+        Err(refused) => {
+            tracing::warn!(client = ?client, reason = %refused.failure, "authentication failed");
+            metric::auth_failure();
+            tokio::time::sleep(refused.delay).await;
+            with_endpoint("auth", unauthorized(refused.failure.client_message()))
+        }
+    }
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut resp = text(StatusCode::UNAUTHORIZED, &format!("{message}\n"));
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(modgate_auth::WWW_AUTHENTICATE),
+    );
+    resp
+}
+
+/// A refusal: 401 for anonymous requests (so that go retries with its
+/// netrc credentials), 403 naming the identity and the pattern otherwise.
+fn denied(denial: &modgate_auth::Denial) -> Response {
+    if denial.anonymous {
+        unauthorized(&denial.to_string())
+    } else {
+        text(StatusCode::FORBIDDEN, &format!("{denial}\n"))
+    }
+}
+
+fn authenticated(req: &HttpRequest) -> Option<Arc<Authenticated>> {
+    req.extensions().get::<Arc<Authenticated>>().cloned()
+}
+
+/// The refusal, if `auth` (None: no auth file) may not exercise `right` on `module`.
+fn refusal(
+    state: &AppState,
+    auth: Option<&Authenticated>,
+    module: &str,
+    right: Right,
+) -> Option<Response> {
+    let auth = auth?;
+    let private = state.proxy.upstreams().is_private(module);
+    match auth
+        .config
+        .authorize(&auth.identity, module, right, private)
+    {
+        modgate_auth::Decision::Allow => None,
+        modgate_auth::Decision::Deny(d) => Some(denied(&d)),
+    }
+}
+
+/// Admin pages: anyone without an auth file, else admins only; the
+/// refusal for anyone else.
+fn not_admin(auth: Option<&Authenticated>) -> Option<Response> {
+    match auth {
+        None => None,
+        Some(a) if a.identity.is_admin() => None,
+        Some(a) if a.identity.is_anonymous() => {
+            Some(unauthorized(modgate_auth::CREDENTIALS_REQUIRED))
+        }
+        Some(a) => Some(text(
+            StatusCode::FORBIDDEN,
+            &format!("modgate: {} is not an admin\n", a.identity),
+        )),
+    }
 }
 
 /// Which endpoint answered, for metrics and logs (never the module path).
@@ -59,7 +158,9 @@ async fn healthz() -> Response {
 
 /// Ready when storage works. Upstreams being down does not make modgate
 /// unready (it still serves its cache), but the body says so, line by line.
-async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    // Upstream names and states are for admins only when there is an auth file.
+    let detailed = not_admin(authenticated(&req).as_deref()).is_none();
     let (status, mut body) = match state.proxy.store().check().await {
         Ok(()) => (StatusCode::OK, "storage: ok\n".to_owned()),
         Err(e) => {
@@ -70,7 +171,11 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
             )
         }
     };
-    let health = state.proxy.upstreams().health();
+    let health = if detailed {
+        state.proxy.upstreams().health()
+    } else {
+        Vec::new()
+    };
     for (name, breaker) in &health {
         body.push_str(&format!("upstream {name}: {}\n", breaker.as_str()));
     }
@@ -80,7 +185,10 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     with_endpoint("readyz", text(status, &body))
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+async fn metrics(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    if let Some(resp) = not_admin(authenticated(&req).as_deref()) {
+        return with_endpoint("metrics", resp);
+    }
     let mut resp = state.metrics.render().into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -116,16 +224,46 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
             return with_endpoint("invalid", text(status, &format!("{e}\n")));
         }
     };
-    if method == Method::PUT {
-        return with_endpoint("publish", publish(&state, &parsed, req).await);
-    }
-    let head = method == Method::HEAD;
-    let resp = match state.proxy.answer(&parsed).await {
-        Ok(Answer::Stored(obj)) => stored(&parsed, obj, req.headers(), head).await,
-        Ok(Answer::Fresh(bytes)) => fresh(&parsed, bytes, req.headers(), head),
-        Err(e) => proxy_error(e),
+    let auth = authenticated(&req);
+    let client = req.extensions().get::<ClientAddr>().map(|c| c.0.ip());
+    let publishing = method == Method::PUT;
+    let right = if publishing {
+        Right::Publish
+    } else {
+        Right::Read
     };
-    with_endpoint(parsed.endpoint(), resp)
+    let resp = match refusal(&state, auth.as_deref(), &parsed.module, right) {
+        Some(resp) => resp,
+        None if publishing => publish(&state, &parsed, req).await,
+        None => {
+            let head = method == Method::HEAD;
+            match state.proxy.answer(&parsed).await {
+                Ok(Answer::Stored(obj)) => stored(&parsed, obj, req.headers(), head).await,
+                Ok(Answer::Fresh(bytes)) => fresh(&parsed, bytes, req.headers(), head),
+                Err(e) => proxy_error(e),
+            }
+        }
+    };
+    let endpoint = if publishing {
+        "publish"
+    } else {
+        parsed.endpoint()
+    };
+    if let Some(audit) = &state.audit
+        && (publishing || state.proxy.upstreams().is_private(&parsed.module))
+    {
+        audit.record(&AuditEntry {
+            time: jiff::Timestamp::now().to_string(),
+            action: if publishing { "publish" } else { "read" },
+            identity: auth.as_ref().map_or("anonymous", |a| a.identity.name()),
+            client: client.map(|ip| ip.to_string()),
+            module: &parsed.module,
+            version: parsed.canonical_version(),
+            endpoint,
+            status: resp.status().as_u16(),
+        });
+    }
+    with_endpoint(endpoint, resp)
 }
 
 fn is_zip_path(path: &str) -> bool {
@@ -206,7 +344,38 @@ async fn stage_body(state: &AppState, body: HttpBody) -> Result<tempfile::NamedT
 /// `/sumdb/<name>/…`: the configured checksum database, proxied and
 /// cached, and modgate's own. go asks `supported` first, then sends all its
 /// checksum database traffic here.
-async fn sumdb(State(state): State<Arc<AppState>>, Path(rest): Path<String>) -> Response {
+async fn sumdb(
+    State(state): State<Arc<AppState>>,
+    Path(rest): Path<String>,
+    req: HttpRequest,
+) -> Response {
+    if let Some(auth) = authenticated(&req) {
+        // modgate's own database names private modules: only for those who
+        // may read some; the proxied public one follows the public default.
+        let own = state
+            .proxy
+            .log()
+            .is_some_and(|log| rest.split('/').next() == Some(log.name()));
+        let allowed = if own {
+            auth.config.reads_guarded(&auth.identity)
+        } else {
+            auth.config.reads_public(&auth.identity)
+        };
+        if !allowed {
+            let resp = if auth.identity.is_anonymous() {
+                unauthorized(modgate_auth::CREDENTIALS_REQUIRED)
+            } else {
+                text(
+                    StatusCode::FORBIDDEN,
+                    &format!(
+                        "modgate: {} may not read this checksum database\n",
+                        auth.identity
+                    ),
+                )
+            };
+            return with_endpoint("sumdb", resp);
+        }
+    }
     let resp = match state.proxy.sumdb(&rest).await {
         Ok(answer) => {
             let mut resp = (StatusCode::OK, answer.body).into_response();

@@ -124,6 +124,11 @@ pub mod metric {
         counter!("modgate_stale_answers_total", "endpoint" => endpoint).increment(1);
     }
 
+    /// A request whose credentials were refused.
+    pub fn auth_failure() {
+        counter!("modgate_auth_failures_total").increment(1);
+    }
+
     /// An artifact an upstream sent that failed validation.
     pub fn rejected_artifact(kind: &'static str) {
         counter!("modgate_rejected_artifacts_total", "kind" => kind).increment(1);

@@ -8,6 +8,7 @@ use crate::support::fresh_dir;
 use crate::support::go::Go;
 use crate::support::mirror::{Behaviour, Mirror};
 use crate::support::modgate::Modgate;
+use crate::support::tls::Ca;
 
 const PRIVATE_DB: &str = "sum.corp.test";
 const LIB: &str = "corp.example/lib";
@@ -270,4 +271,294 @@ fn app_dir() -> std::path::PathBuf {
     let dir = fresh_dir("app");
     fs_err::write(dir.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
     dir
+}
+
+/// `modgate auth --auth-file FILE …`, with `stdin` piped in.
+fn auth(file: &Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modgate"))
+        .arg("auth")
+        .args(args)
+        .args(["--auth-file", file.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run modgate auth");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "modgate auth {args:?}: {}",
+        text(&out)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn netrc_home(addr: &str, login: &str, password: &str) -> std::path::PathBuf {
+    let home = fresh_dir("netrc-home");
+    fs_err::write(
+        home.join(".netrc"),
+        format!("machine {addr}\nlogin {login}\npassword {password}\n"),
+    )
+    .unwrap();
+    home
+}
+
+/// curl trusting the test CA at `ca`.
+fn curl(ca: &Path, args: &[&str]) -> (u16, String) {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "--cacert",
+            ca.to_str().unwrap(),
+        ])
+        .args(args)
+        .output()
+        .expect("curl is needed (scripts/install-test-deps installs it)");
+    let body = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = body.rsplit_once('\n').unwrap();
+    (code.parse().unwrap(), body.to_owned())
+}
+
+#[test]
+fn identities_read_exactly_what_the_rules_give_them() {
+    const ALICE_PW: &str = "alice-correct-horse";
+    const BOB_PW: &str = "bob-battery-staple";
+    let dir = fresh_dir("auth");
+    let file = dir.join("auth.toml");
+    auth(
+        &file,
+        &["add-user", "alice", "--groups", "dev"],
+        &format!("{ALICE_PW}\n"),
+    );
+    auth(&file, &["add-user", "bob"], &format!("{BOB_PW}\n"));
+    auth(&file, &["add-user", "root", "--admin"], "root-pw\n");
+    let out = auth(&file, &["add-token", "alice", "--expires", "30d"], "");
+    let token = out.lines().last().unwrap().trim().to_owned();
+    assert!(token.starts_with("mgt_"), "{out}");
+    let mut text_file = fs_err::read_to_string(&file).unwrap();
+    assert!(
+        !text_file.contains(&token) && !text_file.contains(ALICE_PW),
+        "secrets stored in clear"
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        fs_err::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    text_file.push_str(
+        "\n[[access]]\npatterns = [\"corp.example/*\"]\ngroups = [\"dev\"]\nallow = [\"read\", \"publish\"]\n",
+    );
+    fs_err::write(&file, text_file).unwrap();
+    let listed = auth(&file, &["list"], "");
+    assert!(
+        listed.contains("user  alice") && listed.contains("token "),
+        "{listed}"
+    );
+
+    let keys = fresh_dir("keys");
+    let (key, vkey) = private_db(&keys);
+    let tree = crate::support::fixture::Fixture::get().tree.clone();
+    let audit = dir.join("audit.log");
+    // Over TLS, as the go command sends credentials over https only.
+    let test_ca = Ca::new("modgate access CA");
+    let issued = test_ca.issue(1);
+    let (ca, cert, tls_key) = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    fs_err::write(&ca, &test_ca.pem).unwrap();
+    fs_err::write(&cert, &issued.cert_pem).unwrap();
+    fs_err::write(&tls_key, &issued.key_pem).unwrap();
+    let ssl = ("SSL_CERT_FILE", ca.to_str().unwrap());
+    let modgate = Modgate::start_args(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        tls_key.to_str().unwrap(),
+        "--storage",
+        fresh_dir("storage").to_str().unwrap(),
+        "--upstream",
+        &format!("file://{}", tree.display()),
+        "--private",
+        "corp.example/*",
+        "--private-sumdb-key",
+        &key,
+        "--auth-file",
+        file.to_str().unwrap(),
+        "--audit-log",
+        audit.to_str().unwrap(),
+    ]);
+
+    // Publishing takes the publish right: alice's token has it, bob not.
+    let lib = module_dir(LIB, 7);
+    let bob_url = format!("https://bob:{BOB_PW}@{}", modgate.addr);
+    let out = publish(&lib, LIB, "v1.0.0", &bob_url, &[ssl]);
+    assert!(
+        !out.status.success() && text(&out).contains("403"),
+        "{}",
+        text(&out)
+    );
+    let out = publish(
+        &lib,
+        LIB,
+        "v1.0.0",
+        &modgate.url,
+        &[("MODGATE_TOKEN", &token), ssl],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The go command with alice's ~/.netrc entry reads the private module,
+    // verified by the private checksum database (also behind the rules).
+    let app = app(LIB);
+    let netrc =
+        |login: &str, password: &str| netrc_home(&modgate.addr, login, password).join(".netrc");
+    let alice_netrc = netrc("alice", ALICE_PW);
+    let alice = verifying_go(&modgate.url, &vkey)
+        .env("SSL_CERT_FILE", ca.to_str().unwrap())
+        .env("NETRC", alice_netrc.to_str().unwrap());
+    alice.run(&app, &["get", &format!("{LIB}@v1.0.0")]);
+    // So does GOPROXY=https://alice:TOKEN@host.
+    let with_token = verifying_go(&format!("https://alice:{token}@{}", modgate.addr), &vkey)
+        .env("SSL_CERT_FILE", ca.to_str().unwrap());
+    with_token.run(&app_dir(), &["mod", "download", &format!("{LIB}@v1.0.0")]);
+
+    // Without credentials go fails with modgate's 401 line.
+    let anonymous = verifying_go(&modgate.url, &vkey).env("SSL_CERT_FILE", ca.to_str().unwrap());
+    let out = anonymous
+        .command(&app_dir(), &["mod", "download", &format!("{LIB}@v1.0.0")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("401") && err.contains("modgate"),
+        "{err}"
+    );
+
+    // bob: 403 for the private pattern, public modules still open.
+    let bob_netrc = netrc("bob", BOB_PW);
+    let bob = Go::new(&modgate.url)
+        .env("SSL_CERT_FILE", ca.to_str().unwrap())
+        .env("NETRC", bob_netrc.to_str().unwrap());
+    let out = bob
+        .command(&app_dir(), &["mod", "download", &format!("{LIB}@v1.0.0")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("403") && err.contains("bob"),
+        "{err}"
+    );
+    assert!(
+        err.contains("corp.example/*"),
+        "the refusal names the pattern: {err}"
+    );
+    bob.run(
+        &app_dir(),
+        &["mod", "download", "github.com/modgate-test/alpha@v1.0.0"],
+    );
+    // The private database's lookups name private modules: not for bob.
+    let (status, _) = curl(
+        &ca,
+        &[
+            "-u",
+            &format!("bob:{BOB_PW}"),
+            &format!("{}/sumdb/{PRIVATE_DB}/lookup/{LIB}@v1.0.0", modgate.url),
+        ],
+    );
+    assert_eq!(status, 403);
+
+    // A bearer token works with curl; a wrong one, a wrong password and a
+    // nonexistent module behind the pattern get the same answers as ever.
+    let list = format!("{}/{LIB}/@v/list", modgate.url);
+    let (status, body) = curl(
+        &ca,
+        &["-H", &format!("Authorization: Bearer {token}"), &list],
+    );
+    assert_eq!((status, body.as_str()), (200, "v1.0.0\n"));
+    let (status, body) = curl(&ca, &["-H", "Authorization: Bearer mgt_nope_nope", &list]);
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = curl(&ca, &["-u", "alice:wrong", &list]);
+    assert_eq!(status, 401);
+    let hidden = |module: &str| {
+        curl(
+            &ca,
+            &[
+                "-u",
+                &format!("bob:{BOB_PW}"),
+                &format!("{}/{module}/@v/list", modgate.url),
+            ],
+        )
+    };
+    let (a, b) = (hidden(LIB), hidden("corp.example/does-not-exist"));
+    assert_eq!(a.0, 403);
+    assert_eq!(
+        a,
+        (b.0, b.1.replace("corp.example/does-not-exist", LIB)),
+        "a refusal never tells whether the module exists"
+    );
+
+    // Admin pages.
+    let metrics = format!("{}/metrics", modgate.url);
+    assert_eq!(curl(&ca, &[&metrics]).0, 401);
+    assert_eq!(
+        curl(&ca, &["-u", &format!("alice:{ALICE_PW}"), &metrics]).0,
+        403
+    );
+    let (status, body) = curl(&ca, &["-u", "root:root-pw", &metrics]);
+    assert_eq!(status, 200);
+    assert!(body.contains("modgate_auth_failures_total"), "{body}");
+    for secret in [ALICE_PW, BOB_PW, token.as_str(), "root-pw"] {
+        assert!(!body.contains(secret), "a secret in the metrics");
+        assert!(!modgate.logs().contains(secret), "a secret in the log");
+    }
+
+    // The audit log: who read and published what, from where.
+    let audit_text = fs_err::read_to_string(&audit).unwrap();
+    let entries: Vec<serde_json::Value> = audit_text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "publish" && e["identity"] == "alice" && e["status"] == 201)
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "publish" && e["identity"] == "bob" && e["status"] == 403)
+    );
+    assert!(entries.iter().any(|e| e["action"] == "read"
+        && e["identity"] == "alice"
+        && e["endpoint"] == "zip"
+        && e["client"] == "127.0.0.1"));
+    for secret in [ALICE_PW, BOB_PW, token.as_str()] {
+        assert!(!audit_text.contains(secret), "a secret in the audit log");
+    }
+
+    // Revoking the token takes effect without a restart.
+    let id = token.split('_').nth(1).unwrap();
+    auth(&file, &["revoke", id], "");
+    let revoked = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        curl(
+            &ca,
+            &["-H", &format!("Authorization: Bearer {token}"), &list],
+        )
+        .0 == 401
+    });
+    assert!(revoked, "the revoked token still works");
+    assert!(!modgate.logs().contains("panicked"));
 }

@@ -17,49 +17,7 @@ use crate::support::fresh_dir;
 use crate::support::go::{self, Go};
 use crate::support::mirror::Mirror;
 use crate::support::modgate::Modgate;
-
-/// A test certificate authority.
-struct Ca {
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-    pem: String,
-}
-
-/// A server certificate for 127.0.0.1 and its key.
-struct Issued {
-    cert_pem: String,
-    key_pem: String,
-    der: CertificateDer<'static>,
-}
-
-impl Ca {
-    fn new(name: &str) -> Self {
-        let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        let key = rcgen::KeyPair::generate().unwrap();
-        let pem = params.self_signed(&key).unwrap().pem();
-        Self {
-            issuer: rcgen::Issuer::new(params, key),
-            pem,
-        }
-    }
-
-    /// A certificate with a fresh key and the given serial number.
-    fn issue(&self, serial: u64) -> Issued {
-        let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
-        params.serial_number = Some(rcgen::SerialNumber::from(serial));
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        Issued {
-            // The chain: the server's certificate, then its issuer.
-            cert_pem: format!("{}{}", cert.pem(), self.pem),
-            key_pem: key.serialize_pem(),
-            der: cert.der().clone(),
-        }
-    }
-}
+use crate::support::tls::{Ca, Issued};
 
 struct Files {
     cert: PathBuf,

@@ -11,6 +11,7 @@ pub mod loopback;
 pub mod mirror;
 pub mod modgate;
 pub mod repos;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

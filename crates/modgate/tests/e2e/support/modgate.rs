@@ -75,7 +75,10 @@ impl Modgate {
         };
         let url = url.to_owned();
         Self {
-            addr: url.trim_start_matches("http://").to_owned(),
+            addr: url
+                .trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .to_owned(),
             url,
             child,
             log,
