@@ -12,12 +12,24 @@ use crate::protocol::{Kind, Request};
 
 pub struct DirectFetcher {
     direct: Arc<Direct>,
-    /// For module proxies named by go-import `mod` entries.
+    /// For module proxies named by go-import `mod` entries: it keeps to
+    /// the destination policy (see [`DirectFetcher::client`]).
     client: reqwest::Client,
     policy: Policy,
 }
 
 impl DirectFetcher {
+    /// The client for the module proxies that go-import `mod` entries
+    /// name, which a request chose: on the direct mode's destination policy.
+    pub fn client(direct: &Direct, policy: &Policy) -> reqwest::Result<reqwest::Client> {
+        direct
+            .policy()
+            .client_builder(false)
+            .connect_timeout(policy.connect_timeout)
+            .read_timeout(policy.idle_timeout)
+            .build()
+    }
+
     pub fn new(direct: Arc<Direct>, client: reqwest::Client, policy: &Policy) -> Self {
         Self {
             direct,
@@ -70,7 +82,12 @@ impl Fetcher for DirectFetcher {
             Err(Error::Staging(e)) => Err(FetchError::Staging(e)),
             // A go-import `mod` entry: the module lives on that proxy.
             Err(Error::Proxy(url)) => {
-                let proxy = HttpUpstream::new(&url, self.client.clone(), &self.policy);
+                let proxy = HttpUpstream::discovered(
+                    &url,
+                    self.client.clone(),
+                    self.direct.policy().clone(),
+                    &self.policy,
+                );
                 proxy
                     .fetch_path(req.upstream_path(), want, &mut || {})
                     .await

@@ -531,12 +531,13 @@ impl Upstreams {
         private: &str,
     ) -> Result<Self, reqwest::Error> {
         let client = policy.http_client()?;
+        let guarded = match &direct {
+            Some(d) => Some(direct::DirectFetcher::client(d, policy)?),
+            None => None,
+        };
         let direct_fetcher = |d: &Arc<Direct>| -> Box<dyn Fetcher> {
-            Box::new(direct::DirectFetcher::new(
-                d.clone(),
-                client.clone(),
-                policy,
-            ))
+            let guarded = guarded.clone().expect("built with direct");
+            Box::new(direct::DirectFetcher::new(d.clone(), guarded, policy))
         };
         let build = |p: &goproxy::Proxy| -> Option<Box<dyn Fetcher>> {
             Some(match p {
