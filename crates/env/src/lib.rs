@@ -74,6 +74,10 @@ own_variables! {
     MAX_GIT_PROCESSES = "MODGATE_MAX_GIT_PROCESSES";
     /// Signer key file of modgate's own checksum database.
     PRIVATE_SUMDB_KEY = "MODGATE_PRIVATE_SUMDB_KEY";
+    /// Internal networks (CIDR, comma-separated) that destinations a request chose may be in.
+    ALLOW_NETWORK = "MODGATE_ALLOW_NETWORK";
+    /// go-get discovery: `on`, `off`, or the hosts it runs for, comma-separated.
+    GO_GET = "MODGATE_GO_GET";
 }
 
 // Variables of other tools, read as those tools read them.

@@ -10,5 +10,6 @@ mod explain;
 mod failover;
 mod goproxy;
 mod operations;
+mod ssrf;
 mod sumdb;
 mod upstreams;
