@@ -466,7 +466,7 @@ impl GitRepo {
             Ok(finished) if finished.stderr.contains("invalid path") => {
                 tracing::info!(command = %cmd.display(), stderr = ?finished.detail(), "git archive refused a path");
                 Err(VcsError::InvalidTree {
-                    detail: "git refuses a path in it (such as .git/…)".to_owned(),
+                    detail: "an invalid path git will not archive (such as .git/…)".to_owned(),
                 })
             }
             Ok(finished) if finished.stderr.contains("not a valid object name") => {
