@@ -532,12 +532,17 @@ impl Upstreams {
     ) -> Result<Self, reqwest::Error> {
         let client = policy.http_client()?;
         let guarded = match &direct {
-            Some(d) => Some(direct::DirectFetcher::client(d, policy)?),
+            Some(d) => Some(direct::DirectFetcher::guarded_client(d, policy)?),
             None => None,
         };
         let direct_fetcher = |d: &Arc<Direct>| -> Box<dyn Fetcher> {
             let guarded = guarded.clone().expect("built with direct");
-            Box::new(direct::DirectFetcher::new(d.clone(), guarded, policy))
+            Box::new(direct::DirectFetcher::new(
+                d.clone(),
+                client.clone(),
+                guarded,
+                policy,
+            ))
         };
         let build = |p: &goproxy::Proxy| -> Option<Box<dyn Fetcher>> {
             Some(match p {

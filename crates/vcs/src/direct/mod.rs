@@ -59,9 +59,11 @@ pub enum Error {
     NoVersion(String),
     #[error("unsupported VCS {vcs} for {root} (modgate fetches git repositories only)")]
     UnsupportedVcs { vcs: String, root: String },
-    /// The module is served by a GOPROXY-protocol server (a `mod` go-import).
-    #[error("served by the module proxy {0}")]
-    Proxy(String),
+    /// The module is served by a GOPROXY-protocol server (a `mod` go-import);
+    /// `guarded`: a page the request's path chose named it (see
+    /// [`crate::resolve::RepoRoot::guarded`]), so [`Direct::policy`] applies.
+    #[error("served by the module proxy {url}")]
+    Proxy { url: String, guarded: bool },
     /// The local disk failed while staging the archive or the zip.
     #[error("staging: {0}")]
     Staging(#[source] std::io::Error),
@@ -90,7 +92,9 @@ impl Error {
                     | VcsError::GitNotFound
                     | VcsError::Io(_)
             ),
-            Error::Proxy(_) | Error::Staging(_) | Error::Archive { .. } | Error::Task(_) => false,
+            Error::Proxy { .. } | Error::Staging(_) | Error::Archive { .. } | Error::Task(_) => {
+                false
+            }
         }
     }
 }
@@ -147,7 +151,12 @@ impl Direct {
         let root = self.resolver.resolve(module).await?;
         match root.vcs {
             Vcs::Git => {}
-            Vcs::ModProxy => return Err(Error::Proxy(root.url)),
+            Vcs::ModProxy => {
+                return Err(Error::Proxy {
+                    url: root.url,
+                    guarded: root.guarded,
+                });
+            }
             Vcs::Other(vcs) => {
                 return Err(Error::UnsupportedVcs {
                     vcs,

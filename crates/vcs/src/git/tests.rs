@@ -54,7 +54,7 @@ impl Fixture {
         git_at(&src, 0, &["init", "-q", "-b", "main"]);
         let git = Git::new(GitSettings {
             workdir: tmp.path().join("work"),
-            max_processes: 4,
+            max_processes: 8,
             timeout,
             refs_ttl: Duration::ZERO,
             max_size: 0,
@@ -543,4 +543,34 @@ async fn mirrors_are_for_modgate_alone() {
     for file in ["config", "HEAD", "info/attributes"] {
         assert_eq!(mode(&mirror.join(file)), 0o600, "{file}");
     }
+}
+
+/// One host whose URLs requests chose gets two git processes at once, so
+/// that a host that stalls cannot take them all (here 8 processes, of
+/// which 4 for guarded URLs).
+#[tokio::test]
+async fn few_git_processes_per_guarded_host() {
+    let l = Listener::start();
+    let allow = DestinationPolicy::new(vec!["127.0.0.0/8".parse().unwrap()], vec![]);
+    let f = Fixture::with_policy(Duration::from_millis(1500), allow);
+    let repos: Vec<_> = (0..4)
+        .map(|i| {
+            f.git
+                .guarded_repo(&format!("https://127.0.0.1:{}/r{i}", l.port))
+                .unwrap()
+        })
+        .collect();
+    let all = futures::future::join_all(repos.iter().map(|r| r.refs()));
+    let watch = async {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        l.accepted()
+    };
+    let (results, during) = tokio::join!(all, watch);
+    assert!(during <= 2, "{during} connections at once");
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(VcsError::Timeout { .. })))
+    );
+    assert_eq!(l.accepted(), 4);
 }
