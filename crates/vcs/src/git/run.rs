@@ -62,7 +62,7 @@ impl Cmd<'_> {
     /// Classifies and logs what git said.
     pub fn failure(&self, finished: &Finished) -> GitFailure {
         let failure = GitFailure::classify(&finished.stderr);
-        tracing::warn!(command = %self.display(), status = %finished.status, stderr = ?finished.detail(), %failure, "git failed");
+        tracing::info!(command = %self.display(), status = %finished.status, stderr = ?finished.detail(), %failure, "git failed");
         failure
     }
 }
