@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use modgate_redact::redact_text;
+use modgate_vcs::git::GitFailure;
 
 use super::check::{Category, Check};
 use super::goenv::{GoEnv, find_in_path};
@@ -113,62 +114,45 @@ fn host(repo: &str) -> &str {
     repo.split('/').next().unwrap_or(repo)
 }
 
-/// git's messages, by layer. `Category::Ok` means "reachable, not a repo".
+/// git's messages, by layer (the classifier direct mode uses too), with
+/// the fix for each. `Category::Ok` means "reachable, not a repo".
 pub fn classify_git_error(stderr: &str, repo: &str) -> (Category, String) {
     let host = host(repo);
-    let e = stderr.to_ascii_lowercase();
-    let auth_fix = format!(
-        "git config --global url.\"git@{host}:\".insteadOf https://{host}/  (use SSH keys), or \
-         store a token: git config --global credential.helper store"
-    );
-    if [
-        "terminal prompts disabled",
-        "could not read username",
-        "could not read password",
-        "authentication failed",
-        "permission denied",
-        "host key verification failed",
-        "access denied",
-        "returned error: 401",
-        "returned error: 403",
-        "invalid username or password",
-    ]
-    .iter()
-    .any(|m| e.contains(m))
-    {
-        (Category::VcsAuth, auth_fix)
-    } else if e.contains("could not resolve host") || e.contains("name or service not known") {
-        (
+    let auth_fix = || {
+        format!(
+            "git config --global url.\"git@{host}:\".insteadOf https://{host}/  (use SSH keys), or \
+             store a token: git config --global credential.helper store"
+        )
+    };
+    match GitFailure::classify(stderr) {
+        GitFailure::Unresolved => (
             Category::Dns,
             format!("getent hosts {host}  # check the name, VPN or /etc/hosts"),
-        )
-    } else if e.contains("connection refused") {
-        (
+        ),
+        GitFailure::ConnectionRefused => (
             Category::ConnectRefused,
             format!("check that {host} serves git over HTTPS on port 443"),
-        )
-    } else if e.contains("timed out") {
-        (
+        ),
+        GitFailure::TimedOut => (
             Category::ConnectTimeout,
             format!("check that {host} is reachable from here (VPN?)"),
-        )
-    } else if e.contains("ssl certificate problem") || e.contains("certificate verification failed")
-    {
-        (
+        ),
+        GitFailure::Certificate => (
             Category::TlsCertificate,
             format!(
                 "sudo cp ca.crt /usr/local/share/ca-certificates/{host}.crt && sudo update-ca-certificates"
             ),
-        )
-    } else if e.contains("not found") || e.contains("does not appear to be a git repository") {
-        (
+        ),
+        GitFailure::NotFound => (
             Category::Ok,
             format!(
                 "list module paths, not only hosts, to have them checked: go env -w GOPRIVATE={repo}/yourmodule"
             ),
-        )
-    } else {
-        (Category::VcsAuth, auth_fix)
+        ),
+        // Credentials are what most often stand between git and a private host.
+        GitFailure::AuthRequired | GitFailure::ProtocolNotAllowed | GitFailure::Other => {
+            (Category::VcsAuth, auth_fix())
+        }
     }
 }
 

@@ -84,6 +84,10 @@ own_variables! {
     TLS_KEY = "MODGATE_TLS_KEY";
     /// Audit log of private reads and publishes: a file, or `-` for stderr.
     AUDIT_LOG = "MODGATE_AUDIT_LOG";
+    /// Internal networks (CIDR, comma-separated) that destinations a request chose may be in.
+    ALLOW_NETWORK = "MODGATE_ALLOW_NETWORK";
+    /// go-get discovery: `on`, `off`, or the hosts it runs for, comma-separated.
+    GO_GET = "MODGATE_GO_GET";
 }
 
 // Variables of other tools, read as those tools read them.
@@ -121,12 +125,15 @@ pub const GO_SETTINGS: &[&str] = &[
     "GOTOOLCHAIN",
 ];
 
-/// Proxy settings `doctor` honours as Go's net/http does (upper case wins).
+/// Proxy settings `doctor` honours as Go's net/http does (upper case wins);
+/// direct mode lets their hosts be internal (they are the operator's).
 pub const HTTP_PROXY: [&str; 2] = ["HTTP_PROXY", "http_proxy"];
 /// See [`HTTP_PROXY`].
 pub const HTTPS_PROXY: [&str; 2] = ["HTTPS_PROXY", "https_proxy"];
 /// See [`HTTP_PROXY`].
 pub const NO_PROXY: [&str; 2] = ["NO_PROXY", "no_proxy"];
+/// The proxy for every scheme, as modgate's HTTP client (reqwest) reads it.
+pub const ALL_PROXY: [&str; 2] = ["ALL_PROXY", "all_proxy"];
 
 #[cfg(test)]
 mod tests {

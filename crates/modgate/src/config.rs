@@ -8,13 +8,14 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use modgate_env as env;
+use modgate_net::Cidr;
 use modgate_proxy::CachePolicy;
 use modgate_proxy::tls::CertFiles;
 use modgate_proxy::upstream::{HedgePolicy, Policy, UpstreamSpec};
 use modgate_proxy::workers::Limits;
 use modgate_sumdb::SumdbSpec;
 use modgate_vcs::DirectSettings;
-use modgate_vcs::resolve::RepoMapRule;
+use modgate_vcs::resolve::{GoGet, RepoMapRule};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
@@ -300,6 +301,17 @@ pub struct Settings {
     #[arg(long, env = env::AUDIT_LOG, value_name = "FILE")]
     #[serde(alias = "audit-log")]
     pub audit_log: Option<PathBuf>,
+    /// Internal networks (CIDR, comma-separated) that go-get discovery, the
+    /// proxies and git URLs its pages name may still reach; by default
+    /// every loopback, private, link-local and reserved address is refused.
+    #[arg(long, env = env::ALLOW_NETWORK, value_name = "CIDR", value_delimiter = ',')]
+    #[serde(alias = "allow-network")]
+    pub allow_network: Option<Vec<Cidr>>,
+    /// go-get discovery for paths on no known code host and no --repo-map
+    /// rule: on, off, or only for the listed hosts [default: on].
+    #[arg(long, env = env::GO_GET, value_name = "on|off|HOST,…")]
+    #[serde(alias = "go-get")]
+    pub go_get: Option<GoGet>,
 }
 
 impl Settings {
@@ -347,7 +359,9 @@ impl Settings {
             tls_cert,
             tls_key,
             auth_file,
-            audit_log
+            audit_log,
+            allow_network,
+            go_get
         )
     }
 }
@@ -396,6 +410,9 @@ impl ServeConfig {
             max_git: s.max_git_processes.unwrap_or(16).max(1),
             refs_ttl: secs(s.list_ttl, 30),
             vcs_max_size: s.vcs_max_size.map_or(DEFAULT_VCS_MAX_SIZE, |s| s.0),
+            private: s.private.clone().unwrap_or_default(),
+            allow_network: s.allow_network.unwrap_or_default(),
+            go_get: s.go_get.unwrap_or_default(),
         };
         let tls = match (s.tls_cert, s.tls_key) {
             (Some(cert), Some(key)) => Some(CertFiles { cert, key }),

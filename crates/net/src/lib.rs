@@ -1,6 +1,11 @@
 //! modgate's HTTP plumbing, shared by the server, the VCS code and the
-//! client tools: the HTTP client as modgate builds it and one wording of
-//! HTTP failures, with credentials redacted (`modgate-redact`).
+//! client tools: the HTTP client as modgate builds it, one wording of
+//! HTTP failures, with credentials redacted (`modgate-redact`), and the
+//! policy for destinations a request chose ([`DestinationPolicy`]).
+
+mod destination;
+
+pub use destination::{Cidr, Class, DestinationPolicy, Error, classify};
 
 pub mod credentials;
 
@@ -15,13 +20,17 @@ pub fn client(
     connect_timeout: Duration,
     read_timeout: Duration,
 ) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .user_agent(concat!("modgate/", env!("CARGO_PKG_VERSION")))
+    builder()
         // reqwest's connect timeout covers TCP and the TLS handshake.
         .connect_timeout(connect_timeout)
         // Per read: bounds both the wait for headers and any pause in the body.
         .read_timeout(read_timeout)
         .build()
+}
+
+/// A client builder with modgate's user agent.
+pub fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().user_agent(concat!("modgate/", env!("CARGO_PKG_VERSION")))
 }
 
 /// The error and its causes, without the URL (which may carry credentials).

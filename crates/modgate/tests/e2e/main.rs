@@ -11,6 +11,7 @@ mod explain;
 mod failover;
 mod goproxy;
 mod operations;
+mod ssrf;
 mod sumdb;
 mod tls;
 mod upstreams;

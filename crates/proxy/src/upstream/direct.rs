@@ -12,16 +12,37 @@ use crate::protocol::{Kind, Request};
 
 pub struct DirectFetcher {
     direct: Arc<Direct>,
-    /// For module proxies named by go-import `mod` entries.
+    /// For module proxies that go-import `mod` entries on the operator's
+    /// hosts name.
     client: reqwest::Client,
+    /// For those that a page the request chose names: it keeps to the
+    /// destination policy (see [`DirectFetcher::guarded_client`]).
+    guarded_client: reqwest::Client,
     policy: Policy,
 }
 
 impl DirectFetcher {
-    pub fn new(direct: Arc<Direct>, client: reqwest::Client, policy: &Policy) -> Self {
+    /// The client for the module proxies that go-import `mod` entries
+    /// name, which a request chose: on the direct mode's destination policy.
+    pub fn guarded_client(direct: &Direct, policy: &Policy) -> reqwest::Result<reqwest::Client> {
+        direct
+            .policy()
+            .client_builder(false)
+            .connect_timeout(policy.connect_timeout)
+            .read_timeout(policy.idle_timeout)
+            .build()
+    }
+
+    pub fn new(
+        direct: Arc<Direct>,
+        client: reqwest::Client,
+        guarded_client: reqwest::Client,
+        policy: &Policy,
+    ) -> Self {
         Self {
             direct,
             client,
+            guarded_client,
             policy: policy.clone(),
         }
     }
@@ -69,8 +90,17 @@ impl Fetcher for DirectFetcher {
             Ok(fetched) => Ok(fetched),
             Err(Error::Staging(e)) => Err(FetchError::Staging(e)),
             // A go-import `mod` entry: the module lives on that proxy.
-            Err(Error::Proxy(url)) => {
-                let proxy = HttpUpstream::new(&url, self.client.clone(), &self.policy);
+            Err(Error::Proxy { url, guarded }) => {
+                let proxy = if guarded {
+                    HttpUpstream::discovered(
+                        &url,
+                        self.guarded_client.clone(),
+                        self.direct.policy().clone(),
+                        &self.policy,
+                    )
+                } else {
+                    HttpUpstream::new(&url, self.client.clone(), &self.policy)
+                };
                 proxy
                     .fetch_path(req.upstream_path(), want, &mut || {})
                     .await

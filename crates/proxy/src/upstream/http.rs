@@ -3,9 +3,11 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use std::sync::Arc;
+
 use futures::StreamExt;
 use modgate_net::credentials::{self, Credentials};
-use modgate_net::{describe, first_line};
+use modgate_net::{DestinationPolicy, describe, first_line};
 use tokio::io::AsyncWriteExt;
 
 use super::{FetchError, Fetched, Fetcher, Policy, Want};
@@ -27,6 +29,9 @@ pub struct HttpUpstream {
     credentials: Option<Credentials>,
     client: reqwest::Client,
     header_timeout: Duration,
+    /// For a proxy a request chose (a go-import `mod` entry): the policy
+    /// its URL must pass, and its error bodies are not relayed.
+    guard: Option<Arc<DestinationPolicy>>,
 }
 
 impl HttpUpstream {
@@ -44,6 +49,21 @@ impl HttpUpstream {
             credentials,
             client,
             header_timeout: policy.header_timeout,
+            guard: None,
+        }
+    }
+
+    /// A module proxy a go-import `mod` entry named, reached with `client`
+    /// (built on `guard`'s policy).
+    pub fn discovered(
+        base: &str,
+        client: reqwest::Client,
+        guard: Arc<DestinationPolicy>,
+        policy: &Policy,
+    ) -> Self {
+        Self {
+            guard: Some(guard),
+            ..Self::new(base, client, policy)
         }
     }
 
@@ -71,6 +91,13 @@ impl HttpUpstream {
             Some(q) => format!("{}/{path}?{q}", self.base),
             None => format!("{}/{path}", self.base),
         };
+        if let Some(guard) = &self.guard {
+            let parsed = reqwest::Url::parse(&url)
+                .map_err(|e| FetchError::NotFound(format!("{}: {e}", self.name)))?;
+            guard
+                .check_url(&parsed)
+                .map_err(|e| FetchError::NotFound(format!("{}: {e}", self.name)))?;
+        }
         let resp = match tokio::time::timeout(self.header_timeout, self.get(&url).send()).await {
             Ok(sent) => sent.map_err(|e| FetchError::Unavailable(describe(e)))?,
             Err(_) => {
@@ -84,7 +111,16 @@ impl HttpUpstream {
         let started = Instant::now();
         let status = resp.status();
         if !status.is_success() {
-            let reason = first_line(resp).await;
+            // What a proxy a request chose says could be an internal
+            // service's answer: logged, not relayed.
+            let reason = match &self.guard {
+                None => first_line(resp).await,
+                Some(_) => {
+                    let said = first_line(resp).await;
+                    tracing::info!(upstream = %self.name, path, %status, reason = ?said, "module proxy of a go-import");
+                    String::new()
+                }
+            };
             let message = format!("{path}: {status}{reason}");
             return Err(match status.as_u16() {
                 404 | 410 => FetchError::NotFound(message),

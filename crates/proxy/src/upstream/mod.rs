@@ -532,10 +532,16 @@ impl Upstreams {
     ) -> Result<Self, reqwest::Error> {
         let client = policy.http_client()?;
         let netrc = modgate_net::credentials::load();
+        let guarded = match &direct {
+            Some(d) => Some(direct::DirectFetcher::guarded_client(d, policy)?),
+            None => None,
+        };
         let direct_fetcher = |d: &Arc<Direct>| -> Box<dyn Fetcher> {
+            let guarded = guarded.clone().expect("built with direct");
             Box::new(direct::DirectFetcher::new(
                 d.clone(),
                 client.clone(),
+                guarded,
                 policy,
             ))
         };

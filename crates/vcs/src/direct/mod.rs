@@ -7,6 +7,7 @@ mod archive;
 mod coderepo;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,8 +15,9 @@ use tempfile::NamedTempFile;
 
 use self::coderepo::CodeRepo;
 use crate::git::{Git, GitSettings, VcsError};
-use crate::resolve::{RepoMapRule, ResolveError, Resolver, ResolverSettings, Vcs};
+use crate::resolve::{GoGet, RepoMapRule, ResolveError, Resolver, ResolverSettings, Vcs};
 use modgate_module::Info;
+use modgate_net::{Cidr, DestinationPolicy};
 
 /// Settings of the direct fetcher.
 #[derive(Debug, Clone)]
@@ -33,6 +35,13 @@ pub struct DirectSettings {
     pub refs_ttl: Duration,
     /// Bytes the mirrors may hold (least recently used ones are evicted); 0: no bound.
     pub vcs_max_size: u64,
+    /// GOPRIVATE-style patterns of modules built from git only: their
+    /// hosts are the operator's, and may be internal.
+    pub private: String,
+    /// Internal networks that destinations a request chose may still be in.
+    pub allow_network: Vec<Cidr>,
+    /// Whether `?go-get=1` discovery runs, and for which hosts.
+    pub go_get: GoGet,
 }
 
 /// Why a module version could not be built: the crate's one error type.
@@ -50,9 +59,11 @@ pub enum Error {
     NoVersion(String),
     #[error("unsupported VCS {vcs} for {root} (modgate fetches git repositories only)")]
     UnsupportedVcs { vcs: String, root: String },
-    /// The module is served by a GOPROXY-protocol server (a `mod` go-import).
-    #[error("served by the module proxy {0}")]
-    Proxy(String),
+    /// The module is served by a GOPROXY-protocol server (a `mod` go-import);
+    /// `guarded`: a page the request's path chose named it (see
+    /// [`crate::resolve::RepoRoot::guarded`]), so [`Direct::policy`] applies.
+    #[error("served by the module proxy {url}")]
+    Proxy { url: String, guarded: bool },
     /// The local disk failed while staging the archive or the zip.
     #[error("staging: {0}")]
     Staging(#[source] std::io::Error),
@@ -81,7 +92,9 @@ impl Error {
                     | VcsError::GitNotFound
                     | VcsError::Io(_)
             ),
-            Error::Proxy(_) | Error::Staging(_) | Error::Archive { .. } | Error::Task(_) => false,
+            Error::Proxy { .. } | Error::Staging(_) | Error::Archive { .. } | Error::Task(_) => {
+                false
+            }
         }
     }
 }
@@ -89,16 +102,22 @@ impl Error {
 pub struct Direct {
     git: Git,
     resolver: Resolver,
+    policy: Arc<DestinationPolicy>,
 }
 
 impl Direct {
     pub fn new(settings: &DirectSettings) -> Result<Self, Error> {
+        let policy = Arc::new(DestinationPolicy::new(
+            settings.allow_network.clone(),
+            operator_hosts(settings),
+        ));
         let git = Git::new(GitSettings {
             workdir: settings.vcs_dir.clone(),
             max_processes: settings.max_git,
             timeout: settings.git_timeout,
             refs_ttl: settings.refs_ttl,
             max_size: settings.vcs_max_size,
+            policy: policy.clone(),
         })
         .map_err(Error::Git)?;
         let resolver = Resolver::new(ResolverSettings {
@@ -111,8 +130,20 @@ impl Direct {
                 .map(str::to_owned)
                 .collect(),
             timeout: Duration::from_secs(30),
+            policy: policy.clone(),
+            go_get: settings.go_get.clone(),
         })?;
-        Ok(Self { git, resolver })
+        Ok(Self {
+            git,
+            resolver,
+            policy,
+        })
+    }
+
+    /// Where a request may make modgate connect: for the HTTP clients of
+    /// the module proxies that go-import `mod` entries name.
+    pub fn policy(&self) -> &Arc<DestinationPolicy> {
+        &self.policy
     }
 
     /// The code repository of `module`, or where else it is served.
@@ -120,7 +151,12 @@ impl Direct {
         let root = self.resolver.resolve(module).await?;
         match root.vcs {
             Vcs::Git => {}
-            Vcs::ModProxy => return Err(Error::Proxy(root.url)),
+            Vcs::ModProxy => {
+                return Err(Error::Proxy {
+                    url: root.url,
+                    guarded: root.guarded,
+                });
+            }
             Vcs::Other(vcs) => {
                 return Err(Error::UnsupportedVcs {
                     vcs,
@@ -128,7 +164,12 @@ impl Direct {
                 });
             }
         }
-        CodeRepo::new(module, &root.root, self.git.repo(&root.url))
+        let repo = if root.guarded {
+            self.git.guarded_repo(&root.url)?
+        } else {
+            self.git.repo(&root.url)
+        };
+        CodeRepo::new(module, &root.root, repo)
     }
 
     /// `@v/list`: the module's tagged versions, one a line.
@@ -169,6 +210,56 @@ impl Direct {
         exact(&code, v).await?;
         zip(&code, v, temp).await
     }
+}
+
+/// The hosts the operator named, which may be internal: those of the
+/// `--repo-map` rules (their paths and URLs), of the `--private` patterns,
+/// and the HTTP proxies of the environment, which the clients connect to
+/// through the policy's DNS.
+fn operator_hosts(settings: &DirectSettings) -> Vec<String> {
+    let first = |path: &str| path.split('/').next().unwrap_or_default().to_owned();
+    let mut hosts: Vec<String> = settings
+        .private
+        .split(',')
+        .map(|p| first(p.trim()))
+        .collect();
+    for rule in &settings.repo_map {
+        hosts.push(first(&rule.prefix));
+        hosts.extend(url_host(&rule.url));
+    }
+    let proxies = [
+        modgate_env::HTTP_PROXY,
+        modgate_env::HTTPS_PROXY,
+        modgate_env::ALL_PROXY,
+    ];
+    for var in proxies.iter().flatten() {
+        if let Some(value) = std::env::var_os(var) {
+            let value = value.to_string_lossy();
+            let with_scheme = if value.contains("://") {
+                value.into_owned()
+            } else {
+                format!("http://{value}")
+            };
+            hosts.extend(url_host(&with_scheme));
+        }
+    }
+    hosts.retain(|h| !h.is_empty());
+    hosts
+}
+
+/// The host of `scheme://[user@]host[:port]/…` or of scp-like
+/// `user@host:path`; a `*` of a wildcard rule matches any one element.
+fn url_host(url: &str) -> Option<String> {
+    let authority = match url.split_once("://") {
+        Some((_, rest)) => rest.split('/').next()?,
+        None => url.split(':').next()?,
+    };
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host_port.split(':').next()?,
+    };
+    Some(host.to_ascii_lowercase())
 }
 
 /// Checks `v` resolves to itself, as `go mod download` stats a version

@@ -5,7 +5,14 @@
 //!
 //! We run the `git` binary, in the user's environment, so that their
 //! configuration applies: `url.insteadOf`, credential helpers, ssh, `.netrc`.
-//! Each remote gets one bare mirror under the work directory.
+//! Each remote gets one bare mirror under the work directory, readable by
+//! modgate's user alone (a mirror's config holds its URL, credentials too).
+//!
+//! A URL a request chose (one a go-get page named) is held to more: https
+//! or ssh only, no option-like parts, its host's addresses checked against
+//! the destination policy before every remote command (and pinned for
+//! https), a short `ls-remote`, and few git processes per host, so that no
+//! host can take the whole `--max-git-processes`.
 
 mod error;
 mod repo;
@@ -15,15 +22,23 @@ mod tests;
 
 pub(crate) use modgate_redact::redact_text as redact;
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use modgate_net::DestinationPolicy;
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-pub use error::VcsError;
+pub use error::{GitFailure, VcsError};
 pub use repo::{GitRepo, TreeEntry, TreeKind};
 use run::Runner;
+
+/// git processes at once for one host whose URL a request chose.
+const PER_GUARDED_HOST: usize = 2;
+/// `ls-remote` of such a URL: a real host answers in seconds.
+const GUARDED_LS_REMOTE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where a mirror is built before it is renamed into place; removed at start.
 const INIT_PREFIX: &str = ".init-";
@@ -40,6 +55,8 @@ pub struct GitSettings {
     /// Bytes all mirrors may hold; past it the least recently used ones not
     /// in use are removed whole. 0: no bound.
     pub max_size: u64,
+    /// Where git may connect for URLs a request chose.
+    pub policy: Arc<DestinationPolicy>,
 }
 
 /// All repositories. Cheap to clone and share.
@@ -56,6 +73,11 @@ struct Inner {
     repos: Mutex<HashMap<String, Arc<GitRepo>>>,
     /// One budget check at a time.
     budget: tokio::sync::Mutex<()>,
+    policy: Arc<DestinationPolicy>,
+    /// Half the git processes, at most, for URLs a request chose...
+    guarded_pool: Arc<Semaphore>,
+    /// ...and [`PER_GUARDED_HOST`] of those per host.
+    guarded_hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl Git {
@@ -63,6 +85,10 @@ impl Git {
     /// Runs no git.
     pub fn new(settings: GitSettings) -> Result<Git, VcsError> {
         fs_err::create_dir_all(&settings.workdir)?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs_err::set_permissions(&settings.workdir, std::fs::Permissions::from_mode(0o700))?;
+        }
         for entry in fs_err::read_dir(&settings.workdir)? {
             let entry = entry?;
             if entry.file_name().to_string_lossy().starts_with(INIT_PREFIX) {
@@ -77,18 +103,52 @@ impl Git {
                 runner: Arc::new(Runner::new(settings.max_processes, settings.timeout)),
                 repos: Mutex::new(HashMap::new()),
                 budget: tokio::sync::Mutex::new(()),
+                policy: settings.policy,
+                guarded_pool: Arc::new(Semaphore::new((settings.max_processes / 2).max(1))),
+                guarded_hosts: Mutex::new(HashMap::new()),
             }),
         })
     }
 
-    /// The repository at `url`: the same one for the same URL.
+    /// The repository at `url`, a URL of the operator's (the known code
+    /// hosts, `--repo-map`): the same one for the same URL.
     pub fn repo(&self, url: &str) -> Arc<GitRepo> {
+        self.repo_with(url.to_owned(), url, None)
+    }
+
+    /// The repository at `url`, which a request chose (a go-get page named
+    /// it): refused unless it is an https or ssh URL git reads as we do,
+    /// with no part git could take for an option, on no internal address.
+    pub fn guarded_repo(&self, url: &str) -> Result<Arc<GitRepo>, VcsError> {
+        let target = Target::parse(url, &self.inner.policy).map_err(|reason| {
+            tracing::info!(url = %redact(url), %reason, "refused a git URL a go-get page named");
+            VcsError::Refused {
+                url: redact(url),
+                reason,
+            }
+        })?;
+        let slots = lock(&self.inner.guarded_hosts)
+            .entry(target.host.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(PER_GUARDED_HOST)))
+            .clone();
+        let guard = Guard {
+            target,
+            policy: self.inner.policy.clone(),
+            pool: self.inner.guarded_pool.clone(),
+            slots,
+        };
+        // Apart from the operator's repository of the same URL: the
+        // mirrors differ in how git may reach them.
+        Ok(self.repo_with(format!("guarded {url}"), url, Some(guard)))
+    }
+
+    fn repo_with(&self, key: String, url: &str, guard: Option<Guard>) -> Arc<GitRepo> {
         let mut repos = lock(&self.inner.repos);
         repos
-            .entry(url.to_owned())
-            .or_insert_with(|| {
+            .entry(key)
+            .or_insert_with_key(|key| {
                 // Named by a hash: the URL may hold credentials.
-                let name = format!("{:x}", Sha256::digest(url.as_bytes()));
+                let name = format!("{:x}", Sha256::digest(key.as_bytes()));
                 Arc::new(GitRepo::new(
                     url,
                     self.inner.workdir.join(&name[..32]),
@@ -96,9 +156,155 @@ impl Git {
                     self.inner.refs_ttl,
                     self.inner.runner.clone(),
                     Arc::downgrade(&self.inner),
+                    guard,
                 ))
             })
             .clone()
+    }
+}
+
+/// The host git will connect to for a guarded URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    /// As in the URL: a name, or a checked IP literal (`[…]` for IPv6).
+    host: String,
+    port: u16,
+    https: bool,
+}
+
+impl Target {
+    /// The target of `url`, or why git must not be run on it.
+    fn parse(url: &str, policy: &DestinationPolicy) -> Result<Target, String> {
+        // git reads a leading `-` as an option, whatever `--` is for.
+        if url.starts_with('-') {
+            return Err("it starts with `-`".to_owned());
+        }
+        // Anything where the url crate and git's (or curl's) parsers might
+        // read different hosts is refused rather than guessed at.
+        if url.chars().any(|c| !c.is_ascii_graphic() || c == '\\') {
+            return Err(
+                "it has spaces, control characters, `\\` or non-ASCII characters".to_owned(),
+            );
+        }
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            "only https:// and ssh:// URLs are allowed for repositories a go-get page names"
+                .to_owned()
+        })?;
+        let scheme = scheme.to_ascii_lowercase();
+        let (https, default_port) = match scheme.as_str() {
+            "https" => (true, 443),
+            "ssh" | "git+ssh" | "ssh+git" => (false, 22),
+            _ => {
+                return Err(format!(
+                    "protocol {scheme:?} not allowed: only https:// and ssh:// for repositories \
+                     a go-get page names"
+                ));
+            }
+        };
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let (user, host_port) = match authority.rsplit_once('@') {
+            Some((user, host)) => (user, host),
+            None => ("", authority),
+        };
+        let raw_host = match host_port.strip_prefix('[') {
+            Some(v6) => &host_port[..v6.find(']').map_or(host_port.len(), |i| i + 2)],
+            None => host_port.split(':').next().unwrap_or_default(),
+        };
+        let host = parsed.host_str().unwrap_or_default();
+        if host.is_empty() || !raw_host.eq_ignore_ascii_case(host) {
+            return Err(format!(
+                "its host {raw_host:?} is not written plainly (read as {host:?})"
+            ));
+        }
+        if host.starts_with('-') || user.starts_with('-') {
+            return Err("its host or user name starts with `-`".to_owned());
+        }
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            policy.check_addr(bare, ip).map_err(|e| e.to_string())?;
+        }
+        Ok(Target {
+            host: host.to_ascii_lowercase(),
+            port: parsed.port().unwrap_or(default_port),
+            https,
+        })
+    }
+}
+
+/// What git on a guarded URL is held to.
+struct Guard {
+    target: Target,
+    policy: Arc<DestinationPolicy>,
+    pool: Arc<Semaphore>,
+    slots: Arc<Semaphore>,
+}
+
+/// Leave to run one remote git command (on a guarded URL: its permits).
+#[derive(Default)]
+struct Admitted {
+    _slot: Option<OwnedSemaphorePermit>,
+    _pool: Option<OwnedSemaphorePermit>,
+    /// `-c` options to put before the command: the checked addresses,
+    /// pinned, so that git's own DNS answer cannot differ (https; ssh
+    /// resolves by itself).
+    config: Vec<String>,
+}
+
+impl Guard {
+    async fn admit(&self, redacted: &str) -> Result<Admitted, VcsError> {
+        // The host's slot first: a host that stalls waits on its own.
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        let pool = self
+            .pool
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        let Target { host, port, https } = &self.target;
+        let addrs = self.policy.resolve(host, *port).await.map_err(|e| {
+            tracing::info!(url = %redacted, reason = %e, "refused git on a URL a go-get page named");
+            VcsError::Refused {
+                url: redacted.to_owned(),
+                reason: e.to_string(),
+            }
+        })?;
+        let mut config = Vec::new();
+        if *https && !host.starts_with('[') && host.parse::<IpAddr>().is_err() {
+            let pinned: Vec<String> = addrs
+                .iter()
+                .map(|a| match a.ip() {
+                    IpAddr::V4(v4) => v4.to_string(),
+                    IpAddr::V6(v6) => format!("[{v6}]"),
+                })
+                .collect();
+            config.push("-c".to_owned());
+            config.push(format!(
+                "http.curloptResolve={host}:{port}:{}",
+                pinned.join(",")
+            ));
+        }
+        Ok(Admitted {
+            _slot: Some(slot),
+            _pool: Some(pool),
+            config,
+        })
+    }
+}
+
+impl Admitted {
+    /// `args` after the `-c` options.
+    fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        self.config
+            .iter()
+            .map(String::as_str)
+            .chain(args.iter().copied())
+            .collect()
     }
 }
 

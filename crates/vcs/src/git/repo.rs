@@ -13,31 +13,13 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{Mutex, RwLock};
 
 use super::run::{Cmd, Finished, Runner};
-use super::{INIT_PREFIX, Refs, RevInfo, VcsError, all_hex, redact};
+use super::{
+    Admitted, GUARDED_LS_REMOTE_TIMEOUT, GitFailure, Guard, INIT_PREFIX, Refs, RevInfo, VcsError,
+    all_hex, redact,
+};
 
 /// Shorter hex strings are not taken for hashes (go's `minHashDigits`).
 const MIN_HASH_DIGITS: usize = 7;
-
-/// git's answers when it has no (usable) credentials; lower case, as the
-/// matching is case-insensitive.
-const AUTH_REQUIRED: &[&str] = &[
-    "could not read username",
-    "could not read password",
-    "terminal prompts disabled",
-    "authentication failed",
-    "invalid username or password",
-    "permission denied (publickey",
-    "access denied",
-    "the requested url returned error: 401",
-    "the requested url returned error: 403",
-];
-const NOT_FOUND: &[&str] = &[
-    "not found",
-    "does not appear to be a git repository",
-    "the requested url returned error: 404",
-];
-/// A tool missing is not a repository missing (`sh: 1: ssh: not found`).
-const TOOL_NOT_FOUND: &[&str] = &["command not found", "sh: 1: "];
 
 pub struct GitRepo {
     url: String,
@@ -62,6 +44,8 @@ pub struct GitRepo {
     last_used: AtomicU64,
     /// The mirrors' budget, enforced after each fetch.
     git: Weak<super::Inner>,
+    /// For a URL a request chose.
+    guard: Option<Guard>,
 }
 
 /// Commits by the revision that named them, and small files by `hash:path`.
@@ -99,6 +83,7 @@ impl GitRepo {
         refs_ttl: Duration,
         runner: Arc<Runner>,
         git: Weak<super::Inner>,
+        guard: Option<Guard>,
     ) -> Self {
         Self {
             url: url.to_owned(),
@@ -113,6 +98,7 @@ impl GitRepo {
             local: std::sync::Mutex::default(),
             last_used: AtomicU64::new(0),
             git,
+            guard,
         }
     }
 
@@ -186,11 +172,14 @@ impl GitRepo {
     /// Asks the remote by URL, so that a repository that does not exist (a
     /// wildcard `--repo-map` miss) never gets a mirror.
     async fn ls_remote(&self) -> Result<Refs, VcsError> {
-        let args = ["ls-remote", "-q", "--", self.url()];
+        let admitted = self.admit().await?;
+        let args = admitted.args(&["ls-remote", "-q", "--", self.url()]);
         let cmd = Cmd {
             dir: &self.workdir,
             url: &self.redacted,
             args: &args,
+            guarded: self.guard.is_some(),
+            timeout: self.guard.as_ref().map(|_| GUARDED_LS_REMOTE_TIMEOUT),
         };
         let out = self.runner.collect(&cmd).await?;
         if !out.finished.status.success() {
@@ -475,8 +464,9 @@ impl GitRepo {
                 })
             }
             Ok(finished) if finished.stderr.contains("invalid path") => {
+                tracing::info!(command = %cmd.display(), stderr = ?finished.detail(), "git archive refused a path");
                 Err(VcsError::InvalidTree {
-                    detail: finished.detail(),
+                    detail: "an invalid path git will not archive (such as .git/…)".to_owned(),
                 })
             }
             Ok(finished) if finished.stderr.contains("not a valid object name") => {
@@ -533,9 +523,12 @@ impl GitRepo {
         if out.trim().is_empty() {
             return Ok(None);
         }
-        let unexpected = || VcsError::Git {
-            command: cmd.display(),
-            detail: format!("unexpected output {out:?}"),
+        let unexpected = || {
+            tracing::warn!(command = %cmd.display(), stdout = ?out, "unexpected git log output");
+            VcsError::Git {
+                command: cmd.display(),
+                detail: "unexpected output".to_owned(),
+            }
         };
         // e.g. "ede458df… 1523994202 HEAD -> master, tag: v1.2.4-annotated, tag: v1.2.3, master"
         let mut fields = out.split_whitespace();
@@ -589,7 +582,7 @@ impl GitRepo {
             "origin",
             &refspec,
         ];
-        let out = self.exclusive(&args).await?;
+        let out = self.fetch(&args).await?;
         if !out.status.success() {
             tracing::debug!(repo = %self.redacted, detail = %out.detail(), "shallow fetch refused: fetching all");
             return Ok(false);
@@ -621,14 +614,14 @@ impl GitRepo {
             "+refs/heads/*:refs/heads/*",
             "+refs/tags/*:refs/tags/*",
         ];
-        let out = self.exclusive(&args).await?;
+        let out = self.fetch(&args).await?;
         if !out.status.success() {
             return Err(self.classify(&self.cmd(&args), &out));
         }
         // Separately, as go does (golang.org/issue/34266).
         if self.dir.join("shallow").exists() {
             let args = ["fetch", "--unshallow", "-f", "origin"];
-            let out = self.exclusive(&args).await?;
+            let out = self.fetch(&args).await?;
             if !out.status.success() {
                 return Err(self.classify(&self.cmd(&args), &out));
             }
@@ -656,6 +649,21 @@ impl GitRepo {
         }
     }
 
+    /// Leave to reach the remote: always, for the operator's URLs; for a
+    /// guarded one, a slot of its host and addresses the policy allows.
+    async fn admit(&self) -> Result<Admitted, VcsError> {
+        match &self.guard {
+            Some(guard) => guard.admit(&self.redacted).await,
+            None => Ok(Admitted::default()),
+        }
+    }
+
+    /// A `git fetch` (`args`) from the remote into the mirror.
+    async fn fetch(&self, args: &[&str]) -> Result<Finished, VcsError> {
+        let admitted = self.admit().await?;
+        self.exclusive(&admitted.args(args)).await
+    }
+
     /// Runs a command that changes the mirror, with no read under way, and
     /// forgets what was read before it.
     async fn exclusive(&self, args: &[&str]) -> Result<Finished, VcsError> {
@@ -679,14 +687,18 @@ impl GitRepo {
             let tmp = tempfile::Builder::new()
                 .prefix(INIT_PREFIX)
                 .tempdir_in(&self.workdir)?;
+            // --shared=0600: every file git writes is for modgate's user
+            // alone, whatever the umask (the config holds the URL).
             for args in [
-                &["init", "--bare", "-q"][..],
+                &["init", "--bare", "-q", "--shared=0600"][..],
                 &["remote", "add", "origin", "--", self.url()],
             ] {
                 let cmd = Cmd {
                     dir: tmp.path(),
                     url: &self.redacted,
                     args,
+                    guarded: self.guard.is_some(),
+                    timeout: None,
                 };
                 let out = self.runner.collect(&cmd).await?;
                 if !out.finished.status.success() {
@@ -714,25 +726,24 @@ impl GitRepo {
             dir: &self.dir,
             url: &self.redacted,
             args,
+            guarded: self.guard.is_some(),
+            timeout: None,
         }
     }
 
     /// The error for a failed `ls-remote` or `fetch`, from git's stderr.
     fn classify(&self, cmd: &Cmd<'_>, finished: &Finished) -> VcsError {
-        let stderr = finished.stderr.to_lowercase();
-        let says = |patterns: &[&str]| patterns.iter().any(|p| stderr.contains(p));
-        if says(AUTH_REQUIRED) {
-            VcsError::AuthRequired {
+        match cmd.failure(finished) {
+            GitFailure::AuthRequired => VcsError::AuthRequired {
                 url: self.redacted(),
-                detail: finished.detail(),
-            }
-        } else if says(NOT_FOUND) && !says(TOOL_NOT_FOUND) {
-            VcsError::RepoNotFound {
+            },
+            GitFailure::NotFound => VcsError::RepoNotFound {
                 url: self.redacted(),
-                detail: finished.detail(),
-            }
-        } else {
-            cmd.failed(finished)
+            },
+            failure => VcsError::Git {
+                command: cmd.display(),
+                detail: failure.to_string(),
+            },
         }
     }
 }
@@ -824,8 +835,13 @@ pub enum TreeKind {
 /// go's `ensureGitAttributes`: go's hashes are of archives made without them.
 fn ensure_git_attributes(dir: &Path) -> std::io::Result<()> {
     const ATTR: &str = "\n* -export-subst -export-ignore\n";
+    use fs_err::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::DirBuilderExt;
     let info = dir.join("info");
-    fs_err::create_dir_all(&info)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&info)?;
     let path = info.join("attributes");
     let current = match fs_err::read(&path) {
         Ok(current) => current,
@@ -836,6 +852,7 @@ fn ensure_git_attributes(dir: &Path) -> std::io::Result<()> {
         fs_err::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(&path)?
             .write_all(ATTR.as_bytes())?;
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::Semaphore;
 
-use super::{VcsError, redact};
+use super::{GitFailure, VcsError, redact};
 
 /// Enough of git's stderr for any message; the rest is read and dropped.
 const STDERR_MAX: u64 = 64 << 10;
@@ -27,6 +27,10 @@ pub struct Runner {
     timeout: Duration,
 }
 
+/// The transports git may use for a URL a request chose (git's names:
+/// `git+ssh://` is `ssh`): never `file`, `ext`, `git`, `http` or a helper.
+const GUARDED_PROTOCOLS: &str = "https:ssh";
+
 /// One git command line in one repository.
 pub struct Cmd<'a> {
     /// The bare repository (`GIT_DIR`).
@@ -34,6 +38,10 @@ pub struct Cmd<'a> {
     /// The repository's redacted URL, for messages.
     pub url: &'a str,
     pub args: &'a [&'a str],
+    /// The URL is one a request chose: git may use https and ssh only.
+    pub guarded: bool,
+    /// Shorter than the runner's timeout, if set.
+    pub timeout: Option<Duration>,
 }
 
 impl Cmd<'_> {
@@ -42,12 +50,20 @@ impl Cmd<'_> {
         redact(&format!("git {} in {}", self.args.join(" "), self.url))
     }
 
-    /// The error for a command that exited unsuccessfully.
+    /// The error for a command that exited unsuccessfully: what git said
+    /// is logged, and the error has modgate's words for it.
     pub fn failed(&self, finished: &Finished) -> VcsError {
         VcsError::Git {
             command: self.display(),
-            detail: finished.detail(),
+            detail: self.failure(finished).to_string(),
         }
+    }
+
+    /// Classifies and logs what git said.
+    pub fn failure(&self, finished: &Finished) -> GitFailure {
+        let failure = GitFailure::classify(&finished.stderr);
+        tracing::info!(command = %self.display(), status = %finished.status, stderr = ?finished.detail(), %failure, "git failed");
+        failure
     }
 }
 
@@ -101,6 +117,7 @@ impl Runner {
         max: u64,
     ) -> Result<Finished, VcsError> {
         let _permit = self.permits.acquire().await.expect("never closed");
+        let timeout = cmd.timeout.map_or(self.timeout, |t| t.min(self.timeout));
         let started = Instant::now();
         let mut command = tokio::process::Command::new("git");
         command
@@ -122,6 +139,11 @@ impl Runner {
             .kill_on_drop(true);
         for var in REPO_LOCATION_VARS {
             command.env_remove(var);
+        }
+        if cmd.guarded {
+            command
+                .env("GIT_ALLOW_PROTOCOL", GUARDED_PROTOCOLS)
+                .env("GIT_PROTOCOL_FROM_USER", "0");
         }
         // go's default: no shared ssh connections, no password prompts.
         if std::env::var_os(modgate_env::GIT_SSH).is_none()
@@ -164,7 +186,7 @@ impl Runner {
                 stderr: String::from_utf8_lossy(&stderr).into_owned(),
             })
         };
-        let result = tokio::time::timeout(self.timeout, work).await;
+        let result = tokio::time::timeout(timeout, work).await;
         let elapsed = started.elapsed();
         match result {
             Ok(Ok(finished)) => {
@@ -181,7 +203,7 @@ impl Runner {
                 tracing::debug!(command = %cmd.display(), ?elapsed, "git timed out");
                 Err(VcsError::Timeout {
                     command: cmd.display(),
-                    after: self.timeout,
+                    after: timeout,
                 })
             }
         }

@@ -44,16 +44,21 @@ struct Fixture {
 
 impl Fixture {
     fn new(timeout: Duration) -> Fixture {
+        Self::with_policy(timeout, DestinationPolicy::default())
+    }
+
+    fn with_policy(timeout: Duration, policy: DestinationPolicy) -> Fixture {
         let tmp = TempDir::new().unwrap();
         let src = tmp.path().join("src");
         fs_err::create_dir(&src).unwrap();
         git_at(&src, 0, &["init", "-q", "-b", "main"]);
         let git = Git::new(GitSettings {
             workdir: tmp.path().join("work"),
-            max_processes: 4,
+            max_processes: 8,
             timeout,
             refs_ttl: Duration::ZERO,
             max_size: 0,
+            policy: Arc::new(policy),
         })
         .unwrap();
         Fixture { tmp, src, git }
@@ -403,4 +408,169 @@ fn parses_ls_remote() {
     assert_eq!(refs.get("refs/tags/v1"), Some("ccccccc"));
     assert_eq!(refs.get("refs/pull/1/head"), None);
     assert_eq!(refs.get("refs/tags/bad"), None);
+}
+
+/// A loopback listener that accepts and holds connections, and counts them.
+struct Listener {
+    port: u16,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Listener {
+    fn start() -> Listener {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(conn);
+            }
+        });
+        Listener { port, accepted }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn guarded_urls_git_must_not_run_on() {
+    let f = Fixture::new(Duration::from_secs(20));
+    let l = Listener::start();
+    let p = l.port;
+    let refused = [
+        "file:///srv/x".to_owned(),
+        "ext::sh -c touch% /tmp/pwned".to_owned(),
+        "ext::sh".to_owned(),
+        "fd::7".to_owned(),
+        format!("http://127.0.0.1:{p}/x"),
+        format!("git://127.0.0.1:{p}/x"),
+        format!("ftp://127.0.0.1:{p}/x"),
+        "localhost:/srv/x".to_owned(),
+        "git@localhost:x.git".to_owned(),
+        "-uhttps://h/x".to_owned(),
+        "ssh://-oProxyCommand=touch%20x/x".to_owned(),
+        "ssh://-oProxyCommand=x@h/x".to_owned(),
+        format!("ssh://127.0.0.1:{p}/x"),
+        format!("https://127.1:{p}/x"),
+        format!("https://0177.0.0.1:{p}/x"),
+        format!("https://[::1]:{p}/x"),
+        format!("https://[::ffff:127.0.0.1]:{p}/x"),
+        "https://169.254.169.254/x".to_owned(),
+        format!("https://h\\@127.0.0.1:{p}/"),
+        "https://h/x y".to_owned(),
+    ];
+    for url in &refused {
+        match f.git.guarded_repo(url) {
+            Err(VcsError::Refused { .. }) => {}
+            Err(e) => panic!("{url}: {e:?}"),
+            Ok(_) => panic!("{url}: accepted"),
+        }
+    }
+    // Names are resolved before git runs, and their internal addresses refused.
+    for url in [
+        format!("https://localhost:{p}/x"),
+        format!("ssh://git@localhost:{p}/x"),
+        format!("ssh://127.1:{p}/x"),
+    ] {
+        let repo = f.git.guarded_repo(&url).unwrap();
+        let err = repo.refs().await.unwrap_err();
+        assert!(matches!(err, VcsError::Refused { .. }), "{url}: {err:?}");
+        assert!(err.to_string().contains("(loopback)"), "{url}: {err}");
+        let err = repo.stat("v1.0.0").await.unwrap_err();
+        assert!(matches!(err, VcsError::Refused { .. }), "{url}: {err:?}");
+    }
+    assert_eq!(l.accepted(), 0);
+    // The operator's own URLs are not held to this.
+    assert!(f.git.repo("file:///srv/x").url() == "file:///srv/x");
+}
+
+#[tokio::test]
+async fn allowed_networks_let_guarded_urls_through() {
+    let l = Listener::start();
+    let allow = DestinationPolicy::new(vec!["127.0.0.0/8".parse().unwrap()], vec![]);
+    let f = Fixture::with_policy(Duration::from_millis(500), allow);
+    let url = format!("https://127.0.0.1:{}/x", l.port);
+    let err = f.git.guarded_repo(&url).unwrap().refs().await.unwrap_err();
+    assert!(matches!(err, VcsError::Timeout { .. }), "{err:?}");
+    assert!(l.accepted() >= 1);
+}
+
+/// git's own rewriting (`insteadOf`) cannot take a guarded URL to a local
+/// transport, while the operator's URLs keep their rewrites.
+#[tokio::test]
+async fn guarded_urls_get_https_and_ssh_only() {
+    let named = DestinationPolicy::new(vec![], vec!["localhost".to_owned()]);
+    let f = Fixture::with_policy(Duration::from_secs(20), named);
+    f.commit(10, &[("go.mod", "module example.com/m\n")]);
+    f.git(&["tag", "v1.0.0"]);
+    // ls-remote runs with the work directory as GIT_DIR: its config applies.
+    let work = f.tmp.path().join("work");
+    fs_err::write(
+        work.join("config"),
+        format!("[url \"{}\"]\n\tinsteadOf = https://localhost/x\n", f.url()),
+    )
+    .unwrap();
+    let plain = f.git.repo("https://localhost/x").refs().await.unwrap();
+    assert!(plain.get("refs/tags/v1.0.0").is_some());
+    let err = f
+        .git
+        .guarded_repo("https://localhost/x")
+        .unwrap()
+        .refs()
+        .await
+        .unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.ends_with(": protocol not allowed"), "{shown}");
+    assert!(!shown.contains("transport"), "{shown}");
+}
+
+#[tokio::test]
+async fn mirrors_are_for_modgate_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new(Duration::from_secs(20));
+    let c1 = f.commit(10, &[("go.mod", "module example.com/m\n")]);
+    f.repo().stat(&c1).await.unwrap();
+    let work = f.tmp.path().join("work");
+    let mode = |p: &Path| fs_err::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&work), 0o700);
+    let mirror = repo_dir(&f, &f.repo());
+    assert_eq!(mode(&mirror), 0o700);
+    for file in ["config", "HEAD", "info/attributes"] {
+        assert_eq!(mode(&mirror.join(file)), 0o600, "{file}");
+    }
+}
+
+/// One host whose URLs requests chose gets two git processes at once, so
+/// that a host that stalls cannot take them all (here 8 processes, of
+/// which 4 for guarded URLs).
+#[tokio::test]
+async fn few_git_processes_per_guarded_host() {
+    let l = Listener::start();
+    let allow = DestinationPolicy::new(vec!["127.0.0.0/8".parse().unwrap()], vec![]);
+    let f = Fixture::with_policy(Duration::from_millis(1500), allow);
+    let repos: Vec<_> = (0..4)
+        .map(|i| {
+            f.git
+                .guarded_repo(&format!("https://127.0.0.1:{}/r{i}", l.port))
+                .unwrap()
+        })
+        .collect();
+    let all = futures::future::join_all(repos.iter().map(|r| r.refs()));
+    let watch = async {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        l.accepted()
+    };
+    let (results, during) = tokio::join!(all, watch);
+    assert!(during <= 2, "{during} connections at once");
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(VcsError::Timeout { .. })))
+    );
+    assert_eq!(l.accepted(), 4);
 }

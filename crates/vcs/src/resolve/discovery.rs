@@ -1,59 +1,35 @@
 //! `?go-get=1` discovery (`repoRootForImportDynamic` in
 //! cmd/go/internal/vcs/vcs.go, and cmd/go/internal/web for the HTTP side).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::redirect;
+use modgate_net::DestinationPolicy;
 
 use super::meta::{self, MatchError, MetaImport};
 use super::{RepoRoot, Resolver, Vcs, is_scheme, redact};
 
-/// Go's `http.Client` gives up after this many requests in one chain.
-const MAX_REQUESTS: usize = 10;
 /// Go gives the https try of an insecure path this long ("impatient").
 const INSECURE_HTTPS_TIMEOUT: Duration = Duration::from_secs(5);
 /// More than any real `<head>`; the rest of a page is not read.
 const MAX_PAGE: usize = 1 << 20;
 
-/// The verifying client, and the one for the https try of insecure paths.
+/// The verifying client, which refuses https → http redirects as go does,
+/// and the one for the https try of insecure paths; both keep to `policy`.
 pub(super) fn clients(
+    policy: &Arc<DestinationPolicy>,
     timeout: Duration,
     proxy: Option<&str>,
 ) -> Result<(reqwest::Client, reqwest::Client), reqwest::Error> {
-    let builder = |timeout| {
-        let builder = reqwest::Client::builder()
-            .user_agent(concat!("modgate/", env!("CARGO_PKG_VERSION")))
-            .timeout(timeout);
+    let builder = |timeout, downgrade| {
+        let builder = policy.client_builder(downgrade).timeout(timeout);
         match proxy {
             Some(proxy) => Ok(builder.proxy(reqwest::Proxy::all(proxy)?)),
             None => Ok::<_, reqwest::Error>(builder),
         }
     };
-    let secure = builder(timeout)?
-        .redirect(redirect::Policy::custom(|attempt| {
-            let downgrade = attempt
-                .previous()
-                .first()
-                .is_some_and(|u| u.scheme() == "https")
-                && attempt.url().scheme() != "https";
-            if attempt.previous().len() >= MAX_REQUESTS {
-                attempt.error("stopped after 10 redirects")
-            } else if downgrade {
-                let to = redact(attempt.url().as_str());
-                attempt.error(format!("redirected from a secure URL to insecure URL {to}"))
-            } else {
-                attempt.follow()
-            }
-        }))
-        .build()?;
-    let insecure = builder(timeout.min(INSECURE_HTTPS_TIMEOUT))?
-        .redirect(redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= MAX_REQUESTS {
-                attempt.error("stopped after 10 redirects")
-            } else {
-                attempt.follow()
-            }
-        }))
+    let secure = builder(timeout, false)?.build()?;
+    let insecure = builder(timeout.min(INSECURE_HTTPS_TIMEOUT), true)?
         .tls_danger_accept_invalid_certs(true)
         .build()?;
     Ok((secure, insecure))
@@ -67,23 +43,15 @@ struct Page {
     url: String,
     status: reqwest::StatusCode,
     imports: Vec<MetaImport>,
-    /// The first line of a `text/plain` error body.
-    detail: Option<String>,
 }
 
 impl Page {
-    /// Go's `web.HTTPError` text, for a page that is not 200 OK.
+    /// Go's `web.HTTPError` text, for a page that is not 200 OK, without
+    /// the body's reason go adds: what a host the request chose says is
+    /// not relayed (it could be an internal service's answer), only logged.
     fn error(&self) -> Option<String> {
-        if self.status == reqwest::StatusCode::OK {
-            return None;
-        }
-        Some(match &self.detail {
-            Some(detail) => format!(
-                "reading {}: {}; server response: {detail}",
-                self.url, self.status
-            ),
-            None => format!("reading {}: {}", self.url, self.status),
-        })
+        (self.status != reqwest::StatusCode::OK)
+            .then(|| format!("reading {}: {}", self.url, self.status))
     }
 }
 
@@ -137,10 +105,13 @@ impl Resolver {
             "mod" => Vcs::ModProxy,
             cmd => Vcs::by_cmd(cmd).ok_or_else(|| format!("{}: unknown vcs {cmd:?}", page.url))?,
         };
+        // A page on a host the operator named speaks for the operator.
+        let host = path.split('/').next().unwrap_or_default();
         Ok(RepoRoot {
             root: chosen.prefix.clone(),
             url: chosen.repo_root.clone(),
             vcs,
+            guarded: !self.policy.host_allowed(host),
         })
     }
 
@@ -163,7 +134,11 @@ impl Resolver {
 
     async fn get(&self, client: &reqwest::Client, url: String) -> Result<Page, String> {
         let fail = |e| format!("GET {url}: {}", describe(e));
-        let mut resp = client.get(&url).send().await.map_err(fail)?;
+        let parsed = reqwest::Url::parse(&url).map_err(|e| format!("GET {url}: {e}"))?;
+        self.policy
+            .check_url(&parsed)
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        let mut resp = client.get(parsed).send().await.map_err(fail)?;
         let status = resp.status();
         let plain = resp
             .headers()
@@ -195,16 +170,17 @@ impl Resolver {
         {
             return Err(fail(e));
         }
-        let detail = plain
-            .then(|| text.lines().map(str::trim).find(|l| !l.is_empty()))
-            .flatten()
-            .filter(|l| !l.chars().any(char::is_control))
-            .map(|l| l.chars().take(200).collect());
+        if !status.is_success()
+            && plain
+            && let Some(line) = text.lines().map(str::trim).find(|l| !l.is_empty())
+        {
+            let line: String = line.chars().take(200).collect();
+            tracing::info!(url = %redact(&url), %status, response = ?modgate_redact::redact_text(&line), "go-get page");
+        }
         Ok(Page {
             url,
             status,
             imports,
-            detail,
         })
     }
 }

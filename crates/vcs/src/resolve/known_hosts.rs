@@ -74,6 +74,7 @@ pub(super) fn lookup(path: &str) -> Result<Option<RepoRoot>, String> {
                     url: format!("https://{path}"),
                     root: path.to_owned(),
                     vcs: Vcs::Other("fossil".to_owned()),
+                    guarded: false,
                 }
             }
             _ => return invalid("chiselapp.com"),
@@ -88,6 +89,7 @@ fn git(root: String) -> RepoRoot {
         url: format!("https://{root}"),
         root,
         vcs: Vcs::Git,
+        guarded: false,
     }
 }
 
@@ -137,6 +139,7 @@ fn qualified(elems: &[&str]) -> Option<RepoRoot> {
         url: format!("https://{repo}"),
         root: elems[..=last].join("/"),
         vcs: Vcs::by_cmd(vcs)?,
+        guarded: false,
     })
 }
 
@@ -171,6 +174,7 @@ mod tests {
                     root: root.to_owned(),
                     url: url.to_owned(),
                     vcs,
+                    guarded: false,
                 };
                 assert_eq!(got, Ok(Some(want)), "{path}");
             }

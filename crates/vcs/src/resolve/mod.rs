@@ -15,7 +15,11 @@ mod repo_map;
 #[cfg(test)]
 mod tests;
 
+use modgate_net::DestinationPolicy;
 use modgate_redact::redact_url as redact;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use repo_map::RepoMapRule;
@@ -53,6 +57,80 @@ pub struct RepoRoot {
     pub root: String,
     pub url: String,
     pub vcs: Vcs,
+    /// The URL comes from a go-get page on a host the operator did not
+    /// name, which the request's path chose: it gets the destination
+    /// policy, not the operator's trust.
+    pub guarded: bool,
+}
+
+/// Whether `?go-get=1` discovery runs: for every host (go's way), for
+/// none, or for the listed hosts only (`--go-get on|off|HOST,HOST…`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum GoGet {
+    #[default]
+    On,
+    Off,
+    Hosts(Vec<String>),
+}
+
+impl GoGet {
+    fn allows(&self, host: &str) -> bool {
+        match self {
+            GoGet::On => true,
+            GoGet::Off => false,
+            GoGet::Hosts(hosts) => hosts.iter().any(|h| h == host),
+        }
+    }
+}
+
+impl FromStr for GoGet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "on" => Ok(GoGet::On),
+            "off" => Ok(GoGet::Off),
+            list => {
+                let hosts: Vec<String> = list
+                    .split(',')
+                    .map(|h| h.trim().to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect();
+                if hosts.is_empty() {
+                    return Err("want on, off or a comma-separated list of hosts".to_owned());
+                }
+                if let Some(bad) = hosts.iter().find(|h| {
+                    !h.contains('.')
+                        || !h
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+                }) {
+                    return Err(format!(
+                        "{bad:?} is not a host name; want on, off or a comma-separated list of hosts"
+                    ));
+                }
+                Ok(GoGet::Hosts(hosts))
+            }
+        }
+    }
+}
+
+impl fmt::Display for GoGet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GoGet::On => f.write_str("on"),
+            GoGet::Off => f.write_str("off"),
+            GoGet::Hosts(hosts) => f.write_str(&hosts.join(",")),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GoGet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +140,9 @@ pub struct ResolverSettings {
     /// may fall back to plain http.
     pub insecure: Vec<String>,
     pub timeout: Duration,
+    /// Where discovery, and what its pages name, may connect.
+    pub policy: Arc<DestinationPolicy>,
+    pub go_get: GoGet,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -82,6 +163,17 @@ pub enum ResolveError {
          --repo-map '{path}=URL')"
     )]
     Discovery { path: String, reason: String },
+    /// Not on a known code host, not mapped, and `--go-get` rules out
+    /// asking its host.
+    #[error(
+        "unrecognized import path {path:?}: not on a known code host, not mapped by --repo-map, \
+         and go-get discovery is {why} (--go-get {setting})"
+    )]
+    DiscoveryOff {
+        path: String,
+        why: &'static str,
+        setting: String,
+    },
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
 }
@@ -94,6 +186,8 @@ pub struct Resolver {
     client: reqwest::Client,
     /// For the https try of insecure paths: no certificate checks.
     insecure_client: reqwest::Client,
+    policy: Arc<DestinationPolicy>,
+    go_get: GoGet,
     cache: quick_cache::sync::Cache<String, Cached>,
 }
 
@@ -119,13 +213,16 @@ impl Resolver {
         for rule in &settings.repo_map {
             rule.validate()?;
         }
-        let (client, insecure_client) = discovery::clients(settings.timeout, proxy)
-            .map_err(|e| ResolveError::Client(discovery::describe(e)))?;
+        let (client, insecure_client) =
+            discovery::clients(&settings.policy, settings.timeout, proxy)
+                .map_err(|e| ResolveError::Client(discovery::describe(e)))?;
         Ok(Resolver {
             repo_map: settings.repo_map,
             insecure: settings.insecure.join(","),
             client,
             insecure_client,
+            policy: settings.policy,
+            go_get: settings.go_get,
             cache: quick_cache::sync::Cache::new(CACHE_ENTRIES),
         })
     }
@@ -156,6 +253,17 @@ impl Resolver {
                     reason,
                 });
             }
+        }
+        let host = path.split('/').next().unwrap_or_default();
+        if !self.go_get.allows(host) {
+            return Err(ResolveError::DiscoveryOff {
+                path: path.to_owned(),
+                why: match self.go_get {
+                    GoGet::Off => "off",
+                    _ => "not on for its host",
+                },
+                setting: self.go_get.to_string(),
+            });
         }
         if let Some(hit) = self.cache.get(path)
             && hit.until > Instant::now()

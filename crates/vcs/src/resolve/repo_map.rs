@@ -159,6 +159,7 @@ impl RepoMapRule {
             root,
             url,
             vcs: Vcs::Git,
+            guarded: false,
         })
     }
 }
@@ -319,6 +320,7 @@ mod tests {
                 root: "corp.example/foo".to_owned(),
                 url: "https://git.corp.example/go/foo.git".to_owned(),
                 vcs: Vcs::Git,
+                guarded: false,
             })
         );
         assert_eq!(

@@ -1,7 +1,9 @@
 //! End to end: discovery against a local server. The resolver sends every
 //! request through it as an HTTP forward proxy; it serves plain-http pages
 //! for any host and refuses CONNECT, so https fails at once and only paths
-//! matching the insecure patterns (corp.example) get their pages.
+//! matching the insecure patterns (corp.example) get their pages. Host
+//! names go to the proxy unresolved, as with any forward proxy; IP-literal
+//! hosts are checked before anything is sent, and so are redirects.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,18 +17,25 @@ use axum::response::{IntoResponse, Response};
 use super::*;
 
 struct Site {
-    /// host + path → (status, content type, body)
+    /// host + path → (status, content type, body); a 302's body is its Location.
     pages: HashMap<String, (u16, &'static str, String)>,
     gets: AtomicUsize,
+    /// Every request, CONNECT too.
+    requests: AtomicUsize,
 }
 
 impl Site {
     fn gets(&self) -> usize {
         self.gets.load(Ordering::SeqCst)
     }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
 }
 
 async fn serve(site: State<Arc<Site>>, req: Request) -> Response {
+    site.requests.fetch_add(1, Ordering::SeqCst);
     if req.method() == Method::CONNECT {
         return StatusCode::BAD_GATEWAY.into_response();
     }
@@ -37,6 +46,9 @@ async fn serve(site: State<Arc<Site>>, req: Request) -> Response {
     }
     let key = format!("{}{}", uri.host().unwrap_or_default(), uri.path());
     match site.pages.get(&key) {
+        Some((302, _, location)) => {
+            (StatusCode::FOUND, [(header::LOCATION, location.clone())]).into_response()
+        }
         Some((status, content_type, body)) => (
             StatusCode::from_u16(*status).unwrap(),
             [(header::CONTENT_TYPE, *content_type)],
@@ -49,12 +61,22 @@ async fn serve(site: State<Arc<Site>>, req: Request) -> Response {
 
 /// The site serving `pages`, and a resolver using it with `repo_map`.
 async fn setup(pages: &[(&str, u16, String)], repo_map: &str) -> (Resolver, Arc<Site>) {
+    setup_with(pages, repo_map, DestinationPolicy::default(), GoGet::On).await
+}
+
+async fn setup_with(
+    pages: &[(&str, u16, String)],
+    repo_map: &str,
+    policy: DestinationPolicy,
+    go_get: GoGet,
+) -> (Resolver, Arc<Site>) {
     let site = Arc::new(Site {
         pages: pages
             .iter()
             .map(|(key, status, body)| ((*key).to_owned(), (*status, "text/html", body.clone())))
             .collect(),
         gets: AtomicUsize::new(0),
+        requests: AtomicUsize::new(0),
     });
     let app = axum::Router::new().fallback(serve).with_state(site.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -66,8 +88,14 @@ async fn setup(pages: &[(&str, u16, String)], repo_map: &str) -> (Resolver, Arc<
             .filter(|r| !r.is_empty())
             .map(|r| r.parse::<RepoMapRule>().unwrap())
             .collect(),
-        insecure: vec!["other.example".to_owned(), "corp.example".to_owned()],
+        insecure: vec![
+            "other.example".to_owned(),
+            "corp.example".to_owned(),
+            "*.*.*.*".to_owned(),
+        ],
         timeout: Duration::from_secs(10),
+        policy: Arc::new(policy),
+        go_get,
     };
     let resolver = Resolver::via_proxy(settings, &format!("http://{addr}")).unwrap();
     (resolver, site)
@@ -81,11 +109,21 @@ fn html(metas: &[&str]) -> String {
     format!("<!DOCTYPE html>\n<html><head>\n{tags}</head><body>hello</body></html>")
 }
 
+/// The operator's repository (repo map, known hosts).
 fn git(root: &str, url: &str) -> RepoRoot {
     RepoRoot {
         root: root.to_owned(),
         url: url.to_owned(),
         vcs: Vcs::Git,
+        guarded: false,
+    }
+}
+
+/// A repository a go-get page on a host the operator did not name found.
+fn discovered(root: &str, url: &str) -> RepoRoot {
+    RepoRoot {
+        guarded: true,
+        ..git(root, url)
     }
 }
 
@@ -95,7 +133,7 @@ async fn discovers_over_http_for_insecure_paths() {
     let (resolver, site) = setup(&[("corp.example/foo", 200, page)], "").await;
     assert_eq!(
         resolver.resolve("corp.example/foo").await.unwrap(),
-        git("corp.example/foo", "https://git.corp.example/foo.git")
+        discovered("corp.example/foo", "https://git.corp.example/foo.git")
     );
     assert_eq!(site.gets(), 1);
 }
@@ -113,7 +151,7 @@ async fn verifies_a_shorter_prefix_with_its_own_page() {
     .await;
     assert_eq!(
         resolver.resolve("corp.example/foo/bar").await.unwrap(),
-        git("corp.example/foo", "https://git.corp.example/foo.git")
+        discovered("corp.example/foo", "https://git.corp.example/foo.git")
     );
     assert_eq!(site.gets(), 2);
 }
@@ -171,6 +209,7 @@ async fn prefers_mod_entries() {
             root: "corp.example/m".to_owned(),
             url: "https://proxy.corp.example".to_owned(),
             vcs: Vcs::ModProxy,
+            guarded: true,
         }
     );
     // corp.example/n falls to the git entry for corp.example, whose own page
@@ -197,7 +236,7 @@ async fn not_found_suggests_repo_map() {
     assert_eq!(
         err.to_string(),
         "unrecognized import path \"corp.example/missing/v2\": reading \
-         http://corp.example/missing/v2?go-get=1: 404 Not Found; server response: no such page \
+         http://corp.example/missing/v2?go-get=1: 404 Not Found \
          (not on a known code host and go-get discovery failed; if you know its repository, \
          map it with --repo-map 'corp.example/missing/v2=URL')"
     );
@@ -213,6 +252,7 @@ async fn tags_in_an_error_page_count() {
             root: "corp.example/x".to_owned(),
             url: "https://hg.corp.example/x".to_owned(),
             vcs: Vcs::Other("hg".to_owned()),
+            guarded: true,
         }
     );
 }
@@ -388,6 +428,8 @@ async fn rejects_bad_paths_and_rules() {
         }],
         insecure: vec![],
         timeout: Duration::from_secs(1),
+        policy: Arc::default(),
+        go_get: GoGet::On,
     };
     let err = Resolver::new(settings).err().unwrap().to_string();
     assert_eq!(
@@ -395,4 +437,141 @@ async fn rejects_bad_paths_and_rules() {
         "invalid repo-map rule \"corp.example/x=https://***@h/*\": URL has a `*` but PREFIX does \
          not end in /*"
     );
+}
+
+/// Paths whose host is an internal IP literal, however spelled, are never
+/// asked for: not even the forward proxy hears of them.
+#[tokio::test]
+async fn internal_literal_hosts_are_refused_before_any_request() {
+    let (resolver, site) = setup(&[], "").await;
+    for path in [
+        "127.0.0.1/mp",
+        "127.1/mp",
+        "0177.0.0.1/mp",
+        "0x7f.0.0.1/mp",
+        "0.0.0.0/mp",
+        "10.0.0.1/mp",
+        "169.254.169.254/latest",
+        "192.168.1.1/x",
+    ] {
+        let err = resolver.resolve(path).await.unwrap_err().to_string();
+        assert!(err.contains("refusing to connect to "), "{path}: {err}");
+        assert!(err.contains("--allow-network"), "{path}: {err}");
+    }
+    assert_eq!(site.requests(), 0);
+}
+
+/// The allow list lets an internal literal host be asked.
+#[tokio::test]
+async fn allowed_networks_are_asked() {
+    let page = html(&["10.1.2.3/mp git https://10.1.2.3/mp.git"]);
+    let allow = DestinationPolicy::new(vec!["10.0.0.0/8".parse().unwrap()], vec![]);
+    let (resolver, site) = setup_with(&[("10.1.2.3/mp", 200, page)], "", allow, GoGet::On).await;
+    assert_eq!(
+        resolver.resolve("10.1.2.3/mp").await.unwrap(),
+        discovered("10.1.2.3/mp", "https://10.1.2.3/mp.git")
+    );
+    assert_eq!(site.gets(), 1);
+}
+
+#[tokio::test]
+async fn redirects_to_internal_addresses_are_refused() {
+    let (resolver, site) = setup(
+        &[(
+            "corp.example/r",
+            302,
+            "http://127.0.0.1:9/r?go-get=1".to_owned(),
+        )],
+        "",
+    )
+    .await;
+    let err = resolver
+        .resolve("corp.example/r")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("refusing to connect to 127.0.0.1 (loopback)"),
+        "{err}"
+    );
+    // The http page was asked for; the redirect was not followed (through
+    // the proxy, it would be a second GET).
+    assert_eq!(site.gets(), 1);
+}
+
+/// What a host's error page says is not relayed: it could be an internal
+/// service's answer.
+#[tokio::test]
+async fn error_pages_are_not_relayed() {
+    let (resolver, _) = setup(&[], "").await;
+    let err = resolver
+        .resolve("corp.example/gone")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("404 Not Found"), "{err}");
+    assert!(!err.contains("no such page"), "{err}");
+}
+
+/// A page on a host the operator named (`--private`, `--repo-map`) speaks
+/// for the operator: its repositories are not guarded.
+#[tokio::test]
+async fn pages_of_operator_hosts_are_trusted() {
+    let page = html(&["corp.example/foo git https://git.corp.example/foo.git"]);
+    let named = DestinationPolicy::new(vec![], vec!["corp.example".to_owned()]);
+    let (resolver, _) = setup_with(&[("corp.example/foo", 200, page)], "", named, GoGet::On).await;
+    assert_eq!(
+        resolver.resolve("corp.example/foo").await.unwrap(),
+        git("corp.example/foo", "https://git.corp.example/foo.git")
+    );
+}
+
+#[tokio::test]
+async fn go_get_off_or_for_some_hosts() {
+    let page = html(&["corp.example/foo git https://git.corp.example/foo.git"]);
+    let pages = [("corp.example/foo", 200, page)];
+    let (resolver, site) = setup_with(
+        &pages,
+        "github.com/x/*=https://h/*",
+        DestinationPolicy::default(),
+        GoGet::Off,
+    )
+    .await;
+    let err = resolver.resolve("corp.example/foo").await.unwrap_err();
+    assert!(matches!(err, ResolveError::DiscoveryOff { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "unrecognized import path \"corp.example/foo\": not on a known code host, not mapped \
+         by --repo-map, and go-get discovery is off (--go-get off)"
+    );
+    // Known hosts and the repo map need no discovery.
+    resolver.resolve("github.com/owner/repo").await.unwrap();
+    resolver.resolve("github.com/x/y").await.unwrap();
+    assert_eq!(site.requests(), 0);
+
+    let hosts: GoGet = "corp.example, Other.example".parse().unwrap();
+    assert_eq!(hosts.to_string(), "corp.example,other.example");
+    let (resolver, site) = setup_with(&pages, "", DestinationPolicy::default(), hosts).await;
+    resolver.resolve("corp.example/foo").await.unwrap();
+    let err = resolver
+        .resolve("else.example/foo")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "go-get discovery is not on for its host (--go-get corp.example,other.example)"
+        ),
+        "{err}"
+    );
+    assert_eq!(site.gets(), 1);
+}
+
+#[test]
+fn go_get_settings() {
+    assert_eq!("on".parse::<GoGet>().unwrap(), GoGet::On);
+    assert_eq!("off".parse::<GoGet>().unwrap(), GoGet::Off);
+    for bad in ["", ",", "localhost", "a.example,b example"] {
+        assert!(bad.parse::<GoGet>().is_err(), "{bad:?}");
+    }
 }
