@@ -234,6 +234,12 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
     };
     let resp = match refusal(&state, auth.as_deref(), &parsed.module, right) {
         Some(resp) => resp,
+        // Reading everything without an auth file suits a laptop; letting
+        // anyone who can reach the port add versions does not.
+        None if publishing && auth.is_none() => text(
+            StatusCode::FORBIDDEN,
+            "publishing needs an auth file (serve --auth-file) that grants the publish right\n",
+        ),
         None if publishing => publish(&state, &parsed, req).await,
         None => {
             let head = method == Method::HEAD;

@@ -105,7 +105,20 @@ fn published_versions_are_served_verified_and_never_replaced() {
     let keys = fresh_dir("keys");
     let (key, vkey) = private_db(&keys);
     let storage = fresh_dir("storage");
-    let modgate = Modgate::start_args(&[
+    // ci (an admin: past the rules, to the server's own checks) may
+    // publish; everyone may read.
+    let auth_file = keys.join("auth.toml");
+    auth(&auth_file, &["add-user", "ci", "--admin"], "");
+    let token = auth(&auth_file, &["add-token", "ci"], "");
+    let token = token.lines().last().unwrap().trim().to_owned();
+    let mut rules = fs_err::read_to_string(&auth_file).unwrap();
+    rules.push_str(concat!(
+        "\n[[access]]\npatterns = [\"corp.example/*\"]\nusers = [\"ci\"]\nallow = [\"read\", \"publish\"]\n",
+        "\n[[access]]\npatterns = [\"corp.example/*\"]\nusers = [\"anonymous\"]\nallow = [\"read\"]\n",
+    ));
+    fs_err::write(&auth_file, rules).unwrap();
+    let ci = [("MODGATE_TOKEN", token.as_str())];
+    let args = [
         "--storage",
         storage.to_str().unwrap(),
         "--upstream",
@@ -114,9 +127,11 @@ fn published_versions_are_served_verified_and_never_replaced() {
         "corp.example/*",
         "--private-sumdb-key",
         &key,
-    ]);
+    ];
+    let modgate =
+        Modgate::start_args(&[&args[..], &["--auth-file", auth_file.to_str().unwrap()]].concat());
     let lib = module_dir(LIB, 42);
-    let out = publish(&lib, LIB, "v1.0.0", &modgate.url, &[]);
+    let out = publish(&lib, LIB, "v1.0.0", &modgate.url, &ci);
     assert!(out.status.success(), "publish: {}", text(&out));
     assert!(
         text(&out).contains(&format!("published {LIB}@v1.0.0 h1:")),
@@ -155,7 +170,7 @@ fn published_versions_are_served_verified_and_never_replaced() {
     );
 
     // The same bytes again: fine. Other bytes: refused, and nothing changes.
-    let again = publish(&lib, LIB, "v1.0.0", &modgate.url, &[]);
+    let again = publish(&lib, LIB, "v1.0.0", &modgate.url, &ci);
     assert!(again.status.success(), "{}", text(&again));
     assert!(
         text(&again).contains("already published"),
@@ -163,7 +178,7 @@ fn published_versions_are_served_verified_and_never_replaced() {
         text(&again)
     );
     let changed = module_dir(LIB, 43);
-    let refused = publish(&changed, LIB, "v1.0.0", &modgate.url, &[]);
+    let refused = publish(&changed, LIB, "v1.0.0", &modgate.url, &ci);
     assert!(!refused.status.success());
     assert!(
         text(&refused).contains("409") && text(&refused).contains("versions never change"),
@@ -183,7 +198,7 @@ fn published_versions_are_served_verified_and_never_replaced() {
         "github.com/someone/lib",
         "v1.0.0",
         &modgate.url,
-        &[],
+        &ci,
     );
     assert!(
         !out.status.success()
@@ -192,19 +207,30 @@ fn published_versions_are_served_verified_and_never_replaced() {
         "{}",
         text(&out)
     );
-    let out = publish(&lib, LIB, "v1.0", &modgate.url, &[]);
+    let out = publish(&lib, LIB, "v1.0", &modgate.url, &ci);
     assert!(!out.status.success(), "{}", text(&out));
+    let bearer = format!("Bearer {token}");
     let garbage = crate::support::http::request_body(
         &modgate.addr,
         "PUT",
         &format!("/{LIB}/@v/v1.1.0.zip"),
-        &[],
+        &[("Authorization", bearer.as_str())],
         b"not a zip",
     );
     assert_eq!(garbage.status, 400, "{}", garbage.text());
     let missing = crate::support::http::get(&modgate.addr, &format!("/{LIB}/@v/v1.1.0.info"));
     assert_eq!(missing.status, 404, "nothing of a refused upload is stored");
     assert!(!modgate.logs().contains("panicked"), "{}", modgate.logs());
+
+    // Without an auth file nobody publishes.
+    drop(modgate);
+    let open = Modgate::start_args(&args);
+    let out = publish(&module_dir(LIB, 44), LIB, "v1.2.0", &open.url, &ci);
+    assert!(
+        !out.status.success() && text(&out).contains("403") && text(&out).contains("auth file"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
