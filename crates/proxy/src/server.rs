@@ -30,6 +30,8 @@ const SHORT: &str = "public, max-age=60";
 /// Bytes a stored file is read and sent in: with one chunk being read and
 /// one queued in hyper, memory grows by a quarter MiB per client at most.
 const FILE_CHUNK: usize = 128 << 10;
+/// Longest a refused upload is read before the refusal is sent.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub struct AppState {
     pub proxy: Proxy,
@@ -80,10 +82,32 @@ async fn authenticate(
         Err(refused) => {
             tracing::warn!(client = ?client, reason = %refused.failure, "authentication failed");
             metric::auth_failure();
+            if req.method() == Method::PUT {
+                linger(req.into_body()).await;
+            }
             tokio::time::sleep(refused.delay).await;
             with_endpoint("auth", unauthorized(refused.failure.client_message()))
         }
     }
+}
+
+/// Reads and drops an upload that is refused before it is read, as
+/// nginx's lingering close does: a client still sending would otherwise
+/// see a broken pipe instead of the refusal. At most a zip's size limit,
+/// for at most [`LINGER`].
+async fn linger(body: HttpBody) {
+    use futures::StreamExt as _;
+    let drain = async {
+        let mut stream = body.into_data_stream();
+        let mut left = ingest::MAX_ZIP;
+        while let Some(Ok(chunk)) = stream.next().await {
+            left = left.saturating_sub(chunk.len() as u64);
+            if left == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
 fn unauthorized(message: &str) -> Response {
@@ -232,14 +256,22 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
     } else {
         Right::Read
     };
-    let resp = match refusal(&state, auth.as_deref(), &parsed.module, right) {
-        Some(resp) => resp,
+    let refused = refusal(&state, auth.as_deref(), &parsed.module, right).or_else(|| {
         // Reading everything without an auth file suits a laptop; letting
         // anyone who can reach the port add versions does not.
-        None if publishing && auth.is_none() => text(
-            StatusCode::FORBIDDEN,
-            "publishing needs an auth file (serve --auth-file) that grants the publish right\n",
-        ),
+        (publishing && auth.is_none()).then(|| {
+            text(
+                StatusCode::FORBIDDEN,
+                "publishing needs an auth file (serve --auth-file) that grants the publish right\n",
+            )
+        })
+    });
+    let resp = match refused {
+        Some(resp) if publishing => {
+            linger(req.into_body()).await;
+            resp
+        }
+        Some(resp) => resp,
         None if publishing => publish(&state, &parsed, req).await,
         None => {
             let head = method == Method::HEAD;
