@@ -26,16 +26,17 @@ echo "bench-password" | "$MG" auth --auth-file "$WORK/auth.toml" add-user bench 
 TOKEN=$("$MG" auth --auth-file "$WORK/auth.toml" add-token bench | tail -n 1)
 BASIC=$(printf 'bench:bench-password' | base64)
 
-start() { # name extra-args... -> prints the URL
+start() { # name extra-args...: starts modgate, its URL in $WORK/name.url
     local name=$1
     shift
     "$MG" serve --listen 127.0.0.1:0 --storage "$WORK/store-$name" --upstream "file://$WORK/mirror" \
         --sumdb off "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     for _ in $(seq 50); do grep -q listening "$WORK/$name.out" 2>/dev/null && break; sleep 0.1; done
-    sed -n 's/^modgate listening on //p' "$WORK/$name.out"
+    sed -n 's/^modgate listening on //p' "$WORK/$name.out" >"$WORK/$name.url"
 }
-OPEN=$(start open)
-AUTH=$(start auth --auth-file "$WORK/auth.toml")
+start open
+start auth --auth-file "$WORK/auth.toml"
+OPEN=$(cat "$WORK/open.url") AUTH=$(cat "$WORK/auth.url")
 INFO=/$MODULE/@v/$VERSION.info
 curl -sf -o /dev/null "$OPEN$INFO"
 curl -sf -o /dev/null -H "Authorization: Basic $BASIC" "$AUTH$INFO"
