@@ -394,7 +394,7 @@ fn identities_read_exactly_what_the_rules_give_them() {
 
     let keys = fresh_dir("keys");
     let (key, vkey) = private_db(&keys);
-    let tree = crate::support::fixture::Fixture::get().tree.clone();
+    let mirror = Mirror::serving(crate::support::fixture::Fixture::get().tree.clone());
     let audit = dir.join("audit.log");
     // Over TLS, as the go command sends credentials over https only.
     let test_ca = Ca::new("modgate access CA");
@@ -416,7 +416,7 @@ fn identities_read_exactly_what_the_rules_give_them() {
         "--storage",
         fresh_dir("storage").to_str().unwrap(),
         "--upstream",
-        &format!("file://{}", tree.display()),
+        &mirror.url,
         "--private",
         "corp.example/*",
         "--private-sumdb-key",
@@ -541,6 +541,17 @@ fn identities_read_exactly_what_the_rules_give_them() {
     assert_eq!(
         curl(&ca, &["-u", &format!("alice:{ALICE_PW}"), &metrics]).0,
         403
+    );
+    let readyz = format!("{}/readyz", modgate.url);
+    let (status, body) = curl(&ca, &["-u", &format!("alice:{ALICE_PW}"), &readyz]);
+    assert!(
+        status == 200 && !body.contains("upstream"),
+        "upstream details for a user: {body}"
+    );
+    let (status, body) = curl(&ca, &["-u", "root:root-pw", &readyz]);
+    assert!(
+        status == 200 && body.contains("upstream"),
+        "upstream details for an admin: {body}"
     );
     let (status, body) = curl(&ca, &["-u", "root:root-pw", &metrics]);
     assert_eq!(status, 200);
