@@ -301,23 +301,11 @@ fn app_dir() -> std::path::PathBuf {
 
 /// `modgate auth --auth-file FILE …`, with `stdin` piped in.
 fn auth(file: &Path, args: &[&str], stdin: &str) -> String {
-    use std::io::Write as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_modgate"))
-        .arg("auth")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modgate"));
+    cmd.arg("auth")
         .args(args)
-        .args(["--auth-file", file.to_str().unwrap()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run modgate auth");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .args(["--auth-file", file.to_str().unwrap()]);
+    let out = crate::support::output_with_stdin(cmd, stdin);
     assert!(
         out.status.success(),
         "modgate auth {args:?}: {}",

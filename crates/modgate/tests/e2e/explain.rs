@@ -1,7 +1,6 @@
 //! `modgate explain` on real go command output, from stdin and from a file.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -18,20 +17,9 @@ go: rsc.io/quote@v1.5.2: missing go.sum entry for go.mod file; to add it:
 ";
 
 fn explain(args: &[&str], stdin: &str) -> (Value, bool) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_modgate"))
-        .arg("explain")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run modgate explain");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modgate"));
+    cmd.arg("explain").args(args);
+    let out = crate::support::output_with_stdin(cmd, stdin);
     let json = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
     (json, out.status.success())
