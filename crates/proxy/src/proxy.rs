@@ -13,7 +13,7 @@ use tracing::Instrument;
 use crate::flights::{Flights, Lost, Then};
 use crate::ingest::{self, Invalid};
 use crate::protocol::{Kind, Request};
-use crate::store::{Ext, Key, Object, Store, StoreError};
+use crate::store::{Body, Ext, Key, Object, Store, StoreError};
 use crate::sumdb::client::{Checked, Checksums, VerifyError};
 use crate::sumdb::private::{PrivateError, PrivateLog};
 use crate::sumdb::{Database, SumdbAnswer, SumdbError};
@@ -246,19 +246,28 @@ impl Proxy {
         let Some(go_mod) = read(mod_key).await? else {
             return Ok(());
         };
-        // The hash is stored before the zip: both must be there.
-        let Some(zip_h1) = read(hash_key).await? else {
-            return Ok(());
-        };
-        if store
+        let Some(zip) = store
             .get(&zip_key)
             .await
             .map_err(ProxyError::storage(format!("reading {zip_key}")))?
-            .is_none()
-        {
+        else {
             return Ok(());
-        }
-        let zip_h1 = String::from_utf8_lossy(&zip_h1).trim().to_owned();
+        };
+        // The hash is stored after the zip, as its commit mark. A zip
+        // without one (a crash in between) is stored whole, as every put
+        // is: it is hashed again and the mark written.
+        let zip_h1 = match read(hash_key.clone()).await? {
+            Some(h1) => String::from_utf8_lossy(&h1).trim().to_owned(),
+            None => {
+                let h1 = rehash(module, v, zip).await?;
+                store
+                    .put(&hash_key, Bytes::from(format!("{h1}\n")))
+                    .await
+                    .map_err(ProxyError::storage(format!("writing {hash_key}")))?;
+                tracing::info!(module, version = v, %h1, "restored a stored zip's hash");
+                h1
+            }
+        };
         let mod_h1 = modgate_zip::dirhash::hash_go_mod(&go_mod);
         log.add(module, v, &zip_h1, &mod_h1)
             .await
@@ -535,12 +544,13 @@ impl Proxy {
                     .map_err(|e| chain_error(req, e))?;
                 self.verify(req, v, Checked::Zip(&h1)).await?;
                 let hash_key = Key::version_file(module, v, Ext::ZipHash).expect("valid key");
-                // The hash goes first: a stored zip always has its hash beside it.
+                // The zip's own bytes land first; its hash, last, is the
+                // commit mark the private log trusts.
+                store.put_file(&key, file).await.map_err(write(&key))?;
                 store
                     .put(&hash_key, Bytes::from(format!("{h1}\n")))
                     .await
                     .map_err(write(&hash_key))?;
-                store.put_file(&key, file).await.map_err(write(&key))?;
                 tracing::info!(module, version = %v, %h1, "stored module zip");
             }
             Kind::List | Kind::Latest => unreachable!("only artifacts are filled"),
@@ -717,6 +727,28 @@ impl Proxy {
             .await
             .map_err(ProxyError::storage(format!("reading {key}")))
     }
+}
+
+/// The `h1:` hash of a stored zip, checked again with the zip rules.
+async fn rehash(module: &str, v: &str, zip: Object) -> Result<String, ProxyError> {
+    let (module, v) = (module.to_owned(), v.to_owned());
+    let size = zip.size;
+    tokio::task::spawn_blocking(move || match zip.body {
+        Body::Bytes(b) => modgate_zip::check_zip_reader(std::io::Cursor::new(b), size, &module, &v),
+        // Nothing else moves this descriptor's offset: stored files are
+        // served with positioned reads.
+        Body::File(f) => {
+            modgate_zip::check_zip_reader(std::io::BufReader::new(&*f), size, &module, &v)
+        }
+    })
+    .await
+    .map_err(|e| {
+        ProxyError::storage("hashing a stored zip")(StoreError::Io(std::io::Error::other(e)))
+    })?
+    .map(|checked| checked.h1)
+    .map_err(|e| {
+        ProxyError::storage("hashing a stored zip")(StoreError::Io(std::io::Error::other(e)))
+    })
 }
 
 fn span(req: &Request) -> tracing::Span {

@@ -32,7 +32,7 @@ pub struct CheckedZip {
 pub fn check_zip(zip_path: &Path, module_path: &str, version: &str) -> Result<CheckedZip, Error> {
     let file = fs_err::File::open(zip_path)?;
     let size = file.metadata()?.len();
-    check_reader(BufReader::new(file), size, module_path, version)
+    check_zip_reader(BufReader::new(file), size, module_path, version)
 }
 
 /// `dirhash.HashZip`: the h1 hash of every entry of the zip at `path`,
@@ -68,7 +68,8 @@ pub fn hash_zip_file(path: &Path) -> Result<String, Error> {
     Ok(dirhash::summarize(&mut digests))
 }
 
-pub(crate) fn check_reader<R: Read + Seek>(
+/// [`check_zip`] of a zip read from `reader` (`size` bytes long).
+pub fn check_zip_reader<R: Read + Seek>(
     reader: R,
     size: u64,
     module_path: &str,
@@ -280,7 +281,7 @@ mod tests {
     use crate::testutil::{RawEntry, TempFile, Vector, raw_zip, vectors};
 
     fn check(zip: &[u8], module_path: &str, version: &str) -> Result<CheckedZip, Error> {
-        check_reader(Cursor::new(zip), zip.len() as u64, module_path, version)
+        check_zip_reader(Cursor::new(zip), zip.len() as u64, module_path, version)
     }
 
     fn zip_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {

@@ -250,7 +250,7 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
-    use crate::check::check_reader;
+    use crate::check::check_zip_reader;
     use crate::testutil::{Vector, vectors};
 
     fn files_of(v: &Vector) -> Vec<ZipFile<&[u8]>> {
@@ -282,7 +282,7 @@ mod tests {
             assert!(err.contains(&v.want_err), "{}: {err:?}", v.name);
         } else {
             let zip = got.unwrap_or_else(|e| panic!("{}: {e}", v.name));
-            let checked = check_reader(
+            let checked = check_zip_reader(
                 Cursor::new(&zip),
                 zip.len() as u64,
                 &module_path,
@@ -395,7 +395,7 @@ mod tests {
             let mut file = zeros(name, crate::MAX_GO_MOD);
             file.content.as_mut().unwrap().readable = true;
             let zip = create(M, V, [file]).unwrap();
-            let checked = check_reader(Cursor::new(&zip), zip.len() as u64, M, V).unwrap();
+            let checked = check_zip_reader(Cursor::new(&zip), zip.len() as u64, M, V).unwrap();
             assert_eq!(checked.uncompressed_size, crate::MAX_GO_MOD);
         }
     }

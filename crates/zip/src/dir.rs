@@ -117,7 +117,7 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
-    use crate::check::check_reader;
+    use crate::check::check_zip_reader;
     use crate::testutil::vectors;
 
     /// x/mod's testdata/create_from_dir, written out as real directories
@@ -148,7 +148,7 @@ mod tests {
             got.unwrap_or_else(|e| panic!("{}: {e}", v.name));
             let zip = zip.into_inner();
             let checked =
-                check_reader(Cursor::new(&zip), zip.len() as u64, module_path, &v.version)
+                check_zip_reader(Cursor::new(&zip), zip.len() as u64, module_path, &v.version)
                     .unwrap_or_else(|e| panic!("{}: created zip fails check: {e}", v.name));
             assert_eq!(checked.h1, v.hash, "{}", v.name);
         }

@@ -993,3 +993,48 @@ fn private_database_endpoints() {
     );
     assert_no_panic(&modgate);
 }
+
+/// A zip's hash is written after the zip, as its commit mark; a crash in
+/// between leaves a whole zip without one, which the log hashes again.
+#[test]
+fn a_zip_stored_without_its_hash_is_hashed_again_for_the_private_log() {
+    let fx = fixture();
+    let key_file = fresh_dir("private-sumdb").join("signer.key");
+    keygen(PRIVATE, &key_file);
+    let upstream = format!("file://{}", fx.tree.display());
+    let storage = fresh_dir("storage");
+    let args = [
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        &upstream,
+    ];
+    let mut without_log = Modgate::start_args(&args);
+    let path = format!("/{ALPHA}/@v/v1.0.0.zip");
+    assert_eq!(http::get(&without_log.addr, &path).status, 200);
+    without_log.kill9();
+    let mark = storage.join(format!("{ALPHA}/@v/v1.0.0.ziphash"));
+    fs_err::remove_file(&mark).unwrap();
+
+    let with_log = Modgate::start_args(
+        &[
+            &args[..],
+            &["--private-sumdb-key", key_file.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    let resp = sumdb_get(&with_log, PRIVATE, &format!("lookup/{ALPHA}@v1.0.0"));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let sum = &fx.download(ALPHA, "v1.0.0").sum;
+    assert!(
+        resp.text().contains(&format!("{ALPHA} v1.0.0 {sum}")),
+        "{}",
+        resp.text()
+    );
+    assert_eq!(
+        fs_err::read_to_string(&mark).unwrap().trim(),
+        sum,
+        "the mark is back"
+    );
+    assert_no_panic(&with_log);
+}

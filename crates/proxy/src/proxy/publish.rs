@@ -116,21 +116,21 @@ impl Proxy {
                         version: v.clone(),
                         time: jiff::Timestamp::now(),
                     };
-                    // As for a fetch: the hash before the zip, each put
-                    // never replacing what is there.
+                    // As for a fetch: the zip before its hash (the commit
+                    // mark), each put never replacing what is there.
                     store
                         .put(&info_key, info.to_json().into())
                         .await
                         .map_err(write(&info_key))?;
                     store.put(&mod_key, go_mod).await.map_err(write(&mod_key))?;
                     store
-                        .put(&hash_key, Bytes::from(format!("{h1}\n")))
-                        .await
-                        .map_err(write(&hash_key))?;
-                    store
                         .put_file(&zip_key, zip)
                         .await
                         .map_err(write(&zip_key))?;
+                    store
+                        .put(&hash_key, Bytes::from(format!("{h1}\n")))
+                        .await
+                        .map_err(write(&hash_key))?;
                     stored_new.store(true, Ordering::Release);
                     store
                         .get(&zip_key)
