@@ -22,6 +22,8 @@ own_variables! {
     LISTEN = "MODGATE_LISTEN";
     /// Directory of the embedded disk storage.
     STORAGE = "MODGATE_STORAGE";
+    /// Permission bits of stored files (octal, default 0600).
+    STORAGE_MODE = "MODGATE_STORAGE_MODE";
     /// Upstream list in GOPROXY syntax.
     UPSTREAM = "MODGATE_UPSTREAM";
     /// Checksum database in GOSUMDB syntax.

@@ -31,6 +31,31 @@ pub enum LogFormat {
     Json,
 }
 
+/// Permission bits written in octal, as chmod takes them (`0644`, `640`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mode(pub u32);
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match u32::from_str_radix(s.trim(), 8) {
+            Ok(m) if m <= 0o777 && m & 0o600 == 0o600 => Ok(Mode(m)),
+            Ok(_) => Err(format!(
+                "{s:?}: permission bits 0000-0777 that keep the owner's read and write (0600)"
+            )),
+            Err(_) => Err(format!("{s:?} is not an octal mode such as 0644")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// A duration written `500ms`, `5s`, `2m` or `1h` (a bare number is seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dur(pub Duration);
@@ -292,6 +317,12 @@ pub struct Settings {
     #[arg(long, env = env::TLS_KEY, value_name = "FILE")]
     #[serde(alias = "tls-key")]
     pub tls_key: Option<PathBuf>,
+    /// Permission bits of stored files, octal [default: 0600: private code];
+    /// e.g. 0644 when nginx or a `file://` reader running as another user
+    /// serves the storage directory.
+    #[arg(long, env = env::STORAGE_MODE, value_name = "MODE")]
+    #[serde(alias = "storage-mode")]
+    pub storage_mode: Option<Mode>,
     /// Users, tokens and access rules (TOML; see `modgate auth`); reloaded
     /// when it changes and on SIGHUP. Without it, everyone reads everything.
     #[arg(long, env = env::AUTH_FILE, value_name = "FILE")]
@@ -358,6 +389,7 @@ impl Settings {
             max_git_processes,
             tls_cert,
             tls_key,
+            storage_mode,
             auth_file,
             audit_log,
             allow_network,
@@ -383,6 +415,8 @@ pub struct ServeConfig {
     pub private_sumdb_key: Option<PathBuf>,
     /// `--tls-cert` and `--tls-key`: serve HTTPS.
     pub tls: Option<CertFiles>,
+    /// Permission bits of stored files.
+    pub storage_mode: u32,
     pub auth_file: Option<PathBuf>,
     pub audit_log: Option<PathBuf>,
 }
@@ -436,6 +470,9 @@ impl ServeConfig {
             direct,
             private: s.private.unwrap_or_default(),
             private_sumdb_key: s.private_sumdb_key,
+            storage_mode: s
+                .storage_mode
+                .map_or(modgate_proxy::store::DEFAULT_FILE_MODE, |m| m.0),
             auth_file: s.auth_file,
             audit_log: s.audit_log,
             storage,
@@ -524,6 +561,19 @@ mod tests {
         assert_eq!(config.policy.idle_timeout, Duration::from_secs(7));
         assert_eq!(config.policy.connect_timeout, Duration::from_secs(5));
         assert_eq!(config.cache.negative_ttl, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn storage_modes_are_octal_and_keep_the_owners_access() {
+        assert_eq!("0644".parse::<Mode>(), Ok(Mode(0o644)));
+        assert_eq!("640".parse::<Mode>(), Ok(Mode(0o640)));
+        assert!(
+            "0400".parse::<Mode>().is_err(),
+            "modgate must write its own files"
+        );
+        assert!("0888".parse::<Mode>().is_err());
+        assert!("1777".parse::<Mode>().is_err());
+        assert!("rw-r--r--".parse::<Mode>().is_err());
     }
 
     #[test]

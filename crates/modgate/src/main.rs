@@ -73,7 +73,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
     let disk = DiskStore::open(&config.storage)
-        .with_context(|| format!("cannot open storage {}", config.storage.display()))?;
+        .with_context(|| format!("cannot open storage {}", config.storage.display()))?
+        .with_mode(config.storage_mode);
     let store: Arc<dyn Store> = if config.memory_cache_bytes > 0 {
         Arc::new(MemoryCached::new(Arc::new(disk), config.memory_cache_bytes))
     } else {

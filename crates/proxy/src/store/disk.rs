@@ -19,7 +19,13 @@ const TMP_DIR: &str = ".tmp";
 #[derive(Debug, Clone)]
 pub struct DiskStore {
     root: PathBuf,
+    /// Permission bits of stored files.
+    mode: u32,
 }
+
+/// Stored files are private code: readable by modgate's user only, unless
+/// the operator serves the tree with another reader ([`DiskStore::with_mode`]).
+pub const DEFAULT_MODE: u32 = 0o600;
 
 impl DiskStore {
     /// Opens (creating) the store and removes staging files a crash left behind.
@@ -36,7 +42,15 @@ impl DiskStore {
         }
         Ok(Self {
             root: root.to_owned(),
+            mode: DEFAULT_MODE,
         })
+    }
+
+    /// Stored files get the permission bits `mode` (e.g. 0o644 for an
+    /// nginx or `file://` reader running as another user).
+    pub fn with_mode(mut self, mode: u32) -> Self {
+        self.mode = mode & 0o777;
+        self
     }
 
     fn path(&self, key: &Key) -> PathBuf {
@@ -88,8 +102,13 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Moves a fully written temp file, synced first, to `dest` unless `dest`
-/// exists. Its name becomes durable with `sync`.
-fn commit(file: NamedTempFile, dest: &Path) -> std::io::Result<()> {
+/// exists, with permission bits `mode`. Its name becomes durable with `sync`.
+fn commit(file: NamedTempFile, dest: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    if mode != DEFAULT_MODE {
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
     file.as_file().sync_all()?;
     let parent = dest.parent().expect("store keys have a parent");
     fs_err::create_dir_all(parent)?;
@@ -110,18 +129,18 @@ impl Store for DiskStore {
 
     async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError> {
         let mut file = self.temp_file()?;
-        let dest = self.path(key);
+        let (dest, mode) = (self.path(key), self.mode);
         tokio::task::spawn_blocking(move || {
             file.write_all(&data)?;
-            commit(file, &dest)
+            commit(file, &dest, mode)
         })
         .await??;
         Ok(())
     }
 
     async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
-        let dest = self.path(key);
-        tokio::task::spawn_blocking(move || commit(file, &dest)).await??;
+        let (dest, mode) = (self.path(key), self.mode);
+        tokio::task::spawn_blocking(move || commit(file, &dest, mode)).await??;
         Ok(())
     }
 
@@ -180,6 +199,30 @@ mod tests {
 
     fn key(ext: super::super::Ext) -> Key {
         Key::version_file("github.com/Azure/go", "v1.0.0", ext).unwrap()
+    }
+
+    #[tokio::test]
+    async fn stored_files_are_private_unless_a_mode_is_given() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let k = key(super::super::Ext::Info);
+        let mode_of = |store: &DiskStore| {
+            std::fs::metadata(store.path(&k))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        let private = DiskStore::open(&dir.path().join("a")).unwrap();
+        private.put(&k, Bytes::from_static(b"x")).await.unwrap();
+        assert_eq!(mode_of(&private), 0o600);
+        let shared = DiskStore::open(&dir.path().join("b"))
+            .unwrap()
+            .with_mode(0o644);
+        let mut staged = shared.temp_file().unwrap();
+        staged.write_all(b"y").unwrap();
+        shared.put_file(&k, staged).await.unwrap();
+        assert_eq!(mode_of(&shared), 0o644);
     }
 
     #[tokio::test]

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tempfile::NamedTempFile;
 
-pub use disk::DiskStore;
+pub use disk::{DEFAULT_MODE as DEFAULT_FILE_MODE, DiskStore};
 pub use memory::MemoryCached;
 
 #[derive(Debug, thiserror::Error)]
