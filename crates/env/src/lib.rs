@@ -106,6 +106,13 @@ pub const GIT_SSH: &str = "GIT_SSH";
 /// git's ssh command line; see [`GIT_SSH`].
 pub const GIT_SSH_COMMAND: &str = "GIT_SSH_COMMAND";
 
+/// The S3 endpoint (`--storage s3://…`), as every AWS tool reads it; the
+/// other `AWS_*` settings are read by `object_store` itself.
+pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+/// `object_store`'s setting for create-only copies; when unset, modgate
+/// uses the conditional multipart upload that AWS S3 supports.
+pub const AWS_COPY_IF_NOT_EXISTS: &str = "AWS_COPY_IF_NOT_EXISTS";
+
 /// The go command's netrc file (default `~/.netrc`): credentials for
 /// upstream proxies and for `modgate publish`.
 pub const NETRC: &str = "NETRC";

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use modgate_env as env;
 use modgate_net::Cidr;
 use modgate_proxy::CachePolicy;
+use modgate_proxy::store::S3Location;
 use modgate_proxy::tls::CertFiles;
 use modgate_proxy::upstream::{HedgePolicy, Policy, UpstreamSpec};
 use modgate_proxy::workers::Limits;
@@ -188,6 +189,14 @@ pub enum ConfigError {
     Sumdb(#[source] modgate_sumdb::Error),
     #[error("no storage directory given and no user data directory found; pass --storage")]
     NoStorage,
+    #[error("--storage {0}: a directory or s3://BUCKET[/PREFIX]")]
+    StorageScheme(String),
+    #[error("--storage {0}")]
+    StorageUrl(String),
+    #[error(
+        "--private-sumdb-key with --storage {0}: modgate's own checksum database runs on disk storage only for now (replicas sharing a bucket could fork its log)"
+    )]
+    PrivateLogOnBucket(String),
     #[error("{given} is set but {missing} is not: TLS needs both")]
     TlsPair {
         given: &'static str,
@@ -398,10 +407,43 @@ impl Settings {
     }
 }
 
+/// Where artifacts are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// The embedded disk store.
+    Disk(PathBuf),
+    /// An S3-compatible bucket.
+    S3(S3Location),
+}
+
+impl Storage {
+    /// A path, or `s3://`; any other `SCHEME://` is refused rather than
+    /// taken for a directory named `SCHEME:`.
+    fn parse(value: PathBuf) -> Result<Self, ConfigError> {
+        let Some(text) = value.to_str().filter(|t| t.contains("://")) else {
+            return Ok(Storage::Disk(value));
+        };
+        match S3Location::parse(text) {
+            Some(Ok(at)) => Ok(Storage::S3(at)),
+            Some(Err(e)) => Err(ConfigError::StorageUrl(e)),
+            None => Err(ConfigError::StorageScheme(modgate_redact::redact_url(text))),
+        }
+    }
+}
+
+impl fmt::Display for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Storage::Disk(dir) => write!(f, "{}", dir.display()),
+            Storage::S3(at) => write!(f, "{at}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub listen: String,
-    pub storage: PathBuf,
+    pub storage: Storage,
     pub upstream: UpstreamSpec,
     pub sumdb: SumdbSpec,
     pub log_format: LogFormat,
@@ -431,13 +473,25 @@ impl ServeConfig {
         let s = settings.over(file);
         let secs = |d: Option<Dur>, default: u64| d.map_or(Duration::from_secs(default), |d| d.0);
         let storage = match s.storage {
-            Some(dir) => dir,
-            None => dirs::data_dir()
-                .map(|d| d.join("modgate"))
+            Some(dir) => Storage::parse(dir)?,
+            None => Storage::Disk(
+                dirs::data_dir()
+                    .map(|d| d.join("modgate"))
+                    .ok_or(ConfigError::NoStorage)?,
+            ),
+        };
+        if let (Storage::S3(at), Some(_)) = (&storage, &s.private_sumdb_key) {
+            return Err(ConfigError::PrivateLogOnBucket(at.to_string()));
+        }
+        // git mirrors are local whatever holds the artifacts.
+        let vcs_dir = match &storage {
+            Storage::Disk(dir) => dir.join(".vcs"),
+            Storage::S3(_) => dirs::data_dir()
+                .map(|d| d.join("modgate").join("vcs"))
                 .ok_or(ConfigError::NoStorage)?,
         };
         let direct = DirectSettings {
-            vcs_dir: s.vcs_dir.unwrap_or_else(|| storage.join(".vcs")),
+            vcs_dir: s.vcs_dir.unwrap_or(vcs_dir),
             insecure: s.insecure.unwrap_or_default(),
             repo_map: s.repo_map.unwrap_or_default(),
             git_timeout: secs(s.git_timeout, 600),
@@ -530,6 +584,41 @@ mod tests {
 
     fn resolve(args: ServeArgs) -> Result<ServeConfig, ConfigError> {
         ServeConfig::resolve(args.config.as_deref(), args.settings)
+    }
+
+    #[test]
+    fn storage_is_a_directory_or_a_bucket_and_nothing_else() {
+        let with = |storage: &str, key: Option<&str>| {
+            resolve(ServeArgs {
+                config: None,
+                settings: Settings {
+                    storage: Some(storage.into()),
+                    private_sumdb_key: key.map(Into::into),
+                    ..Default::default()
+                },
+            })
+        };
+        let disk = with("/tmp/store", None).unwrap();
+        assert_eq!(disk.storage, Storage::Disk("/tmp/store".into()));
+        assert_eq!(disk.direct.vcs_dir, PathBuf::from("/tmp/store/.vcs"));
+        let bucket = with("s3://mods/cache", None).unwrap();
+        assert_eq!(bucket.storage.to_string(), "s3://mods/cache");
+        assert!(
+            !bucket.direct.vcs_dir.starts_with("s3:"),
+            "git mirrors stay local"
+        );
+        let refused = with("ftp://user:secret@host/x", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("s3://BUCKET") && !refused.contains("secret"),
+            "{refused}"
+        );
+        assert!(with("s3:///x", None).is_err());
+        assert!(matches!(
+            with("s3://mods", Some("/k")),
+            Err(ConfigError::PrivateLogOnBucket(_))
+        ));
     }
 
     #[test]

@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use modgate_proxy::store::{DiskStore, MemoryCached, Store};
+use modgate_proxy::store::{DiskStore, MemoryCached, S3Store, Store};
 use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
 
 use crate::cli::{Cli, Command, ServeArgs, SumdbCommand};
-use crate::config::{LogFormat, ServeConfig};
+use crate::config::{LogFormat, ServeConfig, Storage};
 
 fn main() -> ExitCode {
     disable_huge_pages();
@@ -72,13 +72,20 @@ fn main() -> ExitCode {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
-    let disk = DiskStore::open(&config.storage)
-        .with_context(|| format!("cannot open storage {}", config.storage.display()))?
-        .with_mode(config.storage_mode);
+    let opened: Arc<dyn Store> = match &config.storage {
+        Storage::Disk(dir) => Arc::new(
+            DiskStore::open(dir)
+                .with_context(|| format!("cannot open storage {}", dir.display()))?
+                .with_mode(config.storage_mode),
+        ),
+        Storage::S3(at) => {
+            Arc::new(S3Store::open(at).with_context(|| format!("cannot open storage {at}"))?)
+        }
+    };
     let store: Arc<dyn Store> = if config.memory_cache_bytes > 0 {
-        Arc::new(MemoryCached::new(Arc::new(disk), config.memory_cache_bytes))
+        Arc::new(MemoryCached::new(opened, config.memory_cache_bytes))
     } else {
-        Arc::new(disk)
+        opened
     };
     let direct = if config.upstream.has_direct() || !config.private.is_empty() {
         let direct = modgate_vcs::Direct::new(&config.direct)
@@ -150,7 +157,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, tls = tls.is_some(), storage = %config.storage.display(), upstream = %config.upstream, "modgate serving");
+    tracing::info!(%addr, tls = tls.is_some(), storage = %config.storage, upstream = %config.upstream, "modgate serving");
     // Scripts and tests read the bound address (useful with port 0) from stdout.
     let mut stdout = std::io::stdout();
     let scheme = if tls.is_some() { "https" } else { "http" };

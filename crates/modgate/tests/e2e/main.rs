@@ -11,6 +11,7 @@ mod explain;
 mod failover;
 mod goproxy;
 mod operations;
+mod s3;
 mod ssrf;
 mod sumdb;
 mod tls;

@@ -238,31 +238,6 @@ fn a_silent_tls_client_is_closed_at_the_header_timeout() {
     }
 }
 
-/// A GOPROXY tree with one module version whose zip is `mib` MiB.
-fn big_module(root: &Path, module: &str, version: &str, mib: usize) -> Vec<u8> {
-    let dir = root.join(module).join("@v");
-    fs_err::create_dir_all(&dir).unwrap();
-    let gomod = format!("module {module}\n\ngo 1.21\n");
-    fs_err::write(dir.join(format!("{version}.mod")), &gomod).unwrap();
-    fs_err::write(
-        dir.join(format!("{version}.info")),
-        format!(r#"{{"Version":"{version}","Time":"2024-01-01T00:00:00Z"}}"#),
-    )
-    .unwrap();
-    fs_err::write(dir.join("list"), format!("{version}\n")).unwrap();
-    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    let prefix = format!("{module}@{version}/");
-    out.start_file(format!("{prefix}go.mod"), stored).unwrap();
-    out.write_all(gomod.as_bytes()).unwrap();
-    out.start_file(format!("{prefix}blob.bin"), stored).unwrap();
-    out.write_all(&vec![7u8; mib << 20]).unwrap();
-    let zip = out.finish().unwrap().into_inner();
-    fs_err::write(dir.join(format!("{version}.zip")), &zip).unwrap();
-    zip
-}
-
 /// HPACK integer with an `n`-bit prefix (RFC 7541 5.1), after `flags`.
 fn hpack_int(out: &mut Vec<u8>, flags: u8, n: u32, mut v: usize) {
     let max = (1usize << n) - 1;
@@ -371,7 +346,7 @@ fn a_slow_http2_download_outlasts_the_header_timeout() {
     files.install(&ca.issue(1));
     let tree = fresh_dir("big-tree");
     let (module, version) = ("example.com/tls/big", "v1.0.0");
-    let zip = big_module(&tree, module, version, 1);
+    let zip = crate::support::mirror::big_module(&tree, module, version, 1);
     let mirror = Mirror::serving(tree);
     let storage = fresh_dir("storage");
     let mut args = files.args(&storage, &mirror.url);

@@ -6,6 +6,7 @@
 
 mod disk;
 mod memory;
+mod s3;
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use tempfile::NamedTempFile;
 
 pub use disk::{DEFAULT_MODE as DEFAULT_FILE_MODE, DiskStore};
 pub use memory::MemoryCached;
+pub use s3::{S3Location, S3Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,6 +1,7 @@
 //! A local upstream mirror on loopback: serves a GOPROXY tree from disk,
 //! or fails in a chosen way, and counts the requests it sees.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -134,4 +135,30 @@ async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) 
         Ok(bytes) => bytes.into_response(),
         Err(_) => (StatusCode::NOT_FOUND, format!("not found: {path}\n")).into_response(),
     }
+}
+
+/// Writes `module@version` into the GOPROXY tree at `root`: a go.mod and
+/// `mib` MiB of one stored (uncompressed) file; returns the zip.
+pub fn big_module(root: &std::path::Path, module: &str, version: &str, mib: usize) -> Vec<u8> {
+    let dir = root.join(module).join("@v");
+    fs_err::create_dir_all(&dir).unwrap();
+    let gomod = format!("module {module}\n\ngo 1.21\n");
+    fs_err::write(dir.join(format!("{version}.mod")), &gomod).unwrap();
+    fs_err::write(
+        dir.join(format!("{version}.info")),
+        format!(r#"{{"Version":"{version}","Time":"2024-01-01T00:00:00Z"}}"#),
+    )
+    .unwrap();
+    fs_err::write(dir.join("list"), format!("{version}\n")).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let prefix = format!("{module}@{version}/");
+    out.start_file(format!("{prefix}go.mod"), stored).unwrap();
+    out.write_all(gomod.as_bytes()).unwrap();
+    out.start_file(format!("{prefix}blob.bin"), stored).unwrap();
+    out.write_all(&vec![7u8; mib << 20]).unwrap();
+    let zip = out.finish().unwrap().into_inner();
+    fs_err::write(dir.join(format!("{version}.zip")), &zip).unwrap();
+    zip
 }

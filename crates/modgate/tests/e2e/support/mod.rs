@@ -11,6 +11,7 @@ pub mod loopback;
 pub mod mirror;
 pub mod modgate;
 pub mod repos;
+pub mod s3;
 pub mod tls;
 
 use std::path::PathBuf;

@@ -1,0 +1,138 @@
+//! Object storage: modgate on an S3 bucket (a real S3 API server on
+//! loopback), alone and as replicas sharing the bucket.
+
+use crate::support::fixture::Fixture;
+use crate::support::fresh_dir;
+use crate::support::go::{self, Go};
+use crate::support::mirror::{self, Mirror};
+use crate::support::modgate::Modgate;
+use crate::support::s3::{BUCKET, S3Server};
+
+fn on_bucket(s3: &S3Server, prefix: &str, upstream: &str, extra: &[&str]) -> Modgate {
+    let env = s3.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let storage = format!("s3://{BUCKET}/{prefix}");
+    let vcs = fresh_dir("vcs");
+    let args = [
+        &[
+            "--storage",
+            &storage,
+            "--upstream",
+            upstream,
+            "--vcs-dir",
+            vcs.to_str().unwrap(),
+        ][..],
+        extra,
+    ]
+    .concat();
+    Modgate::start_env(&args, &env)
+}
+
+#[test]
+fn replicas_on_one_bucket_serve_every_hash_right_and_fetch_once() {
+    let fx = Fixture::get();
+    let s3 = S3Server::start();
+    let mirror = Mirror::serving(fx.tree.clone());
+    let a = on_bucket(&s3, "cache", &mirror.url, &[]);
+    let b = on_bucket(&s3, "cache", &mirror.url, &["--memory-cache-mb", "0"]);
+    let targets = fx.resolved_targets();
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let (first, second) = targets.split_at(targets.len() / 2);
+
+    // Half through each replica, then everything through the other one.
+    let check = |got: &[go::Downloaded]| {
+        for d in got {
+            assert_eq!(
+                d.sum,
+                fx.download(&d.path, &d.version).sum,
+                "{}@{}",
+                d.path,
+                d.version
+            );
+        }
+    };
+    check(&go::download(&Go::new(&a.url), &fresh_dir("work"), first));
+    check(&go::download(&Go::new(&b.url), &fresh_dir("work"), second));
+    let fetched = mirror.hits();
+    check(&go::download(
+        &Go::new(&b.url),
+        &fresh_dir("work"),
+        &targets,
+    ));
+    check(&go::download(
+        &Go::new(&a.url),
+        &fresh_dir("work"),
+        &targets,
+    ));
+    assert_eq!(
+        mirror.hits(),
+        fetched,
+        "a version one replica stored was fetched again"
+    );
+
+    // The bucket holds the GOPROXY layout, zips with their hashes.
+    let keys = s3.keys("cache");
+    assert!(
+        keys.iter().any(|k| k.ends_with("/@v/v1.0.0.zip")),
+        "{keys:?}"
+    );
+    assert_eq!(
+        keys.iter().filter(|k| k.ends_with(".zip")).count(),
+        keys.iter().filter(|k| k.ends_with(".ziphash")).count(),
+        "{keys:?}"
+    );
+    for m in [&a, &b] {
+        assert!(!m.logs().contains("panicked"), "{}", m.logs());
+    }
+}
+
+#[test]
+fn a_large_zip_goes_up_in_parts_and_leaves_nothing_staged() {
+    let s3 = S3Server::start();
+    let tree = fresh_dir("big-tree");
+    let (module, version) = ("example.com/big", "v1.0.0");
+    let zip = mirror::big_module(&tree, module, version, 20);
+    let mirror = Mirror::serving(tree);
+    let modgate = on_bucket(&s3, "", &mirror.url, &["--memory-cache-mb", "0"]);
+    let got = go::download(
+        &Go::new(&modgate.url),
+        &fresh_dir("work"),
+        &[&format!("{module}@{version}")],
+    );
+    assert_eq!(got[0].sum, crate::support::checksum_db::h1_of_zip(&zip));
+    let keys = s3.keys("");
+    assert!(
+        keys.iter().any(|k| k == "example.com/big/@v/v1.0.0.zip"),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.iter().any(|k| k.starts_with(".tmp")),
+        "staged parts left: {keys:?}"
+    );
+
+    // Served again from the bucket by a fresh replica, whole.
+    let other = on_bucket(&s3, "", "off", &["--memory-cache-mb", "0"]);
+    let again = crate::support::http::get(&other.addr, &format!("/{module}/@v/{version}.zip"));
+    assert_eq!(again.status, 200);
+    assert!(again.body == zip, "the zip read back differs");
+}
+
+#[test]
+fn storage_urls_other_than_s3_are_refused_at_start() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_modgate"))
+        .args([
+            "serve",
+            "--storage",
+            "ftp://mods/cache",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(fresh_dir("cwd"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("s3://BUCKET"),
+        "{err}"
+    );
+}

@@ -1,0 +1,117 @@
+//! A real S3 API server on loopback: moto's server mode (`moto[server]`
+//! from PyPI, which implements conditional writes), one process per test.
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+
+use super::fresh_dir;
+
+pub const BUCKET: &str = "modgate-test";
+
+pub struct S3Server {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl S3Server {
+    /// Starts moto on a free port and creates [`BUCKET`]. Fails, never
+    /// skips, when moto is missing.
+    pub fn start() -> Self {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let log = fresh_dir("moto").join("moto.log");
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs_err::File::create(&log).unwrap().into_parts().0)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start moto_server ({e}): scripts/install-test-deps installs moto[server] from PyPI")
+            });
+        let server = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen within 30 s: {}",
+                fs_err::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let created = super::http::request(
+            &format!("127.0.0.1:{port}"),
+            "PUT",
+            &format!("/{BUCKET}"),
+            &[],
+        );
+        assert_eq!(
+            created.status,
+            200,
+            "creating the bucket: {}",
+            created.text()
+        );
+        server
+    }
+
+    /// The environment modgate (and any AWS tool) finds the bucket with.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "modgate-test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "modgate-test-secret".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+        ]
+    }
+
+    /// The bucket, for looking at what modgate stored.
+    pub fn bucket(&self) -> Arc<dyn ObjectStore> {
+        Arc::new(
+            AmazonS3Builder::new()
+                .with_bucket_name(BUCKET)
+                .with_endpoint(&self.endpoint)
+                .with_allow_http(true)
+                .with_region("us-east-1")
+                .with_access_key_id("modgate-test")
+                .with_secret_access_key("modgate-test-secret")
+                .build()
+                .unwrap(),
+        )
+    }
+
+    /// Every key under `prefix`.
+    pub fn keys(&self, prefix: &str) -> Vec<String> {
+        use futures::TryStreamExt as _;
+        let bucket = self.bucket();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let prefix = object_store::path::Path::from(prefix);
+            bucket
+                .list(Some(&prefix))
+                .map_ok(|m| m.location.to_string())
+                .try_collect()
+                .await
+                .unwrap()
+        })
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
