@@ -442,10 +442,17 @@ impl Proxy {
     /// checked, stored and answered while its name is made durable.
     async fn artifact(&self, req: &Request) -> Result<Object, ProxyError> {
         let key = req.key().expect("canonical artifact requests have a key");
-        let stored = |e| ProxyError::storage(format!("reading {key}"))(e);
-        if let Some(obj) = self.inner.store.get(&key).await.map_err(stored)? {
-            metric::cache_lookup(req.endpoint(), true);
-            return Ok(obj);
+        match self.inner.store.get(&key).await {
+            Ok(Some(obj)) => {
+                metric::cache_lookup(req.endpoint(), true);
+                return Ok(obj);
+            }
+            Ok(None) => {}
+            // Fetched and verified instead: storage being down must not fail a build.
+            Err(e) => {
+                tracing::warn!(%key, error = %e, "storage failing: fetching from upstream");
+                metric::storage_failure("read");
+            }
         }
         metric::cache_lookup(req.endpoint(), false);
         let (this, owned, span) = (self.clone(), req.clone(), span(req));
@@ -484,7 +491,7 @@ impl Proxy {
         let module = req.module.as_str();
         let store = &self.inner.store;
         let write = |what: &Key| ProxyError::storage(format!("writing {what}"));
-        match &req.kind {
+        let (put, fallback) = match &req.kind {
             Kind::Info(v) => {
                 let info = self
                     .fetch(
@@ -496,10 +503,9 @@ impl Proxy {
                     )
                     .await
                     .map_err(|e| chain_error(req, e))?;
-                store
-                    .put(&key, info.to_json().into())
-                    .await
-                    .map_err(write(&key))?;
+                let data = Bytes::from(info.to_json());
+                let put = store.put(&key, data.clone()).await.map_err(write(&key));
+                (put, Body::Bytes(data))
             }
             Kind::Mod(v) => {
                 let data = self
@@ -519,7 +525,8 @@ impl Proxy {
                     .map_err(|e| chain_error(req, e))?;
                 let h1 = modgate_zip::dirhash::hash_go_mod(&data);
                 self.verify(req, v, Checked::Mod(&h1)).await?;
-                store.put(&key, data).await.map_err(write(&key))?;
+                let put = store.put(&key, data.clone()).await.map_err(write(&key));
+                (put, Body::Bytes(data))
             }
             Kind::Zip(v) => {
                 let temp = || store.temp_file().map_err(std::io::Error::other);
@@ -544,16 +551,37 @@ impl Proxy {
                     .map_err(|e| chain_error(req, e))?;
                 self.verify(req, v, Checked::Zip(&h1)).await?;
                 let hash_key = Key::version_file(module, v, Ext::ZipHash).expect("valid key");
+                // Kept open: answered from even if storing fails.
+                let staged = file.reopen().map_err(|e| {
+                    ProxyError::storage(format!("reopening the staged {key}"))(e.into())
+                })?;
                 // The zip's own bytes land first; its hash, last, is the
                 // commit mark the private log trusts.
-                store.put_file(&key, file).await.map_err(write(&key))?;
-                store
-                    .put(&hash_key, Bytes::from(format!("{h1}\n")))
-                    .await
-                    .map_err(write(&hash_key))?;
-                tracing::info!(module, version = %v, %h1, "stored module zip");
+                let put = async {
+                    store.put_file(&key, file).await.map_err(write(&key))?;
+                    store
+                        .put(&hash_key, Bytes::from(format!("{h1}\n")))
+                        .await
+                        .map_err(write(&hash_key))?;
+                    tracing::info!(module, version = %v, %h1, "stored module zip");
+                    Ok(())
+                }
+                .await;
+                (put, Body::File(Arc::new(staged)))
             }
             Kind::List | Kind::Latest => unreachable!("only artifacts are filled"),
+        };
+        if let Err(e) = put {
+            // Verified, so answered; a build must not fail because storage
+            // is sick. It is fetched again next time.
+            tracing::warn!(error = %e, "storage failing: answering without storing");
+            metric::unstored_answer(req.endpoint());
+            let reading = |e| ProxyError::storage("reading a staged download")(StoreError::Io(e));
+            let body = tokio::task::spawn_blocking(move || unstored(fallback))
+                .await
+                .map_err(|e| reading(std::io::Error::other(e)))?
+                .map_err(reading)?;
+            return Ok((body, Box::pin(async {})));
         }
         let read = || ProxyError::storage(format!("reading {key}"));
         let obj = store.get(&key).await.map_err(read())?.ok_or_else(|| {
@@ -727,6 +755,22 @@ impl Proxy {
             .await
             .map_err(ProxyError::storage(format!("reading {key}")))
     }
+}
+
+/// An answer that storage failed to keep: its strong validator is a digest
+/// of the bytes, as no store names them.
+fn unstored(body: Body) -> std::io::Result<Object> {
+    use sha2::Digest as _;
+    let (size, digest) = match &body {
+        Body::Bytes(b) => (b.len() as u64, sha2::Sha256::digest(b)),
+        Body::File(f) => {
+            let mut hasher = sha2::Sha256::new();
+            let size = std::io::copy(&mut std::io::BufReader::new(&**f), &mut hasher)?;
+            (size, hasher.finalize())
+        }
+    };
+    let etag = format!("\"u{:x}\"", digest);
+    Ok(Object { size, etag, body })
 }
 
 /// The `h1:` hash of a stored zip, checked again with the zip rules.

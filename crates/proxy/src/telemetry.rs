@@ -124,6 +124,17 @@ pub mod metric {
         counter!("modgate_stale_answers_total", "endpoint" => endpoint).increment(1);
     }
 
+    /// A storage call that failed (`op`: read or write), answered around.
+    pub fn storage_failure(op: &'static str) {
+        counter!("modgate_storage_failures_total", "op" => op).increment(1);
+    }
+
+    /// A verified artifact answered without being stored: storage failed.
+    pub fn unstored_answer(endpoint: &'static str) {
+        storage_failure("write");
+        counter!("modgate_unstored_answers_total", "endpoint" => endpoint).increment(1);
+    }
+
     /// A request whose credentials were refused.
     pub fn auth_failure() {
         counter!("modgate_auth_failures_total").increment(1);

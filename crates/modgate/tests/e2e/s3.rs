@@ -136,3 +136,73 @@ fn storage_urls_other_than_s3_are_refused_at_start() {
         "{err}"
     );
 }
+
+#[test]
+fn a_build_goes_on_while_the_bucket_is_down_and_stores_again_when_it_is_back() {
+    let fx = Fixture::get();
+    let mut s3 = S3Server::start();
+    let mirror = Mirror::serving(fx.tree.clone());
+    let modgate = on_bucket(&s3, "", &mirror.url, &[]);
+    let targets = fx.resolved_targets();
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let (first, second) = targets.split_at(targets.len() / 2);
+    let check = |got: &[go::Downloaded]| {
+        for d in got {
+            assert_eq!(
+                d.sum,
+                fx.download(&d.path, &d.version).sum,
+                "{}@{}",
+                d.path,
+                d.version
+            );
+        }
+    };
+    check(&go::download(
+        &Go::new(&modgate.url),
+        &fresh_dir("work"),
+        first,
+    ));
+
+    // Down: what the memory tier holds and what upstream has, verified.
+    s3.stop();
+    check(&go::download(
+        &Go::new(&modgate.url),
+        &fresh_dir("work"),
+        &targets,
+    ));
+    let ready = crate::support::http::get(&modgate.addr, "/readyz");
+    assert_eq!(ready.status, 503, "{}", ready.text());
+    assert!(
+        ready.text().contains("storage: unavailable"),
+        "{}",
+        ready.text()
+    );
+    assert!(
+        modgate.logs().contains("answering without storing"),
+        "{}",
+        modgate.logs()
+    );
+    let metrics = crate::support::http::get(&modgate.addr, "/metrics").text();
+    assert!(
+        metrics.contains("modgate_unstored_answers_total"),
+        "{metrics}"
+    );
+
+    // Back (empty, as moto keeps nothing): misses are stored again.
+    s3.restart();
+    check(&go::download(
+        &Go::new(&modgate.url),
+        &fresh_dir("work"),
+        second,
+    ));
+    let keys = s3.keys("");
+    assert!(
+        keys.iter().any(|k| k.ends_with(".zip")),
+        "nothing stored after the restart: {keys:?}"
+    );
+    assert_eq!(
+        crate::support::http::get(&modgate.addr, "/readyz").status,
+        200
+    );
+    assert!(!modgate.logs().contains("panicked"));
+}

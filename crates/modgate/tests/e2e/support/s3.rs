@@ -16,6 +16,44 @@ pub const BUCKET: &str = "modgate-test";
 pub struct S3Server {
     child: Child,
     pub endpoint: String,
+    port: u16,
+}
+
+/// moto on `port`, listening, with [`BUCKET`] created. Fails, never skips,
+/// when moto is missing.
+fn spawn(port: u16) -> Child {
+    let log = fresh_dir("moto").join("moto.log");
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs_err::File::create(&log).unwrap().into_parts().0)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start moto_server ({e}): scripts/install-test-deps installs moto[server] from PyPI")
+        });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not listen within 30 s: {}",
+            fs_err::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let created = super::http::request(
+        &format!("127.0.0.1:{port}"),
+        "PUT",
+        &format!("/{BUCKET}"),
+        &[],
+    );
+    assert_eq!(
+        created.status,
+        200,
+        "creating the bucket: {}",
+        created.text()
+    );
+    child
 }
 
 impl S3Server {
@@ -26,42 +64,24 @@ impl S3Server {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let log = fresh_dir("moto").join("moto.log");
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs_err::File::create(&log).unwrap().into_parts().0)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start moto_server ({e}): scripts/install-test-deps installs moto[server] from PyPI")
-            });
-        let server = Self {
-            child,
+        Self {
+            child: spawn(port),
             endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen within 30 s: {}",
-                fs_err::read_to_string(&log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(100));
+            port,
         }
-        let created = super::http::request(
-            &format!("127.0.0.1:{port}"),
-            "PUT",
-            &format!("/{BUCKET}"),
-            &[],
-        );
-        assert_eq!(
-            created.status,
-            200,
-            "creating the bucket: {}",
-            created.text()
-        );
-        server
+    }
+
+    /// Stops the server: the bucket is down (and, moto keeping objects in
+    /// memory, gone).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A new server on the same endpoint, with an empty bucket.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(self.port);
     }
 
     /// The environment modgate (and any AWS tool) finds the bucket with.
@@ -111,7 +131,6 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
