@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod bad_input;
+mod deploy;
 mod direct;
 mod doctor;
 mod explain;

@@ -1,0 +1,106 @@
+//! The deployment files in deploy/: what systemd and Kubernetes are given
+//! must be valid for them.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::fresh_dir;
+
+fn deploy(file: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy")
+        .join(file)
+}
+
+#[test]
+fn the_systemd_unit_passes_systemd_analyze_verify() {
+    let unit = fs_err::read_to_string(deploy("systemd/modgate.service")).unwrap();
+    // As installed: the binary where ExecStart names it.
+    let unit = unit.replace("/usr/local/bin/modgate", env!("CARGO_BIN_EXE_modgate"));
+    let dir = fresh_dir("unit");
+    let path = dir.join("modgate.service");
+    fs_err::write(&path, unit).unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", path.to_str().unwrap()])
+        .output()
+        .expect(
+            "systemd-analyze is needed (Debian's systemd; scripts/install-test-deps installs it)",
+        );
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    let about_us: Vec<&str> = said.lines().filter(|l| l.contains("modgate")).collect();
+    assert!(about_us.is_empty(), "systemd-analyze warns: {about_us:?}");
+}
+
+#[test]
+fn the_kubernetes_manifests_run_three_ready_checked_replicas_behind_a_service() {
+    let manifest = deploy("kubernetes/modgate.yaml");
+    let check = r#"
+import sys, yaml
+docs = {d["kind"]: d for d in yaml.safe_load_all(open(sys.argv[1])) if d}
+dep, svc, cm = docs["Deployment"], docs["Service"], docs["ConfigMap"]
+spec = dep["spec"]
+assert spec["replicas"] == 3, spec["replicas"]
+labels = spec["template"]["metadata"]["labels"]
+assert spec["selector"]["matchLabels"].items() <= labels.items()
+assert svc["spec"]["selector"].items() <= labels.items(), "the Service selects no pod"
+c = spec["template"]["spec"]["containers"][0]
+assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+assert any(e.get("secretRef") for e in c["envFrom"]), "no S3 secret"
+print(cm["data"]["modgate.toml"])
+"#;
+    let out = Command::new("python3")
+        .args(["-c", check, manifest.to_str().unwrap()])
+        .output()
+        .expect("python3 with PyYAML is needed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The configuration it mounts is one modgate accepts (up to opening the bucket).
+    let dir = fresh_dir("k8s");
+    let config = dir.join("modgate.toml");
+    fs_err::write(&config, &out.stdout).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_modgate"))
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--vcs-dir", dir.join("vcs").to_str().unwrap()])
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!(
+                "http://127.0.0.1:{}",
+                crate::support::loopback::closed_port()
+            ),
+        )
+        .env("AWS_ACCESS_KEY_ID", "k")
+        .env("AWS_SECRET_ACCESS_KEY", "s")
+        .env("AWS_REGION", "us-east-1")
+        .env("MODGATE_SHUTDOWN_TIMEOUT", "1s")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut run = run;
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(run.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _ = run.kill();
+    let _ = run.wait();
+    assert!(
+        line.starts_with("modgate listening on "),
+        "the mounted configuration was refused: {line:?}"
+    );
+}
