@@ -206,3 +206,48 @@ fn a_build_goes_on_while_the_bucket_is_down_and_stores_again_when_it_is_back() {
     );
     assert!(!modgate.logs().contains("panicked"));
 }
+
+#[test]
+fn a_replica_killed_mid_upload_leaves_nothing_partial_in_the_bucket() {
+    let s3 = S3Server::start();
+    let tree = fresh_dir("big-tree");
+    let (module, version) = ("example.com/killed", "v1.0.0");
+    let zip = mirror::big_module(&tree, module, version, 24);
+    let mirror = Mirror::serving(tree);
+    let path = format!("/{module}/@v/{version}.zip");
+    let bucket = s3.bucket();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Killed at points all along the fill: whatever is visible is whole.
+    for (i, ms) in [20u64, 150, 400, 800, 1500].into_iter().enumerate() {
+        let prefix = format!("kill{i}");
+        let mut modgate = on_bucket(&s3, &prefix, &mirror.url, &["--memory-cache-mb", "0"]);
+        let addr = modgate.addr.clone();
+        let p = path.clone();
+        let client = std::thread::spawn(move || {
+            let _ = std::panic::catch_unwind(|| crate::support::http::get(&addr, &p));
+        });
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        modgate.kill9();
+        let _ = client.join();
+        let key =
+            object_store::path::Path::from(format!("{prefix}/example.com/killed/@v/v1.0.0.zip"));
+        use object_store::ObjectStoreExt as _;
+        if let Ok(got) = rt.block_on(bucket.get(&key)) {
+            let bytes = rt.block_on(got.bytes()).unwrap();
+            assert!(
+                bytes == zip,
+                "killed after {ms} ms: a partial zip is visible"
+            );
+        }
+        // A replica started afterwards serves it whole.
+        let next = on_bucket(&s3, &prefix, &mirror.url, &["--memory-cache-mb", "0"]);
+        let got = crate::support::http::get(&next.addr, &path);
+        assert!(
+            got.status == 200 && got.body == zip,
+            "after a kill at {ms} ms"
+        );
+    }
+}
