@@ -30,12 +30,32 @@ pub enum Command {
     /// modgate's own checksum database.
     #[command(subcommand)]
     Sumdb(SumdbCommand),
+    /// Check every stored zip and go.mod again: the zip rules, the stored
+    /// hash, the checksum database's kept records.
+    Verify(VerifyArgs),
     /// Edit the auth file: users, groups, tokens (access rules are edited by hand).
     Auth(AuthArgs),
     /// Publish a private module version from a directory (no git needed):
     /// builds its zip with the module zip rules and uploads it to a modgate
     /// server, which needs the `publish` right on the module's pattern.
     Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The storage to check: a directory or s3://BUCKET[/PREFIX] (as serve's).
+    #[arg(long, env = env::STORAGE, value_name = "DIR|URL")]
+    pub storage: Option<PathBuf>,
+    /// Name of the checksum database whose kept lookups the hashes are
+    /// compared with; `off` compares with the stored hashes only.
+    #[arg(long, default_value = "sum.golang.org", value_name = "NAME")]
+    pub sumdb: String,
+    /// Print the report as JSON: {"zips","mods","failures":[{"module","version","file","problem","quarantined"}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Move what fails to .quarantine/ in the storage, so it is fetched again.
+    #[arg(long)]
+    pub quarantine: bool,
 }
 
 #[derive(Debug, Args)]

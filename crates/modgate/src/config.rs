@@ -417,6 +417,18 @@ pub enum Storage {
 }
 
 impl Storage {
+    /// `--storage`, or the default directory.
+    pub fn resolve(value: Option<PathBuf>) -> Result<Self, ConfigError> {
+        match value {
+            Some(v) => Storage::parse(v),
+            None => Ok(Storage::Disk(
+                dirs::data_dir()
+                    .map(|d| d.join("modgate"))
+                    .ok_or(ConfigError::NoStorage)?,
+            )),
+        }
+    }
+
     /// A path, or `s3://`; any other `SCHEME://` is refused rather than
     /// taken for a directory named `SCHEME:`.
     fn parse(value: PathBuf) -> Result<Self, ConfigError> {
@@ -472,14 +484,7 @@ impl ServeConfig {
         };
         let s = settings.over(file);
         let secs = |d: Option<Dur>, default: u64| d.map_or(Duration::from_secs(default), |d| d.0);
-        let storage = match s.storage {
-            Some(dir) => Storage::parse(dir)?,
-            None => Storage::Disk(
-                dirs::data_dir()
-                    .map(|d| d.join("modgate"))
-                    .ok_or(ConfigError::NoStorage)?,
-            ),
-        };
+        let storage = Storage::resolve(s.storage)?;
         if let (Storage::S3(at), Some(_)) = (&storage, &s.private_sumdb_key) {
             return Err(ConfigError::PrivateLogOnBucket(at.to_string()));
         }

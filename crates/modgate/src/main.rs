@@ -20,7 +20,7 @@ use clap::Parser;
 use modgate_proxy::store::{DiskStore, MemoryCached, S3Store, Store};
 use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
 
-use crate::cli::{Cli, Command, ServeArgs, SumdbCommand};
+use crate::cli::{Cli, Command, ServeArgs, SumdbCommand, VerifyArgs};
 use crate::config::{LogFormat, ServeConfig, Storage};
 
 fn main() -> ExitCode {
@@ -45,6 +45,7 @@ fn main() -> ExitCode {
             })
             .map_err(anyhow::Error::from),
         Command::Auth(args) => auth::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Verify(args) => verify(args),
         Command::Publish(args) => {
             modgate_doctor::publish::run(&modgate_doctor::publish::PublishOptions {
                 dir: args.dir,
@@ -72,16 +73,7 @@ fn main() -> ExitCode {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
-    let opened: Arc<dyn Store> = match &config.storage {
-        Storage::Disk(dir) => Arc::new(
-            DiskStore::open(dir)
-                .with_context(|| format!("cannot open storage {}", dir.display()))?
-                .with_mode(config.storage_mode),
-        ),
-        Storage::S3(at) => {
-            Arc::new(S3Store::open(at).with_context(|| format!("cannot open storage {at}"))?)
-        }
-    };
+    let opened = open_store(&config.storage, config.storage_mode)?;
     let store: Arc<dyn Store> = if config.memory_cache_bytes > 0 {
         Arc::new(MemoryCached::new(opened, config.memory_cache_bytes))
     } else {
@@ -194,6 +186,58 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     tracing::info!("modgate stopped");
     Ok(())
+}
+
+fn open_store(storage: &Storage, mode: u32) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match storage {
+        Storage::Disk(dir) => Arc::new(
+            DiskStore::open(dir)
+                .with_context(|| format!("cannot open storage {}", dir.display()))?
+                .with_mode(mode),
+        ),
+        Storage::S3(at) => {
+            Arc::new(S3Store::open(at).with_context(|| format!("cannot open storage {at}"))?)
+        }
+    })
+}
+
+/// `modgate verify`: exit status 1 when anything failed.
+fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    init_logging(LogFormat::Text);
+    let storage = Storage::resolve(args.storage)?;
+    let store = open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let sumdb = (args.sumdb != "off").then_some(args.sumdb.as_str());
+    let report = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(modgate_proxy::verify::verify(
+            &store,
+            sumdb,
+            args.quarantine,
+        ))
+        .with_context(|| format!("cannot read storage {storage}"))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        for f in &report.failures {
+            let moved = if f.quarantined { " (set aside)" } else { "" };
+            println!(
+                "FAIL  {}@{} {}: {}{moved}",
+                f.module, f.version, f.file, f.problem
+            );
+        }
+        println!(
+            "{} zips and {} go.mod files checked in {storage}: {} failed",
+            report.zips,
+            report.mods,
+            report.failures.len()
+        );
+    }
+    Ok(if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn init_logging(format: LogFormat) {

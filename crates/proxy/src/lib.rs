@@ -20,6 +20,7 @@ pub mod sumdb;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;
+pub mod verify;
 pub mod workers;
 
 pub use proxy::{Answer, CachePolicy, Proxy, ProxyError, PublishError, Published};

@@ -774,7 +774,7 @@ fn unstored(body: Body) -> std::io::Result<Object> {
 }
 
 /// The `h1:` hash of a stored zip, checked again with the zip rules.
-async fn rehash(module: &str, v: &str, zip: Object) -> Result<String, ProxyError> {
+pub(crate) async fn rehash(module: &str, v: &str, zip: Object) -> Result<String, ProxyError> {
     let (module, v) = (module.to_owned(), v.to_owned());
     let size = zip.size;
     tokio::task::spawn_blocking(move || match zip.body {

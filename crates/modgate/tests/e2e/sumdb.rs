@@ -1038,3 +1038,100 @@ fn a_zip_stored_without_its_hash_is_hashed_again_for_the_private_log() {
     );
     assert_no_panic(&with_log);
 }
+
+/// `modgate verify`: stored files checked against their hashes and the
+/// kept proofs of the checksum database; `--quarantine` sets failures aside
+/// and they are fetched (and verified) again.
+#[test]
+fn verify_finds_corrupted_objects_and_quarantine_gets_them_fetched_again() {
+    let fx = fixture();
+    let db = ChecksumDb::for_fixture(Options::default());
+    let upstream = format!("file://{}", fx.tree.display());
+    let storage = fresh_dir("storage");
+    let mut modgate = start_verifying(&storage, &upstream, &db.gosumdb());
+    let targets = [
+        format!("{ALPHA}@v1.0.0"),
+        format!("{BETA}@v0.1.0"),
+        format!("{BETA}@v0.2.0"),
+    ];
+    assert_verified(&sumdb_go(&modgate.url, &db.key), &strs(&targets), &modgate);
+    modgate.stop();
+    let verify = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_modgate"))
+            .args([
+                "verify",
+                "--storage",
+                storage.to_str().unwrap(),
+                "--sumdb",
+                NAME,
+                "--json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", output_text(&out)));
+        (out.status.success(), report)
+    };
+    let (ok, report) = verify(&[]);
+    assert!(ok, "a clean store fails: {report}");
+    assert_eq!(
+        (report["zips"].as_u64(), report["mods"].as_u64()),
+        (Some(3), Some(3)),
+        "{report}"
+    );
+
+    // Bit rot in a go.mod; a zip replaced by another module's (and its hash with it).
+    let at = |rel: &str| storage.join(format!("github.com/modgate-test/{rel}"));
+    let go_mod = at("alpha/@v/v1.0.0.mod");
+    let mut text = fs_err::read_to_string(&go_mod).unwrap();
+    text.push_str("// rot\n");
+    fs_err::write(&go_mod, text).unwrap();
+    fs_err::copy(at("beta/@v/v0.1.0.zip"), at("beta/@v/v0.2.0.zip")).unwrap();
+    fs_err::copy(at("beta/@v/v0.1.0.ziphash"), at("beta/@v/v0.2.0.ziphash")).unwrap();
+    let (ok, report) = verify(&[]);
+    assert!(!ok);
+    let failed: Vec<(String, String)> = report["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                format!(
+                    "{}@{}",
+                    f["module"].as_str().unwrap(),
+                    f["version"].as_str().unwrap()
+                ),
+                f["file"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            (format!("{ALPHA}@v1.0.0"), "mod".to_owned()),
+            (format!("{BETA}@v0.2.0"), "zip".to_owned())
+        ],
+        "{report}"
+    );
+
+    // Set aside, fetched again, verified, and the store is clean again.
+    let (_, report) = verify(&["--quarantine"]);
+    assert!(
+        report["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["quarantined"] == true)
+    );
+    assert!(
+        storage
+            .join(".quarantine/github.com/modgate-test/beta/@v/v0.2.0.zip")
+            .exists()
+    );
+    let modgate = start_verifying(&storage, &upstream, &db.gosumdb());
+    assert_verified(&sumdb_go(&modgate.url, &db.key), &strs(&targets), &modgate);
+    drop(modgate);
+    let (ok, report) = verify(&[]);
+    assert!(ok, "{report}");
+}

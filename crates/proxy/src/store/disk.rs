@@ -173,6 +173,18 @@ impl Store for DiskStore {
         Ok(names)
     }
 
+    async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
+        let from = self.path(key);
+        let to = self.root.join(super::QUARANTINE).join(key.as_str());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            fs_err::create_dir_all(to.parent().expect("store keys have a parent"))?;
+            fs_err::rename(&from, &to)?;
+            sync_dir(from.parent().expect("store keys have a parent"))
+        })
+        .await??;
+        Ok(())
+    }
+
     async fn check(&self) -> Result<(), StoreError> {
         let mut file = self.temp_file()?;
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {

@@ -92,6 +92,11 @@ impl Store for MemoryCached {
         self.inner.list(dir).await
     }
 
+    async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
+        self.cache.remove(key);
+        self.inner.set_aside(key).await
+    }
+
     async fn check(&self) -> Result<(), StoreError> {
         self.inner.check().await
     }

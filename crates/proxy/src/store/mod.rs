@@ -38,6 +38,10 @@ impl StoreError {
     }
 }
 
+/// Where [`Store::set_aside`] moves objects; a leading dot can never start
+/// an escaped module path.
+pub const QUARANTINE: &str = ".quarantine";
+
 /// Files modgate names itself beside a version's artifacts (requests name
 /// the others: see `protocol::Request::key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,6 +153,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError>;
     /// Whether the store can be written and read now.
     async fn check(&self) -> Result<(), StoreError>;
+    /// Moves the object under `key` to `.quarantine/<key>`, out of what is
+    /// served, so that it is fetched again (`modgate verify --quarantine`).
+    async fn set_aside(&self, key: &Key) -> Result<(), StoreError>;
     /// A temporary file for staging a large artifact before `put_file`.
     fn temp_file(&self) -> Result<NamedTempFile, StoreError>;
 }

@@ -281,6 +281,13 @@ impl Store for S3Store {
             .collect())
     }
 
+    async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
+        let from = self.path(key.as_str());
+        let to = self.path(&format!("{}/{key}", super::QUARANTINE));
+        self.bucket.copy(&from, &to).await.map_err(bucket_error)?;
+        self.bucket.delete(&from).await.map_err(bucket_error)
+    }
+
     async fn check(&self) -> Result<(), StoreError> {
         // A write, as every fill needs; overwritten each time.
         self.bucket
