@@ -30,6 +30,9 @@ pub enum Command {
     /// modgate's own checksum database.
     #[command(subcommand)]
     Sumdb(SumdbCommand),
+    /// Move or check storage.
+    #[command(subcommand)]
+    Storage(StorageCommand),
     /// Check every stored zip and go.mod again: the zip rules, the stored
     /// hash, the checksum database's kept records.
     Verify(VerifyArgs),
@@ -39,6 +42,19 @@ pub enum Command {
     /// builds its zip with the module zip rules and uploads it to a modgate
     /// server, which needs the `publish` right on the module's pattern.
     Publish(PublishArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Copy every module version from one storage to another (a directory
+    /// or s3://BUCKET[/PREFIX]); what the destination has is skipped, so an
+    /// interrupted copy resumes.
+    Copy {
+        #[arg(long, value_name = "DIR|URL")]
+        from: PathBuf,
+        #[arg(long, value_name = "DIR|URL")]
+        to: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

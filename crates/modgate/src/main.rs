@@ -20,7 +20,7 @@ use clap::Parser;
 use modgate_proxy::store::{DiskStore, MemoryCached, S3Store, Store};
 use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
 
-use crate::cli::{Cli, Command, ServeArgs, SumdbCommand, VerifyArgs};
+use crate::cli::{Cli, Command, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs};
 use crate::config::{LogFormat, ServeConfig, Storage};
 
 fn main() -> ExitCode {
@@ -46,6 +46,9 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from),
         Command::Auth(args) => auth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify(args),
+        Command::Storage(StorageCommand::Copy { from, to }) => {
+            copy_storage(from, to).map(|()| ExitCode::SUCCESS)
+        }
         Command::Publish(args) => {
             modgate_doctor::publish::run(&modgate_doctor::publish::PublishOptions {
                 dir: args.dir,
@@ -199,6 +202,39 @@ fn open_store(storage: &Storage, mode: u32) -> anyhow::Result<Arc<dyn Store>> {
             Arc::new(S3Store::open(at).with_context(|| format!("cannot open storage {at}"))?)
         }
     })
+}
+
+/// `modgate storage copy`, with a progress bar on a terminal.
+fn copy_storage(from: std::path::PathBuf, to: std::path::PathBuf) -> anyhow::Result<()> {
+    init_logging(LogFormat::Text);
+    let (from, to) = (Storage::resolve(Some(from))?, Storage::resolve(Some(to))?);
+    let mode = modgate_proxy::store::DEFAULT_FILE_MODE;
+    let (source, dest) = (open_store(&from, mode)?, open_store(&to, mode)?);
+    let bar = indicatif::ProgressBar::new_spinner().with_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .expect("a valid template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let done = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(modgate_proxy::copy::copy(&source, &dest, |module, c| {
+            bar.set_message(format!(
+                "{} copied ({}), {} already there — {module}",
+                c.objects,
+                indicatif::HumanBytes(c.bytes),
+                c.skipped
+            ));
+        }))
+        .with_context(|| format!("copying {from} to {to}"))?;
+    bar.finish_and_clear();
+    println!(
+        "copied {} objects ({}) from {from} to {to}; {} were there already",
+        done.objects,
+        indicatif::HumanBytes(done.bytes),
+        done.skipped
+    );
+    Ok(())
 }
 
 /// `modgate verify`: exit status 1 when anything failed.

@@ -10,6 +10,7 @@
 //! is configured.
 
 pub mod access;
+pub mod copy;
 pub mod flights;
 pub mod ingest;
 pub mod protocol;

@@ -13,7 +13,7 @@ use tracing::Instrument;
 use crate::flights::{Flights, Lost, Then};
 use crate::ingest::{self, Invalid};
 use crate::protocol::{Kind, Request};
-use crate::store::{Body, Ext, Key, Object, Store, StoreError};
+use crate::store::{Body, Ext, FileReader, Key, Object, Store, StoreError};
 use crate::sumdb::client::{Checked, Checksums, VerifyError};
 use crate::sumdb::private::{PrivateError, PrivateLog};
 use crate::sumdb::{Database, SumdbAnswer, SumdbError};
@@ -765,7 +765,8 @@ fn unstored(body: Body) -> std::io::Result<Object> {
         Body::Bytes(b) => (b.len() as u64, sha2::Sha256::digest(b)),
         Body::File(f) => {
             let mut hasher = sha2::Sha256::new();
-            let size = std::io::copy(&mut std::io::BufReader::new(&**f), &mut hasher)?;
+            let len = f.metadata()?.len();
+            let size = std::io::copy(&mut FileReader::new(f.clone(), len), &mut hasher)?;
             (size, hasher.finalize())
         }
     };
@@ -779,11 +780,12 @@ pub(crate) async fn rehash(module: &str, v: &str, zip: Object) -> Result<String,
     let size = zip.size;
     tokio::task::spawn_blocking(move || match zip.body {
         Body::Bytes(b) => modgate_zip::check_zip_reader(std::io::Cursor::new(b), size, &module, &v),
-        // Nothing else moves this descriptor's offset: stored files are
-        // served with positioned reads.
-        Body::File(f) => {
-            modgate_zip::check_zip_reader(std::io::BufReader::new(&*f), size, &module, &v)
-        }
+        Body::File(f) => modgate_zip::check_zip_reader(
+            std::io::BufReader::new(FileReader::new(f, size)),
+            size,
+            &module,
+            &v,
+        ),
     })
     .await
     .map_err(|e| {

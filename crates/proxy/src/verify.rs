@@ -39,24 +39,8 @@ pub async fn verify(
     quarantine: bool,
 ) -> Result<Report, StoreError> {
     let mut report = Report::default();
-    let mut dirs = vec![String::new()];
-    while let Some(dir) = dirs.pop() {
-        for name in store.list(&Key::from_escaped_path(&dir)).await? {
-            let path = if dir.is_empty() {
-                name.clone()
-            } else {
-                format!("{dir}/{name}")
-            };
-            if dir.is_empty() && (name.starts_with('.') || name == "sumdb") {
-                continue; // staging, mirrors, quarantine, proofs
-            }
-            // Outside `@v` there are only directories: module path elements.
-            if name == "@v" {
-                versions(store, &dir, sumdb, quarantine, &mut report).await?;
-            } else {
-                dirs.push(path);
-            }
-        }
+    for module in store.modules().await? {
+        versions(store, &module, sumdb, quarantine, &mut report).await?;
     }
     report
         .failures

@@ -251,3 +251,58 @@ fn a_replica_killed_mid_upload_leaves_nothing_partial_in_the_bucket() {
         );
     }
 }
+
+#[test]
+fn storage_copy_moves_a_disk_store_into_a_bucket_and_resumes() {
+    let fx = Fixture::get();
+    let s3 = S3Server::start();
+    let disk = fresh_dir("storage");
+    let upstream = format!("file://{}", fx.tree.display());
+    let targets = fx.resolved_targets();
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let filler = Modgate::start(&disk, &upstream);
+    go::download(&Go::new(&filler.url), &fresh_dir("work"), &targets);
+    drop(filler);
+
+    let env = s3.env();
+    let copy = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_modgate"))
+            .args([
+                "storage",
+                "copy",
+                "--from",
+                disk.to_str().unwrap(),
+                "--to",
+                &format!("s3://{BUCKET}/moved"),
+            ])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let first = copy();
+    assert!(first.contains("; 0 were there already"), "{first}");
+    let again = copy();
+    assert!(
+        again.starts_with("copied 0 objects"),
+        "nothing to copy twice: {again}"
+    );
+
+    // The bucket alone (no upstream) serves every version with go's hashes.
+    let served = on_bucket(&s3, "moved", "off", &[]);
+    for d in go::download(&Go::new(&served.url), &fresh_dir("work"), &targets) {
+        assert_eq!(
+            d.sum,
+            fx.download(&d.path, &d.version).sum,
+            "{}@{}",
+            d.path,
+            d.version
+        );
+    }
+}

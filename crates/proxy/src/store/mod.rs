@@ -118,6 +118,42 @@ pub enum Body {
     File(Arc<std::fs::File>),
 }
 
+/// Reads a stored file from its start with positioned reads, whatever
+/// other readers of the same descriptor do (and wherever a writer left its
+/// offset).
+pub struct FileReader {
+    file: Arc<std::fs::File>,
+    pos: u64,
+    size: u64,
+}
+
+impl FileReader {
+    pub fn new(file: Arc<std::fs::File>, size: u64) -> Self {
+        Self { file, pos: 0, size }
+    }
+}
+
+impl std::io::Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt as _;
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for FileReader {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let pos = match to {
+            std::io::SeekFrom::Start(p) => Some(p),
+            std::io::SeekFrom::End(d) => self.size.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = pos.ok_or_else(|| std::io::Error::other("seek out of range"))?;
+        Ok(self.pos)
+    }
+}
+
 impl Object {
     /// The whole body in memory: for objects known to be small (.info,
     /// go.mod, hashes, checksum database files).
@@ -161,6 +197,30 @@ pub trait Store: Send + Sync + 'static {
 }
 
 impl dyn Store {
+    /// The escaped paths of every module with a `@v` directory, skipping
+    /// staging, quarantine, mirrors and checksum-database proofs. Outside
+    /// `@v` a store holds only directories: module path elements.
+    pub async fn modules(&self) -> Result<Vec<String>, StoreError> {
+        let mut modules = Vec::new();
+        let mut dirs = vec![String::new()];
+        while let Some(dir) = dirs.pop() {
+            for name in self.list(&Key::from_escaped_path(&dir)).await? {
+                if dir.is_empty() && (name.starts_with('.') || name == "sumdb") {
+                    continue;
+                }
+                if name == "@v" {
+                    modules.push(dir.clone());
+                } else if dir.is_empty() {
+                    dirs.push(name);
+                } else {
+                    dirs.push(format!("{dir}/{name}"));
+                }
+            }
+        }
+        modules.sort();
+        Ok(modules)
+    }
+
     /// The object under `key` in memory, or `None`; see [`Object::read_small`].
     pub async fn read_small(&self, key: &Key) -> Result<Option<Bytes>, StoreError> {
         match self.get(key).await? {
