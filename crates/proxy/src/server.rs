@@ -185,13 +185,17 @@ async fn healthz() -> Response {
 async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
     // Upstream names and states are for admins only when there is an auth file.
     let detailed = not_admin(authenticated(&req).as_deref()).is_none();
-    let (status, mut body) = match state.proxy.store().check().await {
-        Ok(()) => (StatusCode::OK, "storage: ok\n".to_owned()),
+    // Sick storage degrades modgate but leaves it ready: memory hits and
+    // verified fetches are still answered, and a load balancer that pulled
+    // every replica off a shared bucket would fail every build.
+    let mut body = match state.proxy.store().check().await {
+        Ok(()) => "storage: ok\n".to_owned(),
         Err(e) => {
             tracing::error!(error = %e, "storage check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("storage: unavailable: {}\n", e.kind_text()),
+            metric::storage_failure("check");
+            format!(
+                "storage: unavailable: {}\ndegraded: answering from memory and upstream without storing\n",
+                e.kind_text()
             )
         }
     };
@@ -206,7 +210,7 @@ async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
     if !health.is_empty() && health.iter().all(|(_, b)| *b == BreakerState::Open) {
         body.push_str("degraded: every upstream is down; serving from the cache\n");
     }
-    with_endpoint("readyz", text(status, &body))
+    with_endpoint("readyz", text(StatusCode::OK, &body))
 }
 
 async fn metrics(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {

@@ -171,7 +171,8 @@ fn a_build_goes_on_while_the_bucket_is_down_and_stores_again_when_it_is_back() {
         &targets,
     ));
     let ready = crate::support::http::get(&modgate.addr, "/readyz");
-    assert_eq!(ready.status, 503, "{}", ready.text());
+    // Degraded, not unready: a load balancer keeps sending builds here.
+    assert_eq!(ready.status, 200, "{}", ready.text());
     assert!(
         ready.text().contains("storage: unavailable"),
         "{}",
