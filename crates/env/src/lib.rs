@@ -24,6 +24,10 @@ own_variables! {
     STORAGE = "MODGATE_STORAGE";
     /// Permission bits of stored files (octal, default 0600).
     STORAGE_MODE = "MODGATE_STORAGE_MODE";
+    /// Local disk tier in front of an s3:// store.
+    CACHE_DIR = "MODGATE_CACHE_DIR";
+    /// Bytes the disk tier may hold.
+    CACHE_MAX_SIZE = "MODGATE_CACHE_MAX_SIZE";
     /// Upstream list in GOPROXY syntax.
     UPSTREAM = "MODGATE_UPSTREAM";
     /// Checksum database in GOSUMDB syntax.

@@ -23,6 +23,7 @@ pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
 pub const DEFAULT_SUMDB: &str = "sum.golang.org";
 pub const DEFAULT_MEMORY_CACHE_MB: u64 = 256;
 pub const DEFAULT_VCS_MAX_SIZE: u64 = 20 << 30;
+pub const DEFAULT_CACHE_MAX_SIZE: u64 = 10 << 30;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -332,6 +333,15 @@ pub struct Settings {
     #[arg(long, env = env::STORAGE_MODE, value_name = "MODE")]
     #[serde(alias = "storage-mode")]
     pub storage_mode: Option<Mode>,
+    /// A local disk tier in front of an s3:// store: objects read from the
+    /// bucket are kept here, least recently used evicted past --cache-max-size.
+    #[arg(long, env = env::CACHE_DIR, value_name = "DIR")]
+    #[serde(alias = "cache-dir")]
+    pub cache_dir: Option<PathBuf>,
+    /// Bytes the --cache-dir tier may hold [default: 10GiB].
+    #[arg(long, env = env::CACHE_MAX_SIZE, value_name = "SIZE")]
+    #[serde(alias = "cache-max-size")]
+    pub cache_max_size: Option<Size>,
     /// Users, tokens and access rules (TOML; see `modgate auth`); reloaded
     /// when it changes and on SIGHUP. Without it, everyone reads everything.
     #[arg(long, env = env::AUTH_FILE, value_name = "FILE")]
@@ -399,6 +409,8 @@ impl Settings {
             tls_cert,
             tls_key,
             storage_mode,
+            cache_dir,
+            cache_max_size,
             auth_file,
             audit_log,
             allow_network,
@@ -471,6 +483,8 @@ pub struct ServeConfig {
     pub tls: Option<CertFiles>,
     /// Permission bits of stored files.
     pub storage_mode: u32,
+    /// `--cache-dir` and its bound in bytes.
+    pub disk_tier: Option<(PathBuf, u64)>,
     pub auth_file: Option<PathBuf>,
     pub audit_log: Option<PathBuf>,
 }
@@ -532,6 +546,12 @@ impl ServeConfig {
             storage_mode: s
                 .storage_mode
                 .map_or(modgate_proxy::store::DEFAULT_FILE_MODE, |m| m.0),
+            disk_tier: s.cache_dir.map(|dir| {
+                (
+                    dir,
+                    s.cache_max_size.map_or(DEFAULT_CACHE_MAX_SIZE, |m| m.0),
+                )
+            }),
             auth_file: s.auth_file,
             audit_log: s.audit_log,
             storage,

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use modgate_proxy::store::{DiskStore, MemoryCached, S3Store, Store};
+use modgate_proxy::store::{DiskStore, DiskTier, MemoryCached, S3Store, Store};
 use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
 
 use crate::cli::{Cli, Command, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs};
@@ -76,7 +76,13 @@ fn main() -> ExitCode {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
-    let opened = open_store(&config.storage, config.storage_mode)?;
+    let mut opened = open_store(&config.storage, config.storage_mode)?;
+    if let Some((dir, max)) = &config.disk_tier {
+        opened = Arc::new(
+            DiskTier::open(dir, *max, opened)
+                .with_context(|| format!("cannot open the disk tier {}", dir.display()))?,
+        );
+    }
     let store: Arc<dyn Store> = if config.memory_cache_bytes > 0 {
         Arc::new(MemoryCached::new(opened, config.memory_cache_bytes))
     } else {

@@ -18,7 +18,7 @@ pub fn request_id() -> String {
 pub mod metric {
     use std::time::Duration;
 
-    use metrics::{counter, histogram};
+    use metrics::{counter, gauge, histogram};
     use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
     const LATENCY_BUCKETS: &[f64] = &[
@@ -133,6 +133,11 @@ pub mod metric {
     pub fn unstored_answer(endpoint: &'static str) {
         storage_failure("write");
         counter!("modgate_unstored_answers_total", "endpoint" => endpoint).increment(1);
+    }
+
+    /// Bytes the local disk tier holds.
+    pub fn disk_tier_bytes(bytes: u64) {
+        gauge!("modgate_disk_tier_bytes").set(bytes as f64);
     }
 
     /// A request whose credentials were refused.

@@ -307,3 +307,48 @@ fn storage_copy_moves_a_disk_store_into_a_bucket_and_resumes() {
         );
     }
 }
+
+#[test]
+fn the_disk_tier_serves_what_was_read_from_the_bucket_while_it_is_down() {
+    let fx = Fixture::get();
+    let mut s3 = S3Server::start();
+    let mirror = Mirror::serving(fx.tree.clone());
+    let tier = fresh_dir("tier");
+    let tier_arg = tier.join("cache");
+    let modgate = on_bucket(
+        &s3,
+        "",
+        &mirror.url,
+        &[
+            "--memory-cache-mb",
+            "0",
+            "--cache-dir",
+            tier_arg.to_str().unwrap(),
+            "--cache-max-size",
+            "64MiB",
+        ],
+    );
+    let targets = fx.resolved_targets();
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    go::download(&Go::new(&modgate.url), &fresh_dir("work"), &targets);
+    // Read back once: now in the tier.
+    go::download(&Go::new(&modgate.url), &fresh_dir("work"), &targets);
+    let fetched = mirror.hits();
+    s3.stop();
+    for d in go::download(&Go::new(&modgate.url), &fresh_dir("work"), &targets) {
+        assert_eq!(
+            d.sum,
+            fx.download(&d.path, &d.version).sum,
+            "{}@{}",
+            d.path,
+            d.version
+        );
+    }
+    assert_eq!(
+        mirror.hits(),
+        fetched,
+        "with the bucket down, the tier did not answer"
+    );
+    let metrics = crate::support::http::get(&modgate.addr, "/metrics").text();
+    assert!(metrics.contains("modgate_disk_tier_bytes"), "{metrics}");
+}

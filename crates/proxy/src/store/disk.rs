@@ -53,6 +53,17 @@ impl DiskStore {
         self
     }
 
+    /// Deletes a stored object: for a cache tier, never the store of record.
+    pub(crate) async fn remove(&self, key: &Key) -> Result<(), StoreError> {
+        let path = self.path(key);
+        tokio::task::spawn_blocking(move || match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fs_err_wrap(e, &path)),
+            _ => Ok(()),
+        })
+        .await??;
+        Ok(())
+    }
+
     fn path(&self, key: &Key) -> PathBuf {
         self.root.join(key.as_str())
     }

@@ -7,6 +7,7 @@
 mod disk;
 mod memory;
 mod s3;
+mod tiered;
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use tempfile::NamedTempFile;
 pub use disk::{DEFAULT_MODE as DEFAULT_FILE_MODE, DiskStore};
 pub use memory::MemoryCached;
 pub use s3::{S3Location, S3Store};
+pub use tiered::DiskTier;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,0 +1,220 @@
+//! A local disk tier in front of a remote store (`--cache-dir`): objects
+//! read from the bucket are kept on local disk, least recently used ones
+//! evicted past `--cache-max-size`, so hot artifacts cost no round trip.
+//! The remote store stays the only authority: writes go there alone, and
+//! the tier only ever holds copies of what it returned.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tempfile::NamedTempFile;
+
+use super::{Body, DiskStore, FileReader, Key, Object, Store, StoreError};
+use crate::lock;
+
+pub struct DiskTier {
+    cache: DiskStore,
+    back: Arc<dyn Store>,
+    max: u64,
+    index: Mutex<Index>,
+}
+
+#[derive(Default)]
+struct Index {
+    /// Key -> (size, last use).
+    entries: HashMap<String, (u64, u64)>,
+    total: u64,
+    clock: u64,
+}
+
+impl DiskTier {
+    /// A tier in `dir` of at most `max` bytes. The directory starts empty:
+    /// what a previous run kept is not trusted to be what the back store
+    /// holds now.
+    pub fn open(dir: &Path, max: u64, back: Arc<dyn Store>) -> Result<Self, StoreError> {
+        if dir.exists() {
+            fs_err::remove_dir_all(dir)?;
+        }
+        Ok(Self {
+            cache: DiskStore::open(dir)?,
+            back,
+            max,
+            index: Mutex::new(Index::default()),
+        })
+    }
+
+    fn touch(&self, key: &Key) {
+        let mut index = lock(&self.index);
+        index.clock += 1;
+        let now = index.clock;
+        if let Some(entry) = index.entries.get_mut(key.as_str()) {
+            entry.1 = now;
+        }
+    }
+
+    /// Copies `obj` into the tier, then evicts the least recently used
+    /// entries past the bound. Best effort: the answer never waits on it
+    /// failing.
+    async fn keep(&self, key: &Key, obj: &Object) {
+        if obj.size > self.max {
+            return;
+        }
+        let kept = match &obj.body {
+            Body::Bytes(b) => self.cache.put(key, b.clone()).await,
+            Body::File(f) => {
+                let (f, size) = (f.clone(), obj.size);
+                match self.cache.temp_file() {
+                    Err(e) => Err(e),
+                    Ok(mut staged) => {
+                        let copied = tokio::task::spawn_blocking(move || {
+                            std::io::copy(&mut FileReader::new(f, size), &mut staged)?;
+                            staged.flush()?;
+                            Ok::<_, std::io::Error>(staged)
+                        })
+                        .await;
+                        match copied {
+                            Ok(Ok(staged)) => self.cache.put_file(key, staged).await,
+                            Ok(Err(e)) => Err(e.into()),
+                            Err(e) => Err(e.into()),
+                        }
+                    }
+                }
+            }
+        };
+        if let Err(e) = kept {
+            tracing::warn!(%key, error = %e, "not kept in the disk tier");
+            return;
+        }
+        let evict = {
+            let mut index = lock(&self.index);
+            index.clock += 1;
+            let now = index.clock;
+            if index
+                .entries
+                .insert(key.to_string(), (obj.size, now))
+                .is_none()
+            {
+                index.total += obj.size;
+            }
+            let mut evict = Vec::new();
+            while index.total > self.max {
+                let Some(oldest) = index
+                    .entries
+                    .iter()
+                    .min_by_key(|(_, (_, used))| *used)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                let (size, _) = index.entries.remove(&oldest).expect("just found");
+                index.total -= size;
+                evict.push(oldest);
+            }
+            evict
+        };
+        for key in evict {
+            // Readers holding it open keep reading: unlinking is safe.
+            if let Err(e) = self.cache.remove(&Key::from_escaped_path(&key)).await {
+                tracing::warn!(key, error = %e, "evicting from the disk tier");
+            }
+        }
+        crate::telemetry::metric::disk_tier_bytes(lock(&self.index).total);
+    }
+
+    async fn forget(&self, key: &Key) {
+        let removed = {
+            let mut index = lock(&self.index);
+            let removed = index.entries.remove(key.as_str());
+            if let Some((size, _)) = removed {
+                index.total -= size;
+            }
+            removed.is_some()
+        };
+        if removed {
+            let _ = self.cache.remove(key).await;
+        }
+    }
+}
+
+#[async_trait]
+impl Store for DiskTier {
+    async fn get(&self, key: &Key) -> Result<Option<Object>, StoreError> {
+        if lock(&self.index).entries.contains_key(key.as_str()) {
+            match self.cache.get(key).await {
+                Ok(Some(obj)) => {
+                    self.touch(key);
+                    return Ok(Some(obj));
+                }
+                _ => self.forget(key).await,
+            }
+        }
+        let got = self.back.get(key).await?;
+        if let Some(obj) = &got {
+            self.keep(key, obj).await;
+        }
+        Ok(got)
+    }
+
+    async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError> {
+        self.back.put(key, data).await
+    }
+
+    async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
+        self.back.put_file(key, file).await
+    }
+
+    async fn sync(&self, key: &Key) -> Result<(), StoreError> {
+        self.back.sync(key).await
+    }
+
+    async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError> {
+        self.back.list(dir).await
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.back.check().await
+    }
+
+    async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
+        self.forget(key).await;
+        self.back.set_aside(key).await
+    }
+
+    fn temp_file(&self) -> Result<NamedTempFile, StoreError> {
+        self.back.temp_file()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reads_are_kept_and_the_least_recently_used_evicted() {
+        let dir = tempfile::tempdir().unwrap();
+        let back: Arc<dyn Store> = Arc::new(DiskStore::open(&dir.path().join("back")).unwrap());
+        let key = |v: &str| Key::version_file("example.com/m", v, super::super::Ext::Info).unwrap();
+        for v in ["v1.0.0", "v1.1.0", "v1.2.0"] {
+            back.put(&key(v), Bytes::from(vec![b'x'; 400]))
+                .await
+                .unwrap();
+        }
+        let tier = DiskTier::open(&dir.path().join("tier"), 1000, back).unwrap();
+        let cached = |v: &str| dir.path().join("tier").join(key(v).as_str()).exists();
+        tier.get(&key("v1.0.0")).await.unwrap().unwrap();
+        tier.get(&key("v1.1.0")).await.unwrap().unwrap();
+        assert!(cached("v1.0.0") && cached("v1.1.0"));
+        // v1.0.0 used again: v1.1.0 is the least recently used when v1.2.0 comes.
+        tier.get(&key("v1.0.0")).await.unwrap().unwrap();
+        tier.get(&key("v1.2.0")).await.unwrap().unwrap();
+        assert!(cached("v1.0.0") && !cached("v1.1.0") && cached("v1.2.0"));
+        assert!(lock(&tier.index).total <= 1000);
+        // Served from the tier even when the back store lost it.
+        std::fs::remove_file(dir.path().join("back").join(key("v1.2.0").as_str())).unwrap();
+        assert!(tier.get(&key("v1.2.0")).await.unwrap().is_some());
+    }
+}
