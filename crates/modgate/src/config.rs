@@ -194,10 +194,7 @@ pub enum ConfigError {
     StorageScheme(String),
     #[error("--storage {0}")]
     StorageUrl(String),
-    #[error(
-        "--private-sumdb-key with --storage {0}: modgate's own checksum database runs on disk storage only for now (replicas sharing a bucket could fork its log)"
-    )]
-    PrivateLogOnBucket(String),
+
     #[error("{given} is set but {missing} is not: TLS needs both")]
     TlsPair {
         given: &'static str,
@@ -499,9 +496,6 @@ impl ServeConfig {
         let s = settings.over(file);
         let secs = |d: Option<Dur>, default: u64| d.map_or(Duration::from_secs(default), |d| d.0);
         let storage = Storage::resolve(s.storage)?;
-        if let (Storage::S3(at), Some(_)) = (&storage, &s.private_sumdb_key) {
-            return Err(ConfigError::PrivateLogOnBucket(at.to_string()));
-        }
         // git mirrors are local whatever holds the artifacts.
         let vcs_dir = match &storage {
             Storage::Disk(dir) => dir.join(".vcs"),
@@ -613,37 +607,30 @@ mod tests {
 
     #[test]
     fn storage_is_a_directory_or_a_bucket_and_nothing_else() {
-        let with = |storage: &str, key: Option<&str>| {
+        let with = |storage: &str| {
             resolve(ServeArgs {
                 config: None,
                 settings: Settings {
                     storage: Some(storage.into()),
-                    private_sumdb_key: key.map(Into::into),
                     ..Default::default()
                 },
             })
         };
-        let disk = with("/tmp/store", None).unwrap();
+        let disk = with("/tmp/store").unwrap();
         assert_eq!(disk.storage, Storage::Disk("/tmp/store".into()));
         assert_eq!(disk.direct.vcs_dir, PathBuf::from("/tmp/store/.vcs"));
-        let bucket = with("s3://mods/cache", None).unwrap();
+        let bucket = with("s3://mods/cache").unwrap();
         assert_eq!(bucket.storage.to_string(), "s3://mods/cache");
         assert!(
             !bucket.direct.vcs_dir.starts_with("s3:"),
             "git mirrors stay local"
         );
-        let refused = with("ftp://user:secret@host/x", None)
-            .unwrap_err()
-            .to_string();
+        let refused = with("ftp://user:secret@host/x").unwrap_err().to_string();
         assert!(
             refused.contains("s3://BUCKET") && !refused.contains("secret"),
             "{refused}"
         );
-        assert!(with("s3:///x", None).is_err());
-        assert!(matches!(
-            with("s3://mods", Some("/k")),
-            Err(ConfigError::PrivateLogOnBucket(_))
-        ));
+        assert!(with("s3:///x").is_err());
     }
 
     #[test]

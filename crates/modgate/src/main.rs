@@ -189,6 +189,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                         None => std::future::pending().await,
                     }
                 } => {},
+                () = async {
+                    match watching.proxy.log() {
+                        Some(log) => log.watch().await,
+                        None => std::future::pending().await,
+                    }
+                } => {},
             }
         },
         settle,

@@ -352,3 +352,97 @@ fn the_disk_tier_serves_what_was_read_from_the_bucket_while_it_is_down() {
     let metrics = crate::support::http::get(&modgate.addr, "/metrics").text();
     assert!(metrics.contains("modgate_disk_tier_bytes"), "{metrics}");
 }
+
+/// modgate's own checksum database on a bucket shared by two replicas:
+/// appended from both at once, one linear log, verified by the go command
+/// through either (go also checks each replica's tree against the other's).
+#[test]
+fn the_private_log_stays_linear_with_two_replicas_appending() {
+    let fx = Fixture::get();
+    let s3 = S3Server::start();
+    let keys = fresh_dir("keys");
+    let key = keys.join("signer.key");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_modgate"))
+        .args([
+            "sumdb",
+            "keygen",
+            "--name",
+            "sum.replicas.test",
+            "--out",
+            key.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vkey = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let upstream = format!("file://{}", fx.tree.display());
+    let log_args = ["--private-sumdb-key", key.to_str().unwrap()];
+    let a = on_bucket(&s3, "log", &upstream, &log_args);
+    let b = on_bucket(&s3, "log", &upstream, &log_args);
+    let verifying = |proxy: &str, gopath: &std::path::Path| {
+        Go::new(proxy)
+            .env("GOSUMDB", &vkey)
+            .env("GONOSUMDB", "")
+            .env("GOPRIVATE", "")
+            .env("GOPATH", gopath.to_str().unwrap())
+    };
+    let targets = fx.resolved_targets();
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let check = |got: &[go::Downloaded]| {
+        for d in got {
+            assert!(d.error.is_none(), "{}@{}: {:?}", d.path, d.version, d.error);
+            assert_eq!(
+                d.sum,
+                fx.download(&d.path, &d.version).sum,
+                "{}@{}",
+                d.path,
+                d.version
+            );
+        }
+    };
+
+    // Both replicas append at once, alternating targets.
+    let even: Vec<&str> = targets.iter().copied().step_by(2).collect();
+    let odd: Vec<&str> = targets.iter().copied().skip(1).step_by(2).collect();
+    let ga = verifying(&a.url, &fresh_dir("gopath"));
+    let gb = verifying(&b.url, &fresh_dir("gopath"));
+    std::thread::scope(|s| {
+        let ta = s.spawn(|| go::download(&ga, &fresh_dir("work"), &even));
+        let tb = s.spawn(|| go::download(&gb, &fresh_dir("work"), &odd));
+        check(&ta.join().unwrap());
+        check(&tb.join().unwrap());
+    });
+
+    // Everything through one replica, then the other, with one GOPATH: go
+    // keeps the tree it saw and proves the next one extends it.
+    let gopath = fresh_dir("gopath");
+    check(&go::download(
+        &verifying(&a.url, &gopath),
+        &fresh_dir("work"),
+        &targets,
+    ));
+    check(&go::download(
+        &verifying(&b.url, &gopath),
+        &fresh_dir("work"),
+        &targets,
+    ));
+    let heads = s3.keys("log/sumdb/sum.replicas.test/log/tree");
+    let records = s3.keys("log/sumdb/sum.replicas.test/log/record");
+    assert_eq!(
+        records.len(),
+        targets.len(),
+        "one record per version: {records:?}"
+    );
+    assert!(!heads.is_empty());
+    for m in [&a, &b] {
+        assert!(
+            !m.logs().contains("panicked") && !m.logs().contains("already holds something else"),
+            "{}",
+            m.logs()
+        );
+    }
+}

@@ -140,6 +140,9 @@ struct Inner {
     state: RwLock<State>,
 }
 
+/// How often a replica reads the records other replicas appended.
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The log in memory. Only appends change it, under `Inner::append`.
 /// Readers see the records of the signed tree only, so a record whose head
 /// is not signed and stored yet stays invisible.
@@ -164,6 +167,7 @@ impl PrivateLog {
         let name = signer.name().to_owned();
         let verifier = Ed25519Verifier::new(&signer.verifier_key())
             .map_err(|e| PrivateError::Key(format!("the signer key's verifier: {e}")))?;
+        probe_create_only(&name, store.as_ref()).await?;
         let state = load(&name, &VerifierList::new([verifier]), store.as_ref()).await?;
         let unsigned = state.signed.is_empty() || state.tree.n < state.records.len() as u64;
         let log = PrivateLog {
@@ -185,6 +189,20 @@ impl PrivateLog {
 
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// Takes in, every [`REFRESH_EVERY`], what other replicas sharing the
+    /// storage appended: they see each other's records within that bound
+    /// (sooner for a lookup of a version they store, which appends it).
+    pub async fn watch(&self) {
+        let mut tick = tokio::time::interval(REFRESH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.inner.refresh().await {
+                tracing::error!(error = %e, "checksum database: reading other replicas' records");
+            }
+        }
     }
 
     pub fn verifier_key(&self) -> String {
@@ -290,11 +308,58 @@ impl Inner {
             }
             return Ok(());
         }
-        let id = self.read().records.len() as u64;
-        self.put_once(&record_key(&self.name, id), Bytes::from(text.clone()))
-            .await?;
-        self.write().append(key, text)?;
-        self.sign_head().await
+        loop {
+            let id = self.read().records.len() as u64;
+            let record = record_key(&self.name, id);
+            if self.put_or_read(&record, Bytes::from(text.clone())).await? == text.as_bytes() {
+                self.write().append(key, text)?;
+                return self.sign_head().await;
+            }
+            // Another replica on this storage took the index: read what it
+            // appended, then this record is there already or goes next.
+            self.catch_up().await?;
+            let existing = {
+                let st = self.read();
+                st.index
+                    .get(&key)
+                    .map(|&id| st.records[id as usize].clone())
+            };
+            if let Some(have) = existing {
+                if have != text {
+                    return Err(conflict(&self.name, &key, &have));
+                }
+                return self.sign_head().await;
+            }
+        }
+    }
+
+    /// Appends the records other replicas stored beyond this one's, checked
+    /// as at start; true if there were any. Under `append`.
+    async fn catch_up(&self) -> Result<bool, PrivateError> {
+        let mut id = self.read().records.len() as u64;
+        let start = id;
+        while let Some(data) = read_small(self.store.as_ref(), &record_key(&self.name, id)).await? {
+            let (key, text) = parse_record(id, &data)?;
+            let mut st = self.write();
+            if let Some(first) = st.index.get(&key) {
+                return Err(PrivateError::Corrupt(format!(
+                    "records {first} and {id} are both for {key}"
+                )));
+            }
+            st.append(key, text)?;
+            id += 1;
+        }
+        Ok(id > start)
+    }
+
+    /// Takes in what other replicas appended, and signs (or finds signed:
+    /// heads are deterministic) the head covering it.
+    async fn refresh(&self) -> Result<(), PrivateError> {
+        let _append = self.append.lock().await;
+        if self.catch_up().await? {
+            self.sign_head().await?;
+        }
+        Ok(())
     }
 
     /// Signs and stores the head of the tree of all the records, then serves it.
@@ -326,8 +391,20 @@ impl Inner {
     /// another writer has forked the log. (Signatures are deterministic, so a
     /// head signed again is the same bytes.)
     async fn put_once(&self, key: &Key, data: Bytes) -> Result<(), PrivateError> {
+        if self.put_or_read(key, data.clone()).await? == data {
+            Ok(())
+        } else {
+            Err(PrivateError::Corrupt(format!(
+                "{key} already holds something else: is another modgate with another key writing to this storage?"
+            )))
+        }
+    }
+
+    /// Stores `data` under `key` unless something is there (the store's
+    /// writes are create-only), and returns what the store holds now.
+    async fn put_or_read(&self, key: &Key, data: Bytes) -> Result<Bytes, PrivateError> {
         self.store
-            .put(key, data.clone())
+            .put(key, data)
             .await
             .map_err(|e| store_error(key, e))?;
         // The log is the truth: nothing of it may be forgotten once served.
@@ -335,15 +412,9 @@ impl Inner {
             .sync(key)
             .await
             .map_err(|e| store_error(key, e))?;
-        match read_small(self.store.as_ref(), key).await? {
-            Some(stored) if stored == data => Ok(()),
-            Some(_) => Err(PrivateError::Corrupt(format!(
-                "{key} already holds something else: is another modgate writing to this storage?"
-            ))),
-            None => Err(PrivateError::Corrupt(format!(
-                "{key} missing right after storing it"
-            ))),
-        }
+        read_small(self.store.as_ref(), key)
+            .await?
+            .ok_or_else(|| PrivateError::Corrupt(format!("{key} missing right after storing it")))
     }
 }
 
@@ -476,6 +547,44 @@ async fn list_ids(store: &dyn Store, dir: &Key) -> Result<Vec<u64>, PrivateError
 }
 
 /// Reads the log from the store and checks it against its newest head.
+/// A stored record: exactly what `add` writes, or not modgate's. Its index
+/// key and text.
+/// Replicas keep one linear log only on a store whose writes never
+/// replace: checked once at start, on a key of its own.
+async fn probe_create_only(name: &str, store: &dyn Store) -> Result<(), PrivateError> {
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| PrivateError::Key(format!("no randomness: {e}")))?;
+    let hex: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let key = Key::sumdb(name, &format!("probe/{hex}"));
+    for data in [&b"first"[..], &b"second"[..]] {
+        store
+            .put(&key, Bytes::from_static(data))
+            .await
+            .map_err(|e| store_error(&key, e))?;
+    }
+    match read_small(store, &key).await?.as_deref() {
+        Some(b"first") => Ok(()),
+        _ => Err(PrivateError::Corrupt(
+            "this storage replaces objects on write, so replicas could fork the log: modgate's checksum database cannot run on it".to_owned(),
+        )),
+    }
+}
+
+fn parse_record(id: u64, data: &[u8]) -> Result<(String, String), PrivateError> {
+    let record = std::str::from_utf8(data)
+        .ok()
+        .and_then(|text| Some((text, parse_sum_record(text).ok()?)))
+        .filter(|(text, r)| {
+            format_sum_record(&r.module, &r.version, &r.zip_hash, &r.mod_hash) == *text
+        });
+    match record {
+        Some((text, r)) => Ok((index_key(&r.module, &r.version), text.to_owned())),
+        None => Err(PrivateError::Corrupt(format!(
+            "record {id} is not a module's go.sum lines"
+        ))),
+    }
+}
+
 async fn load(
     name: &str,
     verifier: &VerifierList<Ed25519Verifier>,
@@ -506,25 +615,13 @@ async fn load(
         signed: Bytes::new(),
     };
     for (id, data) in texts.iter().enumerate() {
-        // Exactly what `add` writes, or not modgate's.
-        let record = std::str::from_utf8(data)
-            .ok()
-            .and_then(|text| Some((text, parse_sum_record(text).ok()?)))
-            .filter(|(text, r)| {
-                format_sum_record(&r.module, &r.version, &r.zip_hash, &r.mod_hash) == *text
-            });
-        let Some((text, r)) = record else {
-            return Err(PrivateError::Corrupt(format!(
-                "record {id} is not a module's go.sum lines"
-            )));
-        };
-        let key = index_key(&r.module, &r.version);
+        let (key, text) = parse_record(id as u64, data)?;
         if let Some(first) = state.index.get(&key) {
             return Err(PrivateError::Corrupt(format!(
                 "records {first} and {id} are both for {key}"
             )));
         }
-        state.append(key, text.to_owned())?;
+        state.append(key, text)?;
     }
 
     let heads = list_ids(store, &Key::sumdb(name, "log/tree")).await?;
@@ -725,6 +822,38 @@ mod tests {
             let secret = skey.splitn(5, '+').last().unwrap();
             assert!(!msg.contains(&secret[..20]), "{msg}");
         }
+    }
+
+    /// Two replicas on one store: appends from both make one linear log,
+    /// and each serves the other's records once it has read them.
+    #[tokio::test]
+    async fn replicas_on_one_store_keep_one_linear_log() {
+        let f = Fixture::new();
+        let (a, b) = (f.open().await.unwrap(), f.open().await.unwrap());
+        let adds = (0..12).map(|i| {
+            let log = if i % 2 == 0 { &a } else { &b };
+            async move {
+                let module = format!("git.corp.example/m{i}");
+                log.add(&module, "v1.0.0", ZIP, MOD).await.map(|()| module)
+            }
+        });
+        let modules = futures::future::try_join_all(adds).await.unwrap();
+        // The same record added through the other replica is no new record.
+        b.add(&modules[0], "v1.0.0", ZIP, MOD).await.unwrap();
+        for log in [&a, &b] {
+            log.inner.refresh().await.unwrap();
+            assert_eq!(log.size(), 12);
+        }
+        assert_eq!(latest(&a, &f.vkey).await, latest(&b, &f.vkey).await);
+        let mut ids: Vec<u64> = Vec::new();
+        for m in &modules {
+            let (id, _) = verified_lookup(&b, &f.vkey, &format!("{m}@v1.0.0")).await;
+            ids.push(id);
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, (0..12).collect::<Vec<_>>(), "one record per index");
+        // A third replica opening the store reads the same log.
+        assert_eq!(f.open().await.unwrap().size(), 12);
     }
 
     #[tokio::test]
