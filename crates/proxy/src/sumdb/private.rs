@@ -261,11 +261,22 @@ impl Database for PrivateLog {
 
     /// Lookups and tiles of height 8; only full tiles are immutable.
     async fn answer(&self, path: &SumdbPath) -> Result<SumdbAnswer, SumdbError> {
-        let st = self.inner.read();
-        let (body, immutable) = match path {
-            SumdbPath::Latest | SumdbPath::Supported => (st.signed.clone(), false),
-            SumdbPath::Lookup { module, version } => (st.lookup(module, version)?, false),
-            SumdbPath::Tile(t) => st.tile(t)?,
+        let answer = || {
+            let st = self.inner.read();
+            match path {
+                SumdbPath::Latest | SumdbPath::Supported => Ok((st.signed.clone(), false)),
+                SumdbPath::Lookup { module, version } => Ok((st.lookup(module, version)?, false)),
+                SumdbPath::Tile(t) => st.tile(t),
+            }
+        };
+        let (body, immutable) = match answer() {
+            // A client that saw a newer tree through another replica asks
+            // for tiles this one has not read yet: read them, then answer.
+            Err(PrivateError::NotFound(_)) if matches!(path, SumdbPath::Tile(_)) => {
+                self.inner.refresh().await?;
+                answer()?
+            }
+            other => other?,
         };
         Ok(SumdbAnswer { body, immutable })
     }
@@ -854,6 +865,13 @@ mod tests {
         assert_eq!(ids, (0..12).collect::<Vec<_>>(), "one record per index");
         // A third replica opening the store reads the same log.
         assert_eq!(f.open().await.unwrap().size(), 12);
+        // A client that saw a newer tree through `a` gets its tiles from `b`.
+        a.add("git.corp.example/m12", "v1.0.0", ZIP, MOD)
+            .await
+            .unwrap();
+        assert_eq!(b.size(), 12);
+        answer(&b, "tile/8/0/000.p/13").await.unwrap();
+        assert_eq!(b.size(), 13);
     }
 
     #[tokio::test]
