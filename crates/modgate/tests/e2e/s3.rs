@@ -28,6 +28,20 @@ fn on_bucket(s3: &S3Server, prefix: &str, upstream: &str, extra: &[&str]) -> Mod
     Modgate::start_env(&args, &env)
 }
 
+/// Every download went through, with the hash go computed in direct mode.
+fn assert_sums(fx: &Fixture, got: &[go::Downloaded]) {
+    for d in got {
+        assert!(d.error.is_none(), "{}@{}: {:?}", d.path, d.version, d.error);
+        assert_eq!(
+            d.sum,
+            fx.download(&d.path, &d.version).sum,
+            "{}@{}",
+            d.path,
+            d.version
+        );
+    }
+}
+
 #[test]
 fn replicas_on_one_bucket_serve_every_hash_right_and_fetch_once() {
     let fx = Fixture::get();
@@ -40,17 +54,7 @@ fn replicas_on_one_bucket_serve_every_hash_right_and_fetch_once() {
     let (first, second) = targets.split_at(targets.len() / 2);
 
     // Half through each replica, then everything through the other one.
-    let check = |got: &[go::Downloaded]| {
-        for d in got {
-            assert_eq!(
-                d.sum,
-                fx.download(&d.path, &d.version).sum,
-                "{}@{}",
-                d.path,
-                d.version
-            );
-        }
-    };
+    let check = |got: &[go::Downloaded]| assert_sums(fx, got);
     check(&go::download(&Go::new(&a.url), &fresh_dir("work"), first));
     check(&go::download(&Go::new(&b.url), &fresh_dir("work"), second));
     let fetched = mirror.hits();
@@ -146,17 +150,7 @@ fn a_build_goes_on_while_the_bucket_is_down_and_stores_again_when_it_is_back() {
     let targets = fx.resolved_targets();
     let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
     let (first, second) = targets.split_at(targets.len() / 2);
-    let check = |got: &[go::Downloaded]| {
-        for d in got {
-            assert_eq!(
-                d.sum,
-                fx.download(&d.path, &d.version).sum,
-                "{}@{}",
-                d.path,
-                d.version
-            );
-        }
-    };
+    let check = |got: &[go::Downloaded]| assert_sums(fx, got);
     check(&go::download(
         &Go::new(&modgate.url),
         &fresh_dir("work"),
@@ -297,15 +291,10 @@ fn storage_copy_moves_a_disk_store_into_a_bucket_and_resumes() {
 
     // The bucket alone (no upstream) serves every version with go's hashes.
     let served = on_bucket(&s3, "moved", "off", &[]);
-    for d in go::download(&Go::new(&served.url), &fresh_dir("work"), &targets) {
-        assert_eq!(
-            d.sum,
-            fx.download(&d.path, &d.version).sum,
-            "{}@{}",
-            d.path,
-            d.version
-        );
-    }
+    assert_sums(
+        fx,
+        &go::download(&Go::new(&served.url), &fresh_dir("work"), &targets),
+    );
 }
 
 #[test]
@@ -335,15 +324,10 @@ fn the_disk_tier_serves_what_was_read_from_the_bucket_while_it_is_down() {
     go::download(&Go::new(&modgate.url), &fresh_dir("work"), &targets);
     let fetched = mirror.hits();
     s3.stop();
-    for d in go::download(&Go::new(&modgate.url), &fresh_dir("work"), &targets) {
-        assert_eq!(
-            d.sum,
-            fx.download(&d.path, &d.version).sum,
-            "{}@{}",
-            d.path,
-            d.version
-        );
-    }
+    assert_sums(
+        fx,
+        &go::download(&Go::new(&modgate.url), &fresh_dir("work"), &targets),
+    );
     assert_eq!(
         mirror.hits(),
         fetched,
@@ -392,18 +376,7 @@ fn the_private_log_stays_linear_with_two_replicas_appending() {
     };
     let targets = fx.resolved_targets();
     let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
-    let check = |got: &[go::Downloaded]| {
-        for d in got {
-            assert!(d.error.is_none(), "{}@{}: {:?}", d.path, d.version, d.error);
-            assert_eq!(
-                d.sum,
-                fx.download(&d.path, &d.version).sum,
-                "{}@{}",
-                d.path,
-                d.version
-            );
-        }
-    };
+    let check = |got: &[go::Downloaded]| assert_sums(fx, got);
 
     // Both replicas append at once, alternating targets.
     let even: Vec<&str> = targets.iter().copied().step_by(2).collect();

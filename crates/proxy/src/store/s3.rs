@@ -72,6 +72,8 @@ pub struct S3Store {
     prefix: String,
     /// Local staging for downloads and spooled reads.
     staging: tempfile::TempDir,
+    /// Where `check` writes: `.check/<this staging directory's name>`.
+    check_key: String,
 }
 
 impl S3Store {
@@ -106,10 +108,20 @@ impl S3Store {
             .prefix("modgate-s3-")
             .tempdir()
             .map_err(StoreError::Io)?;
+        // The staging directory's random name tells replicas apart.
+        let check_key = format!(
+            ".check/{}",
+            staging
+                .path()
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("replica")
+        );
         Ok(Self {
             bucket: Arc::new(bucket),
             prefix: location.prefix.clone(),
             staging,
+            check_key,
         })
     }
 
@@ -289,9 +301,10 @@ impl Store for S3Store {
     }
 
     async fn check(&self) -> Result<(), StoreError> {
-        // A write, as every fill needs; overwritten each time.
+        // A write, as every fill needs, to this replica's own key (rewritten
+        // each time; replicas sharing the bucket never write the same one).
         self.bucket
-            .put(&self.path(".check"), PutPayload::from_static(b"ok"))
+            .put(&self.path(&self.check_key), PutPayload::from_static(b"ok"))
             .await
             .map(drop)
             .map_err(bucket_error)
