@@ -138,6 +138,18 @@ fn assert_nothing_relayed(what: &str, resp: &http::Response) {
     }
 }
 
+/// GETs `path` and checks it is refused (any 4xx or 5xx); `what` names it.
+fn refused(modgate: &Modgate, path: &str, what: &dyn std::fmt::Display) -> http::Response {
+    let resp = http::get(&modgate.addr, path);
+    assert!(
+        resp.status >= 400,
+        "{what}: {} {}",
+        resp.status,
+        resp.text()
+    );
+    resp
+}
+
 #[test]
 fn internal_hosts_are_never_reached() {
     let internal = internal_service();
@@ -199,13 +211,7 @@ fn internal_hosts_are_never_reached() {
         "0.0.0.0",
         "169.254.169.254",
     ] {
-        let resp = http::get(&modgate.addr, &format!("/{host}/mp/@v/list"));
-        assert!(
-            resp.status >= 400,
-            "{host}: {} {}",
-            resp.status,
-            resp.text()
-        );
+        let resp = refused(&modgate, &format!("/{host}/mp/@v/list"), &host);
         assert!(
             resp.text().contains("refusing to connect to ")
                 && resp.text().contains("--allow-network"),
@@ -218,13 +224,7 @@ fn internal_hosts_are_never_reached() {
         "/localhost/mp/@v/list",
         "/localhost./mp/@v/list",
     ] {
-        let resp = http::get(&modgate.addr, path);
-        assert!(
-            resp.status >= 400,
-            "{path}: {} {}",
-            resp.status,
-            resp.text()
-        );
+        refused(&modgate, path, &path);
     }
     assert_eq!(
         proxy.connections(),
@@ -233,13 +233,7 @@ fn internal_hosts_are_never_reached() {
     );
 
     for path in [&mod_literal, &mod_name] {
-        let resp = http::get(&modgate.addr, &format!("/{path}/@v/list"));
-        assert!(
-            resp.status >= 400,
-            "{path}: {} {}",
-            resp.status,
-            resp.text()
-        );
+        let resp = refused(&modgate, &format!("/{path}/@v/list"), &path);
         assert!(
             resp.text().contains("refusing to connect to "),
             "{path}: {}",
@@ -250,8 +244,7 @@ fn internal_hosts_are_never_reached() {
     for (path, url) in &git_paths {
         // Completing at all is the point for ext:: and fd:: (no hang until
         // the git timeout).
-        let resp = http::get(&modgate.addr, &format!("/{path}/@v/list"));
-        assert!(resp.status >= 400, "{url}: {} {}", resp.status, resp.text());
+        let resp = refused(&modgate, &format!("/{path}/@v/list"), &url);
         let text = resp.text();
         assert!(
             text.contains("refusing")
@@ -261,13 +254,7 @@ fn internal_hosts_are_never_reached() {
         );
         assert_nothing_relayed(url, &resp);
     }
-    let resp = http::get(&modgate.addr, &format!("/{steal}/@v/list"));
-    assert!(
-        resp.status >= 400,
-        "{steal}: {} {}",
-        resp.status,
-        resp.text()
-    );
+    let resp = refused(&modgate, &format!("/{steal}/@v/list"), &steal);
     assert_nothing_relayed(&steal, &resp);
 
     assert_eq!(
@@ -305,13 +292,7 @@ fn allowed_networks_are_reached_and_still_not_relayed() {
         &["--allow-network", "127.0.0.1/32"],
     );
     for path in ["corp.example/mod", "corp.example/git"] {
-        let resp = http::get(&modgate.addr, &format!("/{path}/@v/list"));
-        assert!(
-            resp.status >= 400,
-            "{path}: {} {}",
-            resp.status,
-            resp.text()
-        );
+        let resp = refused(&modgate, &format!("/{path}/@v/list"), &path);
         assert_nothing_relayed(path, &resp);
     }
     assert!(
