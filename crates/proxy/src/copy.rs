@@ -20,7 +20,8 @@ pub struct Copied {
 const ORDER: [&str; 4] = ["info", "mod", "zip", "ziphash"];
 
 /// Copies every module version of `from` into `to`; `progress` is called
-/// after each object with the module's escaped path and the totals so far.
+/// before and after each object with the module's escaped path and the
+/// totals so far.
 pub async fn copy(
     from: &Arc<dyn Store>,
     to: &Arc<dyn Store>,
@@ -40,6 +41,7 @@ pub async fn copy(
                 continue; // nothing modgate stores
             }
             let key = Key::from_escaped_path(&format!("{dir}/{name}"));
+            progress(&module, done);
             if to.get(&key).await?.is_some() {
                 done.skipped += 1;
             } else if let Some(obj) = from.get(&key).await? {

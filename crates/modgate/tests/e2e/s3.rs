@@ -419,3 +419,63 @@ fn the_private_log_stays_linear_with_two_replicas_appending() {
         );
     }
 }
+
+/// `storage copy` on a terminal shows its progress, then its summary.
+#[test]
+fn storage_copy_shows_progress_on_a_terminal() {
+    let s3 = S3Server::start();
+    let tree = fresh_dir("big-tree");
+    mirror::big_module(&tree, "example.com/progress", "v1.0.0", 48);
+    let disk = fresh_dir("storage");
+    let filler = Modgate::start(&disk, &format!("file://{}", tree.display()));
+    let got = crate::support::http::get(&filler.addr, "/example.com/progress/@v/v1.0.0.zip");
+    assert_eq!(got.status, 200);
+    drop(filler);
+
+    let session = format!("modgate-copy-{}", std::process::id());
+    let env: String = s3.env().iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    let command = format!(
+        "env {env}{} storage copy --from {} --to s3://{BUCKET}/tty; sleep 30",
+        env!("CARGO_BIN_EXE_modgate"),
+        disk.display()
+    );
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux is needed (Debian's tmux)")
+    };
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "160",
+        "-y",
+        "20",
+        &command,
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let (mut progress, mut summary) = (false, String::new());
+    for _ in 0..600 {
+        let pane = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout)
+            .into_owned();
+        progress |= pane.contains("already there — example.com/progress");
+        if let Some(line) = pane.lines().find(|l| l.starts_with("copied ")) {
+            summary = line.to_owned();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    tmux(&["kill-session", "-t", &session]);
+    assert!(
+        summary.contains("copied 2 objects"),
+        "no summary: {summary:?}"
+    );
+    assert!(progress, "no progress line was drawn");
+}
