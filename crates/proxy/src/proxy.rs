@@ -237,20 +237,11 @@ impl Proxy {
             return Ok(());
         };
         let store = &self.inner.store;
-        let read = |key: Key| async move {
-            store
-                .read_small(&key)
-                .await
-                .map_err(ProxyError::storage(format!("reading {key}")))
-        };
+        let read = |key: Key| async move { store.read_small(&key).await.map_err(read_error(&key)) };
         let Some(go_mod) = read(mod_key).await? else {
             return Ok(());
         };
-        let Some(zip) = store
-            .get(&zip_key)
-            .await
-            .map_err(ProxyError::storage(format!("reading {zip_key}")))?
-        else {
+        let Some(zip) = store.get(&zip_key).await.map_err(read_error(&zip_key))? else {
             return Ok(());
         };
         // The hash is stored after the zip, as its commit mark. A zip
@@ -583,13 +574,11 @@ impl Proxy {
                 .map_err(reading)?;
             return Ok((body, Box::pin(async {})));
         }
-        let read = || ProxyError::storage(format!("reading {key}"));
-        let obj = store.get(&key).await.map_err(read())?.ok_or_else(|| {
-            read()(StoreError::Io(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "vanished right after it was stored",
-            )))
-        })?;
+        let obj = store
+            .get(&key)
+            .await
+            .map_err(read_error(&key))?
+            .ok_or_else(|| vanished(&key))?;
         let (this, req) = (self.clone(), req.clone());
         let durable: Then = Box::pin(async move {
             if let Err(e) = this.inner.store.sync(&key).await {
@@ -753,8 +742,20 @@ impl Proxy {
             .store
             .read_small(&key)
             .await
-            .map_err(ProxyError::storage(format!("reading {key}")))
+            .map_err(read_error(&key))
     }
+}
+
+fn read_error(key: &Key) -> impl FnOnce(StoreError) -> ProxyError {
+    ProxyError::storage(format!("reading {key}"))
+}
+
+/// An object the store lost between storing and reading it back.
+fn vanished(key: &Key) -> ProxyError {
+    read_error(key)(StoreError::Io(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "vanished right after it was stored",
+    )))
 }
 
 /// An answer that storage failed to keep: its strong validator is a digest

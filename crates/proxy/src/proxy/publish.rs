@@ -10,11 +10,11 @@ use bytes::Bytes;
 use modgate_module::{Info, modfile, pseudo, version};
 use tempfile::NamedTempFile;
 
-use super::{Proxy, ProxyError};
+use super::{Proxy, ProxyError, read_error, vanished};
 use crate::flights::{Lost, Then};
 use crate::ingest;
 use crate::protocol::{Kind, Request};
-use crate::store::{Ext, Key, StoreError};
+use crate::store::{Ext, Key};
 
 /// What a publish did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,15 +195,4 @@ impl Proxy {
             Ok(Published::Identical { h1 })
         }
     }
-}
-
-fn read_error(key: &Key) -> impl FnOnce(StoreError) -> ProxyError {
-    ProxyError::storage(format!("reading {key}"))
-}
-
-fn vanished(key: &Key) -> ProxyError {
-    ProxyError::storage(format!("reading {key}"))(StoreError::Io(std::io::Error::new(
-        std::io::ErrorKind::NotFound,
-        "vanished right after it was stored",
-    )))
 }
