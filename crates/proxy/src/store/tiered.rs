@@ -4,7 +4,7 @@
 //! The remote store stays the only authority: writes go there alone, and
 //! the tier only ever holds copies of what it returned.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -27,8 +27,49 @@ pub struct DiskTier {
 struct Index {
     /// Key -> (size, last use).
     entries: HashMap<String, (u64, u64)>,
+    /// Last use -> key: the least recently used first.
+    by_use: BTreeMap<u64, String>,
     total: u64,
     clock: u64,
+}
+
+impl Index {
+    /// Marks `key` (of `size` bytes) used now, adding it if new.
+    fn use_now(&mut self, key: &str, size: u64) {
+        self.clock += 1;
+        let now = self.clock;
+        match self.entries.insert(key.to_owned(), (size, now)) {
+            Some((old_size, used)) => {
+                self.by_use.remove(&used);
+                self.total = self.total - old_size + size;
+            }
+            None => self.total += size,
+        }
+        self.by_use.insert(now, key.to_owned());
+    }
+
+    fn remove(&mut self, key: &str) -> bool {
+        let Some((size, used)) = self.entries.remove(key) else {
+            return false;
+        };
+        self.by_use.remove(&used);
+        self.total -= size;
+        true
+    }
+
+    /// Removes the least recently used entries until `max` holds; their keys.
+    fn evict(&mut self, max: u64) -> Vec<String> {
+        let mut evicted = Vec::new();
+        while self.total > max {
+            let Some((_, key)) = self.by_use.pop_first() else {
+                break;
+            };
+            let (size, _) = self.entries.remove(&key).expect("indexed both ways");
+            self.total -= size;
+            evicted.push(key);
+        }
+        evicted
+    }
 }
 
 impl DiskTier {
@@ -49,10 +90,8 @@ impl DiskTier {
 
     fn touch(&self, key: &Key) {
         let mut index = lock(&self.index);
-        index.clock += 1;
-        let now = index.clock;
-        if let Some(entry) = index.entries.get_mut(key.as_str()) {
-            entry.1 = now;
+        if let Some(&(size, _)) = index.entries.get(key.as_str()) {
+            index.use_now(key.as_str(), size);
         }
     }
 
@@ -91,30 +130,8 @@ impl DiskTier {
         }
         let evict = {
             let mut index = lock(&self.index);
-            index.clock += 1;
-            let now = index.clock;
-            if index
-                .entries
-                .insert(key.to_string(), (obj.size, now))
-                .is_none()
-            {
-                index.total += obj.size;
-            }
-            let mut evict = Vec::new();
-            while index.total > self.max {
-                let Some(oldest) = index
-                    .entries
-                    .iter()
-                    .min_by_key(|(_, (_, used))| *used)
-                    .map(|(k, _)| k.clone())
-                else {
-                    break;
-                };
-                let (size, _) = index.entries.remove(&oldest).expect("just found");
-                index.total -= size;
-                evict.push(oldest);
-            }
-            evict
+            index.use_now(key.as_str(), obj.size);
+            index.evict(self.max)
         };
         for key in evict {
             // Readers holding it open keep reading: unlinking is safe.
@@ -126,14 +143,7 @@ impl DiskTier {
     }
 
     async fn forget(&self, key: &Key) {
-        let removed = {
-            let mut index = lock(&self.index);
-            let removed = index.entries.remove(key.as_str());
-            if let Some((size, _)) = removed {
-                index.total -= size;
-            }
-            removed.is_some()
-        };
+        let removed = lock(&self.index).remove(key.as_str());
         if removed {
             let _ = self.cache.remove(key).await;
         }
