@@ -1111,7 +1111,8 @@ fn a_tagged_version_is_fetched_without_the_history() {
 
 /// A repository whose old history lost an object (a blob only an old commit
 /// references) still serves its tagged version, with go's hashes, as go's
-/// direct mode does: nothing outside the version's tree is fetched.
+/// direct mode does: nothing outside the version's tree is fetched, even
+/// where another tag's tree holds the lost object.
 #[test]
 fn a_damaged_history_still_serves_its_tags() {
     let module = "github.com/modgate-direct/damaged";
@@ -1119,6 +1120,9 @@ fn a_damaged_history_still_serves_its_tags() {
     repo.write("go.mod", &format!("module {module}\n\ngo 1.21\n"))
         .write("lost.txt", "this blob goes missing\n")
         .commit("old", "2025-01-01T10:00:00Z")
+        // Fetched together with v1.0.0 (few tags), this one fails: then
+        // v1.0.0 alone must still be served.
+        .tag("v0.9.0")
         .remove("lost.txt")
         .write("lib.go", "package damaged\n")
         .commit("v1.0.0", "2025-02-01T10:00:00Z")
@@ -1166,7 +1170,7 @@ fn a_damaged_history_still_serves_its_tags() {
     assert_eq!(got[0].sum, want[0].sum, "zip hash");
     assert_eq!(got[0].go_mod_sum, want[0].go_mod_sum, "go.mod hash");
     let list = get(&modgate, module, "@v/list");
-    assert_eq!(list.text(), "v1.0.0\n");
+    assert_eq!(list.text(), "v0.9.0\nv1.0.0\n");
     assert_no_panic(&modgate);
 }
 

@@ -14,6 +14,7 @@
 //! https), a short `ls-remote`, and few git processes per host, so that no
 //! host can take the whole `--max-git-processes`.
 
+mod batch;
 mod error;
 mod repo;
 mod run;

@@ -12,11 +12,18 @@ use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{Mutex, RwLock};
 
+use super::batch::{self, Batch, Object};
 use super::run::{Cmd, Finished, Runner};
 use super::{
     Admitted, GUARDED_LS_REMOTE_TIMEOUT, GitFailure, Guard, INIT_PREFIX, Refs, RevInfo, VcsError,
     all_hex, redact,
 };
+
+/// A remote with this many tags or fewer has them all fetched together.
+const TAGS_TOGETHER: usize = 16;
+
+/// One fetch in this many lets git check whether the mirror needs upkeep.
+const MAINTENANCE_EVERY: u64 = 16;
 
 /// Shorter hex strings are not taken for hashes (go's `minHashDigits`).
 const MIN_HASH_DIGITS: usize = 7;
@@ -40,6 +47,10 @@ pub struct GitRepo {
     /// Answers read from the mirror, which only change when it is fetched:
     /// go's per-process stat and file caches, emptied on every fetch.
     local: std::sync::Mutex<LocalCache>,
+    /// Reads commits and files of the mirror.
+    batch: Arc<Batch>,
+    /// Fetches run, for [`MAINTENANCE_EVERY`].
+    fetches: AtomicU64,
     /// Milliseconds (of the process's clock) at the last use, for eviction.
     last_used: AtomicU64,
     /// The mirrors' budget, enforced after each fetch.
@@ -53,6 +64,9 @@ pub struct GitRepo {
 struct LocalCache {
     commits: HashMap<String, RevInfo>,
     files: HashMap<String, Option<Bytes>>,
+    /// The mirror's tags by the commit they point at (peeled), as `git
+    /// log`'s decorations list them; read once per state of the mirror.
+    tags: Option<Arc<HashMap<String, Vec<String>>>>,
 }
 
 /// Entries kept per repository before the cache starts over.
@@ -91,11 +105,13 @@ impl GitRepo {
             dir,
             workdir,
             refs_ttl,
-            runner,
             refs: Mutex::new(None),
             fetched: Mutex::new(Fetched::Nothing),
             generation: RwLock::new(()),
             local: std::sync::Mutex::default(),
+            batch: Batch::new(runner.timeout()),
+            runner,
+            fetches: AtomicU64::new(0),
             last_used: AtomicU64::new(0),
             git,
             guard,
@@ -128,6 +144,7 @@ impl GitRepo {
         }
         *fetched = Fetched::Nothing;
         self.cached(|c| *c = LocalCache::default());
+        self.batch.stop().await;
         true
     }
 
@@ -219,7 +236,7 @@ impl GitRepo {
             }
         }
         if let Some(name) = &named
-            && self.fetch_one(name, &target).await?
+            && self.fetch_one(name, &target, &refs).await?
             && let Some(info) = self.stat_fresh(&target, rev).await.ok()
         {
             return Ok(info);
@@ -264,16 +281,16 @@ impl GitRepo {
         {
             return Ok(found);
         }
-        let args = ["cat-file", "blob", &object];
-        let mut blob = Vec::new();
-        let finished = {
+        let read = {
             let _read = self.generation.read().await;
-            self.runner.run(&self.cmd(&args), &mut blob, max).await?
+            self.read_object(&object, max).await?
         };
-        if finished.stdout_len > max {
-            return Err(VcsError::TooLarge { what: object, max });
-        }
-        let found: Option<Bytes> = finished.status.success().then(|| blob.into());
+        let found: Option<Bytes> = match read {
+            Object::TooLarge => return Err(VcsError::TooLarge { what: object, max }),
+            Object::Found { kind, data, .. } if kind == "blob" => Some(data.into()),
+            // As `git cat-file blob` failing: a tree, a submodule, nothing.
+            _ => None,
+        };
         if immutable && found.as_ref().is_none_or(|b| b.len() <= CACHED_FILE_MAX) {
             self.cached(|c| c.files.insert(object, found.clone()));
         }
@@ -501,88 +518,126 @@ impl GitRepo {
         Ok(info)
     }
 
+    /// The commit `rev` names, with its committer time and tags: what
+    /// `git log -n1 --format=%H %ct %D rev` tells go. The caller holds the
+    /// read lock.
     async fn log_one(&self, rev: &str) -> Result<Option<RevInfo>, VcsError> {
-        let args = [
-            "-c",
-            "log.showsignature=false",
-            "log",
-            "--no-decorate",
-            "-n1",
-            "--format=format:%H %ct %D",
-            rev,
-            "--",
-        ];
-        let cmd = self.cmd(&args);
-        let out = self.runner.collect(&cmd).await?;
-        if !out.finished.status.success() {
+        let Object::Found { id, data, .. } = self
+            .read_object(&format!("{rev}^{{commit}}"), u64::MAX)
+            .await?
+        else {
+            // Not a commit (a ref to a tree or a blob, an unknown hash): not
+            // a revision of this repository, which is its answer.
             return Ok(None);
-        }
-        let out = String::from_utf8_lossy(&out.stdout);
-        // A ref to a tree or a blob: git lists no commit. Not a revision
-        // of this repository, which is its answer, not a failure.
-        if out.trim().is_empty() {
-            return Ok(None);
-        }
-        let unexpected = || {
-            tracing::warn!(command = %cmd.display(), stdout = ?out, "unexpected git log output");
-            VcsError::Git {
-                command: cmd.display(),
-                detail: "unexpected output".to_owned(),
-            }
         };
-        // e.g. "ede458df… 1523994202 HEAD -> master, tag: v1.2.4-annotated, tag: v1.2.3, master"
-        let mut fields = out.split_whitespace();
-        let hash = fields
-            .next()
-            .filter(|h| all_hex(h))
-            .ok_or_else(unexpected)?;
-        let time = fields
-            .next()
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(unexpected)?;
-        let mut tags = Vec::new();
-        while let Some(field) = fields.next() {
-            if field == "tag:"
-                && let Some(tag) = fields.next()
-            {
-                tags.push(tag.strip_suffix(',').unwrap_or(tag).to_owned());
-            }
-        }
-        tags.sort();
+        let time = batch::committer_time(&data).ok_or_else(|| VcsError::Git {
+            command: format!("git cat-file --batch in {}", self.redacted),
+            detail: format!("commit {id} has no committer time"),
+        })?;
+        let tags = self.tags().await?.get(&id).cloned().unwrap_or_default();
         Ok(Some(RevInfo {
-            hash: hash.to_owned(),
+            hash: id,
             time,
             tags,
         }))
     }
 
-    /// Fetches the one ref `name` (of commit `hash`) alone, shallow, as go
-    /// does first: `HEAD` by its hash. Returns whether the fetch worked;
-    /// a remote that refuses it gets the whole fetch instead.
-    async fn fetch_one(&self, name: &str, hash: &str) -> Result<bool, VcsError> {
+    /// One object of the mirror, through its `cat-file --batch`.
+    async fn read_object(&self, spec: &str, max: u64) -> Result<Object, VcsError> {
+        self.batch.read(&self.dir, &self.redacted, spec, max).await
+    }
+
+    /// The mirror's tags by peeled commit, sorted; the caller holds the
+    /// read lock.
+    async fn tags(&self) -> Result<Arc<HashMap<String, Vec<String>>>, VcsError> {
+        if let Some(tags) = self.cached(|c| c.tags.clone()) {
+            return Ok(tags);
+        }
+        let args = [
+            "for-each-ref",
+            "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)",
+            "refs/tags",
+        ];
+        let cmd = self.cmd(&args);
+        let out = self.runner.collect(&cmd).await?;
+        if !out.finished.status.success() {
+            return Err(cmd.failed(&out.finished));
+        }
+        let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let (commit, name) = match fields[..] {
+                [id, "commit", "", "", name] => (id.to_owned(), name),
+                [_, "tag", id, "commit", name] => (id.to_owned(), name),
+                // A tag of a tag: git log peels to the end.
+                [_, "tag", _, "tag", name] => {
+                    match self
+                        .read_object(&format!("{name}^{{commit}}"), u64::MAX)
+                        .await?
+                    {
+                        Object::Found { id, .. } => (id, name),
+                        _ => continue,
+                    }
+                }
+                // Tags of trees and blobs decorate no commit.
+                _ => continue,
+            };
+            let Some(tag) = name.strip_prefix("refs/tags/") else {
+                continue;
+            };
+            tags.entry(commit).or_default().push(tag.to_owned());
+        }
+        for names in tags.values_mut() {
+            names.sort();
+        }
+        let tags = Arc::new(tags);
+        self.cached(|c| c.tags = Some(tags.clone()));
+        Ok(tags)
+    }
+
+    /// Fetches the ref `name` (of commit `hash`) shallow, as go does first:
+    /// `HEAD` by its hash. A tag of a remote with few tags comes with all
+    /// of them (still shallow): a build asks for several versions of a
+    /// module, and one fetch costs about what each would. Returns whether
+    /// the fetch worked; a remote that refuses it gets the whole fetch
+    /// instead.
+    async fn fetch_one(&self, name: &str, hash: &str, refs: &Refs) -> Result<bool, VcsError> {
         let mut fetched = self.fetched.lock().await;
         if matches!(*fetched, Fetched::All(_)) {
             return Ok(false);
         }
+        // A fetch that ran while we waited may have brought it.
+        let local = if name == "HEAD" { hash } else { name };
+        if self
+            .stat_local(local)
+            .await?
+            .is_some_and(|i| i.hash == hash)
+        {
+            return Ok(true);
+        }
         self.ready().await?;
         // HEAD gets a local name that triggers git's tag following for its
         // commit; nothing reads refs/dummy.
-        let refspec = if name == "HEAD" {
+        let mut refspecs = vec![if name == "HEAD" {
             format!("{hash}:refs/dummy")
         } else {
             format!("{name}:{name}")
-        };
-        // protocol v2 works around git 2.21's missed tags (go.dev/issue/56881).
-        let args = [
-            "-c",
-            "protocol.version=2",
-            "fetch",
-            "-f",
-            "--depth=1",
-            "origin",
-            &refspec,
-        ];
-        let out = self.fetch(&args).await?;
+        }];
+        let tags = refs.tags("");
+        if name.starts_with("refs/tags/") && tags.len() <= TAGS_TOGETHER {
+            refspecs.extend(
+                tags.iter()
+                    .map(|(tag, _)| format!("refs/tags/{tag}"))
+                    .filter(|r| r != name)
+                    .map(|r| format!("{r}:{r}")),
+            );
+        }
+        let mut out = self.fetch_shallow(&refspecs).await?;
+        if !out.status.success() && refspecs.len() > 1 {
+            // Another tag may be gone, or its tree unreadable: this one
+            // alone, as go would.
+            out = self.fetch_shallow(&refspecs[..1]).await?;
+        }
         if !out.status.success() {
             tracing::debug!(repo = %self.redacted, detail = %out.detail(), "shallow fetch refused: fetching all");
             return Ok(false);
@@ -591,6 +646,21 @@ impl GitRepo {
         drop(fetched);
         self.fetched_more().await;
         Ok(true)
+    }
+
+    /// `git fetch --depth=1` of `refspecs`.
+    async fn fetch_shallow(&self, refspecs: &[String]) -> Result<Finished, VcsError> {
+        // protocol v2 works around git 2.21's missed tags (go.dev/issue/56881).
+        let mut args = vec![
+            "-c",
+            "protocol.version=2",
+            "fetch",
+            "-f",
+            "--depth=1",
+            "origin",
+        ];
+        args.extend(refspecs.iter().map(String::as_str));
+        self.fetch(&args).await
     }
 
     /// Fetches every branch and tag with their whole history (unshallowing
@@ -658,10 +728,18 @@ impl GitRepo {
         }
     }
 
-    /// A `git fetch` (`args`) from the remote into the mirror.
+    /// A `git fetch` (`args`) from the remote into the mirror. git's own
+    /// upkeep (`maintenance run --auto`, a process of its own) runs after
+    /// one fetch in [`MAINTENANCE_EVERY`]: mirrors grow a few objects a
+    /// fetch.
     async fn fetch(&self, args: &[&str]) -> Result<Finished, VcsError> {
         let admitted = self.admit().await?;
-        self.exclusive(&admitted.args(args)).await
+        let n = self.fetches.fetch_add(1, atomic::Ordering::Relaxed) + 1;
+        let mut args = args.to_vec();
+        if !n.is_multiple_of(MAINTENANCE_EVERY) {
+            args.splice(0..0, ["-c", "maintenance.auto=false"]);
+        }
+        self.exclusive(&admitted.args(&args)).await
     }
 
     /// Runs a command that changes the mirror, with no read under way, and
@@ -670,6 +748,7 @@ impl GitRepo {
         let _write = self.generation.write().await;
         let out = self.runner.collect(&self.cmd(args)).await;
         self.cached(|c| *c = LocalCache::default());
+        self.batch.stop().await;
         Ok(out?.finished)
     }
 
@@ -678,8 +757,8 @@ impl GitRepo {
         self.dir.join("objects").is_dir()
     }
 
-    /// Creates the mirror on first use (the caller holds `fetched`), as go:
-    /// `git init --bare` and `git remote add origin`.
+    /// Creates the mirror on first use (the caller holds `fetched`): what
+    /// go's `git init --bare` and `git remote add origin` make.
     async fn ready(&self) -> Result<(), VcsError> {
         if !self.exists() {
             // Built aside and renamed into place: a crash half-way
@@ -687,24 +766,7 @@ impl GitRepo {
             let tmp = tempfile::Builder::new()
                 .prefix(INIT_PREFIX)
                 .tempdir_in(&self.workdir)?;
-            // --shared=0600: every file git writes is for modgate's user
-            // alone, whatever the umask (the config holds the URL).
-            for args in [
-                &["init", "--bare", "-q", "--shared=0600"][..],
-                &["remote", "add", "origin", "--", self.url()],
-            ] {
-                let cmd = Cmd {
-                    dir: tmp.path(),
-                    url: &self.redacted,
-                    args,
-                    guarded: self.guard.is_some(),
-                    timeout: None,
-                };
-                let out = self.runner.collect(&cmd).await?;
-                if !out.finished.status.success() {
-                    return Err(cmd.failed(&out.finished));
-                }
-            }
+            write_bare_repository(tmp.path(), self.url())?;
             if self.dir.exists() {
                 fs_err::remove_dir_all(&self.dir)?;
             }
@@ -829,6 +891,46 @@ pub enum TreeKind {
     /// A blob of this many bytes.
     File(u64),
     Symlink,
+}
+
+/// Writes the bare repository `git init --bare --shared=0600` and `git
+/// remote add origin -- URL` would leave in `dir`, without running git
+/// twice per repository, and without the user's init template (hooks run
+/// on fetches). sharedRepository=0600: every file git writes later is for
+/// modgate's user alone, whatever the umask (the config holds the URL).
+fn write_bare_repository(dir: &Path, url: &str) -> std::io::Result<()> {
+    use fs_err::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::DirBuilderExt;
+    if url.chars().any(char::is_control) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a repository URL with control characters",
+        ));
+    }
+    let quoted = url.replace('\\', "\\\\").replace('"', "\\\"");
+    let config = format!(
+        "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n\tsharedRepository = 0600\n\
+         [remote \"origin\"]\n\turl = \"{quoted}\"\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n"
+    );
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    for sub in ["objects/info", "objects/pack", "refs/heads", "refs/tags"] {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir.join(sub))?;
+    }
+    for (name, contents) in [
+        ("HEAD", "ref: refs/heads/main\n"),
+        ("config", config.as_str()),
+    ] {
+        fs_err::OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .mode(0o600)
+            .open(dir.join(name))?
+            .write_all(contents.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Turns off export-subst and export-ignore for every archive, exactly as

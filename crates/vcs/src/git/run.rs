@@ -101,6 +101,11 @@ impl Runner {
         }
     }
 
+    /// Longest run of one command.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Runs `cmd` to the end and collects its stdout, whatever its exit status.
     pub async fn collect(&self, cmd: &Cmd<'_>) -> Result<Collected, VcsError> {
         let mut stdout = Vec::new();
@@ -119,41 +124,7 @@ impl Runner {
         let _permit = self.permits.acquire().await.expect("never closed");
         let timeout = cmd.timeout.map_or(self.timeout, |t| t.min(self.timeout));
         let started = Instant::now();
-        let mut command = tokio::process::Command::new("git");
-        command
-            .args(cmd.args)
-            .current_dir(cmd.dir)
-            // As go does: also works under safe.bareRepository=explicit.
-            .env("GIT_DIR", cmd.dir)
-            // Nobody is at the terminal of a server: fail instead of asking.
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("GCM_INTERACTIVE", "never")
-            // English messages, which classify() matches.
-            .env("LC_ALL", "C")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group, so a timeout ends git's helpers
-            // (remote-https, ssh, credential helpers) with it.
-            .process_group(0)
-            .kill_on_drop(true);
-        for var in REPO_LOCATION_VARS {
-            command.env_remove(var);
-        }
-        if cmd.guarded {
-            command
-                .env("GIT_ALLOW_PROTOCOL", GUARDED_PROTOCOLS)
-                .env("GIT_PROTOCOL_FROM_USER", "0");
-        }
-        // go's default: no shared ssh connections, no password prompts.
-        if std::env::var_os(modgate_env::GIT_SSH).is_none()
-            && std::env::var_os(modgate_env::GIT_SSH_COMMAND).is_none()
-        {
-            command.env(
-                "GIT_SSH_COMMAND",
-                "ssh -o ControlMaster=no -o BatchMode=yes",
-            );
-        }
+        let mut command = command(cmd);
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -210,8 +181,50 @@ impl Runner {
     }
 }
 
+/// `git` with `cmd`'s arguments in its repository, in the environment every
+/// git modgate runs gets: no prompts, English messages, its own process
+/// group, killed when dropped.
+pub fn command(cmd: &Cmd<'_>) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new("git");
+    command
+        .args(cmd.args)
+        .current_dir(cmd.dir)
+        // As go does: also works under safe.bareRepository=explicit.
+        .env("GIT_DIR", cmd.dir)
+        // Nobody is at the terminal of a server: fail instead of asking.
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GCM_INTERACTIVE", "never")
+        // English messages, which classify() matches.
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so a timeout ends git's helpers
+        // (remote-https, ssh, credential helpers) with it.
+        .process_group(0)
+        .kill_on_drop(true);
+    for var in REPO_LOCATION_VARS {
+        command.env_remove(var);
+    }
+    if cmd.guarded {
+        command
+            .env("GIT_ALLOW_PROTOCOL", GUARDED_PROTOCOLS)
+            .env("GIT_PROTOCOL_FROM_USER", "0");
+    }
+    // go's default: no shared ssh connections, no password prompts.
+    if std::env::var_os(modgate_env::GIT_SSH).is_none()
+        && std::env::var_os(modgate_env::GIT_SSH_COMMAND).is_none()
+    {
+        command.env(
+            "GIT_SSH_COMMAND",
+            "ssh -o ControlMaster=no -o BatchMode=yes",
+        );
+    }
+    command
+}
+
 /// SIGKILL to the child's whole process group (its id: see `process_group(0)`).
-fn kill_group(child: &tokio::process::Child) {
+pub fn kill_group(child: &tokio::process::Child) {
     if let Some(pid) = child.id().and_then(|p| libc::pid_t::try_from(p).ok()) {
         // SAFETY: kill(2) with a negative pid signals that process group; no
         // memory is involved.

@@ -107,6 +107,13 @@ fn history() -> History {
     let c2 = f.commit(20, &[("a.go", "package m\n")]);
     git_at(&f.src, 20, &["tag", "-a", "-m", "release", "v1.1.0"]);
     f.git(&["tag", "v1.1.0-alias"]);
+    // A tag of a tag decorates the commit too; a tag of a tree, none.
+    git_at(
+        &f.src,
+        20,
+        &["tag", "-a", "-m", "again", "rel-of-tag", "v1.1.0"],
+    );
+    f.git(&["tag", "tree-tag", "HEAD^{tree}"]);
     let c3 = f.commit(30, &[("b.go", "package m\n")]);
     f.git(&["checkout", "-q", "-b", "side", &c1]);
     let c4 = f.commit(40, &[("side.go", "package m\n")]);
@@ -150,7 +157,7 @@ async fn stat_resolves_like_go() {
     let info = repo.stat("v1.1.0").await.unwrap();
     assert_eq!(info.hash, h.c2);
     assert_eq!(info.time, 1_672_531_200 + 20);
-    assert_eq!(info.tags, ["v1.1.0", "v1.1.0-alias"]);
+    assert_eq!(info.tags, ["rel-of-tag", "v1.1.0", "v1.1.0-alias"]);
     assert_eq!(info.short(), &h.c2[..12]);
 
     assert_eq!(repo.stat("main").await.unwrap().hash, h.c3);
@@ -161,7 +168,15 @@ async fn stat_resolves_like_go() {
     let c1 = repo.stat(&h.c1).await.unwrap();
     assert_eq!(c1.tags, ["sub/v2.0.0", "v1.0.0"]);
 
-    for rev in ["nope", "v9.9.9", "0000000", &"0".repeat(40), "a..b", "-x"] {
+    for rev in [
+        "nope",
+        "tree-tag",
+        "v9.9.9",
+        "0000000",
+        &"0".repeat(40),
+        "a..b",
+        "-x",
+    ] {
         match repo.stat(rev).await {
             Err(VcsError::UnknownRevision { .. }) => {}
             other => panic!("stat {rev:?}: {other:?}"),
