@@ -143,6 +143,7 @@ impl Checksums {
                 shown,
                 name,
                 verifiers: VerifierList::new([verifier]),
+                opened: Mutex::default(),
                 store,
                 client,
                 loaded: OnceCell::new(),
@@ -243,6 +244,9 @@ struct Inner {
     /// `base` without credentials, for messages and logs.
     shown: String,
     verifiers: VerifierList<Ed25519Verifier>,
+    /// Notes whose signature checked out lately, with their trees: every
+    /// lookup carries the same signed head until the log grows.
+    opened: Mutex<std::collections::VecDeque<(Bytes, Tree)>>,
     store: Arc<dyn Store>,
     client: reqwest::Client,
     /// Whether `head` has been read from the store.
@@ -430,8 +434,18 @@ impl Inner {
 
     /// The tree a signed note holds, if the database's key signed it.
     fn open_tree(&self, note: &[u8]) -> Result<Tree, String> {
+        const KEPT: usize = 8;
+        if let Some((_, tree)) = lock(&self.opened).iter().find(|(n, _)| n == note) {
+            return Ok(*tree);
+        }
         let opened = note::open(note, &self.verifiers).map_err(|e| format!("tree note: {e}"))?;
-        tlog::parse_tree(&opened.text).map_err(|e| format!("tree note: {e}"))
+        let tree = tlog::parse_tree(&opened.text).map_err(|e| format!("tree note: {e}"))?;
+        let mut kept = lock(&self.opened);
+        if kept.len() == KEPT {
+            kept.pop_front();
+        }
+        kept.push_back((Bytes::copy_from_slice(note), tree));
+        Ok(tree)
     }
 
     /// The newest verified tree, read from the store on first use.
