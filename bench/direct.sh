@@ -14,12 +14,18 @@
 #    fresh modgate (it builds the zip from git), then the zip again with curl
 #    (warm, from storage). Target: modgate's peak RSS (VmHWM) < 100 MB.
 #
+# 3. One tagged version of a repository with 1 GiB of history (1,000 commits
+#    each rewriting a 1 MiB incompressible file; the tip is small): cold
+#    `go mod download M@v1.0.0`, direct against through a modgate started
+#    on empty directories just before (its start-up is not timed).
+#    Targets: ratio <= 0.5, the mirror far smaller than the history.
+#
 # Everything runs on 127.0.0.1: git's url.<base>.insteadOf maps
 # https://github.com/bench/NAME to file:// repositories, for the go command
 # and for the git that modgate runs alike.
 #
 # Needs: cargo, go (Go 1.23: /usr/lib/go-1.23/bin), git, hyperfine, curl.
-# Usage: bench/direct.sh [--runs N (5)] [--work DIR] [--only graph|big]
+# Usage: bench/direct.sh [--runs N (5)] [--work DIR] [--only graph|big|history]
 #                        [--modgate BINARY (skips the release build)]
 #   --work DIR  keeps the generated repositories there and reuses them on the
 #               next run (default: a temporary directory, removed at exit).
@@ -90,6 +96,29 @@ if [ "${1:-}" = __run ]; then
         stop_modgate
         exit $rc
         ;;
+    prepare-hdirect)
+        rm -rf "$R/hdirect"
+        mkdir -p "$R/hdirect/nomodule"
+        sync
+        ;;
+    hdirect)
+        cd "$R/hdirect/nomodule"
+        BENCH_GOFLAGS=-modcacherw goenv "$R/hdirect/modcache" direct "$GO" mod download -json github.com/bench/history@v1.0.0 >"$R/hdirect/download.json"
+        ;;
+    prepare-hmodgate)
+        # A server is started before it is asked: its start-up is not timed.
+        [ -s "$R/hmodgate.pid" ] && kill "$(cat "$R/hmodgate.pid")" 2>/dev/null
+        rm -rf "$R/hmodgate"
+        mkdir -p "$R/hmodgate/nomodule"
+        sync
+        start_modgate "$R/hmodgate" "$WORK/logs/modgate-history.log"
+        echo "$MG_PID" >"$R/hmodgate.pid"
+        echo "$MG_URL" >"$R/hmodgate.url"
+        ;;
+    hmodgate)
+        cd "$R/hmodgate/nomodule"
+        BENCH_GOFLAGS=-modcacherw goenv "$R/hmodgate/modcache" "$(cat "$R/hmodgate.url")" "$GO" mod download -json github.com/bench/history@v1.0.0 >"$R/hmodgate/download.json"
+        ;;
     *) exit 2 ;;
     esac
     exit 0
@@ -106,7 +135,7 @@ while [ $# -gt 0 ]; do
     *) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-case $ONLY in "" | graph | big) ;; *) echo "bench: --only graph or --only big" >&2; exit 2 ;; esac
+case $ONLY in "" | graph | big | history) ;; *) echo "bench: --only graph, big or history" >&2; exit 2 ;; esac
 
 [ -n "$GO" ] || { echo "bench: go is missing (Go 1.23: apt-get install -t bookworm-backports golang-1.23-go, or set GO=)" >&2; exit 1; }
 for tool in git hyperfine curl; do
@@ -443,8 +472,35 @@ gen_big() {
     git -C "$dir" -c pack.compression=1 repack -adq --window=0
 }
 
+# 1,000 commits rewriting old/blob.bin (1 MiB of random bytes each: 1 GiB of
+# history), v0.9.0 half-way, then a small tip tagged v1.0.0.
+gen_history() {
+    local dir=$WORK/repos/history
+    rm -rf "$dir"
+    git init -q "$dir"
+    python3 - "$BASE_DATE" <<'PY' | git -C "$dir" -c pack.compression=0 fast-import --quiet
+import os, sys
+out = sys.stdout.buffer
+t = int(sys.argv[1])
+def commit(i, files, deletes=()):
+    out.write(b"commit refs/heads/main\ncommitter bench <bench@modgate.invalid> %d +0000\ndata 4\nc%03d\n" % (t + i * 60, i % 1000))
+    for d in deletes:
+        out.write(b"D %s\n" % d)
+    for name, data in files:
+        out.write(b"M 644 inline %s\ndata %d\n" % (name, len(data)) + data + b"\n")
+    out.write(b"\n")
+gomod = b"module github.com/bench/history\n\ngo 1.21\n"
+for i in range(1000):
+    commit(i, [(b"go.mod", gomod), (b"old/blob.bin", os.urandom(1 << 20)), (b"counter.txt", b"%d\n" % i)])
+    if i == 500:
+        out.write(b"reset refs/tags/v0.9.0\nfrom refs/heads/main\n\n")
+commit(1000, [(b"history.go", b"package history\n\n// Version is this module's version.\nconst Version = \"v1.0.0\"\n")], [b"old"])
+out.write(b"reset refs/tags/v1.0.0\nfrom refs/heads/main\n\n")
+PY
+}
+
 GEN_STAMP=graph-4
-if [ "$ONLY" != big ] && [ "$(cat "$WORK/generated" 2>/dev/null)" != "$GEN_STAMP" ]; then
+if [ "$ONLY" != big ] && [ "$ONLY" != history ] && [ "$(cat "$WORK/generated" 2>/dev/null)" != "$GEN_STAMP" ]; then
     echo "bench: generating $NREPOS git repositories and the app in $WORK" >&2
     t0=$(date +%s.%N)
     gen_graph
@@ -468,8 +524,8 @@ SUMMARY=()
 
 # ---------------------------------------------------------------------------
 # 1. Cold dependency graph: go direct against a cold modgate.
-if [ "$ONLY" != big ]; then
-    q() { printf '%q' "$1"; }
+q() { printf '%q' "$1"; }
+if [ "$ONLY" != big ] && [ "$ONLY" != history ]; then
     : >"$WORK/logs/modgate-graph.log"
     echo "bench: hyperfine, $RUNS runs each: go mod download all, direct vs a cold modgate" >&2
     hyperfine --runs "$RUNS" --style basic --export-csv "$WORK/logs/graph.csv" \
@@ -526,7 +582,7 @@ fi
 
 # ---------------------------------------------------------------------------
 # 2. A 200 MB module: cold build from git, warm serve, modgate's peak RSS.
-if [ "$ONLY" != graph ]; then
+if [ "$ONLY" != graph ] && [ "$ONLY" != history ]; then
     if [ "$(cat "$WORK/generated-big" 2>/dev/null)" != big-1 ]; then
         echo "bench: generating the 200 MB repository" >&2
         gen_big
@@ -586,6 +642,41 @@ if [ "$ONLY" != graph ]; then
     SUMMARY+=("$(awk -v w="$WARM" -v k="$HWM_COLD" -v same="$SAME" -v r="$REF_SECS" 'BEGIN {
         printf "  peak RSS after the cold build %.1f MB; warm zip with curl %.2f s, %s the cold one; go direct took %.2f s", k / 1024, w, same, r }')")
     SUMMARY+=("  $SUM; $LOGNOTE")
+fi
+
+# ---------------------------------------------------------------------------
+# 3. One version of a repository with 1 GiB of history.
+if [ "$ONLY" != graph ] && [ "$ONLY" != big ]; then
+    if [ "$(cat "$WORK/generated-history" 2>/dev/null)" != history-1 ]; then
+        echo "bench: generating the repository with 1 GiB of history" >&2
+        t0=$(date +%s.%N)
+        gen_history
+        echo history-1 >"$WORK/generated-history"
+        echo "bench: generated in $(secs "$t0" "$(date +%s.%N)") s" >&2
+    fi
+    HISTORY=$(du -sb "$WORK/repos/history/.git" | cut -f1)
+    : >"$WORK/logs/modgate-history.log"
+    echo "bench: hyperfine, $RUNS runs each: go mod download of one version, direct vs a cold modgate" >&2
+    hyperfine --runs "$RUNS" --style basic --export-csv "$WORK/logs/history.csv" \
+        --prepare "$(q "$SELF") __run prepare-hdirect" --command-name "go direct" "$(q "$SELF") __run hdirect" \
+        --prepare "$(q "$SELF") __run prepare-hmodgate" --command-name "cold modgate" "$(q "$SELF") __run hmodgate" >&2 ||
+        { tail -n 20 "$WORK/logs/modgate-history.log" >&2; exit 1; }
+    kill "$(cat "$WORK/runs/hmodgate.pid")" 2>/dev/null || true
+    GO_MEAN=$(awk -F, '$1 == "go direct" { print $2 }' "$WORK/logs/history.csv")
+    MG_MEAN=$(awk -F, '$1 == "cold modgate" { print $2 }' "$WORK/logs/history.csv")
+    H=$WORK/runs
+    sum() { sed -n 's/.*"Sum": "\(.*\)".*/\1/p' "$1"; }
+    SAME="the same hash as direct mode"
+    if [ "$(sum "$H/hdirect/download.json")" != "$(sum "$H/hmodgate/download.json")" ] || [ -z "$(sum "$H/hmodgate/download.json")" ]; then
+        SAME="a hash DIFFERENT from direct mode's" FAIL=1
+    fi
+    MIRROR=$(du -sb "$H/hmodgate/vcs" | cut -f1)
+    GOMIRROR=$(du -sb "$H/hdirect/modcache/cache/vcs" | cut -f1)
+    RATIO=$(awk -v a="$MG_MEAN" -v b="$GO_MEAN" 'BEGIN { printf "%.2f", a / b }')
+    GOOD=$(awk -v r="$RATIO" -v m="$MIRROR" -v h="$HISTORY" 'BEGIN { print (r <= 0.5 && m * 20 < h ? "ok" : "MISSED") }')
+    [ "$GOOD" = ok ] || FAIL=1
+    SUMMARY+=("$(printf 'one version of a 1 GiB history: go direct %.2f s, modgate %.2f s, ratio %s (target <= 0.5) %s' "$GO_MEAN" "$MG_MEAN" "$RATIO" "$GOOD")")
+    SUMMARY+=("$(awk -v m="$MIRROR" -v g="$GOMIRROR" -v h="$HISTORY" 'BEGIN { printf "  history %.0f MB; modgate'"'"'s mirror %.1f MB, the go command'"'"'s %.1f MB", h / 1e6, m / 1e6, g / 1e6 }'); $SAME; $(lognote "$WORK/logs/modgate-history.log")")
 fi
 
 echo
