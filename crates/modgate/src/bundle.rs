@@ -256,8 +256,9 @@ impl Shown {
     }
 
     fn finish(&mut self) {
+        // The bar stays, with the totals, above the summary.
         if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
+            bar.finish();
         }
         if let Some(p) = self.pending.take() {
             self.line(&p);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::support::checksum_db::{ChecksumDb, NAME, Options, prebuild, sumdb_go, tree_of};
-use crate::support::fixture::{Fixture, GAMMA_V2, build_and_run, write_app};
+use crate::support::fixture::{ALPHA, BETA, Fixture, GAMMA_V2, build_and_run, write_app};
 use crate::support::fresh_dir;
 use crate::support::mirror::Mirror;
 use crate::support::modgate::Modgate;
@@ -487,5 +487,90 @@ fn a_differential_bundle_holds_only_the_new_versions() {
         &app,
         tree,
         &PRINTED.replace("gamma v2.0.0", "gamma v2.1.0"),
+    );
+}
+
+#[test]
+fn create_names_what_is_missing_and_draws_progress_on_a_terminal() {
+    let online = Online::start();
+    let dir = fresh_dir("bundle");
+    let list = dir.join("deps.txt");
+    fs_err::write(
+        &list,
+        format!("# wanted\n{ALPHA}@latest\n{ALPHA}@v1.9.9\n{BETA}@v0.1.0\n"),
+    )
+    .unwrap();
+    let bundle = dir.join("deps.bundle");
+    let out = online.create(&list, &bundle, &[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("not in the bundle: {ALPHA}@v1.9.9")),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !bundle.exists(),
+        "a bundle short of what was asked was written"
+    );
+
+    // Without the missing line, on a terminal: a bar, then the summary.
+    fs_err::write(&list, format!("{ALPHA}@latest\n{BETA}@v0.1.0\n")).unwrap();
+    let session = format!("modgate-bundle-{}", std::process::id());
+    let command = format!(
+        "{} bundle create --from {} --proxy {} --sumdb {} -o {}; sleep 30",
+        env!("CARGO_BIN_EXE_modgate"),
+        list.display(),
+        online.modgate.url,
+        online.db.key,
+        bundle.display()
+    );
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux is needed (Debian's tmux)")
+    };
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "160",
+        "-y",
+        "20",
+        &command,
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let mut pane = String::new();
+    for _ in 0..600 {
+        pane = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout)
+            .into_owned();
+        if pane.contains("wrote ") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    tmux(&["kill-session", "-t", &session]);
+    assert!(pane.contains("wrote "), "no summary:\n{pane}");
+    assert!(
+        pane.contains("writing 2/2 modules [") && pane.contains("B/s"),
+        "no progress bar:\n{pane}"
+    );
+    let m = manifest(&bundle);
+    let versions: Vec<&str> = m["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        ["v1.1.0", "v0.1.0"],
+        "@latest is the newest release"
     );
 }

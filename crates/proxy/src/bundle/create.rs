@@ -833,8 +833,10 @@ async fn write_bundle(
                 }
                 .map_err(io(&what))?;
                 done.bytes += f.size;
-                if f.path.ends_with(".zip") || f.path.ends_with(".mod") {
-                    done.current = f.path.clone();
+                // Every version has one go.mod.
+                if let Some(version) = f.path.strip_suffix(".mod") {
+                    done.modules += 1;
+                    done.current = version.replacen("/@v/", "@", 1);
                 }
                 let _ = tx.send(done.clone());
             }
