@@ -12,7 +12,7 @@ use modgate_proxy::bundle::import::{self, ImportOptions, Trust};
 use modgate_proxy::bundle::{self as format, Progress};
 use modgate_sumdb::SumdbSpec;
 
-use crate::cli::{BundleCommand, BundleCreateArgs, BundleImportArgs};
+use crate::cli::{BundleCommand, BundleCreateArgs, BundleImportArgs, PrefetchArgs};
 use crate::config::{LogFormat, Storage};
 
 pub fn run(command: BundleCommand) -> anyhow::Result<ExitCode> {
@@ -120,6 +120,34 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
             manifest.sumdb.tree.size,
             manifest.sumdb.name,
             if args.sign.is_some() { ", signed" } else { "" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
+    crate::init_logging(LogFormat::Text);
+    let url = match args.proxy {
+        Some(url) => url,
+        None => proxy_from_env()?,
+    };
+    let sources: Vec<Source> = args.from.into_iter().map(Source::from_file).collect();
+    let client = modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
+        .context("cannot build the HTTP client")?;
+    let mut shown = Shown::new("prefetch");
+    let done = runtime()?.block_on(create::prefetch(&sources, &url, client, &mut |p| {
+        shown.show(p)
+    }));
+    shown.finish();
+    let done = done?;
+    if args.json {
+        println!("{}", serde_json::to_string(&done)?);
+    } else {
+        println!(
+            "prefetched {} module versions ({}) through {}",
+            done.modules,
+            indicatif::HumanBytes(done.bytes),
+            modgate_redact::redact_url(&url)
         );
     }
     Ok(ExitCode::SUCCESS)

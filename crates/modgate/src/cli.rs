@@ -42,6 +42,9 @@ pub enum Command {
     /// checksum database's proofs, so that go keeps GOSUMDB on there.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Ask a running modgate for every version a go.sum or list names, so
+    /// that it fetches, verifies and stores each before a build does.
+    Prefetch(PrefetchArgs),
     /// Publish a private module version from a directory (no git needed):
     /// builds its zip with the module zip rules and uploads it to a modgate
     /// server, which needs the `publish` right on the module's pattern.
@@ -113,6 +116,19 @@ pub struct BundleCreateArgs {
     /// Leave out what this earlier bundle (or its .manifest.json) holds.
     #[arg(long, value_name = "OLD.manifest.json")]
     pub since: Option<PathBuf>,
+    /// Print a JSON summary at the end.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PrefetchArgs {
+    /// A go.sum or a list of `module@version` / `module@latest` lines. Repeatable.
+    #[arg(long, required = true, value_name = "go.sum|LIST")]
+    pub from: Vec<PathBuf>,
+    /// The modgate to warm; default the first URL of GOPROXY.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
     /// Print a JSON summary at the end.
     #[arg(long)]
     pub json: bool,

@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         Command::Auth(args) => auth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify(args),
         Command::Bundle(command) => bundle::run(command),
+        Command::Prefetch(args) => bundle::prefetch(args),
         Command::Storage(StorageCommand::Copy { from, to }) => {
             copy_storage(from, to).map(|()| ExitCode::SUCCESS)
         }

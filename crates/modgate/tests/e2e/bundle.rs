@@ -45,6 +45,7 @@ struct Online {
     db: ChecksumDb,
     mirror: Mirror,
     modgate: Modgate,
+    storage: PathBuf,
 }
 
 impl Online {
@@ -58,9 +59,10 @@ impl Online {
             ..Default::default()
         });
         let mirror = Mirror::serving(fx.tree.clone());
+        let storage = fresh_dir("online-storage");
         let modgate = Modgate::start_args_raw(&[
             "--storage",
-            fresh_dir("online-storage").to_str().unwrap(),
+            storage.to_str().unwrap(),
             "--upstream",
             &mirror.url,
             "--sumdb",
@@ -70,6 +72,7 @@ impl Online {
             db,
             mirror,
             modgate,
+            storage,
         }
     }
 
@@ -573,4 +576,50 @@ fn create_names_what_is_missing_and_draws_progress_on_a_terminal() {
         ["v1.1.0", "v0.1.0"],
         "@latest is the newest release"
     );
+}
+
+#[test]
+fn prefetch_warms_a_running_modgate_so_builds_never_miss() {
+    let online = Online::start();
+    // A project whose go.sum was written elsewhere: this modgate has seen none of it.
+    let app = fresh_dir("app");
+    write_app(&app);
+    let elsewhere = Online::start();
+    sumdb_go(&elsewhere.modgate.url, &elsewhere.db.key).run(&app, &["mod", "tidy"]);
+    drop(elsewhere);
+    let out = ok(
+        modgate(&[
+            "prefetch",
+            "--from",
+            app.join("go.sum").to_str().unwrap(),
+            "--proxy",
+            &online.modgate.url,
+            "--json",
+        ]),
+        "prefetch",
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(out.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    let go_sum = fs_err::read_to_string(app.join("go.sum")).unwrap();
+    let versions = go_sum.lines().filter(|l| l.contains("/go.mod ")).count();
+    assert_eq!(summary["modules"], versions, "{out}");
+    assert!(
+        online
+            .storage
+            .join("github.com/modgate-test/gamma/v2/@v/v2.0.0.ziphash")
+            .exists(),
+        "prefetched versions are stored"
+    );
+    // The upstream and the database gone, a cold build needs nothing more.
+    let Online {
+        mut db,
+        mut mirror,
+        modgate,
+        ..
+    } = online;
+    db.stop();
+    mirror.stop();
+    let go = sumdb_go(&modgate.url, &db.key);
+    let cold = copy_project(&app, true);
+    assert_eq!(build_and_run(&go, &cold).trim(), PRINTED);
 }

@@ -276,12 +276,23 @@ async fn fetch_all(
             what: "--sumdb".to_owned(),
             reason: "a bundle carries the checksum database's proofs: it cannot be off".to_owned(),
         })?;
-    let total = wanted.len() as u64;
     let files_dir = dir.path().join("files");
-    fs_err::create_dir_all(&files_dir).map_err(BundleError::io("staging"))?;
+    let fetched = fetch_versions(&opts.origin, &wanted, &files_dir, progress).await?;
+    Ok((named, spec, Staging { checksums, dir }, fetched))
+}
+
+/// Fetches and checks every version into `dir`, in order; fails naming
+/// every version that could not be had.
+async fn fetch_versions(
+    origin: &Origin,
+    wanted: &[Wanted],
+    dir: &Path,
+    progress: &mut (dyn FnMut(&Progress) + Send),
+) -> Result<Vec<Fetched>, BundleError> {
+    fs_err::create_dir_all(dir).map_err(BundleError::io("staging"))?;
     let mut done = Progress {
         phase: "fetching",
-        modules_total: total,
+        modules_total: wanted.len() as u64,
         ..Progress::default()
     };
     progress(&done);
@@ -289,7 +300,7 @@ async fn fetch_all(
     let mut missing = Vec::new();
     let mut jobs = futures::stream::iter(wanted.iter().enumerate())
         .map(|(i, w)| {
-            let (origin, dir) = (&opts.origin, files_dir.join(i.to_string()));
+            let dir = dir.join(i.to_string());
             async move { (i, fetch_version(origin, w, &dir).await) }
         })
         .buffer_unordered(FETCHES_AT_ONCE);
@@ -311,12 +322,40 @@ async fn fetch_all(
         missing.sort();
         return Err(BundleError::Missing(missing));
     }
-    Ok((
-        named,
-        spec,
-        Staging { checksums, dir },
-        results.into_iter().flatten().collect(),
-    ))
+    Ok(results.into_iter().flatten().collect())
+}
+
+/// What `modgate prefetch` warmed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Prefetched {
+    pub modules: u64,
+    pub bytes: u64,
+}
+
+/// `modgate prefetch`: every version the sources name asked of a running
+/// modgate (`url`), which fetches, verifies and stores each, so no build
+/// waits on a first miss. Each answer is checked here as `create` checks
+/// it (go.sum's hashes included), then dropped.
+pub async fn prefetch(
+    sources: &[Source],
+    url: &str,
+    client: reqwest::Client,
+    progress: &mut (dyn FnMut(&Progress) + Send),
+) -> Result<Prefetched, BundleError> {
+    let origin = Origin::Proxy {
+        url: url.to_owned(),
+        client,
+    };
+    let wanted = wanted_versions(sources, &origin).await?;
+    let dir = tempfile::Builder::new()
+        .prefix("modgate-prefetch-")
+        .tempdir()
+        .map_err(BundleError::io("a temporary directory"))?;
+    let fetched = fetch_versions(&origin, &wanted, dir.path(), progress).await?;
+    Ok(Prefetched {
+        modules: fetched.len() as u64,
+        bytes: fetched.iter().flat_map(|f| &f.files).map(|s| s.size).sum(),
+    })
 }
 
 const FETCHES_AT_ONCE: usize = 8;
