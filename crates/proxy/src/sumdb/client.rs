@@ -286,7 +286,18 @@ impl Checksums {
                 let mut first = Ok(());
                 for &(id, leaf) in &leaves {
                     let proven = tlog::prove_record(tree.n, id, &reader)
-                        .and_then(|p| tlog::check_record(&p, tree.n, tree.hash, id, leaf));
+                        .and_then(|p| tlog::check_record(&p, tree.n, tree.hash, id, leaf))
+                        // What the go command reads: the leaf's own tile,
+                        // authenticated up to the tree hash (in a tree of
+                        // one record, the proof above reads nothing).
+                        .and_then(|()| reader.read_hashes(&[tlog::stored_hash_index(0, id)]))
+                        .and_then(|read| {
+                            if read.first() == Some(&leaf) {
+                                Ok(())
+                            } else {
+                                Err(modgate_sumdb::Error::ProofFailed)
+                            }
+                        });
                     if first.is_ok() {
                         first = proven;
                     }
