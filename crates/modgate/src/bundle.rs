@@ -42,6 +42,12 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
             pattern: args.pattern,
         });
     }
+    if let Some(release) = args.toolchain {
+        sources.push(Source::Toolchain {
+            release,
+            platforms: args.platform,
+        });
+    }
     let origin = match (&args.storage, args.proxy) {
         (Some(storage), _) => {
             let storage = Storage::resolve(Some(storage.clone()))?;

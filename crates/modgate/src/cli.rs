@@ -86,7 +86,7 @@ pub enum BundleCommand {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("sources").required(true).multiple(true).args(["from", "from_store"])))]
+#[command(group(clap::ArgGroup::new("sources").required(true).multiple(true).args(["from", "from_store", "toolchain"])))]
 pub struct BundleCreateArgs {
     /// A go.sum (every version it names; go.mod alone for `/go.mod`-only
     /// lines) or a list of `module@version` / `module@latest` lines. Repeatable.
@@ -98,6 +98,18 @@ pub struct BundleCreateArgs {
     /// With --from-store: only module paths matching these globs (GOPRIVATE syntax).
     #[arg(long, value_name = "GLOBS", requires = "from_store")]
     pub pattern: Option<String>,
+    /// Add the golang.org/toolchain module of this Go release (go1.23.4),
+    /// which GOTOOLCHAIN switching downloads, for each --platform.
+    #[arg(long, value_name = "RELEASE", requires = "platform")]
+    pub toolchain: Option<String>,
+    /// With --toolchain: the platforms, as GOOS/GOARCH, comma-separated.
+    #[arg(
+        long,
+        value_name = "GOOS/GOARCH,...",
+        value_delimiter = ',',
+        requires = "toolchain"
+    )]
+    pub platform: Vec<String>,
     /// The GOPROXY to fetch through; default the first URL of GOPROXY.
     #[arg(long, value_name = "URL", conflicts_with = "storage")]
     pub proxy: Option<String>,

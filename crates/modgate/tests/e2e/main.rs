@@ -17,4 +17,5 @@ mod s3;
 mod ssrf;
 mod sumdb;
 mod tls;
+mod toolchain;
 mod upstreams;

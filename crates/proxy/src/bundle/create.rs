@@ -37,6 +37,40 @@ pub enum Source {
     /// Every version the store holds a zip of, whose module path matches
     /// the glob (as GOPRIVATE's) when one is given.
     Store { pattern: Option<String> },
+    /// The `golang.org/toolchain` versions the go command switches to for
+    /// `go` release `release` (`go1.23.4`) on each `goos/goarch`.
+    Toolchain {
+        release: String,
+        platforms: Vec<String>,
+    },
+}
+
+/// The module the go command downloads toolchains as (GOTOOLCHAIN).
+const TOOLCHAIN_MODULE: &str = "golang.org/toolchain";
+
+/// The `golang.org/toolchain` version of Go `release` for `platform`
+/// (`goos/goarch`), as the go command names it:
+/// `v0.0.1-go1.23.4.linux-amd64`.
+pub fn toolchain_version(release: &str, platform: &str) -> Result<String, String> {
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let numbered = release
+        .strip_prefix("go1")
+        .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.'));
+    if !numbered || release.ends_with('.') || release.contains("..") {
+        return Err(format!(
+            "{release:?} is not a Go release (such as go1.23.4)"
+        ));
+    }
+    match platform.split_once('/') {
+        Some((os, arch)) if word(os) && word(arch) => Ok(format!("v0.0.1-{release}.{os}-{arch}")),
+        _ => Err(format!(
+            "{platform:?} is not a platform (such as linux/amd64)"
+        )),
+    }
 }
 
 impl Source {
@@ -441,6 +475,23 @@ async fn wanted_versions(sources: &[Source], origin: &Origin) -> Result<Vec<Want
                 for (module, version) in stored_versions(store, pattern.as_deref()).await? {
                     add(Wanted {
                         module,
+                        version,
+                        zip: true,
+                        expect_zip: None,
+                        expect_mod: None,
+                    })?;
+                }
+            }
+            Source::Toolchain { release, platforms } => {
+                for platform in platforms {
+                    let version = toolchain_version(release, platform).map_err(|reason| {
+                        BundleError::Source {
+                            what: "--toolchain".to_owned(),
+                            reason,
+                        }
+                    })?;
+                    add(Wanted {
+                        module: TOOLCHAIN_MODULE.to_owned(),
                         version,
                         zip: true,
                         expect_zip: None,
@@ -932,4 +983,34 @@ fn append<W: std::io::Write>(
     data: &[u8],
 ) -> std::io::Result<()> {
     tar.append_data(&mut header(data.len() as u64), path, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::toolchain_version;
+
+    #[test]
+    fn toolchain_versions_as_the_go_command_names_them() {
+        assert_eq!(
+            toolchain_version("go1.23.4", "linux/amd64").unwrap(),
+            "v0.0.1-go1.23.4.linux-amd64"
+        );
+        assert_eq!(
+            toolchain_version("go1.24rc1", "darwin/arm64").unwrap(),
+            "v0.0.1-go1.24rc1.darwin-arm64"
+        );
+        for (release, platform) in [
+            ("1.23.4", "linux/amd64"),
+            ("go1.23.", "linux/amd64"),
+            ("go1.23/x", "linux/amd64"),
+            ("go1.23.4", "linux"),
+            ("go1.23.4", "linux/AMD64"),
+            ("go1.23.4", "linux/amd64/v3"),
+        ] {
+            assert!(
+                toolchain_version(release, platform).is_err(),
+                "{release} {platform}"
+            );
+        }
+    }
 }
