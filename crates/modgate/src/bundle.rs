@@ -65,17 +65,7 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
                 .context("cannot build the HTTP client")?,
         },
     };
-    let sumdb = args
-        .sumdb
-        .or_else(|| {
-            std::env::var(modgate_env::GOSUMDB)
-                .ok()
-                .filter(|v| !v.is_empty())
-        })
-        .unwrap_or_else(|| "sum.golang.org".to_owned());
-    let sumdb: SumdbSpec = sumdb
-        .parse()
-        .with_context(|| format!("invalid --sumdb {sumdb:?}"))?;
+    let sumdb = sumdb_spec(args.sumdb)?;
     let sign = match &args.sign {
         Some(path) => Some(
             fs_err::read_to_string(path)
@@ -131,6 +121,20 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--sumdb`, else GOSUMDB's, else sum.golang.org.
+fn sumdb_spec(arg: Option<String>) -> anyhow::Result<SumdbSpec> {
+    let sumdb = arg
+        .or_else(|| {
+            std::env::var(modgate_env::GOSUMDB)
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+        .unwrap_or_else(|| "sum.golang.org".to_owned());
+    sumdb
+        .parse()
+        .with_context(|| format!("invalid --sumdb {sumdb:?}"))
+}
+
 pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
     crate::init_logging(LogFormat::Text);
     let url = match args.proxy {
@@ -140,6 +144,10 @@ pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
     let sources: Vec<Source> = args.from.into_iter().map(Source::from_file).collect();
     let client = modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
         .context("cannot build the HTTP client")?;
+    if let Some(storage) = args.storage {
+        let origin = Origin::Proxy { url, client };
+        return prefetch_store(sources, origin, storage, args.sumdb, args.json);
+    }
     let mut shown = Shown::new("prefetch");
     let done = runtime()?.block_on(create::prefetch(&sources, &url, client, &mut |p| {
         shown.show(p)
@@ -154,6 +162,67 @@ pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
             done.modules,
             indicatif::HumanBytes(done.bytes),
             modgate_redact::redact_url(&url)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `prefetch --storage`: a bundle made through `url` into a scratch
+/// directory and imported at once, so that a store is warmed with exactly
+/// the checks and atomicity of `bundle create` and `bundle import`.
+fn prefetch_store(
+    sources: Vec<Source>,
+    origin: Origin,
+    storage: std::path::PathBuf,
+    sumdb: Option<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let Origin::Proxy { url, .. } = &origin else {
+        bail!("prefetch fetches through a proxy")
+    };
+    let url = url.clone();
+    let storage = Storage::resolve(Some(storage))?;
+    let store = crate::open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let scratch = tempfile::tempdir().context("cannot make a scratch directory")?;
+    let file = scratch.path().join("prefetch.bundle");
+    let runtime = runtime()?;
+    let mut shown = Shown::new("prefetch");
+    let created = runtime.block_on(create::create(
+        CreateOptions {
+            sources,
+            origin,
+            sumdb: sumdb_spec(sumdb)?,
+            out: file.clone(),
+            sign: None,
+            since: None,
+        },
+        &mut |p| shown.show(p),
+    ));
+    shown.finish();
+    created?;
+    let mut shown = Shown::new("prefetch");
+    let imported = runtime.block_on(import::import(
+        ImportOptions {
+            file,
+            store,
+            // Made just now, by this process.
+            trust: Trust::Unsigned,
+            sumdb: None,
+        },
+        &mut |p| shown.show(p),
+    ));
+    shown.finish();
+    let imported = imported?;
+    if json {
+        println!("{}", serde_json::to_string(&imported)?);
+    } else {
+        println!(
+            "prefetched {} module versions through {} into {storage}: {} files stored ({}), {} there already",
+            imported.modules,
+            modgate_redact::redact_url(&url),
+            imported.stored,
+            indicatif::HumanBytes(imported.bytes),
+            imported.present,
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -138,9 +138,18 @@ pub struct PrefetchArgs {
     /// A go.sum or a list of `module@version` / `module@latest` lines. Repeatable.
     #[arg(long, required = true, value_name = "go.sum|LIST")]
     pub from: Vec<PathBuf>,
-    /// The modgate to warm; default the first URL of GOPROXY.
+    /// The modgate to warm; with --storage, the GOPROXY to fetch through.
+    /// Default the first URL of GOPROXY.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
+    /// Warm this store (a directory or s3://BUCKET[/PREFIX]) instead of a
+    /// running modgate: every version is fetched, checked against the
+    /// checksum database and stored with its proofs, as a bundle import would.
+    #[arg(long, value_name = "DIR|URL")]
+    pub storage: Option<PathBuf>,
+    /// With --storage: the checksum database, as GOSUMDB; default GOSUMDB's.
+    #[arg(long, value_name = "NAME+HASH+KEY [URL]", requires = "storage")]
+    pub sumdb: Option<String>,
     /// Print a JSON summary at the end.
     #[arg(long)]
     pub json: bool,

@@ -623,3 +623,37 @@ fn prefetch_warms_a_running_modgate_so_builds_never_miss() {
     let cold = copy_project(&app, true);
     assert_eq!(build_and_run(&go, &cold).trim(), PRINTED);
 }
+
+/// `prefetch --storage` warms a store, not a server: every version of a
+/// go.sum fetched through a proxy, checked and stored with its proofs, so a
+/// modgate started later on that store serves a build offline.
+#[test]
+fn prefetch_into_a_store_serves_builds_offline() {
+    let online = Online::start();
+    let app = online.project();
+    let storage = fresh_dir("prefetched-store");
+    let out = ok(
+        modgate(&[
+            "prefetch",
+            "--from",
+            app.join("go.sum").to_str().unwrap(),
+            "--proxy",
+            &online.modgate.url,
+            "--storage",
+            storage.to_str().unwrap(),
+            "--sumdb",
+            &online.db.key,
+            "--json",
+        ]),
+        "prefetch --storage",
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(out.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    let go_sum = fs_err::read_to_string(app.join("go.sum")).unwrap();
+    let versions = go_sum.lines().filter(|l| l.contains("/go.mod ")).count();
+    assert_eq!(summary["modules"], versions, "{out}");
+    let tree = summary["tree"]["size"].as_u64().unwrap();
+    let key = online.db.key.clone();
+    let gosumdb = online.stop();
+    assert_builds_offline(&storage, &gosumdb, &key, &app, tree, PRINTED);
+}
