@@ -10,6 +10,7 @@ pub mod goproxy;
 pub mod gosum;
 pub mod info;
 pub mod modfile;
+pub mod mvs;
 pub mod path;
 pub mod pattern;
 pub mod pseudo;
