@@ -657,3 +657,47 @@ fn prefetch_into_a_store_serves_builds_offline() {
     let gosumdb = online.stop();
     assert_builds_offline(&storage, &gosumdb, &key, &app, tree, PRINTED);
 }
+
+/// `--from go.mod`: the module graph loaded from go.mod files alone (no
+/// go.sum, no go command) holds every version the go command's go.sum for
+/// that project names, and the bundle builds the project offline.
+#[test]
+fn a_bundle_from_go_mod_holds_the_module_graph() {
+    let online = Online::start();
+    let app = online.project();
+    let bundle = fresh_dir("bundle-gomod").join("graph.bundle");
+    ok(
+        online.create(&app.join("go.mod"), &bundle, &[]),
+        "bundle create --from go.mod",
+    );
+    let m = manifest(&bundle);
+    let modules = m["modules"].as_array().unwrap();
+    let has = |module: &str, version: &str, zip: bool| {
+        modules.iter().any(|e| {
+            e["module"] == module && e["version"] == version && (!zip || e["zip"].is_object())
+        })
+    };
+    let go_sum = fs_err::read_to_string(app.join("go.sum")).unwrap();
+    for line in go_sum.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let (version, zip) = match f[1].strip_suffix("/go.mod") {
+            Some(v) => (v, false),
+            None => (f[1], true),
+        };
+        assert!(
+            has(f[0], version, zip),
+            "go.sum names {}@{version}{}, the graph bundle lacks it:\n{m:#}",
+            f[0],
+            if zip { " with its zip" } else { "" }
+        );
+    }
+    let tree = m["sumdb"]["tree"]["size"].as_u64().unwrap();
+    let storage = fresh_dir("imported-gomod");
+    ok(
+        import(&bundle, &storage, &["--allow-unsigned"]),
+        "bundle import",
+    );
+    let key = online.db.key.clone();
+    let gosumdb = online.stop();
+    assert_builds_offline(&storage, &gosumdb, &key, &app, tree, PRINTED);
+}
