@@ -5,33 +5,19 @@
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::support::checksum_db::{ChecksumDb, NAME, Options, prebuild, sumdb_go, tree_of};
 use crate::support::fixture::{ALPHA, BETA, Fixture, GAMMA_V2, build_and_run, write_app};
 use crate::support::fresh_dir;
 use crate::support::mirror::Mirror;
-use crate::support::modgate::Modgate;
+use crate::support::modgate::{self, Modgate, text};
+use crate::support::terminal::Terminal;
 
 const PRINTED: &str = "beta v0.2.0 with alpha v1.1.0 | Upper v1.0.0 | gamma v2.0.0 | legacy v2";
 
-/// The modgate binary with `args`, outside any go or modgate settings.
 fn modgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_modgate"))
-        .args(args)
-        .env_remove("GOPROXY")
-        .env_remove("GOSUMDB")
-        .env_remove("MODGATE_STORAGE")
-        .output()
-        .expect("run modgate")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    modgate::run(args, &[])
 }
 
 fn ok(out: Output, what: &str) -> String {
@@ -518,7 +504,6 @@ fn create_names_what_is_missing_and_draws_progress_on_a_terminal() {
 
     // Without the missing line, on a terminal: a bar, then the summary.
     fs_err::write(&list, format!("{ALPHA}@latest\n{BETA}@v0.1.0\n")).unwrap();
-    let session = format!("modgate-bundle-{}", std::process::id());
     let command = format!(
         "{} bundle create --from {} --proxy {} --sumdb {} -o {}; sleep 30",
         env!("CARGO_BIN_EXE_modgate"),
@@ -527,38 +512,7 @@ fn create_names_what_is_missing_and_draws_progress_on_a_terminal() {
         online.db.key,
         bundle.display()
     );
-    let tmux = |args: &[&str]| {
-        Command::new("tmux")
-            .args(args)
-            .output()
-            .expect("tmux is needed (Debian's tmux)")
-    };
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "160",
-        "-y",
-        "20",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
-    let mut pane = String::new();
-    for _ in 0..600 {
-        pane = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout)
-            .into_owned();
-        if pane.contains("wrote ") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    tmux(&["kill-session", "-t", &session]);
+    let pane = Terminal::start(&command).watch(|screen| screen.contains("wrote "));
     assert!(pane.contains("wrote "), "no summary:\n{pane}");
     assert!(
         pane.contains("writing 2/2 modules [") && pane.contains("B/s"),

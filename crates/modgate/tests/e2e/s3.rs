@@ -7,6 +7,7 @@ use crate::support::go::{self, Go};
 use crate::support::mirror::{self, Mirror};
 use crate::support::modgate::Modgate;
 use crate::support::s3::{BUCKET, S3Server};
+use crate::support::terminal::Terminal;
 
 fn on_bucket(s3: &S3Server, prefix: &str, upstream: &str, extra: &[&str]) -> Modgate {
     let env = s3.env();
@@ -432,47 +433,23 @@ fn storage_copy_shows_progress_on_a_terminal() {
     assert_eq!(got.status, 200);
     drop(filler);
 
-    let session = format!("modgate-copy-{}", std::process::id());
     let env: String = s3.env().iter().map(|(k, v)| format!("{k}={v} ")).collect();
     let command = format!(
         "env {env}{} storage copy --from {} --to s3://{BUCKET}/tty; sleep 30",
         env!("CARGO_BIN_EXE_modgate"),
         disk.display()
     );
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .args(args)
-            .output()
-            .expect("tmux is needed (Debian's tmux)")
-    };
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "160",
-        "-y",
-        "20",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
     let (mut progress, mut summary) = (false, String::new());
-    for _ in 0..600 {
-        let pane = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout)
-            .into_owned();
+    Terminal::start(&command).watch(|pane| {
         progress |= pane.contains("already there — example.com/progress");
-        if let Some(line) = pane.lines().find(|l| l.starts_with("copied ")) {
-            summary = line.to_owned();
-            break;
+        match pane.lines().find(|l| l.starts_with("copied ")) {
+            Some(line) => {
+                summary = line.to_owned();
+                true
+            }
+            None => false,
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    tmux(&["kill-session", "-t", &session]);
+    });
     assert!(
         summary.contains("copied 2 objects"),
         "no summary: {summary:?}"
