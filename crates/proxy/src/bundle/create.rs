@@ -701,6 +701,23 @@ async fn sumdb_spec(spec: &SumdbSpec, origin: &Origin) -> Result<SumdbSpec, Bund
 
 /// GET `path` from the proxy: None on 404 or 410.
 async fn get(origin: &Origin, path: &str, max: u64) -> Result<Option<Bytes>, BundleError> {
+    let mut body = Vec::new();
+    let found = stream(origin, path, max, |chunk| {
+        body.extend_from_slice(chunk);
+        Ok(())
+    })
+    .await?;
+    Ok(found.then(|| body.into()))
+}
+
+/// GET `path` from the proxy, handing each chunk of the body to `each`;
+/// false on 404 or 410, an error past `max` bytes.
+async fn stream(
+    origin: &Origin,
+    path: &str,
+    max: u64,
+    mut each: impl FnMut(&[u8]) -> Result<(), BundleError>,
+) -> Result<bool, BundleError> {
     let Origin::Proxy { url, client } = origin else {
         unreachable!("only proxies are asked over HTTP")
     };
@@ -719,24 +736,25 @@ async fn get(origin: &Origin, path: &str, max: u64) -> Result<Option<Bytes>, Bun
         .map_err(|e| fail(modgate_net::describe(e)))?;
     let status = resp.status();
     if matches!(status.as_u16(), 404 | 410) {
-        return Ok(None);
+        return Ok(false);
     }
     if !status.is_success() {
         let line = modgate_net::first_line(resp).await;
         return Err(fail(format!("{status}{line}")));
     }
-    let mut body = Vec::new();
+    let mut size = 0u64;
     while let Some(chunk) = resp
         .chunk()
         .await
         .map_err(|e| fail(modgate_net::describe(e)))?
     {
-        if (body.len() + chunk.len()) as u64 > max {
+        size += chunk.len() as u64;
+        if size > max {
             return Err(fail(format!("more than {max} bytes")));
         }
-        body.extend_from_slice(&chunk);
+        each(&chunk)?;
     }
-    Ok(Some(body.into()))
+    Ok(true)
 }
 
 /// A small file of a version from the origin: None when it has none.
@@ -882,44 +900,15 @@ async fn fetch_zip(
     let mut size = 0u64;
     let write_err = || BundleError::io(format!("staging {}", to.display()));
     match origin {
-        Origin::Proxy { url, client } => {
-            let shown = format!(
-                "{}/{}",
-                modgate_redact::redact_url(url).trim_end_matches('/'),
-                req.upstream_path()
-            );
-            let fail = |reason: String| BundleError::Fetch {
-                what: shown.clone(),
-                reason,
-            };
-            let mut resp = client
-                .get(format!(
-                    "{}/{}",
-                    url.trim_end_matches('/'),
-                    req.upstream_path()
-                ))
-                .send()
-                .await
-                .map_err(|e| fail(modgate_net::describe(e)))?;
-            let status = resp.status();
-            if matches!(status.as_u16(), 404 | 410) {
-                return Ok(None);
-            }
-            if !status.is_success() {
-                let line = modgate_net::first_line(resp).await;
-                return Err(fail(format!("{status}{line}")));
-            }
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| fail(modgate_net::describe(e)))?
-            {
+        Origin::Proxy { .. } => {
+            let found = stream(origin, req.upstream_path(), ingest::MAX_ZIP, |chunk| {
                 size += chunk.len() as u64;
-                if size > ingest::MAX_ZIP {
-                    return Err(fail(format!("more than {} bytes", ingest::MAX_ZIP)));
-                }
-                hash.update(&chunk);
-                out.write_all(&chunk).map_err(write_err())?;
+                hash.update(chunk);
+                out.write_all(chunk).map_err(write_err())
+            })
+            .await?;
+            if !found {
+                return Ok(None);
             }
         }
         Origin::Store(store) => {
