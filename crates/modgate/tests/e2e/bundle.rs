@@ -490,8 +490,16 @@ fn create_names_what_is_missing_and_draws_progress_on_a_terminal() {
     )
     .unwrap();
     let bundle = dir.join("deps.bundle");
-    let out = online.create(&list, &bundle, &[]);
+    let out = online.create(&list, &bundle, &["--json"]);
     assert!(!out.status.success(), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON summary of the failure ({e}):\n{}", text(&out)));
+    assert!(
+        summary["missing"][0]
+            .as_str()
+            .is_some_and(|m| m.starts_with(&format!("{ALPHA}@v1.9.9"))),
+        "{summary}"
+    );
     assert!(
         text(&out).contains(&format!("not in the bundle: {ALPHA}@v1.9.9")),
         "{}",
