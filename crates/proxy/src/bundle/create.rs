@@ -919,6 +919,16 @@ async fn fetch_zip(
             let mut reader: Box<dyn std::io::Read + Send> = match obj.body {
                 Body::Bytes(b) => Box::new(std::io::Cursor::new(b)),
                 Body::File(f) => Box::new(FileReader::new(f, obj.size)),
+                Body::Remote(remote) => {
+                    use futures::TryStreamExt as _;
+                    let mut chunks = remote.chunks(0, obj.size);
+                    while let Some(chunk) = chunks.try_next().await.map_err(write_err())? {
+                        size += chunk.len() as u64;
+                        hash.update(&chunk);
+                        out.write_all(&chunk).map_err(write_err())?;
+                    }
+                    Box::new(std::io::empty())
+                }
             };
             let mut buf = vec![0u8; 256 << 10];
             loop {
