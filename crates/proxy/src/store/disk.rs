@@ -1,8 +1,9 @@
 //! The embedded default store: a directory on local disk.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use async_trait::async_trait;
@@ -21,6 +22,10 @@ pub struct DiskStore {
     root: PathBuf,
     /// Permission bits of stored files.
     mode: u32,
+    /// Directories made for new objects whose own entry in their parent
+    /// may not be durable yet; `sync` makes it so, or a power loss could
+    /// forget an object `sync` said was durable.
+    created: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 /// Stored files are private code: readable by modgate's user only, unless
@@ -43,6 +48,7 @@ impl DiskStore {
         Ok(Self {
             root: root.to_owned(),
             mode: DEFAULT_MODE,
+            created: Arc::default(),
         })
     }
 
@@ -112,9 +118,36 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     fs_err::File::open(dir)?.sync_all()
 }
 
+/// Creates `dir` and the ancestors it lacks, noting each made in `created`
+/// (before it is made: a concurrent writer that finds it must not miss it).
+fn make_dirs(dir: &Path, created: &Mutex<HashSet<PathBuf>>) -> std::io::Result<()> {
+    let mut missing = Vec::new();
+    let mut d = dir;
+    while !d.is_dir() {
+        missing.push(d.to_owned());
+        d = d.parent().expect("the store's root exists");
+    }
+    for m in missing.into_iter().rev() {
+        crate::lock(created).insert(m.clone());
+        match std::fs::create_dir(&m) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                crate::lock(created).remove(&m);
+                return Err(fs_err_wrap(e, &m));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Moves a fully written temp file, synced first, to `dest` unless `dest`
 /// exists, with permission bits `mode`. Its name becomes durable with `sync`.
-fn commit(file: NamedTempFile, dest: &Path, mode: u32) -> std::io::Result<()> {
+fn commit(
+    file: NamedTempFile,
+    dest: &Path,
+    mode: u32,
+    created: &Mutex<HashSet<PathBuf>>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     if mode != DEFAULT_MODE {
         file.as_file()
@@ -122,7 +155,7 @@ fn commit(file: NamedTempFile, dest: &Path, mode: u32) -> std::io::Result<()> {
     }
     file.as_file().sync_all()?;
     let parent = dest.parent().expect("store keys have a parent");
-    fs_err::create_dir_all(parent)?;
+    make_dirs(parent, created)?;
     match file.persist_noclobber(dest) {
         Ok(_) => Ok(()),
         // Someone stored it first; stored objects never change, so theirs stands.
@@ -140,27 +173,45 @@ impl Store for DiskStore {
 
     async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError> {
         let mut file = self.temp_file()?;
-        let (dest, mode) = (self.path(key), self.mode);
+        let (dest, mode, created) = (self.path(key), self.mode, self.created.clone());
         tokio::task::spawn_blocking(move || {
             file.write_all(&data)?;
-            commit(file, &dest, mode)
+            commit(file, &dest, mode, &created)
         })
         .await??;
         Ok(())
     }
 
     async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
-        let (dest, mode) = (self.path(key), self.mode);
-        tokio::task::spawn_blocking(move || commit(file, &dest, mode)).await??;
+        let (dest, mode, created) = (self.path(key), self.mode, self.created.clone());
+        tokio::task::spawn_blocking(move || commit(file, &dest, mode, &created)).await??;
         Ok(())
     }
 
     async fn sync(&self, key: &Key) -> Result<(), StoreError> {
         let path = self.path(key);
+        let leaf = path.parent().expect("store keys have a parent").to_owned();
+        // The leaf's entry for the object, and every new ancestor's entry
+        // in its parent.
+        let new: Vec<PathBuf> = {
+            let created = crate::lock(&self.created);
+            leaf.ancestors()
+                .take_while(|a| *a != self.root)
+                .filter(|a| created.contains(*a))
+                .map(Path::to_owned)
+                .collect()
+        };
+        let dirs = new.clone();
         tokio::task::spawn_blocking(move || {
-            sync_dir(path.parent().expect("store keys have a parent"))
+            sync_dir(&leaf)?;
+            dirs.iter()
+                .try_for_each(|d| sync_dir(d.parent().expect("below the root")))
         })
         .await??;
+        let mut created = crate::lock(&self.created);
+        for d in &new {
+            created.remove(d);
+        }
         Ok(())
     }
 
@@ -222,6 +273,38 @@ mod tests {
 
     fn key(ext: super::super::Ext) -> Key {
         Key::version_file("github.com/Azure/go", "v1.0.0", ext).unwrap()
+    }
+
+    /// A new module's directories are made by the first put; until sync, their
+    /// entries in their parents are owed an fsync, and sync pays it.
+    #[tokio::test]
+    async fn sync_makes_new_directories_durable_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskStore::open(dir.path()).unwrap();
+        let info = key(super::super::Ext::Info);
+        store.put(&info, Bytes::from_static(b"{}")).await.unwrap();
+        let owed: HashSet<PathBuf> = [
+            "github.com",
+            "github.com/!azure",
+            "github.com/!azure/go",
+            "github.com/!azure/go/@v",
+        ]
+        .iter()
+        .map(|d| dir.path().join(d))
+        .collect();
+        assert_eq!(*crate::lock(&store.created), owed);
+        // A second object in the same directory owes nothing new.
+        store
+            .put(
+                &key(super::super::Ext::ZipHash),
+                Bytes::from_static(b"h1:x"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(crate::lock(&store.created).len(), 4);
+        store.sync(&info).await.unwrap();
+        assert!(crate::lock(&store.created).is_empty());
+        assert_eq!(fs_err::read(dir.path().join(info.as_str())).unwrap(), b"{}");
     }
 
     #[tokio::test]
