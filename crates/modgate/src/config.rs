@@ -58,7 +58,7 @@ impl<'de> Deserialize<'de> for Mode {
     }
 }
 
-/// A duration written `500ms`, `5s`, `2m` or `1h` (a bare number is seconds).
+/// A duration written `500ms`, `5s`, `2m`, `1h` or `90d` (a bare number is seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dur(pub Duration);
 
@@ -77,6 +77,7 @@ impl FromStr for Dur {
             "" | "s" => Duration::from_secs(n),
             "m" => Duration::from_secs(n.saturating_mul(60)),
             "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "d" => Duration::from_secs(n.saturating_mul(86_400)),
             _ => return Err(format!("invalid duration {s:?}: want e.g. 500ms, 5s, 2m")),
         };
         Ok(Dur(d))
@@ -782,6 +783,7 @@ mod tests {
         assert_eq!("500ms".parse(), Ok(Dur(Duration::from_millis(500))));
         assert_eq!("5".parse(), Ok(Dur(Duration::from_secs(5))));
         assert_eq!("2m".parse(), Ok(Dur(Duration::from_secs(120))));
+        assert_eq!("90d".parse(), Ok(Dur(Duration::from_secs(90 * 86_400))));
         assert!("5 parsecs".parse::<Dur>().is_err());
         assert!("".parse::<Dur>().is_err());
         assert!("-1s".parse::<Dur>().is_err());

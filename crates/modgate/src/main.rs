@@ -21,7 +21,7 @@ use clap::Parser;
 use modgate_proxy::store::{DiskStore, DiskTier, MemoryCached, S3Store, Store};
 use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
 
-use crate::cli::{Cli, Command, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs};
+use crate::cli::{Cli, Command, GcArgs, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs};
 use crate::config::{LogFormat, ServeConfig, Storage};
 
 fn main() -> ExitCode {
@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from),
         Command::Auth(args) => auth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify(args),
+        Command::Gc(args) => gc(args).map(|()| ExitCode::SUCCESS),
         Command::Bundle(command) => bundle::run(command),
         Command::Prefetch(args) => bundle::prefetch(args),
         Command::Storage(StorageCommand::Copy { from, to }) => {
@@ -289,6 +290,59 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `modgate gc`.
+fn gc(args: GcArgs) -> anyhow::Result<()> {
+    init_logging(LogFormat::Text);
+    let mut keep = std::collections::HashSet::new();
+    for file in &args.keep {
+        let text = fs_err::read_to_string(file)?;
+        let entries = modgate_module::gosum::parse_go_sum(&text)
+            .with_context(|| format!("--keep {}", file.display()))?;
+        keep.extend(entries.into_iter().map(|e| (e.module, e.version)));
+    }
+    let storage = Storage::resolve(args.storage)?;
+    let store = open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let opts = modgate_proxy::gc::Options {
+        max_size: args.max_size.map(|s| s.0),
+        unused_for: args.unused_for.map(|d| d.0),
+        keep,
+        dry_run: args.dry_run,
+    };
+    let report = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(modgate_proxy::gc::gc(store.as_ref(), &opts))
+        .with_context(|| format!("cleaning storage {storage}"))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let verb = if report.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    for r in &report.removed {
+        println!(
+            "{verb} {}@{} ({}, unused for {} days)",
+            r.module,
+            r.version,
+            indicatif::HumanBytes(r.bytes),
+            r.unused_days
+        );
+    }
+    println!(
+        "{storage}: {} versions ({}); {verb} {} ({} freed); kept {} pinned by --keep, {} in the checksum database",
+        report.versions,
+        indicatif::HumanBytes(report.bytes),
+        report.removed.len(),
+        indicatif::HumanBytes(report.freed),
+        report.pinned,
+        report.logged
+    );
+    Ok(())
 }
 
 fn init_logging(format: LogFormat) {

@@ -13,6 +13,7 @@ pub mod access;
 pub mod bundle;
 pub mod copy;
 pub mod flights;
+pub mod gc;
 pub mod ingest;
 pub mod protocol;
 mod proxy;

@@ -1,7 +1,8 @@
 //! The core: answer from the store (the cacher), fill misses from the
 //! upstream chain (the fetcher), and check everything before it is stored.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -134,6 +135,9 @@ struct Inner {
     negative: Cache<String, (Instant, Arc<ChainError>)>,
     /// Upstream path -> when it was fetched, and the answer.
     recent: Cache<String, (Instant, Bytes)>,
+    /// The day (since the epoch) and the access markers written that day:
+    /// each version's at most once a day.
+    touched: Mutex<(u64, HashSet<Key>)>,
 }
 
 impl Proxy {
@@ -155,6 +159,7 @@ impl Proxy {
                 answers: Flights::new(),
                 negative: Cache::new(MEMORY_ENTRIES),
                 recent: Cache::new(MEMORY_ENTRIES),
+                touched: Mutex::new((0, HashSet::new())),
             }),
         }
     }
@@ -429,9 +434,43 @@ impl Proxy {
         result
     }
 
+    /// Records that `req`'s version was served today, for `modgate gc`'s
+    /// least-recently-served order: one empty object a day per version,
+    /// written in the background (an answer never waits on it).
+    fn touch(&self, req: &Request) {
+        let (Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v)) = &req.kind else {
+            return;
+        };
+        let day = crate::gc::today();
+        let Some(key) = Key::access(day, &req.module, v) else {
+            return;
+        };
+        {
+            let mut touched = crate::lock(&self.inner.touched);
+            if touched.0 != day {
+                *touched = (day, HashSet::new());
+            }
+            if !touched.1.insert(key.clone()) {
+                return;
+            }
+        }
+        let store = self.inner.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.put(&key, Bytes::new()).await {
+                tracing::debug!(%key, error = %e, "access not recorded");
+            }
+        });
+    }
+
     /// A canonical .info, .mod or .zip: from the store, else fetched,
     /// checked, stored and answered while its name is made durable.
     async fn artifact(&self, req: &Request) -> Result<Object, ProxyError> {
+        let obj = self.stored_or_filled(req).await?;
+        self.touch(req);
+        Ok(obj)
+    }
+
+    async fn stored_or_filled(&self, req: &Request) -> Result<Object, ProxyError> {
         let key = req.key().expect("canonical artifact requests have a key");
         match self.inner.store.get(&key).await {
             Ok(Some(obj)) => {
@@ -562,23 +601,26 @@ impl Proxy {
             }
             Kind::List | Kind::Latest => unreachable!("only artifacts are filled"),
         };
-        if let Err(e) = put {
-            // Verified, so answered; a build must not fail because storage
-            // is sick. It is fetched again next time.
-            tracing::warn!(error = %e, "storage failing: answering without storing");
-            metric::unstored_answer(req.endpoint());
+        let stored = match put {
+            Ok(()) => store.get(&key).await.map_err(read_error(&key))?,
+            Err(e) => {
+                // Verified, so answered; a build must not fail because storage
+                // is sick. It is fetched again next time.
+                tracing::warn!(error = %e, "storage failing: answering without storing");
+                metric::unstored_answer(req.endpoint());
+                None
+            }
+        };
+        // None after a put: `modgate gc` removed it in between; what was
+        // staged is answered all the same.
+        let Some(obj) = stored else {
             let reading = |e| ProxyError::storage("reading a staged download")(StoreError::Io(e));
             let body = tokio::task::spawn_blocking(move || unstored(fallback))
                 .await
                 .map_err(|e| reading(std::io::Error::other(e)))?
                 .map_err(reading)?;
             return Ok((body, Box::pin(async {})));
-        }
-        let obj = store
-            .get(&key)
-            .await
-            .map_err(read_error(&key))?
-            .ok_or_else(|| vanished(&key))?;
+        };
         let (this, req) = (self.clone(), req.clone());
         let durable: Then = Box::pin(async move {
             if let Err(e) = this.inner.store.sync(&key).await {

@@ -53,17 +53,6 @@ impl DiskStore {
         self
     }
 
-    /// Deletes a stored object: for a cache tier, never the store of record.
-    pub(crate) async fn remove(&self, key: &Key) -> Result<(), StoreError> {
-        let path = self.path(key);
-        tokio::task::spawn_blocking(move || match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fs_err_wrap(e, &path)),
-            _ => Ok(()),
-        })
-        .await??;
-        Ok(())
-    }
-
     fn path(&self, key: &Key) -> PathBuf {
         self.root.join(key.as_str())
     }
@@ -191,6 +180,29 @@ impl Store for DiskStore {
             fs_err::create_dir_all(to.parent().expect("store keys have a parent"))?;
             fs_err::rename(&from, &to)?;
             sync_dir(from.parent().expect("store keys have a parent"))
+        })
+        .await??;
+        Ok(())
+    }
+
+    async fn size(&self, key: &Key) -> Result<Option<u64>, StoreError> {
+        let path = self.path(key);
+        Ok(
+            tokio::task::spawn_blocking(move || match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+                Ok(_) => Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(fs_err_wrap(e, &path)),
+            })
+            .await??,
+        )
+    }
+
+    async fn remove(&self, key: &Key) -> Result<(), StoreError> {
+        let path = self.path(key);
+        tokio::task::spawn_blocking(move || match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fs_err_wrap(e, &path)),
+            _ => Ok(()),
         })
         .await??;
         Ok(())

@@ -101,6 +101,15 @@ impl Store for MemoryCached {
         self.inner.check().await
     }
 
+    async fn size(&self, key: &Key) -> Result<Option<u64>, StoreError> {
+        self.inner.size(key).await
+    }
+
+    async fn remove(&self, key: &Key) -> Result<(), StoreError> {
+        self.cache.remove(key);
+        self.inner.remove(key).await
+    }
+
     fn temp_file(&self) -> Result<NamedTempFile, StoreError> {
         self.inner.temp_file()
     }

@@ -44,6 +44,10 @@ impl StoreError {
 /// an escaped module path.
 pub const QUARANTINE: &str = ".quarantine";
 
+/// Where the server records which versions it served, a day at a time
+/// ([`Key::access`]).
+pub const ACCESS: &str = ".access";
+
 /// Files modgate names itself beside a version's artifacts (requests name
 /// the others: see `protocol::Request::key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,6 +90,16 @@ impl Key {
     /// relative, clean and free of `..`: callers build it from parsed parts.
     pub fn sumdb(name: &str, path: &str) -> Self {
         Key(format!("sumdb/{name}/{path}"))
+    }
+
+    /// The marker saying `module@version` was served on `day` (days since
+    /// the Unix epoch), for `modgate gc`: `.access/<day>/<module>@<version>`,
+    /// escaped, with the module's slashes as colons (which no module path
+    /// holds), so that a day is one flat directory.
+    pub fn access(day: u64, module: &str, version: &str) -> Option<Self> {
+        let m = modgate_module::escape::escape_path(module).ok()?;
+        let v = modgate_module::escape::escape_version(version).ok()?;
+        Some(Key(format!("{ACCESS}/{day}/{}@{v}", m.replace('/', ":"))))
     }
 
     pub fn versions_dir(module: &str) -> Option<Self> {
@@ -194,6 +208,13 @@ pub trait Store: Send + Sync + 'static {
     /// Moves the object under `key` to `.quarantine/<key>`, out of what is
     /// served, so that it is fetched again (`modgate verify --quarantine`).
     async fn set_aside(&self, key: &Key) -> Result<(), StoreError>;
+    /// The size of the object under `key`, or `None` when it is not stored;
+    /// never reads it.
+    async fn size(&self, key: &Key) -> Result<Option<u64>, StoreError>;
+    /// Deletes the object under `key` (none there: done). Only `modgate gc`
+    /// deletes: stored objects never change, so a reader holding one open
+    /// keeps reading what it had, and a reader after it fetches it again.
+    async fn remove(&self, key: &Key) -> Result<(), StoreError>;
     /// A temporary file for staging a large artifact before `put_file`.
     fn temp_file(&self) -> Result<NamedTempFile, StoreError>;
 }

@@ -300,6 +300,21 @@ impl Store for S3Store {
         self.bucket.delete(&from).await.map_err(bucket_error)
     }
 
+    async fn size(&self, key: &Key) -> Result<Option<u64>, StoreError> {
+        match self.bucket.head(&self.path(key.as_str())).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(bucket_error(e)),
+        }
+    }
+
+    async fn remove(&self, key: &Key) -> Result<(), StoreError> {
+        match self.bucket.delete(&self.path(key.as_str())).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(bucket_error(e)),
+        }
+    }
+
     async fn check(&self) -> Result<(), StoreError> {
         // A write, as every fill needs, to this replica's own key (rewritten
         // each time; replicas sharing the bucket never write the same one).

@@ -189,6 +189,15 @@ impl Store for DiskTier {
         self.back.check().await
     }
 
+    async fn size(&self, key: &Key) -> Result<Option<u64>, StoreError> {
+        self.back.size(key).await
+    }
+
+    async fn remove(&self, key: &Key) -> Result<(), StoreError> {
+        self.forget(key).await;
+        self.back.remove(key).await
+    }
+
     async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
         self.forget(key).await;
         self.back.set_aside(key).await
