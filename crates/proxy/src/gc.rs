@@ -11,13 +11,13 @@
 //! hash, the commit mark that the store hook trusts, goes first and again
 //! last, so a hash never outlives its zip.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use modgate_module::escape::{unescape_path, unescape_version};
 
-use crate::store::{ACCESS, Key, Store, StoreError};
+use crate::store::{ACCESS, Key, Store, StoreError, StoredFile};
 
 const DAY: u64 = 86_400;
 
@@ -156,57 +156,41 @@ async fn remove_version(store: &dyn Store, v: &Version) -> Result<(), StoreError
     for key in &v.files {
         store.remove(key).await?;
     }
-    if let Some(hash) = v.files.iter().find(|k| k.as_str().ends_with(".ziphash")) {
+    if let Some(hash) = v.files.first().filter(|k| k.as_str().ends_with(".ziphash")) {
         let zip = hash
             .as_str()
             .strip_suffix("hash")
             .expect("ends with .ziphash");
-        if store.size(&Key::from_escaped_path(zip)).await?.is_none() {
+        if store.stat(&Key::from_escaped_path(zip)).await?.is_none() {
             store.remove(hash).await?;
         }
     }
     Ok(())
 }
 
-/// The stored versions of a module, with their files and sizes.
+/// The stored versions of a module, with their files (the zip's hash
+/// first) and sizes.
 async fn versions(
     store: &dyn Store,
     escaped_module: &str,
     module: &str,
 ) -> Result<Vec<Version>, StoreError> {
-    let dir = format!("{escaped_module}/@v");
-    let mut by_version: BTreeMap<String, Version> = BTreeMap::new();
-    for name in store.list(&Key::from_escaped_path(&dir)).await? {
-        let Some((stem, ext)) = name.rsplit_once('.') else {
-            continue;
-        };
-        if !matches!(ext, "info" | "mod" | "zip" | "ziphash") {
-            continue;
-        }
-        let Ok(version) = unescape_version(stem) else {
-            continue;
-        };
-        let key = Key::from_escaped_path(&format!("{dir}/{name}"));
-        let Some(size) = store.size(&key).await? else {
-            continue;
-        };
-        let v = by_version
-            .entry(version.clone())
-            .or_insert_with(|| Version {
+    Ok(store
+        .versions(escaped_module)
+        .await?
+        .into_iter()
+        .map(|stored| {
+            let mut files = stored.files;
+            files.sort_by_key(|(kind, _, _)| *kind != StoredFile::ZipHash);
+            Version {
                 module: module.to_owned(),
-                version,
-                files: Vec::new(),
-                bytes: 0,
+                version: stored.version,
+                bytes: files.iter().map(|(_, _, stat)| stat.size).sum(),
+                files: files.into_iter().map(|(_, key, _)| key).collect(),
                 used: 0,
-            });
-        v.bytes += size;
-        if ext == "ziphash" {
-            v.files.insert(0, key);
-        } else {
-            v.files.push(key);
-        }
-    }
-    Ok(by_version.into_values().collect())
+            }
+        })
+        .collect())
 }
 
 type Markers = Vec<(u64, (String, String), Key)>;

@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod bundle;
+pub mod catalog;
 pub mod copy;
 pub mod flights;
 pub mod gc;

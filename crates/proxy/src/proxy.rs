@@ -138,6 +138,7 @@ struct Inner {
     /// The day (since the epoch) and the access markers written that day:
     /// each version's at most once a day.
     touched: Mutex<(u64, HashSet<Key>)>,
+    catalog: crate::catalog::Catalog,
 }
 
 impl Proxy {
@@ -160,6 +161,7 @@ impl Proxy {
                 negative: Cache::new(MEMORY_ENTRIES),
                 recent: Cache::new(MEMORY_ENTRIES),
                 touched: Mutex::new((0, HashSet::new())),
+                catalog: crate::catalog::Catalog::default(),
             }),
         }
     }
@@ -174,6 +176,11 @@ impl Proxy {
 
     pub fn checksums(&self) -> Option<&Checksums> {
         self.inner.checksums.as_ref()
+    }
+
+    /// Every version the store holds (a snapshot a few seconds old at most).
+    pub async fn held(&self) -> Result<Arc<Vec<crate::catalog::Held>>, StoreError> {
+        self.inner.catalog.held(self.inner.store.as_ref()).await
     }
 
     pub fn log(&self) -> Option<&PrivateLog> {

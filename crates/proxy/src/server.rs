@@ -22,7 +22,7 @@ use crate::sumdb::SumdbError;
 use crate::telemetry::{self, metric};
 use crate::upstream::BreakerState;
 use crate::workers::ClientAddr;
-use crate::{Answer, Proxy, ProxyError, PublishError, Published, ingest};
+use crate::{Answer, Proxy, ProxyError, PublishError, Published, catalog, ingest};
 use modgate_auth::Right;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -49,6 +49,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/sumdb/{*rest}", get(sumdb))
+        .route("/catalog", get(catalog))
+        .route("/index", get(index))
         .fallback(goproxy)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(observe))
@@ -149,6 +151,150 @@ fn refusal(
         modgate_auth::Decision::Allow => None,
         modgate_auth::Decision::Deny(d) => Some(denied(&d)),
     }
+}
+
+/// Whether `auth` (None: no auth file) may read `module`.
+fn may_read(state: &AppState, auth: Option<&Authenticated>, module: &str) -> bool {
+    let Some(auth) = auth else {
+        return true;
+    };
+    let private = state.proxy.upstreams().is_private(module);
+    matches!(
+        auth.config
+            .authorize(&auth.identity, module, Right::Read, private),
+        modgate_auth::Decision::Allow
+    )
+}
+
+/// The query string's parameters (the last of each name).
+fn query_params(req: &HttpRequest) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// `pagesize` or `limit`: a count from 1 to [`catalog::MAX_PAGE`], or
+/// why not.
+fn page_size(value: Option<&String>, name: &str, default: usize) -> Result<usize, String> {
+    match value {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=catalog::MAX_PAGE).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "{name}: want a number from 1 to {}\n",
+                catalog::MAX_PAGE
+            )),
+        },
+    }
+}
+
+/// The versions `req`'s identity may read, or the answer for a store
+/// that cannot be listed or an anonymous client that must sign in first.
+async fn readable_held(
+    state: &AppState,
+    auth: Option<Arc<Authenticated>>,
+) -> Result<(Arc<Vec<catalog::Held>>, Option<Arc<Authenticated>>), Response> {
+    if let Some(a) = &auth
+        && a.identity.is_anonymous()
+        && !a.config.reads_public(&a.identity)
+    {
+        return Err(unauthorized(modgate_auth::CREDENTIALS_REQUIRED));
+    }
+    match state.proxy.held().await {
+        Ok(held) => Ok((held, auth)),
+        Err(e) => {
+            tracing::error!(error = %e, "listing the store");
+            metric::storage_failure("list");
+            Err(text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("modgate's storage is failing: {}\n", e.kind_text()),
+            ))
+        }
+    }
+}
+
+fn json_response(body: String, content_type: &'static str) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// `/catalog?token=&pagesize=`: Athens's catalog of cached versions,
+/// `{"modules":[{"module","version"}],"next":TOKEN}`, `next` absent on
+/// the last page; only versions the client may read.
+async fn catalog(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    let params = query_params(&req);
+    let resp = match page_size(params.get("pagesize"), "pagesize", catalog::DEFAULT_PAGE) {
+        Err(why) => text(StatusCode::BAD_REQUEST, &why),
+        Ok(size) => match readable_held(&state, authenticated(&req)).await {
+            Err(resp) => resp,
+            Ok((held, auth)) => {
+                let visible = held
+                    .iter()
+                    .filter(|h| may_read(&state, auth.as_deref(), &h.module));
+                let token = params
+                    .get("token")
+                    .map(String::as_str)
+                    .filter(|t| !t.is_empty());
+                let (entries, next) = catalog::page(visible, token, size);
+                let modules: Vec<_> = entries
+                    .iter()
+                    .map(|h| serde_json::json!({"module": h.module, "version": h.version}))
+                    .collect();
+                let mut body = serde_json::json!({ "modules": modules });
+                if let Some(next) = next {
+                    body["next"] = next.into();
+                }
+                json_response(body.to_string(), "application/json")
+            }
+        },
+    };
+    with_endpoint("catalog", resp)
+}
+
+/// `/index?since=&limit=`: index.golang.org's feed of versions as they
+/// were stored, oldest first from `since` (RFC 3339), one JSON object
+/// `{"Path","Version","Timestamp"}` a line; a follower asks again with the
+/// last Timestamp it saw.
+async fn index(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    let params = query_params(&req);
+    let since = match params.get("since").filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<jiff::Timestamp>()
+            .map(|t| Some(std::time::SystemTime::from(t)))
+            .map_err(|e| {
+                text(
+                    StatusCode::BAD_REQUEST,
+                    &format!("since: want an RFC 3339 time (2019-04-10T19:08:52.997264Z): {e}\n"),
+                )
+            }),
+    };
+    let limit = page_size(params.get("limit"), "limit", catalog::MAX_PAGE)
+        .map_err(|why| text(StatusCode::BAD_REQUEST, &why));
+    let resp = match (since, limit) {
+        (Err(resp), _) | (_, Err(resp)) => resp,
+        (Ok(since), Ok(limit)) => match readable_held(&state, authenticated(&req)).await {
+            Err(resp) => resp,
+            Ok((held, auth)) => {
+                let visible = held
+                    .iter()
+                    .filter(|h| may_read(&state, auth.as_deref(), &h.module));
+                let mut body = String::new();
+                for h in catalog::since(visible, since, limit) {
+                    let time = jiff::Timestamp::try_from(h.stored)
+                        .map_or_else(|_| String::new(), |t| t.to_string());
+                    let line = serde_json::json!({"Path": h.module, "Version": h.version, "Timestamp": time});
+                    body.push_str(&line.to_string());
+                    body.push('\n');
+                }
+                json_response(body, "application/json; charset=utf-8")
+            }
+        },
+    };
+    with_endpoint("index", resp)
 }
 
 /// Admin pages: anyone without an auth file, else admins only; the

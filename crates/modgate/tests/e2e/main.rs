@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod bad_input;
 mod bundle;
+mod catalog;
 mod deploy;
 mod direct;
 mod doctor;

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tempfile::NamedTempFile;
 
-use super::{Body, Key, Object, Store, StoreError};
+use super::{Body, Key, Object, Stat, Store, StoreError};
 
 /// Objects up to this size are read into memory at once; larger ones are streamed.
 const READ_WHOLE_LIMIT: u64 = 64 * 1024;
@@ -185,11 +185,14 @@ impl Store for DiskStore {
         Ok(())
     }
 
-    async fn size(&self, key: &Key) -> Result<Option<u64>, StoreError> {
+    async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
         let path = self.path(key);
         Ok(
             tokio::task::spawn_blocking(move || match std::fs::metadata(&path) {
-                Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+                Ok(meta) if meta.is_file() => Ok(Some(Stat {
+                    size: meta.len(),
+                    stored: meta.modified()?,
+                })),
                 Ok(_) => Ok(None),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(fs_err_wrap(e, &path)),

@@ -9,7 +9,7 @@ use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use tempfile::NamedTempFile;
 
-use super::{Body, Key, Object, Store, StoreError};
+use super::{Body, Key, Object, Stat, Store, StoreError};
 
 #[derive(Clone)]
 struct Entry {
@@ -101,8 +101,8 @@ impl Store for MemoryCached {
         self.inner.check().await
     }
 
-    async fn size(&self, key: &Key) -> Result<Option<u64>, StoreError> {
-        self.inner.size(key).await
+    async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
+        self.inner.stat(key).await
     }
 
     async fn remove(&self, key: &Key) -> Result<(), StoreError> {

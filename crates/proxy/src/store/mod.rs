@@ -118,6 +118,29 @@ impl fmt::Display for Key {
     }
 }
 
+/// A version's artifacts in a store, from [`Store::versions`](trait.Store.html).
+#[derive(Debug, Clone)]
+pub struct StoredVersion {
+    pub version: String,
+    pub files: Vec<(StoredFile, Key, Stat)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredFile {
+    Info,
+    Mod,
+    Zip,
+    ZipHash,
+}
+
+/// What [`Store::stat`] tells of an object.
+#[derive(Debug, Clone, Copy)]
+pub struct Stat {
+    pub size: u64,
+    /// When it was stored (objects never change after).
+    pub stored: std::time::SystemTime,
+}
+
 /// A stored object ready to be served (cloned to serve it again: a file is
 /// read with positioned reads, so clones share it safely).
 #[derive(Debug, Clone)]
@@ -208,9 +231,9 @@ pub trait Store: Send + Sync + 'static {
     /// Moves the object under `key` to `.quarantine/<key>`, out of what is
     /// served, so that it is fetched again (`modgate verify --quarantine`).
     async fn set_aside(&self, key: &Key) -> Result<(), StoreError>;
-    /// The size of the object under `key`, or `None` when it is not stored;
-    /// never reads it.
-    async fn size(&self, key: &Key) -> Result<Option<u64>, StoreError>;
+    /// The size and time of storing of the object under `key`, or `None`
+    /// when it is not stored; never reads it.
+    async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError>;
     /// Deletes the object under `key` (none there: done). Only `modgate gc`
     /// deletes: stored objects never change, so a reader holding one open
     /// keeps reading what it had, and a reader after it fetches it again.
@@ -242,6 +265,42 @@ impl dyn Store {
         }
         modules.sort();
         Ok(modules)
+    }
+
+    /// The versions of the module stored under `escaped_module` (from
+    /// [`modules`](Self::modules)) with their artifacts, by version.
+    pub async fn versions(&self, escaped_module: &str) -> Result<Vec<StoredVersion>, StoreError> {
+        let dir = format!("{escaped_module}/@v");
+        let mut by_version: std::collections::BTreeMap<String, StoredVersion> =
+            std::collections::BTreeMap::new();
+        for name in self.list(&Key::from_escaped_path(&dir)).await? {
+            let Some((stem, ext)) = name.rsplit_once('.') else {
+                continue;
+            };
+            let ext = match ext {
+                "info" => StoredFile::Info,
+                "mod" => StoredFile::Mod,
+                "zip" => StoredFile::Zip,
+                "ziphash" => StoredFile::ZipHash,
+                _ => continue,
+            };
+            let Ok(version) = modgate_module::escape::unescape_version(stem) else {
+                continue;
+            };
+            let key = Key::from_escaped_path(&format!("{dir}/{name}"));
+            let Some(stat) = self.stat(&key).await? else {
+                continue;
+            };
+            by_version
+                .entry(version.clone())
+                .or_insert_with(|| StoredVersion {
+                    version,
+                    files: Vec::new(),
+                })
+                .files
+                .push((ext, key, stat));
+        }
+        Ok(by_version.into_values().collect())
     }
 
     /// The object under `key` in memory, or `None`; see [`Object::read_small`].

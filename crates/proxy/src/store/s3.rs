@@ -24,7 +24,7 @@ use object_store::{
 };
 use tempfile::NamedTempFile;
 
-use super::{Body, Key, Object, Store, StoreError};
+use super::{Body, Key, Object, Stat, Store, StoreError};
 
 /// Objects up to this size are read into memory; larger ones are spooled
 /// to a local file and served from there.
@@ -300,9 +300,12 @@ impl Store for S3Store {
         self.bucket.delete(&from).await.map_err(bucket_error)
     }
 
-    async fn size(&self, key: &Key) -> Result<Option<u64>, StoreError> {
+    async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
         match self.bucket.head(&self.path(key.as_str())).await {
-            Ok(meta) => Ok(Some(meta.size)),
+            Ok(meta) => Ok(Some(Stat {
+                size: meta.size,
+                stored: meta.last_modified.into(),
+            })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(bucket_error(e)),
         }

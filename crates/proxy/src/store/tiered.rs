@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tempfile::NamedTempFile;
 
-use super::{Body, DiskStore, FileReader, Key, Object, Store, StoreError};
+use super::{Body, DiskStore, FileReader, Key, Object, Stat, Store, StoreError};
 use crate::lock;
 
 pub struct DiskTier {
@@ -189,8 +189,8 @@ impl Store for DiskTier {
         self.back.check().await
     }
 
-    async fn size(&self, key: &Key) -> Result<Option<u64>, StoreError> {
-        self.back.size(key).await
+    async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
+        self.back.stat(key).await
     }
 
     async fn remove(&self, key: &Key) -> Result<(), StoreError> {
