@@ -158,6 +158,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         access,
         audit,
+        explain: explain_failure,
     });
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -205,6 +206,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     tracing::info!("modgate stopped");
     Ok(())
+}
+
+/// An upstream failure in words: the cause `modgate explain` gives for it.
+fn explain_failure(error: &str) -> Option<String> {
+    modgate_doctor::explain::explain(error)
+        .into_iter()
+        .next()
+        .map(|e| e.cause.to_owned())
 }
 
 fn open_store(storage: &Storage, mode: u32) -> anyhow::Result<Arc<dyn Store>> {

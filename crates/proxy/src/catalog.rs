@@ -23,6 +23,9 @@ pub struct Held {
     pub version: String,
     /// When its first artifact was stored.
     pub stored: SystemTime,
+    /// Its stored objects (.info, .mod, .zip, the zip's hash) and their bytes.
+    pub objects: usize,
+    pub bytes: u64,
 }
 
 #[derive(Default)]
@@ -65,6 +68,8 @@ async fn walk(store: &dyn Store) -> Result<Vec<Held>, StoreError> {
                     module: module.clone(),
                     version: v.version,
                     stored,
+                    objects: v.files.len(),
+                    bytes: v.files.iter().map(|(_, _, stat)| stat.size).sum(),
                 });
             }
         }
@@ -118,6 +123,8 @@ mod tests {
                 module: format!("example.com/m{}", i / 2),
                 version: format!("v1.0.{}", i % 2),
                 stored: SystemTime::UNIX_EPOCH + Duration::from_secs(100 - i),
+                objects: 3,
+                bytes: 10,
             })
             .collect()
     }

@@ -139,6 +139,22 @@ struct Inner {
     /// each version's at most once a day.
     touched: Mutex<(u64, HashSet<Key>)>,
     catalog: crate::catalog::Catalog,
+    /// The latest misses, newest last, for the status page.
+    misses: Mutex<std::collections::VecDeque<Miss>>,
+}
+
+/// How many misses the status page shows.
+const MISSES_KEPT: usize = 20;
+
+/// A miss filled (or not) from upstream.
+#[derive(Debug, Clone)]
+pub struct Miss {
+    pub at: std::time::SystemTime,
+    /// `module@version` and the file (`.info`, `.mod`, `.zip`).
+    pub what: String,
+    pub took: Duration,
+    /// Why it failed; `None` when it was filled.
+    pub error: Option<String>,
 }
 
 impl Proxy {
@@ -162,6 +178,7 @@ impl Proxy {
                 recent: Cache::new(MEMORY_ENTRIES),
                 touched: Mutex::new((0, HashSet::new())),
                 catalog: crate::catalog::Catalog::default(),
+                misses: Mutex::new(std::collections::VecDeque::with_capacity(MISSES_KEPT)),
             }),
         }
     }
@@ -181,6 +198,28 @@ impl Proxy {
     /// Every version the store holds (a snapshot a few seconds old at most).
     pub async fn held(&self) -> Result<Arc<Vec<crate::catalog::Held>>, StoreError> {
         self.inner.catalog.held(self.inner.store.as_ref()).await
+    }
+
+    /// The latest misses, newest first.
+    pub fn misses(&self) -> Vec<Miss> {
+        crate::lock(&self.inner.misses)
+            .iter()
+            .rev()
+            .cloned()
+            .collect()
+    }
+
+    fn record_miss(&self, req: &Request, took: Duration, result: &Result<Object, ProxyError>) {
+        let mut misses = crate::lock(&self.inner.misses);
+        if misses.len() == MISSES_KEPT {
+            misses.pop_front();
+        }
+        misses.push_back(Miss {
+            at: std::time::SystemTime::now(),
+            what: format!("{} {}", what(req), req.endpoint()),
+            took,
+            error: result.as_ref().err().map(ToString::to_string),
+        });
     }
 
     pub fn log(&self) -> Option<&PrivateLog> {
@@ -494,10 +533,14 @@ impl Proxy {
         metric::cache_lookup(req.endpoint(), false);
         let (this, owned, span) = (self.clone(), req.clone(), span(req));
         let work = async move {
-            match this.fill(&owned, key).instrument(span.clone()).await {
+            let started = Instant::now();
+            let filled = this.fill(&owned, key).instrument(span.clone()).await;
+            let (result, then) = match filled {
                 Ok((obj, commit)) => (Ok(obj), Some(Box::pin(commit.instrument(span)) as Then)),
                 Err(e) => (Err(e), None),
-            }
+            };
+            this.record_miss(&owned, started.elapsed(), &result);
+            (result, then)
         };
         self.inner
             .fills

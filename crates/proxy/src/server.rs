@@ -41,10 +41,14 @@ pub struct AppState {
     pub access: Option<Access>,
     /// `--audit-log`: private reads and publishes, one JSON line each.
     pub audit: Option<AuditLog>,
+    /// An upstream failure in words, for the status page (the binary
+    /// passes the `explain` classifier).
+    pub explain: fn(&str) -> Option<String>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route("/", get(status_page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -350,13 +354,53 @@ async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
     } else {
         Vec::new()
     };
-    for (name, breaker) in &health {
-        body.push_str(&format!("upstream {name}: {}\n", breaker.as_str()));
+    for u in &health {
+        body.push_str(&format!("upstream {}: {}\n", u.name, u.state.as_str()));
     }
-    if !health.is_empty() && health.iter().all(|(_, b)| *b == BreakerState::Open) {
+    if !health.is_empty() && health.iter().all(|u| u.state == BreakerState::Open) {
         body.push_str("degraded: every upstream is down; serving from the cache\n");
     }
     with_endpoint("readyz", text(StatusCode::OK, &body))
+}
+
+/// `/`: the status page, for admins when there is an auth file.
+async fn status_page(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    if let Some(resp) = not_admin(authenticated(&req).as_deref()) {
+        return with_endpoint("status", resp);
+    }
+    let proxy = &state.proxy;
+    let storage = match proxy.store().check().await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            metric::storage_failure("check");
+            Err(e.kind_text())
+        }
+    };
+    let held = proxy.held().await;
+    if let Err(e) = &held {
+        tracing::warn!(error = %e, "status page: listing the store");
+    }
+    let metrics = state.metrics.render();
+    let page = crate::status::render(&crate::status::Status {
+        upstreams: proxy.upstreams().health(),
+        held: held.as_deref().ok().map(Vec::as_slice),
+        storage,
+        private_log: proxy.log().map(|l| (l.name().to_owned(), l.size())),
+        sumdb: proxy
+            .checksums()
+            .map(|c| crate::sumdb::Database::name(c).to_owned()),
+        misses: proxy.misses(),
+        metrics: &metrics,
+        explain: state.explain,
+    });
+    let mut resp = (StatusCode::OK, page).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    with_endpoint("status", resp)
 }
 
 async fn metrics(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {

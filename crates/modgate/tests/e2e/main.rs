@@ -17,6 +17,7 @@ mod operations;
 mod retention;
 mod s3;
 mod ssrf;
+mod status;
 mod sumdb;
 mod tls;
 mod toolchain;
