@@ -152,6 +152,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let dl = match &config.dl_upstream {
+        Some(base) => Some(Arc::new(
+            modgate_proxy::dl::ReleaseMirror::new(base.clone(), store.clone())
+                .context("cannot set up the Go release mirror")?,
+        )),
+        None => None,
+    };
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(server::AppState {
         proxy: modgate_proxy::Proxy::new(store, upstreams, config.cache.clone(), checksums, log),
@@ -159,6 +166,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         access,
         audit,
         explain: explain_failure,
+        dl,
     });
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -13,6 +13,7 @@ pub mod access;
 pub mod bundle;
 pub mod catalog;
 pub mod copy;
+pub mod dl;
 pub mod flights;
 pub mod gc;
 pub mod ingest;

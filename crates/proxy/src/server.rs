@@ -44,6 +44,8 @@ pub struct AppState {
     /// An upstream failure in words, for the status page (the binary
     /// passes the `explain` classifier).
     pub explain: fn(&str) -> Option<String>,
+    /// `/dl/`: the Go release mirror, unless `--dl-upstream off`.
+    pub dl: Option<Arc<crate::dl::ReleaseMirror>>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -53,6 +55,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/sumdb/{*rest}", get(sumdb))
+        .route("/dl/", get(dl_list))
+        .route("/dl/{file}", get(dl_archive))
         .route("/catalog", get(catalog))
         .route("/index", get(index))
         .fallback(goproxy)
@@ -301,6 +305,102 @@ async fn index(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response
     with_endpoint("index", resp)
 }
 
+/// The refusal for a client that may not read public content (Go
+/// releases are public): as the proxied public checksum database.
+fn public_refusal(auth: Option<&Authenticated>) -> Option<Response> {
+    let auth = auth?;
+    if auth.config.reads_public(&auth.identity) {
+        return None;
+    }
+    Some(if auth.identity.is_anonymous() {
+        unauthorized(modgate_auth::CREDENTIALS_REQUIRED)
+    } else {
+        text(
+            StatusCode::FORBIDDEN,
+            &format!("modgate: {} may not read public content\n", auth.identity),
+        )
+    })
+}
+
+fn dl_error(e: crate::dl::DlError) -> Response {
+    use crate::dl::DlError;
+    let status = match &e {
+        DlError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        DlError::NotFound(_) => StatusCode::NOT_FOUND,
+        DlError::Upstream(_) | DlError::Mismatch { .. } => StatusCode::BAD_GATEWAY,
+        DlError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    text(status, &format!("{e}\n"))
+}
+
+/// `/dl/?mode=json[&include=all]`: the release list, passed through.
+async fn dl_list(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    let resp = match (&state.dl, public_refusal(authenticated(&req).as_deref())) {
+        (None, _) => text(
+            StatusCode::NOT_FOUND,
+            "the Go release mirror is off (--dl-upstream off)\n",
+        ),
+        (_, Some(refused)) => refused,
+        (Some(dl), None) => {
+            let params = query_params(&req);
+            if params.get("mode").map(String::as_str) != Some("json") {
+                text(
+                    StatusCode::NOT_FOUND,
+                    "only the release list is mirrored here: /dl/?mode=json[&include=all]\n",
+                )
+            } else {
+                match dl
+                    .list(params.get("include").map(String::as_str) == Some("all"))
+                    .await
+                {
+                    Ok(list) => json_response_bytes(list),
+                    Err(e) => dl_error(e),
+                }
+            }
+        }
+    };
+    with_endpoint("dl", resp)
+}
+
+/// `/dl/<file>`: a Go release archive, checked against the release list.
+async fn dl_archive(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    method: Method,
+    req: HttpRequest,
+) -> Response {
+    let resp = match (&state.dl, public_refusal(authenticated(&req).as_deref())) {
+        (None, _) => text(
+            StatusCode::NOT_FOUND,
+            "the Go release mirror is off (--dl-upstream off)\n",
+        ),
+        (_, Some(refused)) => refused,
+        (Some(dl), None) => match dl.archive(&file).await {
+            Ok(obj) => {
+                let content = if file.ends_with(".zip") {
+                    "application/zip"
+                } else {
+                    "application/octet-stream"
+                };
+                stored(content, obj, req.headers(), method == Method::HEAD).await
+            }
+            Err(e) => dl_error(e),
+        },
+    };
+    with_endpoint("dl", resp)
+}
+
+fn json_response_bytes(body: Bytes) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(SHORT));
+    resp
+}
+
 /// Admin pages: anyone without an auth file, else admins only; the
 /// refusal for anyone else.
 fn not_admin(auth: Option<&Authenticated>) -> Option<Response> {
@@ -470,7 +570,9 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
         None => {
             let head = method == Method::HEAD;
             match state.proxy.answer(&parsed).await {
-                Ok(Answer::Stored(obj)) => stored(&parsed, obj, req.headers(), head).await,
+                Ok(Answer::Stored(obj)) => {
+                    stored(content_type(&parsed), obj, req.headers(), head).await
+                }
                 Ok(Answer::Fresh(bytes)) => fresh(&parsed, bytes, req.headers(), head),
                 Err(e) => proxy_error(e),
             }
@@ -801,11 +903,11 @@ fn parse_range(headers: &HeaderMap, size: u64, etag: &str) -> Range {
     }
 }
 
-async fn stored(req: &Request, obj: Object, headers: &HeaderMap, head: bool) -> Response {
+async fn stored(content: &'static str, obj: Object, headers: &HeaderMap, head: bool) -> Response {
     let etag = obj.etag.clone();
     if not_modified(headers, &etag) {
         let mut resp = StatusCode::NOT_MODIFIED.into_response();
-        base_headers(&mut resp, content_type(req), IMMUTABLE, &etag);
+        base_headers(&mut resp, content, IMMUTABLE, &etag);
         return resp;
     }
     let size = obj.size;
@@ -835,7 +937,7 @@ async fn stored(req: &Request, obj: Object, headers: &HeaderMap, head: bool) -> 
         }
     };
     let mut resp = (status, body).into_response();
-    base_headers(&mut resp, content_type(req), IMMUTABLE, &etag);
+    base_headers(&mut resp, content, IMMUTABLE, &etag);
     let h = resp.headers_mut();
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));

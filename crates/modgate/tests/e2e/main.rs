@@ -9,6 +9,7 @@ mod bundle;
 mod catalog;
 mod deploy;
 mod direct;
+mod dl;
 mod doctor;
 mod explain;
 mod failover;
