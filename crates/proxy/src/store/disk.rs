@@ -173,6 +173,38 @@ impl Store for DiskStore {
         Ok(names)
     }
 
+    async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError> {
+        let path = self.path(dir);
+        let files = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<(String, Stat)>> {
+            let entries = match std::fs::read_dir(&path) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(fs_err_wrap(e, &path)),
+            };
+            let mut files = Vec::new();
+            for entry in entries {
+                let entry = entry?;
+                // Removed since the listing (gc): not there.
+                let Ok(meta) = entry.metadata() else {
+                    continue;
+                };
+                if let (true, Ok(name)) = (meta.is_file(), entry.file_name().into_string()) {
+                    let stored = meta.modified()?;
+                    files.push((
+                        name,
+                        Stat {
+                            size: meta.len(),
+                            stored,
+                        },
+                    ));
+                }
+            }
+            Ok(files)
+        })
+        .await??;
+        Ok(files)
+    }
+
     async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
         let from = self.path(key);
         let to = self.root.join(super::QUARANTINE).join(key.as_str());

@@ -101,6 +101,10 @@ impl Store for MemoryCached {
         self.inner.check().await
     }
 
+    async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError> {
+        self.inner.list_files(dir).await
+    }
+
     async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
         self.inner.stat(key).await
     }

@@ -226,6 +226,9 @@ pub trait Store: Send + Sync + 'static {
     async fn sync(&self, key: &Key) -> Result<(), StoreError>;
     /// Names of the objects directly under `dir`.
     async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError>;
+    /// The objects (not directories) directly under `dir`, with what
+    /// [`Store::stat`] tells of each: one listing, not a call per object.
+    async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError>;
     /// Whether the store can be written and read now.
     async fn check(&self) -> Result<(), StoreError>;
     /// Moves the object under `key` to `.quarantine/<key>`, out of what is
@@ -273,7 +276,7 @@ impl dyn Store {
         let dir = format!("{escaped_module}/@v");
         let mut by_version: std::collections::BTreeMap<String, StoredVersion> =
             std::collections::BTreeMap::new();
-        for name in self.list(&Key::from_escaped_path(&dir)).await? {
+        for (name, stat) in self.list_files(&Key::from_escaped_path(&dir)).await? {
             let Some((stem, ext)) = name.rsplit_once('.') else {
                 continue;
             };
@@ -288,9 +291,6 @@ impl dyn Store {
                 continue;
             };
             let key = Key::from_escaped_path(&format!("{dir}/{name}"));
-            let Some(stat) = self.stat(&key).await? else {
-                continue;
-            };
             by_version
                 .entry(version.clone())
                 .or_insert_with(|| StoredVersion {

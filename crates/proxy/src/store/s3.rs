@@ -293,6 +293,25 @@ impl Store for S3Store {
             .collect())
     }
 
+    async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError> {
+        let listed = self
+            .bucket
+            .list_with_delimiter(Some(&self.path(dir.as_str())))
+            .await
+            .map_err(bucket_error)?;
+        Ok(listed
+            .objects
+            .into_iter()
+            .filter_map(|o| {
+                let stat = Stat {
+                    size: o.size,
+                    stored: o.last_modified.into(),
+                };
+                Some((o.location.filename()?.to_owned(), stat))
+            })
+            .collect())
+    }
+
     async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
         let from = self.path(key.as_str());
         let to = self.path(&format!("{}/{key}", super::QUARANTINE));

@@ -189,6 +189,10 @@ impl Store for DiskTier {
         self.back.check().await
     }
 
+    async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError> {
+        self.back.list_files(dir).await
+    }
+
     async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
         self.back.stat(key).await
     }
