@@ -270,3 +270,56 @@ fn gc_under_concurrent_downloads_leaves_every_build_and_the_store_correct() {
         }
     }
 }
+
+#[test]
+fn gc_never_removes_what_modgates_own_checksum_database_records() {
+    let fx = Fixture::get();
+    let mirror = Mirror::serving(fx.tree.clone());
+    let storage = fresh_dir("storage");
+    let key = fresh_dir("keys").join("signer.key");
+    let out = Command::new(env!("CARGO_BIN_EXE_modgate"))
+        .args([
+            "sumdb",
+            "keygen",
+            "--name",
+            "sum.gc.test",
+            "--out",
+            key.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let modgate = Modgate::start_args(&[
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        &mirror.url,
+        "--private-sumdb-key",
+        key.to_str().unwrap(),
+    ]);
+    let targets = fx.resolved_targets();
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    download(&Go::new(&modgate.url), &fresh_dir("app"), &targets);
+    // Each version is logged in the background once its files are durable.
+    let records = storage.join("sumdb/sum.gc.test/log/record");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fs_err::read_dir(&records).map_or(0, |d| d.count()) < targets.len() {
+        assert!(Instant::now() < deadline, "versions never logged");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let files = stored_files(&storage);
+    let (report, _) = gc(&[
+        "--storage",
+        storage.to_str().unwrap(),
+        "--max-size",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(removed(&report), Vec::<String>::new(), "{report}");
+    assert_eq!(report["logged"], targets.len(), "{report}");
+    assert_eq!(stored_files(&storage), files);
+}
