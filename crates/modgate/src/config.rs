@@ -72,14 +72,18 @@ impl FromStr for Dur {
         let (num, unit) = s.split_at(split);
         let n: u64 = num
             .parse()
-            .map_err(|_| format!("invalid duration {s:?}: want e.g. 500ms, 5s, 2m"))?;
+            .map_err(|_| format!("invalid duration {s:?}: want e.g. 500ms, 5s, 2m, 90d"))?;
         let d = match unit {
             "ms" => Duration::from_millis(n),
             "" | "s" => Duration::from_secs(n),
             "m" => Duration::from_secs(n.saturating_mul(60)),
             "h" => Duration::from_secs(n.saturating_mul(3600)),
             "d" => Duration::from_secs(n.saturating_mul(86_400)),
-            _ => return Err(format!("invalid duration {s:?}: want e.g. 500ms, 5s, 2m")),
+            _ => {
+                return Err(format!(
+                    "invalid duration {s:?}: want e.g. 500ms, 5s, 2m, 90d"
+                ));
+            }
         };
         Ok(Dur(d))
     }

@@ -320,6 +320,12 @@ fn gc(args: GcArgs) -> anyhow::Result<()> {
         keep.extend(entries.into_iter().map(|e| (e.module, e.version)));
     }
     let storage = Storage::resolve(args.storage)?;
+    // Opening creates a directory: a mistyped path must not look like an empty store.
+    if let Storage::Disk(dir) = &storage
+        && !dir.is_dir()
+    {
+        anyhow::bail!("no storage at {}", dir.display());
+    }
     let store = open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
     let opts = modgate_proxy::gc::Options {
         max_size: args.max_size.map(|s| s.0),
