@@ -91,7 +91,22 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
         &mut |p| shown.show(p),
     ));
     shown.finish();
-    let manifest = manifest?;
+    let manifest = match manifest {
+        Ok(manifest) => manifest,
+        Err(e) if args.json => {
+            // CI reads what failed, and which versions, from the summary too.
+            let missing = match &e {
+                format::BundleError::Missing(versions) => versions.clone(),
+                _ => Vec::new(),
+            };
+            println!(
+                "{}",
+                serde_json::json!({ "error": e.to_string(), "missing": missing })
+            );
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let zips = manifest.modules.iter().filter(|e| e.zip.is_some()).count();
     let size = fs_err::metadata(&out).map(|m| m.len()).unwrap_or_default();
     if args.json {

@@ -93,8 +93,10 @@ pub enum BundleCommand {
 #[command(group(clap::ArgGroup::new("sources").required(true).multiple(true).args(["from", "from_store", "toolchain"])))]
 pub struct BundleCreateArgs {
     /// A go.sum (every version it names; go.mod alone for `/go.mod`-only
-    /// lines) or a list of `module@version` / `module@latest` lines. Repeatable.
-    #[arg(long, value_name = "go.sum|LIST")]
+    /// lines), a go.mod (the module graph go loads for it: every go.mod it
+    /// reads, the zip of every version it selects) or a list of
+    /// `module@version` / `module@latest` lines. Repeatable.
+    #[arg(long, value_name = "go.sum|go.mod|LIST")]
     pub from: Vec<PathBuf>,
     /// Every version the --storage store holds.
     #[arg(long, requires = "storage")]

@@ -5,33 +5,19 @@
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::support::checksum_db::{ChecksumDb, NAME, Options, prebuild, sumdb_go, tree_of};
 use crate::support::fixture::{ALPHA, BETA, Fixture, GAMMA_V2, build_and_run, write_app};
 use crate::support::fresh_dir;
 use crate::support::mirror::Mirror;
-use crate::support::modgate::Modgate;
+use crate::support::modgate::{self, Modgate, text};
+use crate::support::terminal::Terminal;
 
 const PRINTED: &str = "beta v0.2.0 with alpha v1.1.0 | Upper v1.0.0 | gamma v2.0.0 | legacy v2";
 
-/// The modgate binary with `args`, outside any go or modgate settings.
 fn modgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_modgate"))
-        .args(args)
-        .env_remove("GOPROXY")
-        .env_remove("GOSUMDB")
-        .env_remove("MODGATE_STORAGE")
-        .output()
-        .expect("run modgate")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    modgate::run(args, &[])
 }
 
 fn ok(out: Output, what: &str) -> String {
@@ -504,8 +490,16 @@ fn create_names_what_is_missing_and_draws_progress_on_a_terminal() {
     )
     .unwrap();
     let bundle = dir.join("deps.bundle");
-    let out = online.create(&list, &bundle, &[]);
+    let out = online.create(&list, &bundle, &["--json"]);
     assert!(!out.status.success(), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON summary of the failure ({e}):\n{}", text(&out)));
+    assert!(
+        summary["missing"][0]
+            .as_str()
+            .is_some_and(|m| m.starts_with(&format!("{ALPHA}@v1.9.9"))),
+        "{summary}"
+    );
     assert!(
         text(&out).contains(&format!("not in the bundle: {ALPHA}@v1.9.9")),
         "{}",
@@ -518,7 +512,6 @@ fn create_names_what_is_missing_and_draws_progress_on_a_terminal() {
 
     // Without the missing line, on a terminal: a bar, then the summary.
     fs_err::write(&list, format!("{ALPHA}@latest\n{BETA}@v0.1.0\n")).unwrap();
-    let session = format!("modgate-bundle-{}", std::process::id());
     let command = format!(
         "{} bundle create --from {} --proxy {} --sumdb {} -o {}; sleep 30",
         env!("CARGO_BIN_EXE_modgate"),
@@ -527,38 +520,7 @@ fn create_names_what_is_missing_and_draws_progress_on_a_terminal() {
         online.db.key,
         bundle.display()
     );
-    let tmux = |args: &[&str]| {
-        Command::new("tmux")
-            .args(args)
-            .output()
-            .expect("tmux is needed (Debian's tmux)")
-    };
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "160",
-        "-y",
-        "20",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
-    let mut pane = String::new();
-    for _ in 0..600 {
-        pane = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout)
-            .into_owned();
-        if pane.contains("wrote ") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    tmux(&["kill-session", "-t", &session]);
+    let pane = Terminal::start(&command).watch(|screen| screen.contains("wrote "));
     assert!(pane.contains("wrote "), "no summary:\n{pane}");
     assert!(
         pane.contains("writing 2/2 modules [") && pane.contains("B/s"),
@@ -653,6 +615,50 @@ fn prefetch_into_a_store_serves_builds_offline() {
     let versions = go_sum.lines().filter(|l| l.contains("/go.mod ")).count();
     assert_eq!(summary["modules"], versions, "{out}");
     let tree = summary["tree"]["size"].as_u64().unwrap();
+    let key = online.db.key.clone();
+    let gosumdb = online.stop();
+    assert_builds_offline(&storage, &gosumdb, &key, &app, tree, PRINTED);
+}
+
+/// `--from go.mod`: the module graph loaded from go.mod files alone (no
+/// go.sum, no go command) holds every version the go command's go.sum for
+/// that project names, and the bundle builds the project offline.
+#[test]
+fn a_bundle_from_go_mod_holds_the_module_graph() {
+    let online = Online::start();
+    let app = online.project();
+    let bundle = fresh_dir("bundle-gomod").join("graph.bundle");
+    ok(
+        online.create(&app.join("go.mod"), &bundle, &[]),
+        "bundle create --from go.mod",
+    );
+    let m = manifest(&bundle);
+    let modules = m["modules"].as_array().unwrap();
+    let has = |module: &str, version: &str, zip: bool| {
+        modules.iter().any(|e| {
+            e["module"] == module && e["version"] == version && (!zip || e["zip"].is_object())
+        })
+    };
+    let go_sum = fs_err::read_to_string(app.join("go.sum")).unwrap();
+    for line in go_sum.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let (version, zip) = match f[1].strip_suffix("/go.mod") {
+            Some(v) => (v, false),
+            None => (f[1], true),
+        };
+        assert!(
+            has(f[0], version, zip),
+            "go.sum names {}@{version}{}, the graph bundle lacks it:\n{m:#}",
+            f[0],
+            if zip { " with its zip" } else { "" }
+        );
+    }
+    let tree = m["sumdb"]["tree"]["size"].as_u64().unwrap();
+    let storage = fresh_dir("imported-gomod");
+    ok(
+        import(&bundle, &storage, &["--allow-unsigned"]),
+        "bundle import",
+    );
     let key = online.db.key.clone();
     let gosumdb = online.stop();
     assert_builds_offline(&storage, &gosumdb, &key, &app, tree, PRINTED);

@@ -6,13 +6,12 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::checksum_db::{ChecksumDb, Options, prebuild, sumdb_go};
 use crate::support::fresh_dir;
 use crate::support::go::Go;
 use crate::support::mirror::Mirror;
-use crate::support::modgate::Modgate;
+use crate::support::modgate::{self, Modgate};
 
 const RELEASE: &str = "go1.99.0";
 const MODULE: &str = "golang.org/toolchain";
@@ -76,23 +75,8 @@ fn switched_go_version(proxy: &str, key: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-fn modgate(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_modgate"))
-        .args(args)
-        .env_remove("GOPROXY")
-        .env_remove("GOSUMDB")
-        .env_remove("MODGATE_STORAGE")
-        .output()
-        .expect("run modgate")
-}
-
 fn succeeded(out: std::process::Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{what}:\n{}", modgate::text(&out));
 }
 
 /// The go command switches toolchains through modgate with the checksum
@@ -119,20 +103,23 @@ fn gotoolchain_switches_through_modgate_online_and_from_a_bundle() {
 
     let bundle = fresh_dir("toolchain-bundle").join("toolchain.bundle");
     let bundle_create = |platforms: &str| {
-        modgate(&[
-            "bundle",
-            "create",
-            "--toolchain",
-            RELEASE,
-            "--platform",
-            platforms,
-            "--proxy",
-            &online.url,
-            "--sumdb",
-            &db.gosumdb(),
-            "-o",
-            bundle.to_str().unwrap(),
-        ])
+        modgate::run(
+            &[
+                "bundle",
+                "create",
+                "--toolchain",
+                RELEASE,
+                "--platform",
+                platforms,
+                "--proxy",
+                &online.url,
+                "--sumdb",
+                &db.gosumdb(),
+                "-o",
+                bundle.to_str().unwrap(),
+            ],
+            &[],
+        )
     };
     let refused = bundle_create(&format!("{platform},plan9/386"));
     let said = String::from_utf8_lossy(&refused.stderr).into_owned();
@@ -144,14 +131,17 @@ fn gotoolchain_switches_through_modgate_online_and_from_a_bundle() {
     succeeded(bundle_create(&platform), "bundle create --toolchain");
     let storage = fresh_dir("toolchain-offline");
     succeeded(
-        modgate(&[
-            "bundle",
-            "import",
-            bundle.to_str().unwrap(),
-            "--storage",
-            storage.to_str().unwrap(),
-            "--allow-unsigned",
-        ]),
+        modgate::run(
+            &[
+                "bundle",
+                "import",
+                bundle.to_str().unwrap(),
+                "--storage",
+                storage.to_str().unwrap(),
+                "--allow-unsigned",
+            ],
+            &[],
+        ),
         "bundle import",
     );
 

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::StreamExt as _;
 use modgate_module::escape::{escape_path, escape_version, unescape_path, unescape_version};
-use modgate_module::{Info, gosum, version};
+use modgate_module::mvs::{Graph, ModVer, Summary};
+use modgate_module::{Info, gosum, modfile, version};
 use modgate_sumdb::SumdbSpec;
 use modgate_sumdb::tlog::Tree;
 use sha2::{Digest, Sha256};
@@ -34,6 +35,9 @@ pub enum Source {
     GoSum(PathBuf),
     /// Lines `module@version` or `module@latest`.
     List(PathBuf),
+    /// The module graph the go command loads for this go.mod: the go.mod of
+    /// every version it reads, the zip of every version it selects.
+    GoMod(PathBuf),
     /// Every version the store holds a zip of, whose module path matches
     /// the glob (as GOPRIVATE's) when one is given.
     Store { pattern: Option<String> },
@@ -74,12 +78,12 @@ pub fn toolchain_version(release: &str, platform: &str) -> Result<String, String
 }
 
 impl Source {
-    /// `--from FILE`: a go.sum by its name, otherwise a list.
+    /// `--from FILE`: a go.sum or a go.mod by its name, otherwise a list.
     pub fn from_file(path: PathBuf) -> Self {
-        if path.file_name().is_some_and(|n| n == "go.sum") {
-            Source::GoSum(path)
-        } else {
-            Source::List(path)
+        match path.file_name().and_then(|n| n.to_str()) {
+            Some("go.sum") => Source::GoSum(path),
+            Some("go.mod") => Source::GoMod(path),
+            _ => Source::List(path),
         }
     }
 }
@@ -482,6 +486,11 @@ async fn wanted_versions(sources: &[Source], origin: &Origin) -> Result<Vec<Want
                     })?;
                 }
             }
+            Source::GoMod(path) => {
+                for w in graph_versions(path, origin).await? {
+                    add(w)?;
+                }
+            }
             Source::Toolchain { release, platforms } => {
                 for platform in platforms {
                     let version = toolchain_version(release, platform).map_err(|reason| {
@@ -502,6 +511,99 @@ async fn wanted_versions(sources: &[Source], origin: &Origin) -> Result<Vec<Want
         }
     }
     Ok(order)
+}
+
+/// The versions of `--from go.mod`: minimal version selection with Go
+/// 1.17's graph pruning over go.mod files fetched from `origin`, its
+/// `replace` directives applied (a directory replacement has nothing to
+/// bundle). The go.mod of every version read; the zip of every one selected.
+async fn graph_versions(path: &Path, origin: &Origin) -> Result<Vec<Wanted>, BundleError> {
+    let data = fs_err::read(path).map_err(BundleError::io(path.display().to_string()))?;
+    let bad = |reason: &str| BundleError::Source {
+        what: path.display().to_string(),
+        reason: reason.to_owned(),
+    };
+    let main = modfile::module_path(&data).ok_or_else(|| bad("no module line"))?;
+    let replaces = modfile::replacements(&data).ok_or_else(|| bad("malformed replace"))?;
+    let summary = summary_of(&data).ok_or_else(|| bad("malformed require"))?;
+    let replaced = |m: &ModVer| -> Option<ModVer> {
+        let rule = replaces
+            .iter()
+            .find(|r| r.path == m.path && r.version.as_deref() == Some(m.version.as_str()))
+            .or_else(|| {
+                replaces
+                    .iter()
+                    .find(|r| r.path == m.path && r.version.is_none())
+            });
+        match rule {
+            None => Some(m.clone()),
+            Some(r) => r.new_version.as_ref().map(|v| ModVer::new(&r.new, v)),
+        }
+    };
+    let mut graph = Graph::new(&main, &summary);
+    let mut read = Vec::new();
+    loop {
+        let pending = graph.pending();
+        if pending.is_empty() {
+            break;
+        }
+        let loaded: Vec<_> = futures::stream::iter(pending)
+            .map(|m| async {
+                let target = replaced(&m);
+                let summary = match &target {
+                    None => Summary::default(),
+                    Some(t) => {
+                        let kind = Kind::Mod(t.version.clone());
+                        let data = small(origin, &t.path, &t.version, kind, ingest::MAX_MOD)
+                            .await?
+                            .ok_or_else(|| {
+                                BundleError::Missing(vec![format!("{t} (no go.mod)")])
+                            })?;
+                        summary_of(&data).ok_or_else(|| BundleError::Fetch {
+                            what: t.to_string(),
+                            reason: "malformed go.mod".to_owned(),
+                        })?
+                    }
+                };
+                Ok::<_, BundleError>((m, target, summary))
+            })
+            .buffer_unordered(FETCHES_AT_ONCE)
+            .collect()
+            .await;
+        for got in loaded {
+            let (m, target, summary) = got?;
+            read.extend(target);
+            graph.add(m, summary);
+        }
+    }
+    let wanted = |m: ModVer, zip: bool| Wanted {
+        module: m.path,
+        version: m.version,
+        zip,
+        expect_zip: None,
+        expect_mod: None,
+    };
+    read.sort();
+    let mut out: Vec<Wanted> = read.into_iter().map(|m| wanted(m, false)).collect();
+    out.extend(
+        graph
+            .build_list()
+            .iter()
+            .filter_map(replaced)
+            .map(|m| wanted(m, true)),
+    );
+    Ok(out)
+}
+
+/// What the module graph needs of a go.mod; `None` if it does not parse.
+fn summary_of(data: &[u8]) -> Option<Summary> {
+    Some(Summary {
+        go: modfile::go_directive(data),
+        requires: modfile::requirements(data)?
+            .iter()
+            .map(|r| ModVer::new(&r.path, &r.version))
+            .collect(),
+    })
 }
 
 fn read_text(path: &Path) -> Result<String, BundleError> {
@@ -599,6 +701,23 @@ async fn sumdb_spec(spec: &SumdbSpec, origin: &Origin) -> Result<SumdbSpec, Bund
 
 /// GET `path` from the proxy: None on 404 or 410.
 async fn get(origin: &Origin, path: &str, max: u64) -> Result<Option<Bytes>, BundleError> {
+    let mut body = Vec::new();
+    let found = stream(origin, path, max, |chunk| {
+        body.extend_from_slice(chunk);
+        Ok(())
+    })
+    .await?;
+    Ok(found.then(|| body.into()))
+}
+
+/// GET `path` from the proxy, handing each chunk of the body to `each`;
+/// false on 404 or 410, an error past `max` bytes.
+async fn stream(
+    origin: &Origin,
+    path: &str,
+    max: u64,
+    mut each: impl FnMut(&[u8]) -> Result<(), BundleError>,
+) -> Result<bool, BundleError> {
     let Origin::Proxy { url, client } = origin else {
         unreachable!("only proxies are asked over HTTP")
     };
@@ -617,24 +736,25 @@ async fn get(origin: &Origin, path: &str, max: u64) -> Result<Option<Bytes>, Bun
         .map_err(|e| fail(modgate_net::describe(e)))?;
     let status = resp.status();
     if matches!(status.as_u16(), 404 | 410) {
-        return Ok(None);
+        return Ok(false);
     }
     if !status.is_success() {
         let line = modgate_net::first_line(resp).await;
         return Err(fail(format!("{status}{line}")));
     }
-    let mut body = Vec::new();
+    let mut size = 0u64;
     while let Some(chunk) = resp
         .chunk()
         .await
         .map_err(|e| fail(modgate_net::describe(e)))?
     {
-        if (body.len() + chunk.len()) as u64 > max {
+        size += chunk.len() as u64;
+        if size > max {
             return Err(fail(format!("more than {max} bytes")));
         }
-        body.extend_from_slice(&chunk);
+        each(&chunk)?;
     }
-    Ok(Some(body.into()))
+    Ok(true)
 }
 
 /// A small file of a version from the origin: None when it has none.
@@ -780,44 +900,15 @@ async fn fetch_zip(
     let mut size = 0u64;
     let write_err = || BundleError::io(format!("staging {}", to.display()));
     match origin {
-        Origin::Proxy { url, client } => {
-            let shown = format!(
-                "{}/{}",
-                modgate_redact::redact_url(url).trim_end_matches('/'),
-                req.upstream_path()
-            );
-            let fail = |reason: String| BundleError::Fetch {
-                what: shown.clone(),
-                reason,
-            };
-            let mut resp = client
-                .get(format!(
-                    "{}/{}",
-                    url.trim_end_matches('/'),
-                    req.upstream_path()
-                ))
-                .send()
-                .await
-                .map_err(|e| fail(modgate_net::describe(e)))?;
-            let status = resp.status();
-            if matches!(status.as_u16(), 404 | 410) {
-                return Ok(None);
-            }
-            if !status.is_success() {
-                let line = modgate_net::first_line(resp).await;
-                return Err(fail(format!("{status}{line}")));
-            }
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| fail(modgate_net::describe(e)))?
-            {
+        Origin::Proxy { .. } => {
+            let found = stream(origin, req.upstream_path(), ingest::MAX_ZIP, |chunk| {
                 size += chunk.len() as u64;
-                if size > ingest::MAX_ZIP {
-                    return Err(fail(format!("more than {} bytes", ingest::MAX_ZIP)));
-                }
-                hash.update(&chunk);
-                out.write_all(&chunk).map_err(write_err())?;
+                hash.update(chunk);
+                out.write_all(chunk).map_err(write_err())
+            })
+            .await?;
+            if !found {
+                return Ok(None);
             }
         }
         Origin::Store(store) => {
@@ -828,6 +919,16 @@ async fn fetch_zip(
             let mut reader: Box<dyn std::io::Read + Send> = match obj.body {
                 Body::Bytes(b) => Box::new(std::io::Cursor::new(b)),
                 Body::File(f) => Box::new(FileReader::new(f, obj.size)),
+                Body::Remote(remote) => {
+                    use futures::TryStreamExt as _;
+                    let mut chunks = remote.chunks(0, obj.size);
+                    while let Some(chunk) = chunks.try_next().await.map_err(write_err())? {
+                        size += chunk.len() as u64;
+                        hash.update(&chunk);
+                        out.write_all(&chunk).map_err(write_err())?;
+                    }
+                    Box::new(std::io::empty())
+                }
             };
             let mut buf = vec![0u8; 256 << 10];
             loop {
