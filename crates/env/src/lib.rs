@@ -90,6 +90,8 @@ own_variables! {
     TLS_KEY = "MODGATE_TLS_KEY";
     /// Audit log of private reads and publishes: a file, or `-` for stderr.
     AUDIT_LOG = "MODGATE_AUDIT_LOG";
+    /// Where `/dl/` mirrors Go release archives from, or `off`.
+    DL_UPSTREAM = "MODGATE_DL_UPSTREAM";
     /// Internal networks (CIDR, comma-separated) that destinations a request chose may be in.
     ALLOW_NETWORK = "MODGATE_ALLOW_NETWORK";
     /// go-get discovery: `on`, `off`, or the hosts it runs for, comma-separated.

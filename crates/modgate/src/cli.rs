@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use modgate_env as env;
 
-use crate::config::{Dur, Settings};
+use crate::config::{Dur, Settings, Size};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,6 +36,10 @@ pub enum Command {
     /// Check every stored zip and go.mod again: the zip rules, the stored
     /// hash, the checksum database's kept records.
     Verify(VerifyArgs),
+    /// Remove the least recently served versions from storage, past an age
+    /// or a size; never those a --keep go.sum pins nor those modgate's own
+    /// checksum database records. Safe while modgate serves the storage.
+    Gc(GcArgs),
     /// Edit the auth file: users, groups, tokens (access rules are edited by hand).
     Auth(AuthArgs),
     /// Carry module versions into an air-gapped site as one file, with the
@@ -196,6 +200,29 @@ pub struct VerifyArgs {
     /// Move what fails to .quarantine/ in the storage, so it is fetched again.
     #[arg(long)]
     pub quarantine: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("bound").required(true).multiple(true).args(["max_size", "unused_for"])))]
+pub struct GcArgs {
+    /// The storage to clean: a directory or s3://BUCKET[/PREFIX] (as serve's).
+    #[arg(long, env = env::STORAGE, value_name = "DIR|URL")]
+    pub storage: Option<PathBuf>,
+    /// Remove least recently served versions until the versions total at most this (e.g. 50GiB).
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<Size>,
+    /// Remove versions not served for this long (e.g. 90d; whole days count).
+    #[arg(long, value_name = "DURATION")]
+    pub unused_for: Option<Dur>,
+    /// Never remove a version this go.sum (or module@version list) names. Repeatable.
+    #[arg(long, value_name = "go.sum")]
+    pub keep: Vec<PathBuf>,
+    /// Report what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON: {"dry_run","versions","bytes","removed":[{"module","version","bytes","unused_days"}],"freed","pinned","logged"}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,7 +18,8 @@ use modgate_sumdb::SumdbSpec;
 use modgate_vcs::DirectSettings;
 use modgate_vcs::resolve::{GoGet, RepoMapRule};
 
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+const DEFAULT_DL_UPSTREAM: &str = "https://go.dev/dl";
+const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
 pub const DEFAULT_SUMDB: &str = "sum.golang.org";
 pub const DEFAULT_MEMORY_CACHE_MB: u64 = 256;
@@ -58,7 +59,7 @@ impl<'de> Deserialize<'de> for Mode {
     }
 }
 
-/// A duration written `500ms`, `5s`, `2m` or `1h` (a bare number is seconds).
+/// A duration written `500ms`, `5s`, `2m`, `1h` or `90d` (a bare number is seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dur(pub Duration);
 
@@ -71,13 +72,18 @@ impl FromStr for Dur {
         let (num, unit) = s.split_at(split);
         let n: u64 = num
             .parse()
-            .map_err(|_| format!("invalid duration {s:?}: want e.g. 500ms, 5s, 2m"))?;
+            .map_err(|_| format!("invalid duration {s:?}: want e.g. 500ms, 5s, 2m, 90d"))?;
         let d = match unit {
             "ms" => Duration::from_millis(n),
             "" | "s" => Duration::from_secs(n),
             "m" => Duration::from_secs(n.saturating_mul(60)),
             "h" => Duration::from_secs(n.saturating_mul(3600)),
-            _ => return Err(format!("invalid duration {s:?}: want e.g. 500ms, 5s, 2m")),
+            "d" => Duration::from_secs(n.saturating_mul(86_400)),
+            _ => {
+                return Err(format!(
+                    "invalid duration {s:?}: want e.g. 500ms, 5s, 2m, 90d"
+                ));
+            }
         };
         Ok(Dur(d))
     }
@@ -186,6 +192,8 @@ pub enum ConfigError {
     },
     #[error("invalid upstream list: {0}")]
     Upstream(#[source] modgate_module::Error),
+    #[error("--dl-upstream {0}: an http(s) URL or off")]
+    DlUpstream(String),
     #[error("invalid sumdb: {0}")]
     Sumdb(#[source] modgate_sumdb::Error),
     #[error("no storage directory given and no user data directory found; pass --storage")]
@@ -348,6 +356,11 @@ pub struct Settings {
     #[arg(long, env = env::AUDIT_LOG, value_name = "FILE")]
     #[serde(alias = "audit-log")]
     pub audit_log: Option<PathBuf>,
+    /// Go release archives for `/dl/`: the go.dev/dl-like site they are
+    /// mirrored from, or `off` [default: https://go.dev/dl].
+    #[arg(long, env = env::DL_UPSTREAM, value_name = "URL|off")]
+    #[serde(alias = "dl-upstream")]
+    pub dl_upstream: Option<String>,
     /// Internal networks (CIDR, comma-separated) that go-get discovery, the
     /// proxies and git URLs its pages name may still reach; by default
     /// every loopback, private, link-local and reserved address is refused.
@@ -410,6 +423,7 @@ impl Settings {
             cache_max_size,
             auth_file,
             audit_log,
+            dl_upstream,
             allow_network,
             go_get
         )
@@ -484,6 +498,8 @@ pub struct ServeConfig {
     pub disk_tier: Option<(PathBuf, u64)>,
     pub auth_file: Option<PathBuf>,
     pub audit_log: Option<PathBuf>,
+    /// `--dl-upstream`; `None` when `off`.
+    pub dl_upstream: Option<url::Url>,
 }
 
 impl ServeConfig {
@@ -548,6 +564,15 @@ impl ServeConfig {
             }),
             auth_file: s.auth_file,
             audit_log: s.audit_log,
+            dl_upstream: match s.dl_upstream.as_deref().unwrap_or(DEFAULT_DL_UPSTREAM) {
+                "off" => None,
+                given => Some(
+                    url::Url::parse(given)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https"))
+                        .ok_or_else(|| ConfigError::DlUpstream(given.to_owned()))?,
+                ),
+            },
             storage,
             upstream: s
                 .upstream
@@ -782,6 +807,7 @@ mod tests {
         assert_eq!("500ms".parse(), Ok(Dur(Duration::from_millis(500))));
         assert_eq!("5".parse(), Ok(Dur(Duration::from_secs(5))));
         assert_eq!("2m".parse(), Ok(Dur(Duration::from_secs(120))));
+        assert_eq!("90d".parse(), Ok(Dur(Duration::from_secs(90 * 86_400))));
         assert!("5 parsecs".parse::<Dur>().is_err());
         assert!("".parse::<Dur>().is_err());
         assert!("-1s".parse::<Dur>().is_err());

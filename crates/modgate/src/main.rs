@@ -21,7 +21,7 @@ use clap::Parser;
 use modgate_proxy::store::{DiskStore, DiskTier, MemoryCached, S3Store, Store};
 use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
 
-use crate::cli::{Cli, Command, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs};
+use crate::cli::{Cli, Command, GcArgs, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs};
 use crate::config::{LogFormat, ServeConfig, Storage};
 
 fn main() -> ExitCode {
@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from),
         Command::Auth(args) => auth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify(args),
+        Command::Gc(args) => gc(args).map(|()| ExitCode::SUCCESS),
         Command::Bundle(command) => bundle::run(command),
         Command::Prefetch(args) => bundle::prefetch(args),
         Command::Storage(StorageCommand::Copy { from, to }) => {
@@ -151,12 +152,21 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let dl = match &config.dl_upstream {
+        Some(base) => Some(Arc::new(
+            modgate_proxy::dl::ReleaseMirror::new(base.clone(), store.clone())
+                .context("cannot set up the Go release mirror")?,
+        )),
+        None => None,
+    };
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(server::AppState {
         proxy: modgate_proxy::Proxy::new(store, upstreams, config.cache.clone(), checksums, log),
         metrics: metrics.clone(),
         access,
         audit,
+        explain: explain_failure,
+        dl,
     });
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -204,6 +214,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     tracing::info!("modgate stopped");
     Ok(())
+}
+
+/// An upstream failure in words: the cause `modgate explain` gives for it.
+fn explain_failure(error: &str) -> Option<String> {
+    modgate_doctor::explain::explain(error)
+        .into_iter()
+        .next()
+        .map(|e| e.cause.to_owned())
 }
 
 fn open_store(storage: &Storage, mode: u32) -> anyhow::Result<Arc<dyn Store>> {
@@ -289,6 +307,65 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `modgate gc`.
+fn gc(args: GcArgs) -> anyhow::Result<()> {
+    init_logging(LogFormat::Text);
+    let mut keep = std::collections::HashSet::new();
+    for file in &args.keep {
+        let text = fs_err::read_to_string(file)?;
+        let entries = modgate_module::gosum::parse_go_sum(&text)
+            .with_context(|| format!("--keep {}", file.display()))?;
+        keep.extend(entries.into_iter().map(|e| (e.module, e.version)));
+    }
+    let storage = Storage::resolve(args.storage)?;
+    // Opening creates a directory: a mistyped path must not look like an empty store.
+    if let Storage::Disk(dir) = &storage
+        && !dir.is_dir()
+    {
+        anyhow::bail!("no storage at {}", dir.display());
+    }
+    let store = open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let opts = modgate_proxy::gc::Options {
+        max_size: args.max_size.map(|s| s.0),
+        unused_for: args.unused_for.map(|d| d.0),
+        keep,
+        dry_run: args.dry_run,
+    };
+    let report = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(modgate_proxy::gc::gc(store.as_ref(), &opts))
+        .with_context(|| format!("cleaning storage {storage}"))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let verb = if report.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    for r in &report.removed {
+        println!(
+            "{verb} {}@{} ({}, unused for {} days)",
+            r.module,
+            r.version,
+            indicatif::HumanBytes(r.bytes),
+            r.unused_days
+        );
+    }
+    println!(
+        "{storage}: {} versions ({}); {verb} {} ({} freed); kept {} pinned by --keep, {} in the checksum database",
+        report.versions,
+        indicatif::HumanBytes(report.bytes),
+        report.removed.len(),
+        indicatif::HumanBytes(report.freed),
+        report.pinned,
+        report.logged
+    );
+    Ok(())
 }
 
 fn init_logging(format: LogFormat) {

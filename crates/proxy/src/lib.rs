@@ -11,12 +11,16 @@
 
 pub mod access;
 pub mod bundle;
+pub mod catalog;
 pub mod copy;
+pub mod dl;
 pub mod flights;
+pub mod gc;
 pub mod ingest;
 pub mod protocol;
 mod proxy;
 pub mod server;
+pub mod status;
 pub mod store;
 pub mod sumdb;
 pub mod telemetry;
@@ -25,7 +29,7 @@ pub mod upstream;
 pub mod verify;
 pub mod workers;
 
-pub use proxy::{Answer, CachePolicy, Proxy, ProxyError, PublishError, Published};
+pub use proxy::{Answer, CachePolicy, Miss, Proxy, ProxyError, PublishError, Published};
 pub use workers::{ClientAddr, ViaTls};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -1,7 +1,8 @@
 //! The core: answer from the store (the cacher), fill misses from the
 //! upstream chain (the fetcher), and check everything before it is stored.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -134,6 +135,26 @@ struct Inner {
     negative: Cache<String, (Instant, Arc<ChainError>)>,
     /// Upstream path -> when it was fetched, and the answer.
     recent: Cache<String, (Instant, Bytes)>,
+    /// The day (since the epoch) and the access markers written that day:
+    /// each version's at most once a day.
+    touched: Mutex<(u64, HashSet<Key>)>,
+    catalog: crate::catalog::Catalog,
+    /// The latest misses, newest last, for the status page.
+    misses: Mutex<std::collections::VecDeque<Miss>>,
+}
+
+/// How many misses the status page shows.
+const MISSES_KEPT: usize = 20;
+
+/// A miss filled (or not) from upstream.
+#[derive(Debug, Clone)]
+pub struct Miss {
+    pub at: std::time::SystemTime,
+    /// `module@version` and the file (`.info`, `.mod`, `.zip`).
+    pub what: String,
+    pub took: Duration,
+    /// Why it failed; `None` when it was filled.
+    pub error: Option<String>,
 }
 
 impl Proxy {
@@ -155,6 +176,9 @@ impl Proxy {
                 answers: Flights::new(),
                 negative: Cache::new(MEMORY_ENTRIES),
                 recent: Cache::new(MEMORY_ENTRIES),
+                touched: Mutex::new((0, HashSet::new())),
+                catalog: crate::catalog::Catalog::default(),
+                misses: Mutex::new(std::collections::VecDeque::with_capacity(MISSES_KEPT)),
             }),
         }
     }
@@ -169,6 +193,33 @@ impl Proxy {
 
     pub fn checksums(&self) -> Option<&Checksums> {
         self.inner.checksums.as_ref()
+    }
+
+    /// Every version the store holds (a snapshot a few seconds old at most).
+    pub async fn held(&self) -> Result<Arc<Vec<crate::catalog::Held>>, StoreError> {
+        self.inner.catalog.held(self.inner.store.as_ref()).await
+    }
+
+    /// The latest misses, newest first.
+    pub fn misses(&self) -> Vec<Miss> {
+        crate::lock(&self.inner.misses)
+            .iter()
+            .rev()
+            .cloned()
+            .collect()
+    }
+
+    fn record_miss(&self, req: &Request, took: Duration, result: &Result<Object, ProxyError>) {
+        let mut misses = crate::lock(&self.inner.misses);
+        if misses.len() == MISSES_KEPT {
+            misses.pop_front();
+        }
+        misses.push_back(Miss {
+            at: std::time::SystemTime::now(),
+            what: format!("{} {}", what(req), req.endpoint()),
+            took,
+            error: result.as_ref().err().map(ToString::to_string),
+        });
     }
 
     pub fn log(&self) -> Option<&PrivateLog> {
@@ -429,9 +480,43 @@ impl Proxy {
         result
     }
 
+    /// Records that `req`'s version was served today, for `modgate gc`'s
+    /// least-recently-served order: one empty object a day per version,
+    /// written in the background (an answer never waits on it).
+    fn touch(&self, req: &Request) {
+        let (Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v)) = &req.kind else {
+            return;
+        };
+        let day = crate::gc::today();
+        let Some(key) = Key::access(day, &req.module, v) else {
+            return;
+        };
+        {
+            let mut touched = crate::lock(&self.inner.touched);
+            if touched.0 != day {
+                *touched = (day, HashSet::new());
+            }
+            if !touched.1.insert(key.clone()) {
+                return;
+            }
+        }
+        let store = self.inner.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.put(&key, Bytes::new()).await {
+                tracing::debug!(%key, error = %e, "access not recorded");
+            }
+        });
+    }
+
     /// A canonical .info, .mod or .zip: from the store, else fetched,
     /// checked, stored and answered while its name is made durable.
     async fn artifact(&self, req: &Request) -> Result<Object, ProxyError> {
+        let obj = self.stored_or_filled(req).await?;
+        self.touch(req);
+        Ok(obj)
+    }
+
+    async fn stored_or_filled(&self, req: &Request) -> Result<Object, ProxyError> {
         let key = req.key().expect("canonical artifact requests have a key");
         match self.inner.store.get(&key).await {
             Ok(Some(obj)) => {
@@ -448,10 +533,14 @@ impl Proxy {
         metric::cache_lookup(req.endpoint(), false);
         let (this, owned, span) = (self.clone(), req.clone(), span(req));
         let work = async move {
-            match this.fill(&owned, key).instrument(span.clone()).await {
+            let started = Instant::now();
+            let filled = this.fill(&owned, key).instrument(span.clone()).await;
+            let (result, then) = match filled {
                 Ok((obj, commit)) => (Ok(obj), Some(Box::pin(commit.instrument(span)) as Then)),
                 Err(e) => (Err(e), None),
-            }
+            };
+            this.record_miss(&owned, started.elapsed(), &result);
+            (result, then)
         };
         self.inner
             .fills
@@ -562,23 +651,26 @@ impl Proxy {
             }
             Kind::List | Kind::Latest => unreachable!("only artifacts are filled"),
         };
-        if let Err(e) = put {
-            // Verified, so answered; a build must not fail because storage
-            // is sick. It is fetched again next time.
-            tracing::warn!(error = %e, "storage failing: answering without storing");
-            metric::unstored_answer(req.endpoint());
+        let stored = match put {
+            Ok(()) => store.get(&key).await.map_err(read_error(&key))?,
+            Err(e) => {
+                // Verified, so answered; a build must not fail because storage
+                // is sick. It is fetched again next time.
+                tracing::warn!(error = %e, "storage failing: answering without storing");
+                metric::unstored_answer(req.endpoint());
+                None
+            }
+        };
+        // None after a put: `modgate gc` removed it in between; what was
+        // staged is answered all the same.
+        let Some(obj) = stored else {
             let reading = |e| ProxyError::storage("reading a staged download")(StoreError::Io(e));
             let body = tokio::task::spawn_blocking(move || unstored(fallback))
                 .await
                 .map_err(|e| reading(std::io::Error::other(e)))?
                 .map_err(reading)?;
             return Ok((body, Box::pin(async {})));
-        }
-        let obj = store
-            .get(&key)
-            .await
-            .map_err(read_error(&key))?
-            .ok_or_else(|| vanished(&key))?;
+        };
         let (this, req) = (self.clone(), req.clone());
         let durable: Then = Box::pin(async move {
             if let Err(e) = this.inner.store.sync(&key).await {

@@ -22,7 +22,7 @@ use crate::sumdb::SumdbError;
 use crate::telemetry::{self, metric};
 use crate::upstream::BreakerState;
 use crate::workers::ClientAddr;
-use crate::{Answer, Proxy, ProxyError, PublishError, Published, ingest};
+use crate::{Answer, Proxy, ProxyError, PublishError, Published, catalog, ingest};
 use modgate_auth::Right;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -41,14 +41,24 @@ pub struct AppState {
     pub access: Option<Access>,
     /// `--audit-log`: private reads and publishes, one JSON line each.
     pub audit: Option<AuditLog>,
+    /// An upstream failure in words, for the status page (the binary
+    /// passes the `explain` classifier).
+    pub explain: fn(&str) -> Option<String>,
+    /// `/dl/`: the Go release mirror, unless `--dl-upstream off`.
+    pub dl: Option<Arc<crate::dl::ReleaseMirror>>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route("/", get(status_page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/sumdb/{*rest}", get(sumdb))
+        .route("/dl/", get(dl_list))
+        .route("/dl/{file}", get(dl_archive))
+        .route("/catalog", get(catalog))
+        .route("/index", get(index))
         .fallback(goproxy)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(observe))
@@ -151,6 +161,246 @@ fn refusal(
     }
 }
 
+/// Whether `auth` (None: no auth file) may read `module`.
+fn may_read(state: &AppState, auth: Option<&Authenticated>, module: &str) -> bool {
+    let Some(auth) = auth else {
+        return true;
+    };
+    let private = state.proxy.upstreams().is_private(module);
+    matches!(
+        auth.config
+            .authorize(&auth.identity, module, Right::Read, private),
+        modgate_auth::Decision::Allow
+    )
+}
+
+/// The query string's parameters (the last of each name).
+fn query_params(req: &HttpRequest) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// `pagesize` or `limit`: a count from 1 to [`catalog::MAX_PAGE`], or
+/// why not.
+fn page_size(value: Option<&String>, name: &str, default: usize) -> Result<usize, String> {
+    match value {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=catalog::MAX_PAGE).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "{name}: want a number from 1 to {}\n",
+                catalog::MAX_PAGE
+            )),
+        },
+    }
+}
+
+/// The versions `req`'s identity may read, or the answer for a store
+/// that cannot be listed or an anonymous client that must sign in first.
+async fn readable_held(
+    state: &AppState,
+    auth: Option<Arc<Authenticated>>,
+) -> Result<(Arc<Vec<catalog::Held>>, Option<Arc<Authenticated>>), Response> {
+    if let Some(a) = &auth
+        && a.identity.is_anonymous()
+        && !a.config.reads_public(&a.identity)
+    {
+        return Err(unauthorized(modgate_auth::CREDENTIALS_REQUIRED));
+    }
+    match state.proxy.held().await {
+        Ok(held) => Ok((held, auth)),
+        Err(e) => {
+            tracing::error!(error = %e, "listing the store");
+            metric::storage_failure("list");
+            Err(text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("modgate's storage is failing: {}\n", e.kind_text()),
+            ))
+        }
+    }
+}
+
+fn json_response(body: String, content_type: &'static str) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// `/catalog?token=&pagesize=`: Athens's catalog of cached versions,
+/// `{"modules":[{"module","version"}],"next":TOKEN}`, `next` absent on
+/// the last page; only versions the client may read.
+async fn catalog(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    let params = query_params(&req);
+    let resp = match page_size(params.get("pagesize"), "pagesize", catalog::DEFAULT_PAGE) {
+        Err(why) => text(StatusCode::BAD_REQUEST, &why),
+        Ok(size) => match readable_held(&state, authenticated(&req)).await {
+            Err(resp) => resp,
+            Ok((held, auth)) => {
+                let visible = held
+                    .iter()
+                    .filter(|h| may_read(&state, auth.as_deref(), &h.module));
+                let token = params
+                    .get("token")
+                    .map(String::as_str)
+                    .filter(|t| !t.is_empty());
+                let (entries, next) = catalog::page(visible, token, size);
+                let modules: Vec<_> = entries
+                    .iter()
+                    .map(|h| serde_json::json!({"module": h.module, "version": h.version}))
+                    .collect();
+                let mut body = serde_json::json!({ "modules": modules });
+                if let Some(next) = next {
+                    body["next"] = next.into();
+                }
+                json_response(body.to_string(), "application/json")
+            }
+        },
+    };
+    with_endpoint("catalog", resp)
+}
+
+/// `/index?since=&limit=`: index.golang.org's feed of versions as they
+/// were stored, oldest first from `since` (RFC 3339), one JSON object
+/// `{"Path","Version","Timestamp"}` a line; a follower asks again with the
+/// last Timestamp it saw.
+async fn index(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    let params = query_params(&req);
+    let since = match params.get("since").filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<jiff::Timestamp>()
+            .map(|t| Some(std::time::SystemTime::from(t)))
+            .map_err(|e| {
+                text(
+                    StatusCode::BAD_REQUEST,
+                    &format!("since: want an RFC 3339 time (2019-04-10T19:08:52.997264Z): {e}\n"),
+                )
+            }),
+    };
+    let limit = page_size(params.get("limit"), "limit", catalog::MAX_PAGE)
+        .map_err(|why| text(StatusCode::BAD_REQUEST, &why));
+    let resp = match (since, limit) {
+        (Err(resp), _) | (_, Err(resp)) => resp,
+        (Ok(since), Ok(limit)) => match readable_held(&state, authenticated(&req)).await {
+            Err(resp) => resp,
+            Ok((held, auth)) => {
+                let visible = held
+                    .iter()
+                    .filter(|h| may_read(&state, auth.as_deref(), &h.module));
+                let mut body = String::new();
+                for h in catalog::since(visible, since, limit) {
+                    let time = jiff::Timestamp::try_from(h.stored)
+                        .map_or_else(|_| String::new(), |t| t.to_string());
+                    let line = serde_json::json!({"Path": h.module, "Version": h.version, "Timestamp": time});
+                    body.push_str(&line.to_string());
+                    body.push('\n');
+                }
+                json_response(body, "application/json; charset=utf-8")
+            }
+        },
+    };
+    with_endpoint("index", resp)
+}
+
+/// The refusal for a client that may not read public content (Go
+/// releases are public): as the proxied public checksum database.
+fn public_refusal(auth: Option<&Authenticated>) -> Option<Response> {
+    let auth = auth?;
+    if auth.config.reads_public(&auth.identity) {
+        return None;
+    }
+    Some(if auth.identity.is_anonymous() {
+        unauthorized(modgate_auth::CREDENTIALS_REQUIRED)
+    } else {
+        text(
+            StatusCode::FORBIDDEN,
+            &format!("modgate: {} may not read public content\n", auth.identity),
+        )
+    })
+}
+
+fn dl_error(e: crate::dl::DlError) -> Response {
+    use crate::dl::DlError;
+    let status = match &e {
+        DlError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        DlError::NotFound(_) => StatusCode::NOT_FOUND,
+        DlError::Upstream(_) | DlError::Mismatch { .. } => StatusCode::BAD_GATEWAY,
+        DlError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    text(status, &format!("{e}\n"))
+}
+
+/// `/dl/?mode=json[&include=all]`: the release list, passed through.
+async fn dl_list(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    let resp = match (&state.dl, public_refusal(authenticated(&req).as_deref())) {
+        (None, _) => text(
+            StatusCode::NOT_FOUND,
+            "the Go release mirror is off (--dl-upstream off)\n",
+        ),
+        (_, Some(refused)) => refused,
+        (Some(dl), None) => {
+            let params = query_params(&req);
+            if params.get("mode").map(String::as_str) != Some("json") {
+                text(
+                    StatusCode::NOT_FOUND,
+                    "only the release list is mirrored here: /dl/?mode=json[&include=all]\n",
+                )
+            } else {
+                match dl
+                    .list(params.get("include").map(String::as_str) == Some("all"))
+                    .await
+                {
+                    Ok(list) => json_response_bytes(list),
+                    Err(e) => dl_error(e),
+                }
+            }
+        }
+    };
+    with_endpoint("dl", resp)
+}
+
+/// `/dl/<file>`: a Go release archive, checked against the release list.
+async fn dl_archive(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    method: Method,
+    req: HttpRequest,
+) -> Response {
+    let resp = match (&state.dl, public_refusal(authenticated(&req).as_deref())) {
+        (None, _) => text(
+            StatusCode::NOT_FOUND,
+            "the Go release mirror is off (--dl-upstream off)\n",
+        ),
+        (_, Some(refused)) => refused,
+        (Some(dl), None) => match dl.archive(&file).await {
+            Ok(obj) => {
+                let content = if file.ends_with(".zip") {
+                    "application/zip"
+                } else {
+                    "application/octet-stream"
+                };
+                stored(content, obj, req.headers(), method == Method::HEAD).await
+            }
+            Err(e) => dl_error(e),
+        },
+    };
+    with_endpoint("dl", resp)
+}
+
+fn json_response_bytes(body: Bytes) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(SHORT));
+    resp
+}
+
 /// Admin pages: anyone without an auth file, else admins only; the
 /// refusal for anyone else.
 fn not_admin(auth: Option<&Authenticated>) -> Option<Response> {
@@ -204,13 +454,53 @@ async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
     } else {
         Vec::new()
     };
-    for (name, breaker) in &health {
-        body.push_str(&format!("upstream {name}: {}\n", breaker.as_str()));
+    for u in &health {
+        body.push_str(&format!("upstream {}: {}\n", u.name, u.state.as_str()));
     }
-    if !health.is_empty() && health.iter().all(|(_, b)| *b == BreakerState::Open) {
+    if !health.is_empty() && health.iter().all(|u| u.state == BreakerState::Open) {
         body.push_str("degraded: every upstream is down; serving from the cache\n");
     }
     with_endpoint("readyz", text(StatusCode::OK, &body))
+}
+
+/// `/`: the status page, for admins when there is an auth file.
+async fn status_page(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    if let Some(resp) = not_admin(authenticated(&req).as_deref()) {
+        return with_endpoint("status", resp);
+    }
+    let proxy = &state.proxy;
+    let storage = match proxy.store().check().await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            metric::storage_failure("check");
+            Err(e.kind_text())
+        }
+    };
+    let held = proxy.held().await;
+    if let Err(e) = &held {
+        tracing::warn!(error = %e, "status page: listing the store");
+    }
+    let metrics = state.metrics.render();
+    let page = crate::status::render(&crate::status::Status {
+        upstreams: proxy.upstreams().health(),
+        held: held.as_deref().ok().map(Vec::as_slice),
+        storage,
+        private_log: proxy.log().map(|l| (l.name().to_owned(), l.size())),
+        sumdb: proxy
+            .checksums()
+            .map(|c| crate::sumdb::Database::name(c).to_owned()),
+        misses: proxy.misses(),
+        metrics: &metrics,
+        explain: state.explain,
+    });
+    let mut resp = (StatusCode::OK, page).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    with_endpoint("status", resp)
 }
 
 async fn metrics(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
@@ -280,7 +570,9 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
         None => {
             let head = method == Method::HEAD;
             match state.proxy.answer(&parsed).await {
-                Ok(Answer::Stored(obj)) => stored(&parsed, obj, req.headers(), head).await,
+                Ok(Answer::Stored(obj)) => {
+                    stored(content_type(&parsed), obj, req.headers(), head).await
+                }
                 Ok(Answer::Fresh(bytes)) => fresh(&parsed, bytes, req.headers(), head),
                 Err(e) => proxy_error(e),
             }
@@ -611,11 +903,11 @@ fn parse_range(headers: &HeaderMap, size: u64, etag: &str) -> Range {
     }
 }
 
-async fn stored(req: &Request, obj: Object, headers: &HeaderMap, head: bool) -> Response {
+async fn stored(content: &'static str, obj: Object, headers: &HeaderMap, head: bool) -> Response {
     let etag = obj.etag.clone();
     if not_modified(headers, &etag) {
         let mut resp = StatusCode::NOT_MODIFIED.into_response();
-        base_headers(&mut resp, content_type(req), IMMUTABLE, &etag);
+        base_headers(&mut resp, content, IMMUTABLE, &etag);
         return resp;
     }
     let size = obj.size;
@@ -645,7 +937,7 @@ async fn stored(req: &Request, obj: Object, headers: &HeaderMap, head: bool) -> 
         }
     };
     let mut resp = (status, body).into_response();
-    base_headers(&mut resp, content_type(req), IMMUTABLE, &etag);
+    base_headers(&mut resp, content, IMMUTABLE, &etag);
     let h = resp.headers_mut();
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));

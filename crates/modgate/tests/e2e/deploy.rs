@@ -104,3 +104,63 @@ print(cm["data"]["modgate.toml"])
         "the mounted configuration was refused: {line:?}"
     );
 }
+
+/// Every `"modgate_…"` series name written in `file` (relative to the workspace).
+fn series_in_source(file: &str) -> std::collections::BTreeSet<String> {
+    let text = fs_err::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(file),
+    )
+    .unwrap();
+    text.split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| {
+            s.starts_with("modgate_") && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_grafana_dashboard_and_the_readme_cover_every_metric() {
+    let mut exported = series_in_source("crates/proxy/src/telemetry.rs");
+    exported.extend(series_in_source("crates/vcs/src/git/mod.rs"));
+    assert!(exported.len() > 15, "{exported:?}");
+    let readme =
+        fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(deploy("grafana/modgate.json")).unwrap())
+            .unwrap();
+    let mut charted = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        assert!(panel["title"].as_str().is_some_and(|t| !t.is_empty()));
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if let Some(name) = word.strip_prefix("modgate_") {
+                    let base = ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .find_map(|s| name.strip_suffix(s))
+                        .unwrap_or(name);
+                    charted.insert(format!("modgate_{base}"));
+                }
+            }
+        }
+    }
+    for name in &exported {
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "{name} is not in the README's metric table"
+        );
+        assert!(charted.contains(name), "{name} is on no dashboard panel");
+    }
+    for name in &charted {
+        assert!(
+            exported.contains(name),
+            "the dashboard charts {name}, which modgate does not export"
+        );
+    }
+}

@@ -612,3 +612,67 @@ fn storage_copy_shows_progress_on_a_terminal() {
     );
     assert!(progress, "no progress line was drawn");
 }
+
+#[test]
+fn gc_and_the_catalog_work_on_a_bucket() {
+    let fx = Fixture::get();
+    let s3 = S3Server::start();
+    let mirror = Mirror::serving(fx.tree.clone());
+    let modgate = on_bucket(&s3, "gc", &mirror.url, &[]);
+    let targets = fx.resolved_targets();
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    assert_sums(
+        fx,
+        &go::download(&Go::new(&modgate.url), &fresh_dir("app"), &targets),
+    );
+    let catalog = crate::support::http::get(&modgate.addr, "/catalog?pagesize=100");
+    let listed: serde_json::Value = serde_json::from_slice(&catalog.body).unwrap();
+    assert_eq!(
+        listed["modules"].as_array().unwrap().len(),
+        targets.len(),
+        "{listed}"
+    );
+    let index = crate::support::http::get(&modgate.addr, "/index");
+    assert_eq!(
+        index.text().lines().count(),
+        targets.len(),
+        "{}",
+        index.text()
+    );
+
+    let gc = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_modgate"))
+            .args(["gc", "--storage", &format!("s3://{BUCKET}/gc"), "--json"])
+            .args(args)
+            .envs(s3.env())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let dry = gc(&["--max-size", "1", "--dry-run"]);
+    assert_eq!(
+        dry["removed"].as_array().unwrap().len(),
+        targets.len(),
+        "{dry}"
+    );
+    let artifacts = |keys: Vec<String>| keys.into_iter().filter(|k| k.contains("/@v/")).count();
+    let before = artifacts(s3.keys("gc"));
+    assert!(before >= targets.len() * 3, "{before}");
+    let done = gc(&["--max-size", "1"]);
+    assert_eq!(done["freed"], dry["freed"]);
+    assert_eq!(artifacts(s3.keys("gc")), 0, "{:?}", s3.keys("gc"));
+    assert!(
+        s3.keys("gc/.access").is_empty(),
+        "markers of removed versions go too"
+    );
+    // Fetched again, whole, from the bucket-backed server.
+    assert_sums(
+        fx,
+        &go::download(&Go::new(&modgate.url), &fresh_dir("app"), &targets),
+    );
+}

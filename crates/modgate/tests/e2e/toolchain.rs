@@ -159,3 +159,60 @@ fn gotoolchain_switches_through_modgate_online_and_from_a_bundle() {
     ]);
     assert_eq!(switched_go_version(&offline.url, &key), want);
 }
+
+/// Peak resident memory of process `pid` (`VmHWM`), in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = fs_err::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    kib << 10
+}
+
+/// Toolchain zips are 60–80 MB: twenty clients asking for one at once make
+/// one upstream fetch, and modgate never holds the zip in memory (its peak
+/// memory grows by far less than the zip's size).
+#[test]
+fn twenty_concurrent_fetches_of_a_large_toolchain_zip_make_one_upstream_fetch() {
+    const MIB: usize = 60;
+    let version = format!("v0.0.1-{RELEASE}.linux-amd64");
+    let tree = fresh_dir("big-toolchain");
+    let zip = crate::support::mirror::big_module(&tree, MODULE, &version, MIB);
+    let mirror = Mirror::serving(tree);
+    let modgate = Modgate::start(&fresh_dir("storage"), &mirror.url);
+    let path = format!("/{MODULE}/@v/{version}.zip");
+    // Warm up the server (allocator, runtime) on something small first.
+    let info = crate::support::http::get(&modgate.addr, &format!("/{MODULE}/@v/{version}.info"));
+    assert_eq!(info.status, 200, "{}", info.text());
+    let before = peak_rss(modgate.pid());
+    let hits = mirror.hits();
+    std::thread::scope(|s| {
+        let clients: Vec<_> = (0..20)
+            .map(|_| s.spawn(|| crate::support::http::get(&modgate.addr, &path)))
+            .collect();
+        for c in clients {
+            let resp = c.join().unwrap();
+            assert_eq!(resp.status, 200, "{}", resp.text());
+            assert_eq!(resp.body.len(), zip.len());
+            assert!(resp.body == zip, "zip bytes differ");
+        }
+    });
+    assert_eq!(
+        mirror.hits() - hits,
+        1,
+        "one upstream fetch for twenty clients"
+    );
+    let grew = peak_rss(modgate.pid()).saturating_sub(before);
+    eprintln!(
+        "peak RSS {} MiB before, grew by {} MiB serving a {MIB} MiB zip to 20 clients",
+        before >> 20,
+        grew >> 20
+    );
+    assert!(
+        grew < (MIB as u64) << 20,
+        "peak memory grew by {} MiB serving a {MIB} MiB zip twenty times",
+        grew >> 20
+    );
+}

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tempfile::NamedTempFile;
 
-use super::{Body, Key, Object, Store, StoreError};
+use super::{Body, Key, Object, Stat, Store, StoreError};
 
 /// Objects up to this size are read into memory at once; larger ones are streamed.
 const READ_WHOLE_LIMIT: u64 = 64 * 1024;
@@ -57,17 +57,6 @@ impl DiskStore {
     pub fn with_mode(mut self, mode: u32) -> Self {
         self.mode = mode & 0o777;
         self
-    }
-
-    /// Deletes a stored object: for a cache tier, never the store of record.
-    pub(crate) async fn remove(&self, key: &Key) -> Result<(), StoreError> {
-        let path = self.path(key);
-        tokio::task::spawn_blocking(move || match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fs_err_wrap(e, &path)),
-            _ => Ok(()),
-        })
-        .await??;
-        Ok(())
     }
 
     fn path(&self, key: &Key) -> PathBuf {
@@ -235,6 +224,38 @@ impl Store for DiskStore {
         Ok(names)
     }
 
+    async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError> {
+        let path = self.path(dir);
+        let files = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<(String, Stat)>> {
+            let entries = match std::fs::read_dir(&path) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(fs_err_wrap(e, &path)),
+            };
+            let mut files = Vec::new();
+            for entry in entries {
+                let entry = entry?;
+                // Removed since the listing (gc): not there.
+                let Ok(meta) = entry.metadata() else {
+                    continue;
+                };
+                if let (true, Ok(name)) = (meta.is_file(), entry.file_name().into_string()) {
+                    let stored = meta.modified()?;
+                    files.push((
+                        name,
+                        Stat {
+                            size: meta.len(),
+                            stored,
+                        },
+                    ));
+                }
+            }
+            Ok(files)
+        })
+        .await??;
+        Ok(files)
+    }
+
     async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
         let from = self.path(key);
         let to = self.root.join(super::QUARANTINE).join(key.as_str());
@@ -242,6 +263,32 @@ impl Store for DiskStore {
             fs_err::create_dir_all(to.parent().expect("store keys have a parent"))?;
             fs_err::rename(&from, &to)?;
             sync_dir(from.parent().expect("store keys have a parent"))
+        })
+        .await??;
+        Ok(())
+    }
+
+    async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
+        let path = self.path(key);
+        Ok(
+            tokio::task::spawn_blocking(move || match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => Ok(Some(Stat {
+                    size: meta.len(),
+                    stored: meta.modified()?,
+                })),
+                Ok(_) => Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(fs_err_wrap(e, &path)),
+            })
+            .await??,
+        )
+    }
+
+    async fn remove(&self, key: &Key) -> Result<(), StoreError> {
+        let path = self.path(key);
+        tokio::task::spawn_blocking(move || match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fs_err_wrap(e, &path)),
+            _ => Ok(()),
         })
         .await??;
         Ok(())

@@ -9,7 +9,7 @@ use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use tempfile::NamedTempFile;
 
-use super::{Body, Key, Object, Store, StoreError};
+use super::{Body, Key, Object, Stat, Store, StoreError};
 
 #[derive(Clone)]
 struct Entry {
@@ -99,6 +99,19 @@ impl Store for MemoryCached {
 
     async fn check(&self) -> Result<(), StoreError> {
         self.inner.check().await
+    }
+
+    async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError> {
+        self.inner.list_files(dir).await
+    }
+
+    async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
+        self.inner.stat(key).await
+    }
+
+    async fn remove(&self, key: &Key) -> Result<(), StoreError> {
+        self.cache.remove(key);
+        self.inner.remove(key).await
     }
 
     fn temp_file(&self) -> Result<NamedTempFile, StoreError> {

@@ -44,6 +44,10 @@ impl StoreError {
 /// an escaped module path.
 pub const QUARANTINE: &str = ".quarantine";
 
+/// Where the server records which versions it served, a day at a time
+/// ([`Key::access`]).
+pub const ACCESS: &str = ".access";
+
 /// Files modgate names itself beside a version's artifacts (requests name
 /// the others: see `protocol::Request::key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +92,16 @@ impl Key {
         Key(format!("sumdb/{name}/{path}"))
     }
 
+    /// The marker saying `module@version` was served on `day` (days since
+    /// the Unix epoch), for `modgate gc`: `.access/<day>/<module>@<version>`,
+    /// escaped, with the module's slashes as colons (which no module path
+    /// holds), so that a day is one flat directory.
+    pub fn access(day: u64, module: &str, version: &str) -> Option<Self> {
+        let m = modgate_module::escape::escape_path(module).ok()?;
+        let v = modgate_module::escape::escape_version(version).ok()?;
+        Some(Key(format!("{ACCESS}/{day}/{}@{v}", m.replace('/', ":"))))
+    }
+
     pub fn versions_dir(module: &str) -> Option<Self> {
         let m = modgate_module::escape::escape_path(module).ok()?;
         Some(Key(format!("{m}/@v")))
@@ -102,6 +116,29 @@ impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// A version's artifacts in a store, from [`Store::versions`](trait.Store.html).
+#[derive(Debug, Clone)]
+pub struct StoredVersion {
+    pub version: String,
+    pub files: Vec<(StoredFile, Key, Stat)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredFile {
+    Info,
+    Mod,
+    Zip,
+    ZipHash,
+}
+
+/// What [`Store::stat`] tells of an object.
+#[derive(Debug, Clone, Copy)]
+pub struct Stat {
+    pub size: u64,
+    /// When it was stored (objects never change after).
+    pub stored: std::time::SystemTime,
 }
 
 /// A stored object ready to be served (cloned to serve it again: a file is
@@ -251,11 +288,21 @@ pub trait Store: Send + Sync + 'static {
     async fn sync(&self, key: &Key) -> Result<(), StoreError>;
     /// Names of the objects directly under `dir`.
     async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError>;
+    /// The objects (not directories) directly under `dir`, with what
+    /// [`Store::stat`] tells of each: one listing, not a call per object.
+    async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError>;
     /// Whether the store can be written and read now.
     async fn check(&self) -> Result<(), StoreError>;
     /// Moves the object under `key` to `.quarantine/<key>`, out of what is
     /// served, so that it is fetched again (`modgate verify --quarantine`).
     async fn set_aside(&self, key: &Key) -> Result<(), StoreError>;
+    /// The size and time of storing of the object under `key`, or `None`
+    /// when it is not stored; never reads it.
+    async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError>;
+    /// Deletes the object under `key` (none there: done). Only `modgate gc`
+    /// deletes: stored objects never change, so a reader holding one open
+    /// keeps reading what it had, and a reader after it fetches it again.
+    async fn remove(&self, key: &Key) -> Result<(), StoreError>;
     /// A temporary file for staging a large artifact before `put_file`.
     fn temp_file(&self) -> Result<NamedTempFile, StoreError>;
 }
@@ -283,6 +330,39 @@ impl dyn Store {
         }
         modules.sort();
         Ok(modules)
+    }
+
+    /// The versions of the module stored under `escaped_module` (from
+    /// [`modules`](Self::modules)) with their artifacts, by version.
+    pub async fn versions(&self, escaped_module: &str) -> Result<Vec<StoredVersion>, StoreError> {
+        let dir = format!("{escaped_module}/@v");
+        let mut by_version: std::collections::BTreeMap<String, StoredVersion> =
+            std::collections::BTreeMap::new();
+        for (name, stat) in self.list_files(&Key::from_escaped_path(&dir)).await? {
+            let Some((stem, ext)) = name.rsplit_once('.') else {
+                continue;
+            };
+            let ext = match ext {
+                "info" => StoredFile::Info,
+                "mod" => StoredFile::Mod,
+                "zip" => StoredFile::Zip,
+                "ziphash" => StoredFile::ZipHash,
+                _ => continue,
+            };
+            let Ok(version) = modgate_module::escape::unescape_version(stem) else {
+                continue;
+            };
+            let key = Key::from_escaped_path(&format!("{dir}/{name}"));
+            by_version
+                .entry(version.clone())
+                .or_insert_with(|| StoredVersion {
+                    version,
+                    files: Vec::new(),
+                })
+                .files
+                .push((ext, key, stat));
+        }
+        Ok(by_version.into_values().collect())
     }
 
     /// The object under `key` in memory, or `None`; see [`Object::read_small`].

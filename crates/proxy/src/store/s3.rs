@@ -31,7 +31,7 @@ use object_store::{
 };
 use tempfile::NamedTempFile;
 
-use super::{Body, Key, Object, Store, StoreError};
+use super::{Body, Key, Object, Stat, Store, StoreError};
 
 /// Every read asks for the first this many bytes: an object up to this size
 /// comes whole in one GET; of a larger one they are kept with its
@@ -473,11 +473,48 @@ impl Store for S3Store {
             .collect())
     }
 
+    async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError> {
+        let listed = self
+            .bucket
+            .list_with_delimiter(Some(&self.path(dir.as_str())))
+            .await
+            .map_err(bucket_error)?;
+        Ok(listed
+            .objects
+            .into_iter()
+            .filter_map(|o| {
+                let stat = Stat {
+                    size: o.size,
+                    stored: o.last_modified.into(),
+                };
+                Some((o.location.filename()?.to_owned(), stat))
+            })
+            .collect())
+    }
+
     async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
         let from = self.path(key.as_str());
         let to = self.path(&format!("{}/{key}", super::QUARANTINE));
         self.bucket.copy(&from, &to).await.map_err(bucket_error)?;
         self.bucket.delete(&from).await.map_err(bucket_error)
+    }
+
+    async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
+        match self.bucket.head(&self.path(key.as_str())).await {
+            Ok(meta) => Ok(Some(Stat {
+                size: meta.size,
+                stored: meta.last_modified.into(),
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(bucket_error(e)),
+        }
+    }
+
+    async fn remove(&self, key: &Key) -> Result<(), StoreError> {
+        match self.bucket.delete(&self.path(key.as_str())).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(bucket_error(e)),
+        }
     }
 
     async fn check(&self) -> Result<(), StoreError> {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tempfile::NamedTempFile;
 
-use super::{Body, DiskStore, Key, Object, Store, StoreError};
+use super::{Body, DiskStore, Key, Object, Stat, Store, StoreError};
 use crate::lock;
 
 pub struct DiskTier {
@@ -213,6 +213,19 @@ impl Store for DiskTier {
 
     async fn check(&self) -> Result<(), StoreError> {
         self.back.check().await
+    }
+
+    async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError> {
+        self.back.list_files(dir).await
+    }
+
+    async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
+        self.back.stat(key).await
+    }
+
+    async fn remove(&self, key: &Key) -> Result<(), StoreError> {
+        self.local.forget(key).await;
+        self.back.remove(key).await
     }
 
     async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {

@@ -269,6 +269,15 @@ impl Breaker {
         true
     }
 
+    /// How long the upstream has been failing, and its last failure;
+    /// `None` since its last success.
+    pub fn failing(&self) -> Option<(Duration, String)> {
+        self.lock()
+            .failing
+            .as_ref()
+            .map(|(since, error)| (since.elapsed(), error.clone()))
+    }
+
     pub fn state(&self) -> BreakerState {
         match self.lock().mode {
             Mode::Proven { .. } => BreakerState::Closed,

@@ -514,6 +514,15 @@ impl Chain {
     }
 }
 
+/// A remote upstream as its breaker sees it.
+#[derive(Debug, Clone)]
+pub struct UpstreamHealth {
+    pub name: String,
+    pub state: BreakerState,
+    /// How long it has been failing, and its last failure.
+    pub failing: Option<(Duration, String)>,
+}
+
 /// The upstream chains, ready to fetch.
 pub struct Upstreams {
     public: Chain,
@@ -598,12 +607,19 @@ impl Upstreams {
         }
     }
 
-    /// Every remote upstream with its breaker's state.
-    pub fn health(&self) -> Vec<(String, BreakerState)> {
+    /// Every remote upstream with its breaker's state and its failure.
+    pub fn health(&self) -> Vec<UpstreamHealth> {
         self.public
             .entries
             .iter()
-            .filter_map(|e| Some((e.fetcher.name().to_owned(), e.breaker.as_ref()?.state())))
+            .filter_map(|e| {
+                let breaker = e.breaker.as_ref()?;
+                Some(UpstreamHealth {
+                    name: e.fetcher.name().to_owned(),
+                    state: breaker.state(),
+                    failing: breaker.failing(),
+                })
+            })
             .collect()
     }
 

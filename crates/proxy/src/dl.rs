@@ -1,0 +1,268 @@
+//! `/dl/`: a mirror of Go release archives (`--dl-upstream`, go.dev/dl by
+//! default), for installers that fetch Go itself (setup-go, CI images
+//! without GOTOOLCHAIN). `/dl/?mode=json` is passed through and kept a
+//! while; an archive is fetched once, its SHA-256 checked against that
+//! JSON before it is stored, and served from the store after.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::flights::{Flights, Lost};
+use crate::lock;
+use crate::store::{Key, Object, Store, StoreError};
+
+/// How long a release list answers before it is fetched again; when the
+/// upstream fails, the last one is served however old.
+const LIST_TTL: Duration = Duration::from_secs(300);
+/// Largest release list and archive taken.
+const MAX_LIST: usize = 32 << 20;
+const MAX_ARCHIVE: u64 = 1 << 31;
+/// Where archives are stored; a leading dot keeps them out of module listings.
+const DIR: &str = ".dl";
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DlError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("release mirror upstream: {0}")]
+    Upstream(String),
+    /// The archive's bytes are not the ones the release list vouches for.
+    #[error("SECURITY ERROR: {file}: SHA-256 {got}, the release list says {want}: refused")]
+    Mismatch {
+        file: String,
+        want: String,
+        got: String,
+    },
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+/// One file of a release, as go.dev/dl's JSON lists it.
+#[derive(Debug, serde::Deserialize)]
+struct File {
+    filename: String,
+    sha256: String,
+    #[serde(default)]
+    size: Option<u64>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Release {
+    files: Vec<File>,
+}
+
+pub struct ReleaseMirror {
+    base: url::Url,
+    client: reqwest::Client,
+    store: Arc<dyn Store>,
+    /// Query (`mode=json`, `mode=json&include=all`) → when fetched, and the list.
+    lists: Mutex<HashMap<&'static str, (Instant, Bytes)>>,
+    fills: Flights<Result<Object, DlError>>,
+}
+
+impl ReleaseMirror {
+    pub fn new(base: url::Url, store: Arc<dyn Store>) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("modgate/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            base,
+            client,
+            store,
+            lists: Mutex::new(HashMap::new()),
+            fills: Flights::new(),
+        })
+    }
+
+    fn url(&self, tail: &str) -> String {
+        format!("{}/{tail}", self.base.as_str().trim_end_matches('/'))
+    }
+
+    /// `/dl/?mode=json[&include=all]`: the release list, checked to be one.
+    pub async fn list(&self, all: bool) -> Result<Bytes, DlError> {
+        let query = if all {
+            "mode=json&include=all"
+        } else {
+            "mode=json"
+        };
+        if let Some((at, list)) = lock(&self.lists).get(query)
+            && at.elapsed() < LIST_TTL
+        {
+            return Ok(list.clone());
+        }
+        match self.fetch_list(query).await {
+            Ok(list) => {
+                lock(&self.lists).insert(query, (Instant::now(), list.clone()));
+                Ok(list)
+            }
+            Err(e) => match lock(&self.lists).get(query) {
+                Some((_, list)) => {
+                    tracing::warn!(error = %e, "release list upstream failing: serving the last one");
+                    Ok(list.clone())
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn fetch_list(&self, query: &str) -> Result<Bytes, DlError> {
+        let url = self.url(&format!("?{query}"));
+        let resp = self.get(&url).await?;
+        let mut body = Vec::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| upstream(&url, &e))?;
+            if body.len() + chunk.len() > MAX_LIST {
+                return Err(DlError::Upstream(format!(
+                    "{url}: release list over {MAX_LIST} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice::<Vec<Release>>(&body)
+            .map_err(|e| DlError::Upstream(format!("{url}: not a release list: {e}")))?;
+        Ok(body.into())
+    }
+
+    async fn get(&self, url: &str) -> Result<reqwest::Response, DlError> {
+        let resp = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| upstream(url, &e))?;
+        match resp.status() {
+            s if s.is_success() => Ok(resp),
+            reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::GONE => Err(DlError::NotFound(
+                format!("{}: not found upstream", modgate_redact::redact_text(url)),
+            )),
+            s => Err(DlError::Upstream(format!(
+                "{}: {s}",
+                modgate_redact::redact_text(url)
+            ))),
+        }
+    }
+
+    /// `/dl/<file>`: from the store, else fetched, checked and stored.
+    pub async fn archive(self: &Arc<Self>, file: &str) -> Result<Object, DlError> {
+        if !is_archive_name(file) {
+            return Err(DlError::BadRequest(format!(
+                "{file:?} is not a Go release file name (go1.N.N.os-arch.tar.gz, .zip, …)"
+            )));
+        }
+        let key = Key::from_escaped_path(&format!("{DIR}/{file}"));
+        match self.store.get(&key).await {
+            Ok(Some(obj)) => return Ok(obj),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%key, error = %e, "storage failing: fetching the archive"),
+        }
+        let (this, owned, flight) = (self.clone(), file.to_owned(), key.to_string());
+        let work = async move { this.fill(&owned, &key).await };
+        self.fills
+            .run(&flight, "dl", work)
+            .await
+            .map_err(|Lost| DlError::Upstream(format!("{file}: the fetch was interrupted")))?
+    }
+
+    async fn fill(&self, file: &str, key: &Key) -> Result<Object, DlError> {
+        let list = self.list(true).await?;
+        let releases: Vec<Release> = serde_json::from_slice(&list)
+            .map_err(|e| DlError::Upstream(format!("release list: {e}")))?;
+        let Some(entry) = releases
+            .iter()
+            .flat_map(|r| &r.files)
+            .find(|f| f.filename == file)
+        else {
+            return Err(DlError::NotFound(format!(
+                "{file}: no such file in the release list"
+            )));
+        };
+        let want = entry.sha256.to_ascii_lowercase();
+        let max = entry.size.unwrap_or(MAX_ARCHIVE).min(MAX_ARCHIVE);
+        let url = self.url(file);
+        let resp = self.get(&url).await?;
+        let storage = |e: StoreError| DlError::Storage(e.kind_text());
+        let mut staged = self.store.temp_file().map_err(storage)?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| upstream(&url, &e))?;
+            size += chunk.len() as u64;
+            if size > max {
+                return Err(DlError::Upstream(format!(
+                    "{file}: larger than the {max} bytes the release list says"
+                )));
+            }
+            hasher.update(&chunk);
+            staged = tokio::task::spawn_blocking(move || staged.write_all(&chunk).map(|()| staged))
+                .await
+                .map_err(|e| storage(e.into()))?
+                .map_err(|e| storage(e.into()))?;
+        }
+        let got = format!("{:x}", hasher.finalize());
+        if got != want {
+            tracing::error!(file, %got, %want, "refused: release archive checksum mismatch");
+            crate::telemetry::metric::rejected_artifact("dl");
+            return Err(DlError::Mismatch {
+                file: file.to_owned(),
+                want,
+                got,
+            });
+        }
+        self.store.put_file(key, staged).await.map_err(storage)?;
+        self.store.sync(key).await.map_err(storage)?;
+        tracing::info!(file, sha256 = %got, "stored Go release archive");
+        self.store
+            .get(key)
+            .await
+            .map_err(storage)?
+            .ok_or_else(|| DlError::Storage(format!("{file} vanished right after it was stored")))
+    }
+}
+
+fn upstream(url: &str, e: &reqwest::Error) -> DlError {
+    DlError::Upstream(modgate_redact::redact_text(&format!("{url}: {e}")))
+}
+
+/// A release file name: `go` then letters, digits, dots, dashes and
+/// underscores only, so it can name nothing but a file in the store's
+/// `.dl/`.
+fn is_archive_name(name: &str) -> bool {
+    name.starts_with("go")
+        && name.len() < 128
+        && !name.contains("..")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_release_file_names_pass() {
+        for ok in ["go1.23.4.linux-amd64.tar.gz", "go1.22rc1.windows-arm64.zip"] {
+            assert!(super::is_archive_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "..",
+            "go1/../x",
+            "go1..tar",
+            "x.tar.gz",
+            "go1.2 .zip",
+            "go%2f",
+        ] {
+            assert!(!super::is_archive_name(bad), "{bad}");
+        }
+    }
+}
