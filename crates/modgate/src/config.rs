@@ -24,6 +24,7 @@ pub const DEFAULT_SUMDB: &str = "sum.golang.org";
 pub const DEFAULT_MEMORY_CACHE_MB: u64 = 256;
 pub const DEFAULT_VCS_MAX_SIZE: u64 = 20 << 30;
 pub const DEFAULT_CACHE_MAX_SIZE: u64 = 10 << 30;
+pub const DEFAULT_VULNDB: &str = "https://vuln.go.dev";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -195,6 +196,11 @@ pub enum ConfigError {
     #[error("--storage {0}")]
     StorageUrl(String),
 
+    #[error("--vulndb {0}: an http(s) URL or off")]
+    Vulndb(String),
+    #[error("--vulndb-refresh must be more than 0")]
+    VulndbRefresh,
+
     #[error("{given} is set but {missing} is not: TLS needs both")]
     TlsPair {
         given: &'static str,
@@ -359,6 +365,15 @@ pub struct Settings {
     #[arg(long, env = env::GO_GET, value_name = "on|off|HOST,…")]
     #[serde(alias = "go-get")]
     pub go_get: Option<GoGet>,
+    /// Vulnerability database mirrored at /vuln/ (vuln.go.dev's layout),
+    /// or `off` [default: https://vuln.go.dev].
+    #[arg(long, env = env::VULNDB, value_name = "URL|off")]
+    pub vulndb: Option<String>,
+    /// How often the vulnerability database mirror asks its upstream what
+    /// changed [default: 1h].
+    #[arg(long, env = env::VULNDB_REFRESH, value_name = "DUR")]
+    #[serde(alias = "vulndb-refresh")]
+    pub vulndb_refresh: Option<Dur>,
 }
 
 impl Settings {
@@ -411,7 +426,9 @@ impl Settings {
             auth_file,
             audit_log,
             allow_network,
-            go_get
+            go_get,
+            vulndb,
+            vulndb_refresh
         )
     }
 }
@@ -484,6 +501,9 @@ pub struct ServeConfig {
     pub disk_tier: Option<(PathBuf, u64)>,
     pub auth_file: Option<PathBuf>,
     pub audit_log: Option<PathBuf>,
+    /// `--vulndb`: the upstream of the vulnerability database mirror; None when off.
+    pub vulndb: Option<String>,
+    pub vulndb_refresh: Duration,
 }
 
 impl ServeConfig {
@@ -531,7 +551,20 @@ impl ServeConfig {
                 });
             }
         };
+        let vulndb = match s.vulndb.as_deref().unwrap_or(DEFAULT_VULNDB).trim() {
+            "off" => None,
+            url if url.starts_with("https://") || url.starts_with("http://") => {
+                Some(url.to_owned())
+            }
+            other => return Err(ConfigError::Vulndb(modgate_redact::redact_url(other))),
+        };
+        let vulndb_refresh = secs(s.vulndb_refresh, 3600);
+        if vulndb_refresh.is_zero() {
+            return Err(ConfigError::VulndbRefresh);
+        }
         Ok(Self {
+            vulndb,
+            vulndb_refresh,
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             tls,
             direct,

@@ -148,12 +148,33 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let vulndb = match &config.vulndb {
+        Some(url) => Some(Arc::new(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(modgate_proxy::vulndb::VulnDb::open(
+                    url,
+                    config
+                        .policy
+                        .http_client()
+                        .context("cannot build the HTTP client")?,
+                    &config.policy,
+                    &modgate_net::credentials::load(),
+                    store.clone(),
+                    config.vulndb_refresh,
+                ))
+                .context("cannot open the vulnerability database mirror")?,
+        )),
+        None => None,
+    };
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(server::AppState {
         proxy: modgate_proxy::Proxy::new(store, upstreams, config.cache.clone(), checksums, log),
         metrics: metrics.clone(),
         access,
         audit,
+        vulndb,
     });
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -186,6 +207,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 () = async {
                     match &watching.access {
                         Some(access) => access.watch().await,
+                        None => std::future::pending().await,
+                    }
+                } => {},
+                () = async {
+                    match &watching.vulndb {
+                        Some(db) => db.watch().await,
                         None => std::future::pending().await,
                     }
                 } => {},

@@ -22,6 +22,7 @@ pub mod telemetry;
 pub mod tls;
 pub mod upstream;
 pub mod verify;
+pub mod vulndb;
 pub mod workers;
 
 pub use proxy::{Answer, CachePolicy, Proxy, ProxyError, PublishError, Published};

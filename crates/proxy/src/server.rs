@@ -21,6 +21,7 @@ use crate::store::{Body, Object};
 use crate::sumdb::SumdbError;
 use crate::telemetry::{self, metric};
 use crate::upstream::BreakerState;
+use crate::vulndb::{self, VulnDb, VulnDbError};
 use crate::workers::ClientAddr;
 use crate::{Answer, Proxy, ProxyError, PublishError, Published, ingest};
 use modgate_auth::Right;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub access: Option<Access>,
     /// `--audit-log`: private reads and publishes, one JSON line each.
     pub audit: Option<AuditLog>,
+    /// `--vulndb`: the vulnerability database mirror at `/vuln/`.
+    pub vulndb: Option<Arc<VulnDb>>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -49,6 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/sumdb/{*rest}", get(sumdb))
+        .route("/vuln/{*rest}", get(vuln))
         .fallback(goproxy)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(observe))
@@ -209,6 +213,9 @@ async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
     }
     if !health.is_empty() && health.iter().all(|(_, b)| *b == BreakerState::Open) {
         body.push_str("degraded: every upstream is down; serving from the cache\n");
+    }
+    if let Some(db) = &state.vulndb {
+        body.push_str(&vulndb_line(&db.status(), detailed));
     }
     with_endpoint("readyz", text(StatusCode::OK, &body))
 }
@@ -439,6 +446,113 @@ async fn sumdb(
         Err(e) => proxy_error(e),
     };
     with_endpoint("sumdb", resp)
+}
+
+/// The `/readyz` line of the vulnerability database mirror; why the upstream
+/// fails is for admins only, as upstream states are.
+fn vulndb_line(status: &vulndb::Status, detailed: bool) -> String {
+    let age = match (status.synced, status.age()) {
+        (Some(at), Some(age)) => format!("synced {at} (age {age}s)"),
+        _ => "not mirrored yet".to_owned(),
+    };
+    match &status.failing {
+        None => format!("vulndb: ok, {age}\n"),
+        Some(why) if detailed => {
+            format!("vulndb: upstream failing, serving what is stored, {age}: {why}\n")
+        }
+        Some(_) => format!("vulndb: upstream failing, serving what is stored, {age}\n"),
+    }
+}
+
+/// `/vuln/<path>`: the mirrored vulnerability database. It is public data,
+/// so it is read under the auth file's `defaults.public`, as the proxied
+/// public checksum database is. `Age` says how long ago the upstream last
+/// confirmed it.
+async fn vuln(
+    State(state): State<Arc<AppState>>,
+    Path(rest): Path<String>,
+    req: HttpRequest,
+) -> Response {
+    let auth = authenticated(&req);
+    let head = req.method() == Method::HEAD;
+    let resp = vuln_answer(&state, &rest, auth.as_deref(), req.headers(), head).await;
+    with_endpoint("vuln", resp)
+}
+
+async fn vuln_answer(
+    state: &AppState,
+    rest: &str,
+    auth: Option<&Authenticated>,
+    headers: &HeaderMap,
+    head: bool,
+) -> Response {
+    let Some(db) = &state.vulndb else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "the vulnerability database mirror is off (serve --vulndb)\n",
+        );
+    };
+    if let Some(auth) = auth
+        && !auth.config.reads_public(&auth.identity)
+    {
+        return if auth.identity.is_anonymous() {
+            unauthorized(modgate_auth::CREDENTIALS_REQUIRED)
+        } else {
+            text(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "modgate: {} may not read the vulnerability database\n",
+                    auth.identity
+                ),
+            )
+        };
+    }
+    if !vulndb::is_db_path(rest) {
+        return text(
+            StatusCode::NOT_FOUND,
+            &format!("not found: {rest} is not a file of the vulnerability database\n"),
+        );
+    }
+    let (bytes, hash) = match db.get(rest).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return text(StatusCode::NOT_FOUND, &format!("not found: {rest}\n")),
+        Err(VulnDbError::NotSynced) => {
+            let why = db
+                .status()
+                .failing
+                .map(|_| ": its upstream is failing")
+                .unwrap_or("");
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("the vulnerability database has not been mirrored yet{why}\n"),
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reading the vulnerability database failed");
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "modgate's storage is failing (reading the vulnerability database)\n",
+            );
+        }
+    };
+    let etag = format!("\"{}\"", &hash[..32]);
+    let mut resp = if not_modified(headers, &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if head {
+        let mut resp = StatusCode::OK.into_response();
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        resp
+    } else {
+        (StatusCode::OK, bytes).into_response()
+    };
+    // Entries change upstream: clients revalidate with the ETag.
+    base_headers(&mut resp, "application/json", "no-cache", &etag);
+    if let Some(age) = db.status().age() {
+        resp.headers_mut()
+            .insert(header::AGE, HeaderValue::from(age));
+    }
+    resp
 }
 
 fn content_type(req: &Request) -> &'static str {

@@ -17,3 +17,4 @@ mod ssrf;
 mod sumdb;
 mod tls;
 mod upstreams;
+mod vulndb;

@@ -44,6 +44,10 @@ impl StoreError {
 /// an escaped module path.
 pub const QUARANTINE: &str = ".quarantine";
 
+/// Where the vulnerability database mirror keeps its files: like `sumdb`,
+/// a first path element without a dot, which no module path has.
+pub const VULNDB: &str = "vulndb";
+
 /// Files modgate names itself beside a version's artifacts (requests name
 /// the others: see `protocol::Request::key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,6 +90,12 @@ impl Key {
     /// relative, clean and free of `..`: callers build it from parsed parts.
     pub fn sumdb(name: &str, path: &str) -> Self {
         Key(format!("sumdb/{name}/{path}"))
+    }
+
+    /// A file of the vulnerability database mirror (`vulndb/…`); `path`
+    /// is built by the mirror from validated parts, as for [`Key::sumdb`].
+    pub fn vulndb(path: &str) -> Self {
+        Key(format!("{VULNDB}/{path}"))
     }
 
     pub fn versions_dir(module: &str) -> Option<Self> {
@@ -200,14 +210,15 @@ pub trait Store: Send + Sync + 'static {
 
 impl dyn Store {
     /// The escaped paths of every module with a `@v` directory, skipping
-    /// staging, quarantine, mirrors and checksum-database proofs. Outside
+    /// staging, quarantine, mirrors, checksum-database proofs and the
+    /// vulnerability database. Outside
     /// `@v` a store holds only directories: module path elements.
     pub async fn modules(&self) -> Result<Vec<String>, StoreError> {
         let mut modules = Vec::new();
         let mut dirs = vec![String::new()];
         while let Some(dir) = dirs.pop() {
             for name in self.list(&Key::from_escaped_path(&dir)).await? {
-                if dir.is_empty() && (name.starts_with('.') || name == "sumdb") {
+                if dir.is_empty() && (name.starts_with('.') || name == "sumdb" || name == VULNDB) {
                     continue;
                 }
                 if name == "@v" {

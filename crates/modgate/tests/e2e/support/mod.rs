@@ -13,6 +13,7 @@ pub mod modgate;
 pub mod repos;
 pub mod s3;
 pub mod tls;
+pub mod vulndb;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
