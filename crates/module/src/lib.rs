@@ -9,6 +9,7 @@ pub mod escape;
 pub mod goproxy;
 pub mod info;
 pub mod modfile;
+pub mod mvs;
 pub mod path;
 pub mod pattern;
 pub mod pseudo;

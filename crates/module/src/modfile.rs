@@ -366,38 +366,87 @@ fn is_ident(c: char) -> bool {
 }
 
 /// A statement: its verb (for the lines of a `verb ( ... )` block, the
-/// block's verb) and its arguments, as written.
-type Line<'a> = Vec<&'a str>;
+/// block's verb) and its arguments, as written, with the `//` comments
+/// modfile attaches to it (see [`Line::comment`]).
+struct Line<'a> {
+    tokens: Vec<&'a str>,
+    /// The comment lines right before it (in a block: since the previous
+    /// line), then its end-of-line comment.
+    comments: Vec<&'a str>,
+    /// For a line of a block: the block's own comments, which stand for
+    /// the line's when it has none (modfile's parseDirectiveComment).
+    block: Vec<&'a str>,
+}
+
+impl<'a> std::ops::Deref for Line<'a> {
+    type Target = [&'a str];
+    fn deref(&self) -> &[&'a str] {
+        &self.tokens
+    }
+}
+
+impl Line<'_> {
+    /// The text of its comments without `//`, one trimmed line each, as
+    /// modfile's parseDirectiveComment gives it.
+    fn comment(&self) -> String {
+        let comments = if self.comments.is_empty() {
+            &self.block
+        } else {
+            &self.comments
+        };
+        comments
+            .iter()
+            .map(|c| c.trim().trim_start_matches("//").trim())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
 
 fn parse_file<'a>(lx: &mut Lexer<'a>) -> Result<Vec<Line<'a>>, Error> {
     let mut lines = Vec::new();
+    // Comment lines directly above the next statement; a blank line makes
+    // them a comment block of their own.
+    let mut before = Vec::new();
     loop {
         match lx.peek() {
-            Tok::Newline | Tok::Comment => {
+            Tok::Newline => {
                 lx.lex()?;
+                before.clear();
             }
+            Tok::Comment => before.push(lx.lex_text()?.1),
             Tok::Eof => return Ok(lines),
-            _ => parse_stmt(lx, &mut lines)?,
+            _ => parse_stmt(lx, std::mem::take(&mut before), &mut lines)?,
         }
     }
 }
 
 /// A line of tokens, or the header of a block when it ends in `(`.
-fn parse_stmt<'a>(lx: &mut Lexer<'a>, lines: &mut Vec<Line<'a>>) -> Result<(), Error> {
+fn parse_stmt<'a>(
+    lx: &mut Lexer<'a>,
+    mut comments: Vec<&'a str>,
+    lines: &mut Vec<Line<'a>>,
+) -> Result<(), Error> {
     let start = lx.next_start;
-    let mut line = vec![lx.lex_text()?.1]; // the verb, whatever it is
+    let mut tokens = vec![lx.lex_text()?.1]; // the verb, whatever it is
     loop {
         let (tok, text) = lx.lex_text()?;
         if tok.is_eol() {
-            lines.push(line);
+            if tok == Tok::EolComment {
+                comments.push(text);
+            }
+            lines.push(Line {
+                tokens,
+                comments,
+                block: Vec::new(),
+            });
             return Ok(());
         }
         // Any other parentheses, including an empty `( )` block, are plain
         // tokens as far as syntax goes.
         if tok == Tok::LParen && lx.peek().is_eol() {
-            return parse_line_block(lx, start, &line, lines);
+            return parse_line_block(lx, start, &tokens, comments, lines);
         }
-        line.push(text);
+        tokens.push(text);
     }
 }
 
@@ -405,13 +454,24 @@ fn parse_line_block<'a>(
     lx: &mut Lexer<'a>,
     start: (usize, usize),
     header: &[&'a str],
+    mut block: Vec<&'a str>,
     lines: &mut Vec<Line<'a>>,
 ) -> Result<(), Error> {
+    let mut before = Vec::new();
+    let mut first = true;
     loop {
         match lx.peek() {
-            Tok::EolComment | Tok::Newline | Tok::Comment => {
+            Tok::EolComment => {
+                // Only the one after `(` can come here: a line's own is read with it.
+                let text = lx.lex_text()?.1;
+                if first {
+                    block.push(text);
+                }
+            }
+            Tok::Newline => {
                 lx.lex()?;
             }
+            Tok::Comment => before.push(lx.lex_text()?.1),
             Tok::Eof => {
                 return Err(lx.error(format!(
                     "syntax error (unterminated block started at go.mod:{}:{})",
@@ -428,17 +488,26 @@ fn parse_line_block<'a>(
             }
             _ => {
                 // A line inside the block; parentheses in it are plain tokens.
-                let mut line = header.to_vec();
+                let mut tokens = header.to_vec();
+                let mut comments = std::mem::take(&mut before);
                 loop {
                     let (tok, text) = lx.lex_text()?;
                     if tok.is_eol() {
+                        if tok == Tok::EolComment {
+                            comments.push(text);
+                        }
                         break;
                     }
-                    line.push(text);
+                    tokens.push(text);
                 }
-                lines.push(line);
+                lines.push(Line {
+                    tokens,
+                    comments,
+                    block: block.clone(),
+                });
             }
         }
+        first = false;
     }
 }
 
@@ -454,7 +523,7 @@ fn statements(data: &[u8]) -> Option<Vec<Line<'_>>> {
 pub fn go_directive(data: &[u8]) -> Option<String> {
     let lines = statements(data)?;
     let line = lines.iter().find(|l| l[0] == "go")?;
-    let [_, arg] = line.as_slice() else {
+    let [_, arg] = line.tokens.as_slice() else {
         return None;
     };
     if is_go_version(arg) {
@@ -518,6 +587,32 @@ fn lax_go_version(v: &str) -> Option<String> {
 /// does not parse or a retraction is malformed: go then assumes nothing is
 /// retracted.
 pub fn retractions(data: &[u8]) -> Vec<(String, String)> {
+    retracted(data)
+        .into_iter()
+        .map(|r| (r.low, r.high))
+        .collect()
+}
+
+/// A `retract` directive: the versions from `low` to `high` (both
+/// included) and the comment that says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retraction {
+    pub low: String,
+    pub high: String,
+    pub rationale: String,
+}
+
+impl Retraction {
+    /// Whether `version` is in the retracted interval.
+    pub fn covers(&self, version: &str) -> bool {
+        use std::cmp::Ordering::*;
+        crate::semver::compare(&self.low, version) != Greater
+            && crate::semver::compare(version, &self.high) != Greater
+    }
+}
+
+/// The `retract` directives with their rationale; empty as for [`retractions`].
+pub fn retracted(data: &[u8]) -> Vec<Retraction> {
     let Some(lines) = statements(data) else {
         return Vec::new();
     };
@@ -529,11 +624,116 @@ pub fn retractions(data: &[u8]) -> Vec<(String, String)> {
             _ => None,
         };
         match interval {
-            Some(i) => out.push(i),
+            Some((low, high)) => out.push(Retraction {
+                low,
+                high,
+                rationale: line.comment(),
+            }),
             None => return Vec::new(),
         }
     }
     out
+}
+
+/// The `Deprecated:` paragraph of the comments on the `module` directive,
+/// as modfile's parseDeprecation finds it; `None` when the module is not
+/// deprecated or the file does not parse.
+pub fn deprecation(data: &[u8]) -> Option<String> {
+    let lines = statements(data)?;
+    let comment = lines.iter().find(|l| l[0] == "module")?.comment();
+    // A paragraph starting `Deprecated:`, to the next blank line.
+    let mut paragraphs = comment.split("\n\n");
+    paragraphs.find_map(|p| {
+        p.strip_prefix("Deprecated:")
+            .map(|rest| rest.trim_start_matches(' ').to_owned())
+    })
+}
+
+/// A `require` directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Require {
+    pub path: String,
+    pub version: String,
+    /// Marked `// indirect`.
+    pub indirect: bool,
+}
+
+/// The `require` directives; `None` when the file does not parse or a
+/// requirement is malformed (go refuses such a go.mod).
+pub fn requirements(data: &[u8]) -> Option<Vec<Require>> {
+    let lines = statements(data)?;
+    lines
+        .iter()
+        .filter(|l| l[0] == "require")
+        .map(|line| {
+            let [_, path, version] = line.tokens.as_slice() else {
+                return None;
+            };
+            let path = string_arg(path)?;
+            let version = string_arg(version)?;
+            crate::version::check(&path, &version).ok()?;
+            let indirect = line
+                .comments
+                .last()
+                .is_some_and(|c| c.trim().trim_start_matches("//").trim() == "indirect");
+            Some(Require {
+                path,
+                version,
+                indirect,
+            })
+        })
+        .collect()
+}
+
+/// A `replace` directive: `path [version] => new [new_version]`; a
+/// replacement without a version is a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replace {
+    pub path: String,
+    /// Only this version is replaced; every version when `None`.
+    pub version: Option<String>,
+    pub new: String,
+    /// `None` for a directory replacement.
+    pub new_version: Option<String>,
+}
+
+/// The `replace` directives; `None` as for [`requirements`].
+pub fn replacements(data: &[u8]) -> Option<Vec<Replace>> {
+    let lines = statements(data)?;
+    lines
+        .iter()
+        .filter(|l| l[0] == "replace")
+        .map(|line| {
+            let args = &line[1..];
+            let arrow = args.iter().position(|a| *a == "=>")?;
+            let (old, new) = (&args[..arrow], &args[arrow + 1..]);
+            let (path, version) = match old {
+                [p] => (string_arg(p)?, None),
+                [p, v] => (string_arg(p)?, Some(string_arg(v)?)),
+                _ => return None,
+            };
+            let (new, new_version) = match new {
+                [p] => (string_arg(p)?, None),
+                [p, v] => (string_arg(p)?, Some(string_arg(v)?)),
+                _ => return None,
+            };
+            Some(Replace {
+                path,
+                version,
+                new,
+                new_version,
+            })
+        })
+        .collect()
+}
+
+/// An argument, unquoted when quoted.
+fn string_arg(arg: &str) -> Option<String> {
+    if arg.starts_with(['"', '`']) {
+        unquote(arg)
+    } else {
+        Some(arg.to_owned())
+    }
 }
 
 /// A version argument: a canonical semantic version, possibly quoted.
@@ -857,6 +1057,78 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(go_directive(text.as_bytes()).as_deref(), *want, "{text:?}");
         }
+    }
+
+    #[test]
+    fn retractions_carry_their_rationale() {
+        let text = "module m\n\n// Published too early.\nretract v1.0.0\nretract v1.1.0 // Bad checksum.\nretract (\n\t// Broken build.\n\tv0.9.0\n\tv0.8.0\n)\nretract ( // All of them.\n\tv0.1.0\n)\n";
+        let got: Vec<(String, String)> = retracted(text.as_bytes())
+            .into_iter()
+            .map(|r| (r.low, r.rationale))
+            .collect();
+        let want = [
+            ("v1.0.0", "Published too early."),
+            ("v1.1.0", "Bad checksum."),
+            ("v0.9.0", "Broken build."),
+            ("v0.8.0", ""),
+            ("v0.1.0", "All of them."),
+        ];
+        let got: Vec<(&str, &str)> = got.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(got, want);
+        let r = &retracted(b"module m\nretract [v1.1.0, v1.2.0]\n")[0];
+        assert!(r.covers("v1.1.5") && r.covers("v1.2.0") && !r.covers("v1.2.1"));
+    }
+
+    #[test]
+    fn deprecation_is_the_deprecated_paragraph_of_the_module_comments() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                "// Deprecated: use example.com/new.\nmodule m\n",
+                Some("use example.com/new."),
+            ),
+            ("module m // Deprecated: gone\n", Some("gone")),
+            (
+                "// Package m does things.\n//\n// Deprecated: use n.\nmodule m\n",
+                Some("use n."),
+            ),
+            (
+                "// Deprecated: detached by a blank line.\n\nmodule m\n",
+                None,
+            ),
+            ("// Not Deprecated: really.\nmodule m\n", None),
+            (
+                "module m\n// Deprecated: after, not on, the directive\n",
+                None,
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(deprecation(text.as_bytes()).as_deref(), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn requirements_and_replacements() {
+        let text = "module m\n\ngo 1.21\n\nrequire example.com/a v1.0.0\nrequire (\n\texample.com/b v1.2.0 // indirect\n\t\"example.com/c\" v0.1.0\n)\nreplace example.com/a => ../a\nreplace example.com/b v1.2.0 => example.com/fork v1.2.1\n";
+        let reqs = requirements(text.as_bytes()).unwrap();
+        let got: Vec<(&str, &str, bool)> = reqs
+            .iter()
+            .map(|r| (r.path.as_str(), r.version.as_str(), r.indirect))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("example.com/a", "v1.0.0", false),
+                ("example.com/b", "v1.2.0", true),
+                ("example.com/c", "v0.1.0", false)
+            ]
+        );
+        let reps = replacements(text.as_bytes()).unwrap();
+        assert_eq!(reps[0].new, "../a");
+        assert_eq!(reps[0].version, None);
+        assert_eq!(reps[1].version.as_deref(), Some("v1.2.0"));
+        assert_eq!(reps[1].new_version.as_deref(), Some("v1.2.1"));
+        assert!(requirements(b"module m\nrequire example.com/a\n").is_none());
+        assert!(requirements(b"module m\nrequire example.com/a 1.0\n").is_none());
     }
 
     #[test]
