@@ -9,6 +9,7 @@
 //! modgate-sumdb, modgate-redact, modgate-net, modgate-env), never on the
 //! server crate, modgate-proxy.
 
+pub mod audit;
 mod check;
 mod checksum_db;
 mod compare;

@@ -42,6 +42,35 @@ pub enum Command {
     /// builds its zip with the module zip rules and uploads it to a modgate
     /// server, which needs the `publish` right on the module's pattern.
     Publish(PublishArgs),
+    /// Check a module's build list (computed from go.mod files through a
+    /// proxy, no go toolchain needed) for vulnerable, retracted and
+    /// deprecated modules. Matching is module-level.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// A module directory, its go.mod, or a go.sum.
+    #[arg(value_name = "DIR|go.mod|go.sum", default_value = ".")]
+    pub input: PathBuf,
+    /// GOPROXY the go.mod files are fetched from, e.g. modgate's URL (`user:token@` allowed).
+    #[arg(long, default_value = "https://proxy.golang.org", value_name = "URL")]
+    pub proxy: String,
+    /// Vulnerability database, e.g. modgate's mirror: http://modgate:3000/vuln.
+    #[arg(long, default_value = "https://vuln.go.dev", value_name = "URL")]
+    pub vulndb: String,
+    /// Print the report as JSON: {"module","build_list","findings":[{"module","version","kind","id","aliases","fixed","detail"}],"unchecked","note"}.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 1 when a finding of these kinds is in the report.
+    #[arg(long, value_delimiter = ',', value_name = "vuln,retracted,deprecated",
+          value_parser = parse_kind)]
+    pub fail_on: Vec<modgate_doctor::audit::Kind>,
+}
+
+fn parse_kind(s: &str) -> Result<modgate_doctor::audit::Kind, String> {
+    modgate_doctor::audit::Kind::parse(s)
+        .ok_or_else(|| format!("{s:?}: want vuln, retracted or deprecated"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,7 +20,7 @@ use clap::Parser;
 use modgate_proxy::store::{DiskStore, DiskTier, MemoryCached, S3Store, Store};
 use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
 
-use crate::cli::{Cli, Command, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs};
+use crate::cli::{AuditArgs, Cli, Command, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs};
 use crate::config::{LogFormat, ServeConfig, Storage};
 
 fn main() -> ExitCode {
@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         Command::Storage(StorageCommand::Copy { from, to }) => {
             copy_storage(from, to).map(|()| ExitCode::SUCCESS)
         }
+        Command::Audit(args) => audit(args),
         Command::Publish(args) => {
             modgate_doctor::publish::run(&modgate_doctor::publish::PublishOptions {
                 dir: args.dir,
@@ -274,6 +275,25 @@ fn copy_storage(from: std::path::PathBuf, to: std::path::PathBuf) -> anyhow::Res
         done.skipped
     );
     Ok(())
+}
+
+/// `modgate audit`: exit status 1 when a finding of a `--fail-on` kind is reported.
+fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let report = modgate_doctor::audit::run(&modgate_doctor::audit::AuditOptions {
+        input: args.input,
+        proxy: args.proxy,
+        vulndb: args.vulndb,
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(if report.fails(&args.fail_on) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `modgate verify`: exit status 1 when anything failed.

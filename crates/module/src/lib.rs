@@ -10,6 +10,7 @@ pub mod goproxy;
 pub mod info;
 pub mod modfile;
 pub mod mvs;
+pub mod osv;
 pub mod path;
 pub mod pattern;
 pub mod pseudo;

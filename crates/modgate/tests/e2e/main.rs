@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod audit;
 mod bad_input;
 mod deploy;
 mod direct;

@@ -144,3 +144,110 @@ pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) 
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Adds `module@version` to the GOPROXY tree at `root`: its go.mod
+/// (`go_mod`), .info, a zip with the go.mod and one Go file, and the list.
+pub fn add_version(root: &Path, module: &str, version: &str, go_mod: &str) {
+    use std::io::Write as _;
+    let dir = root
+        .join(modgate_module::escape_path(module).unwrap())
+        .join("@v");
+    fs_err::create_dir_all(&dir).unwrap();
+    fs_err::write(dir.join(format!("{version}.mod")), go_mod).unwrap();
+    fs_err::write(
+        dir.join(format!("{version}.info")),
+        format!(r#"{{"Version":"{version}","Time":"2025-01-01T00:00:00Z"}}"#),
+    )
+    .unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let prefix = format!("{module}@{version}/");
+    out.start_file(format!("{prefix}go.mod"), options).unwrap();
+    out.write_all(go_mod.as_bytes()).unwrap();
+    let package = module.rsplit('/').next().unwrap();
+    out.start_file(format!("{prefix}{package}.go"), options)
+        .unwrap();
+    write!(
+        out,
+        "package {package}\n\n// Version is the version.\nconst Version = \"{version}\"\n"
+    )
+    .unwrap();
+    fs_err::write(
+        dir.join(format!("{version}.zip")),
+        out.finish().unwrap().into_inner(),
+    )
+    .unwrap();
+    let list = dir.join("list");
+    let mut versions = fs_err::read_to_string(&list).unwrap_or_default();
+    versions.push_str(&format!("{version}\n"));
+    fs_err::write(list, versions).unwrap();
+}
+
+pub const VULNERABLE: &str = "example.com/vulnerable";
+pub const RETRACTED: &str = "example.com/retracted";
+pub const DEPRECATED: &str = "example.com/old";
+pub const DEP: &str = "example.com/dep";
+
+/// The governance fixture: a GOPROXY tree of test modules and the
+/// advisories about them.
+/// - example.com/vulnerable v1.0.0-v1.3.0: GO-2025-0001 affects < v1.2.0,
+///   GO-2025-0003 affects >= v1.3.0 (no fix), so v1.2.0 is the highest
+///   version with no known vulnerability;
+/// - example.com/retracted: v1.0.1's go.mod retracts v1.0.0, with a rationale;
+/// - example.com/old: deprecated;
+/// - example.com/dep v1.0.0 requires example.com/vulnerable v1.1.0 (MVS
+///   selects it over the app's v1.0.0).
+pub fn governance_tree(root: &Path) -> Vec<Advisory> {
+    for v in ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0"] {
+        add_version(
+            root,
+            VULNERABLE,
+            v,
+            &format!("module {VULNERABLE}\n\ngo 1.21\n"),
+        );
+    }
+    add_version(
+        root,
+        RETRACTED,
+        "v1.0.0",
+        &format!("module {RETRACTED}\n\ngo 1.21\n"),
+    );
+    add_version(
+        root,
+        RETRACTED,
+        "v1.0.1",
+        &format!(
+            "module {RETRACTED}\n\ngo 1.21\n\n// Published with a broken API.\nretract v1.0.0\n"
+        ),
+    );
+    add_version(
+        root,
+        DEPRECATED,
+        "v1.0.0",
+        &format!("// Deprecated: use example.com/new instead.\nmodule {DEPRECATED}\n\ngo 1.21\n"),
+    );
+    add_version(
+        root,
+        DEP,
+        "v1.0.0",
+        &format!("module {DEP}\n\ngo 1.21\n\nrequire {VULNERABLE} v1.1.0\n"),
+    );
+    let mut unfixed = Advisory::new("GO-2025-0003", VULNERABLE, &[("v1.3.0", None)]);
+    unfixed.summary = "Another flaw, not fixed yet".to_owned();
+    vec![
+        Advisory::new("GO-2025-0001", VULNERABLE, &[("v0", Some("v1.2.0"))]),
+        unfixed,
+    ]
+}
+
+/// The app that uses them: a directory with its go.mod.
+pub fn app(dir: &Path) {
+    fs_err::create_dir_all(dir).unwrap();
+    fs_err::write(
+        dir.join("go.mod"),
+        format!(
+            "module example.com/app\n\ngo 1.21\n\nrequire (\n\t{DEP} v1.0.0\n\t{VULNERABLE} v1.0.0\n\t{RETRACTED} v1.0.0\n\t{DEPRECATED} v1.0.0\n)\n"
+        ),
+    )
+    .unwrap();
+}
