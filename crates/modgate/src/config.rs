@@ -10,6 +10,7 @@ use serde::Deserialize;
 use modgate_env as env;
 use modgate_net::Cidr;
 use modgate_proxy::CachePolicy;
+use modgate_proxy::policy::{Policy as DependencyPolicy, PolicyError, RuleSpec};
 use modgate_proxy::store::S3Location;
 use modgate_proxy::tls::CertFiles;
 use modgate_proxy::upstream::{HedgePolicy, Policy, UpstreamSpec};
@@ -200,6 +201,12 @@ pub enum ConfigError {
     Vulndb(String),
     #[error("--vulndb-refresh must be more than 0")]
     VulndbRefresh,
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(
+        "[[policy]] denies vulnerable versions, which needs the vulnerability database mirror (--vulndb is off)"
+    )]
+    PolicyNeedsVulndb,
 
     #[error("{given} is set but {missing} is not: TLS needs both")]
     TlsPair {
@@ -374,6 +381,9 @@ pub struct Settings {
     #[arg(long, env = env::VULNDB_REFRESH, value_name = "DUR")]
     #[serde(alias = "vulndb-refresh")]
     pub vulndb_refresh: Option<Dur>,
+    /// `[[policy]]` tables: module versions denied at the proxy (config file only).
+    #[arg(skip)]
+    pub policy: Option<Vec<RuleSpec>>,
 }
 
 impl Settings {
@@ -428,7 +438,8 @@ impl Settings {
             allow_network,
             go_get,
             vulndb,
-            vulndb_refresh
+            vulndb_refresh,
+            policy
         )
     }
 }
@@ -504,6 +515,8 @@ pub struct ServeConfig {
     /// `--vulndb`: the upstream of the vulnerability database mirror; None when off.
     pub vulndb: Option<String>,
     pub vulndb_refresh: Duration,
+    /// `[[policy]]`, when there is one.
+    pub dependency_policy: Option<DependencyPolicy>,
 }
 
 impl ServeConfig {
@@ -562,7 +575,15 @@ impl ServeConfig {
         if vulndb_refresh.is_zero() {
             return Err(ConfigError::VulndbRefresh);
         }
+        let dependency_policy = match s.policy.as_deref() {
+            Some(specs) if !specs.is_empty() => Some(DependencyPolicy::new(specs)?),
+            _ => None,
+        };
+        if vulndb.is_none() && dependency_policy.as_ref().is_some_and(|p| p.needs_vulndb()) {
+            return Err(ConfigError::PolicyNeedsVulndb);
+        }
         Ok(Self {
+            dependency_policy,
             vulndb,
             vulndb_refresh,
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
@@ -808,6 +829,37 @@ mod tests {
             ..Default::default()
         };
         assert!(resolve(plain).unwrap().tls.is_none());
+    }
+
+    #[test]
+    fn policy_tables_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modgate.toml");
+        let write = |text: &str| fs_err::write(&path, text).unwrap();
+        let resolve_file = || {
+            resolve(ServeArgs {
+                config: Some(path.clone()),
+                settings: Settings {
+                    storage: Some("/tmp/store".into()),
+                    ..Default::default()
+                },
+            })
+        };
+        write(
+            "[[policy]]\ndeny = ['vulnerable', 'example.com/m@<v1.2.0']\n\
+             waive = [{ module = 'example.com/m@v1.1.0', expires = '2027-01-31', reason = 'fix pending' }]\n\
+             [[policy]]\ndry-run = true\ndeny = ['example.com/old']\n",
+        );
+        let config = resolve_file().unwrap();
+        assert!(config.dependency_policy.unwrap().needs_vulndb());
+        write("vulndb = 'off'\n[[policy]]\ndeny = ['vulnerable']\n");
+        let err = resolve_file().unwrap_err().to_string();
+        assert!(err.contains("--vulndb is off"), "{err}");
+        write("[[policy]]\ndeny = ['example.com/m@<1.2']\n");
+        let err = resolve_file().unwrap_err().to_string();
+        assert!(err.contains("example.com/m@<1.2"), "{err}");
+        write("[[policy]]\ndenny = ['x']\n");
+        assert!(resolve_file().is_err());
     }
 
     #[test]

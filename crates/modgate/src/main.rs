@@ -150,23 +150,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let vulndb = match &config.vulndb {
-        Some(url) => Some(Arc::new(
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?
-                .block_on(modgate_proxy::vulndb::VulnDb::open(
-                    url,
-                    config
-                        .policy
-                        .http_client()
-                        .context("cannot build the HTTP client")?,
-                    &config.policy,
-                    &modgate_net::credentials::load(),
-                    store.clone(),
-                    config.vulndb_refresh,
-                ))
-                .context("cannot open the vulnerability database mirror")?,
-        )),
+        Some(url) => Some(Arc::new(modgate_proxy::vulndb::VulnDb::new(
+            url,
+            config
+                .policy
+                .http_client()
+                .context("cannot build the HTTP client")?,
+            &config.policy,
+            &modgate_net::credentials::load(),
+            store.clone(),
+            config.vulndb_refresh,
+        ))),
         None => None,
     };
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
@@ -176,6 +170,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         access,
         audit,
         vulndb,
+        policy: config.dependency_policy.clone(),
     });
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;

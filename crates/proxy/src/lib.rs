@@ -13,6 +13,7 @@ pub mod access;
 pub mod copy;
 pub mod flights;
 pub mod ingest;
+pub mod policy;
 pub mod protocol;
 mod proxy;
 pub mod server;

@@ -16,6 +16,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::{Digest, Sha256};
 
 use crate::access::{Access, AuditEntry, AuditLog, Authenticated};
+use crate::policy::{Decision, Policy};
 use crate::protocol::{Kind, ParseError, Request};
 use crate::store::{Body, Object};
 use crate::sumdb::SumdbError;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub audit: Option<AuditLog>,
     /// `--vulndb`: the vulnerability database mirror at `/vuln/`.
     pub vulndb: Option<Arc<VulnDb>>,
+    /// `[[policy]]`: module versions denied at the proxy.
+    pub policy: Option<Policy>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -277,6 +280,7 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
             )
         })
     });
+    let mut ruled = None;
     let resp = match refused {
         Some(resp) if publishing => {
             linger(req.into_body()).await;
@@ -286,10 +290,15 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
         None if publishing => publish(&state, &parsed, req).await,
         None => {
             let head = method == Method::HEAD;
-            match state.proxy.answer(&parsed).await {
-                Ok(Answer::Stored(obj)) => stored(&parsed, obj, req.headers(), head).await,
-                Ok(Answer::Fresh(bytes)) => fresh(&parsed, bytes, req.headers(), head),
-                Err(e) => proxy_error(e),
+            match &state.policy {
+                Some(policy) => {
+                    // Boxed: the policy's future is large, and worker stacks are not.
+                    let (resp, decision) =
+                        Box::pin(governed(&state, policy, &parsed, req.headers(), head)).await;
+                    ruled = decision;
+                    resp
+                }
+                None => plain(&state, &parsed, req.headers(), head).await,
             }
         }
     };
@@ -310,9 +319,192 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
             version: parsed.canonical_version(),
             endpoint,
             status: resp.status().as_u16(),
+            policy: None,
+        });
+    }
+    if let Some((version, line)) = &ruled
+        && let Some(audit) = &state.audit
+    {
+        audit.record(&AuditEntry {
+            time: jiff::Timestamp::now().to_string(),
+            action: "policy",
+            identity: auth.as_ref().map_or("anonymous", |a| a.identity.name()),
+            client: client.map(|ip| ip.to_string()),
+            module: &parsed.module,
+            version: Some(version),
+            endpoint,
+            status: resp.status().as_u16(),
+            policy: Some(line),
         });
     }
     with_endpoint(endpoint, resp)
+}
+
+/// The answer, as without a policy.
+async fn plain(state: &AppState, parsed: &Request, headers: &HeaderMap, head: bool) -> Response {
+    match state.proxy.answer(parsed).await {
+        Ok(Answer::Stored(obj)) => stored(parsed, obj, headers, head).await,
+        Ok(Answer::Fresh(bytes)) => fresh(parsed, bytes, headers, head),
+        Err(e) => proxy_error(e),
+    }
+}
+
+/// The decision on `module@version`, logged and counted unless it allows.
+async fn decide(state: &AppState, policy: &Policy, module: &str, version: &str) -> Decision {
+    let decision = Box::pin(policy.decide(module, version, state.vulndb.as_deref())).await;
+    metric::policy_decision(decision.label());
+    match &decision {
+        Decision::Allow => {}
+        Decision::Deny(line) => tracing::info!(module, version, reason = %line, "policy denies"),
+        Decision::WouldDeny(line) => {
+            tracing::info!(module, version, reason = %line, "policy would deny (dry run)");
+        }
+        Decision::Waived(line) => tracing::info!(module, version, reason = %line, "policy waiver"),
+    }
+    decision
+}
+
+/// What a decision other than allow puts in the audit log.
+fn note(version: &str, decision: &Decision) -> Option<(String, String)> {
+    match decision {
+        Decision::Allow => None,
+        Decision::Deny(l) | Decision::WouldDeny(l) | Decision::Waived(l) => {
+            Some((version.to_owned(), l.clone()))
+        }
+    }
+}
+
+/// The answer under the policy: a denied `.info`, `.mod` or `.zip` is a
+/// 403 with the reason; `@v/list` leaves denied versions out, and a denied
+/// `@latest` becomes the highest allowed version, so `go get M@latest`
+/// picks a compliant one. Returns the (version, reason) to audit.
+async fn governed(
+    state: &AppState,
+    policy: &Policy,
+    parsed: &Request,
+    headers: &HeaderMap,
+    head: bool,
+) -> (Response, Option<(String, String)>) {
+    let forbidden = |line: &str| text(StatusCode::FORBIDDEN, &format!("{line}\n"));
+    match &parsed.kind {
+        Kind::Mod(v) | Kind::Zip(v) => {
+            let decision = decide(state, policy, &parsed.module, v).await;
+            let noted = note(v, &decision);
+            if let Decision::Deny(line) = decision {
+                return (forbidden(&line), noted);
+            }
+            match answer_of(state, parsed).await {
+                Ok(answer) => (respond(parsed, answer, headers, head).await, noted),
+                Err(resp) => (resp, noted),
+            }
+        }
+        Kind::Info(_) | Kind::Latest => {
+            // The version may be a query: decided on what it resolves to.
+            let (answer, bytes) = match answer_bytes(state, parsed).await {
+                Ok(got) => got,
+                Err(resp) => return (resp, None),
+            };
+            let Ok(info) = modgate_module::Info::parse(&parsed.module, None, &bytes) else {
+                return (respond(parsed, answer, headers, head).await, None);
+            };
+            let decision = decide(state, policy, &parsed.module, &info.version).await;
+            let noted = note(&info.version, &decision);
+            let Decision::Deny(line) = decision else {
+                return (respond(parsed, answer, headers, head).await, noted);
+            };
+            if parsed.kind != Kind::Latest {
+                return (forbidden(&line), noted);
+            }
+            match highest_allowed(state, policy, &parsed.module).await {
+                Some(v) => {
+                    let req = Request::new(&parsed.module, Kind::Info(v));
+                    match answer_bytes(state, &req).await {
+                        Ok((_, bytes)) => (fresh(parsed, bytes, headers, head), noted),
+                        Err(resp) => (resp, noted),
+                    }
+                }
+                None => (
+                    forbidden(&format!(
+                        "{line}; no version of {} is allowed",
+                        parsed.module
+                    )),
+                    noted,
+                ),
+            }
+        }
+        Kind::List => {
+            let (_, bytes) = match answer_bytes(state, parsed).await {
+                Ok(got) => got,
+                Err(resp) => return (resp, None),
+            };
+            let allowed = allowed_versions(state, policy, &parsed.module, &bytes).await;
+            let mut body = allowed.join("\n");
+            if !body.is_empty() {
+                body.push('\n');
+            }
+            (fresh(parsed, Bytes::from(body), headers, head), None)
+        }
+    }
+}
+
+/// The versions of a list answer the policy allows.
+async fn allowed_versions(
+    state: &AppState,
+    policy: &Policy,
+    module: &str,
+    list: &[u8],
+) -> Vec<String> {
+    let mut allowed = Vec::new();
+    for v in String::from_utf8_lossy(list).split_whitespace() {
+        if !decide(state, policy, module, v).await.denied() {
+            allowed.push(v.to_owned());
+        }
+    }
+    allowed
+}
+
+async fn highest_allowed(state: &AppState, policy: &Policy, module: &str) -> Option<String> {
+    let list = Request::new(module, Kind::List);
+    let (_, bytes) = answer_bytes(state, &list).await.ok()?;
+    let allowed = allowed_versions(state, policy, module, &bytes).await;
+    modgate_module::version::pick_latest(allowed.iter().map(String::as_str)).map(str::to_owned)
+}
+
+/// The answer, or the error response. It runs as a task of its own: in
+/// debug builds its future takes most of a worker's stack, which the
+/// policy's frames above it would overflow.
+async fn answer_of(state: &AppState, req: &Request) -> Result<Answer, Response> {
+    let (proxy, owned) = (state.proxy.clone(), req.clone());
+    tokio::spawn(async move { proxy.answer(&owned).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "answering failed");
+            text(StatusCode::INTERNAL_SERVER_ERROR, "answering failed\n")
+        })?
+        .map_err(proxy_error)
+}
+
+/// The answer and its bytes (list and .info answers are small).
+async fn answer_bytes(state: &AppState, req: &Request) -> Result<(Answer, Bytes), Response> {
+    let answer = answer_of(state, req).await?;
+    let bytes = match &answer {
+        Answer::Fresh(b) => b.clone(),
+        Answer::Stored(obj) => obj.clone().read_small().await.map_err(|e| {
+            tracing::error!(error = %e, "reading a stored object failed");
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "modgate's storage is failing (reading)\n",
+            )
+        })?,
+    };
+    Ok((answer, bytes))
+}
+
+async fn respond(req: &Request, answer: Answer, headers: &HeaderMap, head: bool) -> Response {
+    match answer {
+        Answer::Stored(obj) => stored(req, obj, headers, head).await,
+        Answer::Fresh(bytes) => fresh(req, bytes, headers, head),
+    }
 }
 
 fn is_zip_path(path: &str) -> bool {

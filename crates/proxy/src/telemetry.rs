@@ -172,4 +172,10 @@ pub mod metric {
     pub fn vulndb_refresh(result: &'static str) {
         counter!("modgate_vulndb_refreshes_total", "result" => result).increment(1);
     }
+
+    /// A policy decision on a module version (`decision`: allow, deny,
+    /// would_deny, waived).
+    pub fn policy_decision(decision: &'static str) {
+        counter!("modgate_policy_decisions_total", "decision" => decision).increment(1);
+    }
 }

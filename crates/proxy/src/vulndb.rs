@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
+use modgate_module::osv;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -95,6 +96,9 @@ struct OsvHead {
     modified: String,
 }
 
+/// Module path → the ids of the entries naming it.
+type ModuleIndex = HashMap<String, Vec<String>>;
+
 /// How the mirror stands, for `/readyz` and the `Age` header.
 #[derive(Debug, Clone, Default)]
 pub struct Status {
@@ -129,6 +133,11 @@ pub struct VulnDb {
     state: Mutex<State>,
     /// One refresh at a time.
     refreshing: tokio::sync::Mutex<()>,
+    /// For the proxy's policy: `index/modules.json` as module → entry ids,
+    /// for the blob it was read from.
+    modules: Mutex<Option<(String, Arc<ModuleIndex>)>>,
+    /// Parsed entries by blob hash (blobs never change, so neither do these).
+    entries: Mutex<HashMap<String, Arc<osv::Entry>>>,
 }
 
 #[derive(Default)]
@@ -138,32 +147,42 @@ struct State {
 }
 
 impl VulnDb {
-    /// The mirror of the database at `url`, from the newest snapshot in
-    /// `store` if there is one; refreshed by [`VulnDb::watch`] every `interval`.
-    pub async fn open(
+    /// The mirror of the database at `url`; [`VulnDb::watch`] loads the
+    /// newest snapshot in `store`, then refreshes it every `interval`.
+    pub fn new(
         url: &str,
         client: reqwest::Client,
         policy: &Policy,
         netrc: &[modgate_net::credentials::Entry],
         store: Arc<dyn Store>,
         interval: Duration,
-    ) -> Result<Self, VulnDbError> {
-        let upstream = HttpUpstream::new(url, client, policy).with_netrc(netrc);
-        let manifest = newest_manifest(store.as_ref()).await?;
-        let status = Status {
-            synced: manifest.as_ref().map(|m| m.synced),
-            failing: None,
-        };
-        Ok(Self {
-            upstream,
+    ) -> Self {
+        Self {
+            upstream: HttpUpstream::new(url, client, policy).with_netrc(netrc),
             store,
             interval,
-            state: Mutex::new(State {
-                manifest: manifest.map(Arc::new),
-                status,
-            }),
+            state: Mutex::new(State::default()),
             refreshing: tokio::sync::Mutex::new(()),
-        })
+            modules: Mutex::new(None),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Serves the newest stored snapshot, if there is one. Failing storage
+    /// leaves the mirror empty until a refresh succeeds: it must not keep
+    /// modgate from serving modules.
+    async fn load(&self) {
+        match newest_manifest(self.store.as_ref()).await {
+            Ok(Some(manifest)) => {
+                let mut state = lock(&self.state);
+                if state.manifest.is_none() {
+                    state.status.synced = Some(manifest.synced);
+                    state.manifest = Some(Arc::new(manifest));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the stored vulnerability database"),
+        }
     }
 
     /// The upstream's URL, without credentials.
@@ -199,9 +218,64 @@ impl VulnDb {
         Ok(Some((bytes, hash.clone())))
     }
 
+    /// The advisories of the served snapshot that name `module`.
+    pub async fn advisories(&self, module: &str) -> Result<Vec<Arc<osv::Entry>>, VulnDbError> {
+        let manifest = lock(&self.state).manifest.clone();
+        let manifest = manifest.ok_or(VulnDbError::NotSynced)?;
+        let modules_hash = manifest.files.get(MODULES).cloned().unwrap_or_default();
+        let cached = lock(&self.modules)
+            .as_ref()
+            .filter(|(hash, _)| *hash == modules_hash)
+            .map(|(_, index)| index.clone());
+        let index = match cached {
+            Some(index) => index,
+            None => {
+                let (bytes, _) = self.get(MODULES).await?.ok_or(VulnDbError::NotSynced)?;
+                #[derive(Deserialize)]
+                struct Module {
+                    path: String,
+                    #[serde(default)]
+                    vulns: Vec<Vuln>,
+                }
+                #[derive(Deserialize)]
+                struct Vuln {
+                    id: String,
+                }
+                let modules: Vec<Module> = self.parse(MODULES, &bytes)?;
+                let index: ModuleIndex = modules
+                    .into_iter()
+                    .map(|m| (m.path, m.vulns.into_iter().map(|v| v.id).collect()))
+                    .collect();
+                let index = Arc::new(index);
+                *lock(&self.modules) = Some((modules_hash, index.clone()));
+                index
+            }
+        };
+        let mut out = Vec::new();
+        for id in index.get(module).into_iter().flatten() {
+            let path = id_path(id);
+            let Some(hash) = manifest.files.get(&path) else {
+                continue;
+            };
+            let cached = lock(&self.entries).get(hash).cloned();
+            let entry = match cached {
+                Some(e) => e,
+                None => {
+                    let (bytes, _) = self.get(&path).await?.ok_or(VulnDbError::NotSynced)?;
+                    let entry: Arc<osv::Entry> = Arc::new(self.parse(&path, &bytes)?);
+                    lock(&self.entries).insert(hash.clone(), entry.clone());
+                    entry
+                }
+            };
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
     /// Refreshes now, then every interval; runs forever. Failures are
     /// logged and kept for `/readyz`; the stored snapshot keeps being served.
     pub async fn watch(&self) {
+        self.load().await;
         loop {
             match self.refresh().await {
                 Ok(Refreshed::Unchanged) => {

@@ -13,6 +13,7 @@ mod explain;
 mod failover;
 mod goproxy;
 mod operations;
+mod policy;
 mod s3;
 mod ssrf;
 mod sumdb;

@@ -113,7 +113,9 @@ fn mirrors_byte_for_byte_refreshes_and_outlives_its_upstream() {
     // And after a restart, from storage alone.
     modgate.stop();
     let modgate = start(&storage, &upstream.url);
-    same_as(&modgate.addr, &root).unwrap();
+    eventually(Duration::from_secs(30), "the stored snapshot", || {
+        same_as(&modgate.addr, &root).is_ok()
+    });
     let ready = http::get(&modgate.addr, "/readyz").text();
     assert!(ready.contains("(age "), "{ready}");
 }

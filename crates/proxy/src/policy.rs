@@ -1,0 +1,428 @@
+//! The proxy's dependency policy (`[[policy]]` in the config file): module
+//! versions denied by pattern and version range, or for known
+//! vulnerabilities in the mirrored database; waivers for one
+//! module@version until a date, with a reason; `dry-run` rules that only
+//! log and count. The server refuses a denied `.info`, `.mod` or `.zip`
+//! with a 403 whose one line the go command prints, and leaves denied
+//! versions out of `@v/list` and `@latest`.
+
+use std::cmp::Ordering;
+
+use modgate_module::{pattern, semver};
+use serde::Deserialize;
+
+use crate::vulndb::{VulnDb, VulnDbError};
+
+/// One `[[policy]]` table as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// `vulnerable`, or `PATTERN[@RANGE]` (`example.com/m@<v1.2.0`; a
+    /// pattern without a range denies every version).
+    #[serde(default)]
+    pub deny: Vec<String>,
+    #[serde(default)]
+    pub waive: Vec<WaiverSpec>,
+    /// Log and count what would be denied, without denying it.
+    #[serde(default, alias = "dry-run")]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverSpec {
+    /// `module@version`.
+    pub module: String,
+    /// The last day the waiver holds (`2027-01-31`, UTC).
+    pub expires: String,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("[[policy]] deny {rule:?}: {reason}")]
+    Deny { rule: String, reason: String },
+    #[error("[[policy]] waive {module:?}: {reason}")]
+    Waive { module: String, reason: String },
+}
+
+#[derive(Debug, Clone)]
+enum Deny {
+    Vulnerable,
+    Versions {
+        pattern: String,
+        range: Option<(Ordering, bool, String)>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Waiver {
+    module: String,
+    version: String,
+    expires: jiff::civil::Date,
+    reason: String,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    deny: Vec<(String, Deny)>,
+    waive: Vec<Waiver>,
+    dry_run: bool,
+}
+
+/// Every `[[policy]]` rule.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    rules: Vec<Rule>,
+}
+
+/// What the policy says of one module version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Denied: the one line clients see.
+    Deny(String),
+    /// A dry-run rule would deny it.
+    WouldDeny(String),
+    /// A rule denies it, but a waiver holds: why.
+    Waived(String),
+}
+
+impl Decision {
+    /// A metric label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny(_) => "deny",
+            Decision::WouldDeny(_) => "would_deny",
+            Decision::Waived(_) => "waived",
+        }
+    }
+
+    pub fn denied(&self) -> bool {
+        matches!(self, Decision::Deny(_))
+    }
+}
+
+impl Policy {
+    pub fn new(specs: &[RuleSpec]) -> Result<Self, PolicyError> {
+        let rules = specs
+            .iter()
+            .map(|spec| {
+                let deny = spec
+                    .deny
+                    .iter()
+                    .map(|d| parse_deny(d).map(|parsed| (d.clone(), parsed)))
+                    .collect::<Result<_, _>>()?;
+                let waive = spec
+                    .waive
+                    .iter()
+                    .map(parse_waiver)
+                    .collect::<Result<_, _>>()?;
+                Ok(Rule {
+                    deny,
+                    waive,
+                    dry_run: spec.dry_run,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { rules })
+    }
+
+    /// Whether a rule denies vulnerable versions (which needs the mirror).
+    pub fn needs_vulndb(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.deny.iter().any(|(_, d)| matches!(d, Deny::Vulnerable)))
+    }
+
+    /// The decision for `module@version` (a canonical version). Enforcing
+    /// rules come before dry-run ones; a vulnerable check without the
+    /// mirrored database denies (a gate that opens when its data is
+    /// missing is no gate).
+    pub async fn decide(&self, module: &str, version: &str, db: Option<&VulnDb>) -> Decision {
+        let today = jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date();
+        let mut outcome = Decision::Allow;
+        for rule in &self.rules {
+            let Some(reason) = rule.denial(module, version, db).await else {
+                continue;
+            };
+            let waiver = rule
+                .waive
+                .iter()
+                .find(|w| w.module == module && w.version == version && w.expires >= today);
+            let decision = match (waiver, rule.dry_run) {
+                (Some(w), _) => Decision::Waived(format!(
+                    "{reason} (waived until {}: {})",
+                    w.expires, w.reason
+                )),
+                (None, true) => Decision::WouldDeny(reason),
+                (None, false) => return Decision::Deny(reason),
+            };
+            if outcome == Decision::Allow {
+                outcome = decision;
+            }
+        }
+        outcome
+    }
+}
+
+impl Rule {
+    /// Why this rule denies `module@version`, if it does.
+    async fn denial(&self, module: &str, version: &str, db: Option<&VulnDb>) -> Option<String> {
+        let at = format!("{module}@{version}");
+        for (text, deny) in &self.deny {
+            match deny {
+                Deny::Versions { pattern, range } => {
+                    if !pattern::path_match(pattern, module) {
+                        continue;
+                    }
+                    let inside = match range {
+                        None => true,
+                        Some((ord, or_equal, bound)) => {
+                            let c = semver::compare(version, bound);
+                            c == *ord || (*or_equal && c == Ordering::Equal)
+                        }
+                    };
+                    if inside {
+                        return Some(format!("modgate policy: {at} is denied (rule {text:?})"));
+                    }
+                }
+                Deny::Vulnerable => {
+                    let Some(db) = db else {
+                        return Some(format!(
+                            "modgate policy: {at} cannot be checked for vulnerabilities (the vulnerability database mirror is off)"
+                        ));
+                    };
+                    match db.advisories(module).await {
+                        Ok(entries) => {
+                            let hits: Vec<_> = entries
+                                .iter()
+                                .filter(|e| e.affects(module, version))
+                                .collect();
+                            if hits.is_empty() {
+                                continue;
+                            }
+                            let ids: Vec<String> = hits
+                                .iter()
+                                .map(|e| match e.aliases.first() {
+                                    Some(a) => format!("{} ({a})", e.id),
+                                    None => e.id.clone(),
+                                })
+                                .collect();
+                            let mut fixes: Vec<String> = hits
+                                .iter()
+                                .filter_map(|e| e.fixed_after(module, version))
+                                .collect();
+                            semver::sort(&mut fixes);
+                            let fix = match (fixes.last(), fixes.len() == hits.len()) {
+                                (Some(f), true) => format!("; fixed in {f}"),
+                                _ => "; no fixed version for every advisory".to_owned(),
+                            };
+                            return Some(format!(
+                                "modgate policy: {at} is denied (rule \"vulnerable\"): {}{fix}",
+                                ids.join(", ")
+                            ));
+                        }
+                        Err(e) => {
+                            let why = match e {
+                                VulnDbError::NotSynced => {
+                                    "the vulnerability database is not mirrored yet".to_owned()
+                                }
+                                _ => {
+                                    tracing::error!(error = %e, "policy: reading the vulnerability database failed");
+                                    "the vulnerability database cannot be read".to_owned()
+                                }
+                            };
+                            return Some(format!(
+                                "modgate policy: {at} cannot be checked for vulnerabilities ({why})"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+fn parse_deny(text: &str) -> Result<Deny, PolicyError> {
+    let bad = |reason: &str| PolicyError::Deny {
+        rule: text.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if text == "vulnerable" {
+        return Ok(Deny::Vulnerable);
+    }
+    let (pattern, range) = match text.split_once('@') {
+        None => (text, None),
+        Some((p, r)) => (p, Some(r)),
+    };
+    pattern::check_glob(pattern).map_err(|e| bad(&e))?;
+    if pattern.is_empty() {
+        return Err(bad("want vulnerable or PATTERN[@RANGE]"));
+    }
+    let range = match range {
+        None => None,
+        Some(r) => {
+            let (ord, or_equal, v) = if let Some(v) = r.strip_prefix("<=") {
+                (Ordering::Less, true, v)
+            } else if let Some(v) = r.strip_prefix(">=") {
+                (Ordering::Greater, true, v)
+            } else if let Some(v) = r.strip_prefix('<') {
+                (Ordering::Less, false, v)
+            } else if let Some(v) = r.strip_prefix('>') {
+                (Ordering::Greater, false, v)
+            } else {
+                (Ordering::Equal, true, r.strip_prefix('=').unwrap_or(r))
+            };
+            if !semver::is_valid(v) {
+                return Err(bad(
+                    "the range is <V, <=V, >V, >=V or V, with V a semantic version such as v1.2.0",
+                ));
+            }
+            Some((ord, or_equal, semver::canonical(v)))
+        }
+    };
+    Ok(Deny::Versions {
+        pattern: pattern.to_owned(),
+        range,
+    })
+}
+
+fn parse_waiver(spec: &WaiverSpec) -> Result<Waiver, PolicyError> {
+    let bad = |reason: String| PolicyError::Waive {
+        module: spec.module.clone(),
+        reason,
+    };
+    let (module, version) = spec
+        .module
+        .split_once('@')
+        .ok_or_else(|| bad("want module@version".to_owned()))?;
+    modgate_module::version::check(module, version).map_err(|e| bad(e.to_string()))?;
+    let expires = spec.expires.parse::<jiff::civil::Date>().map_err(|e| {
+        bad(format!(
+            "expires {:?}: {e} (want e.g. 2027-01-31)",
+            spec.expires
+        ))
+    })?;
+    if spec.reason.trim().is_empty() {
+        return Err(bad("a waiver needs a reason".to_owned()));
+    }
+    Ok(Waiver {
+        module: module.to_owned(),
+        version: version.to_owned(),
+        expires,
+        reason: spec.reason.trim().to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(deny: &[&str], waive: &[(&str, &str)], dry_run: bool) -> Policy {
+        Policy::new(&[RuleSpec {
+            deny: deny.iter().map(|d| (*d).to_owned()).collect(),
+            waive: waive
+                .iter()
+                .map(|(m, e)| WaiverSpec {
+                    module: (*m).to_owned(),
+                    expires: (*e).to_owned(),
+                    reason: "vendor fix pending".to_owned(),
+                })
+                .collect(),
+            dry_run,
+        }])
+        .unwrap()
+    }
+
+    fn decide(p: &Policy, module: &str, version: &str) -> Decision {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(p.decide(module, version, None))
+    }
+
+    #[test]
+    fn version_ranges() {
+        let p = policy(
+            &[
+                "example.com/m@<v1.2.0",
+                "example.com/bad",
+                "corp.example/*@>=v2.0.0",
+            ],
+            &[],
+            false,
+        );
+        assert!(decide(&p, "example.com/m", "v1.1.9").denied());
+        assert!(!decide(&p, "example.com/m", "v1.2.0").denied());
+        assert!(decide(&p, "example.com/bad", "v0.0.1").denied());
+        assert!(decide(&p, "corp.example/x", "v2.0.0").denied());
+        assert!(!decide(&p, "corp.example/x", "v1.9.0").denied());
+        assert!(!decide(&p, "example.com/other", "v1.0.0").denied());
+        let Decision::Deny(line) = decide(&p, "example.com/m", "v1.0.0") else {
+            panic!()
+        };
+        assert_eq!(
+            line,
+            "modgate policy: example.com/m@v1.0.0 is denied (rule \"example.com/m@<v1.2.0\")"
+        );
+    }
+
+    #[test]
+    fn waivers_expire_and_dry_runs_only_say() {
+        let p = policy(
+            &["example.com/m@<v1.2.0"],
+            &[
+                ("example.com/m@v1.0.0", "2999-01-01"),
+                ("example.com/m@v1.1.0", "2000-01-01"),
+            ],
+            false,
+        );
+        assert!(
+            matches!(decide(&p, "example.com/m", "v1.0.0"), Decision::Waived(w) if w.contains("vendor fix pending"))
+        );
+        assert!(decide(&p, "example.com/m", "v1.1.0").denied());
+        let dry = policy(&["example.com/m"], &[], true);
+        assert!(matches!(
+            decide(&dry, "example.com/m", "v1.0.0"),
+            Decision::WouldDeny(_)
+        ));
+    }
+
+    #[test]
+    fn vulnerable_without_a_database_denies() {
+        let p = policy(&["vulnerable"], &[], false);
+        assert!(p.needs_vulndb());
+        assert!(decide(&p, "example.com/m", "v1.0.0").denied());
+    }
+
+    #[test]
+    fn bad_rules_are_refused() {
+        for bad in ["example.com/m@<1.2", "", "example.com/m@<=", "[x"] {
+            assert!(
+                Policy::new(&[RuleSpec {
+                    deny: vec![bad.to_owned()],
+                    ..Default::default()
+                }])
+                .is_err(),
+                "{bad}"
+            );
+        }
+        let waiver = |m: &str, e: &str, r: &str| RuleSpec {
+            waive: vec![WaiverSpec {
+                module: m.to_owned(),
+                expires: e.to_owned(),
+                reason: r.to_owned(),
+            }],
+            ..Default::default()
+        };
+        assert!(Policy::new(&[waiver("example.com/m", "2027-01-01", "r")]).is_err());
+        assert!(Policy::new(&[waiver("example.com/m@v1.0.0", "soon", "r")]).is_err());
+        assert!(Policy::new(&[waiver("example.com/m@v1.0.0", "2027-01-01", " ")]).is_err());
+        assert!(Policy::new(&[waiver("example.com/m@v1.0.0", "2027-01-01", "r")]).is_ok());
+    }
+}
