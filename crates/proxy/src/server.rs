@@ -699,13 +699,18 @@ async fn vuln_answer(
             )
         };
     }
-    if !vulndb::is_db_path(rest) {
+    // govulncheck reads `<file>.json.gz`.
+    let (path, gzipped) = match rest.strip_suffix(".gz") {
+        Some(json) => (json, true),
+        None => (rest, false),
+    };
+    if !vulndb::is_db_path(path) {
         return text(
             StatusCode::NOT_FOUND,
             &format!("not found: {rest} is not a file of the vulnerability database\n"),
         );
     }
-    let (bytes, hash) = match db.get(rest).await {
+    let (bytes, hash) = match db.get(path).await {
         Ok(Some(found)) => found,
         Ok(None) => return text(StatusCode::NOT_FOUND, &format!("not found: {rest}\n")),
         Err(VulnDbError::NotSynced) => {
@@ -727,7 +732,14 @@ async fn vuln_answer(
             );
         }
     };
-    let etag = format!("\"{}\"", &hash[..32]);
+    let (bytes, etag, content_type) = if gzipped {
+        let Ok(bytes) = tokio::task::spawn_blocking(move || vulndb::gzip(&bytes)).await else {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "compressing failed\n");
+        };
+        (bytes, format!("\"{}.gz\"", &hash[..32]), "application/gzip")
+    } else {
+        (bytes, format!("\"{}\"", &hash[..32]), "application/json")
+    };
     let mut resp = if not_modified(headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else if head {
@@ -739,7 +751,7 @@ async fn vuln_answer(
         (StatusCode::OK, bytes).into_response()
     };
     // Entries change upstream: clients revalidate with the ETag.
-    base_headers(&mut resp, "application/json", "no-cache", &etag);
+    base_headers(&mut resp, content_type, "no-cache", &etag);
     if let Some(age) = db.status().age() {
         resp.headers_mut()
             .insert(header::AGE, HeaderValue::from(age));

@@ -456,6 +456,15 @@ impl VulnDb {
     }
 }
 
+/// The gzip of `bytes`: govulncheck asks for `<path>.json.gz`, which the
+/// upstream serves too; the mirror keeps the JSON and compresses it.
+pub fn gzip(bytes: &[u8]) -> Bytes {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).expect("writing to memory");
+    enc.finish().expect("writing to memory").into()
+}
+
 /// Whether `path` names a file of the database's layout.
 pub fn is_db_path(path: &str) -> bool {
     match path
@@ -536,6 +545,16 @@ async fn newest_manifest(store: &dyn Store) -> Result<Option<Manifest>, VulnDbEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_round_trips() {
+        use std::io::Read as _;
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&gzip(b"{\"modified\":\"x\"}")[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "{\"modified\":\"x\"}");
+    }
 
     #[test]
     fn only_the_layouts_paths_are_served() {

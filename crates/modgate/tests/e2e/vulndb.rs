@@ -64,6 +64,20 @@ fn mirrors_byte_for_byte_refreshes_and_outlives_its_upstream() {
     let entry = http::get(&modgate.addr, "/vuln/ID/GO-2025-0001.json");
     assert_eq!(entry.header("content-type"), Some("application/json"));
     assert!(entry.header("age").is_some(), "{:?}", entry.headers);
+    // What govulncheck asks for: the same bytes, gzipped.
+    let gz = http::get(&modgate.addr, "/vuln/index/modules.json.gz");
+    assert_eq!(gz.status, 200);
+    assert_eq!(gz.header("content-type"), Some("application/gzip"));
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gz.body[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(
+        unzipped,
+        fs_err::read(root.join("index/modules.json")).unwrap()
+    );
     let etag = entry.header("etag").unwrap().to_owned();
     let again = http::request(
         &modgate.addr,
