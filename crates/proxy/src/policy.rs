@@ -28,14 +28,59 @@ pub struct RuleSpec {
     pub dry_run: bool,
 }
 
+/// A waiver: a table `{ module = "m@v", expires = "2027-01-31", reason = "…" }`,
+/// or the same in one string, `"m@v until 2027-01-31: reason"`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "WaiverText")]
 pub struct WaiverSpec {
     /// `module@version`.
     pub module: String,
     /// The last day the waiver holds (`2027-01-31`, UTC).
     pub expires: String,
     pub reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WaiverText {
+    Line(String),
+    Table {
+        module: String,
+        expires: String,
+        reason: String,
+    },
+}
+
+impl TryFrom<WaiverText> for WaiverSpec {
+    type Error = String;
+
+    fn try_from(w: WaiverText) -> Result<Self, String> {
+        match w {
+            WaiverText::Table {
+                module,
+                expires,
+                reason,
+            } => Ok(WaiverSpec {
+                module,
+                expires,
+                reason,
+            }),
+            WaiverText::Line(line) => {
+                let bad = || {
+                    format!(
+                        "waiver {line:?}: want \"module@version until 2027-01-31: reason\" or a table with module, expires and reason"
+                    )
+                };
+                let (module, rest) = line.trim().split_once(" until ").ok_or_else(bad)?;
+                let (expires, reason) = rest.split_once(':').ok_or_else(bad)?;
+                Ok(WaiverSpec {
+                    module: module.trim().to_owned(),
+                    expires: expires.trim().to_owned(),
+                    reason: reason.trim().to_owned(),
+                })
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -398,6 +443,31 @@ mod tests {
         let p = policy(&["vulnerable"], &[], false);
         assert!(p.needs_vulndb());
         assert!(decide(&p, "example.com/m", "v1.0.0").denied());
+    }
+
+    #[test]
+    fn waivers_are_tables_or_lines() {
+        #[derive(Deserialize)]
+        struct File {
+            policy: Vec<RuleSpec>,
+        }
+        let file: File = serde_json::from_str(
+            r#"{"policy": [{"deny": ["example.com/m"], "waive": [
+                {"module": "example.com/m@v1.0.0", "expires": "2999-01-01", "reason": "a table"},
+                "example.com/m@v1.1.0 until 2999-01-01: a line"]}]}"#,
+        )
+        .unwrap();
+        let p = Policy::new(&file.policy).unwrap();
+        assert!(
+            matches!(decide(&p, "example.com/m", "v1.0.0"), Decision::Waived(w) if w.contains("a table"))
+        );
+        assert!(
+            matches!(decide(&p, "example.com/m", "v1.1.0"), Decision::Waived(w) if w.contains("a line"))
+        );
+        assert!(
+            serde_json::from_str::<File>(r#"{"policy": [{"waive": ["example.com/m@v1.1.0"]}]}"#)
+                .is_err()
+        );
     }
 
     #[test]
