@@ -8,6 +8,7 @@
 
 use std::cmp::Ordering;
 
+use modgate_module::modfile::Retraction;
 use modgate_module::{pattern, semver};
 use serde::Deserialize;
 
@@ -94,6 +95,8 @@ pub enum PolicyError {
 #[derive(Debug, Clone)]
 enum Deny {
     Vulnerable,
+    /// Retracted by the go.mod of the module's latest version.
+    Retracted,
     Versions {
         pattern: String,
         range: Option<(Ordering, bool, String)>,
@@ -174,6 +177,14 @@ impl Policy {
         Ok(Self { rules })
     }
 
+    /// Whether a rule denies retracted versions (the caller then reads the
+    /// latest go.mod's retractions).
+    pub fn needs_retractions(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.deny.iter().any(|(_, d)| matches!(d, Deny::Retracted)))
+    }
+
     /// Whether a rule denies vulnerable versions (which needs the mirror).
     pub fn needs_vulndb(&self) -> bool {
         self.rules
@@ -185,13 +196,21 @@ impl Policy {
     /// rules come before dry-run ones; a vulnerable check without the
     /// mirrored database denies (a gate that opens when its data is
     /// missing is no gate).
-    pub async fn decide(&self, module: &str, version: &str, db: Option<&VulnDb>) -> Decision {
+    /// `retracted`: the `retract` directives of the module's latest go.mod
+    /// (see [`Policy::needs_retractions`]).
+    pub async fn decide(
+        &self,
+        module: &str,
+        version: &str,
+        db: Option<&VulnDb>,
+        retracted: &[Retraction],
+    ) -> Decision {
         let today = jiff::Timestamp::now()
             .to_zoned(jiff::tz::TimeZone::UTC)
             .date();
         let mut outcome = Decision::Allow;
         for rule in &self.rules {
-            let Some(reason) = rule.denial(module, version, db).await else {
+            let Some(reason) = rule.denial(module, version, db, retracted).await else {
                 continue;
             };
             let waiver = rule
@@ -216,10 +235,28 @@ impl Policy {
 
 impl Rule {
     /// Why this rule denies `module@version`, if it does.
-    async fn denial(&self, module: &str, version: &str, db: Option<&VulnDb>) -> Option<String> {
+    async fn denial(
+        &self,
+        module: &str,
+        version: &str,
+        db: Option<&VulnDb>,
+        retracted: &[Retraction],
+    ) -> Option<String> {
         let at = format!("{module}@{version}");
         for (text, deny) in &self.deny {
             match deny {
+                Deny::Retracted => {
+                    if let Some(r) = retracted.iter().find(|r| r.covers(version)) {
+                        let why = if r.rationale.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", r.rationale.replace('\n', " "))
+                        };
+                        return Some(format!(
+                            "modgate policy: {at} is denied (rule \"retracted\"): retracted by its author{why}"
+                        ));
+                    }
+                }
                 Deny::Versions { pattern, range } => {
                     if !pattern::path_match(pattern, module) {
                         continue;
@@ -298,8 +335,10 @@ fn parse_deny(text: &str) -> Result<Deny, PolicyError> {
         rule: text.to_owned(),
         reason: reason.to_owned(),
     };
-    if text == "vulnerable" {
-        return Ok(Deny::Vulnerable);
+    match text {
+        "vulnerable" => return Ok(Deny::Vulnerable),
+        "retracted" => return Ok(Deny::Retracted),
+        _ => {}
     }
     let (pattern, range) = match text.split_once('@') {
         None => (text, None),
@@ -388,7 +427,7 @@ mod tests {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(p.decide(module, version, None))
+            .block_on(p.decide(module, version, None, &[]))
     }
 
     #[test]
@@ -436,6 +475,28 @@ mod tests {
             decide(&dry, "example.com/m", "v1.0.0"),
             Decision::WouldDeny(_)
         ));
+    }
+
+    #[test]
+    fn retracted_versions_with_the_rationale() {
+        let p = policy(&["retracted"], &[], false);
+        assert!(p.needs_retractions() && !p.needs_vulndb());
+        let retracted = modgate_module::modfile::retracted(
+            b"module example.com/m\n// Broken build.\nretract [v1.0.0, v1.0.2]\n",
+        );
+        let run = |v: &str| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(p.decide("example.com/m", v, None, &retracted))
+        };
+        assert_eq!(
+            run("v1.0.1"),
+            Decision::Deny(
+                "modgate policy: example.com/m@v1.0.1 is denied (rule \"retracted\"): retracted by its author: Broken build.".to_owned()
+            )
+        );
+        assert_eq!(run("v1.0.3"), Decision::Allow);
     }
 
     #[test]

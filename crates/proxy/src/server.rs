@@ -26,6 +26,7 @@ use crate::vulndb::{self, VulnDb, VulnDbError};
 use crate::workers::ClientAddr;
 use crate::{Answer, Proxy, ProxyError, PublishError, Published, ingest};
 use modgate_auth::Right;
+use modgate_module::modfile::Retraction;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=60";
@@ -350,8 +351,16 @@ async fn plain(state: &AppState, parsed: &Request, headers: &HeaderMap, head: bo
 }
 
 /// The decision on `module@version`, logged and counted unless it allows.
-async fn decide(state: &AppState, policy: &Policy, module: &str, version: &str) -> Decision {
-    let decision = Box::pin(policy.decide(module, version, state.vulndb.as_deref())).await;
+/// `retracted` is what [`retractions`] gave for the module.
+async fn decide(
+    state: &AppState,
+    policy: &Policy,
+    module: &str,
+    version: &str,
+    retracted: &[Retraction],
+) -> Decision {
+    let decision =
+        Box::pin(policy.decide(module, version, state.vulndb.as_deref(), retracted)).await;
     metric::policy_decision(decision.label());
     match &decision {
         Decision::Allow => {}
@@ -362,6 +371,26 @@ async fn decide(state: &AppState, policy: &Policy, module: &str, version: &str) 
         Decision::Waived(line) => tracing::info!(module, version, reason = %line, "policy waiver"),
     }
     decision
+}
+
+/// The `retract` directives of the go.mod of the module's latest version
+/// (the highest in its list, retracted or not, as go reads them), when a
+/// rule denies retracted versions; none when they cannot be read.
+async fn retractions(state: &AppState, policy: &Policy, module: &str) -> Vec<Retraction> {
+    if !policy.needs_retractions() {
+        return Vec::new();
+    }
+    let Ok((_, list)) = answer_bytes(state, &Request::new(module, Kind::List)).await else {
+        return Vec::new();
+    };
+    let list = String::from_utf8_lossy(&list);
+    let Some(latest) = modgate_module::version::pick_latest(list.split_whitespace()) else {
+        return Vec::new();
+    };
+    match answer_bytes(state, &Request::new(module, Kind::Mod(latest.to_owned()))).await {
+        Ok((_, go_mod)) => modgate_module::modfile::retracted(&go_mod),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// What a decision other than allow puts in the audit log.
@@ -388,7 +417,8 @@ async fn governed(
     let forbidden = |line: &str| text(StatusCode::FORBIDDEN, &format!("{line}\n"));
     match &parsed.kind {
         Kind::Mod(v) | Kind::Zip(v) => {
-            let decision = decide(state, policy, &parsed.module, v).await;
+            let retracted = retractions(state, policy, &parsed.module).await;
+            let decision = decide(state, policy, &parsed.module, v, &retracted).await;
             let noted = note(v, &decision);
             if let Decision::Deny(line) = decision {
                 return (forbidden(&line), noted);
@@ -407,7 +437,8 @@ async fn governed(
             let Ok(info) = modgate_module::Info::parse(&parsed.module, None, &bytes) else {
                 return (respond(parsed, answer, headers, head).await, None);
             };
-            let decision = decide(state, policy, &parsed.module, &info.version).await;
+            let retracted = retractions(state, policy, &parsed.module).await;
+            let decision = decide(state, policy, &parsed.module, &info.version, &retracted).await;
             let noted = note(&info.version, &decision);
             let Decision::Deny(line) = decision else {
                 return (respond(parsed, answer, headers, head).await, noted);
@@ -454,9 +485,10 @@ async fn allowed_versions(
     module: &str,
     list: &[u8],
 ) -> Vec<String> {
+    let retracted = retractions(state, policy, module).await;
     let mut allowed = Vec::new();
     for v in String::from_utf8_lossy(list).split_whitespace() {
-        if !decide(state, policy, module, v).await.denied() {
+        if !decide(state, policy, module, v, &retracted).await.denied() {
             allowed.push(v.to_owned());
         }
     }

@@ -122,3 +122,39 @@ fn denies_vulnerable_versions_so_go_picks_the_highest_compliant_one() {
         );
     }
 }
+
+#[test]
+fn denies_retracted_versions_with_their_rationale() {
+    let tree = fresh_dir("policy-retracted-tree");
+    vulndb::governance_tree(&tree);
+    let dir = fresh_dir("policy-retracted");
+    let config = dir.join("modgate.toml");
+    fs_err::write(
+        &config,
+        "vulndb = 'off'\n\n[[policy]]\ndeny = ['retracted']\n",
+    )
+    .unwrap();
+    let modgate = Modgate::start_args(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--storage",
+        fresh_dir("policy-retracted-storage").to_str().unwrap(),
+        "--upstream",
+        &format!("file://{}", tree.display()),
+    ]);
+    let list = http::get(&modgate.addr, &format!("/{RETRACTED}/@v/list"));
+    assert_eq!(list.text(), "v1.0.1\n");
+    let go = Go::new(&modgate.url);
+    let app = fresh_dir("policy-retracted-app");
+    fs_err::write(app.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
+    let out = go.try_run(&app, &["mod", "download", &format!("{RETRACTED}@v1.0.0")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "modgate policy: {RETRACTED}@v1.0.0 is denied (rule \"retracted\"): retracted by its author: Published with a broken API."
+        )),
+        "{stderr}"
+    );
+    go.run(&app, &["mod", "download", &format!("{RETRACTED}@v1.0.1")]);
+}
