@@ -31,6 +31,8 @@ pub struct AuditOptions {
     pub proxy: String,
     /// The vulnerability database (vuln.go.dev, or modgate's `/vuln`).
     pub vulndb: String,
+    /// Report modules whose latest version is older than this.
+    pub stale: Option<std::time::Duration>,
 }
 
 /// What a finding is about.
@@ -40,6 +42,7 @@ pub enum Kind {
     Vuln,
     Retracted,
     Deprecated,
+    Stale,
 }
 
 impl Kind {
@@ -48,6 +51,7 @@ impl Kind {
             "vuln" | "vulnerable" => Some(Kind::Vuln),
             "retracted" => Some(Kind::Retracted),
             "deprecated" => Some(Kind::Deprecated),
+            "stale" => Some(Kind::Stale),
             _ => None,
         }
     }
@@ -57,6 +61,7 @@ impl Kind {
             Kind::Vuln => "vulnerable",
             Kind::Retracted => "retracted",
             Kind::Deprecated => "deprecated",
+            Kind::Stale => "stale",
         }
     }
 }
@@ -108,7 +113,7 @@ async fn audit(opts: &AuditOptions) -> Result<Report, Error> {
     let mut unchecked = Vec::new();
     vulnerabilities(&vulndb, &list, &mut findings).await?;
     let checks: Vec<_> = futures::stream::iter(&list)
-        .map(|m| latest_go_mod(&proxy, m))
+        .map(|m| latest_go_mod(&proxy, m, opts.stale))
         .buffered(FETCHES)
         .collect()
         .await;
@@ -353,7 +358,11 @@ async fn vulnerabilities(
 
 /// Retraction and deprecation, from the go.mod of the module's latest
 /// version (the highest release, retracted or not, as go reads it).
-async fn latest_go_mod(proxy: &Remote, m: &ModVer) -> Result<Vec<Finding>, Error> {
+async fn latest_go_mod(
+    proxy: &Remote,
+    m: &ModVer,
+    stale: Option<Duration>,
+) -> Result<Vec<Finding>, Error> {
     let invalid = |e: modgate_module::Error| Error::Module {
         module: m.path.clone(),
         source: e,
@@ -396,6 +405,26 @@ async fn latest_go_mod(proxy: &Remote, m: &ModVer) -> Result<Vec<Finding>, Error
                 r.rationale.clone()
             },
         });
+    }
+    if let Some(stale) = stale
+        && let Some(info) = proxy.get(&format!("{escaped}/@v/{latest}.info")).await?
+        && let Ok(info) = modgate_module::Info::parse(&m.path, Some(&latest), &info)
+    {
+        let age = jiff::Timestamp::now().as_second() - info.time.as_second();
+        if age > i64::try_from(stale.as_secs()).unwrap_or(i64::MAX) {
+            found.push(Finding {
+                module: m.path.clone(),
+                version: m.version.clone(),
+                kind: Kind::Stale,
+                id: None,
+                aliases: Vec::new(),
+                fixed: None,
+                detail: format!(
+                    "no release since {} (latest {latest})",
+                    info.time.strftime("%Y-%m-%d")
+                ),
+            });
+        }
     }
     if let Some(message) = modfile::deprecation(&data) {
         found.push(Finding {
@@ -477,6 +506,69 @@ impl Report {
         self.findings.iter().any(|f| kinds.contains(&f.kind))
     }
 
+    /// The report as SARIF 2.1.0, for code-scanning tools: one result per
+    /// finding, located at `go_mod` (the path scanners show).
+    pub fn sarif(&self, go_mod: &str) -> serde_json::Value {
+        use serde_json::json;
+        let rule_of = |f: &Finding| match (&f.kind, &f.id) {
+            (Kind::Vuln, Some(id)) => id.clone(),
+            (kind, _) => kind.as_str().to_owned(),
+        };
+        let mut rules: Vec<serde_json::Value> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &self.findings {
+            let id = rule_of(f);
+            if seen.insert(id.clone()) {
+                let text = match f.kind {
+                    Kind::Vuln => f.detail.clone(),
+                    Kind::Retracted => "retracted module version".to_owned(),
+                    Kind::Deprecated => "deprecated module".to_owned(),
+                    Kind::Stale => "module without a recent release".to_owned(),
+                };
+                let mut rule = json!({ "id": id, "shortDescription": { "text": text } });
+                if f.kind == Kind::Vuln {
+                    rule["helpUri"] = json!(format!("https://pkg.go.dev/vuln/{id}"));
+                }
+                rules.push(rule);
+            }
+        }
+        let results: Vec<serde_json::Value> = self
+            .findings
+            .iter()
+            .map(|f| {
+                let level = match f.kind {
+                    Kind::Vuln => "error",
+                    Kind::Retracted => "warning",
+                    Kind::Deprecated | Kind::Stale => "note",
+                };
+                let fix = f
+                    .fixed
+                    .as_ref()
+                    .map(|v| format!("; fixed in {v}"))
+                    .unwrap_or_default();
+                json!({
+                    "ruleId": rule_of(f),
+                    "level": level,
+                    "message": { "text": format!("{}@{} is {}: {}{fix}", f.module, f.version, f.kind.as_str(), f.detail) },
+                    "locations": [{ "physicalLocation": { "artifactLocation": { "uri": go_mod } } }],
+                })
+            })
+            .collect();
+        json!({
+            "version": "2.1.0",
+            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "runs": [{
+                "tool": { "driver": {
+                    "name": "modgate audit",
+                    "informationUri": "https://go.dev/ref/mod",
+                    "rules": rules,
+                } },
+                "results": results,
+                "properties": { "note": self.note },
+            }],
+        })
+    }
+
     /// The report as a table, a summary line and the module-level notice.
     pub fn table(&self) -> String {
         let mut rows = vec![[
@@ -502,6 +594,7 @@ impl Report {
                 }
                 Kind::Retracted => format!("retracted: {}", f.detail),
                 Kind::Deprecated => format!("deprecated: {}", f.detail),
+                Kind::Stale => format!("stale: {}", f.detail),
             };
             rows.push([
                 f.module.clone(),
@@ -532,8 +625,12 @@ impl Report {
             out.push_str(&format!("not checked: {u}\n"));
         }
         let count = |k: Kind| self.findings.iter().filter(|f| f.kind == k).count();
+        let stale = match count(Kind::Stale) {
+            0 => String::new(),
+            n => format!(", {n} stale"),
+        };
         out.push_str(&format!(
-            "{} modules in the build list of {}: {} vulnerable, {} retracted, {} deprecated\n",
+            "{} modules in the build list of {}: {} vulnerable, {} retracted, {} deprecated{stale}\n",
             self.build_list.len(),
             if self.module.is_empty() {
                 "go.sum"
@@ -571,6 +668,7 @@ mod tests {
         assert_eq!(Kind::parse("vuln"), Some(Kind::Vuln));
         assert_eq!(Kind::parse("retracted"), Some(Kind::Retracted));
         assert_eq!(Kind::parse("deprecated"), Some(Kind::Deprecated));
-        assert_eq!(Kind::parse("stale"), None);
+        assert_eq!(Kind::parse("stale"), Some(Kind::Stale));
+        assert_eq!(Kind::parse("old"), None);
     }
 }

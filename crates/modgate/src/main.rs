@@ -274,13 +274,22 @@ fn copy_storage(from: std::path::PathBuf, to: std::path::PathBuf) -> anyhow::Res
 
 /// `modgate audit`: exit status 1 when a finding of a `--fail-on` kind is reported.
 fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let go_mod = if args.input.is_dir() {
+        args.input.join("go.mod")
+    } else {
+        args.input.clone()
+    };
     let report = modgate_doctor::audit::run(&modgate_doctor::audit::AuditOptions {
         input: args.input,
         proxy: args.proxy,
         vulndb: args.vulndb,
+        stale: args.stale,
     })?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
+    } else if args.sarif {
+        let sarif = report.sarif(&go_mod.display().to_string());
+        println!("{}", serde_json::to_string_pretty(&sarif)?);
     } else {
         print!("{}", report.table());
     }

@@ -154,6 +154,47 @@ fn finds_vulnerable_retracted_and_deprecated_modules_through_modgate() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["build_list"].as_array().unwrap().len(), ours.len());
 
+    // SARIF for code scanning, with modules unreleased for a year (the
+    // fixture's versions are all from 2025-01-01).
+    let out = audit(&[
+        app_dir,
+        "--proxy",
+        &modgate.url,
+        "--vulndb",
+        &vuln_url,
+        "--sarif",
+        "--stale",
+        "1y",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let vuln = results
+        .iter()
+        .find(|r| r["ruleId"] == "GO-2025-0001")
+        .unwrap_or_else(|| panic!("{sarif}"));
+    assert_eq!(vuln["level"], "error");
+    assert!(
+        vuln["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("fixed in v1.2.0"),
+        "{vuln}"
+    );
+    let stale = results.iter().filter(|r| r["ruleId"] == "stale").count();
+    assert_eq!(stale, ours.len(), "{sarif}");
+    let out = audit(&[
+        app_dir,
+        "--proxy",
+        &modgate.url,
+        "--vulndb",
+        &vuln_url,
+        "--stale",
+        "5y",
+    ]);
+    assert!(!text(&out).contains("stale"), "{}", text(&out));
+
     // Bad input and an unreachable database are clear errors, not panics.
     let missing = audit(&["/nonexistent/go.mod", "--proxy", &modgate.url]);
     assert!(!missing.status.success());
