@@ -22,6 +22,10 @@ pub struct RuleSpec {
     /// pattern without a range denies every version).
     #[serde(default)]
     pub deny: Vec<String>,
+    /// Allow-list mode: a module version matching none of these
+    /// `PATTERN[@RANGE]` entries is denied.
+    #[serde(default)]
+    pub allow: Vec<String>,
     #[serde(default)]
     pub waive: Vec<WaiverSpec>,
     /// Log and count what would be denied, without denying it.
@@ -94,7 +98,8 @@ pub enum PolicyError {
 
 #[derive(Debug, Clone)]
 enum Deny {
-    Vulnerable,
+    /// Any advisory, or only these ids or aliases (`vulnerable:GO-2025-0001,CVE-…`).
+    Vulnerable(Vec<String>),
     /// Retracted by the go.mod of the module's latest version.
     Retracted,
     Versions {
@@ -114,6 +119,8 @@ struct Waiver {
 #[derive(Debug, Clone)]
 struct Rule {
     deny: Vec<(String, Deny)>,
+    /// `PATTERN[@RANGE]` entries only (checked at parse time).
+    allow: Vec<Deny>,
     waive: Vec<Waiver>,
     dry_run: bool,
 }
@@ -167,8 +174,20 @@ impl Policy {
                     .iter()
                     .map(parse_waiver)
                     .collect::<Result<_, _>>()?;
+                let allow = spec
+                    .allow
+                    .iter()
+                    .map(|a| match parse_deny(a)? {
+                        versions @ Deny::Versions { .. } => Ok(versions),
+                        _ => Err(PolicyError::Deny {
+                            rule: a.clone(),
+                            reason: "allow takes PATTERN[@RANGE] entries".to_owned(),
+                        }),
+                    })
+                    .collect::<Result<_, _>>()?;
                 Ok(Rule {
                     deny,
+                    allow,
                     waive,
                     dry_run: spec.dry_run,
                 })
@@ -189,7 +208,7 @@ impl Policy {
     pub fn needs_vulndb(&self) -> bool {
         self.rules
             .iter()
-            .any(|r| r.deny.iter().any(|(_, d)| matches!(d, Deny::Vulnerable)))
+            .any(|r| r.deny.iter().any(|(_, d)| matches!(d, Deny::Vulnerable(_))))
     }
 
     /// The decision for `module@version` (a canonical version). Enforcing
@@ -243,6 +262,9 @@ impl Rule {
         retracted: &[Retraction],
     ) -> Option<String> {
         let at = format!("{module}@{version}");
+        if !self.allow.is_empty() && !self.allow.iter().any(|a| a.covers(module, version)) {
+            return Some(format!("modgate policy: {at} is not on the allow list"));
+        }
         for (text, deny) in &self.deny {
             match deny {
                 Deny::Retracted => {
@@ -257,22 +279,12 @@ impl Rule {
                         ));
                     }
                 }
-                Deny::Versions { pattern, range } => {
-                    if !pattern::path_match(pattern, module) {
-                        continue;
-                    }
-                    let inside = match range {
-                        None => true,
-                        Some((ord, or_equal, bound)) => {
-                            let c = semver::compare(version, bound);
-                            c == *ord || (*or_equal && c == Ordering::Equal)
-                        }
-                    };
-                    if inside {
+                Deny::Versions { .. } => {
+                    if deny.covers(module, version) {
                         return Some(format!("modgate policy: {at} is denied (rule {text:?})"));
                     }
                 }
-                Deny::Vulnerable => {
+                Deny::Vulnerable(only) => {
                     let Some(db) = db else {
                         return Some(format!(
                             "modgate policy: {at} cannot be checked for vulnerabilities (the vulnerability database mirror is off)"
@@ -283,6 +295,12 @@ impl Rule {
                             let hits: Vec<_> = entries
                                 .iter()
                                 .filter(|e| e.affects(module, version))
+                                .filter(|e| {
+                                    only.is_empty()
+                                        || only
+                                            .iter()
+                                            .any(|id| *id == e.id || e.aliases.contains(id))
+                                })
                                 .collect();
                             if hits.is_empty() {
                                 continue;
@@ -304,7 +322,7 @@ impl Rule {
                                 _ => "; no fixed version for every advisory".to_owned(),
                             };
                             return Some(format!(
-                                "modgate policy: {at} is denied (rule \"vulnerable\"): {}{fix}",
+                                "modgate policy: {at} is denied (rule {text:?}): {}{fix}",
                                 ids.join(", ")
                             ));
                         }
@@ -330,15 +348,45 @@ impl Rule {
     }
 }
 
+impl Deny {
+    /// For a `PATTERN[@RANGE]` entry: whether it names `module@version`.
+    fn covers(&self, module: &str, version: &str) -> bool {
+        let Deny::Versions { pattern, range } = self else {
+            return false;
+        };
+        pattern::path_match(pattern, module)
+            && match range {
+                None => true,
+                Some((ord, or_equal, bound)) => {
+                    let c = semver::compare(version, bound);
+                    c == *ord || (*or_equal && c == Ordering::Equal)
+                }
+            }
+    }
+}
+
 fn parse_deny(text: &str) -> Result<Deny, PolicyError> {
     let bad = |reason: &str| PolicyError::Deny {
         rule: text.to_owned(),
         reason: reason.to_owned(),
     };
     match text {
-        "vulnerable" => return Ok(Deny::Vulnerable),
+        "vulnerable" => return Ok(Deny::Vulnerable(Vec::new())),
         "retracted" => return Ok(Deny::Retracted),
         _ => {}
+    }
+    if let Some(ids) = text.strip_prefix("vulnerable:") {
+        let ids: Vec<String> = ids
+            .split(',')
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty())
+            .collect();
+        if ids.is_empty() {
+            return Err(bad(
+                "want vulnerable:ID[,ID…], e.g. vulnerable:GO-2025-0001",
+            ));
+        }
+        return Ok(Deny::Vulnerable(ids));
     }
     let (pattern, range) = match text.split_once('@') {
         None => (text, None),
@@ -419,6 +467,7 @@ mod tests {
                 })
                 .collect(),
             dry_run,
+            ..Default::default()
         }])
         .unwrap()
     }
@@ -475,6 +524,41 @@ mod tests {
             decide(&dry, "example.com/m", "v1.0.0"),
             Decision::WouldDeny(_)
         ));
+    }
+
+    #[test]
+    fn allow_lists_deny_everything_else() {
+        let p = Policy::new(&[RuleSpec {
+            allow: vec![
+                "golang.org/x/*".to_owned(),
+                "example.com/m@>=v1.2.0".to_owned(),
+            ],
+            ..Default::default()
+        }])
+        .unwrap();
+        assert!(!decide(&p, "golang.org/x/text", "v0.1.0").denied());
+        assert!(!decide(&p, "example.com/m", "v1.2.0").denied());
+        assert_eq!(
+            decide(&p, "example.com/m", "v1.1.0"),
+            Decision::Deny(
+                "modgate policy: example.com/m@v1.1.0 is not on the allow list".to_owned()
+            )
+        );
+        assert!(decide(&p, "github.com/x/y", "v1.0.0").denied());
+        assert!(
+            Policy::new(&[RuleSpec {
+                allow: vec!["vulnerable".to_owned()],
+                ..Default::default()
+            }])
+            .is_err()
+        );
+        assert!(
+            Policy::new(&[RuleSpec {
+                deny: vec!["vulnerable:".to_owned()],
+                ..Default::default()
+            }])
+            .is_err()
+        );
     }
 
     #[test]

@@ -158,3 +158,36 @@ fn denies_retracted_versions_with_their_rationale() {
     );
     go.run(&app, &["mod", "download", &format!("{RETRACTED}@v1.0.1")]);
 }
+
+#[test]
+fn a_rule_may_name_the_advisories_it_denies() {
+    let tree = fresh_dir("policy-ids-tree");
+    let db = fresh_dir("policy-ids-db");
+    vulndb::write(&db, &vulndb::governance_tree(&tree), "2025-01-01T00:00:00Z");
+    let db_server = Mirror::serving(db);
+    let config = fresh_dir("policy-ids").join("modgate.toml");
+    fs_err::write(&config, "[[policy]]\ndeny = ['vulnerable:CVE-2025-0003']\n").unwrap();
+    let modgate = Modgate::start_args(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--storage",
+        fresh_dir("policy-ids-storage").to_str().unwrap(),
+        "--upstream",
+        &format!("file://{}", tree.display()),
+        "--vulndb",
+        &db_server.url,
+    ]);
+    eventually(Duration::from_secs(30), "the mirror", || {
+        http::get(&modgate.addr, "/vuln/index/db.json").status == 200
+    });
+    let list = http::get(&modgate.addr, &format!("/{VULNERABLE}/@v/list"));
+    assert_eq!(list.text(), "v1.0.0\nv1.1.0\nv1.2.0\n");
+    let info = http::get(&modgate.addr, &format!("/{VULNERABLE}/@v/v1.3.0.info"));
+    assert_eq!(info.status, 403);
+    assert!(
+        info.text()
+            .contains("(rule \"vulnerable:CVE-2025-0003\"): GO-2025-0003"),
+        "{}",
+        info.text()
+    );
+}
