@@ -127,6 +127,12 @@ pub const NETRC: &str = "NETRC";
 /// The home directory, where `.netrc` lives.
 pub const HOME: &str = "HOME";
 
+/// The go command's proxy list: `bundle create` fetches through its first
+/// URL unless `--proxy` names one.
+pub const GOPROXY: &str = "GOPROXY";
+/// The go command's checksum database: `bundle create`'s default `--sumdb`.
+pub const GOSUMDB: &str = "GOSUMDB";
+
 /// The go command's settings that `doctor` reads from the process (a
 /// non-empty value beats the go env file, as in go).
 pub const GO_SETTINGS: &[&str] = &[

@@ -38,6 +38,13 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Edit the auth file: users, groups, tokens (access rules are edited by hand).
     Auth(AuthArgs),
+    /// Carry module versions into an air-gapped site as one file, with the
+    /// checksum database's proofs, so that go keeps GOSUMDB on there.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+    /// Ask a running modgate for every version a go.sum or list names, so
+    /// that it fetches, verifies and stores each before a build does.
+    Prefetch(PrefetchArgs),
     /// Publish a private module version from a directory (no git needed):
     /// builds its zip with the module zip rules and uploads it to a modgate
     /// server, which needs the `publish` right on the module's pattern.
@@ -108,6 +115,123 @@ pub enum StorageCommand {
         #[arg(long, value_name = "DIR|URL")]
         to: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Write a bundle of the versions the sources name, fetched through a
+    /// GOPROXY or read from a store and proven by the checksum database;
+    /// fails, naming each, when any version cannot be had.
+    Create(BundleCreateArgs),
+    /// Check a bundle whole (signature, hashes, proofs) and store it; a
+    /// bundle that fails any check leaves nothing in the store.
+    Import(BundleImportArgs),
+    /// Write a new signer key for `bundle create --sign` and print its
+    /// verifier key (for `bundle import --verify-key`).
+    Keygen {
+        /// The key's name, e.g. bundles.corp.example.
+        #[arg(long)]
+        name: String,
+        /// Where to write the signer key (created with mode 0600).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("sources").required(true).multiple(true).args(["from", "from_store", "toolchain"])))]
+pub struct BundleCreateArgs {
+    /// A go.sum (every version it names; go.mod alone for `/go.mod`-only
+    /// lines), a go.mod (the module graph go loads for it: every go.mod it
+    /// reads, the zip of every version it selects) or a list of
+    /// `module@version` / `module@latest` lines. Repeatable.
+    #[arg(long, value_name = "go.sum|go.mod|LIST")]
+    pub from: Vec<PathBuf>,
+    /// Every version the --storage store holds.
+    #[arg(long, requires = "storage")]
+    pub from_store: bool,
+    /// With --from-store: only module paths matching these globs (GOPRIVATE syntax).
+    #[arg(long, value_name = "GLOBS", requires = "from_store")]
+    pub pattern: Option<String>,
+    /// Add the golang.org/toolchain module of this Go release (go1.23.4),
+    /// which GOTOOLCHAIN switching downloads, for each --platform.
+    #[arg(long, value_name = "RELEASE", requires = "platform")]
+    pub toolchain: Option<String>,
+    /// With --toolchain: the platforms, as GOOS/GOARCH, comma-separated.
+    #[arg(
+        long,
+        value_name = "GOOS/GOARCH,...",
+        value_delimiter = ',',
+        requires = "toolchain"
+    )]
+    pub platform: Vec<String>,
+    /// The GOPROXY to fetch through; default the first URL of GOPROXY.
+    #[arg(long, value_name = "URL", conflicts_with = "storage")]
+    pub proxy: Option<String>,
+    /// Read the artifacts from this store (a directory or s3://BUCKET[/PREFIX]) instead.
+    #[arg(long, value_name = "DIR|URL")]
+    pub storage: Option<PathBuf>,
+    /// The checksum database, as GOSUMDB (`name+hash+key [url]`); default GOSUMDB's.
+    #[arg(long, value_name = "NAME+HASH+KEY [URL]")]
+    pub sumdb: Option<String>,
+    /// The bundle to write; its manifest is also written to FILE.manifest.json.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: PathBuf,
+    /// Sign the manifest with this signer key file (`bundle keygen` or `sumdb keygen`).
+    #[arg(long, value_name = "KEYFILE")]
+    pub sign: Option<PathBuf>,
+    /// Leave out what this earlier bundle (or its .manifest.json) holds.
+    #[arg(long, value_name = "OLD.manifest.json")]
+    pub since: Option<PathBuf>,
+    /// Print a JSON summary at the end.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PrefetchArgs {
+    /// A go.sum or a list of `module@version` / `module@latest` lines. Repeatable.
+    #[arg(long, required = true, value_name = "go.sum|LIST")]
+    pub from: Vec<PathBuf>,
+    /// The modgate to warm; with --storage, the GOPROXY to fetch through.
+    /// Default the first URL of GOPROXY.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Warm this store (a directory or s3://BUCKET[/PREFIX]) instead of a
+    /// running modgate: every version is fetched, checked against the
+    /// checksum database and stored with its proofs, as a bundle import would.
+    #[arg(long, value_name = "DIR|URL")]
+    pub storage: Option<PathBuf>,
+    /// With --storage: the checksum database, as GOSUMDB; default GOSUMDB's.
+    #[arg(long, value_name = "NAME+HASH+KEY [URL]", requires = "storage")]
+    pub sumdb: Option<String>,
+    /// Print a JSON summary at the end.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("trust").required(true).args(["verify_key", "allow_unsigned"])))]
+pub struct BundleImportArgs {
+    /// The bundle.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The storage to fill: a directory or s3://BUCKET[/PREFIX] (as serve's).
+    #[arg(long, env = env::STORAGE, value_name = "DIR|URL")]
+    pub storage: Option<PathBuf>,
+    /// The verifier key the bundle must be signed by (`name+hash+key`, as keygen prints it).
+    #[arg(long, value_name = "VKEY")]
+    pub verify_key: Option<String>,
+    /// Import a bundle whoever made it: the checksum database's proofs are
+    /// still checked, under the database key its manifest names.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Refuse a bundle proven by another checksum database key than this one.
+    #[arg(long, value_name = "NAME+HASH+KEY")]
+    pub sumdb: Option<String>,
+    /// Print a JSON summary at the end.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! (`modgate-proxy`, `modgate-vcs`, `modgate-doctor` and the domain crates).
 
 mod auth;
+mod bundle;
 mod cli;
 mod config;
 
@@ -46,6 +47,8 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from),
         Command::Auth(args) => auth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify(args),
+        Command::Bundle(command) => bundle::run(command),
+        Command::Prefetch(args) => bundle::prefetch(args),
         Command::Storage(StorageCommand::Copy { from, to }) => {
             copy_storage(from, to).map(|()| ExitCode::SUCCESS)
         }

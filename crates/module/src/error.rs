@@ -59,6 +59,10 @@ pub enum Error {
         column: usize,
         message: String,
     },
+
+    /// A go.sum or module list line that names no module version.
+    #[error("line {line}: {reason}")]
+    BadListLine { line: usize, reason: String },
 }
 
 /// Which set of path rules was applied.

@@ -7,6 +7,7 @@
 pub mod error;
 pub mod escape;
 pub mod goproxy;
+pub mod gosum;
 pub mod info;
 pub mod modfile;
 pub mod mvs;

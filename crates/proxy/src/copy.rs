@@ -3,10 +3,9 @@
 //! holds is skipped, and each version's zip hash, its commit mark, is
 //! copied last, so an interrupted copy never leaves a mark without its zip.
 
-use std::io::Write as _;
 use std::sync::Arc;
 
-use crate::store::{Body, FileReader, Key, Store, StoreError};
+use crate::store::{Body, Key, Store, StoreError};
 
 /// What a copy did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -48,16 +47,9 @@ pub async fn copy(
                 done.bytes += obj.size;
                 match obj.body {
                     Body::Bytes(b) => to.put(&key, b).await?,
-                    Body::File(f) => {
-                        let mut staged = to.temp_file()?;
-                        let mut reader = FileReader::new(f, obj.size);
-                        let staged = tokio::task::spawn_blocking(move || {
-                            std::io::copy(&mut reader, &mut staged)?;
-                            staged.flush()?;
-                            Ok::<_, std::io::Error>(staged)
-                        })
-                        .await??;
-                        to.put_file(&key, staged).await?;
+                    _ => {
+                        to.put_file(&key, obj.write_into(to.temp_file()?).await?)
+                            .await?
                     }
                 }
                 to.sync(&key).await?;

@@ -10,6 +10,7 @@
 //! is configured.
 
 pub mod access;
+pub mod bundle;
 pub mod copy;
 pub mod flights;
 pub mod ingest;

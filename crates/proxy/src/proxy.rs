@@ -250,7 +250,7 @@ impl Proxy {
         let zip_h1 = match read(hash_key.clone()).await? {
             Some(h1) => String::from_utf8_lossy(&h1).trim().to_owned(),
             None => {
-                let h1 = rehash(module, v, zip).await?;
+                let h1 = rehash(store.as_ref(), module, v, zip).await?;
                 store
                     .put(&hash_key, Bytes::from(format!("{h1}\n")))
                     .await
@@ -770,14 +770,27 @@ fn unstored(body: Body) -> std::io::Result<Object> {
             let size = std::io::copy(&mut FileReader::new(f.clone(), len), &mut hasher)?;
             (size, hasher.finalize())
         }
+        // Fallbacks are what was just fetched, on hand here.
+        Body::Remote(_) => return Err(std::io::Error::other("a fallback answer is never remote")),
     };
     let etag = format!("\"u{:x}\"", digest);
     Ok(Object { size, etag, body })
 }
 
-/// The `h1:` hash of a stored zip, checked again with the zip rules.
-pub(crate) async fn rehash(module: &str, v: &str, zip: Object) -> Result<String, ProxyError> {
+/// The `h1:` hash of a stored zip of `store`, checked again with the zip
+/// rules (a zip in a bucket is downloaded to its staging first: the zip
+/// reader seeks).
+pub(crate) async fn rehash(
+    store: &dyn Store,
+    module: &str,
+    v: &str,
+    zip: Object,
+) -> Result<String, ProxyError> {
     let (module, v) = (module.to_owned(), v.to_owned());
+    let zip = zip
+        .local(|| store.temp_file())
+        .await
+        .map_err(ProxyError::storage("reading a stored zip"))?;
     let size = zip.size;
     tokio::task::spawn_blocking(move || match zip.body {
         Body::Bytes(b) => modgate_zip::check_zip_reader(std::io::Cursor::new(b), size, &module, &v),
@@ -787,6 +800,7 @@ pub(crate) async fn rehash(module: &str, v: &str, zip: Object) -> Result<String,
             &module,
             &v,
         ),
+        Body::Remote(_) => unreachable!("made local above"),
     })
     .await
     .map_err(|e| {

@@ -1011,6 +1011,9 @@ async fn body_of(body: Body, start: u64, len: u64) -> std::io::Result<HttpBody> 
     Ok(match body {
         Body::Bytes(b) => HttpBody::from(b.slice(start as usize..(start + len) as usize)),
         Body::File(file) => HttpBody::from_stream(file_chunks(file, start, len)),
+        // A failure mid-stream breaks the connection off short of its
+        // Content-Length: the client never takes it for the whole body.
+        Body::Remote(remote) => HttpBody::from_stream(remote.chunks(start, len)),
     })
 }
 

@@ -80,7 +80,7 @@ async fn versions(
         };
         let problem = if file == "zip" {
             report.zips += 1;
-            match rehash(&module, &version, obj).await {
+            match rehash(store.as_ref(), &module, &version, obj).await {
                 Err(e) => Some(format!("fails the zip rules: {e}")),
                 Ok(h1) => {
                     let hash_key =

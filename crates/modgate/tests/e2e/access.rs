@@ -7,33 +7,16 @@ use std::process::{Command, Output};
 use crate::support::fresh_dir;
 use crate::support::go::Go;
 use crate::support::mirror::{Behaviour, Mirror};
-use crate::support::modgate::Modgate;
+use crate::support::modgate::{self, Modgate, text};
 use crate::support::tls::Ca;
 
 const PRIVATE_DB: &str = "sum.corp.test";
 const LIB: &str = "corp.example/lib";
 
-fn modgate_command(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_modgate"))
-        .args(args)
-        .env_remove("MODGATE_TOKEN")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run modgate")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// `modgate sumdb keygen`: the verifier key for GOSUMDB.
 fn private_db(dir: &Path) -> (String, String) {
     let key = dir.join("signer.key");
-    let out = modgate_command(
+    let out = modgate::run(
         &[
             "sumdb",
             "keygen",
@@ -63,7 +46,7 @@ fn module_dir(module: &str, answer: u32) -> std::path::PathBuf {
 }
 
 fn publish(dir: &Path, module: &str, version: &str, to: &str, env: &[(&str, &str)]) -> Output {
-    modgate_command(
+    modgate::run(
         &[
             "publish",
             dir.to_str().unwrap(),

@@ -735,6 +735,12 @@ fn unknown_revisions_versions_and_repositories_are_not_found() {
         (MISSING, "@latest".to_owned(), ""),
         (MISSING, "@v/v1.0.0.info".to_owned(), ""),
         (MISSING, "@v/main.info".to_owned(), ""),
+        // No repository serves toolchains: the answer says what does.
+        (
+            "golang.org/toolchain",
+            "@v/v0.0.1-go1.99.0.linux-amd64.info".to_owned(),
+            "keep a proxy upstream",
+        ),
     ] {
         let resp = get(&modgate, module, &rest);
         assert!(

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use crate::support::fixture::{ALPHA, Fixture, GAMMA_V2, LEGACY, UNTAGGED, UPPER};
+use crate::support::fixture::{
+    ALPHA, Fixture, GAMMA_V2, LEGACY, UNTAGGED, UPPER, build_and_run, write_app,
+};
 use crate::support::go::{self, Go};
 use crate::support::mirror::Mirror;
 use crate::support::modgate::Modgate;
@@ -62,45 +64,6 @@ fn assert_lists_and_latest(go: &Go) {
     assert_eq!(latest(go, ALPHA), "v1.1.0");
     assert_eq!(latest(go, UPPER), "v1.0.0");
     assert_eq!(latest(go, UNTAGGED), fx.untagged_version());
-}
-
-const APP_MAIN: &str = r#"package main
-
-import (
-	"fmt"
-
-	"github.com/Modgate-Test/Upper"
-	"github.com/modgate-test/beta"
-	gamma "github.com/modgate-test/gamma/v2"
-	"github.com/modgate-test/legacy"
-)
-
-func main() {
-	fmt.Println(beta.Name(), "|", upper.Name(), "|", gamma.Name(), "|", legacy.Name())
-}
-"#;
-
-fn write_app(dir: &Path) {
-    fs_err::write(
-        dir.join("go.mod"),
-        "module example.com/app\n\ngo 1.21\n\nrequire (\n\
-         \tgithub.com/Modgate-Test/Upper v1.0.0\n\
-         \tgithub.com/modgate-test/beta v0.2.0\n\
-         \tgithub.com/modgate-test/gamma/v2 v2.0.0\n\
-         \tgithub.com/modgate-test/legacy v2.0.0+incompatible\n)\n",
-    )
-    .unwrap();
-    fs_err::write(dir.join("main.go"), APP_MAIN).unwrap();
-}
-
-/// Builds the app and returns what it prints.
-fn build_and_run(go: &Go, dir: &Path) -> String {
-    go.run(dir, &["build", "-o", "app", "."]);
-    let out = std::process::Command::new(dir.join("app"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Every line of go.sum carries the hash the go command computed in direct mode.

@@ -7,6 +7,7 @@ use crate::support::go::{self, Go};
 use crate::support::mirror::{self, Mirror};
 use crate::support::modgate::Modgate;
 use crate::support::s3::{BUCKET, S3Server};
+use crate::support::terminal::Terminal;
 
 fn on_bucket(s3: &S3Server, prefix: &str, upstream: &str, extra: &[&str]) -> Modgate {
     let env = s3.env();
@@ -119,6 +120,162 @@ fn a_large_zip_goes_up_in_parts_and_leaves_nothing_staged() {
     let again = crate::support::http::get(&other.addr, &format!("/{module}/@v/{version}.zip"));
     assert_eq!(again.status, 200);
     assert!(again.body == zip, "the zip read back differs");
+}
+
+/// A large zip in the bucket is streamed from it, not downloaded first: a
+/// client's range is one ranged GET, exactly its bytes; HEAD and
+/// conditional requests are answered from the metadata.
+#[test]
+fn a_range_of_a_zip_in_the_bucket_is_a_ranged_get_of_exactly_its_bytes() {
+    use crate::support::http::request;
+    let s3 = S3Server::start();
+    let tree = fresh_dir("big-tree");
+    let (module, version) = ("example.com/ranged", "v1.0.0");
+    let zip = mirror::big_module(&tree, module, version, 20);
+    let mirror = Mirror::serving(tree);
+    let filler = on_bucket(&s3, "", &mirror.url, &["--memory-cache-mb", "0"]);
+    let got = go::download(
+        &Go::new(&filler.url),
+        &fresh_dir("work"),
+        &[&format!("{module}@{version}")],
+    );
+    assert_eq!(got[0].sum, crate::support::checksum_db::h1_of_zip(&zip));
+
+    let modgate = on_bucket(&s3, "", "off", &["--memory-cache-mb", "0"]);
+    let path = format!("/{module}/@v/{version}.zip");
+    let key = "example.com/ranged/@v/v1.0.0.zip";
+    let before = s3.gets(key).len();
+    let (start, end) = (13 << 20 | 12345, (13 << 20) + 99_999);
+    let part = request(
+        &modgate.addr,
+        "GET",
+        &path,
+        &[("Range", &format!("bytes={start}-{end}"))],
+    );
+    assert_eq!(part.status, 206, "{}", part.text());
+    assert_eq!(
+        part.header("content-range"),
+        Some(format!("bytes {start}-{end}/{}", zip.len()).as_str())
+    );
+    assert!(part.body == zip[start..=end], "wrong bytes for the range");
+    // The first bytes with the metadata, then the range: both ranged, and
+    // nowhere near the 20 MiB a whole download would take in 8 MiB GETs.
+    let gets = s3.gets(key)[before..].to_vec();
+    assert_eq!(gets, [206, 206], "GETs of the zip for one range");
+
+    let tail = request(&modgate.addr, "GET", &path, &[("Range", "bytes=-70000")]);
+    assert_eq!(tail.status, 206);
+    assert!(tail.body == zip[zip.len() - 70000..]);
+    let head = request(&modgate.addr, "HEAD", &path, &[]);
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        head.header("content-length"),
+        Some(zip.len().to_string().as_str())
+    );
+    let etag = head.header("etag").expect("an ETag").to_owned();
+    let unchanged = request(&modgate.addr, "GET", &path, &[("If-None-Match", &etag)]);
+    assert_eq!(unchanged.status, 304);
+    assert!(unchanged.body.is_empty());
+    let whole = crate::support::http::get(&modgate.addr, &path);
+    assert_eq!(whole.status, 200);
+    assert!(
+        whole.body == zip,
+        "the zip streamed from the bucket differs"
+    );
+    assert!(!modgate.logs().contains("panicked"), "{}", modgate.logs());
+
+    // `verify` hashes the zip again, read from the bucket.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_modgate"))
+        .args(["verify", "--storage", &format!("s3://{BUCKET}"), "--json"])
+        .envs(s3.env())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains(r#""zips":1"#), "{report}");
+}
+
+/// The bucket going away while a zip streams from it breaks the transfer
+/// off short of its length: never a complete-looking wrong body. The disk
+/// tier, copying the zip in meanwhile, holds it whole or not at all.
+#[test]
+fn a_bucket_stopped_mid_stream_breaks_the_transfer_off() {
+    use std::io::{Read as _, Write as _};
+    let mut s3 = S3Server::start();
+    let tree = fresh_dir("big-tree");
+    let (module, version) = ("example.com/broken", "v1.0.0");
+    let zip = mirror::big_module(&tree, module, version, 48);
+    let mirror = Mirror::serving(tree);
+    let path = format!("/{module}/@v/{version}.zip");
+    let filler = on_bucket(&s3, "", &mirror.url, &["--memory-cache-mb", "0"]);
+    assert_eq!(crate::support::http::get(&filler.addr, &path).status, 200);
+    drop(filler);
+
+    let tier = fresh_dir("tier").join("cache");
+    let modgate = on_bucket(
+        &s3,
+        "",
+        "off",
+        &[
+            "--memory-cache-mb",
+            "0",
+            "--cache-dir",
+            tier.to_str().unwrap(),
+            "--cache-max-size",
+            "64MiB",
+        ],
+    );
+    let mut stream = std::net::TcpStream::connect(&modgate.addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut first = vec![0; 1 << 20];
+    stream.read_exact(&mut first).unwrap();
+    let text = String::from_utf8_lossy(&first);
+    assert!(text.starts_with("HTTP/1.1 200"), "{}", &text[..200]);
+    assert!(
+        text.contains(&format!("content-length: {}", zip.len())),
+        "{}",
+        &text[..400]
+    );
+    s3.stop();
+    let mut rest = Vec::new();
+    // A broken connection or an early end: either way, short.
+    let _ = stream.read_to_end(&mut rest);
+    let header_end = text.find("\r\n\r\n").unwrap() + 4;
+    let body = first.len() - header_end + rest.len();
+    assert!(
+        body < zip.len(),
+        "the whole length arrived with the bucket stopped mid-stream"
+    );
+    let logs = modgate.logs();
+    assert!(logs.contains("reading from the bucket failed"), "{logs}");
+    // The copy, if it was still under way, fails as the bucket is gone.
+    let staged = || fs_err::read_dir(tier.join(".tmp")).unwrap().count();
+    for _ in 0..100 {
+        if staged() == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(staged(), 0, "staging left in the tier");
+    let kept = tier.join("example.com/broken/@v/v1.0.0.zip");
+    if kept.exists() {
+        assert!(
+            fs_err::read(&kept).unwrap() == zip,
+            "a partial zip in the tier"
+        );
+    }
+    assert!(!logs.contains("panicked"), "{logs}");
 }
 
 #[test]
@@ -432,47 +589,23 @@ fn storage_copy_shows_progress_on_a_terminal() {
     assert_eq!(got.status, 200);
     drop(filler);
 
-    let session = format!("modgate-copy-{}", std::process::id());
     let env: String = s3.env().iter().map(|(k, v)| format!("{k}={v} ")).collect();
     let command = format!(
         "env {env}{} storage copy --from {} --to s3://{BUCKET}/tty; sleep 30",
         env!("CARGO_BIN_EXE_modgate"),
         disk.display()
     );
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .args(args)
-            .output()
-            .expect("tmux is needed (Debian's tmux)")
-    };
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "160",
-        "-y",
-        "20",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
     let (mut progress, mut summary) = (false, String::new());
-    for _ in 0..600 {
-        let pane = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout)
-            .into_owned();
+    Terminal::start(&command).watch(|pane| {
         progress |= pane.contains("already there — example.com/progress");
-        if let Some(line) = pane.lines().find(|l| l.starts_with("copied ")) {
-            summary = line.to_owned();
-            break;
+        match pane.lines().find(|l| l.starts_with("copied ")) {
+            Some(line) => {
+                summary = line.to_owned();
+                true
+            }
+            None => false,
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    tmux(&["kill-session", "-t", &session]);
+    });
     assert!(
         summary.contains("copied 2 objects"),
         "no summary: {summary:?}"

@@ -13,10 +13,11 @@ use std::process::{Command, Output};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::support::checksum_db::{self, ChecksumDb, NAME, Options, prebuild, tampered, tree_of};
+use crate::support::checksum_db::{
+    self, ChecksumDb, NAME, Options, prebuild, sumdb_go, tampered, tree_of,
+};
 use crate::support::fixture::{ALPHA, BETA, Fixture, GAMMA, GAMMA_V2, LEGACY, UNTAGGED, UPPER};
 use crate::support::go::{self, Downloaded, Go};
-use crate::support::loopback::closed_port;
 use crate::support::mirror::{Behaviour, Mirror};
 use crate::support::modgate::Modgate;
 use crate::support::{fresh_dir, http};
@@ -31,21 +32,6 @@ const PRIVATE: &str = "sumdb.private.modgate.test";
 fn fixture() -> &'static Fixture {
     prebuild();
     Fixture::get()
-}
-
-/// The go command through `proxy`, verifying against `gosumdb`, with every
-/// other route to a checksum database closed.
-fn sumdb_go(proxy: &str, gosumdb: &str) -> Go {
-    let nowhere = format!("http://127.0.0.1:{}", closed_port());
-    Go::new(proxy)
-        .env("GOSUMDB", gosumdb)
-        .env("GOFLAGS", "-modcacherw -mod=mod")
-        .env("GONOSUMDB", "")
-        .env("GONOSUMCHECK", "")
-        .env("GOPRIVATE", "")
-        .env("GOINSECURE", "")
-        .env("HTTPS_PROXY", &nowhere)
-        .env("HTTP_PROXY", &nowhere)
 }
 
 /// modgate checking public versions against `gosumdb`.

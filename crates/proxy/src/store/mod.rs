@@ -18,7 +18,7 @@ use tempfile::NamedTempFile;
 
 pub use disk::{DEFAULT_MODE as DEFAULT_FILE_MODE, DiskStore};
 pub use memory::MemoryCached;
-pub use s3::{S3Location, S3Store};
+pub use s3::{Remote, S3Location, S3Store};
 pub use tiered::DiskTier;
 
 #[derive(Debug, thiserror::Error)]
@@ -115,7 +115,8 @@ impl fmt::Display for Key {
 }
 
 /// A stored object ready to be served (cloned to serve it again: a file is
-/// read with positioned reads, so clones share it safely).
+/// read with positioned reads and a remote object with GETs of each
+/// reader's own, so clones share them safely).
 #[derive(Debug, Clone)]
 pub struct Object {
     pub size: u64,
@@ -128,6 +129,8 @@ pub struct Object {
 pub enum Body {
     Bytes(Bytes),
     File(Arc<std::fs::File>),
+    /// In a bucket, streamed from there when read.
+    Remote(Remote),
 }
 
 /// Reads a stored file from its start with positioned reads, whatever
@@ -179,7 +182,66 @@ impl Object {
                 file.read_exact_at(&mut buf, 0).map(|()| Bytes::from(buf))
             })
             .await??),
+            Body::Remote(remote) => {
+                use futures::TryStreamExt as _;
+                let mut buf = bytes::BytesMut::with_capacity(size);
+                let mut chunks = remote.chunks(0, self.size);
+                while let Some(chunk) = chunks.try_next().await? {
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(buf.freeze())
+            }
         }
+    }
+
+    /// Writes the whole body into `file` (staging a copy in another store).
+    pub async fn write_into(self, file: NamedTempFile) -> Result<NamedTempFile, StoreError> {
+        use std::io::Write as _;
+        let size = self.size;
+        match self.body {
+            Body::Bytes(b) => Ok(tokio::task::spawn_blocking(move || {
+                let mut file = file;
+                file.write_all(&b)?;
+                file.flush().map(|()| file)
+            })
+            .await??),
+            Body::File(f) => Ok(tokio::task::spawn_blocking(move || {
+                let mut file = file;
+                std::io::copy(&mut FileReader::new(f, size), &mut file)?;
+                file.flush().map(|()| file)
+            })
+            .await??),
+            Body::Remote(remote) => {
+                use futures::TryStreamExt as _;
+                use tokio::io::AsyncWriteExt as _;
+                let mut out = tokio::fs::File::from_std(file.reopen()?);
+                let mut chunks = remote.chunks(0, size);
+                while let Some(chunk) = chunks.try_next().await? {
+                    out.write_all(&chunk).await?;
+                }
+                out.flush().await?;
+                Ok(file)
+            }
+        }
+    }
+
+    /// The object with a body blocking readers can read ([`FileReader`]):
+    /// a remote one is downloaded to a file from `staging` first.
+    pub async fn local(
+        self,
+        staging: impl FnOnce() -> Result<NamedTempFile, StoreError>,
+    ) -> Result<Object, StoreError> {
+        if !matches!(self.body, Body::Remote(_)) {
+            return Ok(self);
+        }
+        let (size, etag) = (self.size, self.etag.clone());
+        let file = self.write_into(staging()?).await?;
+        Ok(Object {
+            size,
+            etag,
+            // Unnamed: gone when the last reader drops it.
+            body: Body::File(Arc::new(file.into_file())),
+        })
     }
 }
 

@@ -9,26 +9,38 @@
 //! create-only; an interrupted upload leaves nothing under a real key (a
 //! bucket lifecycle rule should expire `.tmp/` and abandoned multipart
 //! uploads).
+//!
+//! Reads stream: a large object is served straight from the bucket with
+//! ranged GETs, so its first byte does not wait for the whole object, a
+//! client's `Range:` becomes a ranged GET, and nothing is spooled locally.
 
-use std::io::{Read as _, Seek as _, Write as _};
+use std::io::{Read as _, Seek as _};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt as _;
+use futures::stream::BoxStream;
 use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    ClientOptions, ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload, RetryConfig,
+    ClientOptions, GetOptions, GetRange, ObjectMeta, ObjectStore, ObjectStoreExt as _, PutMode,
+    PutOptions, PutPayload, RetryConfig,
 };
 use tempfile::NamedTempFile;
 
 use super::{Body, Key, Object, Store, StoreError};
 
-/// Objects up to this size are read into memory; larger ones are spooled
-/// to a local file and served from there.
-const READ_WHOLE_LIMIT: u64 = 64 * 1024;
+/// Every read asks for the first this many bytes: an object up to this size
+/// comes whole in one GET; of a larger one they are kept with its
+/// metadata, and the rest is streamed from the bucket when served.
+const FIRST_BYTES: u64 = 64 * 1024;
+/// Bytes asked for per GET while streaming. Each GET's timeout covers one
+/// window, not the whole object, so a slow client is not cut off, and a
+/// window that breaks is resumed where it broke.
+const WINDOW: u64 = 8 << 20;
 /// Files up to this size are uploaded in one create-only PUT; larger ones
 /// in parts of this size (S3's parts are at least 5 MiB), so memory holds
 /// one part at a time.
@@ -70,7 +82,7 @@ impl std::fmt::Display for S3Location {
 pub struct S3Store {
     bucket: Arc<dyn ObjectStore>,
     prefix: String,
-    /// Local staging for downloads and spooled reads.
+    /// Local staging for downloads, uploads and zips read to be hashed again.
     staging: tempfile::TempDir,
     /// Where `check` writes: `.check/<this staging directory's name>`.
     check_key: String,
@@ -203,6 +215,176 @@ impl S3Store {
         }
         copied
     }
+
+    /// An empty object, which a ranged GET of the first bytes failed on;
+    /// else that GET's error.
+    async fn get_empty(
+        &self,
+        path: &ObjectPath,
+        ranged: object_store::Error,
+    ) -> Result<Option<Object>, StoreError> {
+        match self.bucket.head(path).await {
+            Ok(meta) if meta.size == 0 => Ok(Some(Object {
+                size: 0,
+                etag: http_etag(&meta),
+                body: Body::Bytes(Bytes::new()),
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            _ => Err(bucket_error(ranged)),
+        }
+    }
+}
+
+/// A large object in the bucket, read when it is served: each reader
+/// streams the bytes it asks for with ranged GETs of its own, so clones
+/// share nothing but the first bytes.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    bucket: Arc<dyn ObjectStore>,
+    path: ObjectPath,
+    size: u64,
+    /// The ETag the object was first read with. Every GET must match it
+    /// (`If-Match`, and checked here): stored objects never change, so an
+    /// object replaced in between fails the read rather than mixing bytes
+    /// of two objects into one answer.
+    e_tag: Option<String>,
+    /// The first [`FIRST_BYTES`], read with the metadata.
+    head: Bytes,
+}
+
+impl Remote {
+    /// Bytes `start..start + len` (within the object), a chunk at a time
+    /// as the reader asks for them: memory holds what is in flight, never
+    /// the object. A failure ends the stream with an error, so a reader
+    /// never takes a short stream for a whole one.
+    pub fn chunks(&self, start: u64, len: u64) -> BoxStream<'static, std::io::Result<Bytes>> {
+        let end = start.saturating_add(len).min(self.size);
+        let in_head = (self.head.len() as u64).min(end);
+        let first =
+            (start < in_head).then(|| Ok(self.head.slice(start as usize..in_head as usize)));
+        let rest = Reading {
+            remote: self.clone(),
+            pos: start.max(in_head),
+            end,
+            window: None,
+            resumable: false,
+        };
+        futures::stream::iter(first)
+            .chain(futures::stream::unfold(rest, Reading::next))
+            .boxed()
+    }
+
+    /// A ranged GET of `range`, of this very object.
+    async fn open(
+        &self,
+        range: Range<u64>,
+    ) -> std::io::Result<BoxStream<'static, object_store::Result<Bytes>>> {
+        let opts = GetOptions {
+            range: Some(GetRange::Bounded(range)),
+            if_match: self.e_tag.clone(),
+            ..GetOptions::default()
+        };
+        let got = self
+            .bucket
+            .get_opts(&self.path, opts)
+            .await
+            .map_err(bucket_io)?;
+        if got.meta.size != self.size || got.meta.e_tag != self.e_tag {
+            return Err(std::io::Error::other(format!(
+                "{}: the object changed while it was read",
+                self.path
+            )));
+        }
+        Ok(got.into_stream())
+    }
+}
+
+/// Where a [`Remote::chunks`] stream is.
+struct Reading {
+    remote: Remote,
+    pos: u64,
+    end: u64,
+    /// The GET under way, and where its window ends.
+    window: Option<(BoxStream<'static, object_store::Result<Bytes>>, u64)>,
+    /// Bytes came since the GET under way was opened: one that breaks is
+    /// opened again from where it broke (object_store retries within a
+    /// request's first seconds only, and a slow client's window lasts
+    /// longer); one that breaks before any byte fails the stream.
+    resumable: bool,
+}
+
+impl Reading {
+    async fn next(mut self) -> Option<(std::io::Result<Bytes>, Self)> {
+        loop {
+            let (mut body, window_end) = match self.window.take() {
+                Some(open) => open,
+                None if self.pos >= self.end => return None,
+                None => {
+                    let window_end = self.end.min(self.pos + WINDOW);
+                    match self.remote.open(self.pos..window_end).await {
+                        Ok(body) => {
+                            self.resumable = false;
+                            (body, window_end)
+                        }
+                        Err(e) => return Some(self.fail(e)),
+                    }
+                }
+            };
+            let broke = match body.next().await {
+                Some(Ok(chunk)) => {
+                    self.pos += chunk.len() as u64;
+                    if self.pos > window_end {
+                        let e = std::io::Error::other("the bucket sent more than was asked for");
+                        return Some(self.fail(e));
+                    }
+                    self.resumable = true;
+                    self.window = Some((body, window_end));
+                    return Some((Ok(chunk), self));
+                }
+                None if self.pos == window_end => continue,
+                None => std::io::Error::other("the bucket's answer ended early"),
+                Some(Err(e)) => bucket_io(e),
+            };
+            if !self.resumable {
+                return Some(self.fail(broke));
+            }
+            tracing::info!(key = %self.remote.path, at = self.pos, error = %broke, "resuming a read from the bucket");
+        }
+    }
+
+    /// Ends the stream with `e`: the reader's answer breaks off.
+    fn fail(mut self, e: std::io::Error) -> (std::io::Result<Bytes>, Self) {
+        tracing::warn!(key = %self.remote.path, at = self.pos, error = %e, "reading from the bucket failed");
+        crate::telemetry::metric::storage_failure("read");
+        self.pos = self.end;
+        self.window = None;
+        (Err(e), self)
+    }
+}
+
+/// The HTTP validator of a stored object: the bucket's ETag, quoted.
+fn http_etag(meta: &ObjectMeta) -> String {
+    format!(
+        "\"{}\"",
+        meta.e_tag.as_deref().unwrap_or_default().trim_matches('"')
+    )
+}
+
+/// The request never got an answer (connect, timeout, reset): as opposed
+/// to the store answering with an error.
+fn transport_failure(e: &object_store::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<object_store::client::HttpError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+fn bucket_io(e: object_store::Error) -> std::io::Error {
+    std::io::Error::other(modgate_redact::redact_text(&e.to_string()))
 }
 
 fn io_error(message: String) -> StoreError {
@@ -210,52 +392,50 @@ fn io_error(message: String) -> StoreError {
 }
 
 fn bucket_error(e: object_store::Error) -> StoreError {
-    io_error(modgate_redact::redact_text(&e.to_string()))
+    StoreError::Io(bucket_io(e))
 }
 
 #[async_trait]
 impl Store for S3Store {
     async fn get(&self, key: &Key) -> Result<Option<Object>, StoreError> {
-        let got = match self.bucket.get(&self.path(key.as_str())).await {
+        let path = self.path(key.as_str());
+        let first = GetOptions {
+            range: Some(GetRange::Bounded(0..FIRST_BYTES)),
+            ..GetOptions::default()
+        };
+        let got = match self.bucket.get_opts(&path, first).await {
             Ok(got) => got,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            // An empty object has no byte to range over (416); a store
+            // that answered, and not with an object, is asked once more.
+            Err(e) if !transport_failure(&e) => return self.get_empty(&path, e).await,
             Err(e) => return Err(bucket_error(e)),
         };
-        let size = got.meta.size;
-        let etag = format!(
-            "\"{}\"",
-            got.meta
-                .e_tag
-                .as_deref()
-                .unwrap_or_default()
-                .trim_matches('"')
-        );
-        if size <= READ_WHOLE_LIMIT {
-            let body = got.bytes().await.map_err(bucket_error)?;
-            return Ok(Some(Object {
-                size: body.len() as u64,
-                etag,
-                body: Body::Bytes(body),
-            }));
+        let meta = got.meta.clone();
+        let head = got.bytes().await.map_err(bucket_error)?;
+        if head.len() as u64 != meta.size.min(FIRST_BYTES) {
+            return Err(io_error(format!(
+                "{key}: read {} of the first bytes of {}",
+                head.len(),
+                meta.size
+            )));
         }
-        // Spooled to an unnamed local file: served with ranges, never held
-        // in memory, gone when the last reader drops it.
-        let mut spool = tempfile::tempfile_in(self.staging.path())?;
-        let mut stream = got.into_stream();
-        let mut written = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(bucket_error)?;
-            written += chunk.len() as u64;
-            spool = tokio::task::spawn_blocking(move || spool.write_all(&chunk).map(|()| spool))
-                .await??;
-        }
-        if written != size {
-            return Err(io_error(format!("{key}: read {written} of {size} bytes")));
-        }
+        let etag = http_etag(&meta);
+        let body = if head.len() as u64 == meta.size {
+            Body::Bytes(head)
+        } else {
+            Body::Remote(Remote {
+                bucket: Arc::clone(&self.bucket),
+                path,
+                size: meta.size,
+                e_tag: meta.e_tag,
+                head,
+            })
+        };
         Ok(Some(Object {
-            size,
+            size: meta.size,
             etag,
-            body: Body::File(Arc::new(spool)),
+            body,
         }))
     }
 
@@ -331,5 +511,50 @@ mod tests {
         );
         assert!(matches!(at("s3:///cache"), Some(Err(_))));
         assert_eq!(at("/var/lib/modgate"), None);
+    }
+
+    /// Ranges across the first bytes and the windows come out exact.
+    #[tokio::test]
+    async fn remote_ranges_cross_the_first_bytes_and_the_windows() {
+        let bucket: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        let data: Vec<u8> = (0..WINDOW * 2 + 1000).map(|i| (i % 251) as u8).collect();
+        let path = ObjectPath::from("m/@v/v1.0.0.zip");
+        bucket
+            .put(&path, PutPayload::from(data.clone()))
+            .await
+            .unwrap();
+        let meta = bucket.head(&path).await.unwrap();
+        let remote = Remote {
+            bucket,
+            path,
+            size: meta.size,
+            e_tag: meta.e_tag,
+            head: Bytes::copy_from_slice(&data[..FIRST_BYTES as usize]),
+        };
+        let read = |start: u64, len: u64| {
+            let remote = remote.clone();
+            async move {
+                let chunks: Vec<Bytes> = remote
+                    .chunks(start, len)
+                    .map(Result::unwrap)
+                    .collect()
+                    .await;
+                chunks.concat()
+            }
+        };
+        let (first, window) = (FIRST_BYTES, WINDOW);
+        for (start, len) in [
+            (0, meta.size),
+            (0, 10),
+            (first - 5, 10),
+            (first, 1),
+            (window - 3, 7),
+            (first + window - 3, 7),
+            (meta.size - 1, 1),
+            (5, window * 2),
+        ] {
+            let want = &data[start as usize..(start + len) as usize];
+            assert!(read(start, len).await == want, "{start}+{len}");
+        }
     }
 }

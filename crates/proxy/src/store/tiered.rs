@@ -4,8 +4,7 @@
 //! The remote store stays the only authority: writes go there alone, and
 //! the tier only ever holds copies of what it returned.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::Write as _;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -13,14 +12,20 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tempfile::NamedTempFile;
 
-use super::{Body, DiskStore, FileReader, Key, Object, Store, StoreError};
+use super::{Body, DiskStore, Key, Object, Store, StoreError};
 use crate::lock;
 
 pub struct DiskTier {
-    cache: DiskStore,
+    local: Local,
     back: Arc<dyn Store>,
+}
+
+/// The tier's own side, shared with the copies running in the background.
+#[derive(Clone)]
+struct Local {
+    cache: DiskStore,
     max: u64,
-    index: Mutex<Index>,
+    index: Arc<Mutex<Index>>,
 }
 
 #[derive(Default)]
@@ -31,6 +36,8 @@ struct Index {
     by_use: BTreeMap<u64, String>,
     total: u64,
     clock: u64,
+    /// Keys being copied in from a remote body.
+    copying: HashSet<String>,
 }
 
 impl Index {
@@ -81,13 +88,17 @@ impl DiskTier {
             fs_err::remove_dir_all(dir)?;
         }
         Ok(Self {
-            cache: DiskStore::open(dir)?,
+            local: Local {
+                cache: DiskStore::open(dir)?,
+                max,
+                index: Arc::default(),
+            },
             back,
-            max,
-            index: Mutex::new(Index::default()),
         })
     }
+}
 
+impl Local {
     fn touch(&self, key: &Key) {
         let mut index = lock(&self.index);
         if let Some(&(size, _)) = index.entries.get(key.as_str()) {
@@ -97,40 +108,54 @@ impl DiskTier {
 
     /// Copies `obj` into the tier, then evicts the least recently used
     /// entries past the bound. Best effort: the answer never waits on it
-    /// failing.
+    /// failing. A remote body is copied in the background, while the
+    /// answer streams from the bucket: its first byte does not wait for
+    /// the whole object.
     async fn keep(&self, key: &Key, obj: &Object) {
         if obj.size > self.max {
             return;
         }
-        let kept = match &obj.body {
-            Body::Bytes(b) => self.cache.put(key, b.clone()).await,
-            Body::File(f) => {
-                let (f, size) = (f.clone(), obj.size);
-                match self.cache.temp_file() {
-                    Err(e) => Err(e),
-                    Ok(mut staged) => {
-                        let copied = tokio::task::spawn_blocking(move || {
-                            std::io::copy(&mut FileReader::new(f, size), &mut staged)?;
-                            staged.flush()?;
-                            Ok::<_, std::io::Error>(staged)
-                        })
-                        .await;
-                        match copied {
-                            Ok(Ok(staged)) => self.cache.put_file(key, staged).await,
-                            Ok(Err(e)) => Err(e.into()),
-                            Err(e) => Err(e.into()),
-                        }
-                    }
-                }
+        match &obj.body {
+            Body::Bytes(b) => {
+                let kept = self.cache.put(key, b.clone()).await;
+                self.kept(key, obj.size, kept).await;
             }
+            Body::File(_) => self.copy(key, obj.clone()).await,
+            Body::Remote(_) => {
+                if !lock(&self.index).copying.insert(key.as_str().to_owned()) {
+                    return;
+                }
+                let (this, key, obj) = (self.clone(), key.clone(), obj.clone());
+                tokio::spawn(async move {
+                    this.copy(&key, obj).await;
+                    lock(&this.index).copying.remove(key.as_str());
+                });
+            }
+        }
+    }
+
+    /// Copies the whole body through a staging file: a body that breaks
+    /// off leaves nothing in the tier.
+    async fn copy(&self, key: &Key, obj: Object) {
+        let size = obj.size;
+        let kept = match self.cache.temp_file() {
+            Ok(staged) => match obj.write_into(staged).await {
+                Ok(staged) => self.cache.put_file(key, staged).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
         };
+        self.kept(key, size, kept).await;
+    }
+
+    async fn kept(&self, key: &Key, size: u64, kept: Result<(), StoreError>) {
         if let Err(e) = kept {
             tracing::warn!(%key, error = %e, "not kept in the disk tier");
             return;
         }
         let evict = {
             let mut index = lock(&self.index);
-            index.use_now(key.as_str(), obj.size);
+            index.use_now(key.as_str(), size);
             index.evict(self.max)
         };
         for key in evict {
@@ -153,18 +178,19 @@ impl DiskTier {
 #[async_trait]
 impl Store for DiskTier {
     async fn get(&self, key: &Key) -> Result<Option<Object>, StoreError> {
-        if lock(&self.index).entries.contains_key(key.as_str()) {
-            match self.cache.get(key).await {
+        let local = &self.local;
+        if lock(&local.index).entries.contains_key(key.as_str()) {
+            match local.cache.get(key).await {
                 Ok(Some(obj)) => {
-                    self.touch(key);
+                    local.touch(key);
                     return Ok(Some(obj));
                 }
-                _ => self.forget(key).await,
+                _ => local.forget(key).await,
             }
         }
         let got = self.back.get(key).await?;
         if let Some(obj) = &got {
-            self.keep(key, obj).await;
+            local.keep(key, obj).await;
         }
         Ok(got)
     }
@@ -190,7 +216,7 @@ impl Store for DiskTier {
     }
 
     async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
-        self.forget(key).await;
+        self.local.forget(key).await;
         self.back.set_aside(key).await
     }
 
@@ -222,7 +248,7 @@ mod tests {
         tier.get(&key("v1.0.0")).await.unwrap().unwrap();
         tier.get(&key("v1.2.0")).await.unwrap().unwrap();
         assert!(cached("v1.0.0") && !cached("v1.1.0") && cached("v1.2.0"));
-        assert!(lock(&tier.index).total <= 1000);
+        assert!(lock(&tier.local.index).total <= 1000);
         // Served from the tier even when the back store lost it.
         std::fs::remove_file(dir.path().join("back").join(key("v1.2.0").as_str())).unwrap();
         assert!(tier.get(&key("v1.2.0")).await.unwrap().is_some());

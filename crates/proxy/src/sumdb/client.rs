@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use modgate_module::{escape_path, escape_version};
 use modgate_sumdb::note::{self, Ed25519Verifier, Verifier as _, VerifierList};
-use modgate_sumdb::tlog::{self, HASH_SIZE, Hash, Tile, TileHashReader, TileReader, Tree};
+use modgate_sumdb::tlog::{
+    self, HASH_SIZE, Hash, HashReader as _, Tile, TileHashReader, TileReader, Tree,
+};
 use tokio::sync::OnceCell;
 use tracing::{error, warn};
 
@@ -177,6 +179,185 @@ impl Checksums {
             Err(VerifyError::Corrupt { .. }) => "corrupt",
         });
         result
+    }
+}
+
+/// What proves a set of versions without the database: each one's record,
+/// all proven in one signed tree, and the tiles those proofs read.
+#[derive(Debug, Clone)]
+pub struct Carried {
+    pub tree: Tree,
+    /// The tree's signed note.
+    pub note: Bytes,
+    /// In the order asked for.
+    pub records: Vec<CarriedRecord>,
+    /// Every tile the proofs read, each proven part of `tree`.
+    pub tiles: Vec<(Tile, Bytes)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CarriedRecord {
+    pub id: u64,
+    /// The record text (its two go.sum lines).
+    pub text: String,
+    pub record: modgate_sumdb::SumRecord,
+}
+
+impl Carried {
+    /// The lookup answer for `record` signed by the one carried tree: any
+    /// signed tree that holds a record proves it, and one tree for all
+    /// spares the go command a consistency proof between every two.
+    pub fn lookup(&self, record: &CarriedRecord) -> Vec<u8> {
+        let head = tlog::format_record(record.id, &record.text)
+            .expect("record text came from a parsed lookup");
+        [head.as_bytes(), &self.note].concat()
+    }
+}
+
+impl Checksums {
+    /// The records of `versions` (fetched and proven as [`Checksums::verify`]
+    /// does), proven again in the newest tree verified here, with the tiles
+    /// that prove them. With `since` (an older bundle's tree and records),
+    /// also the tiles proving that tree a prefix of the newest and reading
+    /// its records in the newest: a go command that has seen the newest
+    /// tree checks an older lookup's record in it.
+    pub async fn carry(
+        &self,
+        versions: &[(String, String)],
+        since: Option<(Tree, Vec<u64>)>,
+    ) -> Result<Carried, CarryError> {
+        use futures::StreamExt as _;
+        let inner = &self.inner;
+        let mut records: Vec<Option<CarriedRecord>> = vec![None; versions.len()];
+        let mut fetched = futures::stream::iter(versions.iter().enumerate())
+            .map(|(i, (module, version))| async move {
+                let body = inner.lookup(module, version).await;
+                (i, module, version, body)
+            })
+            .buffer_unordered(LOOKUPS_AT_ONCE);
+        while let Some((i, module, version, body)) = fetched.next().await {
+            let failed = |detail: String| CarryError::Version {
+                module: module.clone(),
+                version: version.clone(),
+                database: inner.name.clone(),
+                detail,
+            };
+            let body = body.map_err(|f| failed(fail_text(f)))?;
+            let lookup = inner.parse_lookup(&body, module, version).map_err(failed)?;
+            let (_, text, _) = tlog::parse_record(&body).map_err(|e| failed(e.to_string()))?;
+            records[i] = Some(CarriedRecord {
+                id: lookup.id,
+                text: text.to_owned(),
+                record: lookup.record,
+            });
+        }
+        drop(fetched);
+        let records: Vec<CarriedRecord> = records.into_iter().flatten().collect();
+        let tree_failed = |detail: String| CarryError::Tree {
+            database: inner.name.clone(),
+            detail,
+        };
+        let head = match inner.head().await {
+            Ok(Some(head)) => head,
+            Ok(None) => match since {
+                // Nothing looked up: the old tree is still the newest known.
+                Some(_) => return Err(tree_failed("no verified tree head".to_owned())),
+                None => return Err(tree_failed("no versions to prove".to_owned())),
+            },
+            Err(f) => return Err(tree_failed(fail_text(f))),
+        };
+        if let Some((old, _)) = &since
+            && old.n > head.tree.n
+        {
+            return Err(tree_failed(format!(
+                "the old tree ({}) is newer than any verified here ({})",
+                old.n, head.tree.n
+            )));
+        }
+        let leaves: Vec<(u64, Hash)> = records
+            .iter()
+            .map(|r| (r.id, tlog::record_hash(r.text.as_bytes())))
+            .collect();
+        let tree = head.tree;
+        let (proven, tiles) = inner
+            .with_tiles_read(move |tiles| {
+                let reader = TileHashReader::new(tree, tiles);
+                // Every proof runs, so one round gathers every missing tile.
+                let mut first = Ok(());
+                for &(id, leaf) in &leaves {
+                    let proven = tlog::prove_record(tree.n, id, &reader)
+                        .and_then(|p| tlog::check_record(&p, tree.n, tree.hash, id, leaf))
+                        // What the go command reads: the leaf's own tile,
+                        // authenticated up to the tree hash (in a tree of
+                        // one record, the proof above reads nothing).
+                        .and_then(|()| reader.read_hashes(&[tlog::stored_hash_index(0, id)]))
+                        .and_then(|read| {
+                            if read.first() == Some(&leaf) {
+                                Ok(())
+                            } else {
+                                Err(modgate_sumdb::Error::ProofFailed)
+                            }
+                        });
+                    if first.is_ok() {
+                        first = proven;
+                    }
+                }
+                if let Some((old, ids)) = &since {
+                    let proven = tlog::prove_tree(tree.n, old.n, &reader)
+                        .and_then(|p| tlog::check_tree(&p, tree.n, tree.hash, old.n, old.hash));
+                    if first.is_ok() {
+                        first = proven;
+                    }
+                    for &id in ids {
+                        let read = reader.read_hashes(&[tlog::stored_hash_index(0, id)]);
+                        if first.is_ok() {
+                            first = read.map(drop);
+                        }
+                    }
+                }
+                first
+            })
+            .await
+            .map_err(|f| tree_failed(fail_text(f)))?;
+        proven.map_err(|e| {
+            tree_failed(format!(
+                "proving the records in tree {} ({}): {e}",
+                tree.n, tree.hash
+            ))
+        })?;
+        let mut tiles: Vec<(Tile, Bytes)> = tiles.into_iter().collect();
+        tiles.sort_by_key(|(t, _)| (t.l, t.n, t.w));
+        Ok(Carried {
+            tree,
+            note: head.note,
+            records,
+            tiles,
+        })
+    }
+}
+
+/// Lookups fetched at once while carrying proofs.
+const LOOKUPS_AT_ONCE: usize = 8;
+
+/// Why [`Checksums::carry`] could not prove a set of versions.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CarryError {
+    #[error("{module}@{version}: checksum database {database}: {detail}")]
+    Version {
+        module: String,
+        version: String,
+        database: String,
+        detail: String,
+    },
+    #[error("checksum database {database}: {detail}")]
+    Tree { database: String, detail: String },
+}
+
+fn fail_text(fail: Fail) -> String {
+    match fail {
+        Fail::NotFound(d) => format!("not found: {d}"),
+        Fail::Unavailable(d) => format!("unavailable: {d}"),
+        Fail::Corrupt(d) => format!("serving a forked or corrupt log: {d}"),
     }
 }
 
@@ -537,6 +718,14 @@ impl Inner {
         self: &Arc<Self>,
         proof: impl Fn(&Gathered) -> Result<T, modgate_sumdb::Error> + Send,
     ) -> Result<Result<T, modgate_sumdb::Error>, Fail> {
+        self.with_tiles_read(proof).await.map(|(result, _)| result)
+    }
+
+    /// [`Inner::with_tiles`], also giving back every tile the proof read.
+    async fn with_tiles_read<T: Send>(
+        self: &Arc<Self>,
+        proof: impl Fn(&Gathered) -> Result<T, modgate_sumdb::Error> + Send,
+    ) -> Result<(Result<T, modgate_sumdb::Error>, HashMap<Tile, Bytes>), Fail> {
         let mut gathered = Gathered::default();
         let mut fetched = HashSet::new();
         for _ in 0..MAX_TILE_ROUNDS {
@@ -553,7 +742,7 @@ impl Inner {
                 for (tile, data) in proven {
                     self.put(&self.key(&tile.path()), data).await;
                 }
-                return Ok(result);
+                return Ok((result, gathered.have));
             }
             drop(result);
             let missing: Vec<Tile> = missing.into_iter().collect();

@@ -19,6 +19,9 @@ use crate::resolve::{GoGet, RepoMapRule, ResolveError, Resolver, ResolverSetting
 use modgate_module::Info;
 use modgate_net::{Cidr, DestinationPolicy};
 
+/// The module the go command downloads toolchains as (GOTOOLCHAIN).
+const TOOLCHAIN_MODULE: &str = "golang.org/toolchain";
+
 /// Settings of the direct fetcher.
 #[derive(Debug, Clone)]
 pub struct DirectSettings {
@@ -148,7 +151,18 @@ impl Direct {
 
     /// The code repository of `module`, or where else it is served.
     async fn code(&self, module: &str) -> Result<CodeRepo, Error> {
-        let root = self.resolver.resolve(module).await?;
+        let root = match self.resolver.resolve(module).await {
+            Ok(root) => root,
+            // Only module proxies serve toolchains (go.dev/dl/mod): say
+            // what makes GOTOOLCHAIN switching work behind modgate.
+            Err(e) if coderepo::has_path_prefix(module, TOOLCHAIN_MODULE) => {
+                return Err(Error::NoVersion(format!(
+                    "{e}: Go toolchains ({TOOLCHAIN_MODULE}) come from module proxies only; \
+                     keep a proxy upstream (such as https://proxy.golang.org) ahead of direct"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
         match root.vcs {
             Vcs::Git => {}
             Vcs::ModProxy => {

@@ -13,6 +13,8 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::fixture::{Fixture, GAMMA};
+use super::go::Go;
+use super::loopback::closed_port;
 use super::{fresh_dir, go, http, scratch};
 
 /// Where Debian's golang-golang-x-mod-dev installs x/mod (a GOPATH).
@@ -120,6 +122,21 @@ pub struct ChecksumDb {
     /// `127.0.0.1:PORT`
     pub addr: String,
     log: PathBuf,
+}
+
+/// The go command through `proxy`, verifying against `gosumdb`, with every
+/// other route to a checksum database closed.
+pub fn sumdb_go(proxy: &str, gosumdb: &str) -> Go {
+    let nowhere = format!("http://127.0.0.1:{}", closed_port());
+    Go::new(proxy)
+        .env("GOSUMDB", gosumdb)
+        .env("GOFLAGS", "-modcacherw -mod=mod")
+        .env("GONOSUMDB", "")
+        .env("GONOSUMCHECK", "")
+        .env("GOPRIVATE", "")
+        .env("GOINSECURE", "")
+        .env("HTTPS_PROXY", &nowhere)
+        .env("HTTP_PROXY", &nowhere)
 }
 
 /// The fixture's go.sum lines: every target's true zip and go.mod hashes.

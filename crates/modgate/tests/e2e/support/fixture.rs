@@ -3,7 +3,7 @@
 //! (a GOMODCACHE's `cache/download`) carries the true artifacts and hashes
 //! that modgate must reproduce.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use super::git::Repo;
@@ -214,4 +214,45 @@ fn make_repos(root: &std::path::Path) {
             &go_file("untagged", "func Name() string { return \"untagged tip\" }"),
         )
         .commit("second", "2023-06-02T10:00:00Z");
+}
+
+/// A program importing four fixture modules (and alpha through beta).
+const APP_MAIN: &str = r#"package main
+
+import (
+	"fmt"
+
+	"github.com/Modgate-Test/Upper"
+	"github.com/modgate-test/beta"
+	gamma "github.com/modgate-test/gamma/v2"
+	"github.com/modgate-test/legacy"
+)
+
+func main() {
+	fmt.Println(beta.Name(), "|", upper.Name(), "|", gamma.Name(), "|", legacy.Name())
+}
+"#;
+
+/// A project of the fixture's modules: its go.mod and main.go.
+pub fn write_app(dir: &Path) {
+    fs_err::write(
+        dir.join("go.mod"),
+        "module example.com/app\n\ngo 1.21\n\nrequire (\n\
+         \tgithub.com/Modgate-Test/Upper v1.0.0\n\
+         \tgithub.com/modgate-test/beta v0.2.0\n\
+         \tgithub.com/modgate-test/gamma/v2 v2.0.0\n\
+         \tgithub.com/modgate-test/legacy v2.0.0+incompatible\n)\n",
+    )
+    .unwrap();
+    fs_err::write(dir.join("main.go"), APP_MAIN).unwrap();
+}
+
+/// Builds the app and returns what it prints.
+pub fn build_and_run(go: &Go, dir: &Path) -> String {
+    go.run(dir, &["build", "-o", "app", "."]);
+    let out = std::process::Command::new(dir.join("app"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -12,6 +12,7 @@ pub mod mirror;
 pub mod modgate;
 pub mod repos;
 pub mod s3;
+pub mod terminal;
 pub mod tls;
 pub mod vulndb;
 

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 
 use super::fresh_dir;
 
@@ -120,4 +120,27 @@ impl Drop for Modgate {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The modgate binary run once with `args` (a client command), outside the
+/// go and modgate settings of the environment running the tests, plus `env`.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_modgate"))
+        .args(args)
+        .env_remove("GOPROXY")
+        .env_remove("GOSUMDB")
+        .env_remove("MODGATE_STORAGE")
+        .env_remove("MODGATE_TOKEN")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run modgate")
+}
+
+/// What a command printed: stdout, then stderr.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }

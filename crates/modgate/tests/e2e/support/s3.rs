@@ -2,6 +2,7 @@
 //! from PyPI, which implements conditional writes), one process per test.
 
 use std::net::TcpStream;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,13 +16,15 @@ pub const BUCKET: &str = "modgate-test";
 
 pub struct S3Server {
     child: Child,
+    /// moto's request log (its stderr).
+    log: PathBuf,
     pub endpoint: String,
     port: u16,
 }
 
 /// moto on `port`, listening, with [`BUCKET`] created. Fails, never skips,
-/// when moto is missing.
-fn spawn(port: u16) -> Child {
+/// when moto is missing. Its log too.
+fn spawn(port: u16) -> (Child, PathBuf) {
     let log = fresh_dir("moto").join("moto.log");
     let child = Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -53,7 +56,7 @@ fn spawn(port: u16) -> Child {
         "creating the bucket: {}",
         created.text()
     );
-    child
+    (child, log)
 }
 
 impl S3Server {
@@ -64,8 +67,10 @@ impl S3Server {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
+        let (child, log) = spawn(port);
         Self {
-            child: spawn(port),
+            child,
+            log,
             endpoint: format!("http://127.0.0.1:{port}"),
             port,
         }
@@ -81,7 +86,21 @@ impl S3Server {
     /// A new server on the same endpoint, with an empty bucket.
     pub fn restart(&mut self) {
         self.stop();
-        self.child = spawn(self.port);
+        (self.child, self.log) = spawn(self.port);
+    }
+
+    /// The status of every GET of `key` moto answered so far, in order.
+    pub fn gets(&self, key: &str) -> Vec<u16> {
+        let wanted = format!("\"GET /{BUCKET}/{key} ");
+        fs_err::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (_, after) = l.split_once(&wanted)?;
+                let (_, status) = after.split_once("\" ")?;
+                status.split_whitespace().next()?.parse().ok()
+            })
+            .collect()
     }
 
     /// The environment modgate (and any AWS tool) finds the bucket with.
