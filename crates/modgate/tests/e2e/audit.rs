@@ -3,30 +3,21 @@
 //! vulnerable, retracted and deprecated modules are found, with the fixed
 //! versions, from modgate's vulnerability database mirror. No network.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use crate::support::go::Go;
 use crate::support::mirror::Mirror;
-use crate::support::modgate::Modgate;
+use crate::support::modgate::{self, Modgate, text};
 use crate::support::vulndb::{self, DEPRECATED, RETRACTED, VULNERABLE, eventually};
 use crate::support::{fresh_dir, http};
 
 fn audit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_modgate"))
-        .arg("audit")
-        .args(args)
-        .env("HOME", fresh_dir("audit-home"))
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    let home = fresh_dir("audit-home");
+    let args: Vec<&str> = std::iter::once("audit")
+        .chain(args.iter().copied())
+        .collect();
+    modgate::run(&args, &[("HOME", home.to_str().unwrap())])
 }
 
 #[test]

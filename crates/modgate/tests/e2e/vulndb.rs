@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::support::mirror::Mirror;
-use crate::support::modgate::Modgate;
+use crate::support::modgate::{self, Modgate};
 use crate::support::vulndb::{self, Advisory, eventually};
 use crate::support::{fresh_dir, http};
 
@@ -168,10 +168,7 @@ fn off_means_no_mirror_and_a_bad_upstream_is_a_clear_error() {
         resp.text()
     );
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_modgate"))
-        .args(["serve", "--vulndb", "ftp://user:secret@host/db"])
-        .output()
-        .unwrap();
+    let out = modgate::run(&["serve", "--vulndb", "ftp://user:secret@host/db"], &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
