@@ -268,19 +268,12 @@ fn module_file(m: &ModVer, ext: &str) -> Result<String, Error> {
 /// The build list a go.sum implies: the highest version of each module it
 /// names (the versions MVS selected, when go.sum is tidy).
 fn sum_build_list(text: &str) -> Result<Vec<ModVer>, String> {
+    let entries = modgate_module::gosum::parse_go_sum(text).map_err(|e| e.to_string())?;
     let mut best: BTreeMap<&str, &str> = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let [module, v, _hash] = line.split_whitespace().collect::<Vec<_>>()[..] else {
-            return Err(format!("line {}: want \"module version hash\"", i + 1));
-        };
-        let v = v.strip_suffix("/go.mod").unwrap_or(v);
-        version::check(module, v).map_err(|e| format!("line {}: {e}", i + 1))?;
-        let slot = best.entry(module).or_insert(v);
-        if modgate_module::semver::compare(v, slot).is_gt() {
-            *slot = v;
+    for e in &entries {
+        let slot = best.entry(&e.module).or_insert(&e.version);
+        if modgate_module::semver::compare(&e.version, slot).is_gt() {
+            *slot = &e.version;
         }
     }
     Ok(best.into_iter().map(|(m, v)| ModVer::new(m, v)).collect())
