@@ -35,6 +35,13 @@ pub enum Error {
     /// `publish`: the server refused the upload or could not be reached.
     #[error("publish failed: {0}")]
     Publish(String),
+    /// `audit`: its input (go.mod, go.sum) cannot be read or parsed.
+    #[error("{}: {reason}", path.display())]
+    AuditInput { path: PathBuf, reason: String },
+    /// `audit`: a proxy or the vulnerability database failed (the URL
+    /// without credentials).
+    #[error("{url}: {reason}")]
+    AuditFetch { url: String, reason: String },
 
     // `go env -json`.
     #[error("no answer within {}s", .0.as_secs())]

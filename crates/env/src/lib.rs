@@ -96,6 +96,10 @@ own_variables! {
     ALLOW_NETWORK = "MODGATE_ALLOW_NETWORK";
     /// go-get discovery: `on`, `off`, or the hosts it runs for, comma-separated.
     GO_GET = "MODGATE_GO_GET";
+    /// Vulnerability database mirrored at `/vuln/` (a URL, or `off`).
+    VULNDB = "MODGATE_VULNDB";
+    /// How often the vulnerability database mirror is refreshed.
+    VULNDB_REFRESH = "MODGATE_VULNDB_REFRESH";
 }
 
 // Variables of other tools, read as those tools read them.

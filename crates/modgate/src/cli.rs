@@ -53,6 +53,59 @@ pub enum Command {
     /// builds its zip with the module zip rules and uploads it to a modgate
     /// server, which needs the `publish` right on the module's pattern.
     Publish(PublishArgs),
+    /// Check a module's build list (computed from go.mod files through a
+    /// proxy, no go toolchain needed) for vulnerable, retracted and
+    /// deprecated modules. Matching is module-level.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// A module directory, its go.mod, or a go.sum.
+    #[arg(value_name = "DIR|go.mod|go.sum", default_value = ".")]
+    pub input: PathBuf,
+    /// GOPROXY the go.mod files are fetched from, e.g. modgate's URL (`user:token@` allowed).
+    #[arg(long, default_value = "https://proxy.golang.org", value_name = "URL")]
+    pub proxy: String,
+    /// Vulnerability database, e.g. modgate's mirror: http://modgate:3000/vuln.
+    #[arg(long, default_value = "https://vuln.go.dev", value_name = "URL")]
+    pub vulndb: String,
+    /// Print the report as JSON: {"module","build_list","findings":[{"module","version","kind","id","aliases","fixed","detail"}],"unchecked","note"}.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the report as SARIF 2.1.0, for code-scanning tools.
+    #[arg(long, conflicts_with = "json")]
+    pub sarif: bool,
+    /// Also report modules whose latest version is older than this, e.g. 3y, 18mo, 90d.
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub stale: Option<Duration>,
+    /// Exit with status 1 when a finding of these kinds is in the report.
+    #[arg(long, value_delimiter = ',', value_name = "vuln,retracted,deprecated,stale",
+          value_parser = parse_kind)]
+    pub fail_on: Vec<modgate_doctor::audit::Kind>,
+}
+
+fn parse_kind(s: &str) -> Result<modgate_doctor::audit::Kind, String> {
+    modgate_doctor::audit::Kind::parse(s)
+        .ok_or_else(|| format!("{s:?}: want vuln, retracted, deprecated or stale"))
+}
+
+/// `3y`, `18mo`, `90d`, `2w`: a year is 365 days, a month 30.
+fn parse_age(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?}: want e.g. 3y, 18mo or 90d"))?;
+    let days = match unit {
+        "y" => 365,
+        "mo" => 30,
+        "w" => 7,
+        "d" => 1,
+        _ => return Err(format!("{s:?}: want e.g. 3y, 18mo or 90d")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(days * 86_400)))
 }
 
 #[derive(Debug, Subcommand)]
@@ -350,6 +403,15 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_ages() {
+        assert_eq!(parse_age("3y"), Ok(Duration::from_secs(3 * 365 * 86_400)));
+        assert_eq!(parse_age("18mo"), Ok(Duration::from_secs(18 * 30 * 86_400)));
+        assert_eq!(parse_age("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        assert!(parse_age("3 years").is_err());
+        assert!(parse_age("y").is_err());
+    }
 
     #[test]
     fn parses_timeouts() {

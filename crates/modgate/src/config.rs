@@ -10,6 +10,7 @@ use serde::Deserialize;
 use modgate_env as env;
 use modgate_net::Cidr;
 use modgate_proxy::CachePolicy;
+use modgate_proxy::policy::{Policy as DependencyPolicy, PolicyError, RuleSpec};
 use modgate_proxy::store::S3Location;
 use modgate_proxy::tls::CertFiles;
 use modgate_proxy::upstream::{HedgePolicy, Policy, UpstreamSpec};
@@ -25,6 +26,7 @@ pub const DEFAULT_SUMDB: &str = "sum.golang.org";
 pub const DEFAULT_MEMORY_CACHE_MB: u64 = 256;
 pub const DEFAULT_VCS_MAX_SIZE: u64 = 20 << 30;
 pub const DEFAULT_CACHE_MAX_SIZE: u64 = 10 << 30;
+pub const DEFAULT_VULNDB: &str = "https://vuln.go.dev";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -203,6 +205,17 @@ pub enum ConfigError {
     #[error("--storage {0}")]
     StorageUrl(String),
 
+    #[error("--vulndb {0}: an http(s) URL or off")]
+    Vulndb(String),
+    #[error("--vulndb-refresh must be more than 0")]
+    VulndbRefresh,
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(
+        "[[policy]] denies vulnerable versions, which needs the vulnerability database mirror (--vulndb is off)"
+    )]
+    PolicyNeedsVulndb,
+
     #[error("{given} is set but {missing} is not: TLS needs both")]
     TlsPair {
         given: &'static str,
@@ -372,6 +385,18 @@ pub struct Settings {
     #[arg(long, env = env::GO_GET, value_name = "on|off|HOST,…")]
     #[serde(alias = "go-get")]
     pub go_get: Option<GoGet>,
+    /// Vulnerability database mirrored at /vuln/ (vuln.go.dev's layout),
+    /// or `off` [default: https://vuln.go.dev].
+    #[arg(long, env = env::VULNDB, value_name = "URL|off")]
+    pub vulndb: Option<String>,
+    /// How often the vulnerability database mirror asks its upstream what
+    /// changed [default: 1h].
+    #[arg(long, env = env::VULNDB_REFRESH, value_name = "DUR")]
+    #[serde(alias = "vulndb-refresh")]
+    pub vulndb_refresh: Option<Dur>,
+    /// `[[policy]]` tables: module versions denied at the proxy (config file only).
+    #[arg(skip)]
+    pub policy: Option<Vec<RuleSpec>>,
 }
 
 impl Settings {
@@ -425,7 +450,10 @@ impl Settings {
             audit_log,
             dl_upstream,
             allow_network,
-            go_get
+            go_get,
+            vulndb,
+            vulndb_refresh,
+            policy
         )
     }
 }
@@ -500,6 +528,11 @@ pub struct ServeConfig {
     pub audit_log: Option<PathBuf>,
     /// `--dl-upstream`; `None` when `off`.
     pub dl_upstream: Option<url::Url>,
+    /// `--vulndb`: the upstream of the vulnerability database mirror; None when off.
+    pub vulndb: Option<String>,
+    pub vulndb_refresh: Duration,
+    /// `[[policy]]`, when there is one.
+    pub dependency_policy: Option<DependencyPolicy>,
 }
 
 impl ServeConfig {
@@ -547,7 +580,28 @@ impl ServeConfig {
                 });
             }
         };
+        let vulndb = match s.vulndb.as_deref().unwrap_or(DEFAULT_VULNDB).trim() {
+            "off" => None,
+            url if url.starts_with("https://") || url.starts_with("http://") => {
+                Some(url.to_owned())
+            }
+            other => return Err(ConfigError::Vulndb(modgate_redact::redact_url(other))),
+        };
+        let vulndb_refresh = secs(s.vulndb_refresh, 3600);
+        if vulndb_refresh.is_zero() {
+            return Err(ConfigError::VulndbRefresh);
+        }
+        let dependency_policy = match s.policy.as_deref() {
+            Some(specs) if !specs.is_empty() => Some(DependencyPolicy::new(specs)?),
+            _ => None,
+        };
+        if vulndb.is_none() && dependency_policy.as_ref().is_some_and(|p| p.needs_vulndb()) {
+            return Err(ConfigError::PolicyNeedsVulndb);
+        }
         Ok(Self {
+            dependency_policy,
+            vulndb,
+            vulndb_refresh,
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
             tls,
             direct,
@@ -800,6 +854,37 @@ mod tests {
             ..Default::default()
         };
         assert!(resolve(plain).unwrap().tls.is_none());
+    }
+
+    #[test]
+    fn policy_tables_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modgate.toml");
+        let write = |text: &str| fs_err::write(&path, text).unwrap();
+        let resolve_file = || {
+            resolve(ServeArgs {
+                config: Some(path.clone()),
+                settings: Settings {
+                    storage: Some("/tmp/store".into()),
+                    ..Default::default()
+                },
+            })
+        };
+        write(
+            "[[policy]]\ndeny = ['vulnerable', 'example.com/m@<v1.2.0']\n\
+             waive = [{ module = 'example.com/m@v1.1.0', expires = '2027-01-31', reason = 'fix pending' }]\n\
+             [[policy]]\ndry-run = true\ndeny = ['example.com/old']\n",
+        );
+        let config = resolve_file().unwrap();
+        assert!(config.dependency_policy.unwrap().needs_vulndb());
+        write("vulndb = 'off'\n[[policy]]\ndeny = ['vulnerable']\n");
+        let err = resolve_file().unwrap_err().to_string();
+        assert!(err.contains("--vulndb is off"), "{err}");
+        write("[[policy]]\ndeny = ['example.com/m@<1.2']\n");
+        let err = resolve_file().unwrap_err().to_string();
+        assert!(err.contains("example.com/m@<1.2"), "{err}");
+        write("[[policy]]\ndenny = ['x']\n");
+        assert!(resolve_file().is_err());
     }
 
     #[test]

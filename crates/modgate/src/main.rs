@@ -21,7 +21,9 @@ use clap::Parser;
 use modgate_proxy::store::{DiskStore, DiskTier, MemoryCached, S3Store, Store};
 use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
 
-use crate::cli::{Cli, Command, GcArgs, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs};
+use crate::cli::{
+    AuditArgs, Cli, Command, GcArgs, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs,
+};
 use crate::config::{LogFormat, ServeConfig, Storage};
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Storage(StorageCommand::Copy { from, to }) => {
             copy_storage(from, to).map(|()| ExitCode::SUCCESS)
         }
+        Command::Audit(args) => audit(args),
         Command::Publish(args) => {
             modgate_doctor::publish::run(&modgate_doctor::publish::PublishOptions {
                 dir: args.dir,
@@ -159,6 +162,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )),
         None => None,
     };
+    let vulndb = match &config.vulndb {
+        Some(url) => Some(Arc::new(modgate_proxy::vulndb::VulnDb::new(
+            url,
+            config
+                .policy
+                .http_client()
+                .context("cannot build the HTTP client")?,
+            &config.policy,
+            &modgate_net::credentials::load(),
+            store.clone(),
+            config.vulndb_refresh,
+        ))),
+        None => None,
+    };
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     let state = Arc::new(server::AppState {
         proxy: modgate_proxy::Proxy::new(store, upstreams, config.cache.clone(), checksums, log),
@@ -167,6 +184,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         audit,
         explain: explain_failure,
         dl,
+        vulndb,
+        policy: config.dependency_policy.clone(),
     });
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -199,6 +218,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 () = async {
                     match &watching.access {
                         Some(access) => access.watch().await,
+                        None => std::future::pending().await,
+                    }
+                } => {},
+                () = async {
+                    match &watching.vulndb {
+                        Some(db) => db.watch().await,
                         None => std::future::pending().await,
                     }
                 } => {},
@@ -268,6 +293,34 @@ fn copy_storage(from: std::path::PathBuf, to: std::path::PathBuf) -> anyhow::Res
         done.skipped
     );
     Ok(())
+}
+
+/// `modgate audit`: exit status 1 when a finding of a `--fail-on` kind is reported.
+fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let go_mod = if args.input.is_dir() {
+        args.input.join("go.mod")
+    } else {
+        args.input.clone()
+    };
+    let report = modgate_doctor::audit::run(&modgate_doctor::audit::AuditOptions {
+        input: args.input,
+        proxy: args.proxy,
+        vulndb: args.vulndb,
+        stale: args.stale,
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else if args.sarif {
+        let sarif = report.sarif(&go_mod.display().to_string());
+        println!("{}", serde_json::to_string_pretty(&sarif)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(if report.fails(&args.fail_on) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `modgate verify`: exit status 1 when anything failed.

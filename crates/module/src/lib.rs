@@ -11,6 +11,7 @@ pub mod gosum;
 pub mod info;
 pub mod modfile;
 pub mod mvs;
+pub mod osv;
 pub mod path;
 pub mod pattern;
 pub mod pseudo;

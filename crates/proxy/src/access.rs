@@ -132,6 +132,9 @@ pub struct AuditEntry<'a> {
     pub version: Option<&'a str>,
     pub endpoint: &'static str,
     pub status: u16,
+    /// A policy decision other than allow: the line that says why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<&'a str>,
 }
 
 impl AuditLog {

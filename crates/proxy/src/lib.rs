@@ -17,6 +17,7 @@ pub mod dl;
 pub mod flights;
 pub mod gc;
 pub mod ingest;
+pub mod policy;
 pub mod protocol;
 mod proxy;
 pub mod server;
@@ -27,6 +28,7 @@ pub mod telemetry;
 pub mod tls;
 pub mod upstream;
 pub mod verify;
+pub mod vulndb;
 pub mod workers;
 
 pub use proxy::{Answer, CachePolicy, Miss, Proxy, ProxyError, PublishError, Published};

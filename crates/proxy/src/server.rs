@@ -16,14 +16,17 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::{Digest, Sha256};
 
 use crate::access::{Access, AuditEntry, AuditLog, Authenticated};
+use crate::policy::{Decision, Policy};
 use crate::protocol::{Kind, ParseError, Request};
 use crate::store::{Body, Object};
 use crate::sumdb::SumdbError;
 use crate::telemetry::{self, metric};
 use crate::upstream::BreakerState;
+use crate::vulndb::{self, VulnDb, VulnDbError};
 use crate::workers::ClientAddr;
 use crate::{Answer, Proxy, ProxyError, PublishError, Published, catalog, ingest};
 use modgate_auth::Right;
+use modgate_module::modfile::Retraction;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=60";
@@ -46,6 +49,10 @@ pub struct AppState {
     pub explain: fn(&str) -> Option<String>,
     /// `/dl/`: the Go release mirror, unless `--dl-upstream off`.
     pub dl: Option<Arc<crate::dl::ReleaseMirror>>,
+    /// `--vulndb`: the vulnerability database mirror at `/vuln/`.
+    pub vulndb: Option<Arc<VulnDb>>,
+    /// `[[policy]]`: module versions denied at the proxy.
+    pub policy: Option<Policy>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -59,6 +66,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/dl/{file}", get(dl_archive))
         .route("/catalog", get(catalog))
         .route("/index", get(index))
+        .route("/vuln/{*rest}", get(vuln))
         .fallback(goproxy)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(observe))
@@ -460,6 +468,9 @@ async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
     if !health.is_empty() && health.iter().all(|u| u.state == BreakerState::Open) {
         body.push_str("degraded: every upstream is down; serving from the cache\n");
     }
+    if let Some(db) = &state.vulndb {
+        body.push_str(&vulndb_line(&db.status(), detailed));
+    }
     with_endpoint("readyz", text(StatusCode::OK, &body))
 }
 
@@ -560,6 +571,7 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
             )
         })
     });
+    let mut ruled = None;
     let resp = match refused {
         Some(resp) if publishing => {
             linger(req.into_body()).await;
@@ -569,12 +581,15 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
         None if publishing => publish(&state, &parsed, req).await,
         None => {
             let head = method == Method::HEAD;
-            match state.proxy.answer(&parsed).await {
-                Ok(Answer::Stored(obj)) => {
-                    stored(content_type(&parsed), obj, req.headers(), head).await
+            match &state.policy {
+                Some(policy) => {
+                    // Boxed: the policy's future is large, and worker stacks are not.
+                    let (resp, decision) =
+                        Box::pin(governed(&state, policy, &parsed, req.headers(), head)).await;
+                    ruled = decision;
+                    resp
                 }
-                Ok(Answer::Fresh(bytes)) => fresh(&parsed, bytes, req.headers(), head),
-                Err(e) => proxy_error(e),
+                None => plain(&state, &parsed, req.headers(), head).await,
             }
         }
     };
@@ -595,9 +610,223 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
             version: parsed.canonical_version(),
             endpoint,
             status: resp.status().as_u16(),
+            policy: None,
+        });
+    }
+    if let Some((version, line)) = &ruled
+        && let Some(audit) = &state.audit
+    {
+        audit.record(&AuditEntry {
+            time: jiff::Timestamp::now().to_string(),
+            action: "policy",
+            identity: auth.as_ref().map_or("anonymous", |a| a.identity.name()),
+            client: client.map(|ip| ip.to_string()),
+            module: &parsed.module,
+            version: Some(version),
+            endpoint,
+            status: resp.status().as_u16(),
+            policy: Some(line),
         });
     }
     with_endpoint(endpoint, resp)
+}
+
+/// The answer, as without a policy.
+async fn plain(state: &AppState, parsed: &Request, headers: &HeaderMap, head: bool) -> Response {
+    match state.proxy.answer(parsed).await {
+        Ok(Answer::Stored(obj)) => stored(content_type(parsed), obj, headers, head).await,
+        Ok(Answer::Fresh(bytes)) => fresh(parsed, bytes, headers, head),
+        Err(e) => proxy_error(e),
+    }
+}
+
+/// The decision on `module@version`, logged and counted unless it allows.
+/// `retracted` is what [`retractions`] gave for the module.
+async fn decide(
+    state: &AppState,
+    policy: &Policy,
+    module: &str,
+    version: &str,
+    retracted: &[Retraction],
+) -> Decision {
+    let decision =
+        Box::pin(policy.decide(module, version, state.vulndb.as_deref(), retracted)).await;
+    metric::policy_decision(decision.label());
+    match &decision {
+        Decision::Allow => {}
+        Decision::Deny(line) => tracing::info!(module, version, reason = %line, "policy denies"),
+        Decision::WouldDeny(line) => {
+            tracing::info!(module, version, reason = %line, "policy would deny (dry run)");
+        }
+        Decision::Waived(line) => tracing::info!(module, version, reason = %line, "policy waiver"),
+    }
+    decision
+}
+
+/// The `retract` directives of the go.mod of the module's latest version
+/// (the highest in its list, retracted or not, as go reads them), when a
+/// rule denies retracted versions; none when they cannot be read.
+async fn retractions(state: &AppState, policy: &Policy, module: &str) -> Vec<Retraction> {
+    if !policy.needs_retractions() {
+        return Vec::new();
+    }
+    let Ok((_, list)) = answer_bytes(state, &Request::new(module, Kind::List)).await else {
+        return Vec::new();
+    };
+    let list = String::from_utf8_lossy(&list);
+    let Some(latest) = modgate_module::version::pick_latest(list.split_whitespace()) else {
+        return Vec::new();
+    };
+    match answer_bytes(state, &Request::new(module, Kind::Mod(latest.to_owned()))).await {
+        Ok((_, go_mod)) => modgate_module::modfile::retracted(&go_mod),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// What a decision other than allow puts in the audit log.
+fn note(version: &str, decision: &Decision) -> Option<(String, String)> {
+    match decision {
+        Decision::Allow => None,
+        Decision::Deny(l) | Decision::WouldDeny(l) | Decision::Waived(l) => {
+            Some((version.to_owned(), l.clone()))
+        }
+    }
+}
+
+/// The answer under the policy: a denied `.info`, `.mod` or `.zip` is a
+/// 403 with the reason; `@v/list` leaves denied versions out, and a denied
+/// `@latest` becomes the highest allowed version, so `go get M@latest`
+/// picks a compliant one. Returns the (version, reason) to audit.
+async fn governed(
+    state: &AppState,
+    policy: &Policy,
+    parsed: &Request,
+    headers: &HeaderMap,
+    head: bool,
+) -> (Response, Option<(String, String)>) {
+    let forbidden = |line: &str| text(StatusCode::FORBIDDEN, &format!("{line}\n"));
+    match &parsed.kind {
+        Kind::Mod(v) | Kind::Zip(v) => {
+            let retracted = retractions(state, policy, &parsed.module).await;
+            let decision = decide(state, policy, &parsed.module, v, &retracted).await;
+            let noted = note(v, &decision);
+            if let Decision::Deny(line) = decision {
+                return (forbidden(&line), noted);
+            }
+            match answer_of(state, parsed).await {
+                Ok(answer) => (respond(parsed, answer, headers, head).await, noted),
+                Err(resp) => (resp, noted),
+            }
+        }
+        Kind::Info(_) | Kind::Latest => {
+            // The version may be a query: decided on what it resolves to.
+            let (answer, bytes) = match answer_bytes(state, parsed).await {
+                Ok(got) => got,
+                Err(resp) => return (resp, None),
+            };
+            let Ok(info) = modgate_module::Info::parse(&parsed.module, None, &bytes) else {
+                return (respond(parsed, answer, headers, head).await, None);
+            };
+            let retracted = retractions(state, policy, &parsed.module).await;
+            let decision = decide(state, policy, &parsed.module, &info.version, &retracted).await;
+            let noted = note(&info.version, &decision);
+            let Decision::Deny(line) = decision else {
+                return (respond(parsed, answer, headers, head).await, noted);
+            };
+            if parsed.kind != Kind::Latest {
+                return (forbidden(&line), noted);
+            }
+            match highest_allowed(state, policy, &parsed.module).await {
+                Some(v) => {
+                    let req = Request::new(&parsed.module, Kind::Info(v));
+                    match answer_bytes(state, &req).await {
+                        Ok((_, bytes)) => (fresh(parsed, bytes, headers, head), noted),
+                        Err(resp) => (resp, noted),
+                    }
+                }
+                None => (
+                    forbidden(&format!(
+                        "{line}; no version of {} is allowed",
+                        parsed.module
+                    )),
+                    noted,
+                ),
+            }
+        }
+        Kind::List => {
+            let (_, bytes) = match answer_bytes(state, parsed).await {
+                Ok(got) => got,
+                Err(resp) => return (resp, None),
+            };
+            let allowed = allowed_versions(state, policy, &parsed.module, &bytes).await;
+            let mut body = allowed.join("\n");
+            if !body.is_empty() {
+                body.push('\n');
+            }
+            (fresh(parsed, Bytes::from(body), headers, head), None)
+        }
+    }
+}
+
+/// The versions of a list answer the policy allows.
+async fn allowed_versions(
+    state: &AppState,
+    policy: &Policy,
+    module: &str,
+    list: &[u8],
+) -> Vec<String> {
+    let retracted = retractions(state, policy, module).await;
+    let mut allowed = Vec::new();
+    for v in String::from_utf8_lossy(list).split_whitespace() {
+        if !decide(state, policy, module, v, &retracted).await.denied() {
+            allowed.push(v.to_owned());
+        }
+    }
+    allowed
+}
+
+async fn highest_allowed(state: &AppState, policy: &Policy, module: &str) -> Option<String> {
+    let list = Request::new(module, Kind::List);
+    let (_, bytes) = answer_bytes(state, &list).await.ok()?;
+    let allowed = allowed_versions(state, policy, module, &bytes).await;
+    modgate_module::version::pick_latest(allowed.iter().map(String::as_str)).map(str::to_owned)
+}
+
+/// The answer, or the error response. It runs as a task of its own: in
+/// debug builds its future takes most of a worker's stack, which the
+/// policy's frames above it would overflow.
+async fn answer_of(state: &AppState, req: &Request) -> Result<Answer, Response> {
+    let (proxy, owned) = (state.proxy.clone(), req.clone());
+    tokio::spawn(async move { proxy.answer(&owned).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "answering failed");
+            text(StatusCode::INTERNAL_SERVER_ERROR, "answering failed\n")
+        })?
+        .map_err(proxy_error)
+}
+
+/// The answer and its bytes (list and .info answers are small).
+async fn answer_bytes(state: &AppState, req: &Request) -> Result<(Answer, Bytes), Response> {
+    let answer = answer_of(state, req).await?;
+    let bytes = match &answer {
+        Answer::Fresh(b) => b.clone(),
+        Answer::Stored(obj) => obj.clone().read_small().await.map_err(|e| {
+            tracing::error!(error = %e, "reading a stored object failed");
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "modgate's storage is failing (reading)\n",
+            )
+        })?,
+    };
+    Ok((answer, bytes))
+}
+
+async fn respond(req: &Request, answer: Answer, headers: &HeaderMap, head: bool) -> Response {
+    match answer {
+        Answer::Stored(obj) => stored(content_type(req), obj, headers, head).await,
+        Answer::Fresh(bytes) => fresh(req, bytes, headers, head),
+    }
 }
 
 fn is_zip_path(path: &str) -> bool {
@@ -731,6 +960,125 @@ async fn sumdb(
         Err(e) => proxy_error(e),
     };
     with_endpoint("sumdb", resp)
+}
+
+/// The `/readyz` line of the vulnerability database mirror; why the upstream
+/// fails is for admins only, as upstream states are.
+fn vulndb_line(status: &vulndb::Status, detailed: bool) -> String {
+    let age = match (status.synced, status.age()) {
+        (Some(at), Some(age)) => format!("synced {at} (age {age}s)"),
+        _ => "not mirrored yet".to_owned(),
+    };
+    match &status.failing {
+        None => format!("vulndb: ok, {age}\n"),
+        Some(why) if detailed => {
+            format!("vulndb: upstream failing, serving what is stored, {age}: {why}\n")
+        }
+        Some(_) => format!("vulndb: upstream failing, serving what is stored, {age}\n"),
+    }
+}
+
+/// `/vuln/<path>`: the mirrored vulnerability database. It is public data,
+/// so it is read under the auth file's `defaults.public`, as the proxied
+/// public checksum database is. `Age` says how long ago the upstream last
+/// confirmed it.
+async fn vuln(
+    State(state): State<Arc<AppState>>,
+    Path(rest): Path<String>,
+    req: HttpRequest,
+) -> Response {
+    let auth = authenticated(&req);
+    let head = req.method() == Method::HEAD;
+    let resp = vuln_answer(&state, &rest, auth.as_deref(), req.headers(), head).await;
+    with_endpoint("vuln", resp)
+}
+
+async fn vuln_answer(
+    state: &AppState,
+    rest: &str,
+    auth: Option<&Authenticated>,
+    headers: &HeaderMap,
+    head: bool,
+) -> Response {
+    let Some(db) = &state.vulndb else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "the vulnerability database mirror is off (serve --vulndb)\n",
+        );
+    };
+    if let Some(auth) = auth
+        && !auth.config.reads_public(&auth.identity)
+    {
+        return if auth.identity.is_anonymous() {
+            unauthorized(modgate_auth::CREDENTIALS_REQUIRED)
+        } else {
+            text(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "modgate: {} may not read the vulnerability database\n",
+                    auth.identity
+                ),
+            )
+        };
+    }
+    // govulncheck reads `<file>.json.gz`.
+    let (path, gzipped) = match rest.strip_suffix(".gz") {
+        Some(json) => (json, true),
+        None => (rest, false),
+    };
+    if !vulndb::is_db_path(path) {
+        return text(
+            StatusCode::NOT_FOUND,
+            &format!("not found: {rest} is not a file of the vulnerability database\n"),
+        );
+    }
+    let (bytes, hash) = match db.get(path).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return text(StatusCode::NOT_FOUND, &format!("not found: {rest}\n")),
+        Err(VulnDbError::NotSynced) => {
+            let why = db
+                .status()
+                .failing
+                .map(|_| ": its upstream is failing")
+                .unwrap_or("");
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("the vulnerability database has not been mirrored yet{why}\n"),
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reading the vulnerability database failed");
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "modgate's storage is failing (reading the vulnerability database)\n",
+            );
+        }
+    };
+    let (bytes, etag, content_type) = if gzipped {
+        let Ok(bytes) = tokio::task::spawn_blocking(move || vulndb::gzip(&bytes)).await else {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "compressing failed\n");
+        };
+        (bytes, format!("\"{}.gz\"", &hash[..32]), "application/gzip")
+    } else {
+        (bytes, format!("\"{}\"", &hash[..32]), "application/json")
+    };
+    let mut resp = if not_modified(headers, &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if head {
+        let mut resp = StatusCode::OK.into_response();
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        resp
+    } else {
+        (StatusCode::OK, bytes).into_response()
+    };
+    // Entries change upstream: clients revalidate with the ETag.
+    base_headers(&mut resp, content_type, "no-cache", &etag);
+    if let Some(age) = db.status().age() {
+        resp.headers_mut()
+            .insert(header::AGE, HeaderValue::from(age));
+    }
+    resp
 }
 
 fn content_type(req: &Request) -> &'static str {

@@ -167,4 +167,15 @@ pub mod metric {
         let hit = if hit { "true" } else { "false" };
         counter!("modgate_sumdb_cache_total", "kind" => kind, "hit" => hit).increment(1);
     }
+
+    /// A refresh of the vulnerability database mirror (`result`: ok, failed).
+    pub fn vulndb_refresh(result: &'static str) {
+        counter!("modgate_vulndb_refreshes_total", "result" => result).increment(1);
+    }
+
+    /// A policy decision on a module version (`decision`: allow, deny,
+    /// would_deny, waived).
+    pub fn policy_decision(decision: &'static str) {
+        counter!("modgate_policy_decisions_total", "decision" => decision).increment(1);
+    }
 }

@@ -40,6 +40,9 @@ pub struct ClientAddr(pub SocketAddr);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ViaTls;
 
+/// Stack of each worker thread: what Linux gives the main thread.
+const WORKER_STACK: usize = 8 << 20;
+
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_connections: usize,
@@ -85,6 +88,9 @@ pub fn run(
         threads.push(
             std::thread::Builder::new()
                 .name(format!("modgate-worker-{i}"))
+                // As the main thread's (worker 0): std's 2 MiB default is
+                // too little for a request's futures in debug builds.
+                .stack_size(WORKER_STACK)
                 .spawn(move || {
                     runtime()?.block_on(serve(rx, app, tls, stopped, limits, settle));
                     Ok::<_, std::io::Error>(())

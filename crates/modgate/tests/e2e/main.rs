@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod audit;
 mod bad_input;
 mod bundle;
 mod catalog;
@@ -15,6 +16,7 @@ mod explain;
 mod failover;
 mod goproxy;
 mod operations;
+mod policy;
 mod retention;
 mod s3;
 mod ssrf;
@@ -23,3 +25,4 @@ mod sumdb;
 mod tls;
 mod toolchain;
 mod upstreams;
+mod vulndb;

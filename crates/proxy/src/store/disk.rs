@@ -355,6 +355,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn modules_skip_the_vulnerability_database_and_checksum_proofs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: std::sync::Arc<dyn Store> =
+            std::sync::Arc::new(DiskStore::open(dir.path()).unwrap());
+        store
+            .put(&key(super::super::Ext::Info), Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        store
+            .put(&Key::vulndb("blob/ab"), Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        store
+            .put(
+                &Key::sumdb("sum.golang.org", "lookup/x@v1.0.0"),
+                Bytes::from_static(b"l"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.modules().await.unwrap(), ["github.com/!azure/go"]);
+    }
+
+    #[tokio::test]
     async fn stored_files_are_private_unless_a_mode_is_given() {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();

@@ -47,6 +47,9 @@ pub const QUARANTINE: &str = ".quarantine";
 /// Where the server records which versions it served, a day at a time
 /// ([`Key::access`]).
 pub const ACCESS: &str = ".access";
+/// Where the vulnerability database mirror keeps its files: like `sumdb`,
+/// a first path element without a dot, which no module path has.
+pub const VULNDB: &str = "vulndb";
 
 /// Files modgate names itself beside a version's artifacts (requests name
 /// the others: see `protocol::Request::key`).
@@ -100,6 +103,12 @@ impl Key {
         let m = modgate_module::escape::escape_path(module).ok()?;
         let v = modgate_module::escape::escape_version(version).ok()?;
         Some(Key(format!("{ACCESS}/{day}/{}@{v}", m.replace('/', ":"))))
+    }
+
+    /// A file of the vulnerability database mirror (`vulndb/…`); `path`
+    /// is built by the mirror from validated parts, as for [`Key::sumdb`].
+    pub fn vulndb(path: &str) -> Self {
+        Key(format!("{VULNDB}/{path}"))
     }
 
     pub fn versions_dir(module: &str) -> Option<Self> {
@@ -309,14 +318,15 @@ pub trait Store: Send + Sync + 'static {
 
 impl dyn Store {
     /// The escaped paths of every module with a `@v` directory, skipping
-    /// staging, quarantine, mirrors and checksum-database proofs. Outside
+    /// staging, quarantine, mirrors, checksum-database proofs and the
+    /// vulnerability database. Outside
     /// `@v` a store holds only directories: module path elements.
     pub async fn modules(&self) -> Result<Vec<String>, StoreError> {
         let mut modules = Vec::new();
         let mut dirs = vec![String::new()];
         while let Some(dir) = dirs.pop() {
             for name in self.list(&Key::from_escaped_path(&dir)).await? {
-                if dir.is_empty() && (name.starts_with('.') || name == "sumdb") {
+                if dir.is_empty() && (name.starts_with('.') || name == "sumdb" || name == VULNDB) {
                     continue;
                 }
                 if name == "@v" {

@@ -15,7 +15,7 @@ mod direct;
 mod file;
 mod health;
 mod hedge;
-mod http;
+pub(crate) mod http;
 
 use std::fmt;
 use std::str::FromStr;

@@ -14,6 +14,7 @@ pub mod repos;
 pub mod s3;
 pub mod terminal;
 pub mod tls;
+pub mod vulndb;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -50,9 +50,16 @@ impl Modgate {
 
     fn spawn(defaults: &[&str], args: &[&str], env: &[(&str, &str)]) -> Self {
         let log = fresh_dir("modgate-log").join("stderr.log");
+        // No test reaches the real vulnerability database: it names its own or none.
+        let vulndb: &[&str] = if args.contains(&"--vulndb") {
+            &[]
+        } else {
+            &["--vulndb", "off"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_modgate"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(defaults)
+            .args(vulndb)
             .args(args)
             .env_remove("MODGATE_CONFIG")
             .env("MODGATE_LOG", "info,modgate=debug")

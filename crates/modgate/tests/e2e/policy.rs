@@ -1,0 +1,193 @@
+//! `[[policy]]` at the proxy, judged by the real go command: with vulnerable
+//! versions denied, `go get M@latest` resolves to the highest version with
+//! no known vulnerability, and downloading a denied version prints
+//! modgate's one-line reason; dry-run rules and waivers let versions
+//! through and say so in the audit log and the metrics.
+
+use std::time::Duration;
+
+use crate::support::go::Go;
+use crate::support::mirror::Mirror;
+use crate::support::modgate::Modgate;
+use crate::support::vulndb::{self, DEPRECATED, RETRACTED, VULNERABLE, eventually};
+use crate::support::{fresh_dir, http};
+
+#[test]
+fn denies_vulnerable_versions_so_go_picks_the_highest_compliant_one() {
+    let tree = fresh_dir("policy-tree");
+    let advisories = vulndb::governance_tree(&tree);
+    let db = fresh_dir("policy-db");
+    vulndb::write(&db, &advisories, "2025-01-01T00:00:00Z");
+    let db_server = Mirror::serving(db);
+    let dir = fresh_dir("policy-config");
+    let config = dir.join("modgate.toml");
+    fs_err::write(
+        &config,
+        format!(
+            "[[policy]]\n\
+             deny = [\"vulnerable\", \"{RETRACTED}@<v1.0.1\"]\n\
+             waive = [{{ module = \"{RETRACTED}@v1.0.0\", expires = \"2999-12-31\", reason = \"migration in progress\" }}]\n\
+             \n\
+             [[policy]]\n\
+             dry-run = true\n\
+             deny = [\"{DEPRECATED}\"]\n"
+        ),
+    )
+    .unwrap();
+    let audit_log = dir.join("audit.log");
+    let storage = fresh_dir("policy-storage");
+    let modgate = Modgate::start_args(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        &format!("file://{}", tree.display()),
+        "--vulndb",
+        &db_server.url,
+        "--audit-log",
+        audit_log.to_str().unwrap(),
+    ]);
+    struct Logs<'a>(&'a Modgate);
+    impl Drop for Logs<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                eprintln!("{}", self.0.logs());
+            }
+        }
+    }
+    let _logs = Logs(&modgate);
+    eventually(Duration::from_secs(30), "the mirror", || {
+        http::get(&modgate.addr, "/vuln/index/db.json").status == 200
+    });
+
+    let list = http::get(&modgate.addr, &format!("/{VULNERABLE}/@v/list"));
+    assert_eq!(list.status, 200);
+    assert_eq!(list.text(), "v1.2.0\n");
+
+    let go = Go::new(&modgate.url);
+    let app = fresh_dir("policy-app");
+    fs_err::write(app.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
+    go.run(&app, &["get", &format!("{VULNERABLE}@latest")]);
+    let go_mod = fs_err::read_to_string(app.join("go.mod")).unwrap();
+    assert!(go_mod.contains(&format!("{VULNERABLE} v1.2.0")), "{go_mod}");
+
+    let out = go.try_run(&app, &["mod", "download", &format!("{VULNERABLE}@v1.1.0")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("403 Forbidden"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "modgate policy: {VULNERABLE}@v1.1.0 is denied (rule \"vulnerable\"): GO-2025-0001 (CVE-2025-0001); fixed in v1.2.0"
+        )),
+        "{stderr}"
+    );
+    let zip = http::get(&modgate.addr, &format!("/{VULNERABLE}/@v/v1.3.0.zip"));
+    assert_eq!(zip.status, 403);
+    assert!(zip.text().contains("GO-2025-0003"), "{}", zip.text());
+
+    // A waiver and a dry run let their versions through, and say so.
+    go.run(&app, &["mod", "download", &format!("{RETRACTED}@v1.0.0")]);
+    go.run(&app, &["mod", "download", &format!("{DEPRECATED}@v1.0.0")]);
+    let log = fs_err::read_to_string(&audit_log).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &serde_json::Value| e["action"] == "policy")
+        .collect();
+    let said = |module: &str, status: u64, text: &str| {
+        lines.iter().any(|e| {
+            e["module"] == module
+                && e["status"] == status
+                && e["policy"].as_str().is_some_and(|p| p.contains(text))
+        })
+    };
+    assert!(said(VULNERABLE, 403, "GO-2025-0001"), "{log}");
+    assert!(
+        said(
+            RETRACTED,
+            200,
+            "waived until 2999-12-31: migration in progress"
+        ),
+        "{log}"
+    );
+    assert!(said(DEPRECATED, 200, "is denied"), "{log}");
+    let metrics = http::get(&modgate.addr, "/metrics").text();
+    for decision in ["deny", "waived", "would_deny"] {
+        assert!(
+            metrics.contains(&format!(
+                "modgate_policy_decisions_total{{decision=\"{decision}\"}}"
+            )),
+            "{decision}: {metrics}"
+        );
+    }
+}
+
+#[test]
+fn denies_retracted_versions_with_their_rationale() {
+    let tree = fresh_dir("policy-retracted-tree");
+    vulndb::governance_tree(&tree);
+    let dir = fresh_dir("policy-retracted");
+    let config = dir.join("modgate.toml");
+    fs_err::write(
+        &config,
+        "vulndb = 'off'\n\n[[policy]]\ndeny = ['retracted']\n",
+    )
+    .unwrap();
+    let modgate = Modgate::start_args(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--storage",
+        fresh_dir("policy-retracted-storage").to_str().unwrap(),
+        "--upstream",
+        &format!("file://{}", tree.display()),
+    ]);
+    let list = http::get(&modgate.addr, &format!("/{RETRACTED}/@v/list"));
+    assert_eq!(list.text(), "v1.0.1\n");
+    let go = Go::new(&modgate.url);
+    let app = fresh_dir("policy-retracted-app");
+    fs_err::write(app.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
+    let out = go.try_run(&app, &["mod", "download", &format!("{RETRACTED}@v1.0.0")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "modgate policy: {RETRACTED}@v1.0.0 is denied (rule \"retracted\"): retracted by its author: Published with a broken API."
+        )),
+        "{stderr}"
+    );
+    go.run(&app, &["mod", "download", &format!("{RETRACTED}@v1.0.1")]);
+}
+
+#[test]
+fn a_rule_may_name_the_advisories_it_denies() {
+    let tree = fresh_dir("policy-ids-tree");
+    let db = fresh_dir("policy-ids-db");
+    vulndb::write(&db, &vulndb::governance_tree(&tree), "2025-01-01T00:00:00Z");
+    let db_server = Mirror::serving(db);
+    let config = fresh_dir("policy-ids").join("modgate.toml");
+    fs_err::write(&config, "[[policy]]\ndeny = ['vulnerable:CVE-2025-0003']\n").unwrap();
+    let modgate = Modgate::start_args(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--storage",
+        fresh_dir("policy-ids-storage").to_str().unwrap(),
+        "--upstream",
+        &format!("file://{}", tree.display()),
+        "--vulndb",
+        &db_server.url,
+    ]);
+    eventually(Duration::from_secs(30), "the mirror", || {
+        http::get(&modgate.addr, "/vuln/index/db.json").status == 200
+    });
+    let list = http::get(&modgate.addr, &format!("/{VULNERABLE}/@v/list"));
+    assert_eq!(list.text(), "v1.0.0\nv1.1.0\nv1.2.0\n");
+    let info = http::get(&modgate.addr, &format!("/{VULNERABLE}/@v/v1.3.0.info"));
+    assert_eq!(info.status, 403);
+    assert!(
+        info.text()
+            .contains("(rule \"vulnerable:CVE-2025-0003\"): GO-2025-0003"),
+        "{}",
+        info.text()
+    );
+}
