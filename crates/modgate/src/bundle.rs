@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use modgate_module::goproxy::{Proxy, ProxyList};
-use modgate_proxy::bundle::create::{self, CreateOptions, Origin, Source};
+use modgate_proxy::bundle::create::{self, CreateOptions, Origin, Source, VulndbSnapshot};
 use modgate_proxy::bundle::import::{self, ImportOptions, Trust};
 use modgate_proxy::bundle::{self as format, Progress};
 use modgate_sumdb::SumdbSpec;
@@ -87,6 +87,10 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
             out: out.clone(),
             sign,
             since,
+            vulndb: args.vulndb.map(|url| VulndbSnapshot {
+                url,
+                policy: vulndb_policy(),
+            }),
         },
         &mut |p| shown.show(p),
     ));
@@ -134,6 +138,21 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How `bundle create --vulndb` asks the database: serve's defaults, with
+/// time for a large index on a slow link.
+fn vulndb_policy() -> modgate_proxy::upstream::Policy {
+    modgate_proxy::upstream::Policy {
+        connect_timeout: Duration::from_secs(10),
+        header_timeout: Duration::from_secs(30),
+        idle_timeout: Duration::from_secs(60),
+        retries: 2,
+        breaker_threshold: 3,
+        breaker_cooldown: Duration::from_secs(10),
+        max_fetches: 8,
+        hedge: modgate_proxy::upstream::HedgePolicy::Off,
+    }
 }
 
 /// `--sumdb`, else GOSUMDB's, else sum.golang.org.
@@ -210,6 +229,7 @@ fn prefetch_store(
             out: file.clone(),
             sign: None,
             since: None,
+            vulndb: None,
         },
         &mut |p| shown.show(p),
     ));

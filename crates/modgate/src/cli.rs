@@ -187,6 +187,10 @@ pub struct BundleCreateArgs {
     /// Leave out what this earlier bundle (or its .manifest.json) holds.
     #[arg(long, value_name = "OLD.manifest.json")]
     pub since: Option<PathBuf>,
+    /// Add a snapshot of this vulnerability database (vuln.go.dev's
+    /// layout), for the site's `serve --vulndb` to serve offline.
+    #[arg(long, value_name = "URL")]
+    pub vulndb: Option<String>,
     /// Print a JSON summary at the end.
     #[arg(long)]
     pub json: bool,

@@ -515,6 +515,53 @@ fn store_error(key: &Key, source: StoreError) -> VulnDbError {
     }
 }
 
+/// The newest snapshot in `store` and every blob it names, as (key,
+/// bytes): what a bundle carries to an offline site's mirror.
+pub async fn snapshot_files(store: &dyn Store) -> Result<Vec<(Key, Bytes)>, VulnDbError> {
+    let dir = Key::vulndb("snapshot");
+    let mut names = store
+        .list(&dir)
+        .await
+        .map_err(|source| store_error(&dir, source))?;
+    names.sort();
+    let Some(name) = names.last() else {
+        return Err(VulnDbError::NotSynced);
+    };
+    let mut out = Vec::new();
+    let key = Key::vulndb(&format!("snapshot/{name}"));
+    let read = |key: Key| async move {
+        match store.read_small(&key).await {
+            Ok(Some(bytes)) => Ok((key, bytes)),
+            Ok(None) => Err(VulnDbError::NotSynced),
+            Err(source) => Err(store_error(&key, source)),
+        }
+    };
+    let (key, bytes) = read(key).await?;
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|_| VulnDbError::NotSynced)?;
+    out.push((key, bytes));
+    let blobs: std::collections::BTreeSet<&String> = manifest.files.values().collect();
+    for hash in blobs {
+        out.push(read(blob_key(hash)).await?);
+    }
+    Ok(out)
+}
+
+/// Whether `path` (a store key), with content of SHA-256 `sha256`, is a
+/// file the mirror stores: a blob named by its own hash, or a snapshot.
+pub fn is_bundled_file(path: &str, sha256: &str) -> bool {
+    let Some(rest) = path
+        .strip_prefix(crate::store::VULNDB)
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return false;
+    };
+    match rest.split_once('/') {
+        Some(("blob", hash)) => hash == sha256,
+        Some(("snapshot", n)) => !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    }
+}
+
 /// The newest stored snapshot whose manifest reads, if any.
 async fn newest_manifest(store: &dyn Store) -> Result<Option<Manifest>, VulnDbError> {
     let dir = Key::vulndb("snapshot");

@@ -663,3 +663,62 @@ fn a_bundle_from_go_mod_holds_the_module_graph() {
     let gosumdb = online.stop();
     assert_builds_offline(&storage, &gosumdb, &key, &app, tree, PRINTED);
 }
+
+/// `--vulndb URL`: the bundle carries a snapshot of the vulnerability
+/// database, and the offline site's `/vuln/` serves it byte for byte with
+/// that database out of reach.
+#[test]
+fn a_bundle_carries_a_vulnerability_database_snapshot() {
+    use crate::support::vulndb::{self, Advisory};
+    let online = Online::start();
+    let app = online.project();
+    let root = fresh_dir("bundle-vulndb-upstream");
+    vulndb::write(
+        &root,
+        &[Advisory::new(
+            "GO-2025-0101",
+            "example.com/vulnerable",
+            &[("v0", Some("v1.2.0"))],
+        )],
+        "2025-03-01T00:00:00Z",
+    );
+    let mut upstream = Mirror::serving(root.clone());
+    let bundle = fresh_dir("bundle-vulndb").join("deps.bundle");
+    ok(
+        online.create(&app.join("go.sum"), &bundle, &["--vulndb", &upstream.url]),
+        "bundle create --vulndb",
+    );
+    upstream.stop();
+    let storage = fresh_dir("imported-vulndb");
+    ok(
+        import(&bundle, &storage, &["--allow-unsigned"]),
+        "bundle import",
+    );
+    let gosumdb = online.stop();
+    let gone = format!(
+        "http://127.0.0.1:{}",
+        crate::support::loopback::closed_port()
+    );
+    let offline = Modgate::start_args_raw(&[
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        "off",
+        "--sumdb",
+        &gosumdb,
+        "--vulndb",
+        &gone,
+    ]);
+    for (path, want) in vulndb::files(&root) {
+        let mut got = crate::support::http::get(&offline.addr, &format!("/vuln/{path}"));
+        for _ in 0..100 {
+            if got.status == 200 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            got = crate::support::http::get(&offline.addr, &format!("/vuln/{path}"));
+        }
+        assert_eq!(got.status, 200, "/vuln/{path}: {}", got.text());
+        assert_eq!(got.body, want, "/vuln/{path} differs from the upstream's");
+    }
+}

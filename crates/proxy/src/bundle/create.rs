@@ -110,6 +110,15 @@ pub struct CreateOptions {
     pub sign: Option<String>,
     /// The manifest of the bundle this one follows: what it has is left out.
     pub since: Option<Manifest>,
+    /// A snapshot of this vulnerability database goes in too.
+    pub vulndb: Option<VulndbSnapshot>,
+}
+
+/// `--vulndb URL`: the database mirrored as `serve --vulndb` mirrors it,
+/// its newest snapshot carried for the site's `/vuln/`.
+pub struct VulndbSnapshot {
+    pub url: String,
+    pub policy: crate::upstream::Policy,
 }
 
 /// A version wanted, and the hashes its source expects.
@@ -209,6 +218,15 @@ pub async fn create(
         files.extend(f.files);
     }
     files.extend(lookups);
+    if let Some(v) = &opts.vulndb {
+        progress(&Progress {
+            phase: "vulndb",
+            ..Progress::default()
+        });
+        for (key, data) in vulndb_snapshot(v, staging.dir.path()).await? {
+            files.push(staged_bytes(key, data));
+        }
+    }
     let SumdbSpec::Database { key, .. } = &sumdb_spec else {
         unreachable!("checked when fetching")
     };
@@ -239,6 +257,34 @@ pub async fn create(
     tracing::debug!(bytes, "bundle written");
     drop(staging.dir);
     Ok(manifest)
+}
+
+/// The files of a fresh mirror of `v`'s database, made in `staging`.
+async fn vulndb_snapshot(
+    v: &VulndbSnapshot,
+    staging: &Path,
+) -> Result<Vec<(Key, Bytes)>, BundleError> {
+    let fail = |reason: String| BundleError::Fetch {
+        what: format!("--vulndb {}", modgate_redact::redact_url(&v.url)),
+        reason,
+    };
+    let store: Arc<dyn Store> = Arc::new(DiskStore::open(&staging.join("vulndb"))?);
+    let client = v
+        .policy
+        .http_client()
+        .map_err(|e| fail(modgate_net::describe(e)))?;
+    let db = crate::vulndb::VulnDb::new(
+        &v.url,
+        client,
+        &v.policy,
+        &[],
+        store.clone(),
+        std::time::Duration::MAX,
+    );
+    db.refresh().await.map_err(|e| fail(e.to_string()))?;
+    crate::vulndb::snapshot_files(store.as_ref())
+        .await
+        .map_err(|e| fail(e.to_string()))
 }
 
 /// The checksum database client and where create stages files.
