@@ -43,6 +43,8 @@ pub enum Kind {
     Retracted,
     Deprecated,
     Stale,
+    /// A newer major version of the module (its `/vN+1` path) has a release.
+    Major,
 }
 
 impl Kind {
@@ -52,6 +54,7 @@ impl Kind {
             "retracted" => Some(Kind::Retracted),
             "deprecated" => Some(Kind::Deprecated),
             "stale" => Some(Kind::Stale),
+            "major" => Some(Kind::Major),
             _ => None,
         }
     }
@@ -62,6 +65,7 @@ impl Kind {
             Kind::Retracted => "retracted",
             Kind::Deprecated => "deprecated",
             Kind::Stale => "stale",
+            Kind::Major => "major",
         }
     }
 }
@@ -419,6 +423,17 @@ async fn latest_go_mod(
             });
         }
     }
+    if let Some(newer) = newer_major(proxy, &m.path).await {
+        found.push(Finding {
+            module: m.path.clone(),
+            version: m.version.clone(),
+            kind: Kind::Major,
+            id: None,
+            aliases: Vec::new(),
+            fixed: None,
+            detail: newer,
+        });
+    }
     if let Some(message) = modfile::deprecation(&data) {
         found.push(Finding {
             module: m.path.clone(),
@@ -431,6 +446,25 @@ async fn latest_go_mod(
         });
     }
     Ok(found)
+}
+
+/// `path`'s next major version (`/v2` after none, `/vN+1` after `/vN`,
+/// gopkg.in's `.vN+1`) as `path@version`, when the proxy has a release of
+/// it. A hint: a failure to ask is no finding.
+async fn newer_major(proxy: &Remote, path: &str) -> Option<String> {
+    let (prefix, major) = modgate_module::path::split_path_version(path)?;
+    let next = match major {
+        "" => format!("{prefix}/v2"),
+        _ => {
+            let n: u64 = major[2..].trim_end_matches("-unstable").parse().ok()?;
+            format!("{prefix}{}v{}", &major[..1], n + 1)
+        }
+    };
+    let escaped = escape::escape_path(&next).ok()?;
+    let list = proxy.get(&format!("{escaped}/@v/list")).await.ok()??;
+    let list = String::from_utf8_lossy(&list);
+    let latest = version::pick_latest(list.split_whitespace())?;
+    Some(format!("{next}@{latest}"))
 }
 
 /// A server read over HTTP: a GOPROXY or a vulnerability database.
@@ -517,6 +551,7 @@ impl Report {
                     Kind::Retracted => "retracted module version".to_owned(),
                     Kind::Deprecated => "deprecated module".to_owned(),
                     Kind::Stale => "module without a recent release".to_owned(),
+                    Kind::Major => "newer major version available".to_owned(),
                 };
                 let mut rule = json!({ "id": id, "shortDescription": { "text": text } });
                 if f.kind == Kind::Vuln {
@@ -532,7 +567,7 @@ impl Report {
                 let level = match f.kind {
                     Kind::Vuln => "error",
                     Kind::Retracted => "warning",
-                    Kind::Deprecated | Kind::Stale => "note",
+                    Kind::Deprecated | Kind::Stale | Kind::Major => "note",
                 };
                 let fix = f
                     .fixed
@@ -588,6 +623,7 @@ impl Report {
                 Kind::Retracted => format!("retracted: {}", f.detail),
                 Kind::Deprecated => format!("deprecated: {}", f.detail),
                 Kind::Stale => format!("stale: {}", f.detail),
+                Kind::Major => format!("newer major: {}", f.detail),
             };
             rows.push([
                 f.module.clone(),
@@ -618,10 +654,16 @@ impl Report {
             out.push_str(&format!("not checked: {u}\n"));
         }
         let count = |k: Kind| self.findings.iter().filter(|f| f.kind == k).count();
-        let stale = match count(Kind::Stale) {
+        let mut stale = match count(Kind::Stale) {
             0 => String::new(),
             n => format!(", {n} stale"),
         };
+        if count(Kind::Major) > 0 {
+            stale.push_str(&format!(
+                ", {} with a newer major version",
+                count(Kind::Major)
+            ));
+        }
         out.push_str(&format!(
             "{} modules in the build list of {}: {} vulnerable, {} retracted, {} deprecated{stale}\n",
             self.build_list.len(),

@@ -80,14 +80,14 @@ pub struct AuditArgs {
     #[arg(long, value_name = "AGE", value_parser = parse_age)]
     pub stale: Option<Duration>,
     /// Exit with status 1 when a finding of these kinds is in the report.
-    #[arg(long, value_delimiter = ',', value_name = "vuln,retracted,deprecated,stale",
+    #[arg(long, value_delimiter = ',', value_name = "vuln,retracted,deprecated,stale,major",
           value_parser = parse_kind)]
     pub fail_on: Vec<modgate_doctor::audit::Kind>,
 }
 
 fn parse_kind(s: &str) -> Result<modgate_doctor::audit::Kind, String> {
     modgate_doctor::audit::Kind::parse(s)
-        .ok_or_else(|| format!("{s:?}: want vuln, retracted, deprecated or stale"))
+        .ok_or_else(|| format!("{s:?}: want vuln, retracted, deprecated, stale or major"))
 }
 
 /// `3y`, `18mo`, `90d`, `2w`: a year is 365 days, a month 30.

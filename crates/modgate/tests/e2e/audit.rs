@@ -73,6 +73,10 @@ fn finds_vulnerable_retracted_and_deprecated_modules_through_modgate() {
         table.contains("4 modules in the build list of example.com/app: 1 vulnerable, 1 retracted, 1 deprecated"),
         "{table}"
     );
+    assert!(
+        table.contains(&format!("newer major: {DEPRECATED}/v2@v2.0.0")),
+        "{table}"
+    );
     assert!(table.contains("module-level"), "{table}");
 
     // --fail-on sets the exit status for CI.
@@ -122,11 +126,12 @@ fn finds_vulnerable_retracted_and_deprecated_modules_through_modgate() {
         kinds,
         [
             (DEPRECATED, "deprecated"),
+            (DEPRECATED, "major"),
             (RETRACTED, "retracted"),
             (VULNERABLE, "vuln")
         ]
     );
-    let vuln = &report["findings"][2];
+    let vuln = &report["findings"][3];
     assert_eq!(vuln["fixed"], "v1.2.0");
     assert_eq!(vuln["id"], "GO-2025-0001");
 

@@ -226,6 +226,13 @@ pub fn governance_tree(root: &Path) -> Vec<Advisory> {
         "v1.0.0",
         &format!("// Deprecated: use example.com/new instead.\nmodule {DEPRECATED}\n\ngo 1.21\n"),
     );
+    // Its next major version has a release: audit points at it.
+    add_version(
+        root,
+        &format!("{DEPRECATED}/v2"),
+        "v2.0.0",
+        &format!("module {DEPRECATED}/v2\n\ngo 1.21\n"),
+    );
     add_version(
         root,
         DEP,
