@@ -163,7 +163,8 @@ async fn build_list(input: &Path, proxy: &Remote) -> Result<(String, Vec<ModVer>
     modfile::check_syntax(&data).map_err(|e| bad(e.to_string()))?;
     let main = modfile::module_path(&data).ok_or_else(|| bad("no module directive".to_owned()))?;
     let replaces = modfile::replacements(&data).unwrap_or_default();
-    let summary = summary_of(&data).ok_or_else(|| bad("malformed require directive".to_owned()))?;
+    let summary =
+        Summary::of_go_mod(&data).ok_or_else(|| bad("malformed require directive".to_owned()))?;
     let dir = file.parent().unwrap_or(Path::new(".")).to_owned();
     let mut graph = Graph::new(&main, &summary);
     loop {
@@ -190,34 +191,14 @@ async fn build_list(input: &Path, proxy: &Remote) -> Result<(String, Vec<ModVer>
     let list = graph
         .build_list()
         .into_iter()
-        .filter_map(|m| match replacement(&replaces, &m) {
-            None => Some(m),
-            Some(r) => r.new_version.as_ref().map(|v| ModVer::new(&r.new, v)),
-        })
+        .filter_map(
+            |m| match modfile::replacement(&replaces, &m.path, &m.version) {
+                None => Some(m),
+                Some(r) => r.new_version.as_ref().map(|v| ModVer::new(&r.new, v)),
+            },
+        )
         .collect();
     Ok((main, list))
-}
-
-fn summary_of(data: &[u8]) -> Option<Summary> {
-    Some(Summary {
-        go: modfile::go_directive(data),
-        requires: modfile::requirements(data)?
-            .into_iter()
-            .map(|r| ModVer::new(&r.path, &r.version))
-            .collect(),
-    })
-}
-
-fn replacement<'a>(replaces: &'a [modfile::Replace], m: &ModVer) -> Option<&'a modfile::Replace> {
-    // A version-specific replacement wins over one for every version.
-    replaces
-        .iter()
-        .find(|r| r.path == m.path && r.version.as_deref() == Some(m.version.as_str()))
-        .or_else(|| {
-            replaces
-                .iter()
-                .find(|r| r.path == m.path && r.version.is_none())
-        })
 }
 
 /// The requirements of `m`: its go.mod from the proxy, or from its
@@ -228,7 +209,7 @@ async fn load_summary(
     dir: &Path,
     m: &ModVer,
 ) -> Result<Summary, Error> {
-    let (data, from) = match replacement(replaces, m) {
+    let (data, from) = match modfile::replacement(replaces, &m.path, &m.version) {
         Some(r) if r.new_version.is_none() => {
             let path = dir.join(&r.new).join("go.mod");
             match fs_err::read(&path) {
@@ -243,7 +224,7 @@ async fn load_summary(
         }
         None => (go_mod(proxy, m).await?, m.to_string()),
     };
-    summary_of(&data).ok_or_else(|| Error::AuditFetch {
+    Summary::of_go_mod(&data).ok_or_else(|| Error::AuditFetch {
         url: from,
         reason: "malformed require directive in go.mod".to_owned(),
     })

@@ -697,6 +697,19 @@ pub struct Replace {
     pub new_version: Option<String>,
 }
 
+/// The directive of `replaces` that applies to `path@version`: one for
+/// that version wins over one for every version, as in go.
+pub fn replacement<'a>(replaces: &'a [Replace], path: &str, version: &str) -> Option<&'a Replace> {
+    replaces
+        .iter()
+        .find(|r| r.path == path && r.version.as_deref() == Some(version))
+        .or_else(|| {
+            replaces
+                .iter()
+                .find(|r| r.path == path && r.version.is_none())
+        })
+}
+
 /// The `replace` directives; `None` as for [`requirements`].
 pub fn replacements(data: &[u8]) -> Option<Vec<Replace>> {
     let lines = statements(data)?;
@@ -1129,6 +1142,16 @@ mod tests {
         assert_eq!(reps[1].new_version.as_deref(), Some("v1.2.1"));
         assert!(requirements(b"module m\nrequire example.com/a\n").is_none());
         assert!(requirements(b"module m\nrequire example.com/a 1.0\n").is_none());
+    }
+
+    #[test]
+    fn a_replacement_for_one_version_wins_over_one_for_all() {
+        let text = "module m\nreplace example.com/b => example.com/all v1.0.0\nreplace example.com/b v1.2.0 => example.com/one v1.2.1\n";
+        let reps = replacements(text.as_bytes()).unwrap();
+        let new = |v| replacement(&reps, "example.com/b", v).map(|r| r.new.as_str());
+        assert_eq!(new("v1.2.0"), Some("example.com/one"));
+        assert_eq!(new("v1.3.0"), Some("example.com/all"));
+        assert_eq!(replacement(&reps, "example.com/c", "v1.2.0"), None);
     }
 
     #[test]

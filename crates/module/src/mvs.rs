@@ -40,6 +40,18 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// What the graph needs of the go.mod `data`; `None` if its
+    /// requirements do not parse (go refuses such a go.mod).
+    pub fn of_go_mod(data: &[u8]) -> Option<Self> {
+        Some(Self {
+            go: crate::modfile::go_directive(data),
+            requires: crate::modfile::requirements(data)?
+                .into_iter()
+                .map(|r| ModVer::new(&r.path, &r.version))
+                .collect(),
+        })
+    }
+
     /// Go 1.17 and later go.mod files list every module their packages
     /// need, so the graph does not go past their requirements.
     fn pruned(&self) -> bool {

@@ -571,17 +571,9 @@ async fn graph_versions(path: &Path, origin: &Origin) -> Result<Vec<Wanted>, Bun
     };
     let main = modfile::module_path(&data).ok_or_else(|| bad("no module line"))?;
     let replaces = modfile::replacements(&data).ok_or_else(|| bad("malformed replace"))?;
-    let summary = summary_of(&data).ok_or_else(|| bad("malformed require"))?;
+    let summary = Summary::of_go_mod(&data).ok_or_else(|| bad("malformed require"))?;
     let replaced = |m: &ModVer| -> Option<ModVer> {
-        let rule = replaces
-            .iter()
-            .find(|r| r.path == m.path && r.version.as_deref() == Some(m.version.as_str()))
-            .or_else(|| {
-                replaces
-                    .iter()
-                    .find(|r| r.path == m.path && r.version.is_none())
-            });
-        match rule {
+        match modfile::replacement(&replaces, &m.path, &m.version) {
             None => Some(m.clone()),
             Some(r) => r.new_version.as_ref().map(|v| ModVer::new(&r.new, v)),
         }
@@ -605,7 +597,7 @@ async fn graph_versions(path: &Path, origin: &Origin) -> Result<Vec<Wanted>, Bun
                             .ok_or_else(|| {
                                 BundleError::Missing(vec![format!("{t} (no go.mod)")])
                             })?;
-                        summary_of(&data).ok_or_else(|| BundleError::Fetch {
+                        Summary::of_go_mod(&data).ok_or_else(|| BundleError::Fetch {
                             what: t.to_string(),
                             reason: "malformed go.mod".to_owned(),
                         })?
@@ -639,17 +631,6 @@ async fn graph_versions(path: &Path, origin: &Origin) -> Result<Vec<Wanted>, Bun
             .map(|m| wanted(m, true)),
     );
     Ok(out)
-}
-
-/// What the module graph needs of a go.mod; `None` if it does not parse.
-fn summary_of(data: &[u8]) -> Option<Summary> {
-    Some(Summary {
-        go: modfile::go_directive(data),
-        requires: modfile::requirements(data)?
-            .iter()
-            .map(|r| ModVer::new(&r.path, &r.version))
-            .collect(),
-    })
 }
 
 fn read_text(path: &Path) -> Result<String, BundleError> {
