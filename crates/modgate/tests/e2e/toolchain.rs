@@ -4,13 +4,12 @@
 //! A synthetic toolchain (a zip whose `bin/go` is a script) goes through
 //! modgate online, and through a bundle into an offline site.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use crate::support::checksum_db::{ChecksumDb, Options, prebuild, sumdb_go};
 use crate::support::fresh_dir;
 use crate::support::go::Go;
-use crate::support::mirror::Mirror;
+use crate::support::mirror::{self, Mirror};
 use crate::support::modgate::{self, Modgate};
 
 const RELEASE: &str = "go1.99.0";
@@ -27,34 +26,24 @@ fn platform() -> String {
 /// GOPROXY tree at `root`; returns its go.sum lines.
 fn synthetic_toolchain(root: &Path, platform: &str) -> String {
     let version = format!("v0.0.1-{RELEASE}.{}", platform.replace('/', "-"));
-    let dir = root.join(MODULE).join("@v");
-    fs_err::create_dir_all(&dir).unwrap();
     let gomod = format!("module {MODULE}\n");
-    fs_err::write(dir.join(format!("{version}.mod")), &gomod).unwrap();
-    fs_err::write(
-        dir.join(format!("{version}.info")),
-        format!(r#"{{"Version":"{version}","Time":"2030-01-01T00:00:00Z"}}"#),
-    )
-    .unwrap();
-    fs_err::write(dir.join("list"), format!("{version}\n")).unwrap();
     // What the go command touches after the download: bin/go (run),
     // bin/gofmt and pkg/tool (made executable).
     let script = format!("#!/bin/sh\necho \"go version {RELEASE} {platform} (synthetic)\"\n");
     let tool = format!("pkg/tool/{}/vet", platform.replace('/', "_"));
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default();
-    for (name, body) in [
-        ("bin/go", script.as_str()),
-        ("bin/gofmt", "#!/bin/sh\n"),
-        (tool.as_str(), "#!/bin/sh\n"),
-        ("VERSION", RELEASE),
-    ] {
-        zip.start_file(format!("{MODULE}@{version}/{name}"), options)
-            .unwrap();
-        zip.write_all(body.as_bytes()).unwrap();
-    }
-    let zip_path = dir.join(format!("{version}.zip"));
-    fs_err::write(&zip_path, zip.finish().unwrap().into_inner()).unwrap();
+    let zip_path = mirror::write_version(
+        root,
+        MODULE,
+        &version,
+        &gomod,
+        &[
+            ("bin/go", script.as_bytes()),
+            ("bin/gofmt", b"#!/bin/sh\n"),
+            (&tool, b"#!/bin/sh\n"),
+            ("VERSION", RELEASE.as_bytes()),
+        ],
+        zip::CompressionMethod::Deflated,
+    );
     format!(
         "{MODULE} {version} {}\n{MODULE} {version}/go.mod {}\n",
         modgate_zip::hash_zip_file(&zip_path).unwrap(),

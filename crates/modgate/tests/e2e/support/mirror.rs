@@ -3,7 +3,7 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -137,28 +137,55 @@ async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) 
     }
 }
 
-/// Writes `module@version` into the GOPROXY tree at `root`: a go.mod and
-/// `mib` MiB of one stored (uncompressed) file; returns the zip.
-pub fn big_module(root: &std::path::Path, module: &str, version: &str, mib: usize) -> Vec<u8> {
-    let dir = root.join(module).join("@v");
+/// Writes `module@version` into the GOPROXY tree at `root`: its go.mod,
+/// an .info, a zip of `files` (named below `module@version/`, compressed
+/// with `method`), and the version added to the list. Returns the zip's path.
+pub fn write_version(
+    root: &Path,
+    module: &str,
+    version: &str,
+    go_mod: &str,
+    files: &[(&str, &[u8])],
+    method: zip::CompressionMethod,
+) -> PathBuf {
+    let dir = root
+        .join(modgate_module::escape_path(module).unwrap())
+        .join("@v");
     fs_err::create_dir_all(&dir).unwrap();
-    let gomod = format!("module {module}\n\ngo 1.21\n");
-    fs_err::write(dir.join(format!("{version}.mod")), &gomod).unwrap();
+    fs_err::write(dir.join(format!("{version}.mod")), go_mod).unwrap();
     fs_err::write(
         dir.join(format!("{version}.info")),
-        format!(r#"{{"Version":"{version}","Time":"2024-01-01T00:00:00Z"}}"#),
+        format!(r#"{{"Version":"{version}","Time":"2025-01-01T00:00:00Z"}}"#),
     )
     .unwrap();
-    fs_err::write(dir.join("list"), format!("{version}\n")).unwrap();
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    let prefix = format!("{module}@{version}/");
-    out.start_file(format!("{prefix}go.mod"), stored).unwrap();
-    out.write_all(gomod.as_bytes()).unwrap();
-    out.start_file(format!("{prefix}blob.bin"), stored).unwrap();
-    out.write_all(&vec![7u8; mib << 20]).unwrap();
-    let zip = out.finish().unwrap().into_inner();
-    fs_err::write(dir.join(format!("{version}.zip")), &zip).unwrap();
+    let options = zip::write::SimpleFileOptions::default().compression_method(method);
+    for (name, body) in files {
+        out.start_file(format!("{module}@{version}/{name}"), options)
+            .unwrap();
+        out.write_all(body).unwrap();
+    }
+    let zip = dir.join(format!("{version}.zip"));
+    fs_err::write(&zip, out.finish().unwrap().into_inner()).unwrap();
+    let list = dir.join("list");
+    let mut versions = fs_err::read_to_string(&list).unwrap_or_default();
+    versions.push_str(&format!("{version}\n"));
+    fs_err::write(list, versions).unwrap();
     zip
+}
+
+/// Writes `module@version` into the GOPROXY tree at `root`: a go.mod and
+/// `mib` MiB of one stored (uncompressed) file; returns the zip.
+pub fn big_module(root: &Path, module: &str, version: &str, mib: usize) -> Vec<u8> {
+    let gomod = format!("module {module}\n\ngo 1.21\n");
+    let blob = vec![7u8; mib << 20];
+    let zip = write_version(
+        root,
+        module,
+        version,
+        &gomod,
+        &[("go.mod", gomod.as_bytes()), ("blob.bin", &blob)],
+        zip::CompressionMethod::Stored,
+    );
+    fs_err::read(zip).unwrap()
 }

@@ -148,39 +148,20 @@ pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) 
 /// Adds `module@version` to the GOPROXY tree at `root`: its go.mod
 /// (`go_mod`), .info, a zip with the go.mod and one Go file, and the list.
 pub fn add_version(root: &Path, module: &str, version: &str, go_mod: &str) {
-    use std::io::Write as _;
-    let dir = root
-        .join(modgate_module::escape_path(module).unwrap())
-        .join("@v");
-    fs_err::create_dir_all(&dir).unwrap();
-    fs_err::write(dir.join(format!("{version}.mod")), go_mod).unwrap();
-    fs_err::write(
-        dir.join(format!("{version}.info")),
-        format!(r#"{{"Version":"{version}","Time":"2025-01-01T00:00:00Z"}}"#),
-    )
-    .unwrap();
-    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default();
-    let prefix = format!("{module}@{version}/");
-    out.start_file(format!("{prefix}go.mod"), options).unwrap();
-    out.write_all(go_mod.as_bytes()).unwrap();
     let package = module.rsplit('/').next().unwrap();
-    out.start_file(format!("{prefix}{package}.go"), options)
-        .unwrap();
-    write!(
-        out,
-        "package {package}\n\n// Version is the version.\nconst Version = \"{version}\"\n"
-    )
-    .unwrap();
-    fs_err::write(
-        dir.join(format!("{version}.zip")),
-        out.finish().unwrap().into_inner(),
-    )
-    .unwrap();
-    let list = dir.join("list");
-    let mut versions = fs_err::read_to_string(&list).unwrap_or_default();
-    versions.push_str(&format!("{version}\n"));
-    fs_err::write(list, versions).unwrap();
+    let source =
+        format!("package {package}\n\n// Version is the version.\nconst Version = \"{version}\"\n");
+    super::mirror::write_version(
+        root,
+        module,
+        version,
+        go_mod,
+        &[
+            ("go.mod", go_mod.as_bytes()),
+            (&format!("{package}.go"), source.as_bytes()),
+        ],
+        zip::CompressionMethod::Deflated,
+    );
 }
 
 pub const VULNERABLE: &str = "example.com/vulnerable";
