@@ -88,6 +88,14 @@ impl Online {
         modgate(&args)
     }
 
+    /// Stops the online side, then builds `app` offline from `storage`
+    /// (see [`assert_builds_offline`]).
+    fn stop_then_build_offline(self, storage: &Path, app: &Path, tree: u64) {
+        let key = self.db.key.clone();
+        let gosumdb = self.stop();
+        assert_builds_offline(storage, &gosumdb, &key, app, tree, PRINTED);
+    }
+
     /// Stops the database, the mirror and the online modgate.
     fn stop(mut self) -> String {
         self.db.stop();
@@ -259,9 +267,7 @@ fn a_bundle_from_go_sum_builds_offline_with_gosumdb_on() {
         serde_json::from_str(again.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
     assert_eq!(again["stored"], 0, "{again}");
 
-    let key = online.db.key.clone();
-    let gosumdb = online.stop();
-    assert_builds_offline(&storage, &gosumdb, &key, &app, tree, PRINTED);
+    online.stop_then_build_offline(&storage, &app, tree);
 }
 
 /// A bundle's entries, in order.
@@ -615,9 +621,7 @@ fn prefetch_into_a_store_serves_builds_offline() {
     let versions = go_sum.lines().filter(|l| l.contains("/go.mod ")).count();
     assert_eq!(summary["modules"], versions, "{out}");
     let tree = summary["tree"]["size"].as_u64().unwrap();
-    let key = online.db.key.clone();
-    let gosumdb = online.stop();
-    assert_builds_offline(&storage, &gosumdb, &key, &app, tree, PRINTED);
+    online.stop_then_build_offline(&storage, &app, tree);
 }
 
 /// `--from go.mod`: the module graph loaded from go.mod files alone (no
@@ -659,9 +663,7 @@ fn a_bundle_from_go_mod_holds_the_module_graph() {
         import(&bundle, &storage, &["--allow-unsigned"]),
         "bundle import",
     );
-    let key = online.db.key.clone();
-    let gosumdb = online.stop();
-    assert_builds_offline(&storage, &gosumdb, &key, &app, tree, PRINTED);
+    online.stop_then_build_offline(&storage, &app, tree);
 }
 
 /// `--vulndb URL`: the bundle carries a snapshot of the vulnerability
