@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{self, AtomicU64};
+use std::sync::atomic::{self, AtomicBool, AtomicU64};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,9 @@ pub struct GitRepo {
     batch: Arc<Batch>,
     /// Fetches run, for [`MAINTENANCE_EVERY`].
     fetches: AtomicU64,
+    /// A fetch of all tags together failed once: from then on each is
+    /// fetched alone, rather than failing first every time.
+    alone: AtomicBool,
     /// Milliseconds (of the process's clock) at the last use, for eviction.
     last_used: AtomicU64,
     /// The mirrors' budget, enforced after each fetch.
@@ -112,6 +115,7 @@ impl GitRepo {
             batch: Batch::new(runner.timeout()),
             runner,
             fetches: AtomicU64::new(0),
+            alone: AtomicBool::new(false),
             last_used: AtomicU64::new(0),
             git,
             guard,
@@ -624,7 +628,10 @@ impl GitRepo {
             format!("{name}:{name}")
         }];
         let tags = refs.tags("");
-        if name.starts_with("refs/tags/") && tags.len() <= TAGS_TOGETHER {
+        if name.starts_with("refs/tags/")
+            && tags.len() <= TAGS_TOGETHER
+            && !self.alone.load(atomic::Ordering::Relaxed)
+        {
             refspecs.extend(
                 tags.iter()
                     .map(|(tag, _)| format!("refs/tags/{tag}"))
@@ -636,6 +643,7 @@ impl GitRepo {
         if !out.status.success() && refspecs.len() > 1 {
             // Another tag may be gone, or its tree unreadable: this one
             // alone, as go would.
+            self.alone.store(true, atomic::Ordering::Relaxed);
             out = self.fetch_shallow(&refspecs[..1]).await?;
         }
         if !out.status.success() {
