@@ -47,6 +47,19 @@ pub enum TlsError {
         #[source]
         source: rustls::Error,
     },
+    #[error("{}: not a readable X.509 certificate: {source}", path.display())]
+    Unparsable {
+        path: PathBuf,
+        #[source]
+        source: x509_parser::nom::Err<x509_parser::error::X509Error>,
+    },
+    /// Every client would refuse it: better the old one, or no start.
+    #[error("{}: the certificate is not valid now (valid from {not_before} until {not_after})", path.display())]
+    OutsideValidity {
+        path: PathBuf,
+        not_before: String,
+        not_after: String,
+    },
     #[error("the key in {} does not match the certificate in {}", key.display(), cert.display())]
     Mismatch { cert: PathBuf, key: PathBuf },
     #[error("TLS configuration: {0}")]
@@ -94,6 +107,7 @@ impl CertFiles {
                 path: self.key.clone(),
                 source,
             })?;
+        self.check_validity(&chain[0])?;
         let certified = CertifiedKey::new(chain, signer);
         // As CertifiedKey::from_der, with errors that say which file is wrong.
         match certified.keys_match() {
@@ -111,6 +125,27 @@ impl CertFiles {
                 source,
             }),
         }
+    }
+}
+
+impl CertFiles {
+    /// The server certificate must be valid now: an expired (or not yet
+    /// valid) one would make every client fail its handshake.
+    fn check_validity(&self, leaf: &CertificateDer<'_>) -> Result<(), TlsError> {
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(leaf).map_err(|source| TlsError::Unparsable {
+                path: self.cert.clone(),
+                source,
+            })?;
+        let validity = cert.validity();
+        if validity.is_valid() {
+            return Ok(());
+        }
+        Err(TlsError::OutsideValidity {
+            path: self.cert.clone(),
+            not_before: validity.not_before.to_string(),
+            not_after: validity.not_after.to_string(),
+        })
     }
 }
 
@@ -429,6 +464,36 @@ mod tests {
         assert_eq!(refresh(), second.der);
         fs_err::write(&files.cert, &second.cert_pem).unwrap();
         assert_eq!(refresh(), second.der);
+    }
+
+    #[test]
+    fn an_expired_certificate_is_refused_at_start_and_as_a_renewal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (issuer, _) = ca();
+        let expired = {
+            let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+            params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+            let key = rcgen::KeyPair::generate().unwrap();
+            let cert = params.signed_by(&key, &issuer).unwrap();
+            (cert.pem(), key.serialize_pem())
+        };
+        let files = write(dir.path(), &expired.0, &expired.1);
+        let err = ReloadingCert::new(files.clone(), provider())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cert.pem") && err.contains("not valid now"),
+            "{err}"
+        );
+        assert!(err.contains("2020"), "{err}");
+
+        let good = ec_leaf(&issuer);
+        write(dir.path(), &good.cert_pem, &good.key_pem);
+        let certs = ReloadingCert::new(files.clone(), provider()).unwrap();
+        write(dir.path(), &expired.0, &expired.1);
+        certs.refresh(&mut lock(&certs.state));
+        assert_eq!(certs.current().cert[0], good.der);
     }
 
     #[test]
