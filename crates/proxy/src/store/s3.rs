@@ -48,6 +48,54 @@ const PART_SIZE: usize = 8 << 20;
 /// Where multipart uploads are staged before their create-only copy.
 const STAGING: &str = ".tmp";
 
+/// Local staging directories are `$TMPDIR/modgate-s3-XXXXXX`.
+const STAGING_PREFIX: &str = "modgate-s3-";
+/// The file in a local staging directory that its store keeps locked.
+const STAGING_LOCK: &str = ".lock";
+/// A staging directory younger than this is never removed: its store may
+/// not have locked it yet.
+const STAGING_GRACE: Duration = Duration::from_secs(60);
+
+/// Removes the local staging directories that processes killed before
+/// they could remove their own left in `tmp`: those whose lock file
+/// nobody holds. Replicas on one machine share `tmp`, so a directory
+/// still locked, or too young to be locked yet, is left alone.
+fn remove_stale_staging(tmp: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(STAGING_PREFIX) {
+            continue;
+        }
+        let dir = entry.path();
+        let old = std::fs::symlink_metadata(&dir).is_ok_and(|m| {
+            m.is_dir()
+                && m.modified()
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STAGING_GRACE))
+        });
+        if !old {
+            continue;
+        }
+        let unheld = match std::fs::File::open(dir.join(STAGING_LOCK)) {
+            Ok(lock) => lock.try_lock().is_ok(),
+            // Never locked: its process died while starting.
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        };
+        if unheld {
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => {
+                    tracing::info!(dir = %dir.display(), "removed a staging directory a killed modgate left")
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "could not remove a stale staging directory")
+                }
+            }
+        }
+    }
+}
+
 /// `s3://BUCKET[/PREFIX]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Location {
@@ -84,6 +132,8 @@ pub struct S3Store {
     prefix: String,
     /// Local staging for downloads, uploads and zips read to be hashed again.
     staging: tempfile::TempDir,
+    /// `staging`'s lock file, locked while this store is open.
+    _held: std::fs::File,
     /// Where `check` writes: `.check/<this staging directory's name>`.
     check_key: String,
 }
@@ -116,10 +166,14 @@ impl S3Store {
             })
             .build()
             .map_err(|e| io_error(format!("{location}: {e}")))?;
+        let tmp = std::env::temp_dir();
+        remove_stale_staging(&tmp);
         let staging = tempfile::Builder::new()
-            .prefix("modgate-s3-")
-            .tempdir()
+            .prefix(STAGING_PREFIX)
+            .tempdir_in(&tmp)
             .map_err(StoreError::Io)?;
+        let held = std::fs::File::create(staging.path().join(STAGING_LOCK))?;
+        held.try_lock().map_err(std::io::Error::other)?;
         // The staging directory's random name tells replicas apart.
         let check_key = format!(
             ".check/{}",
@@ -133,6 +187,7 @@ impl S3Store {
             bucket: Arc::new(bucket),
             prefix: location.prefix.clone(),
             staging,
+            _held: held,
             check_key,
         })
     }
@@ -537,6 +592,38 @@ impl Store for S3Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_staging_directories_are_removed_and_live_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let make = |name: &str, lock: bool| {
+            let dir = tmp.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("part"), b"x").unwrap();
+            let held = lock.then(|| {
+                let f = std::fs::File::create(dir.join(STAGING_LOCK)).unwrap();
+                f.try_lock().unwrap();
+                f
+            });
+            let old = std::time::SystemTime::now() - 2 * STAGING_GRACE;
+            std::fs::File::open(&dir)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+            (dir, held)
+        };
+        let (live, _held) = make("modgate-s3-live", true);
+        let (dead, released) = make("modgate-s3-dead", true);
+        drop(released);
+        let (unlocked, _) = make("modgate-s3-never", false);
+        let (other, _) = make("someone-else", false);
+        let young = tmp.path().join("modgate-s3-young");
+        std::fs::create_dir(&young).unwrap();
+
+        remove_stale_staging(tmp.path());
+        assert!(live.exists() && other.exists() && young.exists());
+        assert!(!dead.exists() && !unlocked.exists());
+    }
 
     #[test]
     fn locations() {
