@@ -140,6 +140,12 @@ pub mod metric {
         gauge!("modgate_disk_tier_bytes").set(bytes as f64);
     }
 
+    /// A zip read from the bucket that did not hash to its stored hash,
+    /// so the disk tier did not keep it.
+    pub fn disk_tier_rejected() {
+        counter!("modgate_disk_tier_rejected_total").increment(1);
+    }
+
     /// A request whose credentials were refused.
     pub fn auth_failure() {
         counter!("modgate_auth_failures_total").increment(1);

@@ -27,6 +27,9 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("storage task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Stored bytes that are not what their hash says.
+    #[error("stored object damaged: {0}")]
+    Mismatch(String),
 }
 
 impl StoreError {
@@ -36,6 +39,7 @@ impl StoreError {
         match self {
             StoreError::Io(e) => e.kind().to_string(),
             StoreError::Task(_) => "task failed".to_owned(),
+            StoreError::Mismatch(_) => "damaged object".to_owned(),
         }
     }
 }

@@ -2,7 +2,10 @@
 //! read from the bucket are kept on local disk, least recently used ones
 //! evicted past `--cache-max-size`, so hot artifacts cost no round trip.
 //! The remote store stays the only authority: writes go there alone, and
-//! the tier only ever holds copies of what it returned.
+//! the tier only ever holds copies of what it returned. A zip is kept only
+//! when it hashes to the `.ziphash` stored beside it: a byte flipped in the
+//! bucket or on the way would otherwise be served from the tier even after
+//! the bucket is repaired.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -12,7 +15,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tempfile::NamedTempFile;
 
-use super::{Body, DiskStore, Key, Object, Stat, Store, StoreError};
+use modgate_module::escape::{unescape_path, unescape_version};
+
+use super::{Body, DiskStore, Ext, Key, Object, Stat, Store, StoreError};
 use crate::lock;
 
 pub struct DiskTier {
@@ -108,44 +113,113 @@ impl Local {
 
     /// Copies `obj` into the tier, then evicts the least recently used
     /// entries past the bound. Best effort: the answer never waits on it
-    /// failing. A remote body is copied in the background, while the
-    /// answer streams from the bucket: its first byte does not wait for
-    /// the whole object.
-    async fn keep(&self, key: &Key, obj: &Object) {
+    /// failing. A remote body, and any zip (hashed before it is kept), is
+    /// copied in the background while the answer goes out: its first byte
+    /// does not wait for the whole object.
+    async fn keep(&self, key: &Key, obj: &Object, back: &Arc<dyn Store>) {
         if obj.size > self.max {
             return;
         }
+        let zip = zip_of(key);
         match &obj.body {
-            Body::Bytes(b) => {
+            Body::Bytes(b) if zip.is_none() => {
                 let kept = self.cache.put(key, b.clone()).await;
                 self.kept(key, obj.size, kept).await;
             }
-            Body::File(_) => self.copy(key, obj.clone()).await,
-            Body::Remote(_) => {
+            Body::File(_) if zip.is_none() => {
+                let kept = self.copy(key, obj.clone(), None).await;
+                self.kept(key, obj.size, kept).await;
+            }
+            _ => {
                 if !lock(&self.index).copying.insert(key.as_str().to_owned()) {
                     return;
                 }
-                let (this, key, obj) = (self.clone(), key.clone(), obj.clone());
+                let (this, key, obj, back) = (self.clone(), key.clone(), obj.clone(), back.clone());
                 tokio::spawn(async move {
-                    this.copy(&key, obj).await;
+                    let size = obj.size;
+                    let kept = match zip {
+                        Some(zip) => this.copy_zip(&key, obj, &zip, &back).await,
+                        None => this.copy(&key, obj, None).await,
+                    };
+                    this.kept(&key, size, kept).await;
                     lock(&this.index).copying.remove(key.as_str());
                 });
             }
         }
     }
 
-    /// Copies the whole body through a staging file: a body that breaks
-    /// off leaves nothing in the tier.
-    async fn copy(&self, key: &Key, obj: Object) {
-        let size = obj.size;
-        let kept = match self.cache.temp_file() {
-            Ok(staged) => match obj.write_into(staged).await {
-                Ok(staged) => self.cache.put_file(key, staged).await,
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
+    /// Copies a zip whose hash must be `.ziphash`'s; one that is not is
+    /// read from the bucket once more (a flip on the way), then given up
+    /// on: the bucket's copy itself is damaged.
+    async fn copy_zip(
+        &self,
+        key: &Key,
+        obj: Object,
+        zip: &(String, String),
+        back: &Arc<dyn Store>,
+    ) -> Result<(), StoreError> {
+        let (module, version) = zip;
+        let hash_key = Key::version_file(module, version, Ext::ZipHash)
+            .ok_or_else(|| std::io::Error::other("not a module version"))?;
+        let Some(want) = back.read_small(&hash_key).await? else {
+            // Not committed yet (its hash is written last): nothing to check against.
+            return Err(std::io::Error::other("no stored hash to check the zip against").into());
         };
-        self.kept(key, size, kept).await;
+        let want = String::from_utf8_lossy(&want).trim().to_owned();
+        let mut obj = Some(obj);
+        for attempt in 1..=2 {
+            let body = match obj.take() {
+                Some(obj) => obj,
+                None => match back.get(key).await? {
+                    Some(obj) => obj,
+                    None => return Err(std::io::Error::other("gone from the bucket").into()),
+                },
+            };
+            match self.copy(key, body, Some((zip, &want))).await {
+                Err(StoreError::Mismatch(problem)) => {
+                    crate::telemetry::metric::disk_tier_rejected();
+                    tracing::error!(%key, attempt, problem, "a zip read from the bucket does not match its stored hash: not kept in the disk tier (modgate verify --quarantine sets such a zip aside)");
+                }
+                other => return other,
+            }
+        }
+        Err(StoreError::Mismatch("damaged in the bucket".to_owned()))
+    }
+
+    /// Copies the whole body through a staging file: a body that breaks
+    /// off (or, given a zip's module, version and hash, does not hash to
+    /// it) leaves nothing in the tier.
+    async fn copy(
+        &self,
+        key: &Key,
+        obj: Object,
+        zip: Option<(&(String, String), &str)>,
+    ) -> Result<(), StoreError> {
+        let size = obj.size;
+        let staged = obj.write_into(self.cache.temp_file()?).await?;
+        if let Some(((module, version), want)) = zip {
+            let (file, module, version) = (staged.reopen()?, module.clone(), version.clone());
+            let checked = tokio::task::spawn_blocking(move || {
+                modgate_zip::check_zip_reader(
+                    std::io::BufReader::new(file),
+                    size,
+                    &module,
+                    &version,
+                )
+            })
+            .await?;
+            match checked {
+                Ok(checked) if checked.h1 == want => {}
+                Ok(checked) => {
+                    return Err(StoreError::Mismatch(format!(
+                        "hashes to {}, the stored hash says {want}",
+                        checked.h1
+                    )));
+                }
+                Err(e) => return Err(StoreError::Mismatch(format!("fails the zip rules: {e}"))),
+            }
+        }
+        self.cache.put_file(key, staged).await
     }
 
     async fn kept(&self, key: &Key, size: u64, kept: Result<(), StoreError>) {
@@ -167,12 +241,27 @@ impl Local {
         crate::telemetry::metric::disk_tier_bytes(lock(&self.index).total);
     }
 
+    /// Waits until no background copy of `key` is under way.
+    #[cfg(test)]
+    async fn settled(&self, key: &Key) {
+        while lock(&self.index).copying.contains(key.as_str()) {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     async fn forget(&self, key: &Key) {
         let removed = lock(&self.index).remove(key.as_str());
         if removed {
             let _ = self.cache.remove(key).await;
         }
     }
+}
+
+/// The module and version of a zip's key (`m/@v/v.zip`).
+fn zip_of(key: &Key) -> Option<(String, String)> {
+    let (module, file) = key.as_str().rsplit_once("/@v/")?;
+    let version = file.strip_suffix(".zip")?;
+    Some((unescape_path(module).ok()?, unescape_version(version).ok()?))
 }
 
 #[async_trait]
@@ -190,7 +279,7 @@ impl Store for DiskTier {
         }
         let got = self.back.get(key).await?;
         if let Some(obj) = &got {
-            local.keep(key, obj).await;
+            local.keep(key, obj, &self.back).await;
         }
         Ok(got)
     }
@@ -265,5 +354,55 @@ mod tests {
         // Served from the tier even when the back store lost it.
         std::fs::remove_file(dir.path().join("back").join(key("v1.2.0").as_str())).unwrap();
         assert!(tier.get(&key("v1.2.0")).await.unwrap().is_some());
+    }
+
+    /// A valid module zip of `example.com/m@v1.0.0` and its `h1:` hash.
+    fn module_zip(text: &str) -> (Bytes, String) {
+        let mut out = std::io::Cursor::new(Vec::new());
+        let files = [("go.mod", "module example.com/m\n"), ("a.go", text)].map(|(name, body)| {
+            modgate_zip::ZipFile::new(name, body.len() as u64, body.as_bytes())
+        });
+        modgate_zip::create_zip(&mut out, "example.com/m", "v1.0.0", files, None).unwrap();
+        let zip = out.into_inner();
+        let size = zip.len() as u64;
+        let h1 = modgate_zip::check_zip_reader(
+            std::io::Cursor::new(&zip),
+            size,
+            "example.com/m",
+            "v1.0.0",
+        )
+        .unwrap()
+        .h1;
+        (Bytes::from(zip), h1)
+    }
+
+    #[tokio::test]
+    async fn a_zip_that_does_not_match_its_stored_hash_is_served_but_never_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let back: Arc<dyn Store> = Arc::new(DiskStore::open(&dir.path().join("back")).unwrap());
+        let zip_key = Key::from_escaped_path("example.com/m/@v/v1.0.0.zip");
+        let hash_key =
+            Key::version_file("example.com/m", "v1.0.0", super::super::Ext::ZipHash).unwrap();
+        let (good, h1) = module_zip("package m\n");
+        let (damaged, _) = module_zip("package m // flipped\n");
+        back.put(&hash_key, Bytes::from(h1)).await.unwrap();
+        back.put(&zip_key, damaged.clone()).await.unwrap();
+        let tier = DiskTier::open(&dir.path().join("tier"), 1 << 20, back.clone()).unwrap();
+        let kept = dir.path().join("tier").join(zip_key.as_str());
+
+        let served = tier.get(&zip_key).await.unwrap().unwrap();
+        assert_eq!(served.read_small().await.unwrap(), damaged);
+        tier.local.settled(&zip_key).await;
+        assert!(!kept.exists(), "a damaged zip was kept in the tier");
+
+        // The bucket repaired: the good copy is kept, and served from the tier.
+        std::fs::remove_file(dir.path().join("back").join(zip_key.as_str())).unwrap();
+        back.put(&zip_key, good.clone()).await.unwrap();
+        tier.get(&zip_key).await.unwrap().unwrap();
+        tier.local.settled(&zip_key).await;
+        assert!(kept.exists());
+        std::fs::remove_file(dir.path().join("back").join(zip_key.as_str())).unwrap();
+        let from_tier = tier.get(&zip_key).await.unwrap().unwrap();
+        assert_eq!(from_tier.read_small().await.unwrap(), good);
     }
 }
