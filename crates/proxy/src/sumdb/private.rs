@@ -601,6 +601,11 @@ async fn load(
     verifier: &VerifierList<Ed25519Verifier>,
     store: &dyn Store,
 ) -> Result<State, PrivateError> {
+    // Heads first: a head is stored only after its records, so every
+    // record a listed head covers is listed below, even while other
+    // replicas append (records listed first could miss those of a head
+    // signed in between).
+    let heads = list_ids(store, &Key::sumdb(name, "log/tree")).await?;
     let ids = list_ids(store, &Key::sumdb(name, "log/record")).await?;
     if let Some((missing, _)) = ids.iter().enumerate().find(|&(i, &id)| i as u64 != id) {
         return Err(PrivateError::Corrupt(format!(
@@ -635,7 +640,6 @@ async fn load(
         state.append(key, text)?;
     }
 
-    let heads = list_ids(store, &Key::sumdb(name, "log/tree")).await?;
     let Some(&n) = heads.last() else {
         return Ok(state);
     };
@@ -1029,6 +1033,89 @@ mod tests {
         fs_err::remove_file(f.log_file("tree/2")).unwrap();
         let log = f.open().await.unwrap();
         assert_eq!(answer(&log, "latest").await.unwrap().0, head);
+    }
+
+    /// A store on which another replica appends a record and its head
+    /// right after the log's records are listed, as happens when a replica
+    /// starts while others publish.
+    struct AppendsWhileListed {
+        back: Arc<dyn Store>,
+        other: tokio::sync::Mutex<Option<PrivateLog>>,
+    }
+
+    #[async_trait]
+    impl Store for AppendsWhileListed {
+        async fn get(&self, key: &Key) -> Result<Option<crate::store::Object>, StoreError> {
+            self.back.get(key).await
+        }
+        async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError> {
+            self.back.put(key, data).await
+        }
+        async fn put_file(
+            &self,
+            key: &Key,
+            file: tempfile::NamedTempFile,
+        ) -> Result<(), StoreError> {
+            self.back.put_file(key, file).await
+        }
+        async fn sync(&self, key: &Key) -> Result<(), StoreError> {
+            self.back.sync(key).await
+        }
+        async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError> {
+            let listed = self.back.list(dir).await?;
+            if dir.as_str().ends_with("log/record")
+                && let Some(other) = self.other.lock().await.take()
+            {
+                other
+                    .add("corp.example/late", "v1.0.0", ZIP, MOD)
+                    .await
+                    .unwrap();
+            }
+            Ok(listed)
+        }
+        async fn list_files(
+            &self,
+            dir: &Key,
+        ) -> Result<Vec<(String, crate::store::Stat)>, StoreError> {
+            self.back.list_files(dir).await
+        }
+        async fn check(&self) -> Result<(), StoreError> {
+            self.back.check().await
+        }
+        async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
+            self.back.set_aside(key).await
+        }
+        async fn stat(&self, key: &Key) -> Result<Option<crate::store::Stat>, StoreError> {
+            self.back.stat(key).await
+        }
+        async fn remove(&self, key: &Key) -> Result<(), StoreError> {
+            self.back.remove(key).await
+        }
+        fn temp_file(&self) -> Result<tempfile::NamedTempFile, StoreError> {
+            self.back.temp_file()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_replica_opens_the_log_while_another_appends() {
+        let f = Fixture::new();
+        let other = f.open().await.unwrap();
+        for m in ["a", "b"] {
+            other
+                .add(&format!("corp.example/{m}"), "v1.0.0", ZIP, MOD)
+                .await
+                .unwrap();
+        }
+        let racing = Arc::new(AppendsWhileListed {
+            back: f.store(),
+            other: tokio::sync::Mutex::new(Some(other)),
+        });
+        let log = PrivateLog::open(&f.key_file, racing).await.unwrap();
+        assert!(log.size() >= 2, "{}", log.size());
+        // It takes in the record appended meanwhile at its next refresh.
+        log.inner.refresh().await.unwrap();
+        assert_eq!(log.size(), 3);
+        verified_lookup(&log, &f.vkey, "corp.example/late@v1.0.0").await;
     }
 
     #[tokio::test]
