@@ -440,15 +440,25 @@ async fn healthz() -> Response {
 
 /// Ready when storage works. Upstreams being down does not make modgate
 /// unready (it still serves its cache), but the body says so, line by line.
+/// How long `/readyz` waits for the storage check.
+const READY_STORAGE_CHECK: std::time::Duration = std::time::Duration::from_millis(800);
+
 async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
     // Upstream names and states are for admins only when there is an auth file.
     let detailed = not_admin(authenticated(&req).as_deref()).is_none();
     // Sick storage degrades modgate but leaves it ready: memory hits and
     // verified fetches are still answered, and a load balancer that pulled
     // every replica off a shared bucket would fail every build.
-    let mut body = match state.proxy.store().check().await {
-        Ok(()) => "storage: ok\n".to_owned(),
-        Err(e) => {
+    // A bucket that never answers must not hold the probe past its own
+    // timeout (a second in deploy/): every replica would go unready at once.
+    let check = tokio::time::timeout(READY_STORAGE_CHECK, state.proxy.store().check()).await;
+    let mut body = match check {
+        Ok(Ok(())) => "storage: ok\n".to_owned(),
+        Err(_) => {
+            metric::storage_failure("check");
+            "storage: unavailable: no answer within 0.8 s\ndegraded: answering from memory and upstream without storing\n".to_owned()
+        }
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "storage check failed");
             metric::storage_failure("check");
             format!(
@@ -470,6 +480,11 @@ async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
     }
     if let Some(db) = &state.vulndb {
         body.push_str(&vulndb_line(&db.status(), detailed));
+    }
+    if let Some(why) = state.proxy.log().and_then(|log| log.forked()) {
+        body.push_str("checksum database: forked, not appending: ");
+        body.push_str(if detailed { &why } else { "see the log" });
+        body.push('\n');
     }
     with_endpoint("readyz", text(StatusCode::OK, &body))
 }

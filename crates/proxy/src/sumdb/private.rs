@@ -54,6 +54,9 @@ pub enum PrivateError {
     Append(#[source] tokio::task::JoinError),
     #[error("checksum database log is corrupt: {0}")]
     Corrupt(String),
+    /// Another writer replaced what this replica wrote: it appends no more.
+    #[error("checksum database log forked, appending stopped: {0}")]
+    Forked(String),
 }
 
 /// `modgate sumdb keygen`: writes the signer key to `out` (mode 0600,
@@ -138,6 +141,12 @@ struct Inner {
     /// Held by the append under way.
     append: tokio::sync::Mutex<()>,
     state: RwLock<State>,
+    /// Records this replica stored since the last [`Inner::check_fork`],
+    /// by id, with their text.
+    written: std::sync::Mutex<Vec<(u64, String)>>,
+    /// Why the log is known to have forked: then nothing more is appended,
+    /// and what was verified is still served.
+    forked: std::sync::Mutex<Option<String>>,
 }
 
 /// How often a replica reads the records other replicas appended.
@@ -177,6 +186,8 @@ impl PrivateLog {
                 store,
                 append: tokio::sync::Mutex::new(()),
                 state: RwLock::new(state),
+                written: std::sync::Mutex::default(),
+                forked: std::sync::Mutex::default(),
             }),
         };
         if unsigned {
@@ -251,6 +262,11 @@ impl PrivateLog {
     pub fn size(&self) -> u64 {
         self.inner.read().tree.n
     }
+
+    /// Why the log stopped appending, if it found its storage forked.
+    pub fn forked(&self) -> Option<String> {
+        crate::lock(&self.inner.forked).clone()
+    }
 }
 
 #[async_trait]
@@ -303,6 +319,9 @@ impl Inner {
 
     async fn add(&self, key: String, text: String) -> Result<(), PrivateError> {
         let _append = self.append.lock().await;
+        if let Some(why) = crate::lock(&self.forked).clone() {
+            return Err(PrivateError::Forked(why));
+        }
         let existing = {
             let st = self.read();
             st.index
@@ -323,6 +342,7 @@ impl Inner {
             let id = self.read().records.len() as u64;
             let record = record_key(&self.name, id);
             if self.put_or_read(&record, Bytes::from(text.clone())).await? == text.as_bytes() {
+                crate::lock(&self.written).push((id, text.clone()));
                 self.write().append(key, text)?;
                 return self.sign_head().await;
             }
@@ -367,10 +387,55 @@ impl Inner {
     /// heads are deterministic) the head covering it.
     async fn refresh(&self) -> Result<(), PrivateError> {
         let _append = self.append.lock().await;
+        if crate::lock(&self.forked).is_some() {
+            return Ok(());
+        }
+        if let Some(why) = self.check_fork().await? {
+            tracing::error!(
+                reason = %why,
+                "checksum database log FORKED: another writer replaced what this replica stored \
+                 (does the storage ignore create-only writes?); appending stopped, serving the verified log"
+            );
+            metric::sumdb_private_fork();
+            *crate::lock(&self.forked) = Some(why);
+            return Ok(());
+        }
         if self.catch_up().await? {
             self.sign_head().await?;
         }
         Ok(())
+    }
+
+    /// Whether what this replica stored is still what the store holds: the
+    /// records it wrote since the last check, and the head it serves. A
+    /// store that stops honouring create-only writes lets another replica
+    /// replace them, and the two then serve different logs. Under `append`.
+    async fn check_fork(&self) -> Result<Option<String>, PrivateError> {
+        let written = std::mem::take(&mut *crate::lock(&self.written));
+        for (id, text) in written {
+            let key = record_key(&self.name, id);
+            let stored = read_small(self.store.as_ref(), &key).await?;
+            if stored.as_deref() != Some(text.as_bytes()) {
+                return Ok(Some(format!(
+                    "record {id}, stored by this replica, was replaced"
+                )));
+            }
+        }
+        let (n, signed) = {
+            let st = self.read();
+            (st.tree.n, st.signed.clone())
+        };
+        if signed.is_empty() {
+            return Ok(None);
+        }
+        let key = tree_key(&self.name, n);
+        let stored = read_small(self.store.as_ref(), &key).await?;
+        if stored.as_deref() != Some(&signed[..]) {
+            return Ok(Some(format!(
+                "the signed head of the tree of {n} records was replaced by another one of the same size"
+            )));
+        }
+        Ok(None)
     }
 
     /// Signs and stores the head of the tree of all the records, then serves it.
@@ -1035,20 +1100,57 @@ mod tests {
         assert_eq!(answer(&log, "latest").await.unwrap().0, head);
     }
 
-    /// A store on which another replica appends a record and its head
-    /// right after the log's records are listed, as happens when a replica
-    /// starts while others publish.
-    struct AppendsWhileListed {
+    #[tokio::test]
+    async fn a_replica_opens_the_log_while_another_appends() {
+        let f = Fixture::new();
+        let other = f.open().await.unwrap();
+        for m in ["a", "b"] {
+            other
+                .add(&format!("corp.example/{m}"), "v1.0.0", ZIP, MOD)
+                .await
+                .unwrap();
+        }
+        let racing = Shared::new(f.store());
+        *racing.appends_while_listed.lock().await = Some(other);
+        let racing = Arc::new(racing);
+        let log = PrivateLog::open(&f.key_file, racing).await.unwrap();
+        assert!(log.size() >= 2, "{}", log.size());
+        // It takes in the record appended meanwhile at its next refresh.
+        log.inner.refresh().await.unwrap();
+        assert_eq!(log.size(), 3);
+        verified_lookup(&log, &f.vkey, "corp.example/late@v1.0.0").await;
+    }
+
+    /// The fixture's store, misbehaving as storage shared by replicas can.
+    struct Shared {
         back: Arc<dyn Store>,
-        other: tokio::sync::Mutex<Option<PrivateLog>>,
+        /// Replaces what is there on every write, as a bucket ignoring
+        /// `If-None-Match` does.
+        overwrites: bool,
+        /// Appends a record and its head through this other replica right
+        /// after the log's records are listed, once.
+        appends_while_listed: tokio::sync::Mutex<Option<PrivateLog>>,
+    }
+
+    impl Shared {
+        fn new(back: Arc<dyn Store>) -> Self {
+            Shared {
+                back,
+                overwrites: false,
+                appends_while_listed: tokio::sync::Mutex::default(),
+            }
+        }
     }
 
     #[async_trait]
-    impl Store for AppendsWhileListed {
+    impl Store for Shared {
         async fn get(&self, key: &Key) -> Result<Option<crate::store::Object>, StoreError> {
             self.back.get(key).await
         }
         async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError> {
+            if self.overwrites {
+                self.back.remove(key).await?;
+            }
             self.back.put(key, data).await
         }
         async fn put_file(
@@ -1056,6 +1158,9 @@ mod tests {
             key: &Key,
             file: tempfile::NamedTempFile,
         ) -> Result<(), StoreError> {
+            if self.overwrites {
+                self.back.remove(key).await?;
+            }
             self.back.put_file(key, file).await
         }
         async fn sync(&self, key: &Key) -> Result<(), StoreError> {
@@ -1064,7 +1169,7 @@ mod tests {
         async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError> {
             let listed = self.back.list(dir).await?;
             if dir.as_str().ends_with("log/record")
-                && let Some(other) = self.other.lock().await.take()
+                && let Some(other) = self.appends_while_listed.lock().await.take()
             {
                 other
                     .add("corp.example/late", "v1.0.0", ZIP, MOD)
@@ -1097,25 +1202,42 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_replica_opens_the_log_while_another_appends() {
+    async fn a_replica_that_finds_what_it_stored_replaced_stops_appending() {
         let f = Fixture::new();
-        let other = f.open().await.unwrap();
-        for m in ["a", "b"] {
-            other
-                .add(&format!("corp.example/{m}"), "v1.0.0", ZIP, MOD)
-                .await
-                .unwrap();
-        }
-        let racing = Arc::new(AppendsWhileListed {
-            back: f.store(),
-            other: tokio::sync::Mutex::new(Some(other)),
-        });
-        let log = PrivateLog::open(&f.key_file, racing).await.unwrap();
-        assert!(log.size() >= 2, "{}", log.size());
-        // It takes in the record appended meanwhile at its next refresh.
-        log.inner.refresh().await.unwrap();
-        assert_eq!(log.size(), 3);
-        verified_lookup(&log, &f.vkey, "corp.example/late@v1.0.0").await;
+        let a = f.open().await.unwrap();
+        let b = f.open().await.unwrap();
+        // The storage starts ignoring create-only writes after start-up
+        // (its probe passed).
+        let (a, b) = {
+            let reopen = |log: PrivateLog| {
+                let inner = Arc::into_inner(log.inner).unwrap();
+                PrivateLog {
+                    inner: Arc::new(Inner {
+                        store: Arc::new(Shared {
+                            overwrites: true,
+                            ..Shared::new(inner.store)
+                        }),
+                        ..inner
+                    }),
+                }
+            };
+            (reopen(a), reopen(b))
+        };
+        a.add("corp.example/a", "v1.0.0", ZIP, MOD).await.unwrap();
+        // b has not read a's record: it writes its own as record 0 too.
+        b.add("corp.example/b", "v1.0.0", ZIP, MOD).await.unwrap();
+        assert_eq!((a.size(), b.size()), (1, 1));
+
+        a.inner.refresh().await.unwrap();
+        let why = a.forked().expect("a fork was not noticed");
+        assert!(why.contains("record 0"), "{why}");
+        let err = a
+            .add("corp.example/c", "v1.0.0", ZIP, MOD)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PrivateError::Forked(_)), "{err}");
+        // What it verified is still served.
+        verified_lookup(&a, &f.vkey, "corp.example/a@v1.0.0").await;
     }
 
     #[tokio::test]
