@@ -6,6 +6,7 @@ use crate::support::fresh_dir;
 use crate::support::go::{self, Go};
 use crate::support::mirror::{self, Mirror};
 use crate::support::modgate::Modgate;
+use crate::support::relay::Relay;
 use crate::support::s3::{BUCKET, S3Server};
 use crate::support::terminal::Terminal;
 
@@ -674,5 +675,65 @@ fn gc_and_the_catalog_work_on_a_bucket() {
     assert_sums(
         fx,
         &go::download(&Go::new(&modgate.url), &fresh_dir("app"), &targets),
+    );
+}
+
+/// A bucket that accepts requests and never answers (a hung bucket or load
+/// balancer): `/readyz` still answers, at once, saying so, and a stored
+/// version is still served, from a fresh fetch, without waiting for the
+/// bucket's own timeouts.
+#[test]
+fn a_hanging_bucket_neither_holds_readyz_nor_a_hit() {
+    let fx = Fixture::get();
+    let s3 = S3Server::start();
+    let relay = Relay::start(s3.endpoint.trim_start_matches("http://"));
+    let env: Vec<(&str, String)> = s3
+        .env()
+        .into_iter()
+        .map(|(k, v)| match k {
+            "AWS_ENDPOINT_URL" => (k, relay.endpoint.clone()),
+            _ => (k, v),
+        })
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mirror = Mirror::serving(fx.tree.clone());
+    let storage = format!("s3://{BUCKET}");
+    let modgate = Modgate::start_env(
+        &[
+            "--storage",
+            &storage,
+            "--upstream",
+            &mirror.url,
+            "--memory-cache-mb",
+            "0",
+        ],
+        &env,
+    );
+    let d = fx
+        .downloads
+        .iter()
+        .find(|d| d.path == d.path.to_lowercase())
+        .expect("a module path without upper case");
+    let info = format!("/{}/@v/{}.info", d.path, d.version);
+    let stored = crate::support::http::get(&modgate.addr, &info);
+    assert_eq!(stored.status, 200, "{}", stored.text());
+    assert!(!s3.keys(&d.path).is_empty(), "nothing stored in the bucket");
+
+    relay.hang(true);
+    // The http helper gives up after 60 s; the bucket's own timeout is longer.
+    let ready = crate::support::http::get(&modgate.addr, "/readyz");
+    assert_eq!(ready.status, 200);
+    assert!(
+        ready.text().contains("storage: unavailable"),
+        "{}",
+        ready.text()
+    );
+    let fetched = mirror.hits();
+    let again = crate::support::http::get(&modgate.addr, &info);
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.body, stored.body);
+    assert!(
+        mirror.hits() > fetched,
+        "answered without the bucket or the mirror?"
     );
 }

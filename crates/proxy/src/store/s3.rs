@@ -45,6 +45,16 @@ const WINDOW: u64 = 8 << 20;
 /// in parts of this size (S3's parts are at least 5 MiB), so memory holds
 /// one part at a time.
 const PART_SIZE: usize = 8 << 20;
+/// How long serving waits for the bucket to answer a small read (the first
+/// bytes of an object, a HEAD, a listing): a bucket that hangs makes a hit
+/// a miss within this, answered from the tiers or a fresh fetch.
+const READ_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a one-PUT write may take before it counts as failed (a
+/// verified answer then goes out unstored, and a log append fails).
+const WRITE_DEADLINE: Duration = Duration::from_secs(20);
+/// Each request's own limit (a window of a streamed read, a part of an
+/// upload): slow is fine, a bucket that stopped answering is not.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Where multipart uploads are staged before their create-only copy.
 const STAGING: &str = ".tmp";
 
@@ -157,7 +167,7 @@ impl S3Store {
                 ClientOptions::new()
                     .with_allow_http(plain)
                     .with_connect_timeout(Duration::from_secs(5))
-                    .with_timeout(Duration::from_secs(300)),
+                    .with_timeout(REQUEST_TIMEOUT),
             )
             .with_retry(RetryConfig {
                 max_retries: 3,
@@ -450,9 +460,22 @@ fn bucket_error(e: object_store::Error) -> StoreError {
     StoreError::Io(bucket_io(e))
 }
 
-#[async_trait]
-impl Store for S3Store {
-    async fn get(&self, key: &Key) -> Result<Option<Object>, StoreError> {
+/// `call`, or a timeout error once `limit` has passed.
+async fn within<T>(
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+        Err(StoreError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the bucket did not answer within {} s", limit.as_secs()),
+        )))
+    })
+}
+
+impl S3Store {
+    /// The object's first bytes, and the rest as a [`Remote`] body.
+    async fn get_first(&self, key: &Key) -> Result<Option<Object>, StoreError> {
         let path = self.path(key.as_str());
         let first = GetOptions {
             range: Some(GetRange::Bounded(0..FIRST_BYTES)),
@@ -493,9 +516,17 @@ impl Store for S3Store {
             body,
         }))
     }
+}
+
+#[async_trait]
+impl Store for S3Store {
+    async fn get(&self, key: &Key) -> Result<Option<Object>, StoreError> {
+        within(READ_DEADLINE, self.get_first(key)).await
+    }
 
     async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError> {
-        self.create(&self.path(key.as_str()), PutPayload::from(data))
+        let path = self.path(key.as_str());
+        within(WRITE_DEADLINE, self.create(&path, PutPayload::from(data)))
             .await
             .map(drop)
     }
@@ -507,7 +538,9 @@ impl Store for S3Store {
             return self.create_large(&path, file).await;
         }
         let data = tokio::task::spawn_blocking(move || fs_err::read(file.path())).await??;
-        self.create(&path, PutPayload::from(data)).await.map(drop)
+        within(WRITE_DEADLINE, self.create(&path, PutPayload::from(data)))
+            .await
+            .map(drop)
     }
 
     /// An object is durable once its PUT returns.
@@ -516,11 +549,14 @@ impl Store for S3Store {
     }
 
     async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError> {
-        let listed = self
-            .bucket
-            .list_with_delimiter(Some(&self.path(dir.as_str())))
-            .await
-            .map_err(bucket_error)?;
+        let listed = within(READ_DEADLINE, async {
+            let path = self.path(dir.as_str());
+            self.bucket
+                .list_with_delimiter(Some(&path))
+                .await
+                .map_err(bucket_error)
+        })
+        .await?;
         let objects = listed.objects.into_iter().map(|o| o.location);
         Ok(objects
             .chain(listed.common_prefixes)
@@ -555,14 +591,17 @@ impl Store for S3Store {
     }
 
     async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
-        match self.bucket.head(&self.path(key.as_str())).await {
-            Ok(meta) => Ok(Some(Stat {
-                size: meta.size,
-                stored: meta.last_modified.into(),
-            })),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(bucket_error(e)),
-        }
+        within(READ_DEADLINE, async {
+            match self.bucket.head(&self.path(key.as_str())).await {
+                Ok(meta) => Ok(Some(Stat {
+                    size: meta.size,
+                    stored: meta.last_modified.into(),
+                })),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(bucket_error(e)),
+            }
+        })
+        .await
     }
 
     async fn remove(&self, key: &Key) -> Result<(), StoreError> {

@@ -10,6 +10,7 @@ pub mod http;
 pub mod loopback;
 pub mod mirror;
 pub mod modgate;
+pub mod relay;
 pub mod repos;
 pub mod s3;
 pub mod terminal;
