@@ -13,6 +13,8 @@
 #
 # Needs: cargo, go (Go 1.23), git, nginx, python3, Debian's
 # golang-golang-x-mod-dev. RUNS=N sets the runs per side (median; default 7).
+# BINS="name=path …" measures these modgate binaries instead of this
+# checkout's release build, in alternating runs (bench/compare.sh uses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-/usr/lib/go-1.23/bin/go}
@@ -24,7 +26,10 @@ done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -f /usr/share/gocode/src/golang.org/x/mod/sumdb/server.go ] \
     || { echo "bench: golang.org/x/mod is missing (Debian's golang-golang-x-mod-dev)" >&2; exit 1; }
-cargo build --release -q -p modgate
+if [ -z "${BINS:-}" ]; then
+    cargo build --release -q -p modgate
+    BINS="modgate=$PWD/target/release/modgate"
+fi
 WORK=$(mktemp -d /tmp/modgate-cold.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null; [ -n "${KEEP:-}" ] || { chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"; }' EXIT
 
@@ -126,18 +131,18 @@ floor_run() { # n -> seconds
     elapsed "$start" "$(date +%s.%N)"
 }
 
-modgate_run() { # n -> "seconds rss-after idle-rss-before"
-    local out=$WORK/modgate-$1.out
-    target/release/modgate serve --listen 127.0.0.1:0 --storage "$WORK/store-$1" --upstream "$MIRROR" \
-        --sumdb "$KEY $SUMDB_URL" --memory-cache-mb 0 >"$out" 2>"$WORK/modgate-$1.err" &
+modgate_run() { # binary n -> "seconds rss-after idle-rss-before"
+    local bin=$1 out=$WORK/modgate-$2.out
+    "$bin" serve --listen 127.0.0.1:0 --storage "$WORK/store-$2" --upstream "$MIRROR" \
+        --sumdb "$KEY $SUMDB_URL" --memory-cache-mb 0 >"$out" 2>"$WORK/modgate-$2.err" &
     local pid=$!
     for _ in $(seq 50); do grep -q listening "$out" 2>/dev/null && break; sleep 0.1; done
     local url idle start secs
     url=$(sed -n 's/^modgate listening on //p' "$out")
     idle=$(rss_mib $pid)
     start=$(date +%s.%N)
-    (cd "$WORK/app" && goenv "$WORK/cache-$1" "$url" "$KEY" "$GO" mod download >/dev/null 2>"$WORK/go-$1.err") \
-        || { echo "bench: go failed through modgate:" >&2; cat "$WORK/go-$1.err" "$WORK/modgate-$1.err" >&2; kill $pid; exit 1; }
+    (cd "$WORK/app" && goenv "$WORK/cache-$2" "$url" "$KEY" "$GO" mod download >/dev/null 2>"$WORK/go-$2.err") \
+        || { echo "bench: go failed through modgate:" >&2; cat "$WORK/go-$2.err" "$WORK/modgate-$2.err" >&2; kill $pid; exit 1; }
     secs=$(elapsed "$start" "$(date +%s.%N)")
     # After the run: once the workers' periodic memory release has run.
     sleep 6
@@ -146,16 +151,25 @@ modgate_run() { # n -> "seconds rss-after idle-rss-before"
     wait $pid 2>/dev/null || true
 }
 
-FLOORS=() OURS=() RSS=() IDLE=()
+declare -A SECS RSS IDLE
+FLOORS=()
 for n in $(seq "$RUNS"); do
     FLOORS+=("$(floor_run "$n")")
-    read -r secs rss idle <<<"$(modgate_run "$n")"
-    OURS+=("$secs") RSS+=("$rss") IDLE+=("$idle")
+    for bin in $BINS; do
+        read -r secs rss idle <<<"$(modgate_run "${bin#*=}" "${bin%%=*}-$n")"
+        SECS[${bin%%=*}]+="$secs " RSS[${bin%%=*}]+="$rss " IDLE[${bin%%=*}]+="$idle "
+    done
 done
 F=$(median "${FLOORS[@]}")
-M=$(median "${OURS[@]}")
-R=$(median "${RSS[@]}")
 echo "go straight from the mirror (GOSUMDB on): median ${F}s of $RUNS (${FLOORS[*]})"
-echo "go through a cold modgate (verifying):   median ${M}s of $RUNS (${OURS[*]})"
-echo "ratio: $(python3 -c "print(f'{$M / $F:.2f}')")x (target <= 1.3)"
-echo "modgate RSS after the cold run, --memory-cache-mb 0: median ${R} MiB (idle before: $(median "${IDLE[@]}") MiB; target <= 30)"
+for bin in $BINS; do
+    name=${bin%%=*}
+    # shellcheck disable=SC2086
+    M=$(median ${SECS[$name]})
+    # shellcheck disable=SC2086
+    R=$(median ${RSS[$name]})
+    echo "$name: cold median ${M}s (${SECS[$name]% }), ratio to the floor $(python3 -c "print(f'{$M / $F:.2f}')")x (target <= 1.3)"
+    # shellcheck disable=SC2086
+    echo "$name: RSS after the cold run, --memory-cache-mb 0: median ${R} MiB (idle before: $(median ${IDLE[$name]}) MiB)"
+    echo "cold $name $M $R"
+done
