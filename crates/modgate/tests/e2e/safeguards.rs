@@ -302,7 +302,7 @@ fn a_bucket_that_cannot_be_used_is_refused_at_start() {
     let env = s3.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let vcs = fresh_dir("vcs");
-    let cwd = ["--vcs-dir", vcs.to_str().unwrap()];
+    let vcs_args = ["--vcs-dir", vcs.to_str().unwrap()];
 
     let mut args = vec![
         "--storage",
@@ -310,10 +310,10 @@ fn a_bucket_that_cannot_be_used_is_refused_at_start() {
         "--upstream",
         "off",
     ];
-    args.extend(&cwd);
+    args.extend(&vcs_args);
     let stderr = refused_at_start(&args, &env);
     assert!(
-        stderr.contains("no-such-bucket") && stderr.to_lowercase().contains("bucket"),
+        stderr.contains("bucket \"no-such-bucket\"") && stderr.contains("does not exist"),
         "{stderr}"
     );
 
@@ -326,10 +326,10 @@ fn a_bucket_that_cannot_be_used_is_refused_at_start() {
         .chain([("AWS_METADATA_ENDPOINT", metadata.as_str())])
         .collect();
     let mut args = vec!["--storage", "s3://modgate-test/cache", "--upstream", "off"];
-    args.extend(&cwd);
+    args.extend(&vcs_args);
     let stderr = refused_at_start(&args, &no_keys);
     assert!(
-        stderr.contains("modgate-test") && stderr.contains("credentials"),
+        stderr.contains("bucket \"modgate-test\"") && stderr.contains("no usable credentials"),
         "{stderr}"
     );
 }
