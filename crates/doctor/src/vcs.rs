@@ -150,9 +150,10 @@ pub fn classify_git_error(stderr: &str, repo: &str) -> (Category, String) {
             ),
         ),
         // Credentials are what most often stand between git and a private host.
-        GitFailure::AuthRequired | GitFailure::ProtocolNotAllowed | GitFailure::Other => {
-            (Category::VcsAuth, auth_fix())
-        }
+        GitFailure::AuthRequired
+        | GitFailure::ProtocolNotAllowed
+        | GitFailure::Corrupt
+        | GitFailure::Other => (Category::VcsAuth, auth_fix()),
     }
 }
 

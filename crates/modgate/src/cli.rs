@@ -268,9 +268,9 @@ pub struct GcArgs {
     /// Remove least recently served versions until the versions total at most this (e.g. 50GiB).
     #[arg(long, value_name = "SIZE")]
     pub max_size: Option<Size>,
-    /// Remove versions not served for this long (e.g. 90d; whole days count).
-    #[arg(long, value_name = "DURATION")]
-    pub unused_for: Option<Dur>,
+    /// Remove versions not served for this many whole days (e.g. 90d; at least 1d).
+    #[arg(long, value_name = "DAYS", value_parser = parse_days)]
+    pub unused_for: Option<Duration>,
     /// Never remove a version this go.sum (or module@version list) names. Repeatable.
     #[arg(long, value_name = "go.sum")]
     pub keep: Vec<PathBuf>,
@@ -396,6 +396,22 @@ pub struct ExplainArgs {
     pub json: bool,
 }
 
+/// gc's age: whole days, at least one. Access is recorded per day, so a
+/// shorter age would read as 0 days and remove versions served minutes ago.
+fn parse_days(s: &str) -> Result<Duration, String> {
+    let days: u64 = s
+        .trim()
+        .strip_suffix('d')
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("{s:?}: want whole days, e.g. 30d"))?;
+    if days == 0 {
+        return Err(format!(
+            "{s:?} would remove every version, even those served today: want at least 1d, e.g. 30d"
+        ));
+    }
+    Ok(Duration::from_secs(days.saturating_mul(86_400)))
+}
+
 fn parse_timeout(s: &str) -> Result<Duration, String> {
     let d = s.parse::<Dur>()?.0;
     if d.is_zero() {
@@ -415,6 +431,15 @@ mod tests {
         assert_eq!(parse_age("90d"), Ok(Duration::from_secs(90 * 86_400)));
         assert!(parse_age("3 years").is_err());
         assert!(parse_age("y").is_err());
+    }
+
+    #[test]
+    fn gc_ages_are_whole_days_of_at_least_one() {
+        assert_eq!(parse_days("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        for bad in ["0d", "12h", "500ms", "1", "d", "-1d", "1.5d"] {
+            let e = parse_days(bad).unwrap_err();
+            assert!(e.contains("30d") && !e.contains("500ms,"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -207,8 +207,14 @@ pub enum ConfigError {
 
     #[error("--vulndb {0}: an http(s) URL or off")]
     Vulndb(String),
-    #[error("--vulndb-refresh must be more than 0")]
-    VulndbRefresh,
+    /// A timeout, interval or count of 0: every upstream call would time
+    /// out, nothing would be admitted, or a loop would spin.
+    #[error("--{0} must be more than 0")]
+    Zero(&'static str),
+    #[error(
+        "--hedge-delay 0: hedging at once doubles every upstream request; use off or e.g. 500ms"
+    )]
+    HedgeZero,
     #[error(transparent)]
     Policy(#[from] PolicyError),
     #[error(
@@ -544,6 +550,15 @@ impl ServeConfig {
         };
         let s = settings.over(file);
         let secs = |d: Option<Dur>, default: u64| d.map_or(Duration::from_secs(default), |d| d.0);
+        let positive = |name: &'static str, d: Option<Dur>, default: u64| {
+            Some(secs(d, default))
+                .filter(|d| !d.is_zero())
+                .ok_or(ConfigError::Zero(name))
+        };
+        let count = |name: &'static str, n: Option<usize>, default: usize| match n {
+            Some(0) => Err(ConfigError::Zero(name)),
+            n => Ok(n.unwrap_or(default)),
+        };
         let storage = Storage::resolve(s.storage)?;
         // git mirrors are local whatever holds the artifacts.
         let vcs_dir = match &storage {
@@ -556,8 +571,8 @@ impl ServeConfig {
             vcs_dir: s.vcs_dir.unwrap_or(vcs_dir),
             insecure: s.insecure.unwrap_or_default(),
             repo_map: s.repo_map.unwrap_or_default(),
-            git_timeout: secs(s.git_timeout, 600),
-            max_git: s.max_git_processes.unwrap_or(16).max(1),
+            git_timeout: positive("git-timeout", s.git_timeout, 600)?,
+            max_git: count("max-git-processes", s.max_git_processes, 16)?,
             refs_ttl: secs(s.list_ttl, 30),
             vcs_max_size: s.vcs_max_size.map_or(DEFAULT_VCS_MAX_SIZE, |s| s.0),
             private: s.private.clone().unwrap_or_default(),
@@ -587,9 +602,15 @@ impl ServeConfig {
             }
             other => return Err(ConfigError::Vulndb(modgate_redact::redact_url(other))),
         };
-        let vulndb_refresh = secs(s.vulndb_refresh, 3600);
-        if vulndb_refresh.is_zero() {
-            return Err(ConfigError::VulndbRefresh);
+        let vulndb_refresh = positive("vulndb-refresh", s.vulndb_refresh, 3600)?;
+        if s.breaker_threshold == Some(0) {
+            return Err(ConfigError::Zero("breaker-threshold"));
+        }
+        if s.hedge_delay == Some(Hedge(HedgePolicy::Fixed(Duration::ZERO))) {
+            return Err(ConfigError::HedgeZero);
+        }
+        if s.cache_dir.is_some() && s.cache_max_size == Some(Size(0)) {
+            return Err(ConfigError::Zero("cache-max-size"));
         }
         let dependency_policy = match s.policy.as_deref() {
             Some(specs) if !specs.is_empty() => Some(DependencyPolicy::new(specs)?),
@@ -646,13 +667,13 @@ impl ServeConfig {
                 .unwrap_or(DEFAULT_MEMORY_CACHE_MB)
                 .saturating_mul(1 << 20),
             policy: Policy {
-                connect_timeout: secs(s.connect_timeout, 5),
-                header_timeout: secs(s.header_timeout, 10),
-                idle_timeout: secs(s.idle_timeout, 10),
+                connect_timeout: positive("connect-timeout", s.connect_timeout, 5)?,
+                header_timeout: positive("header-timeout", s.header_timeout, 10)?,
+                idle_timeout: positive("idle-timeout", s.idle_timeout, 10)?,
                 retries: s.retries.unwrap_or(1),
                 breaker_threshold: s.breaker_threshold.unwrap_or(3),
-                breaker_cooldown: secs(s.breaker_cooldown, 10),
-                max_fetches: s.max_upstream_fetches.unwrap_or(32).max(1),
+                breaker_cooldown: positive("breaker-cooldown", s.breaker_cooldown, 10)?,
+                max_fetches: count("max-upstream-fetches", s.max_upstream_fetches, 32)?,
                 hedge: s.hedge_delay.map_or(HedgePolicy::Auto, |h| h.0),
             },
             cache: CachePolicy {
@@ -660,9 +681,13 @@ impl ServeConfig {
                 list_ttl: secs(s.list_ttl, 30),
             },
             limits: Limits {
-                max_connections: s.max_connections.unwrap_or(4096).max(1),
-                header_read_timeout: secs(s.request_header_timeout, 10),
-                shutdown_timeout: secs(s.shutdown_timeout, 30),
+                max_connections: count("max-connections", s.max_connections, 4096)?,
+                header_read_timeout: positive(
+                    "request-header-timeout",
+                    s.request_header_timeout,
+                    10,
+                )?,
+                shutdown_timeout: positive("shutdown-timeout", s.shutdown_timeout, 30)?,
                 release_memory: crate::release_memory,
             },
         })
@@ -682,6 +707,137 @@ mod tests {
 
     fn resolve(args: ServeArgs) -> Result<ServeConfig, ConfigError> {
         ServeConfig::resolve(args.config.as_deref(), args.settings)
+    }
+
+    #[test]
+    fn zero_timeouts_intervals_and_counts_are_refused_by_name() {
+        let zero = Some(Dur(Duration::ZERO));
+        let cases: Vec<(&str, Settings)> = vec![
+            (
+                "connect-timeout",
+                Settings {
+                    connect_timeout: zero,
+                    ..Default::default()
+                },
+            ),
+            (
+                "header-timeout",
+                Settings {
+                    header_timeout: zero,
+                    ..Default::default()
+                },
+            ),
+            (
+                "idle-timeout",
+                Settings {
+                    idle_timeout: zero,
+                    ..Default::default()
+                },
+            ),
+            (
+                "breaker-cooldown",
+                Settings {
+                    breaker_cooldown: zero,
+                    ..Default::default()
+                },
+            ),
+            (
+                "request-header-timeout",
+                Settings {
+                    request_header_timeout: zero,
+                    ..Default::default()
+                },
+            ),
+            (
+                "shutdown-timeout",
+                Settings {
+                    shutdown_timeout: zero,
+                    ..Default::default()
+                },
+            ),
+            (
+                "git-timeout",
+                Settings {
+                    git_timeout: zero,
+                    ..Default::default()
+                },
+            ),
+            (
+                "vulndb-refresh",
+                Settings {
+                    vulndb_refresh: zero,
+                    ..Default::default()
+                },
+            ),
+            (
+                "breaker-threshold",
+                Settings {
+                    breaker_threshold: Some(0),
+                    ..Default::default()
+                },
+            ),
+            (
+                "max-connections",
+                Settings {
+                    max_connections: Some(0),
+                    ..Default::default()
+                },
+            ),
+            (
+                "max-upstream-fetches",
+                Settings {
+                    max_upstream_fetches: Some(0),
+                    ..Default::default()
+                },
+            ),
+            (
+                "max-git-processes",
+                Settings {
+                    max_git_processes: Some(0),
+                    ..Default::default()
+                },
+            ),
+            (
+                "cache-max-size",
+                Settings {
+                    cache_dir: Some("/tmp/tier".into()),
+                    cache_max_size: Some(Size(0)),
+                    ..Default::default()
+                },
+            ),
+            (
+                "hedge-delay",
+                Settings {
+                    hedge_delay: Some("0s".parse().unwrap()),
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (name, mut settings) in cases {
+            settings.storage = Some("/tmp/store".into());
+            let e = resolve(ServeArgs {
+                config: None,
+                settings,
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(e.starts_with(&format!("--{name} ")), "{name}: {e}");
+        }
+        // Off stays off, and 0 of what means "none" stays allowed.
+        let fine = Settings {
+            storage: Some("/tmp/store".into()),
+            hedge_delay: Some("off".parse().unwrap()),
+            memory_cache_mb: Some(0),
+            retries: Some(0),
+            negative_ttl: zero,
+            vcs_max_size: Some(Size(0)),
+            ..Default::default()
+        };
+        resolve(ServeArgs {
+            config: None,
+            settings: fine,
+        })
+        .unwrap();
     }
 
     #[test]

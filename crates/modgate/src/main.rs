@@ -84,6 +84,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
     let mut opened = open_store(&config.storage, config.storage_mode)?;
+    if let Storage::S3(at) = &config.storage {
+        check_bucket(opened.as_ref(), at)?;
+    }
     if let Some((dir, max)) = &config.disk_tier {
         opened = Arc::new(
             DiskTier::open(dir, *max, opened)
@@ -262,12 +265,65 @@ fn open_store(storage: &Storage, mode: u32) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
+/// A bucket that cannot be written at start is refused: with no usable
+/// credentials or no such bucket, modgate would start, answer ready, and
+/// fail every fill with only its log saying why. Later outages only
+/// degrade it (`/readyz`).
+fn check_bucket(store: &dyn Store, at: &modgate_proxy::store::S3Location) -> anyhow::Result<()> {
+    let checked = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(store.check());
+    checked.map_err(|e| {
+        let cause = e.to_string();
+        let hint = if cause.contains("NoSuchBucket") {
+            ": it does not exist"
+        } else if [
+            "credential",
+            // The instance metadata service: what is asked when no keys are set.
+            "/latest/api/token",
+            "/latest/meta-data",
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "AccessDenied",
+            "403 Forbidden",
+        ]
+        .iter()
+        .any(|c| cause.contains(c))
+        {
+            ": no usable credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role) or they are refused"
+        } else {
+            ""
+        };
+        anyhow::Error::new(e).context(format!(
+            "cannot write to bucket {:?} (--storage {at}){hint}",
+            at.bucket
+        ))
+    })
+}
+
+/// The store at `storage` for a command that works on what it holds (verify,
+/// gc, the source of a copy): opening a disk store creates its directory,
+/// so a mistyped path would look like an empty store; refused instead.
+fn open_existing_store(storage: &Storage, flag: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if let Storage::Disk(dir) = storage
+        && !dir.is_dir()
+    {
+        anyhow::bail!(
+            "{flag} {}: no storage directory there (only serve creates one)",
+            dir.display()
+        );
+    }
+    open_store(storage, modgate_proxy::store::DEFAULT_FILE_MODE)
+}
+
 /// `modgate storage copy`, with a progress bar on a terminal.
 fn copy_storage(from: std::path::PathBuf, to: std::path::PathBuf) -> anyhow::Result<()> {
     init_logging(LogFormat::Text);
     let (from, to) = (Storage::resolve(Some(from))?, Storage::resolve(Some(to))?);
-    let mode = modgate_proxy::store::DEFAULT_FILE_MODE;
-    let (source, dest) = (open_store(&from, mode)?, open_store(&to, mode)?);
+    // The source first: a mistyped one must not leave a new destination behind.
+    let source = open_existing_store(&from, "--from")?;
+    let dest = open_store(&to, modgate_proxy::store::DEFAULT_FILE_MODE)?;
     let bar = indicatif::ProgressBar::new_spinner().with_style(
         indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
             .expect("a valid template"),
@@ -327,7 +383,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     init_logging(LogFormat::Text);
     let storage = Storage::resolve(args.storage)?;
-    let store = open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let store = open_existing_store(&storage, "--storage")?;
     let sumdb = (args.sumdb != "off").then_some(args.sumdb.as_str());
     let report = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -373,16 +429,10 @@ fn gc(args: GcArgs) -> anyhow::Result<()> {
         keep.extend(entries.into_iter().map(|e| (e.module, e.version)));
     }
     let storage = Storage::resolve(args.storage)?;
-    // Opening creates a directory: a mistyped path must not look like an empty store.
-    if let Storage::Disk(dir) = &storage
-        && !dir.is_dir()
-    {
-        anyhow::bail!("no storage at {}", dir.display());
-    }
-    let store = open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let store = open_existing_store(&storage, "--storage")?;
     let opts = modgate_proxy::gc::Options {
         max_size: args.max_size.map(|s| s.0),
-        unused_for: args.unused_for.map(|d| d.0),
+        unused_for: args.unused_for,
         keep,
         dry_run: args.dry_run,
     };

@@ -396,6 +396,17 @@ fn parse_deny(text: &str) -> Result<Deny, PolicyError> {
     if pattern.is_empty() {
         return Err(bad("want vulnerable or PATTERN[@RANGE]"));
     }
+    // A module path's first element is a domain name: a pattern whose first
+    // element has no dot (nor a wildcard that could stand for one) matches
+    // nothing, and a misspelt kind would silently turn the rule off.
+    let first = pattern.split('/').next().unwrap_or_default();
+    if !first.contains(['.', '*', '?', '[']) {
+        return Err(bad(&format!(
+            "neither a kind (vulnerable, vulnerable:ID, retracted) nor a module pattern \
+             (the first element of a module path has a dot); did you mean {:?}?",
+            closest_kind(text)
+        )));
+    }
     let range = match range {
         None => None,
         Some(r) => {
@@ -422,6 +433,39 @@ fn parse_deny(text: &str) -> Result<Deny, PolicyError> {
         pattern: pattern.to_owned(),
         range,
     })
+}
+
+/// The kind `text` is the fewest edits away from.
+fn closest_kind(text: &str) -> &'static str {
+    let text = text.to_ascii_lowercase();
+    let head = text.split(':').next().unwrap_or_default();
+    let kind = ["vulnerable", "retracted"]
+        .into_iter()
+        .min_by_key(|kind| edit_distance(head, kind))
+        .unwrap_or("vulnerable");
+    if kind == "vulnerable" && text.contains(':') {
+        "vulnerable:ID"
+    } else {
+        kind
+    }
+}
+
+/// Levenshtein distance, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 fn parse_waiver(spec: &WaiverSpec) -> Result<Waiver, PolicyError> {
@@ -477,6 +521,37 @@ mod tests {
             .build()
             .unwrap()
             .block_on(p.decide(module, version, None, &[]))
+    }
+
+    #[test]
+    fn misspelt_kinds_are_refused_with_the_closest_one() {
+        for (typo, closest) in [
+            ("vulnerabel", "vulnerable"),
+            ("Vulnerable", "vulnerable"),
+            ("retraced", "retracted"),
+            ("vulnerabel:GO-2025-0001", "vulnerable:ID"),
+            ("deprecated", "retracted"),
+        ] {
+            let e = Policy::new(&[RuleSpec {
+                deny: vec![typo.to_owned()],
+                ..Default::default()
+            }])
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains(typo) && e.contains(&format!("did you mean {closest:?}")),
+                "{typo}: {e}"
+            );
+        }
+        // Whatever could match a module path is a pattern.
+        for pattern in ["example.com/m@<v1.2.0", "*/x", "*.corp", "golang.org/x/*"] {
+            Policy::new(&[RuleSpec {
+                deny: vec![pattern.to_owned()],
+                allow: vec![pattern.to_owned()],
+                ..Default::default()
+            }])
+            .unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        }
     }
 
     #[test]

@@ -300,6 +300,8 @@ pub fn render(s: &Status<'_>) -> String {
         };
         let error = match &u.failing {
             None => "none".to_owned(),
+            // A local upstream's, seen now: no time to tell.
+            Some((for_, e)) if for_.is_zero() => escape(e),
             Some((for_, e)) => {
                 let words = (s.explain)(e)
                     .map(|w| format!("<br><em>{}</em>", escape(&w)))

@@ -19,6 +19,7 @@ mod operations;
 mod policy;
 mod retention;
 mod s3;
+mod safeguards;
 mod ssrf;
 mod status;
 mod sumdb;

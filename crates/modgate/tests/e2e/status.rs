@@ -198,3 +198,39 @@ fn status_page_is_for_admins_when_access_control_is_on() {
     assert_eq!(as_root.status, 200);
     assert!(as_root.text().contains("id=\"upstreams\""));
 }
+
+/// `direct` and `file://` have no breaker, yet every request may go to
+/// them: the page and /readyz list them, with their health.
+#[test]
+fn status_page_and_readyz_list_direct_and_file_upstreams() {
+    let fx = Fixture::get();
+    let missing = fresh_dir("gone").join("tree");
+    let (tree, gone) = (
+        format!("file://{}", fx.tree.display()),
+        format!("file://{}", missing.display()),
+    );
+    let modgate = Modgate::start(&fresh_dir("storage"), &format!("{gone}|{tree},direct"));
+    let ready = http::get(&modgate.addr, "/readyz");
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    let ready = ready.text();
+    for line in [
+        format!("upstream {tree}: up"),
+        format!("upstream {gone}: down"),
+        "upstream direct: up".to_owned(),
+    ] {
+        assert!(ready.contains(&line), "no {line:?} in:\n{ready}");
+    }
+
+    let dom = headless(&format!("{}/", modgate.url), "--dump-dom");
+    assert!(!dom.contains("none: serving from the cache only"), "{dom}");
+    assert!(
+        upstream_row(&dom, "direct").contains("class=\"up\""),
+        "{dom}"
+    );
+    assert!(upstream_row(&dom, &tree).contains("class=\"up\""), "{dom}");
+    let down = upstream_row(&dom, &gone);
+    assert!(
+        down.contains("class=\"down\"") && down.contains("is not a directory"),
+        "{down}"
+    );
+}

@@ -209,7 +209,15 @@ impl Store for DiskStore {
         let names = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<String>> {
             let entries = match std::fs::read_dir(&path) {
                 Ok(e) => e,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                // A file has nothing under it, as a bucket's object has not.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    return Ok(Vec::new());
+                }
                 Err(e) => return Err(fs_err_wrap(e, &path)),
             };
             let mut names = Vec::new();
@@ -374,6 +382,30 @@ mod tests {
             )
             .await
             .unwrap();
+        assert_eq!(store.modules().await.unwrap(), ["github.com/!azure/go"]);
+    }
+
+    #[tokio::test]
+    async fn modules_step_over_git_mirrors_and_files_among_module_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: std::sync::Arc<dyn Store> =
+            std::sync::Arc::new(DiskStore::open(dir.path()).unwrap());
+        store
+            .put(&key(super::super::Ext::Info), Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        // serve's default --vcs-dir in s3 mode, inside the default disk store.
+        for (path, data) in [
+            ("vcs/0123abcd/HEAD", "ref: refs/heads/main\n"),
+            ("vcs/0123abcd/objects/pack/pack-1.pack", "PACK"),
+            ("mirrors.d/0123abcd/config", "[core]\n"),
+            ("github.com/HEAD", "a file among module path elements"),
+            ("github.com/.git/config", "[core]\n"),
+        ] {
+            let path = dir.path().join(path);
+            fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+            fs_err::write(path, data).unwrap();
+        }
         assert_eq!(store.modules().await.unwrap(), ["github.com/!azure/go"]);
     }
 

@@ -322,15 +322,24 @@ pub trait Store: Send + Sync + 'static {
 
 impl dyn Store {
     /// The escaped paths of every module with a `@v` directory, skipping
-    /// staging, quarantine, mirrors, checksum-database proofs and the
-    /// vulnerability database. Outside
-    /// `@v` a store holds only directories: module path elements.
+    /// staging, quarantine, checksum-database proofs, the vulnerability
+    /// database and whatever else cannot be a module path: git mirrors an
+    /// operator put inside the store (`--vcs-dir`), say.
     pub async fn modules(&self) -> Result<Vec<String>, StoreError> {
         let mut modules = Vec::new();
         let mut dirs = vec![String::new()];
         while let Some(dir) = dirs.pop() {
             for name in self.list(&Key::from_escaped_path(&dir)).await? {
-                if dir.is_empty() && (name.starts_with('.') || name == "sumdb" || name == VULNDB) {
+                // No module path element starts with a dot; the first is a
+                // lower-case domain name (`sumdb` and the vulnerability
+                // database have no dot).
+                let first_element = || {
+                    name.contains('.')
+                        && name.bytes().all(|b| {
+                            b == b'-' || b == b'.' || b.is_ascii_lowercase() || b.is_ascii_digit()
+                        })
+                };
+                if name.starts_with('.') || (dir.is_empty() && !first_element()) {
                     continue;
                 }
                 if name == "@v" {

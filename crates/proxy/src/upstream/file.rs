@@ -33,6 +33,10 @@ impl Fetcher for FileUpstream {
         false
     }
 
+    fn unavailable(&self) -> Option<String> {
+        (!self.root.is_dir()).then(|| format!("{} is not a directory", self.root.display()))
+    }
+
     async fn fetch(
         &self,
         req: &Request,

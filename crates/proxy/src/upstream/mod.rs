@@ -168,6 +168,11 @@ pub trait Fetcher: Send + Sync {
     async fn probe(&self) -> bool {
         true
     }
+    /// A local fetcher's (one without a breaker) reason it cannot answer
+    /// now, for the status page and `/readyz`.
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Why the whole chain did not deliver: each upstream tried, with why.
@@ -607,18 +612,37 @@ impl Upstreams {
         }
     }
 
-    /// Every remote upstream with its breaker's state and its failure.
+    /// Every upstream, `direct` (also the `--private` one) and `file://`
+    /// included, with its state and its failure: a remote one's from its
+    /// breaker, a local one's from a look at it now.
     pub fn health(&self) -> Vec<UpstreamHealth> {
+        let private = self.private.iter().flat_map(|(_, chain)| &chain.entries);
+        let mut seen = std::collections::HashSet::new();
         self.public
             .entries
             .iter()
-            .filter_map(|e| {
-                let breaker = e.breaker.as_ref()?;
-                Some(UpstreamHealth {
-                    name: e.fetcher.name().to_owned(),
-                    state: breaker.state(),
-                    failing: breaker.failing(),
-                })
+            .chain(private)
+            .filter(|e| seen.insert(e.fetcher.name()))
+            .map(|e| {
+                let name = e.fetcher.name().to_owned();
+                match &e.breaker {
+                    Some(breaker) => UpstreamHealth {
+                        name,
+                        state: breaker.state(),
+                        failing: breaker.failing(),
+                    },
+                    None => {
+                        let failing = e.fetcher.unavailable();
+                        UpstreamHealth {
+                            name,
+                            state: match failing {
+                                Some(_) => BreakerState::Open,
+                                None => BreakerState::Closed,
+                            },
+                            failing: failing.map(|why| (Duration::ZERO, why)),
+                        }
+                    }
+                }
             })
             .collect()
     }

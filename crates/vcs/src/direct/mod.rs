@@ -92,6 +92,7 @@ impl Error {
                 e,
                 VcsError::Timeout { .. }
                     | VcsError::Git { .. }
+                    | VcsError::Corrupt { .. }
                     | VcsError::GitNotFound
                     | VcsError::Io(_)
             ),

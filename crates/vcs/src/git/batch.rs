@@ -83,11 +83,13 @@ impl Batch {
                 Ok(object)
             }
             // Whatever went wrong, the pipe's state is unknown: start over.
+            // git ends `cat-file --batch` early only when it cannot read
+            // the mirror (a missing object is an answer, not an end).
             Ok(Err(e)) => {
                 stop(slot.take());
-                Err(VcsError::Git {
+                tracing::warn!(command = %batch_display(url), error = %e, "git could not read the mirror");
+                Err(VcsError::Corrupt {
                     command: batch_display(url),
-                    detail: e.to_string(),
                 })
             }
             Err(_) => {
@@ -114,6 +116,7 @@ impl Batch {
             args: &args,
             guarded: false,
             timeout: None,
+            inherit: None,
         };
         let mut command = run::command(&cmd);
         command.stdin(Stdio::piped()).stderr(Stdio::null());

@@ -18,6 +18,8 @@ pub enum GitFailure {
     Certificate,
     /// `GIT_ALLOW_PROTOCOL` (or git itself) refused the transport.
     ProtocolNotAllowed,
+    /// The mirror's own objects or refs are unreadable.
+    Corrupt,
     Other,
 }
 
@@ -53,6 +55,23 @@ const UNRESOLVED: &[&str] = &[
     "temporary failure in name resolution",
 ];
 const CERTIFICATE: &[&str] = &["ssl certificate problem", "certificate verification failed"];
+/// git's words for a repository of its own it cannot read: a mirror a
+/// crash or a full disk left broken. What the remote says (`remote: …`)
+/// is its own business.
+const CORRUPT: &[&str] = &[
+    "is corrupt",
+    "is empty",
+    "bad object",
+    "inflate: data stream error",
+    "does not match index",
+    "index file",
+    "packfile",
+    "not a git repository",
+    "bad config",
+    "unable to read tree",
+    "invalid sha1 pointer",
+    "bad ref",
+];
 
 impl GitFailure {
     /// The failure git's `stderr` describes.
@@ -73,6 +92,12 @@ impl GitFailure {
             GitFailure::Certificate
         } else if says(NOT_FOUND) && !says(TOOL_NOT_FOUND) {
             GitFailure::NotFound
+        } else if e
+            .lines()
+            .filter(|l| !l.starts_with("remote:"))
+            .any(|l| CORRUPT.iter().any(|p| l.contains(p)))
+        {
+            GitFailure::Corrupt
         } else {
             GitFailure::Other
         }
@@ -89,6 +114,7 @@ impl fmt::Display for GitFailure {
             GitFailure::TimedOut => "timed out",
             GitFailure::Certificate => "could not connect: TLS certificate not trusted",
             GitFailure::ProtocolNotAllowed => "protocol not allowed",
+            GitFailure::Corrupt => "the git mirror is corrupt",
             GitFailure::Other => "git failed (the details are in modgate's log)",
         })
     }
@@ -129,6 +155,9 @@ pub enum VcsError {
     /// `detail` is modgate's wording ([`GitFailure`]), not git's.
     #[error("{command}: {detail}")]
     Git { command: String, detail: String },
+    /// git cannot read the mirror: it is set aside and fetched again, once.
+    #[error("{command}: the git mirror is corrupt")]
+    Corrupt { command: String },
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -164,6 +193,9 @@ impl Clone for VcsError {
                 command: command.clone(),
                 detail: detail.clone(),
             },
+            Self::Corrupt { command } => Self::Corrupt {
+                command: command.clone(),
+            },
             Self::Io(e) => Self::Io(std::io::Error::new(e.kind(), e.to_string())),
         }
     }
@@ -197,6 +229,20 @@ mod tests {
                 GitFailure::NotFound,
             ),
             ("sh: 1: ssh: not found", GitFailure::Other),
+            (
+                "error: object file ./objects/ab/cdef is empty\nfatal: loose object abcdef (stored in ./objects/ab/cdef) is corrupt",
+                GitFailure::Corrupt,
+            ),
+            ("fatal: bad object refs/tags/v1.0.0", GitFailure::Corrupt),
+            (
+                "fatal: not a git repository: '/var/lib/modgate/vcs/0123'",
+                GitFailure::Corrupt,
+            ),
+            // The remote's trouble is not the mirror's.
+            (
+                "remote: fatal: bad object 0123\nfatal: early EOF",
+                GitFailure::Other,
+            ),
             (
                 "fatal: unable to access 'https://x.invalid/': Could not resolve host: x.invalid",
                 GitFailure::Unresolved,

@@ -68,6 +68,12 @@ pub struct Git {
 
 struct Inner {
     workdir: PathBuf,
+    /// The work directory, open and locked (flock) shared until the
+    /// process ends, as by every modgate using it: whoever gets it alone at
+    /// start knows no live modgate, and no git of one, writes a mirror.
+    /// Every git that writes a mirror holds it too ([`run::Cmd::inherit`]),
+    /// so one that outlives a killed modgate keeps its lock files.
+    lock: std::fs::File,
     refs_ttl: Duration,
     max_size: u64,
     runner: Arc<Runner>,
@@ -82,22 +88,31 @@ struct Inner {
 }
 
 impl Git {
-    /// Creates the work directory and removes mirrors a crash left half-built.
-    /// Runs no git.
+    /// Creates the work directory and, unless another live modgate uses
+    /// it, heals what a crash (a kill -9, a power cut) left: mirrors half
+    /// built, and the lock files of a killed git, which would refuse every
+    /// later fetch (`shallow.lock`: every shallow one). Runs no git.
     pub fn new(settings: GitSettings) -> Result<Git, VcsError> {
         fs_err::create_dir_all(&settings.workdir)?;
         {
             use std::os::unix::fs::PermissionsExt;
             fs_err::set_permissions(&settings.workdir, std::fs::Permissions::from_mode(0o700))?;
         }
-        for entry in fs_err::read_dir(&settings.workdir)? {
-            let entry = entry?;
-            if entry.file_name().to_string_lossy().starts_with(INIT_PREFIX) {
-                fs_err::remove_dir_all(entry.path())?;
+        // The directory itself: a lock file would be one more entry among
+        // the mirrors.
+        let lock = fs_err::File::open(&settings.workdir)?.into_parts().0;
+        match flock(&lock, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) => heal(&settings.workdir)?,
+            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
+                tracing::info!(workdir = %settings.workdir.display(), "another modgate uses these git mirrors: leaving their lock files alone");
             }
+            Err(e) => return Err(e.into()),
         }
+        // Shared from now on (after a healing one, if another is at it).
+        flock(&lock, libc::LOCK_SH)?;
         Ok(Git {
             inner: Arc::new(Inner {
+                lock,
                 workdir: settings.workdir,
                 refs_ttl: settings.refs_ttl,
                 max_size: settings.max_size,
@@ -362,6 +377,78 @@ impl Inner {
         }
         metrics::gauge!("modgate_vcs_mirrors_bytes").set(total as f64);
     }
+}
+
+/// flock(2), retried when a signal interrupts it.
+fn flock(file: &std::fs::File, op: libc::c_int) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: flock(2) on a descriptor `file` owns; no memory involved.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// What crashed modgates and their gits left in `workdir`, which no live
+/// one uses: half-built mirrors go; in each mirror, git's lock files
+/// (`shallow.lock`, `packed-refs.lock`, `config.lock`, `HEAD.lock`,
+/// `index.lock`, `refs/**.lock`, `objects/info/*.lock`) and the temporary
+/// packs of an unfinished fetch. Only modgate writes its mirrors, so none
+/// of these belongs to a git still running.
+fn heal(workdir: &std::path::Path) -> Result<(), VcsError> {
+    let mut removed = 0;
+    for entry in fs_err::read_dir(workdir)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with(INIT_PREFIX) {
+            fs_err::remove_dir_all(&path)?;
+        } else if path.join("objects").is_dir() {
+            removed += remove_matching(&path, false, &|n| n.ends_with(".lock"))?;
+            removed += remove_matching(&path.join("refs"), true, &|n| n.ends_with(".lock"))?;
+            removed +=
+                remove_matching(&path.join("objects/info"), false, &|n| n.ends_with(".lock"))?;
+            removed += remove_matching(&path.join("objects/pack"), false, &|n| {
+                n.starts_with("tmp_") || n.ends_with(".lock")
+            })?;
+        }
+    }
+    if removed > 0 {
+        tracing::warn!(workdir = %workdir.display(), files = removed, "removed the lock and temporary files of git processes killed with an earlier modgate");
+    }
+    Ok(())
+}
+
+/// Removes the files in `dir` (and its subdirectories, if `deep`) whose
+/// names `matches`; how many.
+fn remove_matching(
+    dir: &std::path::Path,
+    deep: bool,
+    matches: &dyn Fn(&str) -> bool,
+) -> std::io::Result<usize> {
+    let entries = match fs_err::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            if deep {
+                removed += remove_matching(&path, deep, matches)?;
+            }
+        } else if matches(&entry.file_name().to_string_lossy()) {
+            fs_err::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Bytes under `dir`, recursively (a mirror's packs, refs and config).

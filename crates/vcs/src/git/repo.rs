@@ -56,6 +56,9 @@ pub struct GitRepo {
     alone: AtomicBool,
     /// Milliseconds (of the process's clock) at the last use, for eviction.
     last_used: AtomicU64,
+    /// The mirror was found corrupt and set aside once: a second time is
+    /// an error, not another fetch.
+    set_aside: AtomicBool,
     /// The mirrors' budget, enforced after each fetch.
     git: Weak<super::Inner>,
     /// For a URL a request chose.
@@ -117,6 +120,7 @@ impl GitRepo {
             fetches: AtomicU64::new(0),
             alone: AtomicBool::new(false),
             last_used: AtomicU64::new(0),
+            set_aside: AtomicBool::new(false),
             git,
             guard,
         }
@@ -201,6 +205,7 @@ impl GitRepo {
             args: &args,
             guarded: self.guard.is_some(),
             timeout: self.guard.as_ref().map(|_| GUARDED_LS_REMOTE_TIMEOUT),
+            inherit: None,
         };
         let out = self.runner.collect(&cmd).await?;
         if !out.finished.status.success() {
@@ -213,6 +218,13 @@ impl GitRepo {
     /// `gitRepo.stat` finds it: locally if it can; else the one ref it names
     /// is fetched alone, shallow; only when that fails, everything.
     pub async fn stat(&self, rev: &str) -> Result<RevInfo, VcsError> {
+        match self.stat_once(rev).await {
+            Err(VcsError::Corrupt { .. }) if self.set_aside().await => self.stat_once(rev).await,
+            answer => answer,
+        }
+    }
+
+    async fn stat_once(&self, rev: &str) -> Result<RevInfo, VcsError> {
         self.touch();
         let hashlike = (MIN_HASH_DIGITS..=40).contains(&rev.len()) && all_hex(rev);
         // Fast paths without the network: a hash, or a tag (tags are taken
@@ -433,9 +445,42 @@ impl GitRepo {
             self.runner.collect(&cmd).await?
         };
         if !out.finished.status.success() {
-            return Err(cmd.failed(&out.finished));
+            let e = cmd.failed(&out.finished);
+            if matches!(e, VcsError::Corrupt { .. }) {
+                // This answer is lost; the next stat fetches anew.
+                self.set_aside().await;
+            }
+            return Err(e);
         }
         Ok(out.stdout)
+    }
+
+    /// Moves a mirror git cannot read out of the way, so that the next use
+    /// fetches it anew: once per process, so that a remote that keeps
+    /// sending what git cannot read is not fetched in a loop. Returns
+    /// whether it did.
+    async fn set_aside(&self) -> bool {
+        if self.set_aside.swap(true, atomic::Ordering::Relaxed) {
+            return false;
+        }
+        let mut fetched = self.fetched.lock().await;
+        let _write = self.generation.write().await;
+        // Renamed first, so that no reader sees it half removed; a crash
+        // before the removal leaves a name `Git::new` removes.
+        let name = self.dir.file_name().unwrap_or_default().to_string_lossy();
+        let aside = self.workdir.join(format!("{INIT_PREFIX}aside-{name}"));
+        let _ = fs_err::remove_dir_all(&aside);
+        if let Err(e) = fs_err::rename(&self.dir, &aside) {
+            tracing::warn!(repo = %self.redacted, error = %e, "a corrupt git mirror could not be set aside");
+            return false;
+        }
+        let _ = fs_err::remove_dir_all(&aside);
+        *fetched = Fetched::Nothing;
+        self.cached(|c| *c = LocalCache::default());
+        self.batch.stop().await;
+        metrics::counter!("modgate_vcs_corrupt_mirrors_total").increment(1);
+        tracing::warn!(repo = %self.redacted, "the git mirror was corrupt: set aside, fetching it again");
+        true
     }
 
     /// Writes a tar of commit `hash` (of its directory `subdir` only, unless
@@ -754,7 +799,15 @@ impl GitRepo {
     /// forgets what was read before it.
     async fn exclusive(&self, args: &[&str]) -> Result<Finished, VcsError> {
         let _write = self.generation.write().await;
-        let out = self.runner.collect(&self.cmd(args)).await;
+        // Held while git runs, and by git: see `Inner::lock`.
+        let git = self.git.upgrade();
+        let cmd = Cmd {
+            inherit: git
+                .as_ref()
+                .map(|g| std::os::fd::AsRawFd::as_raw_fd(&g.lock)),
+            ..self.cmd(args)
+        };
+        let out = self.runner.collect(&cmd).await;
         self.cached(|c| *c = LocalCache::default());
         self.batch.stop().await;
         Ok(out?.finished)
@@ -798,6 +851,7 @@ impl GitRepo {
             args,
             guarded: self.guard.is_some(),
             timeout: None,
+            inherit: None,
         }
     }
 
@@ -809,6 +863,9 @@ impl GitRepo {
             },
             GitFailure::NotFound => VcsError::RepoNotFound {
                 url: self.redacted(),
+            },
+            GitFailure::Corrupt => VcsError::Corrupt {
+                command: cmd.display(),
             },
             failure => VcsError::Git {
                 command: cmd.display(),

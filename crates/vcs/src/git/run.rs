@@ -42,6 +42,9 @@ pub struct Cmd<'a> {
     pub guarded: bool,
     /// Shorter than the runner's timeout, if set.
     pub timeout: Option<Duration>,
+    /// A descriptor git keeps open (modgate's lock of the mirrors, for a
+    /// command that writes one).
+    pub inherit: Option<std::os::fd::RawFd>,
 }
 
 impl Cmd<'_> {
@@ -53,9 +56,14 @@ impl Cmd<'_> {
     /// The error for a command that exited unsuccessfully: what git said
     /// is logged, and the error has modgate's words for it.
     pub fn failed(&self, finished: &Finished) -> VcsError {
-        VcsError::Git {
-            command: self.display(),
-            detail: self.failure(finished).to_string(),
+        match self.failure(finished) {
+            GitFailure::Corrupt => VcsError::Corrupt {
+                command: self.display(),
+            },
+            failure => VcsError::Git {
+                command: self.display(),
+                detail: failure.to_string(),
+            },
         }
     }
 
@@ -205,6 +213,18 @@ pub fn command(cmd: &Cmd<'_>) -> tokio::process::Command {
         .kill_on_drop(true);
     for var in REPO_LOCATION_VARS {
         command.env_remove(var);
+    }
+    if let Some(fd) = cmd.inherit {
+        // SAFETY: fcntl(2) is async-signal-safe and touches no memory; it
+        // clears close-on-exec in the child only.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
     }
     if cmd.guarded {
         command

@@ -589,3 +589,135 @@ async fn few_git_processes_per_guarded_host() {
     );
     assert_eq!(l.accepted(), 4);
 }
+
+/// A [`Git`] on the fixture's work directory, as another start of modgate.
+fn restart(tmp: &Path) -> Git {
+    Git::new(GitSettings {
+        workdir: tmp.join("work"),
+        max_processes: 8,
+        timeout: Duration::from_secs(20),
+        refs_ttl: Duration::ZERO,
+        max_size: 0,
+        policy: Arc::new(DestinationPolicy::default()),
+    })
+    .unwrap()
+}
+
+/// The lock files a git killed mid-fetch leaves.
+const LEFT_LOCKS: &[&str] = &[
+    "shallow.lock",
+    "packed-refs.lock",
+    "config.lock",
+    "HEAD.lock",
+    "index.lock",
+    "refs/tags/v1.0.0.lock",
+    "refs/heads/deep/branch.lock",
+    "objects/info/commit-graph.lock",
+    "objects/pack/tmp_pack_Xy12ab",
+];
+
+#[tokio::test]
+async fn a_start_removes_what_killed_gits_left_unless_a_live_modgate_shares_the_mirrors() {
+    let f = Fixture::new(Duration::from_secs(20));
+    let c1 = f.commit(10, &[("go.mod", "module example.com/m\n")]);
+    f.git(&["tag", "v1.0.0"]);
+    let c2 = f.commit(20, &[("a.go", "package m\n")]);
+    f.git(&["tag", "v1.1.0"]);
+    assert_eq!(f.repo().stat("v1.0.0").await.unwrap().hash, c1);
+    let mirror = repo_dir(&f, &f.repo());
+    for lock in LEFT_LOCKS {
+        let path = mirror.join(lock);
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(&path, "").unwrap();
+    }
+    let half_built = f.tmp.path().join("work").join(format!("{INIT_PREFIX}x"));
+    fs_err::create_dir_all(&half_built).unwrap();
+
+    // f.git still runs: another replica on the same directory leaves all.
+    let second = restart(f.tmp.path());
+    for lock in LEFT_LOCKS {
+        assert!(
+            mirror.join(lock).exists(),
+            "{lock} removed under a live modgate"
+        );
+    }
+    assert!(half_built.exists());
+    drop(second);
+
+    // What a start that finds no live modgate does (whether none is live is
+    // the flock's to tell, between processes: a test's threads fork).
+    heal(&f.tmp.path().join("work")).unwrap();
+    for lock in LEFT_LOCKS {
+        assert!(!mirror.join(lock).exists(), "{lock} left");
+    }
+    assert!(!half_built.exists());
+    // A shallow fetch works again (a refused one would fetch everything,
+    // unshallowing the mirror).
+    let c3 = f.commit(30, &[("b.go", "package m\n")]);
+    f.git(&["tag", "v1.2.0"]);
+    let repo = f.repo();
+    assert_eq!(repo.stat("v1.2.0").await.unwrap().hash, c3);
+    assert_eq!(repo.stat("v1.1.0").await.unwrap().hash, c2);
+    assert!(mirror.join("shallow").exists());
+}
+
+#[tokio::test]
+async fn a_corrupt_mirror_is_set_aside_and_fetched_again_once() {
+    let f = Fixture::new(Duration::from_secs(20));
+    let c1 = f.commit(10, &[("go.mod", "module example.com/m\n")]);
+    f.git(&["tag", "v1.0.0"]);
+    let c2 = f.commit(20, &[("a.go", "package m\n")]);
+    f.git(&["tag", "v1.1.0"]);
+    assert_eq!(f.repo().stat("v1.0.0").await.unwrap().hash, c1);
+    let mirror = repo_dir(&f, &f.repo());
+    // A disk that lost what it was writing: every object file empty.
+    let broken = || {
+        let mut emptied = 0;
+        for entry in walk(&mirror.join("objects")) {
+            let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".pack") || name.len() == 38 {
+                std::fs::set_permissions(
+                    &entry,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )
+                .unwrap();
+                fs_err::write(&entry, "").unwrap();
+                emptied += 1;
+            }
+        }
+        assert!(emptied > 0);
+    };
+    broken();
+    let url = f.url();
+    let Fixture {
+        tmp, git: first, ..
+    } = f;
+    drop(first);
+    let git = restart(tmp.path());
+    let repo = git.repo(&url);
+    assert_eq!(repo.stat("v1.1.0").await.unwrap().hash, c2);
+    assert_eq!(repo.stat("v1.0.0").await.unwrap().hash, c1);
+    assert!(
+        !tmp.path()
+            .join("work")
+            .join(format!(
+                "{INIT_PREFIX}aside-{}",
+                mirror.file_name().unwrap().to_string_lossy()
+            ))
+            .exists()
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs_err::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
