@@ -837,18 +837,14 @@ mod tests {
         let (chain, calls) = hedged_chain(None, Duration::ZERO);
         assert_eq!(&body(&chain).await[..], b"https://second.example");
         assert_eq!(calls[1].load(Ordering::SeqCst), 1);
-        let shown = chain.entries[0]
-            .breaker
-            .as_ref()
-            .unwrap()
-            .admit()
-            .await
-            .err()
-            .unwrap();
+        let breaker = chain.entries[0].breaker.as_ref().unwrap();
+        let shown = breaker.admit().await.err().unwrap();
         assert!(
-            shown.to_string().contains("no response headers within"),
+            shown.to_string().contains("no response headers in time"),
             "{shown}"
         );
+        let (_, failure) = breaker.failing().unwrap();
+        assert!(failure.contains("no response headers within"), "{failure}");
     }
 
     /// An upstream that answers in time is never hedged, however long its
