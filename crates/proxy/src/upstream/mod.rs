@@ -523,6 +523,16 @@ pub struct UpstreamHealth {
     pub failing: Option<(Duration, String)>,
 }
 
+/// How a module path stands to the `--private` patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privacy {
+    Public,
+    Private,
+    /// Matches only when ASCII case is ignored: on a case-insensitive code
+    /// host it names a private repository, under a path no one publishes.
+    CaseVariant,
+}
+
 /// The upstream chains, ready to fetch.
 pub struct Upstreams {
     public: Chain,
@@ -591,12 +601,23 @@ impl Upstreams {
         self.public.entries.is_empty()
     }
 
-    /// Whether `module` matches `--private`: only ever built from its
-    /// repository, never asked of a proxy or a public checksum database.
+    /// Whether `module` matches `--private`, case ignored: only ever built
+    /// from its repository, never asked of a proxy or a public checksum
+    /// database (a case variant is refused before; see [`Privacy`]).
     pub fn is_private(&self, module: &str) -> bool {
-        self.private.as_ref().is_some_and(|(patterns, _)| {
-            modgate_module::pattern::match_prefix_patterns(patterns, module)
-        })
+        self.privacy(module) != Privacy::Public
+    }
+
+    /// How `module` stands to `--private`.
+    pub fn privacy(&self, module: &str) -> Privacy {
+        use modgate_module::pattern::{match_prefix_patterns, match_prefix_patterns_any_case};
+        match &self.private {
+            Some((patterns, _)) if match_prefix_patterns(patterns, module) => Privacy::Private,
+            Some((patterns, _)) if match_prefix_patterns_any_case(patterns, module) => {
+                Privacy::CaseVariant
+            }
+            _ => Privacy::Public,
+        }
     }
 
     /// The chain that fetches `module`: its own for private modules.
