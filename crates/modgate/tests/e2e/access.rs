@@ -32,7 +32,8 @@ fn private_db(dir: &Path) -> (String, String) {
     (key.to_str().unwrap().to_owned(), vkey)
 }
 
-fn module_dir(module: &str, answer: u32) -> std::path::PathBuf {
+/// A module's directory: go.mod and one package returning `answer`.
+pub(crate) fn module_dir(module: &str, answer: u32) -> std::path::PathBuf {
     let dir = fresh_dir("published");
     fs_err::write(dir.join("go.mod"), format!("module {module}\n\ngo 1.21\n")).unwrap();
     fs_err::write(
@@ -45,7 +46,14 @@ fn module_dir(module: &str, answer: u32) -> std::path::PathBuf {
     dir
 }
 
-fn publish(dir: &Path, module: &str, version: &str, to: &str, env: &[(&str, &str)]) -> Output {
+/// `modgate publish DIR --module M --version V --to URL`.
+pub(crate) fn publish(
+    dir: &Path,
+    module: &str,
+    version: &str,
+    to: &str,
+    env: &[(&str, &str)],
+) -> Output {
     modgate::run(
         &[
             "publish",

@@ -7,12 +7,12 @@
 
 use std::path::Path;
 
-use crate::access::auth;
-use crate::support::checksum_db::{ChecksumDb, NAME, Options, prebuild};
+use crate::access::{auth, module_dir, publish};
+use crate::support::checksum_db::{ChecksumDb, NAME, Options, prebuild, sumdb_go};
 use crate::support::fixture::{ALPHA, BETA, Fixture};
 use crate::support::go::Go;
 use crate::support::mirror::Mirror;
-use crate::support::modgate::Modgate;
+use crate::support::modgate::{Modgate, text};
 use crate::support::repos::{PRIVATE, Repos};
 use crate::support::{fresh_dir, http};
 
@@ -223,12 +223,19 @@ fn own_database_lookups_answer_only_what_the_caller_may_read() {
 }
 
 /// A private path is never sent to the public checksum database, whoever
-/// forgot GONOSUMDB: 404 with the reason.
+/// forgot GONOSUMDB: 404 with the reason, which go shows.
 #[test]
 fn private_paths_are_never_looked_up_in_the_public_database() {
+    const PAYROLL: &str = "corp.example/internal/payroll";
     prebuild();
     let fx = Fixture::get();
     let db = ChecksumDb::for_fixture(Options::default());
+    let dir = fresh_dir("gate-auth");
+    let file = dir.join("auth.toml");
+    auth(&file, &["add-user", "ci", "--admin"], "");
+    let out = auth(&file, &["add-token", "ci"], "");
+    let token = out.lines().last().unwrap().trim().to_owned();
+    add_rule(&file, "corp.example/internal", "anonymous");
     let modgate = Modgate::start_args_raw(&[
         "--storage",
         fresh_dir("storage").to_str().unwrap(),
@@ -238,12 +245,19 @@ fn private_paths_are_never_looked_up_in_the_public_database() {
         &db.gosumdb(),
         "--private",
         "corp.example/internal",
+        "--auth-file",
+        file.to_str().unwrap(),
     ]);
+    let out = publish(
+        &module_dir(PAYROLL, 1),
+        PAYROLL,
+        "v1.2.3",
+        &modgate.url,
+        &[("MODGATE_TOKEN", &token)],
+    );
+    assert!(out.status.success(), "{}", text(&out));
     for (escaped, path) in [
-        (
-            "corp.example/internal/payroll",
-            "corp.example/internal/payroll",
-        ),
+        (PAYROLL, PAYROLL),
         (
             "corp.example/!internal/payroll",
             "corp.example/Internal/payroll",
@@ -262,6 +276,17 @@ fn private_paths_are_never_looked_up_in_the_public_database() {
             resp.text()
         );
     }
+    // A developer who forgot GONOSUMDB: go asks modgate's /sumdb/ and
+    // prints why it got nothing.
+    let app = fresh_dir("gate-app");
+    fs_err::write(app.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
+    let go = sumdb_go(&modgate.url, &db.key);
+    let out = go.try_run(&app, &["mod", "download", &format!("{PAYROLL}@v1.2.3")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("is private (--private)"),
+        "{err}"
+    );
     assert_eq!(
         db.stats().lookup,
         0,
