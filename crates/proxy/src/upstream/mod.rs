@@ -707,6 +707,44 @@ mod tests {
         }
     }
 
+    fn empty_chain() -> Chain {
+        Chain {
+            entries: Vec::new(),
+            ends_off: true,
+            retries: 0,
+            fetches: Arc::new(Semaphore::new(1)),
+        }
+    }
+
+    /// A path private only when case is ignored is a case variant: never
+    /// public (it would go to the public proxies), never plainly private.
+    #[test]
+    fn privacy_ignores_case_and_names_case_variants() {
+        let upstreams = Upstreams {
+            public: empty_chain(),
+            private: Some((
+                "github.com/modgate-private/*,corp.example".into(),
+                empty_chain(),
+            )),
+        };
+        for (module, want) in [
+            ("github.com/modgate-private/secret", Privacy::Private),
+            ("corp.example/x/v2", Privacy::Private),
+            ("github.com/Modgate-Private/secret", Privacy::CaseVariant),
+            ("github.com/modgate-private/Secret", Privacy::Private),
+            ("corp.example/X", Privacy::Private),
+            ("github.com/modgate-public/x", Privacy::Public),
+        ] {
+            assert_eq!(upstreams.privacy(module), want, "{module}");
+            assert_eq!(upstreams.is_private(module), want != Privacy::Public);
+        }
+        let none = Upstreams {
+            public: empty_chain(),
+            private: None,
+        };
+        assert_eq!(none.privacy("corp.example/x"), Privacy::Public);
+    }
+
     /// modgate's own disk failing (full, read-only) is no upstream's fault:
     /// no breaker opens, no other upstream is tried, and the chain says so.
     #[tokio::test]
