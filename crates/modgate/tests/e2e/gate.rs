@@ -100,6 +100,15 @@ fn a_case_variant_of_a_private_path_reaches_no_upstream_and_no_git() {
             resp.text()
         );
     }
+    // Publishing one asks the same gate.
+    let put = http::request_body(
+        &modgate.addr,
+        "PUT",
+        &format!("/{escaped}/@v/v1.0.1.zip"),
+        &[],
+        b"PK\x03\x04 not read",
+    );
+    assert_eq!(put.status, 404, "{}", put.text());
     // The go command, which escapes the path itself, gets the same.
     let app = fresh_dir("gate-app");
     fs_err::write(app.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
