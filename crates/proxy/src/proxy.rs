@@ -336,8 +336,8 @@ impl Proxy {
         });
     }
 
-    /// Refuses a case variant of a private path, whoever asks (the server's
-    /// gate refuses it first; bundles and the log ask here).
+    /// Refuses a case variant of a private path, whoever asks: the server's
+    /// gate refuses it first, this covers callers that skip the gate.
     fn unresolvable(&self, module: &str) -> Option<ProxyError> {
         (self.inner.upstreams.privacy(module) == Privacy::CaseVariant)
             .then(|| ProxyError::CaseVariant(module.to_owned()))

@@ -903,6 +903,7 @@ async fn sumdb(
     with_endpoint("sumdb", resp)
 }
 
+/// The checksum database's answer to `/sumdb/<rest>`, past the gate.
 async fn sumdb_answer(state: &AppState, rest: &str) -> Response {
     match state.proxy.sumdb(rest).await {
         Ok(answer) => {
