@@ -10,11 +10,11 @@ use crate::support::mirror::{Behaviour, Mirror};
 use crate::support::modgate::{self, Modgate, text};
 use crate::support::tls::Ca;
 
-const PRIVATE_DB: &str = "sum.corp.test";
+pub(crate) const PRIVATE_DB: &str = "sum.corp.test";
 const LIB: &str = "corp.example/lib";
 
 /// `modgate sumdb keygen`: the verifier key for GOSUMDB.
-fn private_db(dir: &Path) -> (String, String) {
+pub(crate) fn private_db(dir: &Path) -> (String, String) {
     let key = dir.join("signer.key");
     let out = modgate::run(
         &[

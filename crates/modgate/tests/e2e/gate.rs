@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::access::{auth, module_dir, publish};
+use crate::access::{PRIVATE_DB, auth, module_dir, private_db, publish};
 use crate::support::checksum_db::{ChecksumDb, NAME, Options, prebuild, sumdb_go};
 use crate::support::faulty::{Fault, Faulty};
 use crate::support::fixture::{ALPHA, BETA, Fixture};
@@ -16,8 +16,6 @@ use crate::support::mirror::Mirror;
 use crate::support::modgate::{Modgate, text};
 use crate::support::repos::{PRIVATE, Repos};
 use crate::support::{fresh_dir, http};
-
-const OWN_DB: &str = "sumdb.gate.modgate.test";
 
 /// A user with a token, added to the auth file: the token.
 fn user_with_token(file: &Path, name: &str) -> String {
@@ -145,19 +143,7 @@ fn own_database_lookups_answer_only_what_the_caller_may_read() {
     let _carol = user_with_token(&file, "carol");
     add_rule(&file, ALPHA, "bob");
     add_rule(&file, BETA, "carol");
-    let key = dir.join("signer.key");
-    let out = crate::support::modgate::run(
-        &[
-            "sumdb",
-            "keygen",
-            "--name",
-            OWN_DB,
-            "--out",
-            key.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(out.status.success());
+    let (key, _) = private_db(&dir);
     let audit = dir.join("audit.log");
     let storage = fresh_dir("storage");
     let modgate = Modgate::start_args(&[
@@ -166,7 +152,7 @@ fn own_database_lookups_answer_only_what_the_caller_may_read() {
         "--upstream",
         &mirror.url,
         "--private-sumdb-key",
-        key.to_str().unwrap(),
+        &key,
         "--auth-file",
         file.to_str().unwrap(),
         "--audit-log",
@@ -176,7 +162,7 @@ fn own_database_lookups_answer_only_what_the_caller_may_read() {
         get_as(
             &modgate,
             Some(&bob),
-            &format!("/sumdb/{OWN_DB}/lookup/{module}@{version}"),
+            &format!("/sumdb/{PRIVATE_DB}/lookup/{module}@{version}"),
         )
     };
     // bob may read alpha: its lookup is answered (and fetched).
