@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use jiff::Timestamp;
-use modgate_module::pattern::{check_glob, match_prefix_patterns};
+use modgate_module::pattern::{check_glob, match_prefix_patterns_any_case};
 
 use crate::file::{AccessRule, AuthFile, PublicDefault, Right};
 use crate::identity::{ANONYMOUS, AUTHENTICATED};
@@ -48,10 +48,12 @@ struct Rule {
 }
 
 impl Rule {
+    /// Case ignored: a case variant of a guarded path names the same
+    /// repository on case-insensitive code hosts.
     fn matching_pattern(&self, module: &str) -> Option<&str> {
         self.patterns
             .iter()
-            .find(|p| match_prefix_patterns(p, module))
+            .find(|p| match_prefix_patterns_any_case(p, module))
             .map(String::as_str)
     }
 
@@ -308,6 +310,14 @@ impl AuthConfig {
         }
     }
 
+    /// Whether some `[[access]]` rule matches `module`: reads of it are
+    /// worth an audit line, as reads of private modules are.
+    pub fn guards(&self, module: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.matching_pattern(module).is_some())
+    }
+
     /// Whether `identity` may read modules that no rule guards (the
     /// `defaults.public` setting); for endpoints that serve no one module,
     /// such as the proxied public checksum database.
@@ -512,6 +522,32 @@ mod tests {
         let closed = config(&format!("{USERS}\n[defaults]\npublic = \"closed\"\n"));
         assert!(!closed.reads_public(&alice()));
         assert!(closed.reads_public(&root()));
+    }
+
+    /// A case variant names the same repository on a case-insensitive
+    /// code host: the rule guarding the path guards it too.
+    #[test]
+    fn rules_match_case_variants() {
+        let c = config(&format!(
+            r#"{USERS}
+            [[access]]
+            patterns = ["github.com/spf13/*"]
+            users = ["alice"]
+            allow = ["read"]
+            "#
+        ));
+        for module in ["github.com/Spf13/pflag", "github.com/spf13/PFlag/v2"] {
+            assert!(c.guards(module), "{module}");
+            assert_eq!(
+                c.authorize(&alice(), module, Right::Read, false),
+                Decision::Allow
+            );
+            assert!(matches!(
+                reason(c.authorize(&bob(), module, Right::Read, false)),
+                DenyReason::NotListed { rule: 1, .. }
+            ));
+        }
+        assert!(!c.guards("github.com/spf14/pflag"));
     }
 
     #[test]

@@ -1,10 +1,24 @@
 //! Glob patterns over module paths: GOPRIVATE-style prefix patterns
 //! (x/mod's `module.MatchPrefixPatterns`) built on Go's `path.Match`.
+//!
+//! modgate compares module paths with its own patterns (`--private`,
+//! `[[access]]`, `[[policy]]`) ignoring ASCII case ([`match_prefix_patterns_any_case`]):
+//! code hosts resolve names case-insensitively, so a case variant of a
+//! guarded path names the same repository and must meet the same rule.
 
 /// Reports whether any of the comma-separated `globs` matches a prefix of
 /// `target`: a glob of N path elements is matched against the first N
 /// elements of `target`. Empty and malformed globs match nothing.
 pub fn match_prefix_patterns(globs: &str, target: &str) -> bool {
+    prefix_match(globs, target, false)
+}
+
+/// [`match_prefix_patterns`] with ASCII case ignored in both.
+pub fn match_prefix_patterns_any_case(globs: &str, target: &str) -> bool {
+    prefix_match(globs, target, true)
+}
+
+fn prefix_match(globs: &str, target: &str, fold: bool) -> bool {
     globs.split(',').any(|glob| {
         let glob = glob.strip_suffix('/').unwrap_or(glob);
         if glob.is_empty() {
@@ -17,7 +31,7 @@ pub fn match_prefix_patterns(globs: &str, target: &str) -> bool {
             None if target.split('/').count() >= elems => target,
             None => return false,
         };
-        path_match(glob, prefix)
+        glob_match(glob, prefix, fold)
     })
 }
 
@@ -37,37 +51,47 @@ pub fn check_glob(glob: &str) -> Result<(), String> {
 /// non-`/` character, `[...]` a character class (`^` negates, `a-z`
 /// ranges) and `\` escapes. A malformed pattern matches nothing.
 pub fn path_match(pattern: &str, name: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let name: Vec<char> = name.chars().collect();
-    well_formed(&pattern) && matches(&pattern, &name)
+    glob_match(pattern, name, false)
 }
 
-fn matches(p: &[char], n: &[char]) -> bool {
+/// [`path_match`] with ASCII case ignored in both.
+pub fn path_match_any_case(pattern: &str, name: &str) -> bool {
+    glob_match(pattern, name, true)
+}
+
+fn glob_match(pattern: &str, name: &str, fold: bool) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    well_formed(&pattern) && matches(&pattern, &name, fold)
+}
+
+fn matches(p: &[char], n: &[char], fold: bool) -> bool {
     match p.first() {
         None => n.is_empty(),
         Some('*') => {
             // Try every split of the non-`/` run the star may take.
             let run = n.iter().take_while(|&&c| c != '/').count();
-            (0..=run).any(|k| matches(&p[1..], &n[k..]))
+            (0..=run).any(|k| matches(&p[1..], &n[k..], fold))
         }
         Some(_) => {
             let Some((&c, rest)) = n.split_first() else {
                 return false;
             };
-            match single(p, c) {
-                Some((true, len)) => matches(&p[len..], rest),
+            match single(p, c, fold) {
+                Some((true, len)) => matches(&p[len..], rest, fold),
                 _ => false,
             }
         }
     }
 }
 
-/// Matches the one-character pattern item at the start of `p` against `c`:
-/// whether it matched, and the item's length.
-fn single(p: &[char], c: char) -> Option<(bool, usize)> {
+/// Matches the one-character pattern item at the start of `p` against `c`
+/// (`fold`: either ASCII case of `c`): whether it matched, and the item's length.
+fn single(p: &[char], c: char, fold: bool) -> Option<(bool, usize)> {
+    let same = |a: char| a == c || (fold && a.eq_ignore_ascii_case(&c));
     match p[0] {
         '?' => Some((c != '/', 1)),
-        '\\' => Some((p.get(1) == Some(&c), 2)),
+        '\\' => Some((p.get(1).is_some_and(|&a| same(a)), 2)),
         '[' => {
             let mut i = 1;
             let negated = p.get(i) == Some(&'^');
@@ -85,11 +109,13 @@ fn single(p: &[char], c: char) -> Option<(bool, usize)> {
                 if p.get(i) == Some(&'-') {
                     (hi, i) = class_char(p, i + 1)?;
                 }
-                hit |= lo <= c && c <= hi;
+                let within = |c: char| lo <= c && c <= hi;
+                hit |= within(c)
+                    || (fold && (within(c.to_ascii_lowercase()) || within(c.to_ascii_uppercase())));
             }
             Some((hit != negated, i + 1))
         }
-        other => Some((other == c, 1)),
+        other => Some((same(other), 1)),
     }
 }
 
@@ -108,7 +134,7 @@ fn well_formed(p: &[char]) -> bool {
     while i < p.len() {
         match p[i] {
             '*' => i += 1,
-            _ => match single(&p[i..], '\0') {
+            _ => match single(&p[i..], '\0', false) {
                 Some((_, len)) if i + len <= p.len() => i += len,
                 _ => return false,
             },
@@ -159,6 +185,38 @@ mod tests {
                 "{globs:?} {target:?}"
             );
         }
+    }
+
+    #[test]
+    fn any_case_prefix_patterns() {
+        let cases = [
+            ("github.com/spf13/*", "github.com/Spf13/pflag", true),
+            ("github.com/spf13/*", "GitHub.com/SPF13/pflag/v2", true),
+            ("github.com/Spf13", "github.com/spf13/pflag", true),
+            ("corp.example/*", "Corp.Example/x", true),
+            ("*.corp.example", "GIT.corp.EXAMPLE/x", true),
+            ("github.com/spf13/*", "github.com/spf14/pflag", false),
+            ("github.com/spf13/*", "github.com/Spf13", false),
+            ("github.com/[s]pf13", "github.com/Spf13/x", true),
+            ("github.com/[a-z]pf13", "github.com/Spf13/x", true),
+            ("github.com/[^s]pf13", "github.com/Spf13/x", false),
+            ("github.com/\\spf13", "github.com/Spf13/x", true),
+            ("github.com/sp?13", "github.com/SPF13/x", true),
+        ];
+        for (globs, target, want) in cases {
+            assert_eq!(
+                match_prefix_patterns_any_case(globs, target),
+                want,
+                "{globs:?} {target:?}"
+            );
+        }
+        // Go's own matching (GOPRIVATE, GOINSECURE) keeps case.
+        assert!(!match_prefix_patterns(
+            "github.com/spf13/*",
+            "github.com/Spf13/pflag"
+        ));
+        assert!(path_match_any_case("[A-Z]x", "ax"));
+        assert!(!path_match("[A-Z]x", "ax"));
     }
 
     #[test]

@@ -234,6 +234,16 @@ pub enum Error {
     InvalidNetwork { text: String, reason: String },
 }
 
+/// Whether `host` names hosts of one operator: a literal name, or `*.`
+/// before a literal domain of two labels or more.
+fn names_hosts(host: &str) -> bool {
+    let literal = |s: &str| !s.is_empty() && !s.contains(['*', '?', '[', '\\']);
+    literal(host)
+        || host
+            .strip_prefix("*.")
+            .is_some_and(|domain| literal(domain) && domain.contains('.'))
+}
+
 fn as_v6(ip: IpAddr) -> Ipv6Addr {
     match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),
@@ -246,16 +256,19 @@ fn as_v6(ip: IpAddr) -> Ipv6Addr {
 #[derive(Debug, Clone, Default)]
 pub struct DestinationPolicy {
     allow: Vec<Cidr>,
-    /// Host names, or Go `path.Match` globs of them (from `--private`).
+    /// Host names, or `*.DOMAIN` globs of them (from `--private`).
     hosts: Vec<String>,
 }
 
 impl DestinationPolicy {
+    /// `hosts` that are globs naming hosts beyond one domain (`*`,
+    /// `*internal*`, `git.*`) are dropped: a `--private '*/internal/*'`
+    /// would otherwise let any host's go-get page reach internal addresses.
     pub fn new(allow: Vec<Cidr>, hosts: Vec<String>) -> Self {
         let hosts = hosts
             .into_iter()
             .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
-            .filter(|h| !h.is_empty())
+            .filter(|h| names_hosts(h))
             .collect();
         Self { allow, hosts }
     }
@@ -528,6 +541,18 @@ mod tests {
         assert!(policy.host_allowed("a.internal.example"));
         assert!(!policy.host_allowed("internal.example"));
         assert!(!policy.host_allowed("evil.example"));
+
+        // Globs that name any host (from `--private '*/internal*'` and the
+        // like) are no operator's hosts.
+        let policy = DestinationPolicy::new(
+            vec![],
+            ["*", "*internal*", "git.*", "*.example", "[a-z]*", "?", ""]
+                .map(str::to_owned)
+                .to_vec(),
+        );
+        for host in ["localhost", "internal.example", "git.corp", "a.example"] {
+            assert!(!policy.host_allowed(host), "{host}");
+        }
     }
 
     /// The `url` crate reads the host as browsers (and curl) do: every

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod copy;
 pub mod dl;
 pub mod flights;
+mod gate;
 pub mod gc;
 pub mod ingest;
 pub mod policy;

@@ -354,7 +354,9 @@ impl Deny {
         let Deny::Versions { pattern, range } = self else {
             return false;
         };
-        pattern::path_match(pattern, module)
+        // Case ignored, as for `--private` and `[[access]]`: a case variant
+        // must not slip past a deny.
+        pattern::path_match_any_case(pattern, module)
             && match range {
                 None => true,
                 Some((ord, or_equal, bound)) => {
@@ -568,6 +570,9 @@ mod tests {
         assert!(decide(&p, "example.com/m", "v1.1.9").denied());
         assert!(!decide(&p, "example.com/m", "v1.2.0").denied());
         assert!(decide(&p, "example.com/bad", "v0.0.1").denied());
+        // A case variant names the same repository on most code hosts.
+        assert!(decide(&p, "example.com/Bad", "v0.0.1").denied());
+        assert!(decide(&p, "corp.example/X", "v2.0.0").denied());
         assert!(decide(&p, "corp.example/x", "v2.0.0").denied());
         assert!(!decide(&p, "corp.example/x", "v1.9.0").denied());
         assert!(!decide(&p, "example.com/other", "v1.0.0").denied());

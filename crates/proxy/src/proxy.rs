@@ -19,7 +19,7 @@ use crate::sumdb::client::{Checked, Checksums, VerifyError};
 use crate::sumdb::private::{PrivateError, PrivateLog};
 use crate::sumdb::{Database, SumdbAnswer, SumdbError};
 use crate::telemetry::{self, metric};
-use crate::upstream::{ChainError, Fetched, Upstreams, Want};
+use crate::upstream::{ChainError, Fetched, Privacy, Upstreams, Want};
 
 mod publish;
 pub use publish::{PublishError, Published};
@@ -79,6 +79,12 @@ pub enum ProxyError {
     /// modgate's own checksum database could not take a version.
     #[error("checksum database: {0}")]
     Log(#[source] Arc<PrivateError>),
+    /// The path matches `--private` only when case is ignored: resolving
+    /// it would fetch a private repository under a path no one publishes.
+    #[error(
+        "{0} differs only in case from a private module path (--private); case variants are not resolved"
+    )]
+    CaseVariant(String),
 }
 
 fn verify_message(e: &VerifyError) -> String {
@@ -330,9 +336,19 @@ impl Proxy {
         });
     }
 
+    /// Refuses a case variant of a private path, whoever asks: the server's
+    /// gate refuses it first, this covers callers that skip the gate.
+    fn unresolvable(&self, module: &str) -> Option<ProxyError> {
+        (self.inner.upstreams.privacy(module) == Privacy::CaseVariant)
+            .then(|| ProxyError::CaseVariant(module.to_owned()))
+    }
+
     /// Stores `module@v`'s go.mod and zip (fetching what is missing), so
     /// that it is in modgate's own checksum database.
     async fn log_version(&self, module: &str, v: &str) -> Result<(), ProxyError> {
+        if let Some(refused) = self.unresolvable(module) {
+            return Err(refused);
+        }
         if self
             .inner
             .log
@@ -382,6 +398,9 @@ impl Proxy {
     }
 
     pub async fn answer(&self, req: &Request) -> Result<Answer, ProxyError> {
+        if let Some(refused) = self.unresolvable(&req.module) {
+            return Err(refused);
+        }
         if let Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v) = &req.kind
             && version::is_canonical(v)
             && version::check(&req.module, v).is_ok()

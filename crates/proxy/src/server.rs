@@ -16,6 +16,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::{Digest, Sha256};
 
 use crate::access::{Access, AuditEntry, AuditLog, Authenticated};
+use crate::gate;
 use crate::policy::{Decision, Policy};
 use crate::protocol::{Kind, ParseError, Request};
 use crate::store::{Body, Object};
@@ -128,7 +129,7 @@ async fn linger(body: HttpBody) {
     let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
-fn unauthorized(message: &str) -> Response {
+pub(crate) fn unauthorized(message: &str) -> Response {
     let mut resp = text(StatusCode::UNAUTHORIZED, &format!("{message}\n"));
     resp.headers_mut().insert(
         header::WWW_AUTHENTICATE,
@@ -139,7 +140,7 @@ fn unauthorized(message: &str) -> Response {
 
 /// A refusal: 401 for anonymous requests (so that go retries with its
 /// netrc credentials), 403 naming the identity and the pattern otherwise.
-fn denied(denial: &modgate_auth::Denial) -> Response {
+pub(crate) fn denied(denial: &modgate_auth::Denial) -> Response {
     if denial.anonymous {
         unauthorized(&denial.to_string())
     } else {
@@ -149,37 +150,6 @@ fn denied(denial: &modgate_auth::Denial) -> Response {
 
 fn authenticated(req: &HttpRequest) -> Option<Arc<Authenticated>> {
     req.extensions().get::<Arc<Authenticated>>().cloned()
-}
-
-/// The refusal, if `auth` (None: no auth file) may not exercise `right` on `module`.
-fn refusal(
-    state: &AppState,
-    auth: Option<&Authenticated>,
-    module: &str,
-    right: Right,
-) -> Option<Response> {
-    let auth = auth?;
-    let private = state.proxy.upstreams().is_private(module);
-    match auth
-        .config
-        .authorize(&auth.identity, module, right, private)
-    {
-        modgate_auth::Decision::Allow => None,
-        modgate_auth::Decision::Deny(d) => Some(denied(&d)),
-    }
-}
-
-/// Whether `auth` (None: no auth file) may read `module`.
-fn may_read(state: &AppState, auth: Option<&Authenticated>, module: &str) -> bool {
-    let Some(auth) = auth else {
-        return true;
-    };
-    let private = state.proxy.upstreams().is_private(module);
-    matches!(
-        auth.config
-            .authorize(&auth.identity, module, Right::Read, private),
-        modgate_auth::Decision::Allow
-    )
 }
 
 /// The query string's parameters (the last of each name).
@@ -249,7 +219,7 @@ async fn catalog(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respon
             Ok((held, auth)) => {
                 let visible = held
                     .iter()
-                    .filter(|h| may_read(&state, auth.as_deref(), &h.module));
+                    .filter(|h| gate::may_read(&state, auth.as_deref(), &h.module));
                 let token = params
                     .get("token")
                     .map(String::as_str)
@@ -297,7 +267,7 @@ async fn index(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response
             Ok((held, auth)) => {
                 let visible = held
                     .iter()
-                    .filter(|h| may_read(&state, auth.as_deref(), &h.module));
+                    .filter(|h| gate::may_read(&state, auth.as_deref(), &h.module));
                 let mut body = String::new();
                 for h in catalog::since(visible, since, limit) {
                     let time = jiff::Timestamp::try_from(h.stored)
@@ -576,7 +546,7 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
     } else {
         Right::Read
     };
-    let refused = refusal(&state, auth.as_deref(), &parsed.module, right).or_else(|| {
+    let refused = gate::refusal(&state, auth.as_deref(), &parsed.module, right).or_else(|| {
         // Reading everything without an auth file suits a laptop; letting
         // anyone who can reach the port add versions does not.
         (publishing && auth.is_none()).then(|| {
@@ -613,21 +583,18 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
     } else {
         parsed.endpoint()
     };
-    if let Some(audit) = &state.audit
-        && (publishing || state.proxy.upstreams().is_private(&parsed.module))
-    {
-        audit.record(&AuditEntry {
-            time: jiff::Timestamp::now().to_string(),
+    gate::audit(
+        &state,
+        auth.as_deref(),
+        client,
+        &gate::Audited {
             action: if publishing { "publish" } else { "read" },
-            identity: auth.as_ref().map_or("anonymous", |a| a.identity.name()),
-            client: client.map(|ip| ip.to_string()),
             module: &parsed.module,
             version: parsed.canonical_version(),
             endpoint,
-            status: resp.status().as_u16(),
-            policy: None,
-        });
-    }
+            status: resp.status(),
+        },
+    );
     if let Some((version, line)) = &ruled
         && let Some(audit) = &state.audit
     {
@@ -927,34 +894,33 @@ async fn sumdb(
     Path(rest): Path<String>,
     req: HttpRequest,
 ) -> Response {
-    if let Some(auth) = authenticated(&req) {
-        // modgate's own database names private modules: only for those who
-        // may read some; the proxied public one follows the public default.
-        let own = state
-            .proxy
-            .log()
-            .is_some_and(|log| rest.split('/').next() == Some(log.name()));
-        let allowed = if own {
-            auth.config.reads_guarded(&auth.identity)
-        } else {
-            auth.config.reads_public(&auth.identity)
-        };
-        if !allowed {
-            let resp = if auth.identity.is_anonymous() {
-                unauthorized(modgate_auth::CREDENTIALS_REQUIRED)
-            } else {
-                text(
-                    StatusCode::FORBIDDEN,
-                    &format!(
-                        "modgate: {} may not read this checksum database\n",
-                        auth.identity
-                    ),
-                )
-            };
-            return with_endpoint("sumdb", resp);
-        }
+    let auth = authenticated(&req);
+    let gated = gate::sumdb(&state, auth.as_deref(), &rest);
+    let resp = match gated.refused {
+        Some(refused) => refused,
+        None => sumdb_answer(&state, &rest).await,
+    };
+    if let Some((module, version)) = &gated.own_lookup {
+        let client = req.extensions().get::<ClientAddr>().map(|c| c.0.ip());
+        gate::audit(
+            &state,
+            auth.as_deref(),
+            client,
+            &gate::Audited {
+                action: "read",
+                module,
+                version: Some(version),
+                endpoint: "sumdb-lookup",
+                status: resp.status(),
+            },
+        );
     }
-    let resp = match state.proxy.sumdb(&rest).await {
+    with_endpoint("sumdb", resp)
+}
+
+/// The checksum database's answer to `/sumdb/<rest>`, past the gate.
+async fn sumdb_answer(state: &AppState, rest: &str) -> Response {
+    match state.proxy.sumdb(rest).await {
         Ok(answer) => {
             let mut resp = (StatusCode::OK, answer.body).into_response();
             let headers = resp.headers_mut();
@@ -973,8 +939,7 @@ async fn sumdb(
             resp
         }
         Err(e) => proxy_error(e),
-    };
-    with_endpoint("sumdb", resp)
+    }
 }
 
 /// The `/readyz` line of the vulnerability database mirror; why the upstream
@@ -1110,7 +1075,9 @@ fn content_type(req: &Request) -> &'static str {
 fn proxy_error(e: ProxyError) -> Response {
     let (status, message) = match &e {
         ProxyError::BadRequest(_) => (StatusCode::BAD_REQUEST, e.to_string()),
-        ProxyError::NotFound { .. } => (StatusCode::NOT_FOUND, format!("not found: {e}")),
+        ProxyError::NotFound { .. } | ProxyError::CaseVariant(_) => {
+            (StatusCode::NOT_FOUND, format!("not found: {e}"))
+        }
         ProxyError::Upstream { .. } | ProxyError::Interrupted { .. } | ProxyError::Verify(_) => {
             (StatusCode::BAD_GATEWAY, e.to_string())
         }
@@ -1148,7 +1115,7 @@ fn proxy_error(e: ProxyError) -> Response {
     text(status, &format!("{message}\n"))
 }
 
-fn text(status: StatusCode, body: &str) -> Response {
+pub(crate) fn text(status: StatusCode, body: &str) -> Response {
     let mut resp = (status, body.to_owned()).into_response();
     let headers = resp.headers_mut();
     headers.insert(

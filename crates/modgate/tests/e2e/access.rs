@@ -10,11 +10,11 @@ use crate::support::mirror::{Behaviour, Mirror};
 use crate::support::modgate::{self, Modgate, text};
 use crate::support::tls::Ca;
 
-const PRIVATE_DB: &str = "sum.corp.test";
+pub(crate) const PRIVATE_DB: &str = "sum.corp.test";
 const LIB: &str = "corp.example/lib";
 
 /// `modgate sumdb keygen`: the verifier key for GOSUMDB.
-fn private_db(dir: &Path) -> (String, String) {
+pub(crate) fn private_db(dir: &Path) -> (String, String) {
     let key = dir.join("signer.key");
     let out = modgate::run(
         &[
@@ -32,7 +32,8 @@ fn private_db(dir: &Path) -> (String, String) {
     (key.to_str().unwrap().to_owned(), vkey)
 }
 
-fn module_dir(module: &str, answer: u32) -> std::path::PathBuf {
+/// A module's directory: go.mod and one package returning `answer`.
+pub(crate) fn module_dir(module: &str, answer: u32) -> std::path::PathBuf {
     let dir = fresh_dir("published");
     fs_err::write(dir.join("go.mod"), format!("module {module}\n\ngo 1.21\n")).unwrap();
     fs_err::write(
@@ -45,7 +46,14 @@ fn module_dir(module: &str, answer: u32) -> std::path::PathBuf {
     dir
 }
 
-fn publish(dir: &Path, module: &str, version: &str, to: &str, env: &[(&str, &str)]) -> Output {
+/// `modgate publish DIR --module M --version V --to URL`.
+pub(crate) fn publish(
+    dir: &Path,
+    module: &str,
+    version: &str,
+    to: &str,
+    env: &[(&str, &str)],
+) -> Output {
     modgate::run(
         &[
             "publish",
@@ -283,7 +291,8 @@ fn app_dir() -> std::path::PathBuf {
 }
 
 /// `modgate auth --auth-file FILE …`, with `stdin` piped in.
-fn auth(file: &Path, args: &[&str], stdin: &str) -> String {
+/// `modgate auth ARGS --auth-file FILE` with `stdin`: its stdout.
+pub(crate) fn auth(file: &Path, args: &[&str], stdin: &str) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_modgate"));
     cmd.arg("auth")
         .args(args)

@@ -14,6 +14,7 @@ mod dl;
 mod doctor;
 mod explain;
 mod failover;
+mod gate;
 mod goproxy;
 mod operations;
 mod policy;

@@ -325,3 +325,39 @@ fn go_get_off_asks_no_page() {
     let ok = http::get(&modgate.addr, &format!("/{PSEUDO}/@v/list"));
     assert_eq!(ok.status, 200, "{}", ok.text());
 }
+
+/// A `--private` pattern whose host is a wildcard names no host: it does
+/// not make every host's go-get page the operator's, so what such a page
+/// names is still checked.
+#[test]
+fn a_wildcard_private_host_lifts_no_destination_check() {
+    let internal = internal_service();
+    let v = internal.port;
+    let pages = HashMap::from([
+        (
+            "corp.example/internal-mod".to_owned(),
+            format!("corp.example/internal-mod mod http://localhost:{v}"),
+        ),
+        (
+            "corp.example/internal-git".to_owned(),
+            format!("corp.example/internal-git git https://localhost:{v}/x"),
+        ),
+    ]);
+    let proxy = page_proxy(pages);
+    let modgate = start(&proxy, "localhost", &["--private", "*/internal*"]);
+    for path in ["corp.example/internal-mod", "corp.example/internal-git"] {
+        let resp = refused(&modgate, &format!("/{path}/@v/list"), &path);
+        assert!(
+            resp.text().contains("refusing"),
+            "{path}: {} {}",
+            resp.status,
+            resp.text()
+        );
+        assert_nothing_relayed(path, &resp);
+    }
+    assert_eq!(
+        internal.connections(),
+        0,
+        "the internal service was reached"
+    );
+}

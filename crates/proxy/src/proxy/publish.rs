@@ -63,6 +63,9 @@ impl Proxy {
         v: &str,
         zip: NamedTempFile,
     ) -> Result<Published, PublishError> {
+        if let Some(refused) = self.unresolvable(module) {
+            return Err(PublishError::Proxy(refused));
+        }
         if !self.inner.upstreams.is_private(module) {
             return Err(PublishError::NotPrivate {
                 module: module.to_owned(),

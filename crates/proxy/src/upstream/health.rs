@@ -78,8 +78,9 @@ struct Inner {
     waiting: usize,
     /// Since when requests have been waiting with no answer in between.
     silent_since: Option<Instant>,
-    /// The failures since the last success: when they began, and the last.
-    failing: Option<(Instant, String)>,
+    /// The failures since the last success: when they began, and the last
+    /// (in full, for the status page) with its kind (for clients).
+    failing: Option<(Instant, String, Fault)>,
 }
 
 #[derive(Debug)]
@@ -99,20 +100,45 @@ pub enum Skip {
     Busy,
 }
 
-/// A skip, with the upstream's last real failure when it has one: what a
-/// client is told instead of only "circuit open".
+/// The kind of an upstream's failure. Clients skipping it are told only
+/// this: the failure itself came from another client's request and may
+/// name a module that client may not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Unavailable,
+    Invalid,
+    Silent,
+}
+
+impl Fault {
+    fn words(self) -> &'static str {
+        match self {
+            Fault::Unavailable => "unavailable (network failure, timeout, 429 or 5xx)",
+            Fault::Invalid => "served content that failed validation",
+            Fault::Silent => "no response headers in time",
+        }
+    }
+}
+
+/// A skip, with the kind of the upstream's last real failure when it has
+/// one: what a client is told instead of only "circuit open".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
     pub skip: Skip,
-    /// How long the upstream has been failing, and its last failure.
-    pub failing: Option<(Duration, String)>,
+    /// How long the upstream has been failing, and how it last failed.
+    pub failing: Option<(Duration, Fault)>,
 }
 
 impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.skip, &self.failing) {
-            (Skip::Open, Some((for_, error))) => {
-                write!(f, "skipped, failing for {} s: {error}", for_.as_secs())
+            (Skip::Open, Some((for_, fault))) => {
+                write!(
+                    f,
+                    "skipped, failing for {} s: {}",
+                    for_.as_secs(),
+                    fault.words()
+                )
             }
             (skip, _) => write!(f, "skipped: {}", skip.reason()),
         }
@@ -172,7 +198,7 @@ impl Breaker {
                     failing: inner
                         .failing
                         .as_ref()
-                        .map(|(since, error)| (now - *since, error.clone())),
+                        .map(|(since, _, fault)| (now - *since, *fault)),
                 };
                 if inner.silent_since.is_some_and(|t| now - t > SILENCE) {
                     return Err(skipped(Skip::Silent));
@@ -231,19 +257,25 @@ impl Breaker {
     /// A request went unanswered while the next upstream answered it (a
     /// hedge won): a failure with no answer.
     pub fn silent(&self, error: &dyn std::fmt::Display) {
-        if self.failed(false, true, error) {
+        if self.failed(false, true, error, Fault::Silent) {
             tracing::warn!(error = %error, "upstream silent: skipping it for a while");
         }
     }
 
     /// Counts a failure; returns true when it opened the breaker.
-    fn failed(&self, answered: bool, probed: bool, error: &dyn std::fmt::Display) -> bool {
+    fn failed(
+        &self,
+        answered: bool,
+        probed: bool,
+        error: &dyn std::fmt::Display,
+        fault: Fault,
+    ) -> bool {
         let mut inner = self.lock();
         let since = inner
             .failing
             .take()
-            .map_or_else(Instant::now, |(since, _)| since);
-        inner.failing = Some((since, error.to_string()));
+            .map_or_else(Instant::now, |(since, ..)| since);
+        inner.failing = Some((since, error.to_string(), fault));
         let failures = match inner.mode {
             // An unproven upstream that gave no answer at all (refused, reset,
             // timed out) gets no second trial: each would cost a timeout.
@@ -275,7 +307,7 @@ impl Breaker {
         self.lock()
             .failing
             .as_ref()
-            .map(|(since, error)| (since.elapsed(), error.clone()))
+            .map(|(since, error, _)| (since.elapsed(), error.clone()))
     }
 
     pub fn state(&self) -> BreakerState {
@@ -324,16 +356,16 @@ impl Ticket<'_> {
         b.lock().mode = Mode::Trying {
             failures: b.threshold - 1,
         };
-        self.fail(false, error)
+        self.fail(false, error, Fault::Invalid)
     }
 
     /// The upstream failed; returns true when this failure opened the breaker.
     pub fn failure(self, error: &dyn std::fmt::Display) -> bool {
-        self.fail(true, error)
+        self.fail(true, error, Fault::Unavailable)
     }
 
-    fn fail(self, probed: bool, error: &dyn std::fmt::Display) -> bool {
-        self.breaker.failed(self.answered, probed, error)
+    fn fail(self, probed: bool, error: &dyn std::fmt::Display, fault: Fault) -> bool {
+        self.breaker.failed(self.answered, probed, error, fault)
     }
 }
 
@@ -369,12 +401,15 @@ mod tests {
         assert!(answered_failure().await, "the third failure opens it");
         assert_eq!(b.state(), BreakerState::Open);
         assert_eq!(b.admit().await.err().map(|s| s.skip), Some(Skip::Open));
-        // A skip tells the upstream's last real failure, not only "open".
+        // A skip tells the kind of the upstream's last real failure, not
+        // only "open", and not the failure, which named another request's module.
         let shown = b.admit().await.err().unwrap().to_string();
         assert!(
-            shown.starts_with("skipped, failing for 0 s: boom"),
+            shown.starts_with("skipped, failing for 0 s: unavailable"),
             "{shown}"
         );
+        assert!(!shown.contains("boom"), "{shown}");
+        assert_eq!(b.failing().map(|f| f.1).as_deref(), Some("boom"));
         tokio::time::sleep(Duration::from_millis(40)).await;
         let trial = b.admit().await.unwrap();
         assert!(

@@ -528,6 +528,16 @@ pub struct UpstreamHealth {
     pub failing: Option<(Duration, String)>,
 }
 
+/// How a module path stands to the `--private` patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privacy {
+    Public,
+    Private,
+    /// Matches only when ASCII case is ignored: on a case-insensitive code
+    /// host it names a private repository, under a path no one publishes.
+    CaseVariant,
+}
+
 /// The upstream chains, ready to fetch.
 pub struct Upstreams {
     public: Chain,
@@ -596,12 +606,23 @@ impl Upstreams {
         self.public.entries.is_empty()
     }
 
-    /// Whether `module` matches `--private`: only ever built from its
-    /// repository, never asked of a proxy or a public checksum database.
+    /// Whether `module` matches `--private`, case ignored: only ever built
+    /// from its repository, never asked of a proxy or a public checksum
+    /// database (a case variant is refused before; see [`Privacy`]).
     pub fn is_private(&self, module: &str) -> bool {
-        self.private.as_ref().is_some_and(|(patterns, _)| {
-            modgate_module::pattern::match_prefix_patterns(patterns, module)
-        })
+        self.privacy(module) != Privacy::Public
+    }
+
+    /// How `module` stands to `--private`.
+    pub fn privacy(&self, module: &str) -> Privacy {
+        use modgate_module::pattern::{match_prefix_patterns, match_prefix_patterns_any_case};
+        match &self.private {
+            Some((patterns, _)) if match_prefix_patterns(patterns, module) => Privacy::Private,
+            Some((patterns, _)) if match_prefix_patterns_any_case(patterns, module) => {
+                Privacy::CaseVariant
+            }
+            _ => Privacy::Public,
+        }
     }
 
     /// The chain that fetches `module`: its own for private modules.
@@ -708,6 +729,44 @@ mod tests {
             answered();
             Ok(Fetched::File(want.stage()?.expect("a zip is staged")))
         }
+    }
+
+    fn empty_chain() -> Chain {
+        Chain {
+            entries: Vec::new(),
+            ends_off: true,
+            retries: 0,
+            fetches: Arc::new(Semaphore::new(1)),
+        }
+    }
+
+    /// A path private only when case is ignored is a case variant: never
+    /// public (it would go to the public proxies), never plainly private.
+    #[test]
+    fn privacy_ignores_case_and_names_case_variants() {
+        let upstreams = Upstreams {
+            public: empty_chain(),
+            private: Some((
+                "github.com/modgate-private/*,corp.example".into(),
+                empty_chain(),
+            )),
+        };
+        for (module, want) in [
+            ("github.com/modgate-private/secret", Privacy::Private),
+            ("corp.example/x/v2", Privacy::Private),
+            ("github.com/Modgate-Private/secret", Privacy::CaseVariant),
+            ("github.com/modgate-private/Secret", Privacy::Private),
+            ("corp.example/X", Privacy::Private),
+            ("github.com/modgate-public/x", Privacy::Public),
+        ] {
+            assert_eq!(upstreams.privacy(module), want, "{module}");
+            assert_eq!(upstreams.is_private(module), want != Privacy::Public);
+        }
+        let none = Upstreams {
+            public: empty_chain(),
+            private: None,
+        };
+        assert_eq!(none.privacy("corp.example/x"), Privacy::Public);
     }
 
     /// modgate's own disk failing (full, read-only) is no upstream's fault:
@@ -861,18 +920,14 @@ mod tests {
         let (chain, calls) = hedged_chain(None, Duration::ZERO);
         assert_eq!(&body(&chain).await[..], b"https://second.example");
         assert_eq!(calls[1].load(Ordering::SeqCst), 1);
-        let shown = chain.entries[0]
-            .breaker
-            .as_ref()
-            .unwrap()
-            .admit()
-            .await
-            .err()
-            .unwrap();
+        let breaker = chain.entries[0].breaker.as_ref().unwrap();
+        let shown = breaker.admit().await.err().unwrap();
         assert!(
-            shown.to_string().contains("no response headers within"),
+            shown.to_string().contains("no response headers in time"),
             "{shown}"
         );
+        let (_, failure) = breaker.failing().unwrap();
+        assert!(failure.contains("no response headers within"), "{failure}");
     }
 
     /// An upstream that answers in time is never hedged, however long its
