@@ -108,6 +108,14 @@ enum Deny {
     },
 }
 
+/// What a decision is on: a version asked for, or the base version of a
+/// pseudo-version asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Judged {
+    Version,
+    Base,
+}
+
 #[derive(Debug, Clone)]
 struct Waiver {
     module: String,
@@ -224,12 +232,33 @@ impl Policy {
         db: Option<&VulnDb>,
         retracted: &[Retraction],
     ) -> Decision {
+        self.decide_as(module, version, db, retracted, Judged::Version)
+            .await
+    }
+
+    /// The decision on `base`, the version a pseudo-version of `module`
+    /// was derived from: its commit comes after `base`, so the rules over
+    /// ranges of versions and the advisories (which cover what follows an
+    /// affected release until the fix) apply to it; a rule naming one
+    /// exact version, a retraction or an allow list does not.
+    pub async fn decide_base(&self, module: &str, base: &str, db: Option<&VulnDb>) -> Decision {
+        self.decide_as(module, base, db, &[], Judged::Base).await
+    }
+
+    async fn decide_as(
+        &self,
+        module: &str,
+        version: &str,
+        db: Option<&VulnDb>,
+        retracted: &[Retraction],
+        judged: Judged,
+    ) -> Decision {
         let today = jiff::Timestamp::now()
             .to_zoned(jiff::tz::TimeZone::UTC)
             .date();
         let mut outcome = Decision::Allow;
         for rule in &self.rules {
-            let Some(reason) = rule.denial(module, version, db, retracted).await else {
+            let Some(reason) = rule.denial(module, version, db, retracted, judged).await else {
                 continue;
             };
             let waiver = rule
@@ -260,12 +289,18 @@ impl Rule {
         version: &str,
         db: Option<&VulnDb>,
         retracted: &[Retraction],
+        judged: Judged,
     ) -> Option<String> {
         let at = format!("{module}@{version}");
-        if !self.allow.is_empty() && !self.allow.iter().any(|a| a.covers(module, version)) {
+        let base = judged == Judged::Base;
+        if !base && !self.allow.is_empty() && !self.allow.iter().any(|a| a.covers(module, version))
+        {
             return Some(format!("modgate policy: {at} is not on the allow list"));
         }
         for (text, deny) in &self.deny {
+            if base && deny.names_one_version() {
+                continue;
+            }
             match deny {
                 Deny::Retracted => {
                     if let Some(r) = retracted.iter().find(|r| r.covers(version)) {
@@ -350,6 +385,18 @@ impl Rule {
 
 impl Deny {
     /// For a `PATTERN[@RANGE]` entry: whether it names `module@version`.
+    /// A rule that names one exact version, or a retraction: neither says
+    /// anything of the commits after that version.
+    fn names_one_version(&self) -> bool {
+        match self {
+            Deny::Retracted => true,
+            Deny::Versions { range, .. } => {
+                matches!(range, Some((Ordering::Equal, _, _)))
+            }
+            Deny::Vulnerable(_) => false,
+        }
+    }
+
     fn covers(&self, module: &str, version: &str) -> bool {
         let Deny::Versions { pattern, range } = self else {
             return false;

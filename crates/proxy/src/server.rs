@@ -631,8 +631,11 @@ async fn decide(
     version: &str,
     retracted: &[Retraction],
 ) -> Decision {
-    let decision =
+    let mut decision =
         Box::pin(policy.decide(module, version, state.vulndb.as_deref(), retracted)).await;
+    if decision == Decision::Allow && modgate_module::pseudo::is_pseudo_version(version) {
+        decision = Box::pin(as_commit(state, policy, module, version, retracted)).await;
+    }
     metric::policy_decision(decision.label());
     match &decision {
         Decision::Allow => {}
@@ -643,6 +646,77 @@ async fn decide(
         Decision::Waived(line) => tracing::info!(module, version, reason = %line, "policy waiver"),
     }
     decision
+}
+
+/// The decision on the commit a pseudo-version names, which a denied
+/// release must not be reachable by: the decision on the version it was
+/// derived from (for ranges and advisories), else that on a tagged version
+/// of the same commit (whose `.info` has the pseudo-version's commit time,
+/// and its hash when the upstream gives an `Origin`).
+async fn as_commit(
+    state: &AppState,
+    policy: &Policy,
+    module: &str,
+    version: &str,
+    retracted: &[Retraction],
+) -> Decision {
+    use modgate_module::pseudo;
+    let db = state.vulndb.as_deref();
+    let about = |decision: Decision, what: String| {
+        let line = |l: String| format!("{l}; {module}@{version} is {what}");
+        match decision {
+            Decision::Allow => Decision::Allow,
+            Decision::Deny(l) => Decision::Deny(line(l)),
+            Decision::WouldDeny(l) => Decision::WouldDeny(line(l)),
+            Decision::Waived(l) => Decision::Waived(line(l)),
+        }
+    };
+    if let Ok(base) = pseudo::pseudo_version_base(version)
+        && !base.is_empty()
+    {
+        let decision = Box::pin(policy.decide_base(module, &base, db)).await;
+        if decision != Decision::Allow {
+            return about(decision, format!("a commit after {base}"));
+        }
+    }
+    let (Ok(time), Ok(rev)) = (
+        pseudo::pseudo_version_time(version),
+        pseudo::pseudo_version_rev(version),
+    ) else {
+        return Decision::Allow;
+    };
+    let time = time.to_string();
+    let Ok((_, list)) = answer_bytes(state, &Request::new(module, Kind::List)).await else {
+        return Decision::Allow;
+    };
+    for tagged in String::from_utf8_lossy(&list).split_whitespace() {
+        let decision = Box::pin(policy.decide(module, tagged, db, retracted)).await;
+        if decision == Decision::Allow {
+            continue;
+        }
+        let info = Request::new(module, Kind::Info(tagged.to_owned()));
+        if let Ok((_, info)) = answer_bytes(state, &info).await
+            && same_commit(module, tagged, &info, &time, rev)
+        {
+            return about(decision, format!("the commit of {tagged}"));
+        }
+    }
+    Decision::Allow
+}
+
+/// Whether the `.info` of `tagged` names the commit of a pseudo-version
+/// with commit time `time` (`yyyymmddhhmmss`) and revision `rev`.
+fn same_commit(module: &str, tagged: &str, info: &[u8], time: &str, rev: &str) -> bool {
+    let Ok(parsed) = modgate_module::Info::parse(module, Some(tagged), info) else {
+        return false;
+    };
+    let origin: Option<String> = serde_json::from_slice::<serde_json::Value>(info)
+        .ok()
+        .and_then(|v| v.pointer("/Origin/Hash")?.as_str().map(str::to_owned));
+    match origin {
+        Some(hash) => hash.starts_with(rev),
+        None => parsed.time.strftime("%Y%m%d%H%M%S").to_string() == time,
+    }
 }
 
 /// The `retract` directives of the go.mod of the module's latest version
@@ -898,7 +972,10 @@ async fn sumdb(
     let gated = gate::sumdb(&state, auth.as_deref(), &rest);
     let resp = match gated.refused {
         Some(refused) => refused,
-        None => sumdb_answer(&state, &rest).await,
+        None => match denied_lookup(&state, gated.own_lookup.as_ref()).await {
+            Some(denied) => denied,
+            None => sumdb_answer(&state, &rest).await,
+        },
     };
     if let Some((module, version)) = &gated.own_lookup {
         let client = req.extensions().get::<ClientAddr>().map(|c| c.0.ip());
@@ -916,6 +993,17 @@ async fn sumdb(
         );
     }
     with_endpoint("sumdb", resp)
+}
+
+/// The refusal of a lookup in modgate's own database of a version the
+/// policy denies: answering it would fetch, store and log that version.
+async fn denied_lookup(state: &AppState, lookup: Option<&(String, String)>) -> Option<Response> {
+    let (policy, (module, version)) = (state.policy.as_ref()?, lookup?);
+    let retracted = retractions(state, policy, module).await;
+    match Box::pin(decide(state, policy, module, version, &retracted)).await {
+        Decision::Deny(line) => Some(text(StatusCode::FORBIDDEN, &format!("{line}\n"))),
+        _ => None,
+    }
 }
 
 /// The checksum database's answer to `/sumdb/<rest>`, past the gate.

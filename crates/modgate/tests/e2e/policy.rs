@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::support::go::Go;
-use crate::support::mirror::Mirror;
+use crate::support::mirror::{self, Mirror};
 use crate::support::modgate::Modgate;
 use crate::support::vulndb::{self, DEPRECATED, RETRACTED, VULNERABLE, eventually};
 use crate::support::{fresh_dir, http};
@@ -190,4 +190,140 @@ fn a_rule_may_name_the_advisories_it_denies() {
         "{}",
         info.text()
     );
+}
+
+/// A denied release cannot be had by another name for its commit: not by a
+/// pseudo-version of that commit, nor by a pseudo-version derived from a
+/// version a range denies. And a lookup in modgate's own checksum database
+/// of a denied version fetches, stores and logs nothing.
+#[test]
+fn denied_versions_are_not_reachable_by_pseudo_versions_or_lookups() {
+    const M: &str = "example.com/gated";
+    const RANGED: &str = "example.com/ranged";
+    // Every pseudo-version's commit time is its .info time, as go writes it.
+    let same = "v0.0.0-20250101000000-0123456789ab";
+    let after_tag = "v1.7.4-0.20250101000000-0123456789ab";
+    let after_denied_base = "v1.2.1-0.20240301000000-aaaaaaaaaaaa";
+    let unrelated = "v0.0.0-20240901000000-bbbbbbbbbbbb";
+    let tree = fresh_dir("policy-pseudo-tree");
+    let write = |module: &str, versions: &[(&str, &str)], tagged: &str| {
+        let go_mod = format!("module {module}\n\ngo 1.21\n");
+        for (version, time) in versions {
+            let zip = mirror::write_version(
+                &tree,
+                module,
+                version,
+                &go_mod,
+                &[("go.mod", go_mod.as_bytes()), ("m.go", b"package m\n")],
+                zip::CompressionMethod::Deflated,
+            );
+            fs_err::write(
+                zip.with_extension("info"),
+                format!(r#"{{"Version":"{version}","Time":"{time}"}}"#),
+            )
+            .unwrap();
+        }
+        // The list names tagged versions only, as go's proxies do.
+        fs_err::write(tree.join(module).join("@v/list"), tagged).unwrap();
+    };
+    write(
+        M,
+        &[
+            ("v1.7.2", "2024-06-01T00:00:00Z"),
+            ("v1.7.3", "2025-01-01T00:00:00Z"),
+            (same, "2025-01-01T00:00:00Z"),
+            (after_tag, "2025-01-01T00:00:00Z"),
+            (unrelated, "2024-09-01T00:00:00Z"),
+        ],
+        "v1.7.2\nv1.7.3\n",
+    );
+    write(
+        RANGED,
+        &[
+            ("v1.2.0", "2024-01-01T00:00:00Z"),
+            ("v1.3.0", "2024-06-01T00:00:00Z"),
+            (after_denied_base, "2024-03-01T00:00:00Z"),
+        ],
+        "v1.2.0\nv1.3.0\n",
+    );
+    let mirror = Mirror::serving(tree);
+    let dir = fresh_dir("policy-pseudo-config");
+    let config = dir.join("modgate.toml");
+    fs_err::write(
+        &config,
+        format!("[[policy]]\ndeny = [\"{M}@v1.7.3\", \"{RANGED}@<=v1.2.0\"]\n"),
+    )
+    .unwrap();
+    let (key, _) = crate::access::private_db(&dir);
+    let storage = fresh_dir("policy-pseudo-storage");
+    let modgate = Modgate::start_args(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        &mirror.url,
+        "--private-sumdb-key",
+        &key,
+    ]);
+    let go = Go::new(&modgate.url);
+    let app = fresh_dir("policy-pseudo-app");
+    let download = |module: &str, version: &str| {
+        go.try_run(
+            &app,
+            &["mod", "download", "-json", &format!("{module}@{version}")],
+        )
+    };
+    for (module, version, why) in [
+        (M, same, "is the commit of v1.7.3"),
+        (M, after_tag, "is the commit of v1.7.3"),
+        (RANGED, after_denied_base, "is a commit after v1.2.0"),
+    ] {
+        let out = download(module, version);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{version} was served: {stdout}");
+        assert!(stdout.contains("403 Forbidden"), "{version}: {stdout}");
+        assert!(stdout.contains(why), "{version}: {stdout}");
+    }
+    let out = download(M, unrelated);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // The own database's lookups: a denied version is neither fetched nor logged.
+    let zips = mirror.hits();
+    for version in ["v1.7.3", same] {
+        let lookup = http::get(
+            &modgate.addr,
+            &format!("/sumdb/{}/lookup/{M}@{version}", crate::access::PRIVATE_DB),
+        );
+        assert_eq!(lookup.status, 403, "{version}: {}", lookup.text());
+    }
+    let stored: Vec<_> = walk(&storage)
+        .into_iter()
+        .filter(|p| p.ends_with("v1.7.3.zip") || p.ends_with(format!("{same}.zip")))
+        .collect();
+    assert!(stored.is_empty(), "a denied version was stored: {stored:?}");
+    let allowed = http::get(
+        &modgate.addr,
+        &format!("/sumdb/{}/lookup/{M}@v1.7.2", crate::access::PRIVATE_DB),
+    );
+    assert_eq!(allowed.status, 200, "{}", allowed.text());
+    assert!(mirror.hits() > zips);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs_err::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
