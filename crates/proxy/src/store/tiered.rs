@@ -160,7 +160,11 @@ impl Local {
         };
         for key in evict {
             // Readers holding it open keep reading: unlinking is safe.
-            if let Err(e) = self.cache.remove(&Key::from_escaped_path(&key)).await {
+            let removed = match Key::parse(&key) {
+                Ok(k) => self.cache.remove(&k).await,
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = removed {
                 tracing::warn!(key, error = %e, "evicting from the disk tier");
             }
         }
