@@ -59,6 +59,10 @@ pub enum VulnDbError {
     /// No snapshot is stored yet (the first refresh has not succeeded).
     #[error("the vulnerability database has not been mirrored yet")]
     NotSynced,
+    /// The refresh under way when this one was asked for, which it
+    /// waited for, failed so.
+    #[error("{0}")]
+    Shared(String),
 }
 
 /// The stored state of the mirror: every path and the SHA-256 of its bytes.
@@ -208,8 +212,12 @@ pub struct VulnDb {
     store: Arc<dyn Store>,
     interval: Duration,
     state: Mutex<State>,
-    /// One refresh at a time.
-    refreshing: tokio::sync::Mutex<()>,
+    /// One refresh at a time, holding how many have finished and the last
+    /// one's outcome: a caller that waited behind a refresh takes its
+    /// outcome rather than asking the upstream again.
+    refreshing: tokio::sync::Mutex<(u64, Option<Result<Refreshed, String>>)>,
+    /// Refreshes finished (read without waiting for the one under way).
+    finished: std::sync::atomic::AtomicU64,
     /// For the proxy's policy: `index/modules.json` as module → entry ids,
     /// for the blob it was read from.
     modules: Mutex<Option<(String, Arc<ModuleIndex>)>>,
@@ -239,7 +247,8 @@ impl VulnDb {
             store,
             interval,
             state: Mutex::new(State::default()),
-            refreshing: tokio::sync::Mutex::new(()),
+            refreshing: tokio::sync::Mutex::new((0, None)),
+            finished: std::sync::atomic::AtomicU64::new(0),
             modules: Mutex::new(None),
             entries: Mutex::new(HashMap::new()),
         }
@@ -382,19 +391,33 @@ impl VulnDb {
 
     /// Brings the mirror up to date with the upstream.
     pub async fn refresh(&self) -> Result<Refreshed, VulnDbError> {
-        let _one = self.refreshing.lock().await;
+        use std::sync::atomic::Ordering;
+        let seen = self.finished.load(Ordering::SeqCst);
+        let mut one = self.refreshing.lock().await;
+        if one.0 != seen
+            && let Some(last) = &one.1
+        {
+            return last.clone().map_err(VulnDbError::Shared);
+        }
         let result = self.sync().await;
-        let mut state = lock(&self.state);
-        match &result {
-            Ok(_) => {
-                state.status.failing = None;
-                crate::telemetry::metric::vulndb_refresh("ok");
-            }
-            Err(e) => {
-                state.status.failing = Some(e.to_string());
-                crate::telemetry::metric::vulndb_refresh("failed");
+        {
+            let mut state = lock(&self.state);
+            match &result {
+                Ok(_) => {
+                    state.status.failing = None;
+                    crate::telemetry::metric::vulndb_refresh("ok");
+                }
+                Err(e) => {
+                    state.status.failing = Some(e.to_string());
+                    crate::telemetry::metric::vulndb_refresh("failed");
+                }
             }
         }
+        *one = (
+            one.0 + 1,
+            Some(result.as_ref().copied().map_err(ToString::to_string)),
+        );
+        self.finished.store(one.0, Ordering::SeqCst);
         result
     }
 
@@ -950,5 +973,57 @@ mod tests {
         for kept in [&named, &young] {
             assert!(store.get(&kept.key().unwrap()).await.unwrap().is_some());
         }
+    }
+
+    /// Refreshes asked for while one is under way wait for it and share
+    /// its outcome: the upstream is asked once.
+    #[tokio::test]
+    async fn concurrent_refreshes_share_one() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let asked = Arc::new(AtomicUsize::new(0));
+        let counter = asked.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let counter = counter.clone();
+            async move {
+                match uri.path() {
+                    "/index/db.json" => {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        r#"{"modified":"2025-01-01T00:00:00Z"}"#
+                    }
+                    _ => "[]",
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(crate::store::DiskStore::open(dir.path()).unwrap());
+        let policy = Policy {
+            connect_timeout: Duration::from_secs(5),
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(5),
+            retries: 0,
+            breaker_threshold: 3,
+            breaker_cooldown: Duration::from_secs(1),
+            max_fetches: 4,
+            hedge: crate::upstream::HedgePolicy::Off,
+        };
+        let db = VulnDb::new(
+            &url,
+            reqwest::Client::new(),
+            &policy,
+            &[],
+            store,
+            Duration::MAX,
+        );
+        let (a, b, c) = tokio::join!(db.refresh(), db.refresh(), db.refresh());
+        for r in [a, b, c] {
+            assert_eq!(r.unwrap(), Refreshed::Updated { fetched: 0 });
+        }
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+        // Asked again once it is done: a refresh of its own.
+        assert_eq!(db.refresh().await.unwrap(), Refreshed::Unchanged);
+        assert_eq!(asked.load(Ordering::SeqCst), 2);
     }
 }
