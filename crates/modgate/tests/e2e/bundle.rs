@@ -815,6 +815,32 @@ fn crafted_vulndb_snapshots_in_a_bundle_are_refused_whole() {
     );
     assert_refused(&path, &allow, &snapshot);
 
+    // A well-formed hash of nothing bundled or stored; the index's blob
+    // named as an entry.
+    let db = traversal["files"]["index/vulns.json"].clone();
+    for (file, hash, says) in [
+        (
+            "index/db.json",
+            serde_json::Value::from("0".repeat(64)),
+            "not in the bundle",
+        ),
+        ("ID/GO-2025-0101.json", db, "named for ID/GO-2025-0101.json"),
+    ] {
+        let mut named: serde_json::Value = serde_json::from_slice(&genuine).unwrap();
+        named["files"][file] = hash;
+        let path = dir.join("misnamed.bundle");
+        pack(
+            &with_file(
+                &entries,
+                &snapshot,
+                &snapshot,
+                &serde_json::to_vec(&named).unwrap(),
+            ),
+            &path,
+        );
+        assert_refused(&path, &allow, says);
+    }
+
     let newest_forever = "vulndb/snapshot/99999999999999999999";
     let path = dir.join("far-ahead.bundle");
     pack(

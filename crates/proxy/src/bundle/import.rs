@@ -720,17 +720,20 @@ async fn check_vulndb(
         for (served, blob) in named {
             let bytes = match plan.index.get(&blob) {
                 Some(&b) => Bytes::from(read_staged(path_of(b), &blob)?),
-                None => store
-                    .read_small(&Key::parse(&blob)?)
-                    .await?
-                    .ok_or_else(|| {
-                        BundleError::refused(
-                            path,
-                            format!(
-                                "names {blob} for {served}, in neither the bundle nor the store"
-                            ),
-                        )
-                    })?,
+                None => {
+                    let stored = store.read_small(&Key::parse(&blob)?).await?;
+                    // A stored blob is held to its name as a bundled one is.
+                    stored
+                        .filter(|b| blob.ends_with(&hex(&Sha256::digest(b))))
+                        .ok_or_else(|| {
+                            BundleError::refused(
+                                path,
+                                format!(
+                                    "names {blob} for {served}: not in the bundle, nor stored intact"
+                                ),
+                            )
+                        })?
+                }
             };
             crate::vulndb::check_db_file(&served, &bytes).map_err(|e| {
                 BundleError::refused(path, format!("{blob}, named for {served}: {e}"))
