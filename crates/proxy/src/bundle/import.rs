@@ -237,7 +237,8 @@ impl Plan {
         }
         let verifier =
             Ed25519Verifier::new(&db.key).map_err(|e| refused(format!("sumdb key: {e}")))?;
-        if verifier.name() != db.name || !is_clean_name(&db.name) {
+        // The name becomes directories of the store.
+        if verifier.name() != db.name || Key::sumdb(&db.name, "verified").is_err() {
             return Err(refused(format!(
                 "sumdb name {:?} does not fit its key",
                 db.name
@@ -342,14 +343,6 @@ impl Plan {
         plan.index = index;
         Ok(plan)
     }
-}
-
-/// The name is a store directory: no empty, `.` or `..` element.
-fn is_clean_name(name: &str) -> bool {
-    !name.contains('\\')
-        && name
-            .split('/')
-            .all(|e| !e.is_empty() && e != "." && e != "..")
 }
 
 /// An entry's info, mod, zip and lookup paths (the zip when it has one).
