@@ -277,7 +277,7 @@ pub struct GcArgs {
     /// Report what would be removed; remove nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Print the report as JSON: {"dry_run","versions","bytes","removed":[{"module","version","bytes","unused_days"}],"freed","pinned","logged"}.
+    /// Print the report as JSON: {"dry_run","versions","bytes","removed":[{"module","version","bytes","unused_days"}],"freed","pinned","logged","vulndb_blobs_removed"}.
     #[arg(long)]
     pub json: bool,
 }

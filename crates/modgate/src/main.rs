@@ -468,6 +468,12 @@ fn gc(args: GcArgs) -> anyhow::Result<()> {
         report.pinned,
         report.logged
     );
+    if report.vulndb_blobs_removed > 0 {
+        println!(
+            "{verb} {} vulnerability database blobs no snapshot names",
+            report.vulndb_blobs_removed
+        );
+    }
     Ok(())
 }
 

@@ -28,8 +28,8 @@ pub async fn copy(
 ) -> Result<Copied, StoreError> {
     let mut done = Copied::default();
     for module in from.modules().await? {
-        let dir = format!("{module}/@v");
-        let mut names = from.list(&Key::from_escaped_path(&dir)).await?;
+        let dir = Key::parse(&module)?.join("@v")?;
+        let mut names = from.list(&dir).await?;
         let rank = |n: &str| {
             let ext = n.rsplit_once('.').map_or("", |(_, e)| e);
             ORDER.iter().position(|e| *e == ext).unwrap_or(ORDER.len())
@@ -39,7 +39,7 @@ pub async fn copy(
             if rank(&name) == ORDER.len() {
                 continue; // nothing modgate stores
             }
-            let key = Key::from_escaped_path(&format!("{dir}/{name}"));
+            let key = dir.join(&name)?;
             progress(&module, done);
             if to.get(&key).await?.is_some() {
                 done.skipped += 1;

@@ -159,7 +159,8 @@ impl ReleaseMirror {
                 "{file:?} is not a Go release file name (go1.N.N.os-arch.tar.gz, .zip, …)"
             )));
         }
-        let key = Key::from_escaped_path(&format!("{DIR}/{file}"));
+        let key =
+            Key::parse(&format!("{DIR}/{file}")).map_err(|e| DlError::BadRequest(e.to_string()))?;
         match self.store.get(&key).await {
             Ok(Some(obj)) => return Ok(obj),
             Ok(None) => {}

@@ -65,6 +65,8 @@ pub struct Report {
     pub pinned: usize,
     /// Versions kept because modgate's checksum database records them.
     pub logged: usize,
+    /// Vulnerability database blobs no snapshot names, removed.
+    pub vulndb_blobs_removed: usize,
 }
 
 struct Version {
@@ -146,6 +148,7 @@ pub async fn gc(store: &dyn Store, opts: &Options) -> Result<Report, StoreError>
     if !opts.dry_run {
         prune_markers(store, &markers, &last_use, &removed_ids).await?;
     }
+    report.vulndb_blobs_removed = crate::vulndb::remove_orphan_blobs(store, opts.dry_run).await?;
     Ok(report)
 }
 
@@ -161,7 +164,7 @@ async fn remove_version(store: &dyn Store, v: &Version) -> Result<(), StoreError
             .as_str()
             .strip_suffix("hash")
             .expect("ends with .ziphash");
-        if store.stat(&Key::from_escaped_path(zip)).await?.is_none() {
+        if store.stat(&Key::parse(zip)?).await?.is_none() {
             store.remove(hash).await?;
         }
     }
@@ -201,12 +204,13 @@ async fn access_markers(
 ) -> Result<(HashMap<(String, String), u64>, Markers), StoreError> {
     let mut last = HashMap::new();
     let mut markers = Vec::new();
-    for day_name in store.list(&Key::from_escaped_path(ACCESS)).await? {
+    let access = Key::parse(ACCESS)?;
+    for day_name in store.list(&access).await? {
         let Ok(day) = day_name.parse::<u64>() else {
             continue;
         };
-        let dir = format!("{ACCESS}/{day_name}");
-        for name in store.list(&Key::from_escaped_path(&dir)).await? {
+        let dir = access.join(&day_name)?;
+        for name in store.list(&dir).await? {
             let Some((m, v)) = name.rsplit_once('@') else {
                 continue;
             };
@@ -218,7 +222,7 @@ async fn access_markers(
             let id = (module, version);
             let newest = last.entry(id.clone()).or_insert(day);
             *newest = (*newest).max(day);
-            markers.push((day, id, Key::from_escaped_path(&format!("{dir}/{name}"))));
+            markers.push((day, id, dir.join(&name)?));
         }
     }
     Ok((last, markers))
@@ -243,10 +247,13 @@ async fn prune_markers(
 /// (`sumdb/<name>/log/record/<id>`: modgate's own).
 async fn logged_versions(store: &dyn Store) -> Result<HashSet<(String, String)>, StoreError> {
     let mut logged = HashSet::new();
-    for name in store.list(&Key::from_escaped_path("sumdb")).await? {
-        let dir = Key::sumdb(&name, "log/record");
+    for name in store.list(&Key::parse("sumdb")?).await? {
+        // Not a name modgate writes: no log of its own.
+        let Ok(dir) = Key::sumdb(&name, "log/record") else {
+            continue;
+        };
         for id in store.list(&dir).await? {
-            let key = Key::sumdb(&name, &format!("log/record/{id}"));
+            let key = dir.join(&id)?;
             let Some(text) = store.read_small(&key).await? else {
                 continue;
             };

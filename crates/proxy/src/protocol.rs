@@ -152,7 +152,7 @@ impl Request {
         match self.kind {
             Kind::Info(_) | Kind::Mod(_) | Kind::Zip(_) => {
                 self.canonical_version()?;
-                Some(Key::from_escaped_path(&self.path))
+                Key::parse(&self.path).ok()
             }
             Kind::List | Kind::Latest => None,
         }

@@ -58,8 +58,8 @@ async fn versions(
     let Ok(module) = unescape_path(escaped_module) else {
         return Ok(());
     };
-    let dir = format!("{escaped_module}/@v");
-    for name in store.list(&Key::from_escaped_path(&dir)).await? {
+    let dir = Key::parse(escaped_module)?.join("@v")?;
+    for name in store.list(&dir).await? {
         let (stem, file) = match name.rsplit_once('.') {
             Some((stem, "zip")) => (stem, "zip"),
             Some((stem, "mod")) => (stem, "mod"),
@@ -68,7 +68,7 @@ async fn versions(
         let Ok(version) = unescape_version(stem) else {
             continue;
         };
-        let key = Key::from_escaped_path(&format!("{dir}/{name}"));
+        let key = dir.join(&name)?;
         let Some(obj) = store.get(&key).await? else {
             continue;
         };
@@ -148,7 +148,7 @@ async fn lookup_line(
     version: &str,
     file: &str,
 ) -> Result<Option<String>, StoreError> {
-    let key = Key::sumdb(db, &format!("lookup/{escaped_module}@{escaped_version}"));
+    let key = Key::sumdb(db, &format!("lookup/{escaped_module}@{escaped_version}"))?;
     let Some(body) = store.read_small(&key).await? else {
         return Ok(None);
     };

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::lock;
-use crate::store::{Key, Store, StoreError};
+use crate::store::{Key, KeyError, Store, StoreError};
 use crate::upstream::http::HttpUpstream;
 use crate::upstream::{FetchError, Fetched, Policy, Want};
 
@@ -59,14 +59,95 @@ pub enum VulnDbError {
     /// No snapshot is stored yet (the first refresh has not succeeded).
     #[error("the vulnerability database has not been mirrored yet")]
     NotSynced,
+    /// The refresh under way when this one was asked for, which it
+    /// waited for, failed so.
+    #[error("{0}")]
+    Shared(String),
 }
 
 /// The stored state of the mirror: every path and the SHA-256 of its bytes.
+/// Read only through [`parse_manifest`]: whatever wrote a snapshot, it
+/// names files of the layout and blobs by hash, nothing else.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Manifest {
     /// When the upstream last confirmed these files.
     synced: jiff::Timestamp,
-    files: BTreeMap<String, String>,
+    files: BTreeMap<String, BlobHash>,
+}
+
+/// The name of a blob: a SHA-256 in lowercase hex, checked when parsed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+struct BlobHash(String);
+
+impl TryFrom<String> for BlobHash {
+    type Error = String;
+
+    fn try_from(hash: String) -> Result<Self, String> {
+        if hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(BlobHash(hash))
+        } else {
+            Err(format!("{hash:?} is not a SHA-256 in lowercase hex"))
+        }
+    }
+}
+
+impl From<BlobHash> for String {
+    fn from(hash: BlobHash) -> String {
+        hash.0
+    }
+}
+
+impl BlobHash {
+    fn of(bytes: &[u8]) -> Self {
+        BlobHash(sha256_hex(bytes))
+    }
+
+    fn key(&self) -> Result<Key, KeyError> {
+        Key::vulndb(&format!("blob/{}", self.0))
+    }
+}
+
+fn blob_key(hash: &BlobHash) -> Result<Key, VulnDbError> {
+    hash.key()
+        .map_err(|e| store_error_at(&format!("blob/{}", hash.0), e.into()))
+}
+
+/// A snapshot's manifest, checked: every path one of the layout's, every
+/// blob named by its hash, the three indexes present.
+fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if let Some(path) = manifest.files.keys().find(|p| !is_db_path(p)) {
+        return Err(format!("{path:?} is not a file of the database"));
+    }
+    if let Some(missing) = [DB, MODULES, VULNS]
+        .iter()
+        .find(|p| !manifest.files.contains_key(**p))
+    {
+        return Err(format!("{missing} is missing"));
+    }
+    Ok(manifest)
+}
+
+/// Snapshot names more than this ahead of the clock are not the mirror's
+/// (a name far ahead would otherwise sort newest forever).
+const MAX_SKEW: Duration = Duration::from_secs(86_400);
+
+/// The time a snapshot's name says it was made (`{millis:020}`), if it is
+/// one the mirror could have written: 20 digits, not far ahead of now.
+fn snapshot_time(name: &str) -> Option<jiff::Timestamp> {
+    if name.len() != 20 || !name.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let millis: i64 = name.parse().ok()?;
+    let at = jiff::Timestamp::from_millisecond(millis).ok()?;
+    let latest = jiff::Timestamp::now().checked_add(MAX_SKEW).ok()?;
+    (at <= latest).then_some(at)
+}
+
+fn snapshot_key(at: jiff::Timestamp) -> Result<Key, VulnDbError> {
+    let path = format!("snapshot/{:020}", at.as_millisecond());
+    Key::vulndb(&path).map_err(|e| store_error_at(&path, e.into()))
 }
 
 /// What `index/db.json` says.
@@ -131,8 +212,12 @@ pub struct VulnDb {
     store: Arc<dyn Store>,
     interval: Duration,
     state: Mutex<State>,
-    /// One refresh at a time.
-    refreshing: tokio::sync::Mutex<()>,
+    /// One refresh at a time, holding how many have finished and the last
+    /// one's outcome: a caller that waited behind a refresh takes its
+    /// outcome rather than asking the upstream again.
+    refreshing: tokio::sync::Mutex<(u64, Option<Result<Refreshed, String>>)>,
+    /// Refreshes finished (read without waiting for the one under way).
+    finished: std::sync::atomic::AtomicU64,
     /// For the proxy's policy: `index/modules.json` as module → entry ids,
     /// for the blob it was read from.
     modules: Mutex<Option<(String, Arc<ModuleIndex>)>>,
@@ -162,7 +247,8 @@ impl VulnDb {
             store,
             interval,
             state: Mutex::new(State::default()),
-            refreshing: tokio::sync::Mutex::new(()),
+            refreshing: tokio::sync::Mutex::new((0, None)),
+            finished: std::sync::atomic::AtomicU64::new(0),
             modules: Mutex::new(None),
             entries: Mutex::new(HashMap::new()),
         }
@@ -202,7 +288,7 @@ impl VulnDb {
         let Some(hash) = manifest.files.get(path) else {
             return Ok(None);
         };
-        let key = blob_key(hash);
+        let key = blob_key(hash)?;
         let bytes = self
             .store
             .read_small(&key)
@@ -215,14 +301,18 @@ impl VulnDb {
                     "a file of the snapshot is missing",
                 )),
             })?;
-        Ok(Some((bytes, hash.clone())))
+        Ok(Some((bytes, hash.0.clone())))
     }
 
     /// The advisories of the served snapshot that name `module`.
     pub async fn advisories(&self, module: &str) -> Result<Vec<Arc<osv::Entry>>, VulnDbError> {
         let manifest = lock(&self.state).manifest.clone();
         let manifest = manifest.ok_or(VulnDbError::NotSynced)?;
-        let modules_hash = manifest.files.get(MODULES).cloned().unwrap_or_default();
+        let modules_hash = manifest
+            .files
+            .get(MODULES)
+            .map(|h| h.0.clone())
+            .unwrap_or_default();
         let cached = lock(&self.modules)
             .as_ref()
             .filter(|(hash, _)| *hash == modules_hash)
@@ -257,13 +347,13 @@ impl VulnDb {
             let Some(hash) = manifest.files.get(&path) else {
                 continue;
             };
-            let cached = lock(&self.entries).get(hash).cloned();
+            let cached = lock(&self.entries).get(&hash.0).cloned();
             let entry = match cached {
                 Some(e) => e,
                 None => {
                     let (bytes, _) = self.get(&path).await?.ok_or(VulnDbError::NotSynced)?;
                     let entry: Arc<osv::Entry> = Arc::new(self.parse(&path, &bytes)?);
-                    lock(&self.entries).insert(hash.clone(), entry.clone());
+                    lock(&self.entries).insert(hash.0.clone(), entry.clone());
                     entry
                 }
             };
@@ -301,19 +391,33 @@ impl VulnDb {
 
     /// Brings the mirror up to date with the upstream.
     pub async fn refresh(&self) -> Result<Refreshed, VulnDbError> {
-        let _one = self.refreshing.lock().await;
+        use std::sync::atomic::Ordering;
+        let seen = self.finished.load(Ordering::SeqCst);
+        let mut one = self.refreshing.lock().await;
+        if one.0 != seen
+            && let Some(last) = &one.1
+        {
+            return last.clone().map_err(VulnDbError::Shared);
+        }
         let result = self.sync().await;
-        let mut state = lock(&self.state);
-        match &result {
-            Ok(_) => {
-                state.status.failing = None;
-                crate::telemetry::metric::vulndb_refresh("ok");
-            }
-            Err(e) => {
-                state.status.failing = Some(e.to_string());
-                crate::telemetry::metric::vulndb_refresh("failed");
+        {
+            let mut state = lock(&self.state);
+            match &result {
+                Ok(_) => {
+                    state.status.failing = None;
+                    crate::telemetry::metric::vulndb_refresh("ok");
+                }
+                Err(e) => {
+                    state.status.failing = Some(e.to_string());
+                    crate::telemetry::metric::vulndb_refresh("failed");
+                }
             }
         }
+        *one = (
+            one.0 + 1,
+            Some(result.as_ref().copied().map_err(ToString::to_string)),
+        );
+        self.finished.store(one.0, Ordering::SeqCst);
         result
     }
 
@@ -322,7 +426,7 @@ impl VulnDb {
         let db = self.fetch(DB).await?;
         let db_meta: DbMeta = self.parse(DB, &db)?;
         check_time(&db_meta.modified).map_err(|reason| self.invalid(DB, reason))?;
-        let db_hash = sha256_hex(&db);
+        let db_hash = BlobHash::of(&db);
         if let Some(old) = &old
             && old.files.get(DB) == Some(&db_hash)
         {
@@ -336,7 +440,7 @@ impl VulnDb {
         let metas: Vec<VulnMeta> = self.parse(VULNS, &vulns)?;
 
         // What the stored snapshot has of each entry, by `modified`.
-        let mut had: HashMap<String, (String, String)> = HashMap::new();
+        let mut had: HashMap<String, (String, BlobHash)> = HashMap::new();
         if let Some(old) = &old
             && let Some((bytes, _)) = self.get(VULNS).await?
             && let Ok(old_metas) = serde_json::from_slice::<Vec<VulnMeta>>(&bytes)
@@ -363,7 +467,7 @@ impl VulnDb {
             }
         }
         let fetched = wanted.len();
-        let got: Vec<(String, String)> = futures::stream::iter(wanted)
+        let got: Vec<(String, BlobHash)> = futures::stream::iter(wanted)
             .map(|(m, path)| async move {
                 let bytes = self.fetch(&path).await?;
                 let head: OsvHead = self.parse(&path, &bytes)?;
@@ -391,10 +495,7 @@ impl VulnDb {
             synced: jiff::Timestamp::now(),
             files,
         };
-        let key = Key::vulndb(&format!(
-            "snapshot/{:020}",
-            manifest.synced.as_millisecond()
-        ));
+        let key = snapshot_key(manifest.synced)?;
         let text = serde_json::to_vec(&manifest).expect("a manifest serializes");
         self.store
             .put(&key, text.into())
@@ -441,9 +542,9 @@ impl VulnDb {
         }
     }
 
-    async fn put_blob(&self, bytes: Bytes) -> Result<String, VulnDbError> {
-        let hash = sha256_hex(&bytes);
-        let key = blob_key(&hash);
+    async fn put_blob(&self, bytes: Bytes) -> Result<BlobHash, VulnDbError> {
+        let hash = BlobHash::of(&bytes);
+        let key = blob_key(&hash)?;
         self.store
             .put(&key, bytes)
             .await
@@ -497,10 +598,6 @@ fn check_time(t: &str) -> Result<(), String> {
         .map_err(|e| format!("modified {t:?}: {e}"))
 }
 
-fn blob_key(hash: &str) -> Key {
-    Key::vulndb(&format!("blob/{hash}"))
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -509,26 +606,44 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn store_error(key: &Key, source: StoreError) -> VulnDbError {
+    store_error_at(key.as_str(), source)
+}
+
+fn store_error_at(key: &str, source: StoreError) -> VulnDbError {
     VulnDbError::Store {
-        key: key.to_string(),
+        key: key.to_owned(),
         source,
     }
+}
+
+/// The names of the snapshots in `store` the mirror could have written,
+/// newest first.
+async fn snapshot_names(store: &dyn Store) -> Result<Vec<(String, Key)>, VulnDbError> {
+    let dir = Key::vulndb("snapshot").map_err(|e| store_error_at("snapshot", e.into()))?;
+    let mut names: Vec<(String, Key)> = store
+        .list(&dir)
+        .await
+        .map_err(|source| store_error(&dir, source))?
+        .into_iter()
+        .filter(|name| {
+            let sane = snapshot_time(name).is_some();
+            if !sane {
+                tracing::warn!(%dir, name, "skipping a vulnerability database snapshot the mirror did not name");
+            }
+            sane
+        })
+        .filter_map(|name| dir.join(&name).ok().map(|key| (name, key)))
+        .collect();
+    names.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(names)
 }
 
 /// The newest snapshot in `store` and every blob it names, as (key,
 /// bytes): what a bundle carries to an offline site's mirror.
 pub async fn snapshot_files(store: &dyn Store) -> Result<Vec<(Key, Bytes)>, VulnDbError> {
-    let dir = Key::vulndb("snapshot");
-    let mut names = store
-        .list(&dir)
-        .await
-        .map_err(|source| store_error(&dir, source))?;
-    names.sort();
-    let Some(name) = names.last() else {
+    let Some((_, key)) = snapshot_names(store).await?.into_iter().next() else {
         return Err(VulnDbError::NotSynced);
     };
-    let mut out = Vec::new();
-    let key = Key::vulndb(&format!("snapshot/{name}"));
     let read = |key: Key| async move {
         match store.read_small(&key).await {
             Ok(Some(bytes)) => Ok((key, bytes)),
@@ -537,41 +652,93 @@ pub async fn snapshot_files(store: &dyn Store) -> Result<Vec<(Key, Bytes)>, Vuln
         }
     };
     let (key, bytes) = read(key).await?;
-    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|_| VulnDbError::NotSynced)?;
-    out.push((key, bytes));
-    let blobs: std::collections::BTreeSet<&String> = manifest.files.values().collect();
+    let manifest = parse_manifest(&bytes).map_err(|_| VulnDbError::NotSynced)?;
+    let mut out = vec![(key, bytes)];
+    let blobs: std::collections::BTreeSet<&BlobHash> = manifest.files.values().collect();
     for hash in blobs {
-        out.push(read(blob_key(hash)).await?);
+        out.push(read(blob_key(hash)?).await?);
     }
     Ok(out)
 }
 
-/// Whether `path` (a store key), with content of SHA-256 `sha256`, is a
-/// file the mirror stores: a blob named by its own hash, or a snapshot.
-pub fn is_bundled_file(path: &str, sha256: &str) -> bool {
-    let Some(rest) = path
+/// What a bundle's vulnerability database file is, once checked.
+pub enum BundledFile {
+    /// `vulndb/blob/<sha256>`, holding what its name says.
+    Blob,
+    /// `vulndb/snapshot/<millis>`: the blobs it names, each with the path
+    /// it is served at (to be checked as that file).
+    Snapshot(Vec<(String, String)>),
+}
+
+/// Checks a file a bundle would store under `vulndb/`: a blob must be
+/// named by its content's hash; a snapshot must have a name the mirror
+/// writes (the time it was made, not ahead of the clock) and parse as one.
+pub fn check_bundled(path: &str, bytes: &[u8]) -> Result<BundledFile, String> {
+    let rest = path
         .strip_prefix(crate::store::VULNDB)
         .and_then(|r| r.strip_prefix('/'))
-    else {
-        return false;
-    };
+        .ok_or_else(|| "not a vulnerability database file".to_owned())?;
     match rest.split_once('/') {
-        Some(("blob", hash)) => hash == sha256,
-        Some(("snapshot", n)) => !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()),
-        _ => false,
+        Some(("blob", hash)) => {
+            let hash = BlobHash::try_from(hash.to_owned())?;
+            if hash != BlobHash::of(bytes) {
+                return Err("the blob's content is not what its name says".to_owned());
+            }
+            Ok(BundledFile::Blob)
+        }
+        Some(("snapshot", name)) => {
+            let at = snapshot_time(name).ok_or_else(|| {
+                format!("{name:?} is not a snapshot name (the time it was made, in milliseconds, 20 digits, not ahead of now)")
+            })?;
+            let manifest = parse_manifest(bytes).map_err(|e| format!("the snapshot: {e}"))?;
+            if manifest.synced.as_millisecond() != at.as_millisecond() {
+                return Err(format!(
+                    "the snapshot says it was made {}, not at its name",
+                    manifest.synced
+                ));
+            }
+            Ok(BundledFile::Snapshot(
+                manifest
+                    .files
+                    .into_iter()
+                    .map(|(path, hash)| (path, format!("{}/blob/{}", crate::store::VULNDB, hash.0)))
+                    .collect(),
+            ))
+        }
+        _ => Err("not a vulnerability database file".to_owned()),
     }
 }
 
-/// The newest stored snapshot whose manifest reads, if any.
+/// Checks that `bytes` parse as the database file `path` (as a refresh
+/// does what it fetches).
+pub fn check_db_file(path: &str, bytes: &[u8]) -> Result<(), String> {
+    let shape = |e: serde_json::Error| e.to_string();
+    match path {
+        DB => check_time(
+            &serde_json::from_slice::<DbMeta>(bytes)
+                .map_err(shape)?
+                .modified,
+        ),
+        MODULES => serde_json::from_slice::<Vec<ModuleMeta>>(bytes)
+            .map(drop)
+            .map_err(shape),
+        VULNS => serde_json::from_slice::<Vec<VulnMeta>>(bytes)
+            .map(drop)
+            .map_err(shape),
+        _ => {
+            let head: OsvHead = serde_json::from_slice(bytes).map_err(shape)?;
+            if id_path(&head.id) == path {
+                Ok(())
+            } else {
+                Err(format!("holds entry {}", head.id))
+            }
+        }
+    }
+}
+
+/// The newest stored snapshot whose manifest reads and checks, if any.
 async fn newest_manifest(store: &dyn Store) -> Result<Option<Manifest>, VulnDbError> {
-    let dir = Key::vulndb("snapshot");
-    let mut names = store
-        .list(&dir)
-        .await
-        .map_err(|source| store_error(&dir, source))?;
-    names.sort();
-    for name in names.iter().rev() {
-        let key = Key::vulndb(&format!("snapshot/{name}"));
+    for (_, key) in snapshot_names(store).await? {
         let Some(bytes) = store
             .read_small(&key)
             .await
@@ -579,7 +746,7 @@ async fn newest_manifest(store: &dyn Store) -> Result<Option<Manifest>, VulnDbEr
         else {
             continue;
         };
-        match serde_json::from_slice(&bytes) {
+        match parse_manifest(&bytes) {
             Ok(m) => return Ok(Some(m)),
             Err(e) => {
                 tracing::warn!(%key, error = %e, "skipping an unreadable vulnerability database snapshot")
@@ -587,6 +754,56 @@ async fn newest_manifest(store: &dyn Store) -> Result<Option<Manifest>, VulnDbEr
         }
     }
     Ok(None)
+}
+
+/// Blobs younger than this are kept even if no snapshot names them: a
+/// refresh stores its blobs before the snapshot naming them.
+const ORPHAN_GRACE: Duration = Duration::from_secs(86_400);
+
+/// Removes the blobs no snapshot names (a failed refresh's, or those of
+/// entries changed since), but none younger than [`ORPHAN_GRACE`]; with
+/// `dry_run`, only counts them. For `modgate gc`.
+pub async fn remove_orphan_blobs(store: &dyn Store, dry_run: bool) -> Result<usize, StoreError> {
+    let dir = Key::vulndb("blob")?;
+    let cutoff = std::time::SystemTime::now() - ORPHAN_GRACE;
+    let named = named_blobs(store).await?;
+    let mut orphans: Vec<(Key, BlobHash)> = Vec::new();
+    for (name, stat) in store.list_files(&dir).await? {
+        let Ok(hash) = BlobHash::try_from(name) else {
+            continue;
+        };
+        if stat.stored < cutoff && !named.contains(&hash) {
+            orphans.push((hash.key()?, hash));
+        }
+    }
+    // A snapshot stored meanwhile may name a blob again (stored objects are
+    // not rewritten, so an old blob can be a new snapshot's).
+    let named = named_blobs(store).await?;
+    orphans.retain(|(_, hash)| !named.contains(hash));
+    if !dry_run {
+        for (key, _) in &orphans {
+            store.remove(key).await?;
+        }
+    }
+    Ok(orphans.len())
+}
+
+/// Every blob a stored snapshot names (one that does not parse is never
+/// served, so names nothing).
+async fn named_blobs(store: &dyn Store) -> Result<std::collections::HashSet<BlobHash>, StoreError> {
+    let dir = Key::vulndb("snapshot")?;
+    let mut named = std::collections::HashSet::new();
+    for name in store.list(&dir).await? {
+        let Ok(key) = dir.join(&name) else {
+            continue;
+        };
+        if let Some(bytes) = store.read_small(&key).await?
+            && let Ok(manifest) = parse_manifest(&bytes)
+        {
+            named.extend(manifest.files.into_values());
+        }
+    }
+    Ok(named)
 }
 
 #[cfg(test)]
@@ -623,5 +840,190 @@ mod tests {
         ] {
             assert!(!is_db_path(bad), "{bad}");
         }
+    }
+
+    fn manifest_with(path: &str, hash: &str) -> Vec<u8> {
+        let ok = "a".repeat(64);
+        serde_json::to_vec(&serde_json::json!({
+            "synced": "2025-01-01T00:00:00Z",
+            "files": { DB: ok, MODULES: ok, VULNS: ok, path: hash },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_snapshot_names_files_of_the_layout_by_hash_only() {
+        let ok = "b".repeat(64);
+        assert!(parse_manifest(&manifest_with("ID/GO-2025-0001.json", &ok)).is_ok());
+        for (path, hash) in [
+            ("ID/GO-2025-0001.json", "../../../etc/shadow".to_owned()),
+            ("ID/GO-2025-0001.json", "B".repeat(64)),
+            ("ID/GO-2025-0001.json", "b".repeat(63)),
+            ("ID/GO-2025-0001.json", format!("{}/x", "b".repeat(62))),
+            ("ID/GO-2025-0001.json", String::new()),
+            ("../../x", ok.clone()),
+            ("snapshot/1", ok.clone()),
+        ] {
+            assert!(
+                parse_manifest(&manifest_with(path, &hash)).is_err(),
+                "{path} {hash}"
+            );
+        }
+        let no_index = serde_json::json!({ "synced": "2025-01-01T00:00:00Z", "files": {} });
+        assert!(parse_manifest(&serde_json::to_vec(&no_index).unwrap()).is_err());
+    }
+
+    #[test]
+    fn snapshot_names_are_times_the_mirror_could_have_written() {
+        let now = jiff::Timestamp::now();
+        assert_eq!(
+            snapshot_time(&format!("{:020}", now.as_millisecond())),
+            Some(jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap())
+        );
+        for bad in [
+            "99999999999999999999".to_owned(),
+            format!("{:020}", now.as_millisecond() + 2 * 86_400_000),
+            "1".to_owned(),
+            format!("{:021}", 1),
+            "0000000000000000000a".to_owned(),
+            "-0000000000000000001".to_owned(),
+        ] {
+            assert_eq!(snapshot_time(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn bundled_files_are_checked_against_their_names() {
+        let blob = b"{}";
+        let hash = sha256_hex(blob);
+        assert!(matches!(
+            check_bundled(&format!("vulndb/blob/{hash}"), blob),
+            Ok(BundledFile::Blob)
+        ));
+        assert!(check_bundled(&format!("vulndb/blob/{hash}"), b"{ }").is_err());
+        assert!(check_bundled("vulndb/blob/../../x", blob).is_err());
+        let manifest = manifest_with("ID/GO-2025-0001.json", &hash);
+        let synced = "2025-01-01T00:00:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_millisecond();
+        let Ok(BundledFile::Snapshot(named)) =
+            check_bundled(&format!("vulndb/snapshot/{synced:020}"), &manifest)
+        else {
+            panic!("a genuine snapshot");
+        };
+        assert!(named.contains(&(
+            "ID/GO-2025-0001.json".to_owned(),
+            format!("vulndb/blob/{hash}")
+        )));
+        // Named for another time than it holds.
+        assert!(check_bundled(&format!("vulndb/snapshot/{:020}", synced + 1), &manifest).is_err());
+        assert!(check_bundled("vulndb/other/x", blob).is_err());
+        assert!(
+            check_db_file(
+                "ID/GO-2025-0001.json",
+                br#"{"id":"GO-2025-0002","modified":"x"}"#
+            )
+            .is_err()
+        );
+        assert!(check_db_file(DB, br#"{"modified":"2025-01-01T00:00:00Z"}"#).is_ok());
+        assert!(check_db_file(DB, b"[]").is_err());
+    }
+
+    /// Blobs no snapshot names go, unless young; named ones stay.
+    #[tokio::test]
+    async fn gc_removes_old_orphan_blobs_only() {
+        use crate::store::DiskStore;
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskStore::open(dir.path()).unwrap();
+        let put = |bytes: &'static [u8]| {
+            let store = store.clone();
+            async move {
+                let hash = BlobHash::of(bytes);
+                store
+                    .put(&hash.key().unwrap(), Bytes::from_static(bytes))
+                    .await
+                    .unwrap();
+                hash
+            }
+        };
+        let named = put(b"named").await;
+        let orphan = put(b"orphan").await;
+        let young = put(b"young").await;
+        let text = manifest_with("ID/GO-2025-0001.json", &named.0);
+        let snapshot = Key::vulndb(&format!("snapshot/{:020}", 1_735_689_600_000u64)).unwrap();
+        store.put(&snapshot, text.into()).await.unwrap();
+        let old = std::time::SystemTime::now() - 2 * ORPHAN_GRACE;
+        for hash in [&named, &orphan] {
+            let path = dir.path().join(hash.key().unwrap().as_str());
+            fs_err::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        assert_eq!(remove_orphan_blobs(&store, true).await.unwrap(), 1);
+        assert!(
+            store.get(&orphan.key().unwrap()).await.unwrap().is_some(),
+            "a dry run removes nothing"
+        );
+        assert_eq!(remove_orphan_blobs(&store, false).await.unwrap(), 1);
+        assert!(store.get(&orphan.key().unwrap()).await.unwrap().is_none());
+        for kept in [&named, &young] {
+            assert!(store.get(&kept.key().unwrap()).await.unwrap().is_some());
+        }
+    }
+
+    /// Refreshes asked for while one is under way wait for it and share
+    /// its outcome: the upstream is asked once.
+    #[tokio::test]
+    async fn concurrent_refreshes_share_one() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let asked = Arc::new(AtomicUsize::new(0));
+        let counter = asked.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let counter = counter.clone();
+            async move {
+                match uri.path() {
+                    "/index/db.json" => {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        r#"{"modified":"2025-01-01T00:00:00Z"}"#
+                    }
+                    _ => "[]",
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(crate::store::DiskStore::open(dir.path()).unwrap());
+        let policy = Policy {
+            connect_timeout: Duration::from_secs(5),
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(5),
+            retries: 0,
+            breaker_threshold: 3,
+            breaker_cooldown: Duration::from_secs(1),
+            max_fetches: 4,
+            hedge: crate::upstream::HedgePolicy::Off,
+        };
+        let db = VulnDb::new(
+            &url,
+            reqwest::Client::new(),
+            &policy,
+            &[],
+            store,
+            Duration::MAX,
+        );
+        let (a, b, c) = tokio::join!(db.refresh(), db.refresh(), db.refresh());
+        for r in [a, b, c] {
+            assert_eq!(r.unwrap(), Refreshed::Updated { fetched: 0 });
+        }
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+        // Asked again once it is done: a refresh of its own.
+        assert_eq!(db.refresh().await.unwrap(), Refreshed::Unchanged);
+        assert_eq!(asked.load(Ordering::SeqCst), 2);
     }
 }

@@ -724,3 +724,235 @@ fn a_bundle_carries_a_vulnerability_database_snapshot() {
         assert_eq!(got.body, want, "/vuln/{path} differs from the upstream's");
     }
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `entries` (unsigned) with the file at `path` renamed `to` holding
+/// `data`, its manifest line to match.
+fn with_file(
+    entries: &[(String, Vec<u8>)],
+    path: &str,
+    to: &str,
+    data: &[u8],
+) -> Vec<(String, Vec<u8>)> {
+    let mut m: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
+    let file = m["files"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f["path"] == path)
+        .unwrap_or_else(|| panic!("{path} is not in the manifest"));
+    file["path"] = to.into();
+    file["size"] = data.len().into();
+    file["sha256"] = sha256_hex(data).into();
+    let mut out: Vec<(String, Vec<u8>)> = entries
+        .iter()
+        .filter(|(p, _)| p != "manifest.sig")
+        .map(|(p, d)| {
+            if p == path {
+                (to.to_owned(), data.to_vec())
+            } else {
+                (p.clone(), d.clone())
+            }
+        })
+        .collect();
+    out[0].1 = serde_json::to_vec(&m).unwrap();
+    out
+}
+
+/// A vulnerability database snapshot in a bundle is checked as the files
+/// it names are: one naming paths outside `vulndb/blob/`, one whose name
+/// (a time far ahead) would sort newest forever, and a blob that is not
+/// what its name says are each refused whole, even unsigned bundles
+/// imported with --allow-unsigned.
+#[test]
+fn crafted_vulndb_snapshots_in_a_bundle_are_refused_whole() {
+    use crate::support::vulndb::{self, Advisory};
+    let online = Online::start();
+    let app = online.project();
+    let root = fresh_dir("bundle-evil-vulndb-upstream");
+    vulndb::write(
+        &root,
+        &[Advisory::new(
+            "GO-2025-0101",
+            "example.com/vulnerable",
+            &[("v0", Some("v1.2.0"))],
+        )],
+        "2025-03-01T00:00:00Z",
+    );
+    let upstream = Mirror::serving(root.clone());
+    let dir = fresh_dir("bundle-evil-vulndb");
+    let bundle = dir.join("deps.bundle");
+    ok(
+        online.create(&app.join("go.sum"), &bundle, &["--vulndb", &upstream.url]),
+        "bundle create --vulndb",
+    );
+    let entries = unpack(&bundle);
+    let (snapshot, genuine) = entries
+        .iter()
+        .find(|(p, _)| p.starts_with("vulndb/snapshot/"))
+        .cloned()
+        .expect("a snapshot in the bundle");
+    let allow = ["--allow-unsigned"];
+
+    let mut traversal: serde_json::Value = serde_json::from_slice(&genuine).unwrap();
+    traversal["files"]["index/db.json"] = "../../sumdb/x/../../../../etc/passwd".into();
+    let path = dir.join("traversal.bundle");
+    pack(
+        &with_file(
+            &entries,
+            &snapshot,
+            &snapshot,
+            &serde_json::to_vec(&traversal).unwrap(),
+        ),
+        &path,
+    );
+    assert_refused(&path, &allow, &snapshot);
+
+    // A well-formed hash of nothing bundled or stored; the index's blob
+    // named as an entry.
+    let db = traversal["files"]["index/vulns.json"].clone();
+    for (file, hash, says) in [
+        (
+            "index/db.json",
+            serde_json::Value::from("0".repeat(64)),
+            "not in the bundle",
+        ),
+        ("ID/GO-2025-0101.json", db, "named for ID/GO-2025-0101.json"),
+    ] {
+        let mut named: serde_json::Value = serde_json::from_slice(&genuine).unwrap();
+        named["files"][file] = hash;
+        let path = dir.join("misnamed.bundle");
+        pack(
+            &with_file(
+                &entries,
+                &snapshot,
+                &snapshot,
+                &serde_json::to_vec(&named).unwrap(),
+            ),
+            &path,
+        );
+        assert_refused(&path, &allow, says);
+    }
+
+    let newest_forever = "vulndb/snapshot/99999999999999999999";
+    let path = dir.join("far-ahead.bundle");
+    pack(
+        &with_file(&entries, &snapshot, newest_forever, &genuine),
+        &path,
+    );
+    assert_refused(&path, &allow, newest_forever);
+
+    let (blob, data) = entries
+        .iter()
+        .find(|(p, _)| p.starts_with("vulndb/blob/"))
+        .cloned()
+        .unwrap();
+    let mut other = data.clone();
+    other.extend_from_slice(b"\n");
+    let path = dir.join("blob-mismatch.bundle");
+    pack(&with_file(&entries, &blob, &blob, &other), &path);
+    assert_refused(&path, &allow, &blob);
+}
+
+/// A file the store holds already is compared with the bundle's: a stored
+/// zip that differs (tampered with, or corrupt) fails the import, named,
+/// and nothing of the bundle is stored.
+#[test]
+fn an_import_over_a_stored_file_that_differs_is_refused() {
+    let online = Online::start();
+    let app = online.project();
+    let bundle = fresh_dir("bundle-over").join("deps.bundle");
+    ok(
+        online.create(&app.join("go.sum"), &bundle, &[]),
+        "bundle create",
+    );
+    let storage = fresh_dir("imported-over");
+    ok(
+        import(&bundle, &storage, &["--allow-unsigned"]),
+        "bundle import",
+    );
+    let zip = "github.com/modgate-test/gamma/v2/@v/v2.0.0.zip";
+    let mut bytes = fs_err::read(storage.join(zip)).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    fs_err::write(storage.join(zip), &bytes).unwrap();
+    // A file of the bundle removed: an import that stored anything would put it back.
+    let info = "github.com/modgate-test/gamma/v2/@v/v2.0.0.info";
+    fs_err::remove_file(storage.join(info)).unwrap();
+    let out = import(&bundle, &storage, &["--allow-unsigned"]);
+    let shown = text(&out);
+    assert!(
+        !out.status.success(),
+        "imported over a changed file:\n{shown}"
+    );
+    assert!(shown.contains(zip), "{shown}");
+    assert!(
+        !storage.join(info).exists(),
+        "stored part of a refused bundle"
+    );
+}
+
+/// A version whose go.mod declares another module path (recorded so in the
+/// checksum database, so every hash agrees) is not imported.
+#[test]
+fn a_go_mod_naming_another_module_is_refused() {
+    use crate::support::checksum_db::h1_of_zip;
+    prebuild();
+    let tree = fresh_dir("impostor-tree");
+    let (module, version) = ("example.com/impostor", "v1.0.0");
+    let go_mod = "module example.com/victim\n\ngo 1.21\n";
+    let zip = crate::support::mirror::write_version(
+        &tree,
+        module,
+        version,
+        go_mod,
+        &[
+            ("go.mod", go_mod.as_bytes()),
+            ("impostor.go", b"package impostor\n"),
+        ],
+        zip::CompressionMethod::Deflated,
+    );
+    let gosum = format!(
+        "{module} {version} {}\n{module} {version}/go.mod {}\n",
+        h1_of_zip(&fs_err::read(&zip).unwrap()),
+        modgate_zip::dirhash::hash_go_mod(go_mod.as_bytes())
+    );
+    let db = ChecksumDb::start(&gosum, Options::default());
+    let mirror = Mirror::serving(tree);
+    let storage = fresh_dir("impostor-online");
+    let online = Modgate::start_args_raw(&[
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        &mirror.url,
+        "--sumdb",
+        &db.gosumdb(),
+    ]);
+    let dir = fresh_dir("impostor-bundle");
+    let list = dir.join("deps.txt");
+    fs_err::write(&list, format!("{module}@{version}\n")).unwrap();
+    let bundle = dir.join("impostor.bundle");
+    ok(
+        modgate(&[
+            "bundle",
+            "create",
+            "--from",
+            list.to_str().unwrap(),
+            "--proxy",
+            &online.url,
+            "--sumdb",
+            &db.key,
+            "-o",
+            bundle.to_str().unwrap(),
+        ]),
+        "bundle create",
+    );
+    assert_refused(&bundle, &["--allow-unsigned"], "example.com/victim");
+}

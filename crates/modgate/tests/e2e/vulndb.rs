@@ -176,3 +176,167 @@ fn off_means_no_mirror_and_a_bad_upstream_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// Mirrors `advisories()` into a fresh store and stops: the store, the
+/// upstream's tree and the one snapshot written.
+fn mirrored(name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let root = fresh_dir(&format!("{name}-upstream"));
+    vulndb::write(&root, &advisories(), "2025-01-01T00:00:00Z");
+    let mut upstream = Mirror::serving(root.clone());
+    let storage = fresh_dir(&format!("{name}-storage"));
+    let mut modgate = start(&storage, &upstream.url);
+    eventually(Duration::from_secs(30), "first mirror", || {
+        same_as(&modgate.addr, &root).is_ok()
+    });
+    modgate.stop();
+    upstream.stop();
+    let snapshots: Vec<_> = fs_err::read_dir(storage.join("vulndb/snapshot"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(snapshots.len(), 1, "{snapshots:?}");
+    let snapshot = snapshots.into_iter().next().unwrap();
+    (root, storage, snapshot)
+}
+
+fn gone() -> String {
+    format!(
+        "http://127.0.0.1:{}",
+        crate::support::loopback::closed_port()
+    )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A snapshot in storage is not trusted either: one naming files outside
+/// `vulndb/blob/` (written by anything, with a name that sorts newest) is
+/// skipped, and the genuine one served.
+#[test]
+fn a_stored_snapshot_naming_files_outside_the_mirror_is_never_served() {
+    let (root, storage, snapshot) = mirrored("vulndb-evil-snapshot");
+    let secret = storage.parent().unwrap().join(format!(
+        "{}-secret",
+        storage.file_name().unwrap().to_str().unwrap()
+    ));
+    fs_err::write(&secret, "the host's secret\n").unwrap();
+    fs_err::write(storage.join("inside-secret"), "the store's secret\n").unwrap();
+    let mut evil: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(&snapshot).unwrap()).unwrap();
+    evil["files"]["index/db.json"] =
+        format!("../../../{}", secret.file_name().unwrap().to_str().unwrap()).into();
+    evil["files"]["index/vulns.json"] = "../../inside-secret".into();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let dir = storage.join("vulndb/snapshot");
+    for name in [
+        "99999999999999999999".to_owned(),
+        format!("{:020}", now + 5_000),
+    ] {
+        fs_err::write(dir.join(name), serde_json::to_vec(&evil).unwrap()).unwrap();
+    }
+    let modgate = start(&storage, &gone());
+    eventually(Duration::from_secs(30), "the stored snapshot", || {
+        http::get(&modgate.addr, "/vuln/index/db.json").status == 200
+    });
+    for path in ["/vuln/index/db.json", "/vuln/index/vulns.json"] {
+        let got = http::get(&modgate.addr, path).text();
+        assert!(!got.contains("secret"), "{path} served {got:?}");
+    }
+    same_as(&modgate.addr, &root).unwrap();
+}
+
+/// `modgate gc` removes blobs no snapshot names (a failed refresh's), but
+/// not those of a refresh that may still be under way (recent ones), and
+/// never one a snapshot names.
+#[test]
+fn gc_removes_orphan_vulndb_blobs_and_keeps_what_snapshots_name() {
+    let (root, storage, snapshot) = mirrored("vulndb-gc");
+    let blobs = storage.join("vulndb/blob");
+    let orphan = blobs.join(sha256_hex(b"{\"orphan\":1}"));
+    fs_err::write(&orphan, b"{\"orphan\":1}").unwrap();
+    let two_days_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 86_400);
+    fs_err::File::options()
+        .write(true)
+        .open(&orphan)
+        .unwrap()
+        .set_modified(two_days_ago)
+        .unwrap();
+    let recent = blobs.join(sha256_hex(b"{\"recent\":1}"));
+    fs_err::write(&recent, b"{\"recent\":1}").unwrap();
+    // The snapshot's blobs, as old as the orphan: kept for being named.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(&snapshot).unwrap()).unwrap();
+    let named: Vec<std::path::PathBuf> = manifest["files"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|h| blobs.join(h.as_str().unwrap()))
+        .collect();
+    for blob in &named {
+        fs_err::File::options()
+            .write(true)
+            .open(blob)
+            .unwrap()
+            .set_modified(two_days_ago)
+            .unwrap();
+    }
+
+    let out = modgate::run(
+        &[
+            "gc",
+            "--storage",
+            storage.to_str().unwrap(),
+            "--unused-for",
+            "3650d",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", modgate::text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["vulndb_blobs_removed"], 1, "{report}");
+    assert!(!orphan.exists(), "an orphan blob outlived gc");
+    assert!(recent.exists(), "a blob of a refresh under way went");
+    for blob in &named {
+        assert!(blob.exists(), "{} is named by the snapshot", blob.display());
+    }
+    let modgate = start(&storage, &gone());
+    eventually(Duration::from_secs(30), "the stored snapshot", || {
+        same_as(&modgate.addr, &root).is_ok()
+    });
+}
+
+/// An upstream that sends half a file and then nothing, the connection
+/// open: the refresh fails (within the idle timeout, not never) and the
+/// stored snapshot is still served.
+#[test]
+fn an_upstream_stalling_mid_body_fails_the_refresh_and_the_snapshot_stays() {
+    use crate::support::faulty::{Fault, Faulty};
+    let (root, storage, _) = mirrored("vulndb-stall");
+    // Changed upstream, so that the refresh must read files anew.
+    let mut entries = advisories();
+    entries[0].modified = "2025-03-01T00:00:00Z".to_owned();
+    let changed = fresh_dir("vulndb-stall-changed");
+    vulndb::write(&changed, &entries, "2025-03-01T00:00:00Z");
+    let stalling = Faulty::start(Fault::Stall, changed);
+    let modgate = start(&storage, &stalling.url);
+    eventually(
+        Duration::from_secs(60),
+        "the failed refresh on /readyz",
+        || {
+            http::get(&modgate.addr, "/readyz")
+                .text()
+                .contains("vulndb: upstream failing")
+        },
+    );
+    assert!(stalling.connections() > 0);
+    same_as(&modgate.addr, &root).unwrap();
+}

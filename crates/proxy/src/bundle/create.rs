@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::StreamExt as _;
-use modgate_module::escape::{escape_path, escape_version, unescape_path, unescape_version};
+use modgate_module::escape::{escape_path, unescape_path, unescape_version};
 use modgate_module::mvs::{Graph, ModVer, Summary};
 use modgate_module::{Info, gosum, modfile, version};
 use modgate_sumdb::SumdbSpec;
@@ -23,7 +23,7 @@ use super::{
 };
 use crate::ingest;
 use crate::protocol::{Kind, Request};
-use crate::store::{Body, DiskStore, Ext, FileReader, Key, Store};
+use crate::store::{Body, DiskStore, Ext, FileReader, Key, Store, StoreError};
 use crate::sumdb::Database as _;
 use crate::sumdb::client::Checksums;
 
@@ -204,14 +204,19 @@ pub async fn create(
             return Err(wrong("zip", &zip.h1, &r.zip_hash));
         }
         e.record = record.id;
-        let key = lookup_key(&name, &e.module, &e.version);
+        let key = Key::sumdb_lookup(&name, &e.module, &e.version)
+            .ok_or_else(|| BundleError::Key(format!("{}: no checksum database key", e.name())))?;
         lookups.push(staged_bytes(key, Bytes::from(carried.lookup(record))));
     }
     let mut files: Vec<Staged> = carried
         .tiles
         .iter()
-        .map(|(tile, data)| staged_bytes(Key::sumdb(&name, &tile.path()), data.clone()))
-        .collect();
+        .map(|(tile, data)| {
+            Key::sumdb(&name, &tile.path())
+                .map(|key| staged_bytes(key, data.clone()))
+                .map_err(StoreError::from)
+        })
+        .collect::<Result<_, _>>()?;
     let mut modules = Vec::new();
     for f in fetched {
         modules.push(f.entry);
@@ -650,9 +655,7 @@ async fn stored_versions(
         if pattern.is_some_and(|p| !modgate_module::pattern::match_prefix_patterns(p, &module)) {
             continue;
         }
-        let names = store
-            .list(&Key::from_escaped_path(&format!("{escaped}/@v")))
-            .await?;
+        let names = store.list(&Key::parse(&escaped)?.join("@v")?).await?;
         let marked: HashSet<&str> = names
             .iter()
             .filter_map(|n| n.strip_suffix(".ziphash"))
@@ -983,14 +986,6 @@ fn staged_bytes(key: Key, data: Bytes) -> Staged {
         sha256: hex(&Sha256::digest(&data)),
         content: Content::Memory(data),
     }
-}
-
-fn lookup_key(name: &str, module: &str, version: &str) -> Key {
-    let (em, ev) = (
-        escape_path(module).expect("checked module"),
-        escape_version(version).expect("checked version"),
-    );
-    Key::sumdb(name, &format!("lookup/{em}@{ev}"))
 }
 
 fn tree_of(r: &TreeRef) -> Result<Tree, BundleError> {

@@ -1,10 +1,12 @@
 //! `modgate bundle import`: a bundle checked whole (signature, every file's
-//! hash, every zip and go.mod against the manifest, every manifest entry
-//! against its lookup and the tiles proving it in the signed tree head, and
-//! that tree against the one the store knows), then stored. Files are
-//! staged in the store's temporary area first, so a bundle that fails any
-//! check leaves nothing visible; each stored file is atomic and skipped when
-//! present, so an interrupted import resumes.
+//! path as a storage key and its hash, every zip and go.mod against the
+//! manifest and its module, every manifest entry against its lookup and the
+//! tiles proving it in the signed tree head, and that tree against the one
+//! the store knows, every vulnerability database file against its name),
+//! then stored. Files are staged in the store's temporary area first, so a
+//! bundle that fails any check leaves nothing visible; a file the store
+//! holds already must be the bundle's byte for byte, and is skipped, so an
+//! interrupted import resumes.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -13,7 +15,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use modgate_module::Info;
-use modgate_module::escape::{escape_path, escape_version};
 use modgate_sumdb::note::{self, Ed25519Verifier, Verifier as _, VerifierList};
 use modgate_sumdb::tlog::{self, HASH_SIZE, Tile, TileHashReader, TileReader, Tree};
 use sha2::{Digest, Sha256};
@@ -126,10 +127,12 @@ pub async fn import(
         done.current = current.to_owned();
         progress(&done);
     })?;
+    check_vulndb(&manifest.files, &plan, &staged, opts.store.as_ref()).await?;
     let stored_head = stored_head(opts.store.as_ref(), &plan).await?;
     if let Some(head) = &stored_head {
         check_consistent(opts.store.as_ref(), &plan, &staged, head).await?;
     }
+    let present = check_present(&manifest, &plan, opts.store.as_ref()).await?;
 
     // Everything checked: store it, each version's zip hash after its zip,
     // the tree head last.
@@ -150,16 +153,16 @@ pub async fn import(
     let store = &opts.store;
     let mut staged = staged;
     for (i, f) in manifest.files.iter().enumerate() {
-        let key = Key::from_escaped_path(&f.path);
+        let key = &plan.keys[i];
         let temp = staged.paths[i].take().expect("every file staged");
-        if store.get(&key).await?.is_some() {
+        if present[i] {
             result.present += 1;
         } else {
             let file = fs_err::File::open(&*temp)
                 .map_err(BundleError::io(format!("reopening the staged {}", f.path)))?;
             let named = tempfile::NamedTempFile::from_parts(file.into_parts().0, temp);
-            store.put_file(&key, named).await?;
-            store.sync(&key).await?;
+            store.put_file(key, named).await?;
+            store.sync(key).await?;
             result.stored += 1;
             result.bytes += f.size;
         }
@@ -183,7 +186,7 @@ pub async fn import(
         progress(&done);
     }
     if stored_head.is_none_or(|h| h.tree.n < plan.tree.n) {
-        let key = Key::sumdb(&plan.name, &format!("verified/{}", plan.tree.n));
+        let key = Key::sumdb(&plan.name, &format!("verified/{}", plan.tree.n))?;
         if store.get(&key).await?.is_none() {
             store.put(&key, Bytes::from(plan.note.clone())).await?;
         }
@@ -207,6 +210,12 @@ struct Plan {
     files_of: Vec<[Option<usize>; 4]>,
     /// File index → tile.
     tiles: HashMap<usize, Tile>,
+    /// Each file's key, checked.
+    keys: Vec<Key>,
+    /// File path → index.
+    index: HashMap<String, usize>,
+    /// The vulnerability database's files (checked with their contents).
+    vulndb: Vec<usize>,
 }
 
 const INFO: usize = 0;
@@ -228,7 +237,8 @@ impl Plan {
         }
         let verifier =
             Ed25519Verifier::new(&db.key).map_err(|e| refused(format!("sumdb key: {e}")))?;
-        if verifier.name() != db.name || !is_clean_name(&db.name) {
+        // The name becomes directories of the store.
+        if verifier.name() != db.name || Key::sumdb(&db.name, "verified").is_err() {
             return Err(refused(format!(
                 "sumdb name {:?} does not fit its key",
                 db.name
@@ -245,9 +255,11 @@ impl Plan {
             ));
         }
 
-        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut keys = Vec::with_capacity(manifest.files.len());
         for (i, f) in manifest.files.iter().enumerate() {
-            if index.insert(f.path.as_str(), i).is_some() {
+            keys.push(Key::parse(&f.path).map_err(|e| refused(e.to_string()))?);
+            if index.insert(f.path.clone(), i).is_some() {
                 return Err(refused(format!("{} is listed twice", f.path)));
             }
         }
@@ -261,6 +273,9 @@ impl Plan {
             mod_only: HashMap::new(),
             files_of: Vec::new(),
             tiles: HashMap::new(),
+            keys,
+            index: HashMap::new(),
+            vulndb: Vec::new(),
         };
         let mut seen = HashSet::new();
         for (e, entry) in manifest.modules.iter().enumerate() {
@@ -296,17 +311,24 @@ impl Plan {
             plan.files_of.push(files);
         }
         let tile_prefix = format!("sumdb/{}/", db.name);
+        let vulndb_prefix = format!("{}/", crate::store::VULNDB);
         for (i, f) in manifest.files.iter().enumerate() {
-            // A vulnerability database snapshot: blobs are named by their
-            // hash, which the file's own check below holds them to.
-            if explained[i] || crate::vulndb::is_bundled_file(&f.path, &f.sha256) {
+            if explained[i] {
                 continue;
             }
+            // Checked with their contents, once staged (check_vulndb).
+            if f.path.starts_with(&vulndb_prefix) {
+                plan.vulndb.push(i);
+                continue;
+            }
+            // Only a tile's own path, as the tile names it.
             let tile = f
                 .path
                 .strip_prefix(&tile_prefix)
                 .and_then(|p| tlog::parse_tile_path(p).ok())
-                .filter(|t| t.l >= 0 && t.h == TILE_HEIGHT);
+                .filter(|t| {
+                    t.l >= 0 && t.h == TILE_HEIGHT && f.path == format!("{tile_prefix}{}", t.path())
+                });
             let Some(tile) = tile else {
                 return Err(refused(format!(
                     "{} is neither a listed version's file nor a hash tile",
@@ -318,30 +340,16 @@ impl Plan {
             }
             plan.tiles.insert(i, tile);
         }
+        plan.index = index;
         Ok(plan)
     }
-}
-
-/// The name is a store directory: no empty, `.` or `..` element.
-fn is_clean_name(name: &str) -> bool {
-    !name.contains('\\')
-        && name
-            .split('/')
-            .all(|e| !e.is_empty() && e != "." && e != "..")
 }
 
 /// An entry's info, mod, zip and lookup paths (the zip when it has one).
 fn entry_paths(db: &str, entry: &Entry) -> [Option<String>; 4] {
     let (m, v) = (entry.module.as_str(), entry.version.as_str());
     let key = |kind| Request::new(m, kind).key().map(|k| k.as_str().to_owned());
-    let lookup = match (escape_path(m), escape_version(v)) {
-        (Ok(em), Ok(ev)) => Some(
-            Key::sumdb(db, &format!("lookup/{em}@{ev}"))
-                .as_str()
-                .to_owned(),
-        ),
-        _ => None,
-    };
+    let lookup = Key::sumdb_lookup(db, m, v).map(|k| k.as_str().to_owned());
     [
         entry
             .zip
@@ -547,6 +555,17 @@ fn check_versions(
         }
         ingest::check_mod(&entry.module, &entry.version, &go_mod)
             .map_err(|e| refused(e.to_string()))?;
+        // The go command refuses such a go.mod ("module declares its path
+        // as"): stored, it would only answer requests for another module.
+        match modgate_module::modfile::module_path(&go_mod) {
+            Some(declared) if declared == entry.module => {}
+            declared => {
+                return Err(refused(format!(
+                    "its go.mod declares module {}",
+                    declared.unwrap_or_default()
+                )));
+            }
+        }
         if let (Some(z), Some(want)) = (zip, &entry.zip) {
             let h1 = ingest::check_zip(&entry.module, &entry.version, path_of(z))
                 .map_err(|e| refused(e.to_string()))?;
@@ -671,13 +690,104 @@ impl TileReader for StagedTiles<'_> {
     fn save_tiles(&self, _: &[Tile], _: &[Vec<u8>]) {}
 }
 
+/// Every vulnerability database file against its name: blobs hold what
+/// their names say; a snapshot is named as the mirror names them and names
+/// only blobs of the database's files, each in the bundle or the store and
+/// parsing as the file it is served as. A snapshot from storage is checked
+/// again when read; this keeps a bad one out of the store in the first place.
+async fn check_vulndb(
+    files: &[super::File],
+    plan: &Plan,
+    staged: &Staged,
+    store: &dyn Store,
+) -> Result<(), BundleError> {
+    let path_of = |i: usize| -> &Path { staged.paths[i].as_deref().expect("staged") };
+    for &i in &plan.vulndb {
+        let path = &files[i].path;
+        let bytes = read_staged(path_of(i), path)?;
+        let checked = crate::vulndb::check_bundled(path, &bytes)
+            .map_err(|e| BundleError::refused(path, e))?;
+        let crate::vulndb::BundledFile::Snapshot(named) = checked else {
+            continue;
+        };
+        for (served, blob) in named {
+            let bytes = match plan.index.get(&blob) {
+                Some(&b) => Bytes::from(read_staged(path_of(b), &blob)?),
+                None => {
+                    let stored = store.read_small(&Key::parse(&blob)?).await?;
+                    // A stored blob is held to its name as a bundled one is.
+                    stored
+                        .filter(|b| blob.ends_with(&hex(&Sha256::digest(b))))
+                        .ok_or_else(|| {
+                            BundleError::refused(
+                                path,
+                                format!(
+                                    "names {blob} for {served}: not in the bundle, nor stored intact"
+                                ),
+                            )
+                        })?
+                }
+            };
+            crate::vulndb::check_db_file(&served, &bytes).map_err(|e| {
+                BundleError::refused(path, format!("{blob}, named for {served}: {e}"))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Which files the store holds already, each compared with the bundle's:
+/// a stored object never changes, so one that differs (tampered with, or
+/// corrupt) would stay served whatever the bundle proves. Any difference
+/// refuses the bundle before anything is stored.
+async fn check_present(
+    manifest: &Manifest,
+    plan: &Plan,
+    store: &dyn Store,
+) -> Result<Vec<bool>, BundleError> {
+    let mut present = Vec::with_capacity(manifest.files.len());
+    for (i, f) in manifest.files.iter().enumerate() {
+        let key = &plan.keys[i];
+        let there = match store.get(key).await? {
+            Some(obj) => {
+                if hex(&obj.sha256().await?) != f.sha256 {
+                    return Err(BundleError::refused(
+                        key.as_str(),
+                        "the store holds other bytes under this key than the bundle (tampered with or corrupt: see `modgate verify --quarantine`)",
+                    ));
+                }
+                true
+            }
+            None => false,
+        };
+        present.push(there);
+        if let Some(entry) = plan.zip_of.get(&i).map(|&e| &manifest.modules[e]) {
+            let zip = entry.zip.as_ref().expect("a zip's entry has a zip");
+            let mark = Key::version_file(&entry.module, &entry.version, Ext::ZipHash)
+                .expect("checked version");
+            if let Some(stored) = store.read_small(&mark).await?
+                && stored != format!("{}\n", zip.h1).as_bytes()
+            {
+                return Err(BundleError::refused(
+                    mark.as_str(),
+                    format!(
+                        "the store holds another zip hash than the bundle's {}",
+                        zip.h1
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(present)
+}
+
 /// The newest tree of the database the store has verified.
 struct Head {
     tree: Tree,
 }
 
 async fn stored_head(store: &dyn Store, plan: &Plan) -> Result<Option<Head>, BundleError> {
-    let dir = Key::sumdb(&plan.name, "verified");
+    let dir = Key::sumdb(&plan.name, "verified")?;
     let newest = store
         .list(&dir)
         .await?
@@ -687,7 +797,7 @@ async fn stored_head(store: &dyn Store, plan: &Plan) -> Result<Option<Head>, Bun
     let Some(n) = newest else {
         return Ok(None);
     };
-    let key = Key::sumdb(&plan.name, &format!("verified/{n}"));
+    let key = Key::sumdb(&plan.name, &format!("verified/{n}"))?;
     let Some(note) = store.read_small(&key).await? else {
         return Ok(None);
     };
@@ -752,7 +862,9 @@ async fn check_consistent(
             let size = tile.w as usize * HASH_SIZE;
             let mut found = None;
             for t in [tile, full] {
-                if let Some(data) = store.read_small(&Key::sumdb(&plan.name, &t.path())).await?
+                if let Some(data) = store
+                    .read_small(&Key::sumdb(&plan.name, &t.path())?)
+                    .await?
                     && data.len() == t.w as usize * HASH_SIZE
                 {
                     found = Some(data.slice(..size));

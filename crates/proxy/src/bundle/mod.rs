@@ -147,6 +147,12 @@ pub enum BundleError {
     Key(String),
 }
 
+impl From<crate::store::KeyError> for BundleError {
+    fn from(e: crate::store::KeyError) -> Self {
+        BundleError::Store(e.into())
+    }
+}
+
 impl BundleError {
     pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
         let what = what.into();

@@ -59,8 +59,15 @@ impl DiskStore {
         self
     }
 
-    fn path(&self, key: &Key) -> PathBuf {
-        self.root.join(key.as_str())
+    /// Where `key` lives: below the root, whatever the key holds (keys are
+    /// checked when built; this holds even if one were not).
+    fn path(&self, key: &Key) -> Result<PathBuf, StoreError> {
+        use std::path::Component;
+        let rel = Path::new(key.as_str());
+        if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(StoreError::Outside(key.as_str().to_owned()));
+        }
+        Ok(self.root.join(rel))
     }
 }
 
@@ -156,13 +163,13 @@ fn commit(
 #[async_trait]
 impl Store for DiskStore {
     async fn get(&self, key: &Key) -> Result<Option<Object>, StoreError> {
-        let path = self.path(key);
+        let path = self.path(key)?;
         Ok(tokio::task::spawn_blocking(move || read_object(&path)).await??)
     }
 
     async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError> {
         let mut file = self.temp_file()?;
-        let (dest, mode, created) = (self.path(key), self.mode, self.created.clone());
+        let (dest, mode, created) = (self.path(key)?, self.mode, self.created.clone());
         tokio::task::spawn_blocking(move || {
             file.write_all(&data)?;
             commit(file, &dest, mode, &created)
@@ -172,13 +179,13 @@ impl Store for DiskStore {
     }
 
     async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
-        let (dest, mode, created) = (self.path(key), self.mode, self.created.clone());
+        let (dest, mode, created) = (self.path(key)?, self.mode, self.created.clone());
         tokio::task::spawn_blocking(move || commit(file, &dest, mode, &created)).await??;
         Ok(())
     }
 
     async fn sync(&self, key: &Key) -> Result<(), StoreError> {
-        let path = self.path(key);
+        let path = self.path(key)?;
         let leaf = path.parent().expect("store keys have a parent").to_owned();
         // The leaf's entry for the object, and every new ancestor's entry
         // in its parent.
@@ -205,7 +212,7 @@ impl Store for DiskStore {
     }
 
     async fn list(&self, dir: &Key) -> Result<Vec<String>, StoreError> {
-        let path = self.path(dir);
+        let path = self.path(dir)?;
         let names = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<String>> {
             let entries = match std::fs::read_dir(&path) {
                 Ok(e) => e,
@@ -233,7 +240,7 @@ impl Store for DiskStore {
     }
 
     async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError> {
-        let path = self.path(dir);
+        let path = self.path(dir)?;
         let files = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<(String, Stat)>> {
             let entries = match std::fs::read_dir(&path) {
                 Ok(e) => e,
@@ -265,7 +272,7 @@ impl Store for DiskStore {
     }
 
     async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
-        let from = self.path(key);
+        let from = self.path(key)?;
         let to = self.root.join(super::QUARANTINE).join(key.as_str());
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             fs_err::create_dir_all(to.parent().expect("store keys have a parent"))?;
@@ -277,7 +284,7 @@ impl Store for DiskStore {
     }
 
     async fn stat(&self, key: &Key) -> Result<Option<Stat>, StoreError> {
-        let path = self.path(key);
+        let path = self.path(key)?;
         Ok(
             tokio::task::spawn_blocking(move || match std::fs::metadata(&path) {
                 Ok(meta) if meta.is_file() => Ok(Some(Stat {
@@ -293,7 +300,7 @@ impl Store for DiskStore {
     }
 
     async fn remove(&self, key: &Key) -> Result<(), StoreError> {
-        let path = self.path(key);
+        let path = self.path(key)?;
         tokio::task::spawn_blocking(move || match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fs_err_wrap(e, &path)),
             _ => Ok(()),
@@ -372,12 +379,12 @@ mod tests {
             .await
             .unwrap();
         store
-            .put(&Key::vulndb("blob/ab"), Bytes::from_static(b"{}"))
+            .put(&Key::vulndb("blob/ab").unwrap(), Bytes::from_static(b"{}"))
             .await
             .unwrap();
         store
             .put(
-                &Key::sumdb("sum.golang.org", "lookup/x@v1.0.0"),
+                &Key::sumdb("sum.golang.org", "lookup/x@v1.0.0").unwrap(),
                 Bytes::from_static(b"l"),
             )
             .await
@@ -415,7 +422,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let k = key(super::super::Ext::Info);
         let mode_of = |store: &DiskStore| {
-            std::fs::metadata(store.path(&k))
+            std::fs::metadata(store.path(&k).unwrap())
                 .unwrap()
                 .permissions()
                 .mode()
@@ -463,5 +470,32 @@ mod tests {
         assert!(path.exists());
         DiskStore::open(dir.path()).unwrap();
         assert!(!path.exists());
+    }
+
+    /// Defence in depth: a key that slipped past [`Key::parse`] still
+    /// cannot reach outside the root, for any operation.
+    #[tokio::test]
+    async fn keys_outside_the_root_are_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        fs_err::write(dir.path().join("secret"), "s").unwrap();
+        let store = DiskStore::open(&root).unwrap();
+        for bad in ["../secret", "/etc/passwd", "a/../../secret", "./x"] {
+            let key = Key(bad.to_owned());
+            let outside = |r: Result<(), StoreError>| {
+                assert!(matches!(r, Err(StoreError::Outside(_))), "{bad}: {r:?}");
+            };
+            outside(store.get(&key).await.map(drop));
+            outside(store.put(&key, Bytes::from_static(b"x")).await);
+            outside(store.list(&key).await.map(drop));
+            outside(store.stat(&key).await.map(drop));
+            outside(store.remove(&key).await);
+            outside(store.set_aside(&key).await);
+            outside(store.sync(&key).await);
+        }
+        assert_eq!(
+            fs_err::read_to_string(dir.path().join("secret")).unwrap(),
+            "s"
+        );
     }
 }

@@ -30,6 +30,12 @@ pub enum StoreError {
     /// Stored bytes that are not what their hash says.
     #[error("stored object damaged: {0}")]
     Mismatch(String),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A key whose path would leave the store's root (never built by
+    /// [`Key::parse`]; refused again where the path is made).
+    #[error("{0:?} is outside the store")]
+    Outside(String),
 }
 
 impl StoreError {
@@ -40,6 +46,7 @@ impl StoreError {
             StoreError::Io(e) => e.kind().to_string(),
             StoreError::Task(_) => "task failed".to_owned(),
             StoreError::Mismatch(_) => "damaged object".to_owned(),
+            StoreError::Key(_) | StoreError::Outside(_) => "invalid key".to_owned(),
         }
     }
 }
@@ -73,30 +80,83 @@ impl Ext {
     }
 }
 
-/// A storage key. Built only from escaped, validated module paths and
-/// versions, so it can never name a file outside the store.
+/// Why a path is not a storage key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("{0:?} is not a storage key: an empty, `.` or `..` element")]
+    Element(String),
+    #[error("{0:?} is not a storage key: a character outside [A-Za-z0-9._~!+@:-]")]
+    Character(String),
+    #[error("storage key of {0} bytes, over {MAX_KEY}")]
+    TooLong(usize),
+}
+
+/// Longest key: S3's limit, and far beyond any module path.
+const MAX_KEY: usize = 1024;
+/// Longest element: what file systems name.
+const MAX_ELEMENT: usize = 255;
+
+/// A storage key: a relative path of non-empty elements, none `.` or
+/// `..`, of escaped-path characters only (no separators but `/`, no
+/// control, space or backslash), so that it can never name a file outside
+/// the store. Every constructor checks it ([`Key::parse`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key(String);
 
 impl Key {
+    /// The one check every key passes, whatever it is built from (a
+    /// request, a bundle, an upstream's JSON, a listing).
+    pub fn parse(path: &str) -> Result<Self, KeyError> {
+        if path.len() > MAX_KEY {
+            return Err(KeyError::TooLong(path.len()));
+        }
+        for element in path.split('/') {
+            if element.is_empty()
+                || element == "."
+                || element == ".."
+                || element.len() > MAX_ELEMENT
+            {
+                return Err(KeyError::Element(path.to_owned()));
+            }
+            if !element.bytes().all(is_key_byte) {
+                return Err(KeyError::Character(path.to_owned()));
+            }
+        }
+        Ok(Key(path.to_owned()))
+    }
+
+    /// The store's top directory, to list it.
+    pub fn root() -> Self {
+        Key(String::new())
+    }
+
+    /// `self/name`: an object or directory listed under `self`.
+    pub fn join(&self, name: &str) -> Result<Self, KeyError> {
+        if self.0.is_empty() {
+            return Key::parse(name);
+        }
+        Key::parse(&format!("{}/{name}", self.0))
+    }
+
     /// `module/@v/version.ext`, from an already validated module path and version.
     pub fn version_file(module: &str, version: &str, ext: Ext) -> Option<Self> {
         let m = modgate_module::escape::escape_path(module).ok()?;
         let v = modgate_module::escape::escape_version(version).ok()?;
-        Some(Key(format!("{m}/@v/{v}.{}", ext.as_str())))
+        Key::parse(&format!("{m}/@v/{v}.{}", ext.as_str())).ok()
     }
 
-    /// The key of a validated, escaped GOPROXY path (`m/@v/v1.0.0.zip`).
-    pub(crate) fn from_escaped_path(path: &str) -> Self {
-        Key(path.to_owned())
-    }
-
-    /// The directory holding a module's versions.
     /// A checksum database file, where a GOMODCACHE keeps it
-    /// (`sumdb/<name>/lookup/…`, `sumdb/<name>/tile/…`). `path` must be
-    /// relative, clean and free of `..`: callers build it from parsed parts.
-    pub fn sumdb(name: &str, path: &str) -> Self {
-        Key(format!("sumdb/{name}/{path}"))
+    /// (`sumdb/<name>/lookup/…`, `sumdb/<name>/tile/…`).
+    pub fn sumdb(name: &str, path: &str) -> Result<Self, KeyError> {
+        Key::parse(&format!("sumdb/{name}/{path}"))
+    }
+
+    /// The lookup of `module@version` in checksum database `name`
+    /// (`sumdb/<name>/lookup/<module>@<version>`, escaped).
+    pub fn sumdb_lookup(name: &str, module: &str, version: &str) -> Option<Self> {
+        let m = modgate_module::escape::escape_path(module).ok()?;
+        let v = modgate_module::escape::escape_version(version).ok()?;
+        Key::sumdb(name, &format!("lookup/{m}@{v}")).ok()
     }
 
     /// The marker saying `module@version` was served on `day` (days since
@@ -106,23 +166,29 @@ impl Key {
     pub fn access(day: u64, module: &str, version: &str) -> Option<Self> {
         let m = modgate_module::escape::escape_path(module).ok()?;
         let v = modgate_module::escape::escape_version(version).ok()?;
-        Some(Key(format!("{ACCESS}/{day}/{}@{v}", m.replace('/', ":"))))
+        Key::parse(&format!("{ACCESS}/{day}/{}@{v}", m.replace('/', ":"))).ok()
     }
 
-    /// A file of the vulnerability database mirror (`vulndb/…`); `path`
-    /// is built by the mirror from validated parts, as for [`Key::sumdb`].
-    pub fn vulndb(path: &str) -> Self {
-        Key(format!("{VULNDB}/{path}"))
+    /// A file of the vulnerability database mirror (`vulndb/…`).
+    pub fn vulndb(path: &str) -> Result<Self, KeyError> {
+        Key::parse(&format!("{VULNDB}/{path}"))
     }
 
+    /// The directory holding a module's versions.
     pub fn versions_dir(module: &str) -> Option<Self> {
         let m = modgate_module::escape::escape_path(module).ok()?;
-        Some(Key(format!("{m}/@v")))
+        Key::parse(&format!("{m}/@v")).ok()
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// What escaped module paths and versions, checksum database and
+/// vulnerability database paths and modgate's own names are made of.
+fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"._~!+@:-".contains(&b)
 }
 
 impl fmt::Display for Key {
@@ -234,6 +300,31 @@ impl Object {
         }
     }
 
+    /// The SHA-256 of the whole body, read through (to compare a stored
+    /// object with other bytes without holding it in memory).
+    pub async fn sha256(self) -> Result<[u8; 32], StoreError> {
+        use sha2::Digest as _;
+        let size = self.size;
+        match self.body {
+            Body::Bytes(b) => Ok(sha2::Sha256::digest(&b).into()),
+            Body::File(f) => Ok(tokio::task::spawn_blocking(move || {
+                let mut hash = sha2::Sha256::new();
+                std::io::copy(&mut FileReader::new(f, size), &mut hash)?;
+                Ok::<_, std::io::Error>(hash.finalize().into())
+            })
+            .await??),
+            Body::Remote(remote) => {
+                use futures::TryStreamExt as _;
+                let mut hash = sha2::Sha256::new();
+                let mut chunks = remote.chunks(0, size);
+                while let Some(chunk) = chunks.try_next().await? {
+                    hash.update(&chunk);
+                }
+                Ok(hash.finalize().into())
+            }
+        }
+    }
+
     /// Writes the whole body into `file` (staging a copy in another store).
     pub async fn write_into(self, file: NamedTempFile) -> Result<NamedTempFile, StoreError> {
         use std::io::Write as _;
@@ -327,9 +418,9 @@ impl dyn Store {
     /// operator put inside the store (`--vcs-dir`), say.
     pub async fn modules(&self) -> Result<Vec<String>, StoreError> {
         let mut modules = Vec::new();
-        let mut dirs = vec![String::new()];
+        let mut dirs = vec![Key::root()];
         while let Some(dir) = dirs.pop() {
-            for name in self.list(&Key::from_escaped_path(&dir)).await? {
+            for name in self.list(&dir).await? {
                 // No module path element starts with a dot; the first is a
                 // lower-case domain name (`sumdb` and the vulnerability
                 // database have no dot).
@@ -339,15 +430,14 @@ impl dyn Store {
                             b == b'-' || b == b'.' || b.is_ascii_lowercase() || b.is_ascii_digit()
                         })
                 };
-                if name.starts_with('.') || (dir.is_empty() && !first_element()) {
+                if name.starts_with('.') || (dir.as_str().is_empty() && !first_element()) {
                     continue;
                 }
                 if name == "@v" {
-                    modules.push(dir.clone());
-                } else if dir.is_empty() {
-                    dirs.push(name);
-                } else {
-                    dirs.push(format!("{dir}/{name}"));
+                    modules.push(dir.as_str().to_owned());
+                } else if let Ok(sub) = dir.join(&name) {
+                    // Anything else is no module path element.
+                    dirs.push(sub);
                 }
             }
         }
@@ -358,10 +448,10 @@ impl dyn Store {
     /// The versions of the module stored under `escaped_module` (from
     /// [`modules`](Self::modules)) with their artifacts, by version.
     pub async fn versions(&self, escaped_module: &str) -> Result<Vec<StoredVersion>, StoreError> {
-        let dir = format!("{escaped_module}/@v");
+        let dir = Key::parse(escaped_module)?.join("@v")?;
         let mut by_version: std::collections::BTreeMap<String, StoredVersion> =
             std::collections::BTreeMap::new();
-        for (name, stat) in self.list_files(&Key::from_escaped_path(&dir)).await? {
+        for (name, stat) in self.list_files(&dir).await? {
             let Some((stem, ext)) = name.rsplit_once('.') else {
                 continue;
             };
@@ -375,7 +465,9 @@ impl dyn Store {
             let Ok(version) = modgate_module::escape::unescape_version(stem) else {
                 continue;
             };
-            let key = Key::from_escaped_path(&format!("{dir}/{name}"));
+            let Ok(key) = dir.join(&name) else {
+                continue;
+            };
             by_version
                 .entry(version.clone())
                 .or_insert_with(|| StoredVersion {
@@ -393,6 +485,86 @@ impl dyn Store {
         match self.get(key).await? {
             Some(obj) => obj.read_small().await.map(Some),
             None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_relative_clean_paths_of_escaped_characters() {
+        for ok in [
+            "github.com/!azure/go/@v/v1.0.0+incompatible.zip",
+            "sumdb/sum.golang.org/tile/8/0/x001/234.p/5",
+            ".access/20000/example.com:a@v1.0.0",
+            "vulndb/snapshot/00000001733600000000",
+        ] {
+            assert_eq!(Key::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "..",
+            "a/./b",
+            "a//b",
+            "a/",
+            "a\\..\\b",
+            "a/b\0c",
+            "a/b\nc",
+            "a b",
+            "a/%2e%2e/b",
+            "ä",
+            "C:x",
+        ] {
+            if bad == "C:x" {
+                // A drive prefix means nothing on Unix: one element.
+                assert!(Key::parse(bad).is_ok());
+                continue;
+            }
+            assert!(Key::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Key::parse(&"a/".repeat(600)).is_err());
+        assert!(Key::parse(&"a".repeat(256)).is_err());
+        assert!(Key::sumdb("sum.golang.org", "../../x").is_err());
+        assert!(Key::sumdb("..", "lookup/x@v1.0.0").is_err());
+        assert!(Key::vulndb("blob/../../../etc/shadow").is_err());
+        assert!(Key::root().join("../x").is_err());
+        assert!(Key::root().join("a/b").is_ok());
+        assert_eq!(Key::parse("a").unwrap().join("b").unwrap().as_str(), "a/b");
+    }
+
+    proptest::proptest! {
+        /// Whatever the input, a key that is built names a path below the
+        /// store's root: no `..`, `.` or empty element, nothing absolute.
+        #[test]
+        fn no_key_escapes_the_store(
+            path in "[a-z./\\\\:@!~+%\\x00\\n -]{0,40}",
+            name in proptest::prelude::any::<String>(),
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        ) {
+            let raw = String::from_utf8_lossy(&raw).into_owned();
+            let built = [
+                Key::parse(&path),
+                Key::parse(&name),
+                Key::parse(&raw),
+                Key::sumdb(&name, &path),
+                Key::vulndb(&path),
+                Key::vulndb(&format!("blob/{raw}")),
+                Key::parse("a").and_then(|k| k.join(&name)),
+            ];
+            for key in built.into_iter().flatten() {
+                let s = key.as_str();
+                proptest::prop_assert!(!s.is_empty());
+                proptest::prop_assert!(s.split('/').all(|e| !e.is_empty() && e != "." && e != ".."));
+                let below = std::path::Path::new(s)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+                proptest::prop_assert!(below, "{s:?}");
+                proptest::prop_assert!(s.bytes().all(|b| b == b'/' || is_key_byte(b)));
+            }
         }
     }
 }

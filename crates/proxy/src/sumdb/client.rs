@@ -115,11 +115,7 @@ impl Checksums {
             .map_err(|e| bad(format!("checksum database key {key:?}: {e}")))?;
         let name = verifier.name().to_owned();
         // The name becomes directories of the store.
-        if name
-            .split('/')
-            .any(|e| e.is_empty() || e == "." || e == "..")
-            || name.contains('\\')
-        {
+        if Key::sumdb(&name, "verified").is_err() {
             return Err(bad(format!(
                 "checksum database name {name:?} is not a clean relative path"
             )));
@@ -516,8 +512,10 @@ impl Inner {
         Fail::Corrupt(detail)
     }
 
-    fn key(&self, path: &str) -> Key {
-        Key::sumdb(&self.name, path)
+    /// Where `path` (made of parsed parts) is kept; the name was checked
+    /// at start, so only a bad path fails.
+    fn key(&self, path: &str) -> Result<Key, Fail> {
+        Key::sumdb(&self.name, path).map_err(|e| Fail::NotFound(e.to_string()))
     }
 
     /// The lookup answer for `module@version`, proven: from the store, or
@@ -544,7 +542,7 @@ impl Inner {
         version: &str,
     ) -> Result<Bytes, Fail> {
         let path = format!("lookup/{em}@{ev}");
-        let key = self.key(&path);
+        let key = self.key(&path)?;
         if let Some(body) = self.stored(&key).await {
             match self.parse_lookup(&body, module, version) {
                 Ok(_) => {
@@ -636,7 +634,7 @@ impl Inner {
     }
 
     async fn load_head(&self) -> Result<(), Fail> {
-        let dir = self.key("verified");
+        let dir = self.key("verified")?;
         let names = self
             .store
             .list(&dir)
@@ -645,7 +643,7 @@ impl Inner {
         let Some(n) = names.iter().filter_map(|n| n.parse::<u64>().ok()).max() else {
             return Ok(());
         };
-        let key = self.key(&format!("verified/{n}"));
+        let key = self.key(&format!("verified/{n}"))?;
         let Some(note) = self.stored(&key).await else {
             return Err(Fail::Unavailable(format!("reading {key}")));
         };
@@ -679,7 +677,7 @@ impl Inner {
                 }
                 *head = Some(new.clone());
             }
-            let key = self.key(&format!("verified/{}", new.tree.n));
+            let key = self.key(&format!("verified/{}", new.tree.n))?;
             self.put(&key, new.note).await;
             // Forgetting it would let a fork of the log pass after a crash.
             if let Err(e) = self.store.sync(&key).await {
@@ -740,7 +738,7 @@ impl Inner {
                     .map(|t| (t, gathered.have[&t].clone()))
                     .collect();
                 for (tile, data) in proven {
-                    self.put(&self.key(&tile.path()), data).await;
+                    self.put(&self.key(&tile.path())?, data).await;
                 }
                 return Ok((result, gathered.have));
             }
@@ -777,7 +775,8 @@ impl Inner {
             w: 1 << tile.h,
             ..tile
         };
-        if let Some(data) = self.stored(&self.key(&tile.path())).await
+        if let Ok(key) = self.key(&tile.path())
+            && let Some(data) = self.stored(&key).await
             && data.len() == size
         {
             metric::sumdb_cache("tile", true);
@@ -785,7 +784,8 @@ impl Inner {
         }
         // Only proven tiles are stored, so a prefix of a stored one is proven.
         if full != tile
-            && let Some(data) = self.stored(&self.key(&full.path())).await
+            && let Ok(key) = self.key(&full.path())
+            && let Some(data) = self.stored(&key).await
             && data.len() == full.w as usize * HASH_SIZE
         {
             metric::sumdb_cache("tile", true);
@@ -824,7 +824,7 @@ impl Inner {
 
     async fn answer_tile(self: &Arc<Self>, tile: Tile) -> Result<SumdbAnswer, Fail> {
         let path = tile.path();
-        let key = self.key(&path);
+        let key = self.key(&path)?;
         let answer = |body| SumdbAnswer {
             body,
             immutable: true,

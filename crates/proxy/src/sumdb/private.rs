@@ -340,7 +340,7 @@ impl Inner {
         }
         loop {
             let id = self.read().records.len() as u64;
-            let record = record_key(&self.name, id);
+            let record = record_key(&self.name, id)?;
             if self.put_or_read(&record, Bytes::from(text.clone())).await? == text.as_bytes() {
                 crate::lock(&self.written).push((id, text.clone()));
                 self.write().append(key, text)?;
@@ -369,7 +369,8 @@ impl Inner {
     async fn catch_up(&self) -> Result<bool, PrivateError> {
         let mut id = self.read().records.len() as u64;
         let start = id;
-        while let Some(data) = read_small(self.store.as_ref(), &record_key(&self.name, id)).await? {
+        while let Some(data) = read_small(self.store.as_ref(), &record_key(&self.name, id)?).await?
+        {
             let (key, text) = parse_record(id, &data)?;
             let mut st = self.write();
             if let Some(first) = st.index.get(&key) {
@@ -413,7 +414,7 @@ impl Inner {
     async fn check_fork(&self) -> Result<Option<String>, PrivateError> {
         let written = std::mem::take(&mut *crate::lock(&self.written));
         for (id, text) in written {
-            let key = record_key(&self.name, id);
+            let key = record_key(&self.name, id)?;
             let stored = read_small(self.store.as_ref(), &key).await?;
             if stored.as_deref() != Some(text.as_bytes()) {
                 return Ok(Some(format!(
@@ -428,7 +429,7 @@ impl Inner {
         if signed.is_empty() {
             return Ok(None);
         }
-        let key = tree_key(&self.name, n);
+        let key = tree_key(&self.name, n)?;
         let stored = read_small(self.store.as_ref(), &key).await?;
         if stored.as_deref() != Some(&signed[..]) {
             return Ok(Some(format!(
@@ -453,7 +454,7 @@ impl Inner {
         let signed = note::sign(&note, &[&self.signer])
             .map_err(|e| PrivateError::Key(format!("signing the tree head: {e}")))?;
         let signed = Bytes::from(signed);
-        self.put_once(&tree_key(&self.name, tree.n), signed.clone())
+        self.put_once(&tree_key(&self.name, tree.n)?, signed.clone())
             .await?;
         let mut st = self.write();
         st.tree = tree;
@@ -573,12 +574,17 @@ fn index_key(module: &str, version: &str) -> String {
     format!("{module}@{version}")
 }
 
-fn record_key(name: &str, id: u64) -> Key {
-    Key::sumdb(name, &format!("log/record/{id}"))
+fn record_key(name: &str, id: u64) -> Result<Key, PrivateError> {
+    log_key(name, &format!("log/record/{id}"))
 }
 
-fn tree_key(name: &str, n: u64) -> Key {
-    Key::sumdb(name, &format!("log/tree/{n}"))
+fn tree_key(name: &str, n: u64) -> Result<Key, PrivateError> {
+    log_key(name, &format!("log/tree/{n}"))
+}
+
+/// A key of the log; the name was checked when the key file was read.
+fn log_key(name: &str, path: &str) -> Result<Key, PrivateError> {
+    Key::sumdb(name, path).map_err(|e| PrivateError::Key(e.to_string()))
 }
 
 fn conflict(name: &str, key: &str, have: &str) -> PrivateError {
@@ -631,7 +637,7 @@ async fn probe_create_only(name: &str, store: &dyn Store) -> Result<(), PrivateE
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).map_err(|e| PrivateError::Key(format!("no randomness: {e}")))?;
     let hex: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-    let key = Key::sumdb(name, &format!("probe/{hex}"));
+    let key = log_key(name, &format!("probe/{hex}"))?;
     for data in [&b"first"[..], &b"second"[..]] {
         store
             .put(&key, Bytes::from_static(data))
@@ -670,8 +676,8 @@ async fn load(
     // record a listed head covers is listed below, even while other
     // replicas append (records listed first could miss those of a head
     // signed in between).
-    let heads = list_ids(store, &Key::sumdb(name, "log/tree")).await?;
-    let ids = list_ids(store, &Key::sumdb(name, "log/record")).await?;
+    let heads = list_ids(store, &log_key(name, "log/tree")?).await?;
+    let ids = list_ids(store, &log_key(name, "log/record")?).await?;
     if let Some((missing, _)) = ids.iter().enumerate().find(|&(i, &id)| i as u64 != id) {
         return Err(PrivateError::Corrupt(format!(
             "record {missing} is missing (records up to {} are stored)",
@@ -680,7 +686,7 @@ async fn load(
     }
     let texts: Vec<Bytes> = futures::stream::iter(ids)
         .map(|id| async move {
-            let key = record_key(name, id);
+            let key = record_key(name, id)?;
             read_small(store, &key)
                 .await?
                 .ok_or_else(|| PrivateError::Corrupt(format!("{key} vanished")))
@@ -708,7 +714,7 @@ async fn load(
     let Some(&n) = heads.last() else {
         return Ok(state);
     };
-    let key = tree_key(name, n);
+    let key = tree_key(name, n)?;
     let signed = read_small(store, &key)
         .await?
         .ok_or_else(|| PrivateError::Corrupt(format!("{key} vanished")))?;
@@ -1082,7 +1088,7 @@ mod tests {
         let store = f.store();
         store
             .put(
-                &record_key("sumdb.corp.example", 1),
+                &record_key("sumdb.corp.example", 1).unwrap(),
                 text_of("corp.example/b", ZIP).into(),
             )
             .await

@@ -190,7 +190,7 @@ pub(crate) async fn ok(sums: &Checksums, module: &str) {
 }
 
 pub(crate) async fn stored(store: &Arc<dyn Store>, path: &str) -> Option<Bytes> {
-    let object = store.get(&Key::sumdb(NAME, path)).await.unwrap()?;
+    let object = store.get(&Key::sumdb(NAME, path).ok()?).await.unwrap()?;
     Some(object.read_small().await.unwrap())
 }
 

@@ -22,6 +22,8 @@ pub enum Fault {
     Truncate,
     /// Promise more bytes than the body has, send the body, close.
     WrongLength,
+    /// Promise the whole body, send half, then nothing more, connection open.
+    Stall,
     /// Serve garbage for every .zip, the truth for the rest.
     GarbageZip,
 }
@@ -163,6 +165,13 @@ fn handle(
         Fault::WrongLength => {
             head(&mut stream, body.len() + 100).and_then(|()| stream.write_all(&body))
         }
+        Fault::Stall => head(&mut stream, body.len())
+            .and_then(|()| stream.write_all(&body[..body.len() / 2]))
+            .map(|()| {
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }),
         Fault::GarbageZip if path.ends_with(".zip") => {
             let garbage = vec![0x5a; body.len()];
             head(&mut stream, garbage.len()).and_then(|()| stream.write_all(&garbage))
