@@ -228,6 +228,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     }
                 } => {},
                 () = async {
+                    // Beside serving: a version it has not finished is not listed meanwhile.
+                    if !config.private.is_empty()
+                        && let Err(e) = watching.proxy.repair_private().await
+                    {
+                        tracing::error!(error = %e, "start-up check of private modules' versions failed");
+                    }
+                    tracing::info!("start-up check of private modules' versions done");
+                    std::future::pending().await
+                } => {},
+                () = async {
                     match watching.proxy.log() {
                         Some(log) => log.watch().await,
                         None => std::future::pending().await,

@@ -10,11 +10,11 @@ use crate::support::mirror::{Behaviour, Mirror};
 use crate::support::modgate::{self, Modgate, text};
 use crate::support::tls::Ca;
 
-const PRIVATE_DB: &str = "sum.corp.test";
+pub(crate) const PRIVATE_DB: &str = "sum.corp.test";
 const LIB: &str = "corp.example/lib";
 
 /// `modgate sumdb keygen`: the verifier key for GOSUMDB.
-fn private_db(dir: &Path) -> (String, String) {
+pub(crate) fn private_db(dir: &Path) -> (String, String) {
     let key = dir.join("signer.key");
     let out = modgate::run(
         &[
@@ -32,7 +32,7 @@ fn private_db(dir: &Path) -> (String, String) {
     (key.to_str().unwrap().to_owned(), vkey)
 }
 
-fn module_dir(module: &str, answer: u32) -> std::path::PathBuf {
+pub(crate) fn module_dir(module: &str, answer: u32) -> std::path::PathBuf {
     let dir = fresh_dir("published");
     fs_err::write(dir.join("go.mod"), format!("module {module}\n\ngo 1.21\n")).unwrap();
     fs_err::write(
@@ -45,7 +45,13 @@ fn module_dir(module: &str, answer: u32) -> std::path::PathBuf {
     dir
 }
 
-fn publish(dir: &Path, module: &str, version: &str, to: &str, env: &[(&str, &str)]) -> Output {
+pub(crate) fn publish(
+    dir: &Path,
+    module: &str,
+    version: &str,
+    to: &str,
+    env: &[(&str, &str)],
+) -> Output {
     modgate::run(
         &[
             "publish",
@@ -62,7 +68,7 @@ fn publish(dir: &Path, module: &str, version: &str, to: &str, env: &[(&str, &str
 }
 
 /// The go command verifying everything against modgate's own database.
-fn verifying_go(proxy: &str, vkey: &str) -> Go {
+pub(crate) fn verifying_go(proxy: &str, vkey: &str) -> Go {
     Go::new(proxy)
         .env("GOSUMDB", vkey)
         .env("GOFLAGS", "-modcacherw -mod=mod")
@@ -70,7 +76,7 @@ fn verifying_go(proxy: &str, vkey: &str) -> Go {
         .env("GOPRIVATE", "")
 }
 
-fn app(requires: &str) -> std::path::PathBuf {
+pub(crate) fn app(requires: &str) -> std::path::PathBuf {
     let dir = fresh_dir("app");
     fs_err::write(dir.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
     fs_err::write(
@@ -283,7 +289,7 @@ fn app_dir() -> std::path::PathBuf {
 }
 
 /// `modgate auth --auth-file FILE …`, with `stdin` piped in.
-fn auth(file: &Path, args: &[&str], stdin: &str) -> String {
+pub(crate) fn auth(file: &Path, args: &[&str], stdin: &str) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_modgate"));
     cmd.arg("auth")
         .args(args)

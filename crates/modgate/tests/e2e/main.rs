@@ -17,6 +17,7 @@ mod failover;
 mod goproxy;
 mod operations;
 mod policy;
+mod publish;
 mod retention;
 mod s3;
 mod ssrf;
