@@ -1,5 +1,7 @@
 //! Publishing attacked: conflicting uploads, versions the repository has,
-//! a kill at every step, and two replicas racing for one version.
+//! a kill at every step, and two replicas racing for one version; and a
+//! go.mod no repository stands behind (an upload's, a `file://` tree's)
+//! naming another module.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -9,6 +11,7 @@ use crate::access::{PRIVATE_DB, auth, module_dir, private_db, verifying_go};
 use crate::support::fresh_dir;
 use crate::support::go;
 use crate::support::http::{self, Response};
+use crate::support::mirror::write_version;
 use crate::support::modgate::Modgate;
 use crate::support::repos::{PRIVATE, Repos};
 use crate::support::s3::{BUCKET, S3Server};
@@ -409,4 +412,40 @@ fn replicas_publishing_one_version_at_once_agree_on_one_winner() {
     }
     let records = s3.keys(&format!("race/sumdb/{PRIVATE_DB}/log/record"));
     assert_eq!(records.len(), versions.len(), "{records:?}");
+}
+
+#[test]
+fn a_tree_go_mod_naming_another_module_is_never_stored() {
+    let tree = fresh_dir("tree");
+    for (module, declared) in [
+        ("example.com/fake", "example.com/real"),
+        ("example.com/fine", "example.com/fine"),
+    ] {
+        let go_mod = format!("module {declared}\n\ngo 1.21\n");
+        write_version(
+            &tree,
+            module,
+            "v1.0.0",
+            &go_mod,
+            &[("go.mod", go_mod.as_bytes())],
+            zip::CompressionMethod::Deflated,
+        );
+    }
+    let storage = fresh_dir("storage");
+    let modgate = Modgate::start(&storage, &format!("file://{}", tree.display()));
+    let fine = http::get(&modgate.addr, "/example.com/fine/@v/v1.0.0.mod");
+    assert_eq!(fine.status, 200, "{}", fine.text());
+    let fake = http::get(&modgate.addr, "/example.com/fake/@v/v1.0.0.mod");
+    assert_ne!(fake.status, 200, "{}", fake.text());
+    assert!(
+        fake.text().contains("declares module example.com/real"),
+        "{}: {}",
+        fake.status,
+        fake.text()
+    );
+    assert!(
+        !storage.join("example.com/fake").exists(),
+        "the go.mod was stored"
+    );
+    assert_no_panic(&modgate);
 }
