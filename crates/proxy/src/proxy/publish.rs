@@ -64,7 +64,9 @@ pub enum PublishError {
     Upstream { module: String, version: String },
     /// modgate holds a file of the version but not its zip: it came from
     /// somewhere else, and an upload never completes it.
-    #[error("{module}@{version} is held already (its .{file}): publish another version")]
+    #[error(
+        "modgate already holds a .{file} of {module}@{version}, from elsewhere: publish another version"
+    )]
     Held {
         module: String,
         version: String,
@@ -176,7 +178,8 @@ impl Proxy {
             if stored != h1 {
                 return Err(conflict(module, v, &stored, &h1));
             }
-            // Finishes what an interrupted publish of these bytes left.
+            // Finishes what an interrupted store of these bytes left.
+            self.fill_known(module, v).await?;
             self.complete(module, v, &files, &h1, go_mod, None).await?;
             return Ok(Published::Identical { h1 });
         }
@@ -354,10 +357,11 @@ impl Proxy {
                     .log
                     .as_ref()
                     .is_none_or(|l| l.contains(&module, v));
-                let whole = [StoredFile::Mod, StoredFile::Info, StoredFile::ZipHash]
-                    .into_iter()
-                    .all(has);
-                if !has(StoredFile::Zip) || (whole && logged) {
+                // Publishing writes the .mod before the mark: a committed
+                // zip without one is a fetch's, logged once its .mod comes.
+                let unmarked = !has(StoredFile::ZipHash);
+                let unlogged = has(StoredFile::Mod) && !logged;
+                if !has(StoredFile::Zip) || !(unmarked || unlogged) {
                     continue;
                 }
                 match self.repair_version(&module, v).await {
@@ -399,15 +403,20 @@ impl Proxy {
         .await
         .map_err(|e| PublishError::Invalid(format!("checking {}: {e}", files.zip)))?
         .map_err(PublishError::Invalid)?;
-        // A version its repository has gets its .info and .mod from there,
-        // as any fill; a published one, from its zip.
+        self.fill_known(module, v).await?;
+        self.complete(module, v, &files, &h1, go_mod, stored_at)
+            .await
+    }
+
+    /// A version its repository (or an upstream) has gets its .info and
+    /// .mod from there, as any fill; a published one's come from its zip.
+    async fn fill_known(&self, module: &str, v: &str) -> Result<(), ProxyError> {
         for kind in [Kind::Info(v.to_owned()), Kind::Mod(v.to_owned())] {
             match self.stored_or_filled(&Request::new(module, kind)).await {
                 Ok(_) | Err(ProxyError::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
-        self.complete(module, v, &files, &h1, go_mod, stored_at)
-            .await
+        Ok(())
     }
 }
