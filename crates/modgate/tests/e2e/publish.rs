@@ -90,6 +90,19 @@ fn serve(storage: &Path, private: &str, key: &str, auth_file: &Path) -> Modgate 
     ])
 }
 
+fn copy_tree(from: &Path, to: &Path) {
+    fs_err::create_dir_all(to).unwrap();
+    for entry in fs_err::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let dest = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &dest);
+        } else {
+            fs_err::copy(&path, &dest).unwrap();
+        }
+    }
+}
+
 /// Waits for the start-up check of private modules to finish.
 fn repaired(modgate: &Modgate) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
@@ -282,17 +295,26 @@ fn a_publish_killed_at_any_step_leaves_nothing_half_listed() {
         })
         .collect();
 
-    // Killed after each file (the last: before the log took the record).
-    for written in 1..=files.len() {
+    // Killed after each file (the last: before the log took the record);
+    // and killed after the .mod, once a lookup in the log had marked and
+    // logged the zip.
+    let mut states: Vec<(Vec<&str>, bool)> = (1..=files.len())
+        .map(|n| (files[..n].iter().map(|(ext, _)| *ext).collect(), false))
+        .collect();
+    states.push((vec!["zip", "mod", "ziphash"], true));
+    for (written, logged) in states {
         let storage = fresh_dir("storage");
         let dir = storage.join("corp.example/lib/@v");
         fs_err::create_dir_all(&dir).unwrap();
-        for (ext, bytes) in &files[..written] {
+        for (ext, bytes) in files.iter().filter(|(ext, _)| written.contains(ext)) {
             fs_err::write(dir.join(format!("v1.0.0.{ext}")), bytes).unwrap();
+        }
+        if logged {
+            copy_tree(&whole.join("sumdb"), &storage.join("sumdb"));
         }
         let modgate = serve(&storage, "corp.example/*", &key, &auth_file);
         repaired(&modgate);
-        let step = format!("killed after the .{}", files[written - 1].0);
+        let step = format!("killed with {written:?} written (logged: {logged})");
         assert_consistent(&modgate, &storage, &vkey, &step);
     }
 

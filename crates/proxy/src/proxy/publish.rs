@@ -361,7 +361,10 @@ impl Proxy {
                 // zip without one is a fetch's, logged once its .mod comes.
                 let unmarked = !has(StoredFile::ZipHash);
                 let unlogged = has(StoredFile::Mod) && !logged;
-                if !has(StoredFile::Zip) || !(unmarked || unlogged) {
+                // A lookup in the log marks a zip with its .mod (see
+                // `log_stored`), which may come before a publish's .info.
+                let no_info = has(StoredFile::Mod) && !has(StoredFile::Info);
+                if !has(StoredFile::Zip) || !(unmarked || unlogged || no_info) {
                     continue;
                 }
                 match self.repair_version(&module, v).await {
