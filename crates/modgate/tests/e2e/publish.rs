@@ -172,6 +172,25 @@ fn a_refused_publish_stores_nothing_and_logs_nothing() {
     );
     assert_unchanged(&before, &storage, "an upload naming another module");
 
+    // Collected (as `modgate gc` removes a version; restarted, so that
+    // nothing is remembered), then other bytes: the log still vouches for
+    // the first ones.
+    drop(modgate);
+    for ext in ["ziphash", "zip", "mod", "info"] {
+        fs_err::remove_file(storage.join(format!("corp.example/lib/@v/v1.0.0.{ext}"))).unwrap();
+    }
+    let modgate = serve(&storage, "corp.example/*", &key, &auth_file);
+    let before = snapshot(&storage);
+    let replaced = put(&modgate.addr, LIB, "v1.0.0", &token, &zip(43, "v1.0.0"));
+    assert_eq!(replaced.status, 409, "{}", replaced.text());
+    assert_unchanged(&before, &storage, "other bytes for a collected version");
+    let restored = put(&modgate.addr, LIB, "v1.0.0", &token, &zip(42, "v1.0.0"));
+    assert!(
+        [200, 201].contains(&restored.status),
+        "the logged bytes again: {}",
+        restored.text()
+    );
+
     // The held go.mod lists its version, as any fetched one.
     let list = http::get(&modgate.addr, &format!("/{LIB}/@v/list"));
     assert_eq!(list.text(), "v1.0.0\nv1.1.0\n");

@@ -196,6 +196,13 @@ impl Proxy {
                 });
             }
         }
+        // A version collected from the store stays in the log, which
+        // vouches for its first bytes only.
+        if let Some(r) = self.inner.log.as_ref().and_then(|l| l.recorded(module, v))
+            && (r.zip_hash != h1 || r.mod_hash != hash_go_mod(&go_mod))
+        {
+            return Err(conflict(module, v, &r.zip_hash, &h1));
+        }
         // Asked as a fill would ask: a version that resolves there must
         // not be shadowed, and one that cannot be told is not published.
         let info_req = Request::new(module, Kind::Info(v.to_owned()));
