@@ -229,12 +229,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 } => {},
                 () = async {
                     // Beside serving: a version it has not finished is not listed meanwhile.
-                    if !config.private.is_empty()
-                        && let Err(e) = watching.proxy.repair_private().await
-                    {
-                        tracing::error!(error = %e, "start-up check of private modules' versions failed");
+                    if !config.private.is_empty() {
+                        match watching.proxy.repair_private().await {
+                            Ok(()) => tracing::info!("start-up check of private modules' versions done"),
+                            Err(e) => tracing::error!(error = %e, "start-up check of private modules' versions failed"),
+                        }
                     }
-                    tracing::info!("start-up check of private modules' versions done");
                     std::future::pending().await
                 } => {},
                 () = async {
