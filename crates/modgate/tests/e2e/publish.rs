@@ -41,6 +41,23 @@ fn zip_of(dir: &Path, module: &str, version: &str) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A module directory of LIB answering `answer`, with `mib` MiB of
+/// incompressible bytes, so that its zip is that large.
+fn large_module_dir(answer: u32, mib: usize) -> PathBuf {
+    let dir = module_dir(LIB, answer);
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64 ^ u64::from(answer);
+    let noise: Vec<u8> = (0..mib << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    fs_err::write(dir.join("noise.bin"), noise).unwrap();
+    dir
+}
+
 /// `PUT /module/@v/version.zip`, as `modgate publish` sends it.
 fn put(addr: &str, module: &str, version: &str, token: &str, zip: &[u8]) -> Response {
     let bearer = format!("Bearer {token}");
@@ -340,17 +357,7 @@ fn a_publish_killed_at_any_step_leaves_nothing_half_listed() {
     // Killed while a large upload streams in: nothing of it anywhere.
     let storage = fresh_dir("storage");
     let mut modgate = serve(&storage, "corp.example/*", &key, &auth_file);
-    let big = module_dir(LIB, 1);
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let noise: Vec<u8> = (0..24 << 20)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
-    fs_err::write(big.join("noise.bin"), noise).unwrap();
+    let big = large_module_dir(1, 24);
     let body = zip_of(&big, LIB, "v1.5.0");
     let mut stream = std::net::TcpStream::connect(&modgate.addr).unwrap();
     write!(
@@ -407,7 +414,19 @@ fn replicas_publishing_one_version_at_once_agree_on_one_winner() {
     let uploads: Vec<[Vec<u8>; 2]> = versions
         .iter()
         .enumerate()
-        .map(|(i, v)| [100, 200].map(|base| zip_of(&module_dir(LIB, base + i as u32), LIB, v)))
+        .map(|(i, v)| {
+            [100, 200].map(|base| {
+                let answer = base + i as u32;
+                // The last, larger than a part: the bucket takes it in
+                // parts, then a create-only copy decides.
+                let dir = if i == 9 {
+                    large_module_dir(answer, 9)
+                } else {
+                    module_dir(LIB, answer)
+                };
+                zip_of(&dir, LIB, v)
+            })
+        })
         .collect();
 
     // Each version: different bytes through r1 and r2 at the same moment.
