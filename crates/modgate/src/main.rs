@@ -231,6 +231,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     }
                 } => {},
                 () = async {
+                    // Beside serving: a version it has not finished is not listed meanwhile.
+                    if !config.private.is_empty() {
+                        match watching.proxy.repair_private().await {
+                            Ok(()) => tracing::info!("start-up check of private modules' versions done"),
+                            Err(e) => tracing::error!(error = %e, "start-up check of private modules' versions failed"),
+                        }
+                    }
+                    std::future::pending().await
+                } => {},
+                () = async {
                     match watching.proxy.log() {
                         Some(log) => log.watch().await,
                         None => std::future::pending().await,

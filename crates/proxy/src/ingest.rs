@@ -28,6 +28,12 @@ pub enum Invalid {
     },
     #[error("{module}@{version}: go.mod has no module directive")]
     NoModuleDirective { module: String, version: String },
+    #[error("{module}@{version}: go.mod declares module {declared}")]
+    OtherModule {
+        module: String,
+        version: String,
+        declared: String,
+    },
     #[error("{module}@{version}: invalid module zip: {source}")]
     Zip {
         module: String,
@@ -60,6 +66,22 @@ pub fn check_mod(module: &str, version: &str, data: &[u8]) -> Result<(), Invalid
         None => Err(Invalid::NoModuleDirective {
             module: module.to_owned(),
             version: version.to_owned(),
+        }),
+    }
+}
+
+/// [`check_mod`], and the go.mod must declare `module` itself: for go.mod
+/// files no repository stands behind (an upload, a `file://` tree), where a
+/// fork's go.mod naming the module it replaces cannot be told from a
+/// module passing itself off as another.
+pub fn check_own_mod(module: &str, version: &str, data: &[u8]) -> Result<(), Invalid> {
+    check_mod(module, version, data)?;
+    match modfile::module_path(data) {
+        Some(declared) if declared == module => Ok(()),
+        declared => Err(Invalid::OtherModule {
+            module: module.to_owned(),
+            version: version.to_owned(),
+            declared: declared.unwrap_or_default(),
         }),
     }
 }
@@ -123,6 +145,20 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn an_own_mod_declares_the_module_itself() {
+        let own = |m, data: &[u8]| check_own_mod(m, "v1.0.0", data);
+        assert!(own("example.com/m", b"module example.com/m\n").is_ok());
+        assert!(own("example.com/m", b"module \"example.com/m\" // c\n").is_ok());
+        let err = own("example.com/fork", b"module example.com/m\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "example.com/fork@v1.0.0: go.mod declares module example.com/m"
+        );
+        assert!(own("example.com/m/v2", b"module example.com/m\n").is_err());
+        assert!(own("example.com/m", b"go 1.21\n").is_err());
     }
 
     #[test]

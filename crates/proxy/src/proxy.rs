@@ -805,23 +805,32 @@ impl Proxy {
         }
     }
 
-    /// Canonical versions with something stored, each with whether its .info is stored.
+    /// Canonical versions with something stored, each with whether its
+    /// .info is stored. A zip without its hash, the commit mark, is a store
+    /// under way or interrupted (see `publish`): its version is not counted.
     async fn cached_versions(&self, module: &str) -> Result<Vec<(String, bool)>, ProxyError> {
         let Some(dir) = Key::versions_dir(module) else {
             return Ok(Vec::new());
         };
-        let mut found: Vec<(String, bool)> = Vec::new();
         let names = self
             .inner
             .store
             .list(&dir)
             .await
             .map_err(ProxyError::storage(format!("listing {dir}")))?;
+        #[derive(Default)]
+        struct Seen {
+            info: bool,
+            go_mod: bool,
+            zip: bool,
+            hash: bool,
+        }
+        let mut found: Vec<(String, Seen)> = Vec::new();
         for name in names {
             let Some((escaped, ext)) = name.rsplit_once('.') else {
                 continue;
             };
-            if !matches!(ext, "info" | "mod" | "zip") {
+            if !matches!(ext, "info" | "mod" | "zip" | "ziphash") {
                 continue;
             }
             let Ok(v) = escape::unescape_version(escaped) else {
@@ -830,12 +839,26 @@ impl Proxy {
             if !version::is_canonical(&v) || version::check(module, &v).is_err() {
                 continue;
             }
-            match found.iter_mut().find(|(seen, _)| *seen == v) {
-                Some(entry) => entry.1 |= ext == "info",
-                None => found.push((v, ext == "info")),
+            let i = match found.iter().position(|(seen, _)| *seen == v) {
+                Some(i) => i,
+                None => {
+                    found.push((v, Seen::default()));
+                    found.len() - 1
+                }
+            };
+            let seen = &mut found[i].1;
+            match ext {
+                "info" => seen.info = true,
+                "mod" => seen.go_mod = true,
+                "zip" => seen.zip = true,
+                _ => seen.hash = true,
             }
         }
-        Ok(found)
+        Ok(found
+            .into_iter()
+            .filter(|(_, s)| (s.info || s.go_mod || s.zip) && (!s.zip || s.hash))
+            .map(|(v, seen)| (v, seen.info))
+            .collect())
     }
 
     /// `@latest` from the store alone.

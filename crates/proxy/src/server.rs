@@ -918,7 +918,9 @@ async fn publish(state: &AppState, req: &Request, http: HttpRequest) -> Response
         Err(e) => {
             let status = match e {
                 PublishError::NotPrivate { .. } => StatusCode::FORBIDDEN,
-                PublishError::Conflict { .. } => StatusCode::CONFLICT,
+                PublishError::Conflict { .. }
+                | PublishError::Upstream { .. }
+                | PublishError::Held { .. } => StatusCode::CONFLICT,
                 _ => StatusCode::BAD_REQUEST,
             };
             text(status, &format!("{e}\n"))

@@ -70,7 +70,7 @@ pub(crate) fn publish(
 }
 
 /// The go command verifying everything against modgate's own database.
-fn verifying_go(proxy: &str, vkey: &str) -> Go {
+pub(crate) fn verifying_go(proxy: &str, vkey: &str) -> Go {
     Go::new(proxy)
         .env("GOSUMDB", vkey)
         .env("GOFLAGS", "-modcacherw -mod=mod")
@@ -78,7 +78,7 @@ fn verifying_go(proxy: &str, vkey: &str) -> Go {
         .env("GOPRIVATE", "")
 }
 
-fn app(requires: &str) -> std::path::PathBuf {
+pub(crate) fn app(requires: &str) -> std::path::PathBuf {
     let dir = fresh_dir("app");
     fs_err::write(dir.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
     fs_err::write(

@@ -18,6 +18,7 @@ mod gate;
 mod goproxy;
 mod operations;
 mod policy;
+mod publish;
 mod retention;
 mod s3;
 mod safeguards;

@@ -137,13 +137,14 @@ fn make_dirs(dir: &Path, created: &Mutex<HashSet<PathBuf>>) -> std::io::Result<(
 }
 
 /// Moves a fully written temp file, synced first, to `dest` unless `dest`
-/// exists, with permission bits `mode`. Its name becomes durable with `sync`.
+/// exists, with permission bits `mode`; true if it did. Its name becomes
+/// durable with `sync`.
 fn commit(
     file: NamedTempFile,
     dest: &Path,
     mode: u32,
     created: &Mutex<HashSet<PathBuf>>,
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     use std::os::unix::fs::PermissionsExt as _;
     if mode != DEFAULT_MODE {
         file.as_file()
@@ -153,9 +154,9 @@ fn commit(
     let parent = dest.parent().expect("store keys have a parent");
     make_dirs(parent, created)?;
     match file.persist_noclobber(dest) {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(true),
         // Someone stored it first; stored objects never change, so theirs stands.
-        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(fs_err_wrap(e.error, dest)),
     }
 }
@@ -178,10 +179,9 @@ impl Store for DiskStore {
         Ok(())
     }
 
-    async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
+    async fn create_file(&self, key: &Key, file: NamedTempFile) -> Result<bool, StoreError> {
         let (dest, mode, created) = (self.path(key)?, self.mode, self.created.clone());
-        tokio::task::spawn_blocking(move || commit(file, &dest, mode, &created)).await??;
-        Ok(())
+        Ok(tokio::task::spawn_blocking(move || commit(file, &dest, mode, &created)).await??)
     }
 
     async fn sync(&self, key: &Key) -> Result<(), StoreError> {
@@ -460,6 +460,26 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(names, vec!["v1.0.0.info".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn of_racing_creates_exactly_one_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DiskStore::open(dir.path()).unwrap();
+        let k = key(super::super::Ext::Info);
+        let staged = |data: &[u8]| {
+            let mut f = store.temp_file().unwrap();
+            f.write_all(data).unwrap();
+            f
+        };
+        let (a, b) = tokio::join!(
+            store.create_file(&k, staged(b"a")),
+            store.create_file(&k, staged(b"b"))
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a != b, "one create wins: {a} {b}");
+        let stored = store.get(&k).await.unwrap().unwrap().read_small().await;
+        assert_eq!(&stored.unwrap()[..], if a { b"a" } else { b"b" });
     }
 
     #[tokio::test]

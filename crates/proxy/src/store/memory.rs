@@ -80,8 +80,8 @@ impl Store for MemoryCached {
         self.inner.put(key, data).await
     }
 
-    async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
-        self.inner.put_file(key, file).await
+    async fn create_file(&self, key: &Key, file: NamedTempFile) -> Result<bool, StoreError> {
+        self.inner.create_file(key, file).await
     }
 
     async fn sync(&self, key: &Key) -> Result<(), StoreError> {

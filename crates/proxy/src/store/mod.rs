@@ -384,7 +384,13 @@ pub trait Store: Send + Sync + 'static {
     /// stored objects never change.
     async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError>;
     /// Like `put`, for a file written through [`Store::temp_file`].
-    async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError>;
+    async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
+        self.create_file(key, file).await.map(drop)
+    }
+    /// [`Store::put_file`], telling whether this call stored the object
+    /// (false: something was there first, and stays), so that of writers
+    /// racing for one key, on any replica, exactly one knows it won.
+    async fn create_file(&self, key: &Key, file: NamedTempFile) -> Result<bool, StoreError>;
     /// Makes what `put` stored under `key` durable by name: once `put`
     /// returns, the object is visible (to this and every later process)
     /// with its contents durable; only a crash of the machine before `sync`

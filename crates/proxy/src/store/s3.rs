@@ -224,8 +224,13 @@ impl S3Store {
         }
     }
 
-    /// A large file: parts to a staging key, then a create-only copy.
-    async fn create_large(&self, path: &ObjectPath, file: NamedTempFile) -> Result<(), StoreError> {
+    /// A large file: parts to a staging key, then a create-only copy; true
+    /// if this call stored it.
+    async fn create_large(
+        &self,
+        path: &ObjectPath,
+        file: NamedTempFile,
+    ) -> Result<bool, StoreError> {
         let staged = self.path(&format!(
             "{STAGING}/{}",
             file.path()
@@ -272,7 +277,8 @@ impl S3Store {
             return Err(e);
         }
         let copied = match self.bucket.copy_if_not_exists(&staged, path).await {
-            Ok(()) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+            Ok(()) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
             Err(e) => Err(bucket_error(e)),
         };
         if let Err(e) = self.bucket.delete(&staged).await {
@@ -531,16 +537,14 @@ impl Store for S3Store {
             .map(drop)
     }
 
-    async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
+    async fn create_file(&self, key: &Key, file: NamedTempFile) -> Result<bool, StoreError> {
         let path = self.path(key.as_str());
         let size = file.as_file().metadata()?.len();
         if size > PART_SIZE as u64 {
             return self.create_large(&path, file).await;
         }
         let data = tokio::task::spawn_blocking(move || fs_err::read(file.path())).await??;
-        within(WRITE_DEADLINE, self.create(&path, PutPayload::from(data)))
-            .await
-            .map(drop)
+        within(WRITE_DEADLINE, self.create(&path, PutPayload::from(data))).await
     }
 
     /// An object is durable once its PUT returns.

@@ -292,8 +292,8 @@ impl Store for DiskTier {
         self.back.put(key, data).await
     }
 
-    async fn put_file(&self, key: &Key, file: NamedTempFile) -> Result<(), StoreError> {
-        self.back.put_file(key, file).await
+    async fn create_file(&self, key: &Key, file: NamedTempFile) -> Result<bool, StoreError> {
+        self.back.create_file(key, file).await
     }
 
     async fn sync(&self, key: &Key) -> Result<(), StoreError> {

@@ -258,6 +258,15 @@ impl PrivateLog {
             .is_some_and(|&id| id < st.tree.n)
     }
 
+    /// M@V's record (its zip's and go.mod's hashes), if it is in the log.
+    pub fn recorded(&self, module: &str, version: &str) -> Option<modgate_sumdb::SumRecord> {
+        let st = self.inner.read();
+        let id = *st.index.get(&index_key(module, version))?;
+        (id < st.tree.n)
+            .then(|| parse_sum_record(&st.records[id as usize]).ok())
+            .flatten()
+    }
+
     /// Records in the log (its signed tree).
     pub fn size(&self) -> u64 {
         self.inner.read().tree.n
@@ -969,6 +978,14 @@ mod tests {
         assert_eq!(log.size(), 2);
         assert!(log.contains("git.corp.example/lib", "v1.0.0"));
         assert!(!log.contains("git.corp.example/lib", "v1.0.1"));
+        let r = log
+            .recorded("git.corp.example/Upper", "v0.1.0-pre")
+            .unwrap();
+        assert_eq!((r.zip_hash.as_str(), r.mod_hash.as_str()), (OTHER, MOD));
+        assert!(
+            log.recorded("git.corp.example/upper", "v0.1.0-pre")
+                .is_none()
+        );
 
         let (id, text) = verified_lookup(&log, &f.vkey, "git.corp.example/lib@v1.0.0").await;
         assert_eq!(id, 0);
@@ -1159,15 +1176,15 @@ mod tests {
             }
             self.back.put(key, data).await
         }
-        async fn put_file(
+        async fn create_file(
             &self,
             key: &Key,
             file: tempfile::NamedTempFile,
-        ) -> Result<(), StoreError> {
+        ) -> Result<bool, StoreError> {
             if self.overwrites {
                 self.back.remove(key).await?;
             }
-            self.back.put_file(key, file).await
+            self.back.create_file(key, file).await
         }
         async fn sync(&self, key: &Key) -> Result<(), StoreError> {
             self.back.sync(key).await

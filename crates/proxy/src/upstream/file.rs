@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::{FetchError, Fetched, Fetcher, Want};
-use crate::ingest::Invalid;
-use crate::protocol::Request;
+use crate::ingest::{self, Invalid};
+use crate::protocol::{Kind, Request};
 
 pub struct FileUpstream {
     root: PathBuf,
@@ -49,6 +49,12 @@ impl Fetcher for FileUpstream {
         let max = want.max();
         let staged = want.stage()?;
         let path = path.to_owned();
+        // No repository stands behind a tree's go.mod: it must be the
+        // module's own (see `ingest::check_own_mod`).
+        let own_mod = match &req.kind {
+            Kind::Mod(v) => Some((req.module.clone(), v.clone())),
+            _ => None,
+        };
         tokio::task::spawn_blocking(move || {
             let mut file = match std::fs::File::open(&full) {
                 Ok(f) => f,
@@ -70,6 +76,9 @@ impl Fetcher for FileUpstream {
                 None => {
                     let mut buf = Vec::with_capacity(len as usize);
                     file.read_to_end(&mut buf).map_err(io)?;
+                    if let Some((module, v)) = own_mod {
+                        ingest::check_own_mod(&module, &v, &buf).map_err(FetchError::Invalid)?;
+                    }
                     Ok(Fetched::Bytes(Bytes::from(buf)))
                 }
                 Some(mut staged) => {
