@@ -283,7 +283,7 @@ fn app_dir() -> std::path::PathBuf {
 }
 
 /// `modgate auth --auth-file FILE …`, with `stdin` piped in.
-fn auth(file: &Path, args: &[&str], stdin: &str) -> String {
+pub(crate) fn auth(file: &Path, args: &[&str], stdin: &str) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_modgate"));
     cmd.arg("auth")
         .args(args)
