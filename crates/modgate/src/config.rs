@@ -287,6 +287,10 @@ pub struct Settings {
     #[arg(long, env = env::MAX_CONNECTIONS, value_name = "N")]
     #[serde(alias = "max-connections")]
     pub max_connections: Option<usize>,
+    /// Client connections open at once from one address [default: 64].
+    #[arg(long, env = env::MAX_CONNECTIONS_PER_CLIENT, value_name = "N")]
+    #[serde(alias = "max-connections-per-client")]
+    pub max_connections_per_client: Option<usize>,
     /// How long a client may take to send its request headers [default: 10s].
     #[arg(long, env = env::REQUEST_HEADER_TIMEOUT, value_name = "DUR")]
     #[serde(alias = "request-header-timeout")]
@@ -430,6 +434,7 @@ impl Settings {
             negative_ttl,
             list_ttl,
             max_connections,
+            max_connections_per_client,
             request_header_timeout,
             shutdown_timeout,
             private,
@@ -661,6 +666,7 @@ impl ServeConfig {
             },
             limits: Limits {
                 max_connections: s.max_connections.unwrap_or(4096).max(1),
+                max_connections_per_client: s.max_connections_per_client.unwrap_or(64).max(1),
                 header_read_timeout: secs(s.request_header_timeout, 10),
                 shutdown_timeout: secs(s.shutdown_timeout, 30),
                 release_memory: crate::release_memory,

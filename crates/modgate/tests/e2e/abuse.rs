@@ -1,7 +1,10 @@
-//! Abuse of a modgate with users: guessing passwords and user names in
-//! sequence and in parallel.
+//! Abuse: guessing passwords and user names in sequence and in
+//! parallel, holding connections open.
 
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -28,6 +31,9 @@ fn serve(file: &std::path::Path) -> Modgate {
         "off",
         "--auth-file",
         file.to_str().unwrap(),
+        // Every guesser comes from 127.0.0.1.
+        "--max-connections-per-client",
+        "1000",
     ])
 }
 
@@ -173,5 +179,100 @@ fn parallel_guessing_is_bounded_and_real_users_still_get_in() {
         peak >> 10
     );
     assert!(refused > 0, "no guess was refused untried: {statuses:?}");
+    assert!(!modgate.logs().contains("panicked"));
+}
+
+/// A kept-alive connection that has had one answer: `GET /healthz`, its
+/// answer read whole, the socket left open.
+fn kept_alive(addr: &str) -> TcpStream {
+    let mut tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0; 1024];
+    // /healthz answers a short body with its length: read up to it.
+    loop {
+        let n = tcp.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before answering: {got:?}");
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .expect("a content-length");
+            if body.len() >= len {
+                return tcp;
+            }
+        }
+    }
+}
+
+/// `GET /healthz` on a new connection that waits at most 20 s for the
+/// answer (an idle connection is closed after 60 s anyway): its bytes.
+fn healthz_within_20s(addr: &str) -> std::io::Result<Vec<u8>> {
+    let mut tcp = TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(20)))?;
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    let mut got = Vec::new();
+    tcp.read_to_end(&mut got).map(|_| got)
+}
+
+/// Clients that keep connections open between requests fill the
+/// connection limit; a new client still gets in, as an idle one gives way.
+#[test]
+fn idle_connections_give_way_at_the_connection_limit() {
+    let modgate = Modgate::start_args(&[
+        "--storage",
+        fresh_dir("storage").to_str().unwrap(),
+        "--upstream",
+        "off",
+        "--max-connections",
+        "4",
+    ]);
+    let idle: Vec<TcpStream> = (0..4).map(|_| kept_alive(&modgate.addr)).collect();
+    let answer = healthz_within_20s(&modgate.addr).expect("kept out by idle connections");
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+    // The idlest one, the first, was closed for it.
+    let mut first = &idle[0];
+    let mut buf = [0; 16];
+    assert!(
+        matches!(first.read(&mut buf), Ok(0) | Err(_)),
+        "the idlest connection is still open"
+    );
+}
+
+/// One client address may hold only so many connections; the next is
+/// closed unanswered, and a slot given back serves a new one.
+#[test]
+fn the_per_client_cap_refuses_the_excess() {
+    let modgate = Modgate::start_args(&[
+        "--storage",
+        fresh_dir("storage").to_str().unwrap(),
+        "--upstream",
+        "off",
+        "--max-connections-per-client",
+        "3",
+    ]);
+    let mut open: Vec<TcpStream> = (0..3).map(|_| kept_alive(&modgate.addr)).collect();
+    match healthz_within_20s(&modgate.addr) {
+        Ok(got) => assert!(got.is_empty(), "a 4th connection was answered: {got:?}"),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    drop(open.pop());
+    // The server sees the close soon; until then the slot is still taken.
+    let served = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        healthz_within_20s(&modgate.addr).is_ok_and(|got| got.starts_with(b"HTTP/1.1 200"))
+    });
+    assert!(served, "the freed slot serves no new connection");
+    // The others were never disturbed.
+    drop(open);
     assert!(!modgate.logs().contains("panicked"));
 }
