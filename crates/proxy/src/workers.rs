@@ -302,12 +302,57 @@ fn conn_service(
         // A request being answered (a slow miss) is not idleness.
         let answering = Answering::start(&state, &clock);
         let answer = app.clone().oneshot(req);
+        let sending = state.clone();
         async move {
             let resp = answer.await;
             drop(answering);
-            resp
+            // Nor is an answer's body still going out (a download).
+            sending.sending.fetch_add(1, Ordering::Relaxed);
+            resp.map(|resp| {
+                resp.map(|body| {
+                    axum::body::Body::new(Sending {
+                        body,
+                        _state: SendingGuard(sending),
+                    })
+                })
+            })
         }
     })
+}
+
+/// A response body, counted in its connection's `sending` until it ends
+/// (hyper drops it then) or the connection does.
+struct Sending<B> {
+    body: B,
+    _state: SendingGuard,
+}
+
+struct SendingGuard(Arc<ConnState>);
+
+impl Drop for SendingGuard {
+    fn drop(&mut self) {
+        self.0.sending.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for Sending<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// How often connections are checked for slow requests and idleness.
@@ -339,6 +384,8 @@ struct ConnState {
     last_activity: AtomicU64,
     /// Requests read whose answer has not started yet.
     answering: AtomicU32,
+    /// Answers whose body is still being sent.
+    sending: AtomicU32,
 }
 
 impl ConnState {
@@ -348,6 +395,7 @@ impl ConnState {
             reading_since: AtomicU64::new(now),
             last_activity: AtomicU64::new(now),
             answering: AtomicU32::new(0),
+            sending: AtomicU32::new(0),
         }
     }
 }
@@ -402,8 +450,8 @@ fn sweep_slow(watched: &mut Vec<(Weak<ConnState>, AbortHandle)>, clock: &Clock, 
 }
 
 /// Closes the connection idle for longest, if one is idle (kept alive
-/// between requests, none being read or answered), to make room for a new
-/// client at the connection limit. A client reopens a closed keep-alive
+/// between requests, none being read, answered or sent), to make room for
+/// a new client at the connection limit. A client reopens a closed keep-alive
 /// connection as it would after the idle timeout.
 fn close_idlest(watched: &mut Vec<(Weak<ConnState>, AbortHandle)>) {
     let idlest = watched
@@ -412,6 +460,7 @@ fn close_idlest(watched: &mut Vec<(Weak<ConnState>, AbortHandle)>) {
         .filter_map(|(i, (state, _))| {
             let state = state.upgrade()?;
             let idle = state.answering.load(Ordering::Relaxed) == 0
+                && state.sending.load(Ordering::Relaxed) == 0
                 && state.reading_since.load(Ordering::Relaxed) == 0;
             idle.then(|| (state.last_activity.load(Ordering::Relaxed), i))
         })
@@ -550,22 +599,6 @@ async fn accept(
 ) {
     let mut next = 0;
     loop {
-        // At the limit, idle connections are closed to make room; if none
-        // is idle, new connections wait in the kernel's backlog.
-        let permit = loop {
-            if let Ok(p) = limit.permits.clone().try_acquire_owned() {
-                break p;
-            }
-            limit.reclaim.send_modify(|n| *n = n.wrapping_add(1));
-            tokio::select! {
-                _ = stopped.wait_for(|s| *s) => return,
-                permit = limit.permits.clone().acquire_owned() => match permit {
-                    Ok(p) => break p,
-                    Err(_) => return,
-                },
-                () = tokio::time::sleep(RECLAIM_EVERY) => {}
-            }
-        };
         let accepted = tokio::select! {
             _ = stopped.wait_for(|s| *s) => return,
             accepted = listener.accept() => accepted,
@@ -575,6 +608,23 @@ async fn accept(
                 let Some(slot) = limit.per_client.enter(addr.ip()) else {
                     tracing::debug!(client = %addr.ip(), "refused a connection: too many from this client");
                     continue;
+                };
+                // At the limit, this client waits while idle connections
+                // are closed to make room; if none is idle, until one
+                // ends. Later clients wait in the kernel's backlog.
+                let permit = loop {
+                    if let Ok(p) = limit.permits.clone().try_acquire_owned() {
+                        break p;
+                    }
+                    limit.reclaim.send_modify(|n| *n = n.wrapping_add(1));
+                    tokio::select! {
+                        _ = stopped.wait_for(|s| *s) => return,
+                        permit = limit.permits.clone().acquire_owned() => match permit {
+                            Ok(p) => break p,
+                            Err(_) => return,
+                        },
+                        () = tokio::time::sleep(RECLAIM_EVERY) => {}
+                    }
                 };
                 let _ = workers[next].send((tcp, addr, (permit, slot)));
                 next = (next + 1) % workers.len();
@@ -674,6 +724,34 @@ mod tests {
                 .enter("2001:db8:0:1::1".parse().unwrap())
                 .is_some()
         );
+    }
+
+    /// At the limit, only a connection between requests is closed, the one
+    /// idle longest; never one sending an answer, however long ago it last
+    /// wrote, nor one with a request being read or answered.
+    #[tokio::test]
+    async fn only_the_idlest_idle_connection_gives_way() {
+        let mut watched = Vec::new();
+        let mut tasks = Vec::new();
+        let mut states = Vec::new();
+        for last in [1, 5, 1, 2, 9] {
+            let state = Arc::new(ConnState::new(last));
+            state.reading_since.store(0, Ordering::Relaxed);
+            let task = tokio::spawn(std::future::pending::<()>());
+            watched.push((Arc::downgrade(&state), task.abort_handle()));
+            tasks.push(task);
+            states.push(state);
+        }
+        states[0].sending.fetch_add(1, Ordering::Relaxed);
+        states[2].answering.fetch_add(1, Ordering::Relaxed);
+        states[3].reading_since.store(3, Ordering::Relaxed);
+        for _ in 0..3 {
+            close_idlest(&mut watched);
+        }
+        assert_eq!(watched.len(), 3);
+        tokio::task::yield_now().await;
+        let closed: Vec<bool> = tasks.iter().map(|t| t.is_finished()).collect();
+        assert_eq!(closed, [false, true, false, false, true]);
     }
 
     /// A connection waiting on a slow miss (no bytes either way for longer
