@@ -58,11 +58,18 @@ pub enum LoadError {
 
 impl Access {
     pub fn load(path: &Path) -> Result<Self, LoadError> {
+        let authenticator = Arc::new(Authenticator::new()?);
+        let verifiers = Verifiers::start(verifier_threads()).map_err(LoadError::Verifiers)?;
+        let prepared = authenticator.clone();
+        // Queued first, so it runs before any request's verification.
+        let _ = verifiers
+            .jobs
+            .try_send(Box::new(move || prepared.prepare()));
         Ok(Self {
             watched: Watched::load(path)?,
-            authenticator: Arc::new(Authenticator::new()?),
+            authenticator,
             throttle: Throttle::new(),
-            verifiers: Verifiers::start(verifier_threads()).map_err(LoadError::Verifiers)?,
+            verifiers,
         })
     }
 
