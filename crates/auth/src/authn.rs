@@ -1,6 +1,7 @@
 //! Who a request comes from: its `Authorization` header against the auth
 //! file, with argon2 run once per credential and configuration.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
@@ -80,6 +81,11 @@ pub struct Authenticator {
     verified: Cache<[u8; 32], Identity>,
     failed: Cache<[u8; 32], ()>,
     hashes: AtomicU64,
+    /// What a password for a user without one (unknown, or tokens only)
+    /// is verified against, so that it costs what a wrong password costs
+    /// and user names cannot be told apart by the answer's time. Made by
+    /// the first verification that needs it, on the thread verifying.
+    dummy: OnceLock<Option<String>>,
 }
 
 /// A credential as the header carries it.
@@ -93,10 +99,12 @@ enum Step<'c> {
     Done(Result<Identity, AuthFailure>),
     /// A password argon2 has not judged under this configuration.
     Hash {
-        user: &'c UserRecord,
-        phc: &'c str,
+        /// `None`: no user with a password by this name; the password is
+        /// verified against the dummy.
+        user: Option<&'c UserRecord>,
         secret: String,
         key: [u8; 32],
+        failure: AuthFailure,
     },
 }
 
@@ -107,6 +115,7 @@ impl Authenticator {
             verified: Cache::new(VERIFIED_CAPACITY),
             failed: Cache::new(FAILED_CAPACITY),
             hashes: AtomicU64::new(0),
+            dummy: OnceLock::new(),
         })
     }
 
@@ -128,22 +137,30 @@ impl Authenticator {
             Step::Done(outcome) => outcome,
             Step::Hash {
                 user,
-                phc,
                 secret,
                 key,
+                failure,
             } => self.verified.get_or_insert_with(&key, || {
-                let wrong = || AuthFailure::WrongPassword(user.identity.name().to_owned());
                 // Another request may have failed while this one waited.
                 if self.failed.get(&key).is_some() {
-                    return Err(wrong());
+                    return Err(failure);
                 }
-                self.hashes.fetch_add(1, Ordering::Relaxed);
-                if secret::verify_password(&secret, phc) {
-                    Ok(user.identity.clone())
-                } else {
-                    self.failed.insert(key, ());
-                    Err(wrong())
+                // A user without a password: the dummy, with a random salt,
+                // so that no name costs less than another.
+                let phc = user
+                    .and_then(|u| u.password.as_deref())
+                    .or_else(|| self.dummy());
+                let matched = phc.is_some_and(|phc| {
+                    self.hashes.fetch_add(1, Ordering::Relaxed);
+                    secret::verify_password(&secret, phc)
+                });
+                if let Some(user) = user
+                    && matched
+                {
+                    return Ok(user.identity.clone());
                 }
+                self.failed.insert(key, ());
+                Err(failure)
             }),
         }
     }
@@ -161,6 +178,13 @@ impl Authenticator {
             Step::Done(outcome) => Some(outcome),
             Step::Hash { .. } => None,
         }
+    }
+
+    /// Makes the dummy hash that users without a password are verified
+    /// against (one argon2 hash), so that the first such attempt costs no
+    /// more than later ones. Call it on the thread that verifies.
+    pub fn prepare(&self) {
+        self.dummy();
     }
 
     /// argon2 verifications run so far (a metric: each is expensive).
@@ -187,25 +211,33 @@ impl Authenticator {
         if secret::token_id(&secret).is_some() {
             return Step::Done(verify_token(config, &secret, Some(&user), now));
         }
-        let Some(record) = config.users.get(&user) else {
-            return Step::Done(Err(AuthFailure::UnknownUser(user)));
-        };
-        let Some(phc) = &record.password else {
-            return Step::Done(Err(AuthFailure::NoPassword(user)));
-        };
+        // A user without a password takes the same steps as a wrong
+        // password, argon2 against the dummy included.
         let key = self.cache_key(config.generation(), &user, &secret);
+        let (record, failure) = match config.users.get(&user) {
+            None => (None, AuthFailure::UnknownUser(user)),
+            Some(r) if r.password.is_none() => (None, AuthFailure::NoPassword(user)),
+            Some(r) => (Some(r), AuthFailure::WrongPassword(user)),
+        };
         if let Some(identity) = self.verified.get(&key) {
             return Step::Done(Ok(identity));
         }
         if self.failed.get(&key).is_some() {
-            return Step::Done(Err(AuthFailure::WrongPassword(user)));
+            return Step::Done(Err(failure));
         }
         Step::Hash {
             user: record,
-            phc,
             secret,
             key,
+            failure,
         }
+    }
+
+    fn dummy(&self) -> Option<&str> {
+        self.dummy
+            // What it hashes does not matter: a match is still a failure.
+            .get_or_init(|| secret::hash_password("modgate: no password").ok())
+            .as_deref()
     }
 
     /// A keyed digest of a credential under a configuration generation: a
@@ -271,6 +303,15 @@ fn verify_token(
         });
     }
     Ok(record.identity.clone())
+}
+
+/// The user name a Basic credential claims, whether or not it exists (what
+/// failed attempts are counted under); `None` for other credentials.
+pub fn claimed_user(authorization: &str) -> Option<String> {
+    match parse(authorization) {
+        Ok(Credential::Basic { user, .. }) => Some(user),
+        _ => None,
+    }
 }
 
 /// Standard base64 as Go's net/http writes it, also accepted unpadded.
@@ -446,12 +487,14 @@ mod tests {
             auth.authenticate(&c, Some("Bearer mgt_ffff0000_x"), now()),
             Err(AuthFailure::UnknownToken("ffff0000".into()))
         );
-        // bob has no password: a non-token secret fails without argon2.
+        assert_eq!(auth.password_hashes_verified(), 0);
+        // bob has no password: a non-token secret fails, after argon2 as
+        // a wrong password would.
         assert_eq!(
             auth.authenticate(&c, Some(&basic("bob:guess")), now()),
             Err(AuthFailure::NoPassword("bob".into()))
         );
-        assert_eq!(auth.password_hashes_verified(), 0);
+        assert_eq!(auth.password_hashes_verified(), 1);
 
         // Revoked: gone with the next configuration.
         file.revoke_token(&id).unwrap();
@@ -532,6 +575,42 @@ mod tests {
         );
         assert!(auth.authenticate(&reloaded, Some(&right), now()).is_ok());
         assert_eq!(auth.password_hashes_verified(), 3);
+    }
+
+    /// Guessing user names: an unknown user, a user with tokens only and a
+    /// wrong password all cost one argon2 verification (against the same
+    /// parameters) and are remembered alike.
+    #[test]
+    fn unknown_users_cost_what_wrong_passwords_cost() {
+        let (file, ..) = fixture();
+        let c = compile(&file);
+        let auth = Authenticator::new().unwrap();
+        let cases = [
+            ("alice:wrong", AuthFailure::WrongPassword("alice".into())),
+            ("mallory:wrong", AuthFailure::UnknownUser("mallory".into())),
+            ("bob:wrong", AuthFailure::NoPassword("bob".into())),
+        ];
+        for (n, (credential, failure)) in cases.iter().enumerate() {
+            let header = basic(credential);
+            assert_eq!(auth.authenticate_cached(&c, Some(&header), now()), None);
+            assert_eq!(
+                auth.authenticate(&c, Some(&header), now()),
+                Err(failure.clone())
+            );
+            assert_eq!(auth.password_hashes_verified(), n as u64 + 1);
+            assert_eq!(
+                auth.authenticate_cached(&c, Some(&header), now()),
+                Some(Err(failure.clone()))
+            );
+        }
+        let params = |phc: &str| phc.split('$').nth(3).unwrap().to_owned();
+        let alice = c.users.get("alice").unwrap().password.as_deref().unwrap();
+        assert_eq!(params(auth.dummy().unwrap()), params(alice));
+        assert_eq!(
+            claimed_user(&basic("mallory:x")).as_deref(),
+            Some("mallory")
+        );
+        assert_eq!(claimed_user("Bearer mgt_ab_cd"), None);
     }
 
     #[test]

@@ -73,8 +73,9 @@
 //! Passwords are argon2id: the [`Authenticator`] verifies a credential once
 //! per loaded configuration and remembers the outcome (successes and
 //! failures in separate bounded caches, keyed by a per-process keyed
-//! digest, never the secret). User names are not secret (rules name them),
-//! and an unknown user fails faster than a wrong password.
+//! digest, never the secret). A user name that does not exist, or has no
+//! password, is verified against a dummy hash: it costs what a wrong
+//! password costs, so answers do not tell which names exist.
 
 mod authn;
 mod config;
@@ -87,10 +88,11 @@ mod watch;
 
 pub use authn::{
     AUTHENTICATION_FAILED, AuthFailure, Authenticator, CREDENTIALS_REQUIRED, WWW_AUTHENTICATE,
+    claimed_user,
 };
 pub use config::{AuthConfig, Decision, Denial, DenyReason, Warning};
 pub use error::Error;
 pub use file::{AuthFile, PublicDefault, Right, Row};
 pub use identity::{ANONYMOUS, AUTHENTICATED, Identity};
-pub use throttle::Throttle;
+pub use throttle::{Admission, Throttle, bucket as address_block};
 pub use watch::Watched;

@@ -60,6 +60,8 @@ own_variables! {
     LIST_TTL = "MODGATE_LIST_TTL";
     /// Client connections open at once.
     MAX_CONNECTIONS = "MODGATE_MAX_CONNECTIONS";
+    /// Client connections open at once from one address.
+    MAX_CONNECTIONS_PER_CLIENT = "MODGATE_MAX_CONNECTIONS_PER_CLIENT";
     /// How long a client may take to send its request headers.
     REQUEST_HEADER_TIMEOUT = "MODGATE_REQUEST_HEADER_TIMEOUT";
     /// How long shutdown waits for in-flight downloads.

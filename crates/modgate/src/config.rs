@@ -293,6 +293,10 @@ pub struct Settings {
     #[arg(long, env = env::MAX_CONNECTIONS, value_name = "N")]
     #[serde(alias = "max-connections")]
     pub max_connections: Option<usize>,
+    /// Client connections open at once from one address [default: 64].
+    #[arg(long, env = env::MAX_CONNECTIONS_PER_CLIENT, value_name = "N")]
+    #[serde(alias = "max-connections-per-client")]
+    pub max_connections_per_client: Option<usize>,
     /// How long a client may take to send its request headers [default: 10s].
     #[arg(long, env = env::REQUEST_HEADER_TIMEOUT, value_name = "DUR")]
     #[serde(alias = "request-header-timeout")]
@@ -436,6 +440,7 @@ impl Settings {
             negative_ttl,
             list_ttl,
             max_connections,
+            max_connections_per_client,
             request_header_timeout,
             shutdown_timeout,
             private,
@@ -682,6 +687,11 @@ impl ServeConfig {
             },
             limits: Limits {
                 max_connections: count("max-connections", s.max_connections, 4096)?,
+                max_connections_per_client: count(
+                    "max-connections-per-client",
+                    s.max_connections_per_client,
+                    64,
+                )?,
                 header_read_timeout: positive(
                     "request-header-timeout",
                     s.request_header_timeout,

@@ -160,7 +160,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let dl = match &config.dl_upstream {
         Some(base) => Some(Arc::new(
-            modgate_proxy::dl::ReleaseMirror::new(base.clone(), store.clone())
+            modgate_proxy::dl::ReleaseMirror::new(base.clone(), store.clone(), &config.policy)
                 .context("cannot set up the Go release mirror")?,
         )),
         None => None,

@@ -4,21 +4,29 @@
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use modgate_auth::{AuthConfig, AuthFailure, Authenticator, Identity, Throttle, Watched};
+use modgate_auth::{
+    Admission, AuthConfig, AuthFailure, Authenticator, Identity, Throttle, Watched,
+};
+use tokio::sync::oneshot;
 
 use crate::lock;
 
 /// How often the auth file is checked for changes.
 const RELOAD_EVERY: Duration = Duration::from_secs(2);
 
+/// Password verifications waiting for a verifier thread, per thread; more
+/// are refused at once.
+const QUEUE_PER_VERIFIER: usize = 4;
+
 /// The auth file and what authenticating against it remembers.
 pub struct Access {
     watched: Watched,
     authenticator: Arc<Authenticator>,
     throttle: Throttle,
+    verifiers: Verifiers,
 }
 
 /// What authentication decided for one request.
@@ -29,24 +37,49 @@ pub struct Authenticated {
     pub config: Arc<AuthConfig>,
 }
 
-/// Refused credentials: the client is told only that, after `delay`.
-pub struct Refused {
-    pub failure: AuthFailure,
-    pub delay: Duration,
+/// Why a request was not authenticated.
+pub enum Refused {
+    /// Bad credentials: the client is told only that. `attempts`: how many
+    /// in a row its user or address has made (for the log).
+    Failed { failure: AuthFailure, attempts: u32 },
+    /// Too many attempts of its user or address are queued: not tried.
+    Throttled { retry_after: Duration },
+    /// Every password verifier is busy and their queue full: not tried.
+    Busy,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Auth(#[from] modgate_auth::Error),
+    #[error("cannot start the password verifier threads")]
+    Verifiers(#[source] std::io::Error),
 }
 
 impl Access {
-    pub fn load(path: &Path) -> Result<Self, modgate_auth::Error> {
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        let authenticator = Arc::new(Authenticator::new()?);
+        let verifiers = Verifiers::start(verifier_threads()).map_err(LoadError::Verifiers)?;
+        let prepared = authenticator.clone();
+        // Queued first, so it runs before any request's verification.
+        let _ = verifiers
+            .jobs
+            .try_send(Box::new(move || prepared.prepare()));
         Ok(Self {
             watched: Watched::load(path)?,
-            authenticator: Arc::new(Authenticator::new()?),
+            authenticator,
             throttle: Throttle::new(),
+            verifiers,
         })
     }
 
-    /// Authenticates a request's `Authorization` header. A password not
-    /// verified before runs argon2 on a blocking thread, never the
-    /// workers' event loops.
+    /// Authenticates a request's `Authorization` header from `client`.
+    ///
+    /// A credential already known to be good (and an anonymous request)
+    /// answers at once. Anything else is an attempt that may fail: it
+    /// waits its turn under the [`Throttle`], and a password not verified
+    /// before then runs argon2 on one of a few verifier threads, never the
+    /// workers' event loops, so that guessing costs a bounded memory.
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,
@@ -54,32 +87,42 @@ impl Access {
     ) -> Result<Authenticated, Refused> {
         let config = self.watched.current();
         let now = jiff::Timestamp::now();
-        let result = match self
+        let cached = self
             .authenticator
-            .authenticate_cached(&config, authorization, now)
-        {
+            .authenticate_cached(&config, authorization, now);
+        if let Some(Ok(identity)) = cached {
+            return Ok(Authenticated { identity, config });
+        }
+        // Throttled per address; without one (never on TCP) all share one.
+        let ip = client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let user = authorization.and_then(modgate_auth::claimed_user);
+        let attempts = match self.throttle.admit(ip, user.as_deref(), Instant::now()) {
+            Admission::Refused { retry_after } => return Err(Refused::Throttled { retry_after }),
+            Admission::Admitted { wait, attempts } => {
+                tokio::time::sleep(wait).await;
+                attempts
+            }
+        };
+        let result = match cached {
             Some(result) => result,
             None => {
                 let (authenticator, cfg) = (self.authenticator.clone(), config.clone());
                 let header = authorization.map(str::to_owned);
-                tokio::task::spawn_blocking(move || {
-                    authenticator.authenticate(&cfg, header.as_deref(), now)
-                })
-                .await
-                .unwrap_or(Err(AuthFailure::Malformed("verification was interrupted")))
+                let verified = self
+                    .verifiers
+                    .run(move || authenticator.authenticate(&cfg, header.as_deref(), now))
+                    .ok_or(Refused::Busy)?;
+                verified
+                    .await
+                    .unwrap_or(Err(AuthFailure::Malformed("verification was interrupted")))
             }
         };
-        // Throttled per address; without one (never on TCP) all share one.
-        let ip = client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         match result {
             Ok(identity) => {
-                self.throttle.success(ip);
+                self.throttle.success(ip, user.as_deref());
                 Ok(Authenticated { identity, config })
             }
-            Err(failure) => Err(Refused {
-                delay: self.throttle.failure(ip, Instant::now()),
-                failure,
-            }),
+            Err(failure) => Err(Refused::Failed { failure, attempts }),
         }
     }
 
@@ -113,6 +156,60 @@ impl Access {
                 }
             }
         }
+    }
+}
+
+/// argon2 verifications run at once: as many as the cores, 2 to 3. Each
+/// holds its hash's memory cost (19 MiB by default) while it runs, so this
+/// bounds what guessing costs in memory as well as CPU; a verification
+/// takes tens of milliseconds and is remembered, so real logins need few.
+fn verifier_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 3))
+}
+
+/// Threads that verify passwords, and a bounded queue of verifications.
+/// Dedicated threads rather than the blocking pool: argon2's memory then
+/// lives in a few threads' heaps, not in those of every pool thread.
+struct Verifiers {
+    jobs: mpsc::SyncSender<Box<dyn FnOnce() + Send>>,
+}
+
+impl Verifiers {
+    fn start(threads: usize) -> std::io::Result<Self> {
+        let (jobs, queue) =
+            mpsc::sync_channel::<Box<dyn FnOnce() + Send>>(threads * QUEUE_PER_VERIFIER);
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("modgate-verifier-{i}"))
+                .spawn(move || {
+                    // Ends when the Access, and so the sender, is dropped.
+                    loop {
+                        // The lock is released before the job runs.
+                        let Ok(job) = lock(&queue).recv() else {
+                            return;
+                        };
+                        job();
+                    }
+                })?;
+        }
+        Ok(Self { jobs })
+    }
+
+    /// Runs `work` on a verifier thread; `None` when the queue is full.
+    fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<oneshot::Receiver<T>> {
+        let (tx, rx) = oneshot::channel();
+        let job = Box::new(move || {
+            // A client that left while queued costs no verification.
+            if !tx.is_closed() {
+                let _ = tx.send(work());
+            }
+        });
+        self.jobs.try_send(job).ok().map(|()| rx)
     }
 }
 

@@ -16,9 +16,10 @@ use sha2::{Digest as _, Sha256};
 use crate::flights::{Flights, Lost};
 use crate::lock;
 use crate::store::{Key, Object, Store, StoreError};
+use crate::upstream::Policy;
 
 /// How long a release list answers before it is fetched again; when the
-/// upstream fails, the last one is served however old.
+/// upstream fails or hangs, the last one is served however old.
 const LIST_TTL: Duration = Duration::from_secs(300);
 /// Largest release list and archive taken.
 const MAX_LIST: usize = 32 << 20;
@@ -61,24 +62,29 @@ struct Release {
 
 pub struct ReleaseMirror {
     base: url::Url,
+    /// Bounds the connection and every wait for body bytes.
     client: reqwest::Client,
+    /// From sending a request to its response headers.
+    header_timeout: Duration,
     store: Arc<dyn Store>,
     /// Query (`mode=json`, `mode=json&include=all`) → when fetched, and the list.
     lists: Mutex<HashMap<&'static str, (Instant, Bytes)>>,
+    list_ttl: Duration,
+    list_fetches: Flights<Result<Bytes, DlError>>,
     fills: Flights<Result<Object, DlError>>,
 }
 
 impl ReleaseMirror {
-    pub fn new(base: url::Url, store: Arc<dyn Store>) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("modgate/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+    /// Asks `base` with the upstream timeouts of `policy`.
+    pub fn new(base: url::Url, store: Arc<dyn Store>, policy: &Policy) -> reqwest::Result<Self> {
         Ok(Self {
             base,
-            client,
+            client: policy.http_client()?,
+            header_timeout: policy.header_timeout,
             store,
             lists: Mutex::new(HashMap::new()),
+            list_ttl: LIST_TTL,
+            list_fetches: Flights::new(),
             fills: Flights::new(),
         })
     }
@@ -88,22 +94,36 @@ impl ReleaseMirror {
     }
 
     /// `/dl/?mode=json[&include=all]`: the release list, checked to be one.
-    pub async fn list(&self, all: bool) -> Result<Bytes, DlError> {
+    /// Concurrent requests share one fetch; when it fails or times out, the
+    /// last list fetched is served.
+    pub async fn list(self: &Arc<Self>, all: bool) -> Result<Bytes, DlError> {
         let query = if all {
             "mode=json&include=all"
         } else {
             "mode=json"
         };
         if let Some((at, list)) = lock(&self.lists).get(query)
-            && at.elapsed() < LIST_TTL
+            && at.elapsed() < self.list_ttl
         {
             return Ok(list.clone());
         }
-        match self.fetch_list(query).await {
-            Ok(list) => {
-                lock(&self.lists).insert(query, (Instant::now(), list.clone()));
-                Ok(list)
-            }
+        let this = self.clone();
+        let fetch = async move {
+            let list = this.fetch_list(query).await?;
+            lock(&this.lists).insert(query, (Instant::now(), list.clone()));
+            Ok(list)
+        };
+        let fetched = self
+            .list_fetches
+            .run(query, "dl_list", fetch)
+            .await
+            .unwrap_or_else(|Lost| {
+                Err(DlError::Upstream(
+                    "release list: the fetch was interrupted".to_owned(),
+                ))
+            });
+        match fetched {
+            Ok(list) => Ok(list),
             Err(e) => match lock(&self.lists).get(query) {
                 Some((_, list)) => {
                     tracing::warn!(error = %e, "release list upstream failing: serving the last one");
@@ -120,7 +140,7 @@ impl ReleaseMirror {
         let mut body = Vec::new();
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| upstream(&url, &e))?;
+            let chunk = chunk.map_err(|e| upstream(&url, e))?;
             if body.len() + chunk.len() > MAX_LIST {
                 return Err(DlError::Upstream(format!(
                     "{url}: release list over {MAX_LIST} bytes"
@@ -134,12 +154,16 @@ impl ReleaseMirror {
     }
 
     async fn get(&self, url: &str) -> Result<reqwest::Response, DlError> {
-        let resp = self
-            .client
-            .get(url)
-            .send()
+        let resp = tokio::time::timeout(self.header_timeout, self.client.get(url).send())
             .await
-            .map_err(|e| upstream(url, &e))?;
+            .map_err(|_| {
+                DlError::Upstream(format!(
+                    "{}: no response within {:?}",
+                    modgate_redact::redact_text(url),
+                    self.header_timeout
+                ))
+            })?
+            .map_err(|e| upstream(url, e))?;
         match resp.status() {
             s if s.is_success() => Ok(resp),
             reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::GONE => Err(DlError::NotFound(
@@ -174,7 +198,7 @@ impl ReleaseMirror {
             .map_err(|Lost| DlError::Upstream(format!("{file}: the fetch was interrupted")))?
     }
 
-    async fn fill(&self, file: &str, key: &Key) -> Result<Object, DlError> {
+    async fn fill(self: &Arc<Self>, file: &str, key: &Key) -> Result<Object, DlError> {
         let list = self.list(true).await?;
         let releases: Vec<Release> = serde_json::from_slice(&list)
             .map_err(|e| DlError::Upstream(format!("release list: {e}")))?;
@@ -197,7 +221,7 @@ impl ReleaseMirror {
         let mut size = 0u64;
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| upstream(&url, &e))?;
+            let chunk = chunk.map_err(|e| upstream(&url, e))?;
             size += chunk.len() as u64;
             if size > max {
                 return Err(DlError::Upstream(format!(
@@ -231,8 +255,12 @@ impl ReleaseMirror {
     }
 }
 
-fn upstream(url: &str, e: &reqwest::Error) -> DlError {
-    DlError::Upstream(modgate_redact::redact_text(&format!("{url}: {e}")))
+fn upstream(url: &str, e: reqwest::Error) -> DlError {
+    DlError::Upstream(format!(
+        "{}: {}",
+        modgate_redact::redact_text(url),
+        modgate_net::describe(e)
+    ))
 }
 
 /// A release file name: `go` then letters, digits, dots, dashes and
@@ -249,6 +277,88 @@ fn is_archive_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+    use crate::store::DiskStore;
+    use crate::upstream::HedgePolicy;
+
+    const LIST: &str = r#"[{"version":"go1.99.0","files":[]}]"#;
+
+    /// A release site on loopback that serves [`LIST`] to every request
+    /// until `hang` is set, then answers none; `hits` counts requests.
+    async fn site(hang: Arc<AtomicBool>, hits: Arc<AtomicUsize>) -> url::Url {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                hits.fetch_add(1, SeqCst);
+                let hang = hang.load(SeqCst);
+                tokio::spawn(async move {
+                    let _ = tcp.read(&mut [0; 4096]).await;
+                    if hang {
+                        std::future::pending::<()>().await;
+                    }
+                    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", LIST.len());
+                    let _ = tcp.write_all((head + LIST).as_bytes()).await;
+                });
+            }
+        });
+        format!("http://{addr}/dl").parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hanging_site_is_asked_once_and_the_last_list_served() {
+        let (hang, hits) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let base = site(hang.clone(), hits.clone()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let policy = Policy {
+            connect_timeout: Duration::from_secs(5),
+            header_timeout: Duration::from_millis(300),
+            idle_timeout: Duration::from_millis(300),
+            retries: 0,
+            breaker_threshold: 3,
+            breaker_cooldown: Duration::from_secs(10),
+            max_fetches: 4,
+            hedge: HedgePolicy::Off,
+        };
+        let mut mirror = ReleaseMirror::new(
+            base,
+            Arc::new(DiskStore::open(dir.path()).unwrap()),
+            &policy,
+        )
+        .unwrap();
+        // Every list is stale at once.
+        mirror.list_ttl = Duration::ZERO;
+        let mirror = Arc::new(mirror);
+
+        // Hanging with no list to fall back on: an error, after one request.
+        hang.store(true, SeqCst);
+        let three = futures::future::join_all((0..3).map(|_| mirror.list(false))).await;
+        for got in three {
+            assert!(
+                matches!(&got, Err(DlError::Upstream(e)) if e.contains("time")),
+                "{got:?}"
+            );
+        }
+        assert_eq!(hits.load(SeqCst), 1);
+
+        hang.store(false, SeqCst);
+        assert_eq!(mirror.list(false).await.unwrap(), LIST);
+        // Hanging again: the last list, to all three, after one request.
+        hang.store(true, SeqCst);
+        let three = futures::future::join_all((0..3).map(|_| mirror.list(false))).await;
+        for got in three {
+            assert_eq!(got.unwrap(), LIST);
+        }
+        assert_eq!(hits.load(SeqCst), 3);
+    }
+
     #[test]
     fn only_release_file_names_pass() {
         for ok in ["go1.23.4.linux-amd64.tar.gz", "go1.22rc1.windows-arm64.zip"] {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body as HttpBody;
@@ -15,7 +15,7 @@ use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::{Digest, Sha256};
 
-use crate::access::{Access, AuditEntry, AuditLog, Authenticated};
+use crate::access::{Access, AuditEntry, AuditLog, Authenticated, Refused};
 use crate::gate;
 use crate::policy::{Decision, Policy};
 use crate::protocol::{Kind, ParseError, Request};
@@ -99,15 +99,46 @@ async fn authenticate(
             next.run(req).await
         }
         Err(refused) => {
-            tracing::warn!(client = ?client, reason = %refused.failure, "authentication failed");
-            metric::auth_failure();
             if req.method() == Method::PUT {
                 linger(req.into_body()).await;
             }
-            tokio::time::sleep(refused.delay).await;
-            with_endpoint("auth", unauthorized(refused.failure.client_message()))
+            with_endpoint("auth", auth_refusal(refused, client))
         }
     }
+}
+
+fn auth_refusal(refused: Refused, client: Option<std::net::IpAddr>) -> Response {
+    let (status, retry_after, message) = match refused {
+        Refused::Failed { failure, attempts } => {
+            tracing::warn!(client = ?client, reason = %failure, attempts, "authentication failed");
+            metric::auth_failure();
+            return unauthorized(failure.client_message());
+        }
+        Refused::Throttled { retry_after } => {
+            tracing::warn!(client = ?client, "authentication throttled: too many attempts");
+            metric::auth_refused("throttled");
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                retry_after,
+                "modgate: too many failed authentication attempts; retry later",
+            )
+        }
+        Refused::Busy => {
+            tracing::warn!(client = ?client, "authentication refused: password verifiers busy");
+            metric::auth_refused("busy");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Duration::from_secs(1),
+                "modgate: too many password checks under way; retry shortly",
+            )
+        }
+    };
+    let mut resp = text(status, &format!("{message}\n"));
+    // Whole seconds, rounded up.
+    let secs = retry_after.as_millis().div_ceil(1000).max(1);
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs as u64));
+    resp
 }
 
 /// Reads and drops an upload that is refused before it is read, as

@@ -151,6 +151,12 @@ pub mod metric {
         counter!("modgate_auth_failures_total").increment(1);
     }
 
+    /// A request whose credentials were not even tried (`reason`:
+    /// throttled, busy).
+    pub fn auth_refused(reason: &'static str) {
+        counter!("modgate_auth_refused_total", "reason" => reason).increment(1);
+    }
+
     /// An artifact an upstream sent that failed validation.
     pub fn rejected_artifact(kind: &'static str) {
         counter!("modgate_rejected_artifacts_total", "kind" => kind).increment(1);

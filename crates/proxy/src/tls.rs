@@ -566,6 +566,7 @@ mod tests {
             let server = std::thread::spawn(move || {
                 let limits = Limits {
                     max_connections: 4,
+                    max_connections_per_client: 4,
                     header_read_timeout: Duration::from_secs(30),
                     shutdown_timeout: Duration::from_secs(5),
                     release_memory: || {},

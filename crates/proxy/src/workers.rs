@@ -6,9 +6,10 @@
 //! and TLS, whose handshake runs on the worker under the same time limit
 //! as the request headers.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -45,7 +46,12 @@ const WORKER_STACK: usize = 8 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Limits {
+    /// At this many connections, idle kept-alive ones are closed to make
+    /// room; if none is idle, new connections wait in the backlog.
     pub max_connections: usize,
+    /// Connections open at once from one client address (IPv6: one /64);
+    /// more are closed as soon as they are accepted.
+    pub max_connections_per_client: usize,
     /// Slow clients (slowloris) lose their connection after this.
     pub header_read_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
@@ -59,8 +65,12 @@ pub struct Limits {
 /// answered): each worker waits for it before it stops.
 pub type Settle = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-/// An accepted connection and its place under the connection limit.
-type Conn = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
+/// An accepted connection and its places under the connection limits.
+type Conn = (
+    std::net::TcpStream,
+    SocketAddr,
+    (OwnedSemaphorePermit, ClientSlot),
+);
 
 /// Serves `app` on `workers` threads (the calling one included), over TLS
 /// with `tls` (see [`crate::tls::server_config`]), else plain HTTP. `main`
@@ -78,13 +88,14 @@ pub fn run(
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let (stop, stopped) = watch::channel(false);
+    let (reclaim, reclaimed) = watch::channel(0u64);
     let mut senders = Vec::new();
     let mut threads = Vec::new();
     for i in 1..workers.max(1) {
         let (tx, rx) = mpsc::unbounded_channel();
         senders.push(tx);
         let (app, stopped, limits) = (app.clone(), stopped.clone(), limits.clone());
-        let (tls, settle) = (tls.clone(), settle.clone());
+        let (tls, settle, reclaimed) = (tls.clone(), settle.clone(), reclaimed.clone());
         threads.push(
             std::thread::Builder::new()
                 .name(format!("modgate-worker-{i}"))
@@ -92,18 +103,27 @@ pub fn run(
                 // too little for a request's futures in debug builds.
                 .stack_size(WORKER_STACK)
                 .spawn(move || {
-                    runtime()?.block_on(serve(rx, app, tls, stopped, limits, settle));
+                    let signals = Signals { stopped, reclaimed };
+                    runtime()?.block_on(serve(rx, app, tls, signals, limits, settle));
                     Ok::<_, std::io::Error>(())
                 })?,
         );
     }
     let (tx, rx) = mpsc::unbounded_channel();
     senders.push(tx);
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let limit = Limit {
+        permits: Arc::new(Semaphore::new(limits.max_connections)),
+        per_client: Arc::new(PerClient::new(limits.max_connections_per_client)),
+        reclaim,
+    };
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let serving = tokio::spawn(serve(rx, app, tls, stopped.clone(), limits, settle));
-        tokio::spawn(accept(listener, senders, permits, stopped));
+        let signals = Signals {
+            stopped: stopped.clone(),
+            reclaimed,
+        };
+        let serving = tokio::spawn(serve(rx, app, tls, signals, limits, settle));
+        tokio::spawn(accept(listener, senders, limit, stopped));
         main.await;
         let _ = stop.send(true);
         serving.await.map_err(std::io::Error::other)
@@ -127,15 +147,28 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// What a worker is told by the acceptor.
+struct Signals {
+    /// Shutting down.
+    stopped: watch::Receiver<bool>,
+    /// Bumped while the connection limit keeps a new client waiting: close
+    /// the idlest connection.
+    reclaimed: watch::Receiver<u64>,
+}
+
 /// One worker: serves the connections dealt to it until shutdown, then drains.
 async fn serve(
     mut conns: mpsc::UnboundedReceiver<Conn>,
     app: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
-    mut stopped: watch::Receiver<bool>,
+    signals: Signals,
     limits: Limits,
     settle: Settle,
 ) {
+    let Signals {
+        mut stopped,
+        mut reclaimed,
+    } = signals;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // No header_read_timeout here: hyper arms a timer for every request,
     // which costs a sixth of the hot path; the sweeper below does it cheaply.
@@ -151,6 +184,10 @@ async fn serve(
     loop {
         let (tcp, addr, permit) = tokio::select! {
             _ = stopped.wait_for(|s| *s) => break,
+            Ok(()) = reclaimed.changed() => {
+                close_idlest(&mut watched);
+                continue;
+            }
             _ = sweep.tick() => {
                 sweep_slow(&mut watched, &clock, &limits);
                 ticks = ticks.wrapping_add(1);
@@ -265,12 +302,57 @@ fn conn_service(
         // A request being answered (a slow miss) is not idleness.
         let answering = Answering::start(&state, &clock);
         let answer = app.clone().oneshot(req);
+        let sending = state.clone();
         async move {
             let resp = answer.await;
             drop(answering);
-            resp
+            // Nor is an answer's body still going out (a download).
+            sending.sending.fetch_add(1, Ordering::Relaxed);
+            resp.map(|resp| {
+                resp.map(|body| {
+                    axum::body::Body::new(Sending {
+                        body,
+                        _state: SendingGuard(sending),
+                    })
+                })
+            })
         }
     })
+}
+
+/// A response body, counted in its connection's `sending` until it ends
+/// (hyper drops it then) or the connection does.
+struct Sending<B> {
+    body: B,
+    _state: SendingGuard,
+}
+
+struct SendingGuard(Arc<ConnState>);
+
+impl Drop for SendingGuard {
+    fn drop(&mut self) {
+        self.0.sending.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for Sending<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// How often connections are checked for slow requests and idleness.
@@ -302,6 +384,8 @@ struct ConnState {
     last_activity: AtomicU64,
     /// Requests read whose answer has not started yet.
     answering: AtomicU32,
+    /// Answers whose body is still being sent.
+    sending: AtomicU32,
 }
 
 impl ConnState {
@@ -311,6 +395,7 @@ impl ConnState {
             reading_since: AtomicU64::new(now),
             last_activity: AtomicU64::new(now),
             answering: AtomicU32::new(0),
+            sending: AtomicU32::new(0),
         }
     }
 }
@@ -362,6 +447,28 @@ fn sweep_slow(watched: &mut Vec<(Weak<ConnState>, AbortHandle)>, clock: &Clock, 
         }
         true
     });
+}
+
+/// Closes the connection idle for longest, if one is idle (kept alive
+/// between requests, none being read, answered or sent), to make room for
+/// a new client at the connection limit. A client reopens a closed keep-alive
+/// connection as it would after the idle timeout.
+fn close_idlest(watched: &mut Vec<(Weak<ConnState>, AbortHandle)>) {
+    let idlest = watched
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (state, _))| {
+            let state = state.upgrade()?;
+            let idle = state.answering.load(Ordering::Relaxed) == 0
+                && state.sending.load(Ordering::Relaxed) == 0
+                && state.reading_since.load(Ordering::Relaxed) == 0;
+            idle.then(|| (state.last_activity.load(Ordering::Relaxed), i))
+        })
+        .min();
+    if let Some((_, i)) = idlest {
+        tracing::debug!("closing the idlest connection: at the connection limit");
+        watched.swap_remove(i).1.abort();
+    }
 }
 
 /// A connection's stream (a socket, or TLS over it), noting for the
@@ -471,31 +578,55 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
     }
 }
 
-/// Accepts connections, under the connection limit, and deals them to the
+/// How often the acceptor, waiting at the connection limit, asks the
+/// workers again to close an idle connection.
+const RECLAIM_EVERY: Duration = Duration::from_millis(100);
+
+/// The connection limits, as the acceptor applies them.
+struct Limit {
+    permits: Arc<Semaphore>,
+    per_client: Arc<PerClient>,
+    reclaim: watch::Sender<u64>,
+}
+
+/// Accepts connections, under the connection limits, and deals them to the
 /// workers in turn.
 async fn accept(
     listener: tokio::net::TcpListener,
     workers: Vec<mpsc::UnboundedSender<Conn>>,
-    permits: Arc<Semaphore>,
+    limit: Limit,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut next = 0;
     loop {
-        // At the limit, new connections wait in the kernel's backlog.
-        let permit = tokio::select! {
-            _ = stopped.wait_for(|s| *s) => return,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
         let accepted = tokio::select! {
             _ = stopped.wait_for(|s| *s) => return,
             accepted = listener.accept() => accepted,
         };
         match accepted.and_then(|(tcp, addr)| Ok((tcp.into_std()?, addr))) {
             Ok((tcp, addr)) => {
-                let _ = workers[next].send((tcp, addr, permit));
+                let Some(slot) = limit.per_client.enter(addr.ip()) else {
+                    tracing::debug!(client = %addr.ip(), "refused a connection: too many from this client");
+                    continue;
+                };
+                // At the limit, this client waits while idle connections
+                // are closed to make room; if none is idle, until one
+                // ends. Later clients wait in the kernel's backlog.
+                let permit = loop {
+                    if let Ok(p) = limit.permits.clone().try_acquire_owned() {
+                        break p;
+                    }
+                    limit.reclaim.send_modify(|n| *n = n.wrapping_add(1));
+                    tokio::select! {
+                        _ = stopped.wait_for(|s| *s) => return,
+                        permit = limit.permits.clone().acquire_owned() => match permit {
+                            Ok(p) => break p,
+                            Err(_) => return,
+                        },
+                        () = tokio::time::sleep(RECLAIM_EVERY) => {}
+                    }
+                };
+                let _ = workers[next].send((tcp, addr, (permit, slot)));
                 next = (next + 1) % workers.len();
             }
             Err(e) if is_per_connection(&e) => {}
@@ -503,6 +634,55 @@ async fn accept(
                 // Typically out of file descriptors: back off instead of spinning.
                 tracing::error!(error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Connections open per client address.
+struct PerClient {
+    open: std::sync::Mutex<HashMap<IpAddr, usize>>,
+    max: usize,
+}
+
+/// A connection's place under its client's cap, given back when dropped.
+struct ClientSlot {
+    per_client: Arc<PerClient>,
+    client: IpAddr,
+}
+
+impl PerClient {
+    fn new(max: usize) -> Self {
+        Self {
+            open: std::sync::Mutex::new(HashMap::new()),
+            max,
+        }
+    }
+
+    /// A place for one more connection from `client`, unless it has
+    /// `max` open.
+    fn enter(self: &Arc<Self>, client: IpAddr) -> Option<ClientSlot> {
+        let client = modgate_auth::address_block(client);
+        let mut open = crate::lock(&self.open);
+        let n = open.entry(client).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot {
+            per_client: self.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = crate::lock(&self.per_client.open);
+        if let Some(n) = open.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.client);
             }
         }
     }
@@ -520,6 +700,60 @@ fn is_per_connection(e: &std::io::Error) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_per_client_cap_counts_addresses_and_ipv6_blocks() {
+        let per_client = Arc::new(PerClient::new(2));
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let (a, b) = (per_client.enter(v4).unwrap(), per_client.enter(v4).unwrap());
+        assert!(per_client.enter(v4).is_none());
+        assert!(per_client.enter("192.0.2.2".parse().unwrap()).is_some());
+        drop(a);
+        let c = per_client.enter(v4).unwrap();
+        drop((b, c));
+        assert!(crate::lock(&per_client.open).is_empty(), "slots given back");
+
+        let _one = per_client.enter("2001:db8::1".parse().unwrap()).unwrap();
+        let _two = per_client.enter("2001:db8::2:3".parse().unwrap()).unwrap();
+        assert!(
+            per_client
+                .enter("2001:db8::ffff".parse().unwrap())
+                .is_none()
+        );
+        assert!(
+            per_client
+                .enter("2001:db8:0:1::1".parse().unwrap())
+                .is_some()
+        );
+    }
+
+    /// At the limit, only a connection between requests is closed, the one
+    /// idle longest; never one sending an answer, however long ago it last
+    /// wrote, nor one with a request being read or answered.
+    #[tokio::test]
+    async fn only_the_idlest_idle_connection_gives_way() {
+        let mut watched = Vec::new();
+        let mut tasks = Vec::new();
+        let mut states = Vec::new();
+        for last in [1, 5, 1, 2, 9] {
+            let state = Arc::new(ConnState::new(last));
+            state.reading_since.store(0, Ordering::Relaxed);
+            let task = tokio::spawn(std::future::pending::<()>());
+            watched.push((Arc::downgrade(&state), task.abort_handle()));
+            tasks.push(task);
+            states.push(state);
+        }
+        states[0].sending.fetch_add(1, Ordering::Relaxed);
+        states[2].answering.fetch_add(1, Ordering::Relaxed);
+        states[3].reading_since.store(3, Ordering::Relaxed);
+        for _ in 0..3 {
+            close_idlest(&mut watched);
+        }
+        assert_eq!(watched.len(), 3);
+        tokio::task::yield_now().await;
+        let closed: Vec<bool> = tasks.iter().map(|t| t.is_finished()).collect();
+        assert_eq!(closed, [false, true, false, false, true]);
+    }
+
     /// A connection waiting on a slow miss (no bytes either way for longer
     /// than the idle limit) stays open; an idle one is closed.
     #[tokio::test]
@@ -527,6 +761,7 @@ mod tests {
         let clock = Clock(Instant::now() - IDLE_CONNECTION * 2);
         let limits = Limits {
             max_connections: 1,
+            max_connections_per_client: 1,
             header_read_timeout: Duration::from_secs(3600),
             shutdown_timeout: Duration::from_secs(1),
             release_memory: || {},

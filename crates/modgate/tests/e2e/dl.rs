@@ -1,6 +1,12 @@
 //! `/dl/`: Go release archives mirrored from a local go.dev/dl-like
 //! upstream, each checked against the release list's SHA-256.
 
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
 use crate::support::mirror::{Behaviour, Mirror};
 use crate::support::modgate::Modgate;
 use crate::support::{fresh_dir, http};
@@ -13,9 +19,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
-/// A release site: the list, a good archive, and one whose bytes are not
-/// those the list vouches for.
-fn release_site() -> (Mirror, String, Vec<u8>) {
+/// A release on disk: the site's root, its list, and the good archive's
+/// bytes; the list also names a tampered archive, whose bytes are not
+/// those it vouches for.
+fn release() -> (std::path::PathBuf, String, Vec<u8>) {
     let root = fresh_dir("dl-site");
     fs_err::create_dir_all(root.join("dl")).unwrap();
     let good: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
@@ -32,6 +39,12 @@ fn release_site() -> (Mirror, String, Vec<u8>) {
         ]
     }])
     .to_string();
+    (root, list, good)
+}
+
+/// A release site serving [`release`].
+fn release_site() -> (Mirror, String, Vec<u8>) {
+    let (root, list, good) = release();
     let mirror = Mirror::start(Behaviour {
         root: Some(root),
         overrides: vec![("dl/".to_owned(), list.clone().into_bytes())],
@@ -129,4 +142,112 @@ fn the_release_mirror_can_be_turned_off() {
     let resp = http::get(&modgate.addr, "/dl/?mode=json");
     assert_eq!(resp.status, 404);
     assert!(resp.text().contains("--dl-upstream off"), "{}", resp.text());
+}
+
+/// A release site on loopback that misbehaves: while `hang_lists` is set it
+/// reads a list request and never answers; an archive gets its headers and
+/// its first 1,000 bytes, then nothing. Counts the requests for each.
+struct StallingSite {
+    url: String,
+    hang_lists: Arc<AtomicBool>,
+    lists: Arc<AtomicUsize>,
+    archives: Arc<AtomicUsize>,
+}
+
+impl StallingSite {
+    fn start(list: String, archive: Vec<u8>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/dl", listener.local_addr().unwrap());
+        let hang_lists = Arc::new(AtomicBool::new(false));
+        let (lists, archives) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (hang, l, a) = (hang_lists.clone(), lists.clone(), archives.clone());
+        // Accepts for the whole test run; stalled connections are dropped
+        // with the process.
+        std::thread::spawn(move || {
+            for tcp in listener.incoming() {
+                let Ok(mut tcp) = tcp else { continue };
+                let (hang, l, a) = (hang.clone(), l.clone(), a.clone());
+                let (list, archive) = (list.clone(), archive.clone());
+                std::thread::spawn(move || {
+                    let mut head = Vec::new();
+                    let mut buf = [0; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match tcp.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let stall = || std::thread::sleep(Duration::from_secs(600));
+                    let ok =
+                        |len: usize| format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+                    if String::from_utf8_lossy(&head).contains("mode=json") {
+                        l.fetch_add(1, Ordering::SeqCst);
+                        if hang.load(Ordering::SeqCst) {
+                            return stall();
+                        }
+                        let _ = tcp.write_all((ok(list.len()) + &list).as_bytes());
+                    } else {
+                        a.fetch_add(1, Ordering::SeqCst);
+                        let _ = tcp.write_all(ok(archive.len()).as_bytes());
+                        let _ = tcp.write_all(&archive[..1000]);
+                        stall();
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            hang_lists,
+            lists,
+            archives,
+        }
+    }
+}
+
+/// An upstream that hangs costs a bounded wait and one upstream request,
+/// however many installers ask at once; an archive that stalls midway is
+/// a clean failure and nothing is stored.
+#[test]
+fn a_stalling_release_site_fails_within_the_timeouts_and_is_asked_once() {
+    let (_, list, good) = release();
+    let site = StallingSite::start(list, good);
+    let storage = fresh_dir("storage");
+    let modgate = Modgate::start_args(&[
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        "off",
+        "--dl-upstream",
+        &site.url,
+        "--header-timeout",
+        "2s",
+        "--idle-timeout",
+        "2s",
+    ]);
+
+    site.hang_lists.store(true, Ordering::SeqCst);
+    std::thread::scope(|s| {
+        let asks: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| http::get(&modgate.addr, "/dl/?mode=json")))
+            .collect();
+        for ask in asks {
+            let resp = ask.join().unwrap();
+            assert_eq!(resp.status, 502, "{}", resp.text());
+        }
+    });
+    assert_eq!(
+        site.lists.load(Ordering::SeqCst),
+        1,
+        "the hanging list was asked once per request"
+    );
+
+    site.hang_lists.store(false, Ordering::SeqCst);
+    let resp = http::get(&modgate.addr, &format!("/dl/{GOOD}"));
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert_eq!(site.archives.load(Ordering::SeqCst), 1);
+    assert!(
+        !storage.join(".dl").join(GOOD).exists(),
+        "a partial archive was stored"
+    );
+    assert!(!modgate.logs().contains("panicked"));
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod abuse;
 mod access;
 mod audit;
 mod bad_input;
