@@ -47,16 +47,36 @@ pub fn check_glob(glob: &str) -> Result<(), String> {
     }
 }
 
+/// Why `glob` can never match a module path, if it cannot: malformed, an
+/// empty element (`a//b`), or a character no module path has outside the
+/// glob syntax — `!` above all, which only the escaped form of a path
+/// (`github.com/!burnt!sushi`) holds, never the path compared.
+pub fn check_module_pattern(glob: &str) -> Result<(), String> {
+    check_glob(glob)?;
+    let glob = glob.strip_suffix('/').unwrap_or(glob);
+    if glob.split('/').any(str::is_empty) {
+        return Err(format!("{glob:?} has an empty path element"));
+    }
+    if glob.contains('!') {
+        return Err(format!(
+            "{glob:?} looks escaped: write the module path as go prints it \
+             (github.com/BurntSushi/toml, not github.com/!burnt!sushi/toml)"
+        ));
+    }
+    match glob
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || "-._~/*?[]^\\".contains(c)))
+    {
+        Some(c) => Err(format!("{glob:?} has {c:?}, which no module path has")),
+        None => Ok(()),
+    }
+}
+
 /// Go's `path.Match`: `*` matches any run of non-`/` characters, `?` one
 /// non-`/` character, `[...]` a character class (`^` negates, `a-z`
 /// ranges) and `\` escapes. A malformed pattern matches nothing.
 pub fn path_match(pattern: &str, name: &str) -> bool {
     glob_match(pattern, name, false)
-}
-
-/// [`path_match`] with ASCII case ignored in both.
-pub fn path_match_any_case(pattern: &str, name: &str) -> bool {
-    glob_match(pattern, name, true)
 }
 
 fn glob_match(pattern: &str, name: &str, fold: bool) -> bool {
@@ -215,7 +235,7 @@ mod tests {
             "github.com/spf13/*",
             "github.com/Spf13/pflag"
         ));
-        assert!(path_match_any_case("[A-Z]x", "ax"));
+        assert!(match_prefix_patterns_any_case("[A-Z]x", "ax"));
         assert!(!path_match("[A-Z]x", "ax"));
     }
 
@@ -291,6 +311,29 @@ mod tests {
         ];
         for (pattern, name, want) in cases {
             assert_eq!(path_match(pattern, name), want, "{pattern:?} {name:?}");
+        }
+    }
+
+    #[test]
+    fn module_patterns_that_can_never_match_are_errors() {
+        for ok in [
+            "github.com/spf13/*",
+            "github.com/spf13/pflag/",
+            "*.corp.example",
+            "corp.example/[a-z]*",
+            "example.com/x~y_z-1.2",
+        ] {
+            assert!(check_module_pattern(ok).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("github.com/!burnt!sushi/toml", "looks escaped"),
+            ("github.com//toml", "empty path element"),
+            ("github.com/a b", "which no module path has"),
+            ("github.com/a,b", "which no module path has"),
+            ("github.com/[a", "bad pattern"),
+        ] {
+            let err = check_module_pattern(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
         }
     }
 }

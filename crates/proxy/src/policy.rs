@@ -403,7 +403,7 @@ impl Deny {
         };
         // Case ignored, as for `--private` and `[[access]]`: a case variant
         // must not slip past a deny.
-        pattern::path_match_any_case(pattern, module)
+        pattern::match_prefix_patterns_any_case(pattern, module)
             && match range {
                 None => true,
                 Some((ord, or_equal, bound)) => {
@@ -441,7 +441,6 @@ fn parse_deny(text: &str) -> Result<Deny, PolicyError> {
         None => (text, None),
         Some((p, r)) => (p, Some(r)),
     };
-    pattern::check_glob(pattern).map_err(|e| bad(&e))?;
     if pattern.is_empty() {
         return Err(bad("want vulnerable or PATTERN[@RANGE]"));
     }
@@ -456,6 +455,7 @@ fn parse_deny(text: &str) -> Result<Deny, PolicyError> {
             closest_kind(text)
         )));
     }
+    pattern::check_module_pattern(pattern).map_err(|e| bad(&e))?;
     let range = match range {
         None => None,
         Some(r) => {
@@ -630,6 +630,27 @@ mod tests {
             line,
             "modgate policy: example.com/m@v1.0.0 is denied (rule \"example.com/m@<v1.2.0\")"
         );
+    }
+
+    #[test]
+    fn patterns_match_prefixes_as_every_other_pattern_does() {
+        let p = policy(
+            &["github.com/Masterminds/*", "github.com/cpuguy83/go-md2man"],
+            &[],
+            false,
+        );
+        assert!(decide(&p, "github.com/Masterminds/semver/v3", "v3.2.0").denied());
+        assert!(decide(&p, "github.com/cpuguy83/go-md2man/v2", "v2.0.4").denied());
+        assert!(!decide(&p, "github.com/cpuguy83/go-md2man2", "v1.0.0").denied());
+        for never in ["github.com/!burnt!sushi/toml", "github.com//toml"] {
+            let err = Policy::new(&[RuleSpec {
+                deny: vec![never.to_owned()],
+                ..RuleSpec::default()
+            }])
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(never), "{err}");
+        }
     }
 
     #[test]
