@@ -401,19 +401,29 @@ impl Inner {
             return Ok(());
         }
         if let Some(why) = self.check_fork().await? {
-            tracing::error!(
-                reason = %why,
-                "checksum database log FORKED: another writer replaced what this replica stored \
-                 (does the storage ignore create-only writes?); appending stopped, serving the verified log"
-            );
-            metric::sumdb_private_fork();
-            *crate::lock(&self.forked) = Some(why);
+            self.forked(why);
             return Ok(());
         }
         if self.catch_up().await? {
             self.sign_head().await?;
         }
         Ok(())
+    }
+
+    /// Stops appending for good: the log in storage is not the one this
+    /// replica signed. Logged and counted once.
+    fn forked(&self, why: String) -> PrivateError {
+        let mut forked = crate::lock(&self.forked);
+        if forked.is_none() {
+            tracing::error!(
+                reason = %why,
+                "checksum database log FORKED: another writer replaced what this replica stored \
+                 (does the storage ignore create-only writes?); appending stopped, serving the verified log"
+            );
+            metric::sumdb_private_fork();
+            *forked = Some(why.clone());
+        }
+        PrivateError::Forked(why)
     }
 
     /// Whether what this replica stored is still what the store holds: the
@@ -480,8 +490,9 @@ impl Inner {
         if self.put_or_read(key, data.clone()).await? == data {
             Ok(())
         } else {
-            Err(PrivateError::Corrupt(format!(
-                "{key} already holds something else: is another modgate with another key writing to this storage?"
+            Err(self.forked(format!(
+                "{key} already holds another head of that size: another writer's log (with \
+                 another key, or on storage that replaced a record) has forked from this one"
             )))
         }
     }

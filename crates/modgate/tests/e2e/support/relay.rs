@@ -1,17 +1,29 @@
-//! A TCP relay on loopback in front of a real server (the S3 server), that
-//! can be told to stop passing bytes: the server behind it then seems to
-//! accept requests and never answer, as a hung bucket or load balancer does.
+//! A TCP relay on loopback in front of a real server (the S3 server), with
+//! faults switched on and off while it runs: it can stop passing bytes
+//! (the server then seems to accept requests and never answer, as a hung
+//! bucket or load balancer does), or strip `If-None-Match` from requests (a
+//! bucket, or a proxy before it, that stops honouring create-only writes).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Mode {
+    Pass,
+    /// Bytes in either direction are swallowed.
+    Hang,
+    /// Requests lose their `If-None-Match` header: writes replace.
+    IgnoreCreateOnly,
+}
 
 pub struct Relay {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
-    hanging: Arc<AtomicBool>,
+    mode: Arc<AtomicU8>,
     stop: Arc<AtomicBool>,
 }
 
@@ -21,9 +33,9 @@ impl Relay {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let hanging = Arc::new(AtomicBool::new(false));
+        let mode = Arc::new(AtomicU8::new(Mode::Pass as u8));
         let stop = Arc::new(AtomicBool::new(false));
-        let (target, hang, stopped) = (target.to_owned(), hanging.clone(), stop.clone());
+        let (target, modes, stopped) = (target.to_owned(), mode.clone(), stop.clone());
         std::thread::spawn(move || {
             while !stopped.load(Ordering::SeqCst) {
                 let Ok((client, _)) = listener.accept() else {
@@ -33,38 +45,72 @@ impl Relay {
                 let Ok(server) = TcpStream::connect(&target) else {
                     continue;
                 };
-                for (from, to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
+                for (from, to, requests) in [
+                    (
+                        client.try_clone().unwrap(),
+                        server.try_clone().unwrap(),
+                        true,
+                    ),
+                    (server, client, false),
                 ] {
-                    let (hang, stopped) = (hang.clone(), stopped.clone());
-                    std::thread::spawn(move || pump(from, to, &hang, &stopped));
+                    let (modes, stopped) = (modes.clone(), stopped.clone());
+                    std::thread::spawn(move || pump(from, to, requests, &modes, &stopped));
                 }
             }
         });
         Self {
             endpoint,
-            hanging,
+            mode,
             stop,
         }
     }
 
-    /// From now on, bytes in either direction are swallowed (true) or
-    /// passed on again (false).
-    pub fn hang(&self, hanging: bool) {
-        self.hanging.store(hanging, Ordering::SeqCst);
+    /// An S3 client environment (`S3Server::env`) with this relay as the endpoint.
+    pub fn env(&self, s3: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+        s3.into_iter()
+            .map(|(k, v)| match k {
+                "AWS_ENDPOINT_URL" => (k, self.endpoint.clone()),
+                _ => (k, v),
+            })
+            .collect()
+    }
+
+    /// The fault from now on.
+    pub fn set(&self, mode: Mode) {
+        self.mode.store(mode as u8, Ordering::SeqCst);
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, hang: &AtomicBool, stop: &AtomicBool) {
+/// The header a create-only write carries, as hyper writes it, and a
+/// harmless one of the same length to put in its place.
+const CREATE_ONLY: &[u8] = b"if-none-match:";
+const IGNORED: &[u8] = b"x-ignored-hdr:";
+
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    requests: bool,
+    mode: &AtomicU8,
+    stop: &AtomicBool,
+) {
     from.set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
     let mut buf = [0; 64 << 10];
     while !stop.load(Ordering::SeqCst) {
         match from.read(&mut buf) {
             Ok(0) => break,
-            Ok(_) if hang.load(Ordering::SeqCst) => {}
+            Ok(_) if mode.load(Ordering::SeqCst) == Mode::Hang as u8 => {}
             Ok(n) => {
+                if requests && mode.load(Ordering::SeqCst) == Mode::IgnoreCreateOnly as u8 {
+                    let mut at = 0;
+                    while let Some(i) = buf[at..n]
+                        .windows(CREATE_ONLY.len())
+                        .position(|w| w.eq_ignore_ascii_case(CREATE_ONLY))
+                    {
+                        buf[at + i..at + i + IGNORED.len()].copy_from_slice(IGNORED);
+                        at += i + IGNORED.len();
+                    }
+                }
                 if to.write_all(&buf[..n]).is_err() {
                     break;
                 }
