@@ -63,7 +63,16 @@ print(cm["data"]["modgate.toml"])
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // The configuration it mounts is one modgate accepts (up to opening the bucket).
+    // The configuration it mounts is one modgate accepts, on a bucket of
+    // that name (modgate checks at start that it can write to it).
+    let s3 = crate::support::s3::S3Server::start();
+    let bucket = crate::support::http::request(
+        s3.endpoint.trim_start_matches("http://"),
+        "PUT",
+        "/modgate-cache",
+        &[],
+    );
+    assert_eq!(bucket.status, 200, "{}", bucket.text());
     let dir = fresh_dir("k8s");
     let config = dir.join("modgate.toml");
     fs_err::write(&config, &out.stdout).unwrap();
@@ -76,16 +85,7 @@ print(cm["data"]["modgate.toml"])
             "127.0.0.1:0",
         ])
         .args(["--vcs-dir", dir.join("vcs").to_str().unwrap()])
-        .env(
-            "AWS_ENDPOINT_URL",
-            format!(
-                "http://127.0.0.1:{}",
-                crate::support::loopback::closed_port()
-            ),
-        )
-        .env("AWS_ACCESS_KEY_ID", "k")
-        .env("AWS_SECRET_ACCESS_KEY", "s")
-        .env("AWS_REGION", "us-east-1")
+        .envs(s3.env())
         .env("MODGATE_SHUTDOWN_TIMEOUT", "1s")
         .stdout(std::process::Stdio::piped())
         .spawn()

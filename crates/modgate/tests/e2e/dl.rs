@@ -178,8 +178,13 @@ impl StallingSite {
                         }
                     }
                     let stall = || std::thread::sleep(Duration::from_secs(600));
-                    let ok =
-                        |len: usize| format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+                    // One request per connection, and said so: a client
+                    // must not send the next on a socket closed under it.
+                    let ok = |len: usize| {
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+                        )
+                    };
                     if String::from_utf8_lossy(&head).contains("mode=json") {
                         l.fetch_add(1, Ordering::SeqCst);
                         if hang.load(Ordering::SeqCst) {
@@ -244,7 +249,7 @@ fn a_stalling_release_site_fails_within_the_timeouts_and_is_asked_once() {
     site.hang_lists.store(false, Ordering::SeqCst);
     let resp = http::get(&modgate.addr, &format!("/dl/{GOOD}"));
     assert_eq!(resp.status, 502, "{}", resp.text());
-    assert_eq!(site.archives.load(Ordering::SeqCst), 1);
+    assert_eq!(site.archives.load(Ordering::SeqCst), 1, "{}", resp.text());
     assert!(
         !storage.join(".dl").join(GOOD).exists(),
         "a partial archive was stored"
