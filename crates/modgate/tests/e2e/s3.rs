@@ -730,3 +730,89 @@ fn a_hanging_bucket_neither_holds_readyz_nor_a_hit() {
         "answered without the bucket or the mirror?"
     );
 }
+
+/// A zip damaged in the bucket is never kept by the disk tier: the tier
+/// hashes what it reads against the stored hash, so once the bucket is
+/// repaired the good bytes are served, from the tier too.
+#[test]
+fn a_zip_damaged_in_the_bucket_is_never_kept_by_the_disk_tier() {
+    let fx = Fixture::get();
+    let mut s3 = S3Server::start();
+    let mirror = Mirror::serving(fx.tree.clone());
+    let d = fx
+        .downloads
+        .iter()
+        .find(|d| d.path == d.path.to_lowercase())
+        .expect("a module path without upper case");
+    let zip_path = format!("/{}/@v/{}.zip", d.path, d.version);
+    let key = object_store::path::Path::from(zip_path.trim_start_matches('/'));
+    // One replica fills the bucket.
+    let filler = on_bucket(&s3, "", &mirror.url, &[]);
+    let good = crate::support::http::get(&filler.addr, &zip_path);
+    assert_eq!(good.status, 200);
+    drop(filler);
+
+    let put = |bytes: Vec<u8>| {
+        use object_store::ObjectStoreExt as _;
+        let bucket = s3.bucket();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(bucket.put(&key, bytes.into()))
+            .unwrap();
+    };
+    let mut damaged = good.body.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x55;
+    put(damaged.clone());
+
+    let tier = fresh_dir("tier").join("cache");
+    let modgate = on_bucket(
+        &s3,
+        "",
+        &mirror.url,
+        &[
+            "--memory-cache-mb",
+            "0",
+            "--cache-dir",
+            tier.to_str().unwrap(),
+            "--cache-max-size",
+            "64MiB",
+        ],
+    );
+    let kept = tier.join(zip_path.trim_start_matches('/'));
+    let rejected = || {
+        crate::support::http::get(&modgate.addr, "/metrics")
+            .text()
+            .lines()
+            .any(|l| l.starts_with("modgate_disk_tier_rejected_total ") && !l.ends_with(" 0"))
+    };
+    // The bucket's bytes go out as they are (go checks them against
+    // go.sum), but the tier does not keep them.
+    let served = crate::support::http::get(&modgate.addr, &zip_path);
+    assert_eq!(served.body, damaged);
+    crate::support::vulndb::eventually(
+        std::time::Duration::from_secs(20),
+        "the tier's hash check",
+        rejected,
+    );
+    assert!(!kept.exists(), "the damaged zip was kept in the tier");
+
+    // Repaired: kept, and then served from the tier alone.
+    put(good.body.clone());
+    assert_eq!(
+        crate::support::http::get(&modgate.addr, &zip_path).body,
+        good.body
+    );
+    crate::support::vulndb::eventually(
+        std::time::Duration::from_secs(20),
+        "the tier to keep the repaired zip",
+        || kept.exists(),
+    );
+    s3.stop();
+    assert_eq!(
+        crate::support::http::get(&modgate.addr, &zip_path).body,
+        good.body
+    );
+}
