@@ -9,10 +9,10 @@ use std::process::Output;
 
 use crate::support::checksum_db::{ChecksumDb, NAME, Options, prebuild, sumdb_go, tree_of};
 use crate::support::fixture::{ALPHA, BETA, Fixture, GAMMA_V2, build_and_run, write_app};
-use crate::support::fresh_dir;
 use crate::support::mirror::Mirror;
 use crate::support::modgate::{self, Modgate, text};
 use crate::support::terminal::Terminal;
+use crate::support::{files_under, fresh_dir};
 
 const PRINTED: &str = "beta v0.2.0 with alpha v1.1.0 | Upper v1.0.0 | gamma v2.0.0 | legacy v2";
 
@@ -116,24 +116,6 @@ fn import(bundle: &Path, storage: &Path, trust: &[&str]) -> Output {
     ];
     args.extend_from_slice(trust);
     modgate(&args)
-}
-
-/// Every regular file under `dir`.
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut dirs = vec![dir.to_owned()];
-    while let Some(d) = dirs.pop() {
-        for entry in fs_err::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                out.push(path.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// A copy of the project's sources (go.mod, main.go and, if `with_sum`, go.sum).

@@ -15,26 +15,7 @@ use crate::support::loopback::closed_port;
 use crate::support::modgate::{Modgate, run, text};
 use crate::support::repos::Repos;
 use crate::support::s3::S3Server;
-use crate::support::{fresh_dir, http};
-
-/// Every file under `dir`, as paths relative to it, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        for e in fs_err::read_dir(dir).unwrap() {
-            let e = e.unwrap();
-            if e.file_type().unwrap().is_dir() {
-                walk(root, &e.path(), out);
-            } else {
-                let rel = e.path().strip_prefix(root).unwrap().to_owned();
-                out.push(rel.to_string_lossy().into_owned());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
+use crate::support::{files_under, fresh_dir, http};
 
 /// A disk store holding every fixture version (copied with `storage copy`).
 fn filled_store() -> PathBuf {
@@ -53,7 +34,7 @@ fn filled_store() -> PathBuf {
     );
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        files(&storage).iter().any(|f| f.ends_with(".zip")),
+        files_under(&storage).iter().any(|f| f.ends_with(".zip")),
         "nothing copied: {}",
         text(&out)
     );
@@ -113,14 +94,14 @@ fn assert_failed(out: &Output, wants: &[&str]) -> String {
 #[test]
 fn gc_refuses_ages_shorter_than_a_day_and_zero_and_removes_nothing() {
     let storage = filled_store();
-    let before = files(&storage);
+    let before = files_under(&storage);
     let store = storage.to_str().unwrap();
     for age in ["12h", "0d", "500ms", "90m", "1.5d"] {
         let out = run(&["gc", "--storage", store, "--unused-for", age], &[]);
         let said = assert_failed(&out, &["--unused-for", "30d"]);
         assert!(!said.contains("500ms, "), "suggests sub-day units: {said}");
         assert_eq!(
-            files(&storage),
+            files_under(&storage),
             before,
             "gc --unused-for {age} removed files"
         );
@@ -215,7 +196,7 @@ fn verify_and_gc_step_over_git_mirrors_inside_the_store() {
     assert!(report["zips"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["failures"], serde_json::json!([]), "{report}");
 
-    let before = files(&storage.join("vcs"));
+    let before = files_under(&storage.join("vcs"));
     let out = run(
         &["gc", "--storage", store, "--max-size", "1", "--json"],
         &[],
@@ -227,7 +208,11 @@ fn verify_and_gc_step_over_git_mirrors_inside_the_store() {
         report["versions"].as_u64().unwrap() as usize,
         "a 1-byte bound removes every version: {report}"
     );
-    assert_eq!(files(&storage.join("vcs")), before, "gc touched a mirror");
+    assert_eq!(
+        files_under(&storage.join("vcs")),
+        before,
+        "gc touched a mirror"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -480,7 +465,7 @@ fn a_mirror_killed_during_its_first_fetch_works_after_a_restart_and_fetches_shal
     assert!(
         mirror.join("shallow.lock").exists(),
         "the kill left no shallow.lock: the test proves nothing ({:?})",
-        files(&mirror)
+        files_under(&mirror)
     );
 
     let modgate = Modgate::start_env(
@@ -495,7 +480,7 @@ fn a_mirror_killed_during_its_first_fetch_works_after_a_restart_and_fetches_shal
     assert!(
         !mirror.join("shallow.lock").exists(),
         "{:?}",
-        files(&mirror)
+        files_under(&mirror)
     );
     assert!(
         mirror.join("shallow").exists(),

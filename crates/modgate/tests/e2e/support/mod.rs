@@ -41,6 +41,24 @@ pub fn fresh_dir(name: &str) -> PathBuf {
         .keep()
 }
 
+/// Every regular file under `dir`, as paths relative to it, sorted.
+pub fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(d) = dirs.pop() {
+        for entry in fs_err::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Runs `cmd` with `stdin` written to its standard input; its output.
 pub fn output_with_stdin(mut cmd: std::process::Command, stdin: &str) -> std::process::Output {
     use std::io::Write as _;
