@@ -79,61 +79,68 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
     }
 
     /// The result of `work` for `key`: started now, or joined if under way.
-    /// `kind` labels the coalesced-waits metric.
-    pub async fn run<F>(&self, key: &str, kind: &'static str, work: F) -> Result<T, Lost>
+    /// `kind` labels the coalesced-waits metric. The work is spawned (or
+    /// dropped, when joining) before this returns, so the future waited on
+    /// is small whatever the work's size: the request futures holding it
+    /// stay small.
+    pub fn run<F>(
+        &self,
+        key: &str,
+        kind: &'static str,
+        work: F,
+    ) -> impl Future<Output = Result<T, Lost>> + Send + use<T, F>
     where
         F: Future<Output = T> + Send + 'static,
     {
         self.run_then(key, kind, async move { (work.await, None) })
-            .await
     }
 
     /// Like [`Flights::run`], for work that publishes its result and then
     /// goes on with [`Then`]; the key stays taken until that is done.
-    pub async fn run_then<F>(&self, key: &str, kind: &'static str, work: F) -> Result<T, Lost>
+    pub fn run_then<F>(
+        &self,
+        key: &str,
+        kind: &'static str,
+        work: F,
+    ) -> impl Future<Output = Result<T, Lost>> + Send + use<T, F>
     where
         F: Future<Output = (T, Option<Then>)> + Send + 'static,
     {
-        let mut rx = {
-            let mut inflight = lock(&self.inflight);
-            match inflight.get(key) {
-                // A flight whose sender is gone without landing is dead.
-                Some(f) if f.rx.has_changed().is_ok() => {
-                    metric::coalesced(kind);
-                    f.rx.clone()
-                }
-                _ => {
-                    let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-                    let (tx, rx) = watch::channel(Slot {
-                        result: None,
-                        settled: false,
-                    });
-                    inflight.insert(key.to_owned(), Flight { id, rx: rx.clone() });
-                    let release = Release {
-                        inflight: Arc::clone(&self.inflight),
-                        key: key.to_owned(),
-                        id,
-                    };
-                    tokio::spawn(async move {
-                        let release = release;
-                        let (result, then) = work.await;
-                        // Late joiners between these lines see the result at once.
-                        tx.send_modify(|slot| slot.result = Some(result));
-                        if let Some(then) = then {
-                            then.await;
-                        }
-                        tx.send_modify(|slot| slot.settled = true);
-                        drop(release);
-                    });
-                    rx
-                }
+        let mut inflight = lock(&self.inflight);
+        let rx = match inflight.get(key) {
+            // A flight whose sender is gone without landing is dead.
+            Some(f) if f.rx.has_changed().is_ok() => {
+                metric::coalesced(kind);
+                f.rx.clone()
+            }
+            _ => {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let (tx, rx) = watch::channel(Slot {
+                    result: None,
+                    settled: false,
+                });
+                inflight.insert(key.to_owned(), Flight { id, rx: rx.clone() });
+                let release = Release {
+                    inflight: Arc::clone(&self.inflight),
+                    key: key.to_owned(),
+                    id,
+                };
+                tokio::spawn(async move {
+                    let release = release;
+                    let (result, then) = work.await;
+                    // Late joiners between these lines see the result at once.
+                    tx.send_modify(|slot| slot.result = Some(result));
+                    if let Some(then) = then {
+                        then.await;
+                    }
+                    tx.send_modify(|slot| slot.settled = true);
+                    drop(release);
+                });
+                rx
             }
         };
-        let slot = rx
-            .wait_for(|slot| slot.result.is_some())
-            .await
-            .map_err(|_| Lost)?;
-        Ok(slot.result.clone().expect("waited for Some"))
+        drop(inflight);
+        landed(rx)
     }
 
     /// Waits until no flight holds `key`: what it published is durable (or
@@ -155,6 +162,15 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
             let _ = rx.wait_for(|slot| slot.settled).await;
         }
     }
+}
+
+/// The result a flight publishes, once it has.
+async fn landed<T: Clone>(mut rx: watch::Receiver<Slot<T>>) -> Result<T, Lost> {
+    let slot = rx
+        .wait_for(|slot| slot.result.is_some())
+        .await
+        .map_err(|_| Lost)?;
+    Ok(slot.result.clone().expect("waited for Some"))
 }
 
 #[cfg(test)]

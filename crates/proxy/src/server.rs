@@ -590,11 +590,11 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
     let mut ruled = None;
     let resp = match refused {
         Some(resp) if publishing => {
-            linger(req.into_body()).await;
+            Box::pin(linger(req.into_body())).await;
             resp
         }
         Some(resp) => resp,
-        None if publishing => publish(&state, &parsed, req).await,
+        None if publishing => Box::pin(publish(&state, &parsed, req)).await,
         None => {
             let head = method == Method::HEAD;
             match &state.policy {
@@ -1005,7 +1005,7 @@ async fn sumdb(
     let gated = gate::sumdb(&state, auth.as_deref(), &rest);
     let resp = match gated.refused {
         Some(refused) => refused,
-        None => match denied_lookup(&state, gated.own_lookup.as_ref()).await {
+        None => match Box::pin(denied_lookup(&state, gated.own_lookup.as_ref())).await {
             Some(denied) => denied,
             None => sumdb_answer(&state, &rest).await,
         },
@@ -1483,6 +1483,35 @@ async fn observe(req: HttpRequest, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request's future is moved as it is set up (axum, hyper, tower
+    /// layers): one that holds every rare path (fills, publish, policy)
+    /// inline cost more in `memmove` than the answer of a hit (131 KB for
+    /// the GOPROXY handler once). Rare paths are boxed or spawned; this
+    /// keeps the next change from growing the hot path unseen. Sizes are
+    /// those of this (debug) build; release builds are smaller.
+    #[test]
+    fn request_futures_stay_small() {
+        fn of3<A, B, C, F>(_: impl FnOnce(A, B, C) -> F) -> usize {
+            std::mem::size_of::<F>()
+        }
+        fn of2<A, B, F>(_: impl FnOnce(A, B) -> F) -> usize {
+            std::mem::size_of::<F>()
+        }
+        const LIMIT: usize = 4096;
+        for (handler, size) in [
+            ("goproxy", of3(goproxy)),
+            ("sumdb", of3(sumdb)),
+            ("vuln", of3(vuln)),
+            ("authenticate", of3(authenticate)),
+            ("observe", of2(observe)),
+        ] {
+            assert!(
+                size <= LIMIT,
+                "the {handler} handler's future is {size} bytes (at most {LIMIT}): box or spawn its rare paths"
+            );
+        }
+    }
 
     fn range(spec: &str, size: u64) -> Range {
         let mut h = HeaderMap::new();

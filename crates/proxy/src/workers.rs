@@ -41,9 +41,6 @@ pub struct ClientAddr(pub SocketAddr);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ViaTls;
 
-/// Stack of each worker thread: what Linux gives the main thread.
-const WORKER_STACK: usize = 8 << 20;
-
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// At this many connections, idle kept-alive ones are closed to make
@@ -99,9 +96,6 @@ pub fn run(
         threads.push(
             std::thread::Builder::new()
                 .name(format!("modgate-worker-{i}"))
-                // As the main thread's (worker 0): std's 2 MiB default is
-                // too little for a request's futures in debug builds.
-                .stack_size(WORKER_STACK)
                 .spawn(move || {
                     let signals = Signals { stopped, reclaimed };
                     runtime()?.block_on(serve(rx, app, tls, signals, limits, settle));
