@@ -556,7 +556,12 @@ pub fn is_bundled_file(path: &str, sha256: &str) -> bool {
         return false;
     };
     match rest.split_once('/') {
-        Some(("blob", hash)) => hash == sha256,
+        // The manifest names both, so the name alone must be a hash.
+        Some(("blob", hash)) => {
+            hash == sha256
+                && hash.len() == 64
+                && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        }
         Some(("snapshot", n)) => !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()),
         _ => false,
     }
@@ -623,5 +628,26 @@ mod tests {
         ] {
             assert!(!is_db_path(bad), "{bad}");
         }
+    }
+
+    /// Found by the bundle manifest property: a blob path was accepted
+    /// whenever it repeated the manifest's own sha256 field, which a forged
+    /// manifest sets to anything (`..` included); only the content check at
+    /// staging refused it.
+    #[test]
+    fn bundled_blobs_are_named_by_a_hash() {
+        let hash = "0123456789abcdef".repeat(4);
+        assert!(is_bundled_file(&format!("vulndb/blob/{hash}"), &hash));
+        assert!(is_bundled_file("vulndb/snapshot/12", &hash));
+        for bad in ["", "..", "../../x", "a/b", &hash.to_uppercase(), &hash[1..]] {
+            assert!(
+                !is_bundled_file(&format!("vulndb/blob/{bad}"), bad),
+                "{bad:?}"
+            );
+        }
+        assert!(!is_bundled_file(
+            &format!("vulndb/blob/{hash}"),
+            &hash.replace('0', "1")
+        ));
     }
 }
