@@ -12,7 +12,11 @@ use modgate_proxy::bundle::{
 use modgate_proxy::protocol::{Kind, Request};
 use modgate_sumdb::note::{self, Ed25519Signer};
 use modgate_sumdb::tlog::{self, Tree};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use proptest::prelude::*;
+
+/// Everything but letters, digits and slashes, percent-encoded.
+const URL_PATH: &AsciiSet = &NON_ALPHANUMERIC.remove(b'/');
 
 /// Pieces of escaped paths and versions, with what attacks them.
 const PIECES: &[&str] = &[
@@ -171,6 +175,9 @@ proptest! {
             if let Kind::Mod(v) | Kind::Zip(v) = &request.kind {
                 prop_assert!(modgate_module::check(&request.module, v).is_ok());
             }
+            // The upstream path, percent-encoded into a URL, is the same request.
+            let encoded = utf8_percent_encode(request.upstream_path(), URL_PATH);
+            prop_assert_eq!(Request::parse(&encoded.to_string()), Ok(request));
         }
     }
 
