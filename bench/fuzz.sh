@@ -204,7 +204,8 @@ for t in "${TARGETS[@]}"; do
         -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || true
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    cpu=$(awk '{printf "%.0f", $1 + $2}' "$log.time")
+    # time(1) puts "Command exited with non-zero status" first after a finding.
+    cpu=$(tail -n 1 "$log.time" | awk '{printf "%.0f", $1 + $2}')
     found=$(( $(ls "artifacts/$t" | wc -l) - before ))
     rate=$(( ${execs:-0} / (cpu > 0 ? cpu : 1) ))
     printf '%-16s %12s %10s %9s  %s\n' "$t" "${execs:-?}" "$cpu" "$rate" \

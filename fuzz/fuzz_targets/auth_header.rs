@@ -58,13 +58,14 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(authn.password_hashes_verified(), 0);
 });
 
-/// Whether `s` quotes a token, `"mgt_<id>_<secret>"`, as a field of a
-/// failure (a user name, say) would be quoted.
+/// Whether `s` quotes a token, `"mgt_<id>_<secret>"` with an id of 1 to
+/// 32 letters and digits, as a field of a failure (a user name, say) would
+/// be quoted.
 fn has_token(s: &str) -> bool {
     s.split('"').skip(1).step_by(2).any(|quoted| {
         quoted.strip_prefix("mgt_").is_some_and(|rest| {
             rest.split_once('_').is_some_and(|(id, secret)| {
-                !id.is_empty()
+                (1..=32).contains(&id.len())
                     && id.bytes().all(|b| b.is_ascii_alphanumeric())
                     && !secret.is_empty()
             })
