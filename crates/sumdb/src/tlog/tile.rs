@@ -213,11 +213,13 @@ pub fn new_tiles(h: u32, old_tree_size: u64, new_tree_size: u64) -> Vec<Tile> {
 
 /// The data of hash tile `t`: its `w` hashes, read from `r`.
 pub fn read_tile_data(t: &Tile, r: &(impl HashReader + ?Sized)) -> Result<Vec<u8>, Error> {
-    if !t.is_valid_hash_tile() {
+    // Hashes above level 63 would need a tree of more than 2^63 records;
+    // their indexes wrap around onto real ones.
+    let level = t.h * t.l.max(0) as u32;
+    if !t.is_valid_hash_tile() || level > 63 {
         return Err(Error::InvalidTile(*t));
     }
     let start = t.n << t.h;
-    let level = t.h * t.l as u32;
     // In batches, so that a tile wider than the log (up to 2^30 hashes,
     // from a client's path) fails at the first missing batch rather than
     // after its indexes are all listed.
