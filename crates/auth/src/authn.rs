@@ -342,6 +342,11 @@ fn parse(header: &str) -> Result<Credential<'_>, AuthFailure> {
         if secret.is_empty() {
             return Err(malformed("Basic credentials have an empty password"));
         }
+        // A token is a secret wherever it is sent: never quoted in a log
+        // line as an unknown user.
+        if secret::token_id(user).is_some() {
+            return Err(malformed("Basic credentials have a token as the user name"));
+        }
         Ok(Credential::Basic {
             user: user.to_owned(),
             secret: secret.to_owned(),
@@ -416,6 +421,30 @@ mod tests {
             fails("Bearer hunter2"),
             "Bearer credential is not a modgate token"
         );
+        assert_eq!(auth.password_hashes_verified(), 0);
+    }
+
+    /// Found by the auth_header property: a token sent as the user name
+    /// (`token:x`, as some clients are told to send one) was logged whole
+    /// as an unknown user or a token's wrong user.
+    #[test]
+    fn a_token_as_the_user_name_is_refused_unquoted() {
+        let (file, alice_token, _) = fixture();
+        let c = compile(&file);
+        let auth = Authenticator::new().unwrap();
+        for credential in [
+            format!("{alice_token}:x"),
+            format!("{alice_token}:{alice_token}"),
+        ] {
+            let failure = auth
+                .authenticate(&c, Some(&basic(&credential)), now())
+                .unwrap_err();
+            assert_eq!(
+                failure,
+                AuthFailure::Malformed("Basic credentials have a token as the user name")
+            );
+            assert!(!failure.to_string().contains(&alice_token));
+        }
         assert_eq!(auth.password_hashes_verified(), 0);
     }
 

@@ -195,6 +195,15 @@ pub async fn import(
     Ok(result)
 }
 
+/// Checks a manifest as [`import`] does before it reads any file: its JSON,
+/// its tree head signed by its own key (`sumdb`, when given), and that its
+/// versions and database explain every file it lists. Public for fuzzing.
+pub fn check_manifest(data: &[u8], sumdb: Option<&str>) -> Result<Manifest, BundleError> {
+    let manifest = parse_manifest(data).map_err(|e| BundleError::refused(MANIFEST, e))?;
+    Plan::new(&manifest, sumdb)?;
+    Ok(manifest)
+}
+
 /// What the manifest says the bundle holds, checked for shape: every path
 /// one the manifest's versions or database explain.
 struct Plan {

@@ -219,27 +219,36 @@ pub fn check_signature(manifest: &[u8], sig: &[u8], vkey: &str) -> Result<(), Bu
 /// `.manifest.json` beside one.
 pub fn read_manifest(path: &std::path::Path) -> Result<Manifest, BundleError> {
     let what = path.display().to_string();
-    let mut file = fs_err::File::open(path).map_err(BundleError::io(&what))?;
-    let mut magic = [0u8; 4];
-    let n = file.read(&mut magic).map_err(BundleError::io(&what))?;
     let file = fs_err::File::open(path).map_err(BundleError::io(&what))?;
-    let data = if n == 4 && magic == ZSTD_MAGIC {
-        let mut archive = tar_reader(file).map_err(BundleError::io(&what))?;
-        let mut entries = archive.entries().map_err(BundleError::io(&what))?;
-        let (name, data) = import::next_entry(&mut entries, &what, MAX_MANIFEST)?
-            .ok_or_else(|| BundleError::refused(&what, "empty bundle"))?;
+    manifest_from_reader(file, &what)
+}
+
+/// [`read_manifest`] of a stream (`what` names it in errors): a bundle, or
+/// a bare `manifest.json`.
+pub fn manifest_from_reader(mut r: impl Read, what: &str) -> Result<Manifest, BundleError> {
+    let mut magic = Vec::with_capacity(ZSTD_MAGIC.len());
+    (&mut r)
+        .take(ZSTD_MAGIC.len() as u64)
+        .read_to_end(&mut magic)
+        .map_err(BundleError::io(what))?;
+    let r = magic.as_slice().chain(r);
+    let data = if magic == ZSTD_MAGIC {
+        let mut archive = tar_reader(r).map_err(BundleError::io(what))?;
+        let mut entries = archive.entries().map_err(BundleError::io(what))?;
+        let (name, data) = import::next_entry(&mut entries, what, MAX_MANIFEST)?
+            .ok_or_else(|| BundleError::refused(what, "empty bundle"))?;
         if name != MANIFEST {
             return Err(BundleError::refused(
-                &what,
+                what,
                 "the first entry is not the manifest",
             ));
         }
         data
     } else {
         let mut data = Vec::new();
-        file.take(MAX_MANIFEST)
+        r.take(MAX_MANIFEST)
             .read_to_end(&mut data)
-            .map_err(BundleError::io(&what))?;
+            .map_err(BundleError::io(what))?;
         data
     };
     parse_manifest(&data).map_err(|e| BundleError::refused(what, e))

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use modgate_net::credentials::{self, Credentials};
 use modgate_net::{DestinationPolicy, describe, first_line};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tokio::io::AsyncWriteExt;
 
 use super::{FetchError, Fetched, Fetcher, Policy, Want};
@@ -87,10 +88,7 @@ impl HttpUpstream {
         want: &Want<'_>,
         answered: &mut (dyn FnMut() + Send),
     ) -> Result<Fetched, FetchError> {
-        let url = match &self.query {
-            Some(q) => format!("{}/{path}?{q}", self.base),
-            None => format!("{}/{path}", self.base),
-        };
+        let url = request_url(&self.base, path, self.query.as_deref());
         if let Some(guard) = &self.guard {
             let parsed = reqwest::Url::parse(&url)
                 .map_err(|e| FetchError::NotFound(format!("{}: {e}", self.name)))?;
@@ -220,6 +218,58 @@ impl Fetcher for HttpUpstream {
                 !status.is_server_error() && status.as_u16() != 429
             }
             _ => false,
+        }
+    }
+}
+
+/// The URL of `path` (decoded, as [`Request::upstream_path`] gives it)
+/// under `base`: percent-encoded, so that a `%`, `#` or `?` in a version
+/// query asks for that version, not another path.
+fn request_url(base: &str, path: &str, query: Option<&str>) -> String {
+    // The URL standard's path set, and `%` itself.
+    const PATH: &AsciiSet = &CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'%')
+        .add(b'<')
+        .add(b'>')
+        .add(b'?')
+        .add(b'`')
+        .add(b'{')
+        .add(b'}');
+    let path = utf8_percent_encode(path, PATH);
+    match query {
+        Some(q) => format!("{base}/{path}?{q}"),
+        None => format!("{base}/{path}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the goproxy_request fuzz target: a query such as `a#b`
+    /// (`a%23b` in the client's URL) went upstream as `a#b.info`, which
+    /// asks for `.../@v/a`.
+    #[test]
+    fn request_paths_are_percent_encoded() {
+        let path = |v| format!("example.com/m/@v/{v}.info");
+        assert_eq!(
+            request_url("https://p.example/sub", &path("v1.0.0-!r!c1"), None),
+            "https://p.example/sub/example.com/m/@v/v1.0.0-!r!c1.info"
+        );
+        assert_eq!(
+            request_url("https://p.example", &path("a#b%c?d é"), Some("x=1")),
+            "https://p.example/example.com/m/@v/a%23b%25c%3Fd%20%C3%A9.info?x=1"
+        );
+        for v in ["a#b", "a%2", "a?b", "é"] {
+            let url =
+                reqwest::Url::parse(&request_url("https://p.example", &path(v), None)).unwrap();
+            let got = percent_encoding::percent_decode_str(url.path())
+                .decode_utf8()
+                .unwrap();
+            assert_eq!(got, format!("/{}", path(v)), "{v:?}");
         }
     }
 }

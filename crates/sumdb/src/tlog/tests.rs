@@ -916,3 +916,22 @@ const CT_CONSISTENCY: [&str; 30] = [
     "C0LttBeYHZHgL+032JIcJC3CTBIyza/hsbmJUgJfmDI=",
     "nixU5CWTFVDlF4BGdcU6kA7WSYurEpe9jRWc+F/7sOc=",
 ];
+
+/// Found by the sumdb_tlog fuzz target: a client-chosen path such as
+/// tile/30/1/011 made read_tile_data collect all 2^30 indexes (8 GiB)
+/// before the reader could say it has none of them; tile/29/5/000 (level
+/// 145) wrapped around to indexes the log has, and read 2^29 hashes.
+#[test]
+fn a_huge_tile_fails_without_allocating_it() {
+    let hashes = build(20);
+    let tile = parse_tile_path("tile/30/1/011").unwrap();
+    assert!(matches!(
+        read_tile_data(&tile, hashes.as_slice()),
+        Err(Error::MissingHash(_))
+    ));
+    let tile = parse_tile_path("tile/29/5/000").unwrap();
+    assert!(matches!(
+        read_tile_data(&tile, hashes.as_slice()),
+        Err(Error::InvalidTile(_))
+    ));
+}

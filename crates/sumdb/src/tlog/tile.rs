@@ -213,19 +213,30 @@ pub fn new_tiles(h: u32, old_tree_size: u64, new_tree_size: u64) -> Vec<Tile> {
 
 /// The data of hash tile `t`: its `w` hashes, read from `r`.
 pub fn read_tile_data(t: &Tile, r: &(impl HashReader + ?Sized)) -> Result<Vec<u8>, Error> {
-    if !t.is_valid_hash_tile() {
+    // Hashes above level 63 would need a tree of more than 2^63 records;
+    // their indexes wrap around onto real ones.
+    let level = t.h * t.l.max(0) as u32;
+    if !t.is_valid_hash_tile() || level > 63 {
         return Err(Error::InvalidTile(*t));
     }
     let start = t.n << t.h;
-    let level = t.h * t.l as u32;
-    let indexes: Vec<u64> = (0..u64::from(t.w))
-        .map(|i| stored_hash_index(level, start.wrapping_add(i)))
-        .collect();
-    Ok(read_exactly(r, &indexes)?
-        .iter()
-        .flat_map(|h| h.0)
-        .collect())
+    // In batches, so that a tile wider than the log (up to 2^30 hashes,
+    // from a client's path) fails at the first missing batch rather than
+    // after its indexes are all listed.
+    let mut data = Vec::new();
+    let w = u64::from(t.w);
+    for first in (0..w).step_by(READ_BATCH) {
+        let indexes: Vec<u64> = (first..w.min(first + READ_BATCH as u64))
+            .map(|i| stored_hash_index(level, start.wrapping_add(i)))
+            .collect();
+        data.extend(read_exactly(r, &indexes)?.iter().flat_map(|h| h.0));
+    }
+    Ok(data)
 }
+
+/// Hashes [`read_tile_data`] asks its reader for at once: a whole tile of
+/// sum.golang.org's height 8.
+const READ_BATCH: usize = 256;
 
 /// Go's `>>`: shifting by 64 or more gives zero.
 fn shr(x: u64, s: u32) -> u64 {
