@@ -41,7 +41,9 @@ if [ ! -x "$BASE_BIN" ]; then
 fi
 cargo build --release -q -p modgate
 WORK=$(mktemp -d /tmp/modgate-compare.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null; rm -rf "$WORK"' EXIT
+# The servers are started in command substitutions, so they are no jobs of
+# this shell: their pids are kept in files.
+trap 'for p in "$WORK"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 HEAD_BIN=$WORK/head-modgate
 cp target/release/modgate "$HEAD_BIN"
 
@@ -54,6 +56,7 @@ ZIP=/$MODULE/@v/$VERSION.zip
 start() { # name binary -> URL, a warm modgate
     "$2" serve --listen 127.0.0.1:0 --storage "$WORK/store-$1" --upstream "file://$WORK/mirror" \
         --sumdb off >"$WORK/$1.out" 2>"$WORK/$1.err" &
+    echo $! >"$WORK/$1.pid"
     for _ in $(seq 100); do grep -q listening "$WORK/$1.out" 2>/dev/null && break; sleep 0.1; done
     local url
     url=$(sed -n 's/^modgate listening on //p' "$WORK/$1.out")
