@@ -17,6 +17,12 @@ pub fn check(path: &str, version: &str) -> Result<(), Error> {
     check_version(path, version).map_err(|e| e.in_module(path))
 }
 
+/// [`check`] for a path that has passed [`check_path`] already (a parsed
+/// request's): the version rules alone, without checking the path again.
+pub fn check_of_checked_path(path: &str, version: &str) -> Result<(), Error> {
+    check_version(path, version).map_err(|e| e.in_module(path))
+}
+
 fn check_version(path: &str, version: &str) -> Result<(), Error> {
     if !semver::is_valid(version) {
         return Err(Error::version(version, "not a semantic version"));

@@ -109,7 +109,9 @@ impl Request {
         // says. As an .info it is a query, which may resolve to
         // v2.0.0+incompatible (go accepts that answer).
         if let Kind::Mod(v) | Kind::Zip(v) = &kind {
-            version::check(&module, v).map_err(|e| ParseError::NotFound(e.to_string()))?;
+            // The path was checked as it was unescaped.
+            version::check_of_checked_path(&module, v)
+                .map_err(|e| ParseError::NotFound(e.to_string()))?;
         }
         // Escaping is one-to-one, so the validated path is the canonical one.
         Ok(Self {

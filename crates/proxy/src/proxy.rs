@@ -1,7 +1,7 @@
 //! The core: answer from the store (the cacher), fill misses from the
 //! upstream chain (the fetcher), and check everything before it is stored.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -141,9 +141,9 @@ struct Inner {
     negative: Cache<String, (Instant, Arc<ChainError>)>,
     /// Upstream path -> when it was fetched, and the answer.
     recent: Cache<String, (Instant, Bytes)>,
-    /// The day (since the epoch) and the access markers written that day:
-    /// each version's at most once a day.
-    touched: Mutex<(u64, HashSet<Key>)>,
+    /// The day (since the epoch) and the versions whose access markers were
+    /// written that day, by module: each version's at most once a day.
+    touched: Mutex<(u64, HashMap<String, HashSet<String>>)>,
     catalog: crate::catalog::Catalog,
     /// The latest misses, newest last, for the status page.
     misses: Mutex<std::collections::VecDeque<Miss>>,
@@ -182,7 +182,7 @@ impl Proxy {
                 answers: Flights::new(),
                 negative: Cache::new(MEMORY_ENTRIES),
                 recent: Cache::new(MEMORY_ENTRIES),
-                touched: Mutex::new((0, HashSet::new())),
+                touched: Mutex::new((0, HashMap::new())),
                 catalog: crate::catalog::Catalog::default(),
                 misses: Mutex::new(std::collections::VecDeque::with_capacity(MISSES_KEPT)),
             }),
@@ -403,7 +403,7 @@ impl Proxy {
         }
         if let Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v) = &req.kind
             && version::is_canonical(v)
-            && version::check(&req.module, v).is_ok()
+            && version::check_of_checked_path(&req.module, v).is_ok()
         {
             return self.artifact(req).await.map(Answer::Stored);
         }
@@ -507,18 +507,24 @@ impl Proxy {
             return;
         };
         let day = crate::gc::today();
+        {
+            // Looked up before any key is built: this runs on every hit.
+            let mut touched = crate::lock(&self.inner.touched);
+            if touched.0 != day {
+                *touched = (day, HashMap::new());
+            }
+            if touched.1.get(&req.module).is_some_and(|vs| vs.contains(v)) {
+                return;
+            }
+            touched
+                .1
+                .entry(req.module.clone())
+                .or_default()
+                .insert(v.clone());
+        }
         let Some(key) = Key::access(day, &req.module, v) else {
             return;
         };
-        {
-            let mut touched = crate::lock(&self.inner.touched);
-            if touched.0 != day {
-                *touched = (day, HashSet::new());
-            }
-            if !touched.1.insert(key.clone()) {
-                return;
-            }
-        }
         let store = self.inner.store.clone();
         tokio::spawn(async move {
             if let Err(e) = store.put(&key, Bytes::new()).await {
