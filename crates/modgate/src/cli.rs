@@ -8,10 +8,21 @@ use modgate_env as env;
 
 use crate::config::{Dur, Settings, Size};
 
+/// `0.1.0 (commit 0123456789ab, 2026-12-07)`: what `--version`, the
+/// start-up line and `modgate_build_info` say.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("MODGATE_COMMIT"),
+    ", ",
+    env!("MODGATE_COMMIT_DATE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "modgate",
-    version,
+    version = VERSION,
     about = "A Go module proxy that keeps builds working"
 )]
 pub struct Cli {

@@ -180,6 +180,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
+    telemetry::metric::build_info(env!("CARGO_PKG_VERSION"), env!("MODGATE_COMMIT"));
     let state = Arc::new(server::AppState {
         proxy: modgate_proxy::Proxy::new(store, upstreams, config.cache.clone(), checksums, log),
         metrics: metrics.clone(),
@@ -193,7 +194,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, tls = tls.is_some(), storage = %config.storage, upstream = %config.upstream, "modgate serving");
+    tracing::info!(version = cli::VERSION, %addr, tls = tls.is_some(), storage = %config.storage, upstream = %config.upstream, "modgate serving");
     // Scripts and tests read the bound address (useful with port 0) from stdout.
     let mut stdout = std::io::stdout();
     let scheme = if tls.is_some() { "https" } else { "http" };

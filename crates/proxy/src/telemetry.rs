@@ -31,6 +31,11 @@ pub mod metric {
             .install_recorder()
     }
 
+    /// Which build is running: 1, labelled with its version and commit.
+    pub fn build_info(version: &'static str, commit: &'static str) {
+        gauge!("modgate_build_info", "version" => version, "commit" => commit).set(1.0);
+    }
+
     /// Drains histograms into their buckets now and then; runs forever.
     pub async fn upkeep(handle: PrometheusHandle) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));

@@ -176,3 +176,33 @@ fn credentials_never_reach_answers_or_logs_and_json_logs_parse() {
         "5xx answers are logged:\n{logs}"
     );
 }
+
+/// `--version`, the start-up line and `/metrics` name the same build: the
+/// version and the commit it was built from.
+#[test]
+fn the_build_is_named_alike_everywhere() {
+    let out = crate::support::modgate::run(&["--version"], &[]);
+    assert!(out.status.success());
+    let version = String::from_utf8(out.stdout).unwrap();
+    let commit = version
+        .split("(commit ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("no commit in {version:?}"))
+        .to_owned();
+    // The tests run in a checkout: the commit is known.
+    assert!(
+        commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{version:?}"
+    );
+    let storage = fresh_dir("storage");
+    let modgate = Modgate::start(&storage, "off");
+    let metrics = http::get(&modgate.addr, "/metrics").text();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("modgate_build_info")
+            && l.contains(&format!("commit=\"{commit}\""))
+            && l.ends_with(" 1")),
+        "{metrics}"
+    );
+    assert!(modgate.logs().contains(&commit), "{}", modgate.logs());
+}
