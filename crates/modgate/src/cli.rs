@@ -68,6 +68,14 @@ pub enum Command {
     /// proxy, no go toolchain needed) for vulnerable, retracted and
     /// deprecated modules. Matching is module-level.
     Audit(AuditArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or
+    /// powershell (e.g. `modgate completions bash > /etc/bash_completion.d/modgate`).
+    Completions {
+        /// The shell the script is for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, in roff (`modgate man | man -l -`).
+    Man,
 }
 
 #[derive(Debug, Args)]

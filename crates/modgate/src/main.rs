@@ -56,6 +56,19 @@ fn main() -> ExitCode {
             copy_storage(from, to).map(|()| ExitCode::SUCCESS)
         }
         Command::Audit(args) => audit(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            let mut cli = cli::Cli::command();
+            clap_complete::generate(shell, &mut cli, "modgate", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            use clap::CommandFactory as _;
+            clap_mangen::Man::new(cli::Cli::command())
+                .render(&mut std::io::stdout())
+                .map(|()| ExitCode::SUCCESS)
+                .context("writing the manual page")
+        }
         Command::Publish(args) => {
             modgate_doctor::publish::run(&modgate_doctor::publish::PublishOptions {
                 dir: args.dir,

@@ -206,3 +206,36 @@ fn the_build_is_named_alike_everywhere() {
     );
     assert!(modgate.logs().contains(&commit), "{}", modgate.logs());
 }
+
+/// Shell completions and the manual page come from the CLI definition, so
+/// they name every subcommand; bash's script is valid bash.
+#[test]
+fn completions_and_the_manual_page_come_from_the_cli() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = crate::support::modgate::run(&["completions", shell], &[]);
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        for sub in ["serve", "doctor", "bundle", "publish", "completions"] {
+            assert!(script.contains(sub), "{shell}: no {sub}");
+        }
+        if shell == "bash" {
+            let file = fresh_dir("completions").join("modgate.bash");
+            fs_err::write(&file, &script).unwrap();
+            let check = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(&file)
+                .status()
+                .unwrap();
+            assert!(check.success(), "bash -n refused the completion script");
+        }
+    }
+    let out = crate::support::modgate::run(&["man"], &[]);
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains(".TH modgate 1"), "{page}");
+    for sub in ["serve", "gc", "verify", "audit"] {
+        assert!(page.contains(sub), "the manual page names no {sub}");
+    }
+    let bad = crate::support::modgate::run(&["completions", "tcsh"], &[]);
+    assert!(!bad.status.success());
+}
