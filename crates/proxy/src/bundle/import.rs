@@ -726,7 +726,7 @@ async fn check_vulndb(
                     let stored = store.read_small(&Key::parse(&blob)?).await?;
                     // A stored blob is held to its name as a bundled one is.
                     stored
-                        .filter(|b| blob.ends_with(&hex(&Sha256::digest(b))))
+                        .filter(|b| crate::vulndb::check_bundled(&blob, b).is_ok())
                         .ok_or_else(|| {
                             BundleError::refused(
                                 path,
