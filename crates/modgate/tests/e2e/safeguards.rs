@@ -380,6 +380,22 @@ fn children(pid: u32) -> Vec<i32> {
     found
 }
 
+/// Whether a process of group `pgid` lives (a zombie holds no files).
+fn group_alive(pgid: i32) -> bool {
+    fs_err::read_dir("/proc").unwrap().flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // "pid (comm) state ppid pgrp …"
+        let Some((_, after)) = stat.rsplit_once(") ") else {
+            return false;
+        };
+        let mut fields = after.split(' ');
+        let state = fields.next();
+        fields.nth(1).and_then(|p| p.parse::<i32>().ok()) == Some(pgid) && state != Some("Z")
+    })
+}
+
 /// The one mirror under `vcs`.
 fn mirror_in(vcs: &Path) -> PathBuf {
     let mirrors: Vec<PathBuf> = fs_err::read_dir(vcs)
@@ -457,9 +473,17 @@ fn a_mirror_killed_during_its_first_fetch_works_after_a_restart_and_fetches_shal
     let gits = children(modgate.pid());
     assert!(!gits.is_empty(), "no git under modgate");
     modgate.kill9();
-    for git in gits {
+    for &git in &gits {
         // SAFETY: kill(2) on a process group we saw modgate start.
         unsafe { libc::kill(-git, libc::SIGKILL) };
+    }
+    // SIGKILL is delivered, not awaited: a dying git still holds the
+    // mirrors' lock, and the next modgate would rightly leave its lock
+    // files alone. A container restarts only once all of them are gone.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while gits.iter().any(|&g| group_alive(g)) {
+        assert!(Instant::now() < deadline, "the killed gits live on");
+        std::thread::sleep(Duration::from_millis(20));
     }
     let mirror = mirror_in(&vcs);
     assert!(
@@ -479,8 +503,9 @@ fn a_mirror_killed_during_its_first_fetch_works_after_a_restart_and_fetches_shal
     let mirror = mirror_in(&vcs);
     assert!(
         !mirror.join("shallow.lock").exists(),
-        "{:?}",
-        files_under(&mirror)
+        "{:?}\n{}",
+        files_under(&mirror),
+        modgate.logs()
     );
     assert!(
         mirror.join("shallow").exists(),
