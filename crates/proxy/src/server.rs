@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
-use sha2::{Digest, Sha256};
 
 use crate::access::{Access, AuditEntry, AuditLog, Authenticated, Refused};
 use crate::gate;
@@ -1266,8 +1265,7 @@ fn base_headers(resp: &mut Response, content_type: &'static str, cache: &'static
 }
 
 fn fresh(req: &Request, bytes: Bytes, headers: &HeaderMap, head: bool) -> Response {
-    let digest = Sha256::digest(&bytes);
-    let etag = format!("\"{}\"", hex16(&digest));
+    let etag = crate::proxy::digest_etag(&bytes);
     let (status, body, len) = if not_modified(headers, &etag) {
         (StatusCode::NOT_MODIFIED, Bytes::new(), None)
     } else {
@@ -1285,10 +1283,6 @@ fn fresh(req: &Request, bytes: Bytes, headers: &HeaderMap, head: bool) -> Respon
             .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
     resp
-}
-
-fn hex16(digest: &[u8]) -> String {
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A byte range the client asked for, resolved against the object's size.
