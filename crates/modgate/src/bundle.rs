@@ -53,7 +53,7 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
             let storage = Storage::resolve(Some(storage.clone()))?;
             Origin::Store(crate::open_store(
                 &storage,
-                modgate_proxy::store::DEFAULT_FILE_MODE,
+                modgate_store::DEFAULT_FILE_MODE,
             )?)
         }
         (None, proxy) => Origin::Proxy {
@@ -216,7 +216,7 @@ fn prefetch_store(
     };
     let url = url.clone();
     let storage = Storage::resolve(Some(storage))?;
-    let store = crate::open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let store = crate::open_store(&storage, modgate_store::DEFAULT_FILE_MODE)?;
     let scratch = tempfile::tempdir().context("cannot make a scratch directory")?;
     let file = scratch.path().join("prefetch.bundle");
     let runtime = runtime()?;
@@ -281,7 +281,7 @@ fn proxy_from_env() -> anyhow::Result<String> {
 fn import(args: BundleImportArgs) -> anyhow::Result<ExitCode> {
     crate::init_logging(LogFormat::Text);
     let storage = Storage::resolve(args.storage)?;
-    let store = crate::open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let store = crate::open_store(&storage, modgate_store::DEFAULT_FILE_MODE)?;
     let trust = match args.verify_key {
         Some(vkey) => Trust::Key(vkey),
         None => Trust::Unsigned,

@@ -12,18 +12,15 @@
 pub mod access;
 pub mod bundle;
 pub mod catalog;
-pub mod copy;
 pub mod dl;
 pub mod flights;
 mod gate;
 pub mod gc;
 pub mod ingest;
 pub mod policy;
-pub mod protocol;
 mod proxy;
 pub mod server;
 pub mod status;
-pub mod store;
 pub mod sumdb;
 pub mod telemetry;
 pub mod tls;
@@ -34,6 +31,9 @@ pub mod workers;
 
 pub use proxy::{Answer, CachePolicy, Miss, Proxy, ProxyError, PublishError, Published};
 pub use workers::{ClientAddr, ViaTls};
+
+// The storage crate under the names the server and fill path use.
+use modgate_store::{self as store, protocol};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
