@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use modgate_bundle::create::{self, CreateOptions, Origin, Source, VulndbSnapshot};
+use modgate_bundle::import::{self, ImportOptions, Trust};
+use modgate_bundle::{self as format, Progress};
 use modgate_module::goproxy::{Proxy, ProxyList};
-use modgate_proxy::bundle::create::{self, CreateOptions, Origin, Source, VulndbSnapshot};
-use modgate_proxy::bundle::import::{self, ImportOptions, Trust};
-use modgate_proxy::bundle::{self as format, Progress};
 use modgate_sumdb::SumdbSpec;
 
 use crate::cli::{BundleCommand, BundleCreateArgs, BundleImportArgs, PrefetchArgs};

@@ -10,7 +10,6 @@
 //! is configured.
 
 pub mod access;
-pub mod bundle;
 pub mod catalog;
 pub mod dl;
 pub mod flights;
