@@ -22,10 +22,10 @@ use super::{
     TreeRef, hex,
 };
 use modgate_proxy::ingest;
-use modgate_proxy::sumdb::Database as _;
 use modgate_proxy::sumdb::client::Checksums;
 use modgate_store::protocol::{Kind, Request};
 use modgate_store::{Body, DiskStore, Ext, FileReader, Key, Store, StoreError};
+use modgate_sumdb_server::Database as _;
 
 /// What names the versions to bundle.
 #[derive(Debug, Clone)]

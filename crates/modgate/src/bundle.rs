@@ -20,7 +20,7 @@ pub fn run(command: BundleCommand) -> anyhow::Result<ExitCode> {
         BundleCommand::Create(args) => create(args),
         BundleCommand::Import(args) => import(args),
         BundleCommand::Keygen { name, out } => {
-            let vkey = modgate_proxy::sumdb::private::keygen(&name, &out)?;
+            let vkey = modgate_sumdb_server::private::keygen(&name, &out)?;
             println!("{vkey}");
             Ok(ExitCode::SUCCESS)
         }

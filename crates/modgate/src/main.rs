@@ -41,12 +41,14 @@ fn main() -> ExitCode {
         .map_err(anyhow::Error::from),
         Command::Explain(args) => modgate_doctor::explain::run(args.file.as_deref(), args.json)
             .map_err(anyhow::Error::from),
-        Command::Sumdb(SumdbCommand::Keygen { name, out }) => sumdb::private::keygen(&name, &out)
-            .map(|vkey| {
-                println!("{vkey}");
-                ExitCode::SUCCESS
-            })
-            .map_err(anyhow::Error::from),
+        Command::Sumdb(SumdbCommand::Keygen { name, out }) => {
+            modgate_sumdb_server::private::keygen(&name, &out)
+                .map(|vkey| {
+                    println!("{vkey}");
+                    ExitCode::SUCCESS
+                })
+                .map_err(anyhow::Error::from)
+        }
         Command::Auth(args) => auth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify(args),
         Command::Gc(args) => gc(args).map(|()| ExitCode::SUCCESS),
@@ -140,7 +142,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?
-                .block_on(sumdb::private::PrivateLog::open(key, store.clone()))
+                .block_on(modgate_sumdb_server::private::PrivateLog::open(
+                    key,
+                    store.clone(),
+                ))
                 .context("cannot open the private checksum database")?,
         ),
         None => None,

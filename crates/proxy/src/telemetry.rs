@@ -153,16 +153,6 @@ pub mod metric {
         counter!("modgate_rejected_artifacts_total", "kind" => kind).increment(1);
     }
 
-    /// Records in modgate's own checksum database (its latest signed tree).
-    pub fn sumdb_private_records(n: u64) {
-        metrics::gauge!("modgate_sumdb_private_records").set(n as f64);
-    }
-
-    /// modgate's own checksum database found its log forked in storage.
-    pub fn sumdb_private_fork() {
-        counter!("modgate_sumdb_private_forks_total").increment(1);
-    }
-
     /// A module hash checked against the checksum database (`result`: ok,
     /// mismatch, not_found, unavailable, corrupt).
     pub fn sumdb_verification(result: &'static str) {
