@@ -79,6 +79,12 @@ pub enum ProxyError {
     /// modgate's own checksum database could not take a version.
     #[error("checksum database: {0}")]
     Log(#[source] Arc<PrivateError>),
+    /// The request forbade fetching (`Disable-Module-Fetch: true`) and the
+    /// cache does not hold the answer.
+    #[error(
+        "{0}: not in modgate's cache, and the request disabled fetching (Disable-Module-Fetch: true)"
+    )]
+    NotCached(String),
     /// The path matches `--private` only when case is ignored: resolving
     /// it would fetch a private repository under a path no one publishes.
     #[error(
@@ -426,6 +432,57 @@ impl Proxy {
             }
         }
         self.refresh(req).await.map(Answer::Fresh)
+    }
+
+    /// The answer from what modgate holds alone, contacting no upstream
+    /// (`Disable-Module-Fetch: true`): stored artifacts, the list of the
+    /// stored versions, the latest stored one, a query answered lately.
+    pub async fn answer_cached(&self, req: &Request) -> Result<Answer, ProxyError> {
+        if let Some(refused) = self.unresolvable(&req.module) {
+            return Err(refused);
+        }
+        let missing = || ProxyError::NotCached(what(req));
+        match &req.kind {
+            Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v)
+                if version::is_canonical(v)
+                    && version::check_of_checked_path(&req.module, v).is_ok() =>
+            {
+                let key = req.key().ok_or_else(missing)?;
+                let obj = self.inner.store.get(&key).await.map_err(read_error(&key))?;
+                metric::cache_lookup(req.endpoint(), obj.is_some());
+                let obj = obj.ok_or_else(missing)?;
+                self.touch(req);
+                Ok(Answer::Stored(obj))
+            }
+            Kind::List => {
+                let mut tagged: Vec<String> = self
+                    .cached_versions(&req.module)
+                    .await?
+                    .into_iter()
+                    .map(|(v, _)| v)
+                    .filter(|v| !pseudo::is_pseudo_version(v))
+                    .collect();
+                if tagged.is_empty() {
+                    return Err(missing());
+                }
+                version::sort_versions(&mut tagged);
+                let mut text = tagged.join("\n");
+                text.push('\n');
+                Ok(Answer::Fresh(text.into()))
+            }
+            Kind::Latest => self
+                .cached_latest(&req.module)
+                .await?
+                .map(Answer::Fresh)
+                .ok_or_else(missing),
+            Kind::Info(_) | Kind::Mod(_) | Kind::Zip(_) => self
+                .inner
+                .recent
+                .get(req.upstream_path())
+                .filter(|(at, _)| at.elapsed() < self.inner.policy.list_ttl + STALE_WINDOW)
+                .map(|(_, bytes)| Answer::Fresh(bytes))
+                .ok_or_else(missing),
+        }
     }
 
     /// A list, @latest or query answer from the upstreams (coalesced), remembered.
