@@ -21,11 +21,11 @@ use super::{
     Artifact, BundleError, Entry, FORMAT, File, MANIFEST, Manifest, Progress, SIGNATURE, SumdbHead,
     TreeRef, hex,
 };
-use modgate_proxy::ingest;
 use modgate_proxy::sumdb::client::Checksums;
 use modgate_store::protocol::{Kind, Request};
 use modgate_store::{Body, DiskStore, Ext, FileReader, Key, Store, StoreError};
 use modgate_sumdb_server::Database as _;
+use modgate_zip::ingest;
 
 /// What names the versions to bundle.
 #[derive(Debug, Clone)]

@@ -24,9 +24,9 @@ use super::{
     BundleError, Entry, MANIFEST, MAX_MANIFEST, MAX_SIGNATURE, Manifest, Progress, SIGNATURE,
     TreeRef, hex, parse_manifest, tar_reader,
 };
-use modgate_proxy::ingest;
 use modgate_store::protocol::{Kind, Request};
 use modgate_store::{Ext, Key, Store};
+use modgate_zip::ingest;
 
 /// Whom the bundle must come from.
 #[derive(Debug, Clone)]

@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use modgate_env as env;
 use modgate_net::Cidr;
+use modgate_net::tls::CertFiles;
 use modgate_proxy::CachePolicy;
 use modgate_proxy::policy::{Policy as DependencyPolicy, PolicyError, RuleSpec};
-use modgate_proxy::tls::CertFiles;
 use modgate_proxy::upstream::{HedgePolicy, Policy, UpstreamSpec};
 use modgate_proxy::workers::Limits;
 use modgate_store::S3Location;

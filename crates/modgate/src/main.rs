@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
+use modgate_net::tls;
+use modgate_proxy::{server, sumdb, telemetry, upstream, workers};
 use modgate_store::{DiskStore, DiskTier, MemoryCached, S3Store, Store};
 
 use crate::cli::{
@@ -164,14 +165,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let access = match &config.auth_file {
         Some(path) => Some(
-            modgate_proxy::access::Access::load(path)
+            modgate_auth::access::Access::load(path)
                 .with_context(|| format!("cannot load the auth file {}", path.display()))?,
         ),
         None => None,
     };
     let audit = match &config.audit_log {
         Some(path) => Some(
-            modgate_proxy::access::AuditLog::open(path)
+            modgate_auth::access::AuditLog::open(path)
                 .with_context(|| format!("cannot open the audit log {}", path.display()))?,
         ),
         None => None,

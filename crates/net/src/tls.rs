@@ -16,7 +16,13 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::{InconsistentKeys, ServerConfig};
 
-use crate::lock;
+/// Locks `mutex` whatever a panicking holder left: the certificate state is
+/// never left half-updated between statements.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// How often handshakes look at the files for a change: a stat of each, no more.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -510,93 +516,5 @@ mod tests {
         assert_eq!(certs.current().cert[0], first.der);
         lock(&certs.state).next_check = Instant::now();
         assert_eq!(certs.current().cert[0], second.der);
-    }
-
-    /// GET / over `stream` (HTTP/1.1); the body of the answer.
-    fn get(mut stream: impl std::io::Read + std::io::Write) -> String {
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let mut answer = String::new();
-        // A peer that closes without close_notify still sent the answer.
-        let _ = stream.read_to_string(&mut answer);
-        answer
-            .split("\r\n\r\n")
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// The workers tell the app who asks and whether over TLS.
-    #[test]
-    fn requests_carry_the_client_address_and_tls() {
-        use crate::workers::{self, ClientAddr, Limits, ViaTls};
-        use axum::Extension;
-        use std::net::TcpStream;
-
-        let dir = tempfile::tempdir().unwrap();
-        let (issuer, ca_pem) = ca();
-        let issued = ec_leaf(&issuer);
-        let files = write(dir.path(), &issued.cert_pem, &issued.key_pem);
-        let app = axum::Router::new().route(
-            "/",
-            axum::routing::get(
-                |Extension(ClientAddr(addr)): Extension<ClientAddr>,
-                 tls: Option<Extension<ViaTls>>| async move {
-                    format!("{addr} {}", tls.is_some())
-                },
-            ),
-        );
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
-            .unwrap();
-        let client = Arc::new(
-            rustls::ClientConfig::builder_with_provider(provider())
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(roots)
-                .with_no_client_auth(),
-        );
-        for tls in [None, Some(server_config(files.clone()).unwrap())] {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let (app, over_tls) = (app.clone(), tls.is_some());
-            let server = std::thread::spawn(move || {
-                let limits = Limits {
-                    max_connections: 4,
-                    max_connections_per_client: 4,
-                    header_read_timeout: Duration::from_secs(30),
-                    shutdown_timeout: Duration::from_secs(5),
-                    release_memory: || {},
-                };
-                let main = async {
-                    let _ = stopped.await;
-                };
-                workers::run(
-                    listener,
-                    app,
-                    tls,
-                    1,
-                    limits,
-                    main,
-                    Arc::new(|| Box::pin(async {})),
-                )
-            });
-            let tcp = TcpStream::connect(addr).unwrap();
-            tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-            let me = tcp.local_addr().unwrap();
-            let body = if over_tls {
-                let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-                let conn = rustls::ClientConnection::new(client.clone(), name).unwrap();
-                get(rustls::StreamOwned::new(conn, tcp))
-            } else {
-                get(tcp)
-            };
-            assert_eq!(body, format!("{me} {over_tls}"));
-            stop.send(()).unwrap();
-            server.join().unwrap().unwrap();
-        }
     }
 }
