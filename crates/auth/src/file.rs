@@ -202,6 +202,47 @@ pub enum Row {
     },
 }
 
+/// As `modgate auth list` prints it.
+impl fmt::Display for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Row::User {
+                name,
+                groups,
+                admin,
+                has_password,
+            } => write!(
+                f,
+                "user  {name}  groups={}  admin={admin}  password={}",
+                groups.join(","),
+                if *has_password { "set" } else { "none" }
+            ),
+            Row::Token {
+                id,
+                user,
+                created,
+                expires,
+            } => write!(
+                f,
+                "token {id}  user={user}  created={created}  expires={}",
+                expires.map_or_else(|| "never".to_owned(), |e| e.to_string())
+            ),
+        }
+    }
+}
+
+/// A token's expiry: `2027-01-31T00:00:00Z`, or a span from now such as
+/// `90d` or `12h`.
+pub fn parse_expiry(text: &str) -> Result<Timestamp, Error> {
+    if let Ok(ts) = text.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    let bad = || Error::Expiry(text.to_owned());
+    let span: jiff::Span = text.parse().map_err(|_| bad())?;
+    let now = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC);
+    Ok(now.checked_add(span).map_err(|_| bad())?.timestamp())
+}
+
 impl AuthFile {
     /// Parses auth-file text without checking its entries.
     pub(crate) fn from_toml(text: &str, path: &Path) -> Result<AuthFile, Error> {

@@ -95,7 +95,7 @@ pub use authn::{
 };
 pub use config::{AuthConfig, Decision, Denial, DenyReason, Warning};
 pub use error::Error;
-pub use file::{AuthFile, PublicDefault, Right, Row};
+pub use file::{AuthFile, PublicDefault, Right, Row, parse_expiry};
 pub use identity::{ANONYMOUS, AUTHENTICATED, Identity};
 pub use throttle::{Admission, Throttle, bucket as address_block};
 pub use watch::Watched;

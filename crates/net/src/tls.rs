@@ -81,7 +81,32 @@ pub struct CertFiles {
     pub key: PathBuf,
 }
 
+/// One of `--tls-cert` and `--tls-key` without the other.
+#[derive(Debug, thiserror::Error)]
+#[error("{given} is set but {missing} is not: TLS needs both")]
+pub struct Unpaired {
+    given: &'static str,
+    missing: &'static str,
+}
+
 impl CertFiles {
+    /// The files, when both are given (serve HTTPS); neither (plain HTTP)
+    /// is `None`; only one is refused.
+    pub fn pair(cert: Option<PathBuf>, key: Option<PathBuf>) -> Result<Option<Self>, Unpaired> {
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some(CertFiles { cert, key })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(Unpaired {
+                given: "tls-cert",
+                missing: "tls-key",
+            }),
+            (None, Some(_)) => Err(Unpaired {
+                given: "tls-key",
+                missing: "tls-cert",
+            }),
+        }
+    }
+
     /// Reads and checks both files: the key must be the certificate's.
     pub fn load(&self, provider: &CryptoProvider) -> Result<CertifiedKey, TlsError> {
         let cert_pem = fs_err::read(&self.cert).map_err(TlsError::Read)?;
@@ -333,6 +358,24 @@ mod tests {
         fs_err::write(&files.cert, cert).unwrap();
         fs_err::write(&files.key, key).unwrap();
         files
+    }
+
+    #[test]
+    fn cert_and_key_come_together() {
+        let (cert, key) = (PathBuf::from("cert.pem"), PathBuf::from("key.pem"));
+        let both = CertFiles::pair(Some(cert.clone()), Some(key.clone())).unwrap();
+        assert_eq!(
+            both,
+            Some(CertFiles {
+                cert: cert.clone(),
+                key: key.clone()
+            })
+        );
+        assert_eq!(CertFiles::pair(None, None).unwrap(), None);
+        let err = CertFiles::pair(None, Some(key)).unwrap_err().to_string();
+        assert_eq!(err, "tls-key is set but tls-cert is not: TLS needs both");
+        let err = CertFiles::pair(Some(cert), None).unwrap_err().to_string();
+        assert_eq!(err, "tls-cert is set but tls-key is not: TLS needs both");
     }
 
     #[test]

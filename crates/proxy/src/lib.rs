@@ -18,6 +18,7 @@ pub mod gc;
 pub mod policy;
 mod proxy;
 pub mod server;
+pub mod settings;
 pub mod status;
 pub mod sumdb;
 pub mod telemetry;
