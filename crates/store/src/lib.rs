@@ -73,7 +73,7 @@ pub const QUARANTINE: &str = ".quarantine";
 pub const ACCESS: &str = ".access";
 /// Where the vulnerability database mirror keeps its files: like `sumdb`,
 /// a first path element without a dot, which no module path has.
-pub const VULNDB: &str = "vulndb";
+pub const VULNDB: &str = modgate_module::vulndb::PREFIX;
 
 /// Files modgate names itself beside a version's artifacts (requests name
 /// the others: see `protocol::Request::key`).
