@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt as _;
@@ -21,11 +22,11 @@ use super::{
     Artifact, BundleError, Entry, FORMAT, File, MANIFEST, Manifest, Progress, SIGNATURE, SumdbHead,
     TreeRef, hex,
 };
-use modgate_proxy::ingest;
 use modgate_proxy::sumdb::client::Checksums;
 use modgate_store::protocol::{Kind, Request};
 use modgate_store::{Body, DiskStore, Ext, FileReader, Key, Store, StoreError};
 use modgate_sumdb_server::Database as _;
+use modgate_zip::ingest;
 
 /// What names the versions to bundle.
 #[derive(Debug, Clone)]
@@ -119,6 +120,26 @@ pub struct CreateOptions {
 pub struct VulndbSnapshot {
     pub url: String,
     pub policy: modgate_proxy::upstream::Policy,
+}
+
+impl VulndbSnapshot {
+    /// The database at `url`, asked with serve's defaults and time for a
+    /// large index on a slow link.
+    pub fn new(url: String) -> Self {
+        VulndbSnapshot {
+            url,
+            policy: modgate_proxy::upstream::Policy {
+                connect_timeout: Duration::from_secs(10),
+                header_timeout: Duration::from_secs(30),
+                idle_timeout: Duration::from_secs(60),
+                retries: 2,
+                breaker_threshold: 3,
+                breaker_cooldown: Duration::from_secs(10),
+                max_fetches: 8,
+                hedge: modgate_proxy::upstream::HedgePolicy::Off,
+            },
+        }
+    }
 }
 
 /// A version wanted, and the hashes its source expects.

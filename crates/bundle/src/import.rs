@@ -24,9 +24,9 @@ use super::{
     BundleError, Entry, MANIFEST, MAX_MANIFEST, MAX_SIGNATURE, Manifest, Progress, SIGNATURE,
     TreeRef, hex, parse_manifest, tar_reader,
 };
-use modgate_proxy::ingest;
 use modgate_store::protocol::{Kind, Request};
 use modgate_store::{Ext, Key, Store};
+use modgate_zip::ingest;
 
 /// Whom the bundle must come from.
 #[derive(Debug, Clone)]
@@ -714,9 +714,9 @@ async fn check_vulndb(
     for &i in &plan.vulndb {
         let path = &files[i].path;
         let bytes = read_staged(path_of(i), path)?;
-        let checked = modgate_proxy::vulndb::check_bundled(path, &bytes)
+        let checked = modgate_module::vulndb::check_bundled(path, &bytes)
             .map_err(|e| BundleError::refused(path, e))?;
-        let modgate_proxy::vulndb::BundledFile::Snapshot(named) = checked else {
+        let modgate_module::vulndb::BundledFile::Snapshot(named) = checked else {
             continue;
         };
         for (served, blob) in named {
@@ -726,7 +726,7 @@ async fn check_vulndb(
                     let stored = store.read_small(&Key::parse(&blob)?).await?;
                     // A stored blob is held to its name as a bundled one is.
                     stored
-                        .filter(|b| modgate_proxy::vulndb::check_bundled(&blob, b).is_ok())
+                        .filter(|b| modgate_module::vulndb::check_bundled(&blob, b).is_ok())
                         .ok_or_else(|| {
                             BundleError::refused(
                                 path,
@@ -737,7 +737,7 @@ async fn check_vulndb(
                         })?
                 }
             };
-            modgate_proxy::vulndb::check_db_file(&served, &bytes).map_err(|e| {
+            modgate_module::vulndb::check_db_file(&served, &bytes).map_err(|e| {
                 BundleError::refused(path, format!("{blob}, named for {served}: {e}"))
             })?;
         }

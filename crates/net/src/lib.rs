@@ -1,13 +1,15 @@
 //! modgate's HTTP plumbing, shared by the server, the VCS code and the
 //! client tools: the HTTP client as modgate builds it, one wording of
 //! HTTP failures, with credentials redacted (`modgate-redact`), and the
-//! policy for destinations a request chose ([`DestinationPolicy`]).
+//! policy for destinations a request chose ([`DestinationPolicy`]), and
+//! the server's own TLS ([`tls`]).
 
 mod destination;
 
 pub use destination::{Cidr, Class, DestinationPolicy, Error, classify};
 
 pub mod credentials;
+pub mod tls;
 
 use std::error::Error as _;
 use std::time::Duration;

@@ -704,7 +704,7 @@ impl Proxy {
                             ingest::check_zip(&module, &v, file.path()).map(|h1| (file, h1))
                         })
                         .await
-                        .map_err(Invalid::Check)?
+                        .map_err(|e| Invalid::Check(e.into()))?
                         .inspect_err(|_| metric::rejected_artifact("zip"))
                     })
                     .await

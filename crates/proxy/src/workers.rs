@@ -70,7 +70,7 @@ type Conn = (
 );
 
 /// Serves `app` on `workers` threads (the calling one included), over TLS
-/// with `tls` (see [`crate::tls::server_config`]), else plain HTTP. `main`
+/// with `tls` (see [`modgate_net::tls::server_config`]), else plain HTTP. `main`
 /// runs on the calling thread; when it returns, modgate stops accepting and
 /// every worker finishes its in-flight requests and then `settle`, for at
 /// most the shutdown timeout.

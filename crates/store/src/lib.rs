@@ -12,6 +12,7 @@ mod memory;
 pub mod metric;
 pub mod protocol;
 mod s3;
+pub mod settings;
 mod tiered;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use tempfile::NamedTempFile;
 pub use disk::{DEFAULT_MODE as DEFAULT_FILE_MODE, DiskStore};
 pub use memory::MemoryCached;
 pub use s3::{Remote, S3Location, S3Store};
+pub use settings::{Storage, StoreSettings};
 pub use tiered::DiskTier;
 
 /// Locks `mutex` whatever a panicking holder left: nothing a store keeps
@@ -71,7 +73,7 @@ pub const QUARANTINE: &str = ".quarantine";
 pub const ACCESS: &str = ".access";
 /// Where the vulnerability database mirror keeps its files: like `sumdb`,
 /// a first path element without a dot, which no module path has.
-pub const VULNDB: &str = "vulndb";
+pub const VULNDB: &str = modgate_module::vulndb::PREFIX;
 
 /// Files modgate names itself beside a version's artifacts (requests name
 /// the others: see `protocol::Request::key`).
