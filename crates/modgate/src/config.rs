@@ -237,8 +237,10 @@ pub struct Settings {
     /// Address to listen on [default: 127.0.0.1:3000].
     #[arg(long, env = env::LISTEN, value_name = "ADDR")]
     pub listen: Option<String>,
-    /// Storage directory [default: the user's data directory, e.g. ~/.local/share/modgate].
-    #[arg(long, env = env::STORAGE, value_name = "DIR")]
+    /// The embedded disk store's directory, or an S3-compatible bucket
+    /// (s3://BUCKET[/PREFIX], endpoint and credentials from the AWS_*
+    /// variables) [default: the user's data directory, e.g. ~/.local/share/modgate].
+    #[arg(long, env = env::STORAGE, value_name = "DIR|s3://BUCKET[/PREFIX]")]
     pub storage: Option<PathBuf>,
     /// Upstreams in GOPROXY syntax [default: https://proxy.golang.org,direct].
     #[arg(long, env = env::UPSTREAM, value_name = "LIST")]

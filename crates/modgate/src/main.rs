@@ -7,6 +7,8 @@ mod auth;
 mod bundle;
 mod cli;
 mod config;
+#[cfg(test)]
+mod reference;
 
 // Many small allocations per request; mimalloc serves them faster than glibc.
 #[global_allocator]
