@@ -308,3 +308,106 @@ fn the_alert_rules_pass_promtool_and_watch_exported_series() {
         );
     }
 }
+
+/// `scripts/build-deb` packages the binary under test with everything a
+/// system needs to run it: the units, the example configuration as a
+/// conffile, the manual page and completions; and the packaged units run
+/// the packaged binary.
+#[test]
+fn the_debian_package_holds_the_binary_units_configuration_and_manual() {
+    let out = fresh_dir("deb");
+    let built = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/build-deb"))
+        .arg(env!("CARGO_BIN_EXE_modgate"))
+        .arg(&out)
+        .output()
+        .expect("scripts/build-deb runs (dpkg-deb, strip)");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let deb = String::from_utf8(built.stdout).unwrap().trim().to_owned();
+    // dpkg-deb ACTION DEB [ARGS…]
+    let dpkg = |args: &[&str]| {
+        let o = Command::new("dpkg-deb")
+            .arg(args[0])
+            .arg(&deb)
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let listing = dpkg(&["--contents"]);
+    for file in [
+        "./usr/bin/modgate",
+        "./lib/systemd/system/modgate.service",
+        "./lib/systemd/system/modgate-gc.service",
+        "./lib/systemd/system/modgate-gc.timer",
+        "./etc/modgate/modgate.toml",
+        "./usr/share/man/man1/modgate.1.gz",
+        "./usr/share/bash-completion/completions/modgate",
+        "./usr/share/zsh/vendor-completions/_modgate",
+        "./usr/share/fish/vendor_completions.d/modgate.fish",
+        "./usr/share/doc/modgate/copyright",
+    ] {
+        assert!(
+            listing.lines().any(|l| l.ends_with(&format!(" {file}"))),
+            "{file} is not in the package:\n{listing}"
+        );
+    }
+    assert!(
+        listing.lines().all(|l| l.contains(" root/root ")),
+        "files not owned by root:\n{listing}"
+    );
+    for (field, want) in [
+        ("Package", "modgate"),
+        ("Version", env!("CARGO_PKG_VERSION")),
+    ] {
+        assert_eq!(dpkg(&["--field", field]).trim(), want, "{field}");
+    }
+    let depends = dpkg(&["--field", "Depends"]);
+    assert!(depends.contains("git"), "Depends: {depends}");
+    let root = fresh_dir("deb-root");
+    let x = Command::new("dpkg-deb")
+        .arg("--extract")
+        .arg(&deb)
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(x.success());
+    let conffiles = Command::new("dpkg-deb")
+        .args(["--info"])
+        .arg(&deb)
+        .arg("conffiles")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&conffiles.stdout).trim(),
+        "/etc/modgate/modgate.toml"
+    );
+    let unit = fs_err::read_to_string(root.join("lib/systemd/system/modgate.service")).unwrap();
+    assert!(
+        unit.contains("ExecStart=/usr/bin/modgate serve --config /etc/modgate/modgate.toml"),
+        "{unit}"
+    );
+    let version = Command::new(root.join("usr/bin/modgate"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&version.stdout).starts_with("modgate "),
+        "the packaged binary does not run"
+    );
+    let man = Command::new("sh")
+        .arg("-c")
+        .arg("gzip -dc \"$1\" | head -c 200")
+        .arg("sh")
+        .arg(root.join("usr/share/man/man1/modgate.1.gz"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&man.stdout).contains(".TH modgate"),
+        "the manual page is not roff"
+    );
+}
