@@ -272,10 +272,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// An upstream failure in words: the cause `modgate explain` gives for it.
 fn explain_failure(error: &str) -> Option<String> {
-    modgate_doctor::explain::explain(error)
+    // Only the cause is used, which names no proxy: any GOPROXY does.
+    modgate_doctor::explain::explain(error, &modgate_doctor::ProxyList::default())
         .into_iter()
         .next()
-        .map(|e| e.cause.to_owned())
+        .map(|e| e.cause)
 }
 
 fn open_store(storage: &Storage, mode: u32) -> anyhow::Result<Arc<dyn Store>> {
