@@ -238,6 +238,15 @@ fn own_proxy_advice(url: &str) -> String {
     )
 }
 
+/// `1 answer`, `3 answers`.
+fn answers(n: usize) -> String {
+    if n == 1 {
+        "1 answer".to_owned()
+    } else {
+        format!("{n} answers")
+    }
+}
+
 /// The local clock against the `Date` of every answer (median, so one odd
 /// server does not decide).
 fn clock_check(outcomes: &[Outcome]) -> Check {
@@ -259,10 +268,10 @@ fn clock_check(outcomes: &[Outcome]) -> Check {
             "clock",
             Category::ClockSkew,
             format!(
-                "the local clock is {:.0}s {dir} the servers' (median of {} answers): \
+                "the local clock is {:.0}s {dir} the servers' (median of {}): \
                  certificates and checksum database timestamps may be rejected",
                 median.abs(),
-                skews.len()
+                answers(skews.len())
             ),
             "sudo timedatectl set-ntp true",
         )
@@ -270,9 +279,9 @@ fn clock_check(outcomes: &[Outcome]) -> Check {
         Check::ok(
             "clock",
             format!(
-                "within {:.0}s of the servers' Date ({} answers)",
+                "within {:.0}s of the servers' Date ({})",
                 median.abs(),
-                skews.len()
+                answers(skews.len())
             ),
         )
     }

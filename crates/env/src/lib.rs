@@ -34,6 +34,8 @@ own_variables! {
     SUMDB = "MODGATE_SUMDB";
     /// `text` or `json`.
     LOG_FORMAT = "MODGATE_LOG_FORMAT";
+    /// Log every answered request at info level, not only failures.
+    ACCESS_LOG = "MODGATE_ACCESS_LOG";
     /// Log filter in `tracing_subscriber::EnvFilter` syntax (e.g. `info,modgate=debug`).
     LOG = "MODGATE_LOG";
     /// Size of the in-memory cache of hot artifacts, in MiB.

@@ -187,16 +187,16 @@ impl<'de> Deserialize<'de> for Hedge {
 pub enum ConfigError {
     #[error(transparent)]
     Read(#[from] std::io::Error),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Parse {
         path: PathBuf,
         source: Box<toml::de::Error>,
     },
-    #[error("invalid upstream list: {0}")]
+    #[error("invalid upstream list")]
     Upstream(#[source] modgate_module::Error),
     #[error("--dl-upstream {0}: an http(s) URL or off")]
     DlUpstream(String),
-    #[error("invalid sumdb: {0}")]
+    #[error("invalid sumdb")]
     Sumdb(#[source] modgate_sumdb::Error),
     #[error("no storage directory given and no user data directory found; pass --storage")]
     NoStorage,
@@ -252,6 +252,11 @@ pub struct Settings {
     #[arg(long, env = env::LOG_FORMAT, value_enum)]
     #[serde(alias = "log-format")]
     pub log_format: Option<LogFormat>,
+    /// Log every answered request (method, path, status, ms) at info level;
+    /// without it only failures are logged [default: false].
+    #[arg(long, env = env::ACCESS_LOG, num_args = 0..=1, default_missing_value = "true", value_name = "true|false")]
+    #[serde(alias = "access-log")]
+    pub access_log: Option<bool>,
     /// In-memory cache of hot artifacts, in MiB; 0 disables it [default: 256].
     #[arg(long, env = env::MEMORY_CACHE_MB, value_name = "MIB")]
     #[serde(alias = "memory-cache-mb")]
@@ -431,6 +436,7 @@ impl Settings {
             upstream,
             sumdb,
             log_format,
+            access_log,
             memory_cache_mb,
             connect_timeout,
             header_timeout,
@@ -523,6 +529,7 @@ pub struct ServeConfig {
     pub upstream: UpstreamSpec,
     pub sumdb: SumdbSpec,
     pub log_format: LogFormat,
+    pub access_log: bool,
     pub memory_cache_bytes: u64,
     pub policy: Policy,
     pub cache: CachePolicy,
@@ -669,6 +676,7 @@ impl ServeConfig {
                 .parse()
                 .map_err(ConfigError::Sumdb)?,
             log_format: s.log_format.unwrap_or_default(),
+            access_log: s.access_log.unwrap_or(false),
             memory_cache_bytes: s
                 .memory_cache_mb
                 .unwrap_or(DEFAULT_MEMORY_CACHE_MB)
@@ -944,7 +952,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let err = resolve(args).unwrap_err().to_string();
+        let err = format!("{:#}", anyhow::Error::new(resolve(args).unwrap_err()));
         assert_eq!(
             err,
             "invalid upstream list: invalid proxy URL missing scheme: corp-proxy"
@@ -960,7 +968,7 @@ mod tests {
             config: Some(path.clone()),
             ..Default::default()
         };
-        let err = resolve(args).unwrap_err().to_string();
+        let err = format!("{:#}", anyhow::Error::new(resolve(args).unwrap_err()));
         assert!(err.contains("modgate.toml"), "{err}");
         assert!(err.contains("upstreams"), "{err}");
     }

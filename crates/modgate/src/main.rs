@@ -89,15 +89,34 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("modgate: {e:#}");
+            eprintln!("modgate: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
 }
 
+/// `e` and its causes, `a: b: c`, each said once: a cause whose words an
+/// outer message already holds (io errors that wrappers quote and also
+/// return as their source) is not repeated.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut said = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if said.contains(&text) {
+            continue;
+        }
+        if !said.is_empty() {
+            said.push_str(": ");
+        }
+        said.push_str(&text);
+    }
+    said
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
+    server::log_every_request(config.access_log);
     let mut opened = open_store(&config.storage, config.storage_mode)?;
     if let Storage::S3(at) = &config.storage {
         check_bucket(opened.as_ref(), at)?;
@@ -160,10 +179,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let access = match &config.auth_file {
-        Some(path) => Some(
-            modgate_proxy::access::Access::load(path)
-                .with_context(|| format!("cannot load the auth file {}", path.display()))?,
-        ),
+        Some(path) => {
+            Some(modgate_proxy::access::Access::load(path).context("cannot load the auth file")?)
+        }
         None => None,
     };
     let audit = match &config.audit_log {
