@@ -93,6 +93,8 @@ fn the_container_image_builds_and_serves_go_mod_download() {
         ]),
     );
 
+    // The context's copy of the binary is in the image now; the disk is shared.
+    fs_err::remove_dir_all(&context).unwrap();
     // The image this build replaced is kept by nothing: give its disk back.
     let _ = podman(&[
         "image",

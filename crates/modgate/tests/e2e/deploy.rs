@@ -410,4 +410,7 @@ fn the_debian_package_holds_the_binary_units_configuration_and_manual() {
         String::from_utf8_lossy(&man.stdout).contains(".TH modgate"),
         "the manual page is not roff"
     );
+    // Each holds a copy of the binary; the disk is shared.
+    fs_err::remove_dir_all(&root).unwrap();
+    fs_err::remove_dir_all(&out).unwrap();
 }
