@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use modgate_bundle::create::{self, CreateOptions, Origin, Source, VulndbSnapshot};
+use modgate_bundle::import::{self, ImportOptions, Trust};
+use modgate_bundle::{self as format, Progress};
 use modgate_module::goproxy::{Proxy, ProxyList};
-use modgate_proxy::bundle::create::{self, CreateOptions, Origin, Source, VulndbSnapshot};
-use modgate_proxy::bundle::import::{self, ImportOptions, Trust};
-use modgate_proxy::bundle::{self as format, Progress};
 use modgate_sumdb::SumdbSpec;
 
 use crate::cli::{BundleCommand, BundleCreateArgs, BundleImportArgs, PrefetchArgs};
@@ -20,7 +20,7 @@ pub fn run(command: BundleCommand) -> anyhow::Result<ExitCode> {
         BundleCommand::Create(args) => create(args),
         BundleCommand::Import(args) => import(args),
         BundleCommand::Keygen { name, out } => {
-            let vkey = modgate_proxy::sumdb::private::keygen(&name, &out)?;
+            let vkey = modgate_sumdb_server::private::keygen(&name, &out)?;
             println!("{vkey}");
             Ok(ExitCode::SUCCESS)
         }
@@ -53,7 +53,7 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
             let storage = Storage::resolve(Some(storage.clone()))?;
             Origin::Store(crate::open_store(
                 &storage,
-                modgate_proxy::store::DEFAULT_FILE_MODE,
+                modgate_store::DEFAULT_FILE_MODE,
             )?)
         }
         (None, proxy) => Origin::Proxy {
@@ -216,7 +216,7 @@ fn prefetch_store(
     };
     let url = url.clone();
     let storage = Storage::resolve(Some(storage))?;
-    let store = crate::open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let store = crate::open_store(&storage, modgate_store::DEFAULT_FILE_MODE)?;
     let scratch = tempfile::tempdir().context("cannot make a scratch directory")?;
     let file = scratch.path().join("prefetch.bundle");
     let runtime = runtime()?;
@@ -281,7 +281,7 @@ fn proxy_from_env() -> anyhow::Result<String> {
 fn import(args: BundleImportArgs) -> anyhow::Result<ExitCode> {
     crate::init_logging(LogFormat::Text);
     let storage = Storage::resolve(args.storage)?;
-    let store = crate::open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let store = crate::open_store(&storage, modgate_store::DEFAULT_FILE_MODE)?;
     let trust = match args.verify_key {
         Some(vkey) => Trust::Key(vkey),
         None => Trust::Unsigned,

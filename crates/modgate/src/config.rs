@@ -11,10 +11,10 @@ use modgate_env as env;
 use modgate_net::Cidr;
 use modgate_proxy::CachePolicy;
 use modgate_proxy::policy::{Policy as DependencyPolicy, PolicyError, RuleSpec};
-use modgate_proxy::store::S3Location;
 use modgate_proxy::tls::CertFiles;
 use modgate_proxy::upstream::{HedgePolicy, Policy, UpstreamSpec};
 use modgate_proxy::workers::Limits;
+use modgate_store::S3Location;
 use modgate_sumdb::SumdbSpec;
 use modgate_vcs::DirectSettings;
 use modgate_vcs::resolve::{GoGet, RepoMapRule};
@@ -644,7 +644,7 @@ impl ServeConfig {
             private_sumdb_key: s.private_sumdb_key,
             storage_mode: s
                 .storage_mode
-                .map_or(modgate_proxy::store::DEFAULT_FILE_MODE, |m| m.0),
+                .map_or(modgate_store::DEFAULT_FILE_MODE, |m| m.0),
             disk_tier: s.cache_dir.map(|dir| {
                 (
                     dir,

@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use modgate_proxy::store::{DiskStore, DiskTier, MemoryCached, S3Store, Store};
 use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
+use modgate_store::{DiskStore, DiskTier, MemoryCached, S3Store, Store};
 
 use crate::cli::{
     AuditArgs, Cli, Command, GcArgs, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs,
@@ -43,12 +43,14 @@ fn main() -> ExitCode {
         .map_err(anyhow::Error::from),
         Command::Explain(args) => modgate_doctor::explain::run(args.file.as_deref(), args.json)
             .map_err(anyhow::Error::from),
-        Command::Sumdb(SumdbCommand::Keygen { name, out }) => sumdb::private::keygen(&name, &out)
-            .map(|vkey| {
-                println!("{vkey}");
-                ExitCode::SUCCESS
-            })
-            .map_err(anyhow::Error::from),
+        Command::Sumdb(SumdbCommand::Keygen { name, out }) => {
+            modgate_sumdb_server::private::keygen(&name, &out)
+                .map(|vkey| {
+                    println!("{vkey}");
+                    ExitCode::SUCCESS
+                })
+                .map_err(anyhow::Error::from)
+        }
         Command::Auth(args) => auth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify(args),
         Command::Gc(args) => gc(args).map(|()| ExitCode::SUCCESS),
@@ -161,7 +163,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?
-                .block_on(sumdb::private::PrivateLog::open(key, store.clone()))
+                .block_on(modgate_sumdb_server::private::PrivateLog::open(
+                    key,
+                    store.clone(),
+                ))
                 .context("cannot open the private checksum database")?,
         ),
         None => None,
@@ -314,7 +319,7 @@ fn open_store(storage: &Storage, mode: u32) -> anyhow::Result<Arc<dyn Store>> {
 /// credentials or no such bucket, modgate would start, answer ready, and
 /// fail every fill with only its log saying why. Later outages only
 /// degrade it (`/readyz`).
-fn check_bucket(store: &dyn Store, at: &modgate_proxy::store::S3Location) -> anyhow::Result<()> {
+fn check_bucket(store: &dyn Store, at: &modgate_store::S3Location) -> anyhow::Result<()> {
     let checked = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
@@ -359,7 +364,7 @@ fn open_existing_store(storage: &Storage, flag: &str) -> anyhow::Result<Arc<dyn 
             dir.display()
         );
     }
-    open_store(storage, modgate_proxy::store::DEFAULT_FILE_MODE)
+    open_store(storage, modgate_store::DEFAULT_FILE_MODE)
 }
 
 /// `modgate storage copy`, with a progress bar on a terminal.
@@ -368,7 +373,7 @@ fn copy_storage(from: std::path::PathBuf, to: std::path::PathBuf) -> anyhow::Res
     let (from, to) = (Storage::resolve(Some(from))?, Storage::resolve(Some(to))?);
     // The source first: a mistyped one must not leave a new destination behind.
     let source = open_existing_store(&from, "--from")?;
-    let dest = open_store(&to, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let dest = open_store(&to, modgate_store::DEFAULT_FILE_MODE)?;
     let bar = indicatif::ProgressBar::new_spinner().with_style(
         indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
             .expect("a valid template"),
@@ -377,7 +382,7 @@ fn copy_storage(from: std::path::PathBuf, to: std::path::PathBuf) -> anyhow::Res
     let done = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(modgate_proxy::copy::copy(&source, &dest, |module, c| {
+        .block_on(modgate_store::copy::copy(&source, &dest, |module, c| {
             bar.set_message(format!(
                 "{} copied ({}), {} already there — {module}",
                 c.objects,

@@ -1,29 +1,26 @@
 //! modgate's GOPROXY server. A request's one path: [`workers`] accepts the
 //! connection (over [`tls`] if configured), [`server`] parses it into a
-//! [`protocol::Request`] (or a [`modgate_sumdb::SumdbPath`]) and asks the
-//! [`Proxy`], which answers from the [`store`] (the cacher) or fills the
+//! [`modgate_store::protocol::Request`] (or a [`modgate_sumdb::SumdbPath`])
+//! and asks the [`Proxy`], which answers from the store ([`modgate_store`],
+//! the cacher) or fills the
 //! miss through the [`upstream`] chain (the fetchers: HTTP mirrors,
 //! `file://` trees, modules built from git by `modgate-vcs`), coalesced by
 //! [`flights`]; everything fetched is checked by [`ingest`] and, for public
 //! modules, verified by [`sumdb::client`] before it is stored, and every
-//! stored version goes into modgate's own log ([`sumdb::private`]) when one
-//! is configured.
+//! stored version goes into modgate's own log
+//! ([`modgate_sumdb_server::private`]) when one is configured.
 
 pub mod access;
-pub mod bundle;
 pub mod catalog;
-pub mod copy;
 pub mod dl;
 pub mod flights;
 mod gate;
 pub mod gc;
 pub mod ingest;
 pub mod policy;
-pub mod protocol;
 mod proxy;
 pub mod server;
 pub mod status;
-pub mod store;
 pub mod sumdb;
 pub mod telemetry;
 pub mod tls;
@@ -34,6 +31,9 @@ pub mod workers;
 
 pub use proxy::{Answer, CachePolicy, Miss, Proxy, ProxyError, PublishError, Published};
 pub use workers::{ClientAddr, ViaTls};
+
+// The storage crate under the names the server and fill path use.
+use modgate_store::{self as store, protocol};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
