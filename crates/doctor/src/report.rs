@@ -104,8 +104,9 @@ impl Report {
         });
         let _ = writeln!(
             out,
-            "\n{} checks: {fails} failed, {warns} warnings",
-            self.checks.len()
+            "\n{} checks: {fails} failed, {warns} {}",
+            self.checks.len(),
+            if warns == 1 { "warning" } else { "warnings" }
         );
         out
     }
@@ -170,6 +171,7 @@ mod tests {
         let table = report.table(false);
         assert!(table.contains("fail   dns"), "{table}");
         assert!(table.contains("fix: do this"));
+        assert!(table.ends_with("3 checks: 1 failed, 1 warning\n"), "{table}");
         assert!(table.contains("[dns 1.5ms, total 1.6ms]"));
         assert!(!table.contains('\x1b'));
         // Passing rows show no category; every row's target starts in one column.
