@@ -171,7 +171,10 @@ mod tests {
         let table = report.table(false);
         assert!(table.contains("fail   dns"), "{table}");
         assert!(table.contains("fix: do this"));
-        assert!(table.ends_with("3 checks: 1 failed, 1 warning\n"), "{table}");
+        assert!(
+            table.ends_with("3 checks: 1 failed, 1 warning\n"),
+            "{table}"
+        );
         assert!(table.contains("[dns 1.5ms, total 1.6ms]"));
         assert!(!table.contains('\x1b'));
         // Passing rows show no category; every row's target starts in one column.
