@@ -32,14 +32,14 @@ pub enum LogFormat {
 pub enum ConfigError {
     #[error(transparent)]
     Read(#[from] std::io::Error),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Parse {
         path: PathBuf,
         source: Box<toml::de::Error>,
     },
-    #[error("invalid upstream list: {0}")]
+    #[error("invalid upstream list")]
     Upstream(#[source] modgate_module::Error),
-    #[error("invalid sumdb: {0}")]
+    #[error("invalid sumdb")]
     Sumdb(#[source] modgate_sumdb::Error),
     #[error(transparent)]
     Storage(#[from] modgate_store::settings::SettingsError),
@@ -59,8 +59,10 @@ pub struct Settings {
     /// Address to listen on [default: 127.0.0.1:3000].
     #[arg(long, env = env::LISTEN, value_name = "ADDR")]
     pub listen: Option<String>,
-    /// Storage directory [default: the user's data directory, e.g. ~/.local/share/modgate].
-    #[arg(long, env = env::STORAGE, value_name = "DIR")]
+    /// The embedded disk store's directory, or an S3-compatible bucket
+    /// (s3://BUCKET[/PREFIX], endpoint and credentials from the AWS_*
+    /// variables) [default: the user's data directory, e.g. ~/.local/share/modgate].
+    #[arg(long, env = env::STORAGE, value_name = "DIR|s3://BUCKET[/PREFIX]")]
     pub storage: Option<PathBuf>,
     /// Upstreams in GOPROXY syntax [default: https://proxy.golang.org,direct].
     #[arg(long, env = env::UPSTREAM, value_name = "LIST")]
@@ -72,6 +74,11 @@ pub struct Settings {
     #[arg(long, env = env::LOG_FORMAT, value_enum)]
     #[serde(alias = "log-format")]
     pub log_format: Option<LogFormat>,
+    /// Log every answered request (method, path, status, ms) at info level;
+    /// without it only failures are logged [default: false].
+    #[arg(long, env = env::ACCESS_LOG, num_args = 0..=1, default_missing_value = "true", value_name = "true|false")]
+    #[serde(alias = "access-log")]
+    pub access_log: Option<bool>,
     /// In-memory cache of hot artifacts, in MiB; 0 disables it [default: 256].
     #[arg(long, env = env::MEMORY_CACHE_MB, value_name = "MIB")]
     #[serde(alias = "memory-cache-mb")]
@@ -251,6 +258,7 @@ impl Settings {
             upstream,
             sumdb,
             log_format,
+            access_log,
             memory_cache_mb,
             connect_timeout,
             header_timeout,
@@ -299,6 +307,7 @@ pub struct ServeConfig {
     pub sumdb: SumdbSpec,
     pub log_format: LogFormat,
     pub server: ServerSettings,
+    pub access_log: bool,
     pub direct: DirectSettings,
     /// `--private`: GOPRIVATE-style patterns of modules built from git only.
     pub private: String,
@@ -394,6 +403,7 @@ impl ServeConfig {
                 .parse()
                 .map_err(ConfigError::Sumdb)?,
             log_format: s.log_format.unwrap_or_default(),
+            access_log: s.access_log.unwrap_or(false),
         })
     }
 }
@@ -529,7 +539,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let err = resolve(args).unwrap_err().to_string();
+        let err = format!("{:#}", anyhow::Error::new(resolve(args).unwrap_err()));
         assert_eq!(
             err,
             "invalid upstream list: invalid proxy URL missing scheme: corp-proxy"
@@ -545,7 +555,7 @@ mod tests {
             config: Some(path.clone()),
             ..Default::default()
         };
-        let err = resolve(args).unwrap_err().to_string();
+        let err = format!("{:#}", anyhow::Error::new(resolve(args).unwrap_err()));
         assert!(err.contains("modgate.toml"), "{err}");
         assert!(err.contains("upstreams"), "{err}");
     }

@@ -50,7 +50,13 @@ pub struct Cmd<'a> {
 impl Cmd<'_> {
     /// The command line for logs and errors, as go's `RunError` shows it.
     pub fn display(&self) -> String {
-        redact(&format!("git {} in {}", self.args.join(" "), self.url))
+        let line = redact(&format!("git {}", self.args.join(" ")));
+        // `git ls-remote -- URL` names its URL already.
+        if line.contains(self.url) {
+            line
+        } else {
+            format!("{line} in {}", self.url)
+        }
     }
 
     /// The error for a command that exited unsuccessfully: what git said
@@ -261,4 +267,35 @@ async fn read_capped(mut r: impl AsyncRead + Unpin) -> Vec<u8> {
     let _ = (&mut r).take(STDERR_MAX).read_to_end(&mut buf).await;
     let _ = tokio::io::copy(&mut r, &mut tokio::io::sink()).await;
     buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A command line names its repository once: `ls-remote` carries the
+    /// URL among its arguments, a fetch in a mirror does not.
+    #[test]
+    fn a_command_names_its_repository_once() {
+        let url = "https://git.example/r.git";
+        let shown = |args: &[&str]| {
+            Cmd {
+                dir: Path::new("/m"),
+                url,
+                args,
+                guarded: false,
+                timeout: None,
+                inherit: None,
+            }
+            .display()
+        };
+        assert_eq!(
+            shown(&["ls-remote", "-q", "--", url]),
+            "git ls-remote -q -- https://git.example/r.git"
+        );
+        assert_eq!(
+            shown(&["fetch", "origin"]),
+            "git fetch origin in https://git.example/r.git"
+        );
+    }
 }
