@@ -98,6 +98,8 @@ own_variables! {
     ALLOW_NETWORK = "MODGATE_ALLOW_NETWORK";
     /// go-get discovery: `on`, `off`, or the hosts it runs for, comma-separated.
     GO_GET = "MODGATE_GO_GET";
+    /// Which version control systems may serve which modules, as go's GOVCS.
+    GOVCS = "MODGATE_GOVCS";
     /// Vulnerability database mirrored at `/vuln/` (a URL, or `off`).
     VULNDB = "MODGATE_VULNDB";
     /// How often the vulnerability database mirror is refreshed.

@@ -16,8 +16,8 @@ use modgate_proxy::tls::CertFiles;
 use modgate_proxy::upstream::{HedgePolicy, Policy, UpstreamSpec};
 use modgate_proxy::workers::Limits;
 use modgate_sumdb::SumdbSpec;
-use modgate_vcs::DirectSettings;
 use modgate_vcs::resolve::{GoGet, RepoMapRule};
+use modgate_vcs::{DirectSettings, GoVcs};
 
 const DEFAULT_DL_UPSTREAM: &str = "https://go.dev/dl";
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -395,6 +395,11 @@ pub struct Settings {
     #[arg(long, env = env::GO_GET, value_name = "on|off|HOST,…")]
     #[serde(alias = "go-get")]
     pub go_get: Option<GoGet>,
+    /// Which version control systems may serve which modules, with go's
+    /// GOVCS syntax (`PATTERN:git|hg,…`; `private`: the --private modules)
+    /// [default: public:git|hg,private:all].
+    #[arg(long, env = env::GOVCS, value_name = "PATTERN:VCS|…,…")]
+    pub govcs: Option<GoVcs>,
     /// Vulnerability database mirrored at /vuln/ (vuln.go.dev's layout),
     /// or `off` [default: https://vuln.go.dev].
     #[arg(long, env = env::VULNDB, value_name = "URL|off")]
@@ -462,6 +467,7 @@ impl Settings {
             dl_upstream,
             allow_network,
             go_get,
+            govcs,
             vulndb,
             vulndb_refresh,
             policy
@@ -583,6 +589,7 @@ impl ServeConfig {
             private: s.private.clone().unwrap_or_default(),
             allow_network: s.allow_network.unwrap_or_default(),
             go_get: s.go_get.unwrap_or_default(),
+            govcs: s.govcs.unwrap_or_default(),
         };
         let tls = match (s.tls_cert, s.tls_key) {
             (Some(cert), Some(key)) => Some(CertFiles { cert, key }),

@@ -18,6 +18,7 @@ mod failover;
 mod gate;
 mod goproxy;
 mod operations;
+mod othervcs;
 mod policy;
 mod publish;
 mod retention;

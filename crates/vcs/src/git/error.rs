@@ -152,6 +152,13 @@ pub enum VcsError {
     TooLarge { what: String, max: u64 },
     #[error("git not found on PATH: install git")]
     GitNotFound,
+    /// hg, svn, bzr or fossil is not installed.
+    #[error("{tool} not found on PATH: install it to serve modules from {tool} repositories")]
+    ToolNotFound { tool: &'static str },
+    /// What go's code host for this version control system cannot do
+    /// either (`what`: go's words, e.g. `vcs hg: DescendsFrom`).
+    #[error("{what}: unsupported operation")]
+    Unsupported { what: String },
     /// `detail` is modgate's wording ([`GitFailure`]), not git's.
     #[error("{command}: {detail}")]
     Git { command: String, detail: String },
@@ -189,6 +196,8 @@ impl Clone for VcsError {
                 max: *max,
             },
             Self::GitNotFound => Self::GitNotFound,
+            Self::ToolNotFound { tool } => Self::ToolNotFound { tool },
+            Self::Unsupported { what } => Self::Unsupported { what: what.clone() },
             Self::Git { command, detail } => Self::Git {
                 command: command.clone(),
                 detail: detail.clone(),

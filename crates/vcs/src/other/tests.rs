@@ -1,0 +1,207 @@
+use super::*;
+use modgate_net::DestinationPolicy;
+
+#[test]
+fn option_like_and_revset_like_revisions_are_refused() {
+    for rev in [
+        "--config=alias.log=!touch /tmp/x",
+        "-rtip",
+        "--debugger",
+        "-",
+        "tip and file('x')",
+        "ancestors(all())",
+        "v1..v2",
+        "1:3",
+        "{2020-01-01}",
+        "../x",
+        "/abs",
+        ".hidden",
+        "a b",
+        "x\n--config=y",
+        "",
+    ] {
+        assert!(
+            matches!(check_rev(rev), Err(VcsError::UnknownRevision { .. })),
+            "{rev:?}"
+        );
+    }
+    for rev in [
+        "v1.0.0",
+        "sub/v0.1.0",
+        "feature",
+        "0af9fb82d9bb",
+        "000000000002",
+        "v1.0.0-pre+meta",
+        "release_2",
+    ] {
+        assert!(check_rev(rev).is_ok(), "{rev:?}");
+    }
+}
+
+#[test]
+fn paths_are_plain() {
+    for path in [
+        "-x/go.mod",
+        "/etc/passwd",
+        "a/../b",
+        "glob:*.go",
+        "re:.*",
+        "a\nb",
+        "x[1]",
+    ] {
+        assert!(check_path(path).is_err(), "{path:?}");
+    }
+    for path in ["", "go.mod", "sub/go.mod", "v2/go.mod", "LICENSE"] {
+        assert!(check_path(path).is_ok(), "{path:?}");
+    }
+}
+
+#[test]
+fn hg_log_as_go_reads_it() {
+    let hash = "7ca250a1884162b263aa6629a4362c4ba2c76743";
+    let info = parse::stat(
+        Kind::Hg,
+        "7ca250a18841",
+        &format!("{hash} 1577934245 0 tip v1.1.0 sub/v0.1.0"),
+    )
+    .unwrap();
+    assert_eq!(info.hash, hash);
+    assert_eq!(info.time, 1577934245);
+    assert_eq!(info.tags, ["sub/v0.1.0", "v1.1.0"]);
+    // A prefix of the hash is extended to it; any other name is kept.
+    assert_eq!(info.version.as_deref(), Some(hash));
+    assert_eq!(info.short(), "7ca250a18841");
+    let named = parse::stat(Kind::Hg, "v1.1.0", &format!("{hash} 1577934245 0 v1.1.0")).unwrap();
+    assert_eq!(named.version.as_deref(), Some("v1.1.0"));
+    assert!(parse::stat(Kind::Hg, "x", "abort: unknown revision").is_err());
+    assert!(parse::stat(Kind::Hg, "x", &format!("{hash} soon 0")).is_err());
+}
+
+#[test]
+fn svn_log_as_go_reads_it() {
+    let out = r#"<?xml version="1.0" encoding="UTF-8"?>
+<log>
+<logentry
+   revision="2">
+<author>test</author>
+<date>2020-01-02T03:04:05.123456Z</date>
+<msg>two</msg>
+</logentry>
+</log>
+"#;
+    let info = parse::stat(Kind::Svn, "latest", out).unwrap();
+    assert_eq!(info.hash, "2");
+    assert_eq!(info.time, 1577934245);
+    assert_eq!(info.short(), "000000000002");
+    assert_eq!(info.version.as_deref(), Some("latest"));
+    assert!(parse::stat(Kind::Svn, "1", "<log></log>").is_err());
+}
+
+#[test]
+fn svn_list_as_go_unmarshals_it() {
+    let wrapped = r#"<?xml version="1.0"?>
+<lists>
+<entry kind="file"><name>go.mod</name><size>27</size></entry>
+<entry kind="dir"><name>sub</name></entry>
+<entry kind="file"><name>a &amp; b.go</name><size>3</size></entry>
+</lists>"#;
+    let entries = parse::svn_list(wrapped).unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[2].name, "a & b.go");
+    assert_eq!(entries[0].size, 27);
+    // --incremental: the first entry is the document, holding no entries.
+    let incremental = r#"<entry kind="file"><name>go.mod</name><size>27</size></entry>
+<entry kind="file"><name>a.go</name><size>3</size></entry>"#;
+    assert_eq!(parse::svn_list(incremental).unwrap(), []);
+    assert!(parse::svn_list("").is_err());
+}
+
+#[test]
+fn bzr_log_as_go_reads_it() {
+    let out = "------------------------------------------------------------\n\
+               revno: 3 [merge]\n\
+               revision-id: test@example.com-20200102030405-abc\n\
+               committer: test <test@example.com>\n\
+               branch nick: r\n\
+               timestamp: Thu 2020-01-02 04:04:05 +0100\n\
+               message:\n  three\n";
+    let info = parse::stat(Kind::Bzr, "revno:-1", out).unwrap();
+    assert_eq!(info.hash, "3");
+    assert_eq!(info.time, 1577934245);
+    assert_eq!(info.short(), "000000000003");
+    assert!(parse::stat(Kind::Bzr, "x", "bzr: ERROR: no such revision\n").is_err());
+}
+
+#[test]
+fn fossil_info_as_go_reads_it() {
+    let hash = "0123456789abcdef0123456789abcdef01234567";
+    let out = format!("project-name: x\nhash:         {hash} 2020-01-02 03:04:05 UTC\nparent: y\n");
+    let info = parse::stat(Kind::Fossil, "0123456789ab", &out).unwrap();
+    assert_eq!(info.hash, hash);
+    assert_eq!(info.time, 1577934245);
+    assert_eq!(info.version.as_deref(), Some(hash));
+    // go accepts SHA-1 hashes only.
+    let sha3 = format!("hash: {}{} 2020-01-02 03:04:05 UTC\n", hash, &hash[..24]);
+    assert!(parse::stat(Kind::Fossil, "trunk", &sha3).is_err());
+}
+
+#[test]
+fn tags_as_go_lists_them() {
+    assert_eq!(
+        parse::tags(Kind::Hg, "tip\nv1.1.0\nsub/v0.1.0\n"),
+        ["v1.1.0", "sub/v0.1.0"]
+    );
+    assert_eq!(
+        parse::tags(
+            Kind::Bzr,
+            "v1.0.0               1\nv1.1.0               2\n"
+        ),
+        ["v1.0.0", "v1.1.0"]
+    );
+    // go's pattern keeps svn's trailing slash, so no tag is a version.
+    assert_eq!(parse::tags(Kind::Svn, "v1.0.0/\n"), ["v1.0.0/"]);
+    assert!(parse::tags(Kind::Fossil, "v1.0.0\n").is_empty());
+}
+
+#[test]
+fn only_gos_transports_and_plain_ones_for_insecure_modules() {
+    let open = DestinationPolicy::new(Vec::new(), Vec::new());
+    let parse = |kind, url: &str, insecure| Target::parse(kind, url, insecure, Some(&open));
+    let t = parse(Kind::Hg, "https://hg.example/r", false).unwrap();
+    assert_eq!((t.host.as_str(), t.port), ("hg.example", 443));
+    assert_eq!(
+        parse(Kind::Bzr, "bzr+ssh://h.example/r", false)
+            .unwrap()
+            .port,
+        22
+    );
+    assert_eq!(
+        parse(Kind::Svn, "svn://h.example/r", true).unwrap().port,
+        3690
+    );
+    for (kind, url, insecure) in [
+        (Kind::Hg, "http://hg.example/r", false),
+        (Kind::Svn, "svn://h.example/r", false),
+        (Kind::Bzr, "bzr://h.example/r", false),
+        (Kind::Fossil, "ssh://h.example/r", true),
+        (Kind::Hg, "file:///etc", true),
+        (Kind::Svn, "file:///srv/svn", true),
+        (Kind::Hg, "ext::sh -c id", true),
+        (Kind::Hg, "-ohg.example", true),
+        (Kind::Hg, "ssh://-oProxyCommand=id/r", false),
+        (Kind::Hg, "ssh://-oProxyCommand=id@h.example/r", false),
+        (Kind::Hg, "https://hg.example/r#stable", false),
+        (Kind::Svn, "https://h.example/r@5", false),
+        (Kind::Hg, "https://hg.example/a b", false),
+        // Internal addresses a request chose.
+        (Kind::Hg, "https://127.0.0.1/r", false),
+        (Kind::Fossil, "http://[::1]:8080/r", true),
+        (Kind::Hg, "https://169.254.169.254/r", false),
+    ] {
+        assert!(parse(kind, url, insecure).is_err(), "{url}");
+    }
+    // The operator's URLs (not guarded) may be internal.
+    assert!(Target::parse(Kind::Hg, "https://127.0.0.1/r", false, None).is_ok());
+    let allowed = DestinationPolicy::new(vec!["127.0.0.0/8".parse().unwrap()], Vec::new());
+    assert!(Target::parse(Kind::Hg, "http://127.0.0.1:8000/", true, Some(&allowed)).is_ok());
+}
