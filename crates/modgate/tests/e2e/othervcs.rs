@@ -79,6 +79,17 @@ fn scratch_home() -> PathBuf {
     HOME.get_or_init(|| fresh_dir("vcs-home")).clone()
 }
 
+/// A FOSSIL_HOME whose global settings say "no HTTP proxy".
+fn fossil_home() -> PathBuf {
+    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let home = scratch_home();
+        run(&home, "fossil", &["settings", "proxy", "off", "--global"]);
+        home
+    })
+    .clone()
+}
+
 /// A server process, killed with the test.
 struct Server(Child);
 
@@ -202,6 +213,8 @@ impl Pages {
             env.push((var, "127.0.0.1".to_owned()));
         }
         env.push(("USER", "modgate-test".to_owned()));
+        // fossil ignores NO_PROXY: its global settings turn the proxy off.
+        env.push(("FOSSIL_HOME", fossil_home().display().to_string()));
         env
     }
 }
@@ -254,6 +267,17 @@ fn download(go: &Go, target: &str) -> Result<(String, String, String), String> {
     }
 }
 
+/// What `go list -m M@Q` resolves (the `.info` alone, no zip).
+fn resolve(go: &Go, target: &str) -> Result<String, String> {
+    let dir = fresh_dir("work");
+    let out = go.try_run(&dir, &["list", "-m", target]);
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+    }
+}
+
 fn versions(go: &Go, module: &str) -> String {
     let dir = fresh_dir("work");
     let out = go.try_run(&dir, &["list", "-m", "-versions", module]);
@@ -268,8 +292,10 @@ fn versions(go: &Go, module: &str) -> String {
     )
 }
 
-/// Every `targets` (M@Q) and every list of `modules`, direct and through
-/// modgate, must agree; returns the direct results by target.
+/// Every list of `modules`, then every `targets` (M@Q) in order, direct and
+/// through modgate, must agree; returns the direct results by target.
+/// Lists come first: modgate lists the versions it has stored too (as
+/// proxy.golang.org does), which go's direct mode may not list (fossil).
 fn compare(
     pages: &Pages,
     modgate: &Modgate,
@@ -280,21 +306,6 @@ fn compare(
     let proxied = go_with(&modgate.url, pages);
     let mut problems = Vec::new();
     let mut results = HashMap::new();
-    for target in targets {
-        let want = download(&direct, target);
-        let got = download(&proxied, target);
-        let agree = match (&want, &got) {
-            (Ok(w), Ok(g)) => w == g,
-            (Err(_), Err(_)) => true,
-            _ => false,
-        };
-        if !agree {
-            problems.push(format!(
-                "{target}:\n  go direct: {want:?}\n  modgate:   {got:?}"
-            ));
-        }
-        results.insert(target.clone(), want);
-    }
     for module in modules {
         let want = versions(&direct, module);
         let got = versions(&proxied, module);
@@ -311,6 +322,28 @@ fn compare(
             problems.push(format!(
                 "{module}/@v/list: {} {:?}, go lists {listed:?}",
                 list.status, served
+            ));
+        }
+    }
+    for target in targets {
+        let want = download(&direct, target);
+        let got = download(&proxied, target);
+        let agree = match (&want, &got) {
+            (Ok(w), Ok(g)) => w == g,
+            (Err(_), Err(_)) => true,
+            _ => false,
+        };
+        if !agree {
+            problems.push(format!(
+                "{target}:\n  go direct: {want:?}\n  modgate:   {got:?}"
+            ));
+        }
+        results.insert(target.clone(), want);
+        let want = resolve(&direct, target);
+        let got = resolve(&proxied, target);
+        if want.is_ok() != got.is_ok() || (want.is_ok() && want != got) {
+            problems.push(format!(
+                "go list -m {target}:\n  go direct: {want:?}\n  modgate:   {got:?}"
             ));
         }
     }
@@ -361,7 +394,7 @@ fn hg_repo(module: &str) -> (Server, String, String) {
     hg(&["add", "-q"]);
     hg(&[&["commit", "-m", "one"][..], &who].concat());
     hg(&[&["tag"][..], &who, &["v1.0.0"]].concat());
-    write(&dir, "a.go", "package m\n\nconst V = 2\n");
+    write(&dir, "a.go", "package m\n\nconst V = 22\n");
     write(&dir, "sub/go.mod", &go_mod(&format!("{module}/sub")));
     write(&dir, "sub/s.go", "package sub\n");
     hg(&["add", "-q"]);
@@ -369,7 +402,7 @@ fn hg_repo(module: &str) -> (Server, String, String) {
     hg(&[&["tag", "-r", "."][..], &who, &["v1.1.0"]].concat());
     hg(&[&["tag", "-r", "-2"][..], &who, &["sub/v0.1.0"]].concat());
     hg(&["branch", "-q", "feature"]);
-    write(&dir, "a.go", "package m\n\nconst V = 3\n");
+    write(&dir, "a.go", "package m\n\nconst V = 333\n");
     hg(&[&["commit", "-m", "three"][..], &who].concat());
     let hash = hg(&["log", "-r", ".", "--template", "{node}"]);
     let port = closed_port();
@@ -392,6 +425,152 @@ fn hg_repo(module: &str) -> (Server, String, String) {
         format!("http://127.0.0.1:{port}/"),
         hash.trim().to_owned(),
     )
+}
+
+/// A Fossil repository (SHA-1 hashes: go reads no others): v1.0.0, then
+/// v1.1.0 with a module in `sub/` (sub/v0.1.0), then a commit on branch
+/// `feature`; served by `fossil server`. Returns the server, its URL and
+/// the feature commit's hash.
+fn fossil_repo(module: &str) -> (Server, String, String) {
+    let dir = fresh_dir("fossil");
+    let work = dir.join("work");
+    fs_err::create_dir_all(&work).unwrap();
+    let fossil = |args: &[&str]| run(&work, "fossil", args);
+    run(&dir, "fossil", &["init", "r.fossil"]);
+    run(&dir, "fossil", &["hash-policy", "sha1", "-R", "r.fossil"]);
+    fossil(&["open", "../r.fossil"]);
+    write(&work, "go.mod", &go_mod(module));
+    write(&work, "a.go", "package m\n\nconst V = 1\n");
+    write(&work, "LICENSE", "MIT\n");
+    fossil(&["add", "."]);
+    fossil(&["commit", "-m", "one", "--no-warnings"]);
+    fossil(&["tag", "add", "v1.0.0", "current"]);
+    write(&work, "a.go", "package m\n\nconst V = 22\n");
+    write(&work, "sub/go.mod", &go_mod(&format!("{module}/sub")));
+    write(&work, "sub/s.go", "package sub\n");
+    fossil(&["add", "."]);
+    fossil(&["commit", "-m", "two", "--no-warnings"]);
+    fossil(&["tag", "add", "v1.1.0", "current"]);
+    fossil(&["tag", "add", "sub/v0.1.0", "current"]);
+    write(&work, "a.go", "package m\n\nconst V = 333\n");
+    fossil(&[
+        "commit",
+        "-m",
+        "three",
+        "--branch",
+        "feature",
+        "--no-warnings",
+    ]);
+    let info = fossil(&["info", "current"]);
+    let hash = info
+        .lines()
+        .find_map(|l| l.strip_prefix("hash:"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    fossil(&["close", "--force"]);
+    let port = closed_port();
+    let server = serve(
+        &dir,
+        "fossil",
+        &[
+            "server",
+            "--localhost",
+            "--port",
+            &port.to_string(),
+            "r.fossil",
+        ],
+        port,
+    );
+    (server, format!("http://127.0.0.1:{port}/"), hash)
+}
+
+/// A Subversion repository with go's layout (trunk/, tags/): go.mod and a
+/// module in `sub/` in r2, a tag copy in r3, a change in r4; served by
+/// `svnserve`. Returns the server and trunk's URL.
+fn svn_repo(module: &str) -> (Server, String) {
+    let dir = fresh_dir("svn");
+    run(&dir, "svnadmin", &["create", "r"]);
+    let root = format!("file://{}", dir.join("r").display());
+    let (trunk, tags) = (format!("{root}/trunk"), format!("{root}/tags"));
+    run(&dir, "svn", &["mkdir", "-q", &trunk, &tags, "-m", "layout"]);
+    run(&dir, "svn", &["checkout", "-q", &trunk, "w"]);
+    let work = dir.join("w");
+    write(&work, "go.mod", &go_mod(module));
+    write(&work, "a.go", "package m\n\nconst V = 1\n");
+    write(&work, "LICENSE", "MIT\n");
+    write(&work, "sub/go.mod", &go_mod(&format!("{module}/sub")));
+    write(&work, "sub/s.go", "package sub\n");
+    run(
+        &work,
+        "svn",
+        &["add", "-q", "go.mod", "a.go", "LICENSE", "sub"],
+    );
+    run(&work, "svn", &["commit", "-q", "-m", "one"]);
+    run(
+        &dir,
+        "svn",
+        &["copy", "-q", &trunk, &format!("{tags}/v1.0.0"), "-m", "tag"],
+    );
+    write(&work, "a.go", "package m\n\nconst V = 22\n");
+    run(&work, "svn", &["commit", "-q", "-m", "two"]);
+    let port = closed_port();
+    let server = serve(
+        &dir,
+        "svnserve",
+        &[
+            "-d",
+            "--foreground",
+            "-r",
+            "r",
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            &port.to_string(),
+        ],
+        port,
+    );
+    (server, format!("svn://127.0.0.1:{port}/trunk"))
+}
+
+/// A Bazaar branch: v1.0.0 (revno 1), v1.1.0 and sub/v0.1.0 with a module
+/// in `sub/` (revno 2), then revno 3; served by `bzr serve`.
+fn bzr_repo(module: &str) -> (Server, String) {
+    let dir = fresh_dir("bzr");
+    let bzr = |args: &[&str]| run(&dir, "bzr", args);
+    let time = ["--commit-time", "2020-01-02 03:04:05 +0000"];
+    bzr(&["init", "-q", "."]);
+    write(&dir, "go.mod", &go_mod(module));
+    write(&dir, "a.go", "package m\n\nconst V = 1\n");
+    write(&dir, "LICENSE", "MIT\n");
+    bzr(&["add", "-q"]);
+    bzr(&[&["commit", "-q", "-m", "one"][..], &time].concat());
+    bzr(&["tag", "-q", "v1.0.0"]);
+    write(&dir, "a.go", "package m\n\nconst V = 22\n");
+    write(&dir, "sub/go.mod", &go_mod(&format!("{module}/sub")));
+    write(&dir, "sub/s.go", "package sub\n");
+    bzr(&["add", "-q"]);
+    bzr(&[&["commit", "-q", "-m", "two"][..], &time].concat());
+    bzr(&["tag", "-q", "v1.1.0"]);
+    bzr(&["tag", "-q", "sub/v0.1.0"]);
+    write(&dir, "a.go", "package m\n\nconst V = 333\n");
+    bzr(&[&["commit", "-q", "-m", "three"][..], &time].concat());
+    let port = closed_port();
+    let server = serve(
+        &dir,
+        "bzr",
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--directory",
+            dir.to_str().unwrap(),
+        ],
+        port,
+    );
+    (server, format!("bzr://127.0.0.1:{port}/"))
 }
 
 // ---------------------------------------------------------------------------
@@ -427,4 +606,86 @@ fn hg_modules_match_the_go_commands_direct_mode() {
     );
     compare(&pages, &modgate, &[], &[format!("{module}@{pseudo}")]);
     assert_eq!(ok(&results, &format!("{module}@latest")).0, "v1.1.0");
+}
+
+#[test]
+fn fossil_modules_match_the_go_commands_direct_mode() {
+    let pages = Pages::start();
+    let module = format!("{HOST}/fossil/m");
+    let (_server, url, feature) = fossil_repo(&module);
+    pages.add(&module, "fossil", &url);
+    let modgate = start_modgate(&pages, &["--govcs", "*:all"]);
+    let sub = format!("{module}/sub");
+    // @latest before any tag is stored (see compare).
+    let targets: Vec<String> = [
+        format!("{module}@latest"),
+        format!("{module}@v1.0.0"),
+        format!("{module}@v1.1.0"),
+        format!("{module}@trunk"),
+        format!("{module}@feature"),
+        format!("{module}@{}", &feature[..12]),
+        format!("{sub}@v0.1.0"),
+    ]
+    .into();
+    let results = compare(&pages, &modgate, &[&module, &sub], &targets);
+    // go reads fossil tags when named, though it lists none.
+    assert_eq!(ok(&results, &format!("{module}@v1.1.0")).0, "v1.1.0");
+    let (pseudo, ..) = ok(&results, &format!("{module}@feature"));
+    assert!(pseudo.ends_with(&feature[..12]), "{pseudo}");
+    compare(&pages, &modgate, &[], &[format!("{module}@{pseudo}")]);
+}
+
+#[test]
+fn svn_modules_match_the_go_commands_direct_mode() {
+    let pages = Pages::start();
+    let module = format!("{HOST}/svn/m");
+    let (_server, url) = svn_repo(&module);
+    pages.add(&module, "svn", &url);
+    let modgate = start_modgate(&pages, &["--govcs", "*:all"]);
+    let sub = format!("{module}/sub");
+    let targets: Vec<String> = [
+        format!("{module}@latest"),
+        format!("{module}@2"),
+        format!("{module}@000000000004"),
+        format!("{module}@v1.0.0"),
+        format!("{sub}@latest"),
+    ]
+    .into();
+    compare(&pages, &modgate, &[&module, &sub], &targets);
+    // go resolves svn revisions (numbers, latest) to pseudo-versions; its
+    // zips fail on Subversion 1.14 (see other::parse::svn_list), as
+    // modgate's do: compare above sees both fail.
+    let proxied = go_with(&modgate.url, &pages);
+    let two = resolve(&proxied, &format!("{module}@2")).unwrap();
+    assert!(two.ends_with("-000000000002"), "{two}");
+    let pseudo = two.split_whitespace().nth(1).unwrap();
+    assert_eq!(
+        resolve(&go_with("direct", &pages), &format!("{module}@{pseudo}")),
+        resolve(&proxied, &format!("{module}@{pseudo}")),
+    );
+    let latest = resolve(&proxied, &format!("{module}@latest")).unwrap();
+    assert!(latest.ends_with("-000000000004"), "{latest}");
+}
+
+#[test]
+fn bzr_modules_match_the_go_commands_direct_mode() {
+    let pages = Pages::start();
+    let module = format!("{HOST}/bzr/m");
+    let (_server, url) = bzr_repo(&module);
+    pages.add(&module, "bzr", &url);
+    let modgate = start_modgate(&pages, &["--govcs", "*:all"]);
+    let sub = format!("{module}/sub");
+    let targets: Vec<String> = [
+        format!("{module}@v1.0.0"),
+        format!("{module}@v1.1.0"),
+        format!("{module}@latest"),
+        format!("{module}@3"),
+        format!("{sub}@v0.1.0"),
+    ]
+    .into();
+    let results = compare(&pages, &modgate, &[&module, &sub], &targets);
+    assert_eq!(ok(&results, &format!("{module}@v1.1.0")).0, "v1.1.0");
+    let (pseudo, ..) = ok(&results, &format!("{module}@3"));
+    assert!(pseudo.ends_with("-000000000003"), "{pseudo}");
+    compare(&pages, &modgate, &[], &[format!("{module}@{pseudo}")]);
 }

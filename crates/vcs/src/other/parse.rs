@@ -156,9 +156,9 @@ pub struct SvnEntry {
 
 /// `svn list --xml --incremental`, read as go's `xml.Unmarshal` reads it
 /// into `struct { Entries []listEntry "xml:entry" }`: the entries inside
-/// the document's first element. `--incremental` output has no wrapping
-/// element, so the first entry is the document and holds no entries: go
-/// zips no files, and neither does this.
+/// the document's first element, which must be closed. (Subversion 1.14's
+/// incremental output opens `<list>` and never closes it, so go, and this,
+/// fail on it: "unexpected EOF".)
 pub fn svn_list(out: &str) -> Result<Vec<SvnEntry>, String> {
     let body = out.trim_start();
     let body = match body.strip_prefix("<?xml") {
@@ -175,7 +175,7 @@ pub fn svn_list(out: &str) -> Result<Vec<SvnEntry>, String> {
     let root_end = body.find(['>', ' ', '\n', '\t', '/']).unwrap_or(body.len());
     let root = &body[1..root_end];
     let Some(close) = body.find(&format!("</{root}>")) else {
-        return Ok(Vec::new());
+        return Err("unexpected response from svn list --xml: unexpected EOF".to_owned());
     };
     let inner = &body[body.find('>').map_or(0, |i| i + 1)..close];
     if root == "entry" {

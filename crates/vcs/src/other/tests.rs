@@ -109,7 +109,17 @@ fn svn_list_as_go_unmarshals_it() {
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[2].name, "a & b.go");
     assert_eq!(entries[0].size, 27);
-    // --incremental: the first entry is the document, holding no entries.
+    // Subversion 1.14's --incremental output never closes its list.
+    let unclosed = r#"<list
+   path="svn://h/r/trunk">
+<entry kind="file"><name>go.mod</name><size>27</size></entry>
+"#;
+    assert!(
+        parse::svn_list(unclosed)
+            .unwrap_err()
+            .contains("unexpected EOF")
+    );
+    // Without the list: the first entry is the document, holding none.
     let incremental = r#"<entry kind="file"><name>go.mod</name><size>27</size></entry>
 <entry kind="file"><name>a.go</name><size>3</size></entry>"#;
     assert_eq!(parse::svn_list(incremental).unwrap(), []);
