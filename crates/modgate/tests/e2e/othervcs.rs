@@ -689,3 +689,124 @@ fn bzr_modules_match_the_go_commands_direct_mode() {
     assert!(pseudo.ends_with("-000000000003"), "{pseudo}");
     compare(&pages, &modgate, &[], &[format!("{module}@{pseudo}")]);
 }
+
+/// Revisions a tool would read as an option (go's CVE-2025-68119 was such
+/// an injection through hg), revsets and ranges, asked of every system:
+/// each is a 4xx, and no tool ever sees them.
+#[test]
+fn option_like_revisions_run_nothing() {
+    let pages = Pages::start();
+    let hg = format!("{HOST}/hg/inject");
+    let (_hg, url, _) = hg_repo(&hg);
+    pages.add(&hg, "hg", &url);
+    let fossil = format!("{HOST}/fossil/inject");
+    let (_fossil, url, _) = fossil_repo(&fossil);
+    pages.add(&fossil, "fossil", &url);
+    let bzr = format!("{HOST}/bzr/inject");
+    let (_bzr, url) = bzr_repo(&bzr);
+    pages.add(&bzr, "bzr", &url);
+    let svn = format!("{HOST}/svn/inject");
+    let (_svn, url) = svn_repo(&svn);
+    pages.add(&svn, "svn", &url);
+    let modgate = start_modgate(&pages, &["--govcs", "*:all"]);
+    let marker = fresh_dir("marker").join("injected");
+    let touch = format!("--config=alias.log=!touch%20{}", marker.display()).replace('/', "%2F");
+    let attempts = [
+        touch.as_str(),
+        "--config=ui.editor=sh",
+        "-rtip",
+        "--debugger",
+        "-R..",
+        "--cwd=..",
+        "-h",
+        "tip%20and%20file('x')",
+        "ancestors(all())",
+        "1:3",
+        "v1.0.0..v1.1.0",
+    ];
+    for module in [&hg, &fossil, &bzr, &svn] {
+        // A real version first, so the clone exists and each tool is ready.
+        let real = http::get(&modgate.addr, &format!("/{module}/@v/latest.info"));
+        assert_eq!(real.status, 200, "{module}@latest: {}", real.text());
+        for rev in attempts {
+            let resp = http::get(&modgate.addr, &format!("/{module}/@v/{rev}.info"));
+            assert!(
+                (400..500).contains(&resp.status),
+                "{module}@{rev}: {} {}",
+                resp.status,
+                resp.text()
+            );
+        }
+    }
+    assert!(!marker.exists(), "a tool ran an injected command");
+    let logs = modgate.logs();
+    for line in logs.lines().filter(|l| l.contains("vcs command command=")) {
+        let command = line.split("vcs command command=").nth(1).unwrap();
+        let command = command.split(" in ").next().unwrap_or_default();
+        for word in command.split_whitespace() {
+            let seen = attempts
+                .iter()
+                .filter(|rev| !rev.contains("%20"))
+                .any(|rev| word == *rev || word.ends_with(&format!("@{rev}")))
+                || word.starts_with("file('x')")
+                || word.starts_with("--config=alias")
+                || word.starts_with("--config=ui.editor");
+            assert!(!seen, "a tool saw {word:?}: {line}");
+        }
+    }
+}
+
+/// GOVCS as go applies it: by default public modules come from git and hg
+/// only, with go's words for a refusal; `--govcs` rules come first.
+#[test]
+fn govcs_refuses_what_go_refuses() {
+    let pages = Pages::start();
+    let fossil = format!("{HOST}/fossil/public");
+    let (_fossil, url, _) = fossil_repo(&fossil);
+    pages.add(&fossil, "fossil", &url);
+    let hg = format!("{HOST}/hg/public");
+    let (_hg, url, _) = hg_repo(&hg);
+    pages.add(&hg, "hg", &url);
+
+    // The default: fossil is refused for a public module, hg is not.
+    let modgate = start_modgate(&pages, &[]);
+    let refused = http::get(&modgate.addr, &format!("/{fossil}/@v/latest.info"));
+    assert_eq!(refused.status, 404, "{}", refused.text());
+    let want = format!("GOVCS disallows using fossil for public {fossil}");
+    assert!(refused.text().contains(&want), "{}", refused.text());
+    // go's own words, with its default GOVCS.
+    let go = Go::new("direct")
+        .env("GOINSECURE", HOST)
+        .env("GOSUMDB", "off");
+    let go = pages.env().into_iter().fold(go, |go, (k, v)| go.env(k, &v));
+    let err = resolve(&go, &format!("{fossil}@latest")).unwrap_err();
+    assert!(err.contains(&want), "{err}");
+    let ok = http::get(&modgate.addr, &format!("/{hg}/@v/latest.info"));
+    assert_eq!(ok.status, 200, "{}", ok.text());
+
+    // --private modules may use any system; --govcs rules come first.
+    let modgate = start_modgate(
+        &pages,
+        &["--private", &fossil, "--govcs", &format!("{HOST}/hg:git")],
+    );
+    let allowed = http::get(&modgate.addr, &format!("/{fossil}/@v/latest.info"));
+    assert_eq!(allowed.status, 200, "{}", allowed.text());
+    let refused = http::get(&modgate.addr, &format!("/{hg}/@v/latest.info"));
+    assert_eq!(refused.status, 404, "{}", refused.text());
+    assert!(
+        refused
+            .text()
+            .contains(&format!("GOVCS disallows using hg for public {hg}")),
+        "{}",
+        refused.text()
+    );
+
+    // A setting go would refuse does not start.
+    let out = crate::support::modgate::run(&["serve", "--govcs", "a.com:hg,a.com:git"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        crate::support::modgate::text(&out).contains("unreachable pattern in GOVCS"),
+        "{}",
+        crate::support::modgate::text(&out)
+    );
+}
