@@ -143,15 +143,11 @@ impl Git {
                 reason,
             }
         })?;
-        let slots = lock(&self.inner.guarded_hosts)
-            .entry(target.host.clone())
-            .or_insert_with(|| Arc::new(Semaphore::new(PER_GUARDED_HOST)))
-            .clone();
         let guard = Guard {
-            target,
             policy: self.inner.policy.clone(),
             pool: self.inner.guarded_pool.clone(),
-            slots,
+            slots: self.host_slots(&target.host),
+            target,
         };
         // Apart from the operator's repository of the same URL: the
         // mirrors differ in how git may reach them.
@@ -169,8 +165,18 @@ impl Git {
             policy: self.inner.policy.clone(),
             refs_ttl: self.inner.refs_ttl,
             max_size: self.inner.max_size,
+            guarded_pool: self.inner.guarded_pool.clone(),
             owner: self.clone(),
         }
+    }
+
+    /// The processes one host whose URLs a request chose may run at once,
+    /// shared by git and the other systems.
+    pub(crate) fn host_slots(&self, host: &str) -> Arc<Semaphore> {
+        lock(&self.inner.guarded_hosts)
+            .entry(host.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(PER_GUARDED_HOST)))
+            .clone()
     }
 
     fn repo_with(&self, key: String, url: &str, guard: Option<Guard>) -> Arc<GitRepo> {
@@ -202,6 +208,8 @@ pub(crate) struct Shared {
     pub policy: Arc<DestinationPolicy>,
     pub refs_ttl: Duration,
     pub max_size: u64,
+    /// The processes all URLs a request chose may run at once (half).
+    pub guarded_pool: Arc<Semaphore>,
     /// Keeps `lock` open.
     pub owner: Git,
 }

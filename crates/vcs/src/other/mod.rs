@@ -152,7 +152,11 @@ impl Others {
                     lock: self.shared.lock,
                     refresh: self.shared.refs_ttl,
                     max_size: self.shared.max_size,
-                    target: guarded.then_some(target),
+                    guard: guarded.then(|| Guard {
+                        slots: self.shared.owner.host_slots(&target.host),
+                        pool: self.shared.guarded_pool.clone(),
+                        target,
+                    }),
                     policy: self.shared.policy.clone(),
                     state: tokio::sync::Mutex::new(State::default()),
                     last_used: AtomicU64::new(0),
@@ -162,6 +166,21 @@ impl Others {
             .clone())
     }
 }
+
+/// What commands on a URL a request chose are held to, as git's are.
+struct Guard {
+    target: Target,
+    /// The host's processes (shared with git)...
+    slots: Arc<tokio::sync::Semaphore>,
+    /// ...within half of all processes.
+    pool: Arc<tokio::sync::Semaphore>,
+}
+
+/// Leave for one command on a guarded URL.
+type Admitted = Option<(
+    tokio::sync::OwnedSemaphorePermit,
+    tokio::sync::OwnedSemaphorePermit,
+)>;
 
 /// One remote repository of hg, svn, bzr or fossil: go's `vcsRepo`.
 pub struct OtherRepo {
@@ -179,8 +198,8 @@ pub struct OtherRepo {
     refresh: Duration,
     max_size: u64,
     /// For a URL a request chose: where its commands connect, checked
-    /// before each one.
-    target: Option<Target>,
+    /// before each one, and the processes they may take.
+    guard: Option<Guard>,
     policy: Arc<modgate_net::DestinationPolicy>,
     /// Held by every command, as go's `r.mu`.
     state: tokio::sync::Mutex<State>,
@@ -196,6 +215,25 @@ struct State {
     /// go's `tags` and `branches`, read once per fetch.
     tags: Option<Vec<String>>,
     branches: Option<HashSet<String>>,
+    /// Answers of the clone, which only change when it is pulled (svn:
+    /// those of revision numbers, which never change).
+    stats: HashMap<String, RevInfo>,
+    files: HashMap<(String, String), Option<Bytes>>,
+}
+
+/// Answers kept per repository before the cache starts over.
+const CACHE_ENTRIES: usize = 4096;
+/// Larger files are read again every time.
+const CACHED_FILE_MAX: usize = 64 << 10;
+
+impl State {
+    /// Forgets what the clone said before it changed.
+    fn forget(&mut self) {
+        self.tags = None;
+        self.branches = None;
+        self.stats.clear();
+        self.files.clear();
+    }
 }
 
 impl OtherRepo {
@@ -263,9 +301,7 @@ impl OtherRepo {
         remote: bool,
         writes: bool,
     ) -> Result<(Vec<u8>, Finished), VcsError> {
-        if remote {
-            self.admit().await?;
-        }
+        let _admitted = if remote { self.admit().await? } else { None };
         let mut command = self.command(dir, args);
         if writes {
             let fd = self.lock;
@@ -342,15 +378,30 @@ impl OtherRepo {
         }
     }
 
-    /// Checks a guarded URL's host resolves to allowed addresses only.
-    async fn admit(&self) -> Result<(), VcsError> {
-        let Some(target) = &self.target else {
-            return Ok(());
+    /// For a guarded URL: a process slot of its host, then of the guarded
+    /// pool, and its host resolving to allowed addresses only.
+    async fn admit(&self) -> Result<Admitted, VcsError> {
+        let Some(guard) = &self.guard else {
+            return Ok(None);
         };
+        // The host's slot first: a host that stalls waits on its own.
+        let slot = guard
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        let pool = guard
+            .pool
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        let target = &guard.target;
         self.policy
             .resolve(&target.host, target.port)
             .await
-            .map(drop)
+            .map(|_| Some((slot, pool)))
             .map_err(|e| {
                 tracing::info!(url = %self.redacted, reason = %e, "refused a command on a URL a go-get page named");
                 VcsError::Refused {
@@ -383,9 +434,14 @@ impl OtherRepo {
                 };
                 let (_, finished) = self.run(&self.dir, pull, CHATTER, true, true).await?;
                 if !finished.status.success() {
-                    if self.kind == Kind::Hg && finished.stderr.contains("abandoned transaction") {
+                    let interrupted = match self.kind {
+                        Kind::Hg => finished.stderr.contains("abandoned transaction"),
+                        Kind::Bzr => finished.stderr.contains("Could not acquire lock"),
+                        Kind::Svn | Kind::Fossil => false,
+                    };
+                    if interrupted {
                         // A pull killed with an earlier modgate: start over.
-                        tracing::warn!(repo = %self.redacted, "an interrupted hg pull left the clone unusable: cloning again");
+                        tracing::warn!(repo = %self.redacted, vcs = self.kind.cmd(), "an interrupted pull left the clone unusable: cloning again");
                         fs_err::remove_dir_all(&self.dir)?;
                         return Box::pin(self.fetch(state)).await;
                     }
@@ -396,8 +452,7 @@ impl OtherRepo {
             }
         }
         state.fetched = Some(Instant::now());
-        state.tags = None;
-        state.branches = None;
+        state.forget();
         self.enforce_budget().await;
         Ok(())
     }
@@ -504,6 +559,26 @@ impl OtherRepo {
         };
         state.branches = Some(branches.clone());
         branches
+    }
+
+    /// Whether answers about `rev` hold until the next fetch.
+    fn cacheable(&self, rev: &str) -> bool {
+        self.kind.clones() || rev.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// [`Self::stat_local`], remembered until the next fetch.
+    async fn stat_cached(&self, state: &mut State, rev: &str) -> Result<RevInfo, VcsError> {
+        if let Some(info) = state.stats.get(rev) {
+            return Ok(info.clone());
+        }
+        let info = self.stat_local(rev).await?;
+        if self.cacheable(rev) {
+            if state.stats.len() > CACHE_ENTRIES {
+                state.stats.clear();
+            }
+            state.stats.insert(rev.to_owned(), info.clone());
+        }
+        Ok(info)
     }
 
     /// go's `statLocal`: any failure is an unknown revision.
@@ -806,11 +881,11 @@ impl CodeHost for OtherRepo {
         }
         let branches = self.load_branches(&mut state).await;
         let rev_ok = !self.kind.bad_local(rev) && !branches.contains(rev);
-        if rev_ok && let Ok(info) = self.stat_local(rev).await {
+        if rev_ok && let Ok(info) = self.stat_cached(&mut state, rev).await {
             return Ok(info);
         }
         self.fetch(&mut state).await?;
-        let mut info = self.stat_local(rev).await?;
+        let mut info = self.stat_cached(&mut state, rev).await?;
         if !rev_ok {
             info.version = Some(info.hash.clone());
         }
@@ -824,8 +899,14 @@ impl CodeHost for OtherRepo {
     async fn read_file(&self, hash: &str, path: &str, max: u64) -> Result<Option<Bytes>, VcsError> {
         check_rev(hash)?;
         check_path(path)?;
-        let _state = self.state.lock().await;
+        let mut state = self.state.lock().await;
         self.touch();
+        let key = (hash.to_owned(), path.to_owned());
+        if let Some(found) = state.files.get(&key)
+            && found.as_ref().is_none_or(|b| b.len() as u64 <= max)
+        {
+            return Ok(found.clone());
+        }
         let target;
         let (dir, args): (PathBuf, Vec<&str>) = match self.kind {
             Kind::Hg => (self.dir.clone(), vec!["cat", "-r", hash, "--", path]),
@@ -839,15 +920,21 @@ impl CodeHost for OtherRepo {
                 vec!["cat", "-R", ".fossil", "-r", hash, path],
             ),
         };
-        match self
+        let (out, finished) = self
             .run(&dir, &args, max, self.kind == Kind::Svn, false)
-            .await
+            .await?;
+        // As go: any failure is "no such file".
+        let found: Option<Bytes> = finished.status.success().then(|| out.into());
+        // A failure of svn, which asks the remote, may pass: not kept.
+        let keep = found.is_some() || self.kind.clones();
+        if keep && self.cacheable(hash) && found.as_ref().is_none_or(|b| b.len() <= CACHED_FILE_MAX)
         {
-            Ok((out, finished)) if finished.status.success() => Ok(Some(out.into())),
-            // As go: any failure is "no such file".
-            Ok(_) => Ok(None),
-            Err(e) => Err(e),
+            if state.files.len() > CACHE_ENTRIES {
+                state.files.clear();
+            }
+            state.files.insert(key, found.clone());
         }
+        Ok(found)
     }
 
     async fn recent_tag(
