@@ -215,3 +215,71 @@ fn only_gos_transports_and_plain_ones_for_insecure_modules() {
     let allowed = DestinationPolicy::new(vec!["127.0.0.0/8".parse().unwrap()], Vec::new());
     assert!(Target::parse(Kind::Hg, "http://127.0.0.1:8000/", true, Some(&allowed)).is_ok());
 }
+
+/// The other systems next to a fresh git work directory.
+fn others(timeout: std::time::Duration) -> (tempfile::TempDir, Others) {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let git = crate::git::Git::new(crate::git::GitSettings {
+        workdir: tmp.path().join("vcs"),
+        max_processes: 4,
+        timeout,
+        refs_ttl: std::time::Duration::ZERO,
+        max_size: 0,
+        policy: std::sync::Arc::new(DestinationPolicy::default()),
+    })
+    .unwrap();
+    (tmp, Others::new(git.shared()))
+}
+
+/// A loopback server that accepts connections and never answers.
+fn silent_server() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_a_timeout_not_a_hang() {
+    let (tmp, others) = others(std::time::Duration::from_secs(2));
+    let (_listener, port) = silent_server();
+    let repo = others
+        .repo(Kind::Hg, &format!("http://127.0.0.1:{port}/r"), false, true)
+        .unwrap();
+    let err = repo.stat("v1.0.0").await.unwrap_err();
+    assert!(matches!(err, VcsError::Timeout { .. }), "{err}");
+    // The clone was being built aside: nothing half made is in place.
+    let left: Vec<_> = fs_err::read_dir(tmp.path().join("vcs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("hg-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test]
+async fn credentials_in_urls_never_reach_errors() {
+    let (_tmp, others) = others(std::time::Duration::from_secs(30));
+    let port = {
+        let (listener, port) = silent_server();
+        drop(listener);
+        port
+    };
+    for kind in [Kind::Hg, Kind::Svn, Kind::Bzr, Kind::Fossil] {
+        let url = format!("http://user:hunter2secret@127.0.0.1:{port}/r");
+        let repo = others.repo(kind, &url, false, true).unwrap();
+        let err = repo.stat("v1.0.0").await.unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("hunter2secret"), "{}: {text}", kind.cmd());
+    }
+    let refused = others
+        .repo(
+            Kind::Hg,
+            "ftp://user:hunter2secret@h.example/r",
+            false,
+            true,
+        )
+        .err()
+        .unwrap();
+    assert!(!refused.to_string().contains("hunter2secret"), "{refused}");
+}
