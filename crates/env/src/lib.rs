@@ -119,6 +119,11 @@ pub const GOENV: &str = "GOENV";
 pub const GIT_SSH: &str = "GIT_SSH";
 /// git's ssh command line; see [`GIT_SSH`].
 pub const GIT_SSH_COMMAND: &str = "GIT_SSH_COMMAND";
+/// The user name fossil needs to clone; modgate sets one when it is unset.
+pub const USER: &str = "USER";
+/// Where fossil keeps its global settings and list of clones; unset, modgate
+/// gives fossil a directory of its own in `--vcs-dir`.
+pub const FOSSIL_HOME: &str = "FOSSIL_HOME";
 
 /// The S3 endpoint (`--storage s3://…`), as every AWS tool reads it; the
 /// other `AWS_*` settings are read by `object_store` itself.

@@ -995,6 +995,31 @@ mod tests {
     }
 
     #[test]
+    fn govcs_from_the_file_with_gos_default_behind_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modgate.toml");
+        fs_err::write(&path, "govcs = 'corp.example:svn'\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            settings: Settings {
+                storage: Some("/tmp/store".into()),
+                ..Default::default()
+            },
+        };
+        let govcs = resolve(args).unwrap().direct.govcs;
+        assert!(govcs.allows("corp.example/x", false, "svn"));
+        assert!(!govcs.allows("corp.example/x", false, "git"));
+        assert!(govcs.allows("example.com/x", false, "hg"));
+        fs_err::write(&path, "govcs = 'corp.example'\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let err = resolve(args).unwrap_err().to_string();
+        assert!(err.contains("missing colon"), "{err}");
+    }
+
+    #[test]
     fn tls_cert_and_key_come_together_from_any_source() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("modgate.toml");

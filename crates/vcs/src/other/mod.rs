@@ -261,13 +261,13 @@ impl OtherRepo {
             }
             Kind::Bzr | Kind::Fossil => {}
         }
-        if self.kind == Kind::Fossil && std::env::var_os("USER").is_none() {
+        if self.kind == Kind::Fossil && std::env::var_os(modgate_env::USER).is_none() {
             // fossil refuses to clone without a user name; any will do.
-            command.env("USER", "modgate");
+            command.env(modgate_env::USER, "modgate");
         }
-        if self.kind == Kind::Fossil && std::env::var_os("FOSSIL_HOME").is_none() {
+        if self.kind == Kind::Fossil && std::env::var_os(modgate_env::FOSSIL_HOME).is_none() {
             // fossil keeps a global database of its clones: modgate's own.
-            command.env("FOSSIL_HOME", self.workdir.join(".fossil-home"));
+            command.env(modgate_env::FOSSIL_HOME, self.workdir.join(".fossil-home"));
         }
         command
             .args(args)
