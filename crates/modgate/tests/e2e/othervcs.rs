@@ -427,6 +427,30 @@ fn hg_repo(module: &str) -> (Server, String, String) {
     )
 }
 
+/// A Mercurial repository without a go.mod: v1.0.0, then v2.0.0, which go
+/// serves as v2.0.0+incompatible. Returns the server and its URL.
+fn hg_legacy_repo() -> (Server, String) {
+    let dir = fresh_dir("hg");
+    let hg = |args: &[&str]| run(&dir, "hg", args);
+    let who = ["-u", "test", "-d", "2020-01-02 03:04:05 +0000"];
+    hg(&["init", "."]);
+    write(&dir, "old.go", "package old\n");
+    hg(&["add", "-q"]);
+    hg(&[&["commit", "-m", "one"][..], &who].concat());
+    hg(&[&["tag"][..], &who, &["v1.0.0"]].concat());
+    write(&dir, "old.go", "package old\n\nconst Two = 2\n");
+    hg(&[&["commit", "-m", "two"][..], &who].concat());
+    hg(&[&["tag"][..], &who, &["v2.0.0"]].concat());
+    let port = closed_port();
+    let server = serve(
+        &dir,
+        "hg",
+        &["serve", "-a", "127.0.0.1", "-p", &port.to_string()],
+        port,
+    );
+    (server, format!("http://127.0.0.1:{port}/"))
+}
+
 /// A Fossil repository (SHA-1 hashes: go reads no others): v1.0.0, then
 /// v1.1.0 with a module in `sub/` (sub/v0.1.0), then a commit on branch
 /// `feature`; served by `fossil server`. Returns the server, its URL and
@@ -606,6 +630,26 @@ fn hg_modules_match_the_go_commands_direct_mode() {
     );
     compare(&pages, &modgate, &[], &[format!("{module}@{pseudo}")]);
     assert_eq!(ok(&results, &format!("{module}@latest")).0, "v1.1.0");
+
+    // Without a go.mod, v2 tags are +incompatible versions of the v0/v1 path.
+    let legacy = format!("{HOST}/hg/legacy");
+    let (_legacy, url) = hg_legacy_repo();
+    pages.add(&legacy, "hg", &url);
+    let results = compare(
+        &pages,
+        &modgate,
+        &[&legacy],
+        &[
+            format!("{legacy}@latest"),
+            format!("{legacy}@v2.0.0"),
+            format!("{legacy}@v2.0.0+incompatible"),
+            format!("{legacy}@v1.0.0"),
+        ],
+    );
+    assert_eq!(
+        ok(&results, &format!("{legacy}@v2.0.0")).0,
+        "v2.0.0+incompatible"
+    );
 }
 
 #[test]

@@ -19,7 +19,6 @@ mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{self, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -159,7 +158,6 @@ impl Others {
                     }),
                     policy: self.shared.policy.clone(),
                     state: tokio::sync::Mutex::new(State::default()),
-                    last_used: AtomicU64::new(0),
                     _owner: self.shared.owner.clone(),
                 })
             })
@@ -203,7 +201,6 @@ pub struct OtherRepo {
     policy: Arc<modgate_net::DestinationPolicy>,
     /// Held by every command, as go's `r.mu`.
     state: tokio::sync::Mutex<State>,
-    last_used: AtomicU64,
     /// Keeps the work directory's lock open.
     _owner: crate::git::Git,
 }
@@ -247,7 +244,7 @@ impl OtherRepo {
     }
 
     /// The tool with `args` in `dir`: no prompts, English messages, no user
-    /// aliases or defaults (HGPLAIN), its own process group.
+    /// aliases or defaults (HGPLAIN), its own session.
     fn command(&self, dir: &Path, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(self.kind.cmd());
         match self.kind {
@@ -276,8 +273,20 @@ impl OtherRepo {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
-            .process_group(0)
             .kill_on_drop(true);
+        // A session of its own, so also its own process group (a timeout
+        // ends the ssh it runs too), and no controlling terminal: ssh (for
+        // ssh://, svn+ssh://, bzr+ssh://) fails rather than asks for a
+        // password on modgate's terminal.
+        // SAFETY: setsid(2) is async-signal-safe and touches no memory.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         command
     }
 
@@ -411,17 +420,20 @@ impl OtherRepo {
             })
     }
 
+    /// Marks the clone used now: eviction takes the least recently used
+    /// first, by this time.
     fn touch(&self) {
-        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-        let millis = START.get_or_init(Instant::now).elapsed().as_millis() as u64;
-        self.last_used.store(millis, atomic::Ordering::Relaxed);
+        if let Ok(dir) = std::fs::File::open(&self.dir) {
+            // Best effort: a clone not marked is only evicted sooner.
+            let _ = dir.set_modified(std::time::SystemTime::now());
+        }
     }
 
     /// Makes the clone, or pulls it if the last pull is older than the
-    /// refresh time (`force`: whatever its age, once a refresh time). The
-    /// caller holds the state.
+    /// refresh time, or it is gone (evicted). The caller holds the state.
     async fn fetch(&self, state: &mut State) -> Result<(), VcsError> {
-        if state.fetched.is_some_and(|at| at.elapsed() < self.refresh) {
+        let fresh = state.fetched.is_some_and(|at| at.elapsed() < self.refresh);
+        if fresh && (!self.kind.clones() || self.exists()) {
             return Ok(());
         }
         if self.kind.clones() {
@@ -653,8 +665,12 @@ impl OtherRepo {
     ) -> Result<(), VcsError> {
         check_rev(rev)?;
         check_path(subdir)?;
-        let _state = self.state.lock().await;
+        let mut state = self.state.lock().await;
         self.touch();
+        if self.kind.clones() && !self.exists() {
+            // Evicted since the stat that named `rev`.
+            self.fetch(&mut state).await?;
+        }
         let dest_str = dest
             .to_str()
             .ok_or_else(|| VcsError::Io(std::io::Error::other("staging path is not UTF-8")))?;
@@ -920,9 +936,17 @@ impl CodeHost for OtherRepo {
                 vec!["cat", "-R", ".fossil", "-r", hash, path],
             ),
         };
+        if self.kind.clones() && !self.exists() {
+            // Evicted since the stat that named `hash`.
+            self.fetch(&mut state).await?;
+        }
         let (out, finished) = self
             .run(&dir, &args, max, self.kind == Kind::Svn, false)
             .await?;
+        if !finished.status.success() && self.kind.clones() && !self.exists() {
+            // Not "no such file": the clone went while the tool read it.
+            return Err(self.failed(&args, &finished));
+        }
         // As go: any failure is "no such file".
         let found: Option<Bytes> = finished.status.success().then(|| out.into());
         // A failure of svn, which asks the remote, may pass: not kept.
