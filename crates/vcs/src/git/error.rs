@@ -137,7 +137,7 @@ pub enum VcsError {
     AuthRequired { url: String },
     /// A URL a request chose that git is not run on: its protocol, its
     /// form, or its destination (the destination policy).
-    #[error("refusing git on {url}: {reason}")]
+    #[error("refusing to fetch from {url}: {reason}")]
     Refused { url: String, reason: String },
     #[error("no commits")]
     NoCommits,

@@ -4,7 +4,7 @@
 //! and the same archives, so that versions and hashes are go's.
 //!
 //! Like git, they run under the one process limit and timeout (git's
-//! [`Runner`]), in their own process group, with no prompts; revisions and
+//! [`Runner`]), each in a session of its own, with no prompts; revisions and
 //! paths that could be read as options are refused, only go's transports
 //! are used (plain ones for `--insecure` paths only), and the destination
 //! of a URL a request chose is checked before every command that reaches
@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::git::run::{Exec, Finished, Runner};
 use crate::git::{GitFailure, RevInfo, Shared, VcsError, redact};
 use crate::host::CodeHost;
-pub use target::Target;
+use target::Target;
 
 /// Enough of the stdout of a command that only reports (clone, pull,
 /// archive); the rest is an error.
@@ -236,11 +236,6 @@ impl State {
 impl OtherRepo {
     pub fn kind(&self) -> Kind {
         self.kind
-    }
-
-    /// The URL without credentials.
-    pub fn redacted(&self) -> &str {
-        &self.redacted
     }
 
     /// The tool with `args` in `dir`: no prompts, English messages, no user
