@@ -156,9 +156,8 @@ pub struct SvnEntry {
 
 /// `svn list --xml --incremental`, read as go's `xml.Unmarshal` reads it
 /// into `struct { Entries []listEntry "xml:entry" }`: the entries inside
-/// the document's first element, which must be closed. (Subversion 1.14's
-/// incremental output opens `<list>` and never closes it, so go, and this,
-/// fail on it: "unexpected EOF".)
+/// the document's first element (`<list>`), which must be closed, as go's
+/// decoder requires.
 pub fn svn_list(out: &str) -> Result<Vec<SvnEntry>, String> {
     let body = out.trim_start();
     let body = match body.strip_prefix("<?xml") {

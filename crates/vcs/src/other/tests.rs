@@ -109,7 +109,7 @@ fn svn_list_as_go_unmarshals_it() {
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[2].name, "a & b.go");
     assert_eq!(entries[0].size, 27);
-    // Subversion 1.14's --incremental output never closes its list.
+    // A list cut short is refused, as go's decoder refuses it.
     let unclosed = r#"<list
    path="svn://h/r/trunk">
 <entry kind="file"><name>go.mod</name><size>27</size></entry>
