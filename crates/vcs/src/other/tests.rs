@@ -283,3 +283,100 @@ async fn credentials_in_urls_never_reach_errors() {
         .unwrap();
     assert!(!refused.to_string().contains("hunter2secret"), "{refused}");
 }
+
+/// An hg repository with one tagged commit, served by `hg serve` on
+/// loopback; the server is killed on drop.
+struct HgServed {
+    _dir: tempfile::TempDir,
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for HgServed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn hg_served() -> HgServed {
+    let dir = tempfile::TempDir::new().unwrap();
+    let hg = |args: &[&str]| {
+        let out = std::process::Command::new("hg")
+            .args(args)
+            .current_dir(dir.path())
+            .env("HGPLAIN", "1")
+            .env("HGUSER", "test")
+            .output()
+            .expect("these tests need hg (Debian's mercurial): run scripts/install-test-deps");
+        assert!(out.status.success(), "hg {args:?}: {out:?}");
+    };
+    hg(&["init", "."]);
+    fs_err::write(dir.path().join("go.mod"), "module example.com/m\n").unwrap();
+    hg(&["add", "-q"]);
+    hg(&["commit", "-m", "one"]);
+    hg(&["tag", "v1.0.0"]);
+    let port = {
+        let (listener, port) = silent_server();
+        drop(listener);
+        port
+    };
+    let child = std::process::Command::new("hg")
+        .args(["serve", "-a", "127.0.0.1", "-p", &port.to_string()])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    HgServed {
+        _dir: dir,
+        child,
+        url: format!("http://127.0.0.1:{port}/"),
+    }
+}
+
+#[tokio::test]
+async fn clones_beyond_the_size_budget_are_evicted_and_made_again_on_use() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let workdir = tmp.path().join("vcs");
+    let git = crate::git::Git::new(crate::git::GitSettings {
+        workdir: workdir.clone(),
+        max_processes: 4,
+        timeout: std::time::Duration::from_secs(60),
+        refs_ttl: std::time::Duration::ZERO,
+        // Less than one clone: each new one evicts the others.
+        max_size: 1,
+        policy: std::sync::Arc::new(DestinationPolicy::default()),
+    })
+    .unwrap();
+    let others = Others::new(git.shared());
+    let (a, b) = (hg_served(), hg_served());
+    let clones = || -> Vec<String> {
+        let mut names: Vec<String> = fs_err::read_dir(&workdir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("hg-"))
+            .collect();
+        names.sort();
+        names
+    };
+    let repo_a = others.repo(Kind::Hg, &a.url, false, true).unwrap();
+    let first = repo_a.stat("v1.0.0").await.unwrap();
+    let only_a = clones();
+    assert_eq!(only_a.len(), 1, "{only_a:?}");
+    let repo_b = others.repo(Kind::Hg, &b.url, false, true).unwrap();
+    repo_b.stat("v1.0.0").await.unwrap();
+    let only_b = clones();
+    assert_eq!(only_b.len(), 1, "{only_b:?}");
+    assert_ne!(only_a, only_b, "the older clone is the one evicted");
+    // The evicted repository is cloned again for its next answer.
+    let file = repo_a
+        .read_file(&first.hash, "go.mod", 1 << 10)
+        .await
+        .unwrap();
+    assert_eq!(file.as_deref(), Some(&b"module example.com/m\n"[..]));
+}
