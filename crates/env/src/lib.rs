@@ -103,6 +103,8 @@ own_variables! {
     ALLOW_NETWORK = "MODGATE_ALLOW_NETWORK";
     /// go-get discovery: `on`, `off`, or the hosts it runs for, comma-separated.
     GO_GET = "MODGATE_GO_GET";
+    /// Which version control systems may serve which modules, as go's GOVCS.
+    GOVCS = "MODGATE_GOVCS";
     /// Vulnerability database mirrored at `/vuln/` (a URL, or `off`).
     VULNDB = "MODGATE_VULNDB";
     /// How often the vulnerability database mirror is refreshed.
@@ -149,6 +151,11 @@ other_variables! {
     GOPROXY = "GOPROXY";
     /// The go command's checksum database: `bundle create`'s default `--sumdb`.
     GOSUMDB = "GOSUMDB";
+    /// The user name fossil needs to clone; modgate sets one when it is unset.
+    USER = "USER";
+    /// Where fossil keeps its global settings and list of clones; unset, modgate
+    /// gives fossil a directory of its own in `--vcs-dir`.
+    FOSSIL_HOME = "FOSSIL_HOME";
 }
 
 /// Set (to anything) when running modgate's tests, this rewrites the

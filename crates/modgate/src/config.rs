@@ -13,8 +13,8 @@ use modgate_proxy::settings::{self as server, Hedge, ServerSettings};
 use modgate_proxy::upstream::UpstreamSpec;
 use modgate_store::settings::{Mode, Storage, StoreSettings};
 use modgate_sumdb::SumdbSpec;
-use modgate_vcs::DirectSettings;
 use modgate_vcs::resolve::{GoGet, RepoMapRule};
+use modgate_vcs::{DirectSettings, GoVcs};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
@@ -224,6 +224,11 @@ pub struct Settings {
     #[arg(long, env = env::GO_GET, value_name = "on|off|HOST,…")]
     #[serde(alias = "go-get")]
     pub go_get: Option<GoGet>,
+    /// Which version control systems may serve which modules, with go's
+    /// GOVCS syntax (`PATTERN:git|hg,…`; `private`: the --private modules)
+    /// [default: public:git|hg,private:all].
+    #[arg(long, env = env::GOVCS, value_name = "PATTERN:VCS|…,…")]
+    pub govcs: Option<GoVcs>,
     /// Vulnerability database mirrored at /vuln/ (vuln.go.dev's layout),
     /// or `off` [default: https://vuln.go.dev].
     #[arg(long, env = env::VULNDB, value_name = "URL|off")]
@@ -292,6 +297,7 @@ impl Settings {
             dl_upstream,
             allow_network,
             go_get,
+            govcs,
             vulndb,
             vulndb_refresh,
             policy
@@ -353,6 +359,7 @@ impl ServeConfig {
                 private: s.private.clone(),
                 allow_network: s.allow_network,
                 go_get: s.go_get,
+                govcs: s.govcs,
             },
             vcs_dir,
         )?;
@@ -582,5 +589,30 @@ mod tests {
         assert_eq!(config.direct.repo_map.len(), 1);
         assert_eq!(config.direct.repo_map[0].prefix, "gopkg.in/yaml.v3");
         assert_eq!(config.direct.vcs_dir, PathBuf::from("/tmp/store/.vcs"));
+    }
+
+    #[test]
+    fn govcs_from_the_file_with_gos_default_behind_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modgate.toml");
+        fs_err::write(&path, "govcs = 'corp.example:svn'\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            settings: Settings {
+                storage: Some("/tmp/store".into()),
+                ..Default::default()
+            },
+        };
+        let govcs = resolve(args).unwrap().direct.govcs;
+        assert!(govcs.allows("corp.example/x", false, "svn"));
+        assert!(!govcs.allows("corp.example/x", false, "git"));
+        assert!(govcs.allows("example.com/x", false, "hg"));
+        fs_err::write(&path, "govcs = 'corp.example'\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let err = anyhow::Error::new(resolve(args).unwrap_err());
+        assert!(format!("{err:#}").contains("missing colon"), "{err:#}");
     }
 }

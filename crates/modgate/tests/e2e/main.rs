@@ -19,6 +19,7 @@ mod failover;
 mod gate;
 mod goproxy;
 mod operations;
+mod othervcs;
 mod policy;
 mod publish;
 mod retention;

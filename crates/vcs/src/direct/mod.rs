@@ -14,7 +14,10 @@ use bytes::Bytes;
 use tempfile::NamedTempFile;
 
 use self::coderepo::CodeRepo;
-use crate::git::{Git, GitSettings, VcsError};
+use crate::git::{Git, GitRepo, GitSettings, VcsError};
+use crate::govcs::GoVcs;
+use crate::host::CodeHost;
+use crate::other::{Kind, OtherRepo, Others};
 use crate::resolve::{GoGet, RepoMapRule, ResolveError, Resolver, ResolverSettings, Vcs};
 use modgate_module::Info;
 use modgate_net::{Cidr, DestinationPolicy};
@@ -45,6 +48,8 @@ pub struct DirectSettings {
     pub allow_network: Vec<Cidr>,
     /// Whether `?go-get=1` discovery runs, and for which hosts.
     pub go_get: GoGet,
+    /// Which version control systems may serve which modules (GOVCS).
+    pub govcs: GoVcs,
 }
 
 /// Why a module version could not be built: the crate's one error type.
@@ -60,8 +65,18 @@ pub enum Error {
     /// refuse it (the reason in go's words).
     #[error("{0}")]
     NoVersion(String),
-    #[error("unsupported VCS {vcs} for {root} (modgate fetches git repositories only)")]
+    #[error("unsupported VCS {vcs} for {root}")]
     UnsupportedVcs { vcs: String, root: String },
+    /// The GOVCS setting (`--govcs`) rules the system out for the module;
+    /// `what`: public or private.
+    #[error(
+        "GOVCS disallows using {vcs} for {what} {root}; see --govcs (MODGATE_GOVCS), as 'go help vcs'"
+    )]
+    Disallowed {
+        vcs: String,
+        what: &'static str,
+        root: String,
+    },
     /// The module is served by a GOPROXY-protocol server (a `mod` go-import);
     /// `guarded`: a page the request's path chose named it (see
     /// [`crate::resolve::RepoRoot::guarded`]), so [`Direct::policy`] applies.
@@ -77,6 +92,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The zip hg, svn, bzr or fossil wrote could not be read (`what`:
+    /// reading, parsing).
+    #[error("{what} the {vcs} archive: {source}")]
+    VcsArchive {
+        what: &'static str,
+        vcs: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     /// A blocking task (reading the archive, writing the zip) died.
     #[error("building the zip: {0}")]
     Task(#[source] tokio::task::JoinError),
@@ -87,26 +111,54 @@ impl Error {
     /// failure that may pass (timeouts, unreachable hosts, local disk).
     pub fn is_not_found(&self) -> bool {
         match self {
-            Error::Resolve(_) | Error::NoVersion(_) | Error::UnsupportedVcs { .. } => true,
+            Error::Resolve(_)
+            | Error::NoVersion(_)
+            | Error::UnsupportedVcs { .. }
+            | Error::Disallowed { .. } => true,
             Error::Git(e) => !matches!(
                 e,
                 VcsError::Timeout { .. }
                     | VcsError::Git { .. }
                     | VcsError::Corrupt { .. }
                     | VcsError::GitNotFound
+                    | VcsError::ToolNotFound { .. }
                     | VcsError::Io(_)
             ),
-            Error::Proxy { .. } | Error::Staging(_) | Error::Archive { .. } | Error::Task(_) => {
-                false
-            }
+            Error::Proxy { .. }
+            | Error::Staging(_)
+            | Error::Archive { .. }
+            | Error::VcsArchive { .. }
+            | Error::Task(_) => false,
         }
     }
 }
 
 pub struct Direct {
     git: Git,
+    others: Others,
     resolver: Resolver,
     policy: Arc<DestinationPolicy>,
+    govcs: GoVcs,
+    /// `--private` patterns, for GOVCS's `private`.
+    private: String,
+    /// `--insecure` patterns: plain transports for hg, svn, bzr and fossil.
+    insecure: String,
+}
+
+/// A module's code repository, of whichever system.
+enum Code {
+    Git(CodeRepo<GitRepo>),
+    Other(CodeRepo<OtherRepo>),
+}
+
+/// Runs `$body` with `$c` bound to the [`CodeRepo`] of either system.
+macro_rules! with_code {
+    ($code:expr, $c:ident => $body:expr) => {
+        match $code {
+            Code::Git($c) => $body,
+            Code::Other($c) => $body,
+        }
+    };
 }
 
 impl Direct {
@@ -137,10 +189,15 @@ impl Direct {
             policy: policy.clone(),
             go_get: settings.go_get.clone(),
         })?;
+        let others = Others::new(git.shared());
         Ok(Self {
             git,
+            others,
             resolver,
             policy,
+            govcs: settings.govcs.clone(),
+            private: settings.private.clone(),
+            insecure: settings.insecure.clone(),
         })
     }
 
@@ -151,7 +208,7 @@ impl Direct {
     }
 
     /// The code repository of `module`, or where else it is served.
-    async fn code(&self, module: &str) -> Result<CodeRepo, Error> {
+    async fn code(&self, module: &str) -> Result<Code, Error> {
         let root = match self.resolver.resolve(module).await {
             Ok(root) => root,
             // Only module proxies serve toolchains (go.dev/dl/mod): say
@@ -164,32 +221,49 @@ impl Direct {
             }
             Err(e) => return Err(e.into()),
         };
-        match root.vcs {
-            Vcs::Git => {}
+        let vcs = match &root.vcs {
             Vcs::ModProxy => {
                 return Err(Error::Proxy {
                     url: root.url,
                     guarded: root.guarded,
                 });
             }
+            Vcs::Git => "git",
+            Vcs::Other(vcs) => vcs.as_str(),
+        };
+        let private = modgate_module::pattern::match_prefix_patterns(&self.private, &root.root);
+        if !self.govcs.allows(&root.root, private, vcs) {
+            return Err(Error::Disallowed {
+                vcs: vcs.to_owned(),
+                what: if private { "private" } else { "public" },
+                root: root.root,
+            });
+        }
+        match &root.vcs {
             Vcs::Other(vcs) => {
-                return Err(Error::UnsupportedVcs {
-                    vcs,
-                    root: root.root,
-                });
+                let kind = Kind::from_cmd(vcs).ok_or_else(|| Error::UnsupportedVcs {
+                    vcs: vcs.clone(),
+                    root: root.root.clone(),
+                })?;
+                let insecure =
+                    modgate_module::pattern::match_prefix_patterns(&self.insecure, module);
+                let repo = self.others.repo(kind, &root.url, root.guarded, insecure)?;
+                Ok(Code::Other(CodeRepo::new(module, &root.root, repo)?))
+            }
+            _ => {
+                let repo = if root.guarded {
+                    self.git.guarded_repo(&root.url)?
+                } else {
+                    self.git.repo(&root.url)
+                };
+                Ok(Code::Git(CodeRepo::new(module, &root.root, repo)?))
             }
         }
-        let repo = if root.guarded {
-            self.git.guarded_repo(&root.url)?
-        } else {
-            self.git.repo(&root.url)
-        };
-        CodeRepo::new(module, &root.root, repo)
     }
 
     /// `@v/list`: the module's tagged versions, one a line.
     pub async fn list(&self, module: &str) -> Result<Bytes, Error> {
-        let mut text = self.code(module).await?.versions().await?.join("\n");
+        let mut text = with_code!(self.code(module).await?, c => c.versions().await?).join("\n");
         if !text.is_empty() {
             text.push('\n');
         }
@@ -199,19 +273,24 @@ impl Direct {
     /// `@latest`: the highest release, else pre-release, else a
     /// pseudo-version of the default branch.
     pub async fn latest(&self, module: &str) -> Result<Info, Error> {
-        Ok(info_of(self.code(module).await?.latest().await?))
+        Ok(info_of(
+            with_code!(self.code(module).await?, c => c.latest().await?),
+        ))
     }
 
     /// `.info` of a version or a query (branch, tag, commit prefix).
     pub async fn stat(&self, module: &str, rev: &str) -> Result<Info, Error> {
-        Ok(info_of(self.code(module).await?.stat(rev).await?))
+        Ok(info_of(
+            with_code!(self.code(module).await?, c => c.stat(rev).await?),
+        ))
     }
 
     /// The go.mod of canonical version `v`.
     pub async fn go_mod(&self, module: &str, v: &str) -> Result<Bytes, Error> {
-        let code = self.code(module).await?;
-        exact(&code, v).await?;
-        code.go_mod(v).await
+        with_code!(self.code(module).await?, c => {
+            exact(&c, v).await?;
+            c.go_mod(v).await
+        })
     }
 
     /// The zip of canonical version `v`, written to a file from `temp`.
@@ -221,9 +300,16 @@ impl Direct {
         v: &str,
         temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync),
     ) -> Result<NamedTempFile, Error> {
-        let code = self.code(module).await?;
-        exact(&code, v).await?;
-        zip(&code, v, temp).await
+        match self.code(module).await? {
+            Code::Git(c) => {
+                exact(&c, v).await?;
+                zip(&c, v, temp).await
+            }
+            Code::Other(c) => {
+                exact(&c, v).await?;
+                zip_other(&c, v, temp).await
+            }
+        }
     }
 }
 
@@ -280,7 +366,7 @@ fn url_host(url: &str) -> Option<String> {
 /// Checks `v` resolves to itself, as `go mod download` stats a version
 /// before reading its files, so no file is served for a version whose
 /// .info would be refused.
-async fn exact(code: &CodeRepo, v: &str) -> Result<(), Error> {
+async fn exact<H: CodeHost>(code: &CodeRepo<H>, v: &str) -> Result<(), Error> {
     let resolved = code.stat(v).await?;
     if resolved.version != v {
         return Err(Error::NoVersion(format!(
@@ -292,7 +378,7 @@ async fn exact(code: &CodeRepo, v: &str) -> Result<(), Error> {
 }
 
 async fn zip(
-    code: &CodeRepo,
+    code: &CodeRepo<GitRepo>,
     v: &str,
     temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync),
 ) -> Result<NamedTempFile, Error> {
@@ -343,6 +429,54 @@ async fn zip(
         let file = out.reopen().map_err(staging)?;
         index.write_zip(std::io::BufWriter::new(file), &module, &version, license)?;
         drop(tar);
+        Ok(out)
+    })
+    .await
+    .map_err(Error::Task)?
+}
+
+/// The zip of `v` from the archive hg, svn, bzr or fossil writes, as go's
+/// coderepo turns that archive into the module zip.
+async fn zip_other(
+    code: &CodeRepo<OtherRepo>,
+    v: &str,
+    temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync),
+) -> Result<NamedTempFile, Error> {
+    let located = code.locate(v).await?;
+    let staging = Error::Staging;
+    let staged = temp().map_err(staging)?;
+    code.repo()
+        .archive(
+            &located.hash,
+            &located.dir,
+            staged.path(),
+            modgate_zip::MAX_ZIP_FILE,
+        )
+        .await?;
+    let vcs = code.repo().kind().cmd();
+    let (path, dir) = (staged.path().to_owned(), located.dir.clone());
+    let source = tokio::task::spawn_blocking(move || archive::ZipSource::read(&path, &dir, vcs))
+        .await
+        .map_err(Error::Task)??;
+    // go copies the repository's LICENSE into modules below the root.
+    let license = if !located.dir.is_empty() && !source.has("LICENSE") {
+        CodeHost::read_file(
+            &**code.repo(),
+            &located.hash,
+            "LICENSE",
+            modgate_zip::MAX_LICENSE,
+        )
+        .await
+        .unwrap_or(None)
+    } else {
+        None
+    };
+    let out = temp().map_err(staging)?;
+    let (module, version) = (code.module().to_owned(), v.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let file = out.reopen().map_err(staging)?;
+        source.write_zip(std::io::BufWriter::new(file), &module, &version, license)?;
+        drop(staged);
         Ok(out)
     })
     .await

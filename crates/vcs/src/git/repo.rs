@@ -588,6 +588,7 @@ impl GitRepo {
             hash: id,
             time,
             tags,
+            version: None,
         }))
     }
 
