@@ -156,7 +156,10 @@ impl Access {
                 Ok(true) => tracing::info!("auth file reloaded"),
                 Ok(false) => {}
                 Err(e) => {
-                    tracing::error!(error = %e, "auth file not reloaded; the previous rules stay")
+                    tracing::error!(
+                        error = &e as &dyn std::error::Error,
+                        "auth file not reloaded; the previous rules stay"
+                    )
                 }
             }
         }
@@ -265,7 +268,10 @@ impl AuditLog {
         line.push(b'\n');
         // One write per line, appended whole.
         if let Err(e) = lock(&self.out).write_all(&line) {
-            tracing::error!(error = %e, "audit log write failed");
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "audit log write failed"
+            );
         }
     }
 }

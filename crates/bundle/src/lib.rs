@@ -118,13 +118,13 @@ impl Entry {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         what: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("storage: {0}")]
+    #[error("storage")]
     Store(#[from] StoreError),
     /// A `--from` source that cannot be read as one.
     #[error("{what}: {reason}")]

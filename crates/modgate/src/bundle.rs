@@ -98,11 +98,12 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
                 format::BundleError::Missing(versions) => versions.clone(),
                 _ => Vec::new(),
             };
+            let e = anyhow::Error::from(e);
             println!(
                 "{}",
-                serde_json::json!({ "error": e.to_string(), "missing": missing })
+                serde_json::json!({ "error": format!("{e:#}"), "missing": missing })
             );
-            return Err(e.into());
+            return Err(e);
         }
         Err(e) => return Err(e.into()),
     };

@@ -32,14 +32,14 @@ pub enum LogFormat {
 pub enum ConfigError {
     #[error(transparent)]
     Read(#[from] std::io::Error),
-    #[error("{path}: {source}")]
+    #[error("{}", path.display())]
     Parse {
         path: PathBuf,
         source: Box<toml::de::Error>,
     },
-    #[error("invalid upstream list: {0}")]
+    #[error("invalid upstream list")]
     Upstream(#[source] modgate_module::Error),
-    #[error("invalid sumdb: {0}")]
+    #[error("invalid sumdb")]
     Sumdb(#[source] modgate_sumdb::Error),
     #[error(transparent)]
     Storage(#[from] modgate_store::settings::SettingsError),
@@ -529,9 +529,9 @@ mod tests {
             },
             ..Default::default()
         };
-        let err = resolve(args).unwrap_err().to_string();
+        let err = anyhow::Error::from(resolve(args).unwrap_err());
         assert_eq!(
-            err,
+            format!("{err:#}"),
             "invalid upstream list: invalid proxy URL missing scheme: corp-proxy"
         );
     }
@@ -545,7 +545,7 @@ mod tests {
             config: Some(path.clone()),
             ..Default::default()
         };
-        let err = resolve(args).unwrap_err().to_string();
+        let err = format!("{:#}", anyhow::Error::from(resolve(args).unwrap_err()));
         assert!(err.contains("modgate.toml"), "{err}");
         assert!(err.contains("upstreams"), "{err}");
     }
