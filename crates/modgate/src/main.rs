@@ -8,6 +8,7 @@ mod bundle;
 mod cli;
 mod config;
 #[cfg(test)]
+#[cfg(test)]
 mod reference;
 
 // Many small allocations per request; mimalloc serves them faster than glibc.
