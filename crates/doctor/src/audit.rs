@@ -86,6 +86,10 @@ pub struct Finding {
     /// The advisory's summary, the retraction's rationale or the
     /// deprecation message.
     pub detail: String,
+    /// Where the `.info` the finding rests on says its version came from
+    /// (stale: the latest version's), as the proxy served it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<modgate_module::Origin>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -328,6 +332,7 @@ async fn vulnerabilities(
                 aliases: entry.aliases.clone(),
                 fixed: entry.fixed_after(&m.path, &m.version),
                 detail: entry.summary.clone(),
+                origin: None,
             });
         }
     }
@@ -382,6 +387,7 @@ async fn latest_go_mod(
             } else {
                 r.rationale.clone()
             },
+            origin: None,
         });
     }
     if let Some(stale) = stale
@@ -401,6 +407,7 @@ async fn latest_go_mod(
                     "no release since {} (latest {latest})",
                     info.time.strftime("%Y-%m-%d")
                 ),
+                origin: info.origin.clone(),
             });
         }
     }
@@ -413,6 +420,7 @@ async fn latest_go_mod(
             aliases: Vec::new(),
             fixed: None,
             detail: newer,
+            origin: None,
         });
     }
     if let Some(message) = modfile::deprecation(&data) {
@@ -424,6 +432,7 @@ async fn latest_go_mod(
             aliases: Vec::new(),
             fixed: None,
             detail: message,
+            origin: None,
         });
     }
     Ok(found)

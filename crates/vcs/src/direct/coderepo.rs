@@ -17,6 +17,8 @@ use modgate_zip::MAX_GO_MOD as MAX_MOD;
 pub struct Resolved {
     pub version: String,
     pub info: RevInfo,
+    /// The ref that named the commit, none for a hash: go's `Origin.Ref`.
+    pub reference: Option<String>,
 }
 
 /// Where a version's files are: the commit, the module's directory in the
@@ -153,17 +155,25 @@ impl CodeRepo {
     pub async fn stat(&self, rev: &str) -> Result<Resolved, Error> {
         if rev == "latest" {
             let info = self.repo.latest().await?;
-            return self.convert(info, "", "").await;
+            let resolved = self.convert(info, "", "").await?;
+            return Ok(Resolved {
+                reference: Some("HEAD".to_owned()),
+                ..resolved
+            });
         }
         let code_rev = self.rev_to_rev(rev);
-        let info = match self.repo.stat(&code_rev).await {
-            Ok(info) => info,
+        let (info, reference) = match self.repo.stat_ref(&code_rev).await {
+            Ok(found) => found,
             Err(e @ VcsError::UnknownRevision { .. }) => {
                 return Err(Error::NoVersion(format!("invalid version: {e}")));
             }
             Err(e) => return Err(e.into()),
         };
-        self.convert(info, rev, &code_rev).await
+        let resolved = self.convert(info, rev, &code_rev).await?;
+        Ok(Resolved {
+            reference,
+            ..resolved
+        })
     }
 
     /// `@latest`: the highest release, else pre-release, else a
@@ -418,6 +428,7 @@ impl CodeRepo {
         Ok(Resolved {
             version: v,
             info: info.clone(),
+            reference: None,
         })
     }
 
@@ -649,6 +660,11 @@ impl CodeRepo {
 
     pub fn module(&self) -> &str {
         &self.module
+    }
+
+    /// The module's directory in the repository, `""` at the root.
+    pub fn code_dir(&self) -> &str {
+        &self.code_dir
     }
 
     pub fn repo(&self) -> &Arc<GitRepo> {

@@ -199,12 +199,14 @@ impl Direct {
     /// `@latest`: the highest release, else pre-release, else a
     /// pseudo-version of the default branch.
     pub async fn latest(&self, module: &str) -> Result<Info, Error> {
-        Ok(info_of(self.code(module).await?.latest().await?))
+        let code = self.code(module).await?;
+        Ok(info_of(&code, code.latest().await?))
     }
 
     /// `.info` of a version or a query (branch, tag, commit prefix).
     pub async fn stat(&self, module: &str, rev: &str) -> Result<Info, Error> {
-        Ok(info_of(self.code(module).await?.stat(rev).await?))
+        let code = self.code(module).await?;
+        Ok(info_of(&code, code.stat(rev).await?))
     }
 
     /// The go.mod of canonical version `v`.
@@ -349,10 +351,27 @@ async fn zip(
     .map_err(Error::Task)?
 }
 
-fn info_of(r: coderepo::Resolved) -> Info {
+/// The .info of a resolved version, with the `Origin` the go command
+/// writes to its module cache in direct mode: what its `writeDiskStat`
+/// keeps (no tag sums; no ref for a pseudo-version, whose hash names it).
+fn info_of(code: &CodeRepo, r: coderepo::Resolved) -> Info {
     let time = jiff::Timestamp::from_second(r.info.time).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let reference = match r.reference {
+        Some(name) if !modgate_module::pseudo::is_pseudo_version(&r.version) => name,
+        _ => String::new(),
+    };
+    let origin = modgate_module::Origin {
+        vcs: "git".to_owned(),
+        // As given, credentials masked: the .info is served to anyone.
+        url: code.repo().redacted(),
+        subdir: code.code_dir().to_owned(),
+        hash: r.info.hash,
+        r#ref: reference,
+        ..Default::default()
+    };
     Info {
         version: r.version,
         time,
+        origin: Some(origin),
     }
 }

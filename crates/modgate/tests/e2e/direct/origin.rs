@@ -1,0 +1,154 @@
+//! The `Origin` of `.info` files: byte for byte what the go command's own
+//! direct mode writes to its module cache, for tags, a subdirectory
+//! module, a major version, `+incompatible`, a branch (a pseudo-version)
+//! and `@latest`; kept through a GOPROXY-protocol upstream.
+
+use std::collections::BTreeMap;
+
+use super::reference::{direct_go, proxied_go};
+use super::{escape, get, start_direct};
+use crate::support::go::Go;
+use crate::support::mirror::{Behaviour, Mirror};
+use crate::support::modgate::Modgate;
+use crate::support::repos::*;
+use crate::support::{files_under, fresh_dir};
+
+/// One target per module and kind of resolution, distinct versions each
+/// (go rewrites a version's .info for every query that resolves to it).
+fn targets() -> Vec<String> {
+    [
+        (MULTI, "v1.0.0"),
+        (MAJOR_BRANCH, "latest"),
+        (MULTI_SUB, "v1.1.0"),
+        (MAJOR_SUBDIR_V2, "v2.0.0"),
+        (INCOMPAT, "v2.0.0+incompatible"),
+        (PSEUDO, "main"),
+        (UNTAGGED, "latest"),
+    ]
+    .iter()
+    .map(|(m, q)| format!("{m}@{q}"))
+    .collect()
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Downloaded {
+    path: String,
+    version: String,
+    #[serde(default)]
+    info: String,
+    #[serde(default)]
+    error: String,
+}
+
+/// `go mod download -json` of `targets` with a fresh module cache: each
+/// target's resolved version and the bytes of the .info go wrote.
+fn download(go: &Go, targets: &[String]) -> BTreeMap<String, (String, Vec<u8>)> {
+    let mut args = vec!["mod", "download", "-json"];
+    args.extend(targets.iter().map(String::as_str));
+    let out = go.command(&fresh_dir("origin"), &args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let items: Vec<Downloaded> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("go mod download -json: {e}:\n{stdout}"));
+    let mut found = BTreeMap::new();
+    for target in targets {
+        let path = target.split_once('@').unwrap().0;
+        let d = items
+            .iter()
+            .find(|d| d.path == path)
+            .unwrap_or_else(|| panic!("go mod download printed nothing for {target}:\n{stdout}"));
+        assert!(
+            d.error.is_empty(),
+            "go (GOPROXY={}) fails {target}: {}",
+            go.proxy,
+            d.error
+        );
+        found.insert(
+            target.clone(),
+            (d.version.clone(), fs_err::read(&d.info).unwrap()),
+        );
+    }
+    found
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// modgate's .info answers (the query's, then the resolved version's) and
+/// what go writes through modgate equal what go writes in direct mode.
+#[test]
+fn info_origin_is_what_go_direct_mode_writes() {
+    let targets = targets();
+    let want = download(&direct_go(), &targets);
+    for (target, (_, info)) in &want {
+        assert!(
+            text(info).contains(r#","Origin":{"VCS":"git","URL":"https://github.com/"#),
+            "go direct wrote no Origin for {target}: {}",
+            text(info)
+        );
+    }
+    let modgate = start_direct();
+    let mut problems = Vec::new();
+    for target in &targets {
+        let (module, query) = target.split_once('@').unwrap();
+        let (version, info) = &want[target];
+        let query_path = match query {
+            "latest" => "@latest".to_owned(),
+            q => format!("@v/{}.info", escape(q)),
+        };
+        for path in [query_path, format!("@v/{}.info", escape(version))] {
+            let resp = get(&modgate, module, &path);
+            if resp.status != 200 || resp.body != *info {
+                problems.push(format!(
+                    "GET {module}/{path}: {} {}\n      go direct wrote {}",
+                    resp.status,
+                    resp.text(),
+                    text(info)
+                ));
+            }
+        }
+    }
+    let through = download(&proxied_go(&modgate.url), &targets);
+    for (target, (version, info)) in &through {
+        if (version, info) != (&want[target].0, &want[target].1) {
+            problems.push(format!(
+                "{target} through modgate: {version} {}\n      go direct wrote {}",
+                text(info),
+                text(&want[target].1)
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} .info difference(s):\n  - {}\n{}",
+        problems.len(),
+        problems.join("\n  - "),
+        modgate.logs()
+    );
+}
+
+/// An upstream proxy's Origin is kept (go's field order, nothing dropped
+/// that go knows), both answered and stored.
+#[test]
+fn an_upstream_proxys_origin_is_kept() {
+    const MODULE: &str = "example.com/origin/kept";
+    let sent = br#"{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z","Origin":{"VCS":"git","URL":"https://example.com/origin/kept","Hash":"0123456789abcdef0123456789abcdef01234567","Ref":"refs/tags/v1.0.0"}}"#;
+    let upstream = Mirror::start(Behaviour {
+        overrides: vec![("/@v/v1.0.0.info".to_owned(), sent.to_vec())],
+        ..Default::default()
+    });
+    let storage = fresh_dir("origin-kept");
+    let modgate = Modgate::start(&storage, &upstream.url);
+    let resp = get(&modgate, MODULE, "@v/v1.0.0.info");
+    assert_eq!((resp.status, resp.text()), (200, text(sent)));
+    let stored: Vec<_> = files_under(&storage)
+        .into_iter()
+        .filter(|p| p.ends_with("v1.0.0.info"))
+        .collect();
+    assert_eq!(stored.len(), 1, "one stored .info: {stored:?}");
+    let data = fs_err::read(storage.join(&stored[0])).unwrap();
+    assert_eq!(text(&data), text(sent));
+}
