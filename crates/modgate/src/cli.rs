@@ -276,6 +276,11 @@ pub struct VerifyArgs {
     /// Move what fails to .quarantine/ in the storage, so it is fetched again.
     #[arg(long)]
     pub quarantine: bool,
+    /// Also ask each repository (git ls-remote) whether the tag every stored
+    /// version was built from (its .info Origin) still names that commit:
+    /// a tag moved or deleted since fails.
+    #[arg(long)]
+    pub origin: bool,
 }
 
 #[derive(Debug, Args)]

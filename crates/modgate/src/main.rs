@@ -118,9 +118,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let upstreams =
-        upstream::Upstreams::new(&config.upstream, &config.policy, direct, &config.private)
-            .context("cannot build the HTTP client")?;
+    let moved = direct
+        .as_ref()
+        .map(|_| Arc::new(modgate_proxy::moved::MovedTags::new(store.clone())));
+    let upstreams = upstream::Upstreams::new(
+        &config.upstream,
+        &config.policy,
+        direct,
+        &config.private,
+        moved,
+    )
+    .context("cannot build the HTTP client")?;
     let checksums = sumdb::client::Checksums::new(
         &config.sumdb,
         store.clone(),
@@ -409,17 +417,41 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let storage = Storage::resolve(args.storage)?;
     let store = open_existing_store(&storage, "--storage")?;
     let sumdb = (args.sumdb != "off").then_some(args.sumdb.as_str());
-    let report = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?
+        .build()?;
+    let report = runtime
         .block_on(modgate_proxy::verify::verify(
             &store,
             sumdb,
             args.quarantine,
         ))
         .with_context(|| format!("cannot read storage {storage}"))?;
+    let origins = if args.origin {
+        let workdir = tempfile::tempdir().context("cannot create a directory for git")?;
+        let git = modgate_vcs::git::Git::new(modgate_vcs::git::GitSettings {
+            workdir: workdir.path().to_owned(),
+            max_processes: 4,
+            timeout: std::time::Duration::from_secs(120),
+            refs_ttl: std::time::Duration::from_secs(3600),
+            max_size: 0,
+            policy: Arc::new(modgate_net::DestinationPolicy::new(Vec::new(), Vec::new())),
+        })
+        .context("cannot set up git")?;
+        let checked = runtime
+            .block_on(modgate_proxy::moved::verify_origins(&store, &git))
+            .with_context(|| format!("cannot read storage {storage}"))?;
+        Some(checked)
+    } else {
+        None
+    };
+    let moved = origins.as_ref().map_or(0, |o| o.moved.len());
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut json = serde_json::to_value(&report)?;
+        if let Some(origins) = &origins {
+            json["origins"] = serde_json::to_value(origins)?;
+        }
+        println!("{json}");
     } else {
         for f in &report.failures {
             let moved = if f.quarantined { " (set aside)" } else { "" };
@@ -428,14 +460,30 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 f.module, f.version, f.file, f.problem
             );
         }
+        if let Some(origins) = &origins {
+            for m in &origins.moved {
+                let what = if m.new.is_some() { "MOVED" } else { "GONE " };
+                println!("{what} {m}");
+            }
+            for u in &origins.unchecked {
+                println!("SKIP  {u}");
+            }
+        }
         println!(
             "{} zips and {} go.mod files checked in {storage}: {} failed",
             report.zips,
             report.mods,
             report.failures.len()
         );
+        if let Some(origins) = &origins {
+            println!(
+                "{} tags checked against their repositories: {moved} moved or gone, {} not checked",
+                origins.checked,
+                origins.unchecked.len()
+            );
+        }
     }
-    Ok(if report.failures.is_empty() {
+    Ok(if report.failures.is_empty() && moved == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -18,6 +18,7 @@ pub mod flights;
 mod gate;
 pub mod gc;
 pub mod ingest;
+pub mod moved;
 pub mod policy;
 pub mod protocol;
 mod proxy;

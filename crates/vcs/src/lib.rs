@@ -12,4 +12,4 @@ mod direct;
 pub mod git;
 pub mod resolve;
 
-pub use direct::{Direct, DirectSettings, Error};
+pub use direct::{Direct, DirectSettings, Error, Listing};

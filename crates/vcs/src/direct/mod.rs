@@ -14,7 +14,7 @@ use bytes::Bytes;
 use tempfile::NamedTempFile;
 
 use self::coderepo::CodeRepo;
-use crate::git::{Git, GitSettings, VcsError};
+use crate::git::{Git, GitSettings, Refs, VcsError};
 use crate::resolve::{GoGet, RepoMapRule, ResolveError, Resolver, ResolverSettings, Vcs};
 use modgate_module::Info;
 use modgate_net::{Cidr, DestinationPolicy};
@@ -103,6 +103,15 @@ impl Error {
     }
 }
 
+/// A module's version list and what it was read from.
+pub struct Listing {
+    /// The `@v/list` answer.
+    pub text: Bytes,
+    /// The repository's URL, as `.info` Origins record it.
+    pub url: String,
+    pub refs: Arc<Refs>,
+}
+
 pub struct Direct {
     git: Git,
     resolver: Resolver,
@@ -189,11 +198,23 @@ impl Direct {
 
     /// `@v/list`: the module's tagged versions, one a line.
     pub async fn list(&self, module: &str) -> Result<Bytes, Error> {
-        let mut text = self.code(module).await?.versions().await?.join("\n");
+        Ok(self.listing(module).await?.text)
+    }
+
+    /// `@v/list`, with the refs of the repository as git listed them for
+    /// it, against which the tags of stored versions are checked.
+    pub async fn listing(&self, module: &str) -> Result<Listing, Error> {
+        let code = self.code(module).await?;
+        let refs = code.repo().refs().await?;
+        let mut text = code.versions().await?.join("\n");
         if !text.is_empty() {
             text.push('\n');
         }
-        Ok(text.into())
+        Ok(Listing {
+            text: text.into(),
+            url: code.repo().redacted(),
+            refs,
+        })
     }
 
     /// `@latest`: the highest release, else pre-release, else a

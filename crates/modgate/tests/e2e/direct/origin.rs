@@ -152,3 +152,125 @@ fn an_upstream_proxys_origin_is_kept() {
     let data = fs_err::read(storage.join(&stored[0])).unwrap();
     assert_eq!(text(&data), text(sent));
 }
+
+/// A tag moved (deleted, re-made on another commit, force-pushed) or
+/// deleted after modgate stored its version: the stored bytes are still
+/// served, the next version list from git reports each move once (log,
+/// metric, status page), and `verify --origin` finds them again.
+#[test]
+fn moved_and_deleted_tags_keep_the_stored_version_and_are_reported() {
+    let module = "github.com/modgate-direct/movingtags";
+    let repo = Repos::get().scratch_repo("movingtags");
+    repo.write("go.mod", &format!("module {module}\n\ngo 1.21\n"))
+        .write("m.go", "package movingtags\n")
+        .commit("one", "2025-05-01T10:00:00Z")
+        .tag("v1.0.0")
+        .write("m.go", "package movingtags // two\n")
+        .commit("two", "2025-05-02T10:00:00Z")
+        .tag("v1.1.0");
+    let (built, gone) = (repo.rev_parse("v1.0.0"), repo.rev_parse("v1.1.0"));
+
+    let storage = fresh_dir("moving-storage");
+    let storage_arg = storage.to_str().unwrap().to_owned();
+    let mut modgate = super::start_on(&storage, &["--upstream", "direct", "--list-ttl", "1ms"]);
+    let mut zip = Vec::new();
+    for v in ["v1.0.0", "v1.1.0"] {
+        for ext in ["info", "mod", "zip"] {
+            let resp = get(&modgate, module, &format!("@v/{v}.{ext}"));
+            assert_eq!(resp.status, 200, "{v}.{ext}: {}", resp.text());
+            if (v, ext) == ("v1.0.0", "zip") {
+                zip = resp.body;
+            }
+        }
+    }
+    let env = Repos::get().git_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let verify = |env: &[(&str, &str)]| {
+        crate::support::modgate::run(
+            &[
+                "verify",
+                "--storage",
+                &storage_arg,
+                "--sumdb",
+                "off",
+                "--origin",
+            ],
+            env,
+        )
+    };
+    let out = verify(&env);
+    let said = crate::support::modgate::text(&out);
+    assert!(out.status.success(), "nothing moved yet:\n{said}");
+    assert!(said.contains("2 tags checked"), "{said}");
+
+    // Moved the way a force-push does it, and one deleted.
+    repo.git(&["tag", "-d", "v1.0.0"]);
+    repo.git(&["tag", "-f", "v1.0.0", "HEAD"]);
+    repo.git(&["tag", "-d", "v1.1.0"]);
+    let moved_to = repo.rev_parse("v1.0.0");
+    assert_ne!(moved_to, built);
+
+    for _ in 0..3 {
+        let list = get(&modgate, module, "@v/list");
+        assert_eq!(list.status, 200, "{}", list.text());
+    }
+    let resp = get(&modgate, module, "@v/v1.0.0.zip");
+    assert_eq!(resp.status, 200);
+    assert!(resp.body == zip, "the stored zip is still served");
+
+    let logs = modgate.logs();
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("the tag of a stored version moved"))
+        .collect();
+    assert_eq!(lines.len(), 2, "one warning per move:\n{logs}");
+    let line = |v: &str| lines.iter().find(|l| l.contains(v)).copied().unwrap_or("");
+    let moved_line = line("version=v1.0.0");
+    assert!(
+        moved_line.contains(&built) && moved_line.contains(&moved_to),
+        "names the old and the new commit: {moved_line}"
+    );
+    assert!(
+        line("version=v1.1.0").contains(&gone) && line("version=v1.1.0").contains("deleted"),
+        "{lines:?}"
+    );
+    let metrics = crate::support::http::get(&modgate.addr, "/metrics").text();
+    assert!(
+        metrics.contains("modgate_vcs_moved_tags_total 2"),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("moved"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let page = crate::support::http::get(&modgate.addr, "/").text();
+    let section = page
+        .split("id=\"moved-tags\"")
+        .nth(1)
+        .and_then(|s| s.split("</table>").next())
+        .unwrap_or_else(|| panic!("no moved tags section:\n{page}"));
+    for want in [
+        format!("{module}@v1.0.0"),
+        moved_to.clone(),
+        format!("{module}@v1.1.0"),
+        "deleted".to_owned(),
+    ] {
+        assert!(section.contains(&want), "{want} in {section}");
+    }
+    modgate.stop();
+
+    let out = verify(&env);
+    let said = crate::support::modgate::text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "MOVED {module}@v1.0.0: tag v1.0.0 of https://github.com/modgate-direct/movingtags moved from {built} to {moved_to}"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("GONE  {module}@v1.1.0: tag v1.1.0")),
+        "{said}"
+    );
+}
