@@ -90,10 +90,16 @@ fn colour() -> bool {
 
 async fn diagnose(args: &DoctorOptions, escaped: &str) -> Result<Report, Error> {
     let env = goenv::load().await;
+    // GOAUTH as the go command reads it: its env file too (default netrc).
+    let goauth = match env.get("GOAUTH") {
+        "" => "netrc",
+        spec => spec,
+    };
     let prober = Prober {
         tls: tls::TlsSetup::new()?,
         proxies: proxyenv::ProxyEnv::from_process(),
         timeout: args.timeout,
+        auth: modgate_net::goauth::GoAuth::new(goauth)?,
     };
     let mut checks = vec![match &env.go_error {
         None => Check::ok("go env", format!("settings from {}", env.source)),

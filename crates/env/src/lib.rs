@@ -130,6 +130,9 @@ pub const AWS_COPY_IF_NOT_EXISTS: &str = "AWS_COPY_IF_NOT_EXISTS";
 pub const NETRC: &str = "NETRC";
 /// The home directory, where `.netrc` lives.
 pub const HOME: &str = "HOME";
+/// The go command's credential methods (Go 1.24): `off`, `netrc`, `git
+/// DIR` or commands, `;`-separated; modgate's client commands read it as go.
+pub const GOAUTH: &str = "GOAUTH";
 
 /// The go command's proxy list: `bundle create` fetches through its first
 /// URL unless `--proxy` names one.

@@ -56,14 +56,20 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
                 modgate_proxy::store::DEFAULT_FILE_MODE,
             )?)
         }
-        (None, proxy) => Origin::Proxy {
-            url: match proxy {
+        (None, proxy) => {
+            let url = match proxy {
                 Some(url) => url,
                 None => proxy_from_env()?,
-            },
-            client: modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
-                .context("cannot build the HTTP client")?,
-        },
+            };
+            Origin::Proxy {
+                client: modgate_net::goauth::proxy_client(
+                    &url,
+                    Duration::from_secs(10),
+                    Duration::from_secs(60),
+                )?,
+                url,
+            }
+        }
     };
     let sumdb = sumdb_spec(args.sumdb)?;
     let sign = match &args.sign {
@@ -155,6 +161,20 @@ fn vulndb_policy() -> modgate_proxy::upstream::Policy {
     }
 }
 
+/// `e`, and for a 401 from the proxy, where credentials come from.
+fn auth_hint(e: modgate_proxy::bundle::BundleError) -> anyhow::Error {
+    use modgate_proxy::bundle::BundleError;
+    let unauthorized = matches!(&e, BundleError::Fetch { reason, .. } if reason.starts_with("401"));
+    let e = anyhow::Error::from(e);
+    match modgate_net::goauth::GoAuth::from_env() {
+        Ok(auth) if unauthorized => e.context(format!(
+            "the proxy wants credentials{}",
+            auth.unauthorized_hint()
+        )),
+        _ => e,
+    }
+}
+
 /// `--sumdb`, else GOSUMDB's, else sum.golang.org.
 fn sumdb_spec(arg: Option<String>) -> anyhow::Result<SumdbSpec> {
     let sumdb = arg
@@ -176,8 +196,8 @@ pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
         None => proxy_from_env()?,
     };
     let sources: Vec<Source> = args.from.into_iter().map(Source::from_file).collect();
-    let client = modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
-        .context("cannot build the HTTP client")?;
+    let client =
+        modgate_net::goauth::proxy_client(&url, Duration::from_secs(10), Duration::from_secs(60))?;
     if let Some(storage) = args.storage {
         let origin = Origin::Proxy { url, client };
         return prefetch_store(sources, origin, storage, args.sumdb, args.json);
@@ -187,7 +207,7 @@ pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
         shown.show(p)
     }));
     shown.finish();
-    let done = done?;
+    let done = done.map_err(auth_hint)?;
     if args.json {
         println!("{}", serde_json::to_string(&done)?);
     } else {

@@ -8,6 +8,7 @@ mod destination;
 pub use destination::{Cidr, Class, DestinationPolicy, Error, classify};
 
 pub mod credentials;
+pub mod goauth;
 
 use std::error::Error as _;
 use std::time::Duration;
