@@ -43,7 +43,14 @@ pub struct CodeRepo {
 }
 
 impl CodeRepo {
-    pub fn new(module: &str, code_root: &str, repo: Arc<GitRepo>) -> Result<Self, Error> {
+    /// `module` in the repository whose tree at `subdir` (a go-import
+    /// tag's fourth field, `""` for none) is the import path `code_root`.
+    pub fn new(
+        module: &str,
+        code_root: &str,
+        subdir: &str,
+        repo: Arc<GitRepo>,
+    ) -> Result<Self, Error> {
         if !has_path_prefix(module, code_root) {
             return Err(Error::NoVersion(format!(
                 "mismatched repo: found {code_root} for {module}"
@@ -62,6 +69,11 @@ impl CodeRepo {
                 )));
             }
             code_dir = path_prefix[code_root.len()..].trim_matches('/').to_owned();
+        }
+        // Go 1.25: the go-import subdirectory holds the prefix's tree, and
+        // prefixes its tags as a subdirectory module's.
+        if !subdir.is_empty() {
+            code_dir = join(subdir, &code_dir).trim_end_matches('/').to_owned();
         }
         Ok(Self {
             module: module.to_owned(),

@@ -193,7 +193,7 @@ impl Direct {
         } else {
             self.git.repo(&root.url)
         };
-        CodeRepo::new(module, &root.root, repo)
+        CodeRepo::new(module, &root.root, &root.subdir, repo)
     }
 
     /// `@v/list`: the module's tagged versions, one a line.
