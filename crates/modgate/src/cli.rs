@@ -281,6 +281,11 @@ pub struct VerifyArgs {
     /// a tag moved or deleted since fails.
     #[arg(long)]
     pub origin: bool,
+    /// With --origin: the repositories on the hosts of these patterns
+    /// (GOPRIVATE syntax, as serve's) are the operator's, asked wherever
+    /// they are; others only on public addresses.
+    #[arg(long, env = env::PRIVATE, value_name = "PATTERNS", requires = "origin")]
+    pub private: Option<String>,
 }
 
 #[derive(Debug, Args)]

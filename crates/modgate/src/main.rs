@@ -429,17 +429,27 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read storage {storage}"))?;
     let origins = if args.origin {
         let workdir = tempfile::tempdir().context("cannot create a directory for git")?;
+        let hosts = args
+            .private
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|p| p.trim().split('/').next())
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let policy = Arc::new(modgate_net::DestinationPolicy::new(Vec::new(), hosts));
         let git = modgate_vcs::git::Git::new(modgate_vcs::git::GitSettings {
             workdir: workdir.path().to_owned(),
             max_processes: 4,
             timeout: std::time::Duration::from_secs(120),
             refs_ttl: std::time::Duration::from_secs(3600),
             max_size: 0,
-            policy: Arc::new(modgate_net::DestinationPolicy::new(Vec::new(), Vec::new())),
+            policy: policy.clone(),
         })
         .context("cannot set up git")?;
         let checked = runtime
-            .block_on(modgate_proxy::moved::verify_origins(&store, &git))
+            .block_on(modgate_proxy::moved::verify_origins(&store, &git, &policy))
             .with_context(|| format!("cannot read storage {storage}"))?;
         Some(checked)
     } else {

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use modgate_module::{Info, Origin, escape};
+use modgate_net::DestinationPolicy;
 use modgate_vcs::git::{Git, Refs};
 
 use crate::store::{Ext, Key, Store, StoreError};
@@ -206,8 +207,15 @@ pub struct OriginReport {
 }
 
 /// Checks the tag of every stored version whose .info Origin names one
-/// against its repository now (one `git ls-remote` per repository).
-pub async fn verify_origins(store: &Arc<dyn Store>, git: &Git) -> Result<OriginReport, StoreError> {
+/// against its repository now (one `git ls-remote` per repository). The
+/// URLs come from storage, upstream proxies' answers among them: only the
+/// hosts `policy` names as the operator's are asked as they are; the
+/// others as a go-get page's, on public addresses only.
+pub async fn verify_origins(
+    store: &Arc<dyn Store>,
+    git: &Git,
+    policy: &DestinationPolicy,
+) -> Result<OriginReport, StoreError> {
     let mut by_url: BTreeMap<String, Vec<(String, String, Origin)>> = BTreeMap::new();
     for escaped in store.modules().await? {
         let Ok(module) = escape::unescape_path(&escaped) else {
@@ -228,10 +236,21 @@ pub async fn verify_origins(store: &Arc<dyn Store>, git: &Git) -> Result<OriginR
     }
     let mut report = OriginReport::default();
     for (url, versions) in by_url {
+        let host = url::Url::parse(&url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned));
+        let repo = match host {
+            Some(host) if policy.host_allowed(&host) => Ok(git.repo(&url)),
+            _ => git.guarded_repo(&url),
+        };
         let why = if !checkable(&url) {
             Some("not an https or ssh URL modgate lists tags of".to_owned())
         } else {
-            match git.repo(&url).refs().await {
+            let refs = match repo {
+                Ok(repo) => repo.refs().await,
+                Err(e) => Err(e),
+            };
+            match refs {
                 Ok(refs) => {
                     for (module, version, origin) in &versions {
                         report.checked += 1;

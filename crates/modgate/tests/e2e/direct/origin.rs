@@ -194,6 +194,8 @@ fn moved_and_deleted_tags_keep_the_stored_version_and_are_reported() {
                 "--sumdb",
                 "off",
                 "--origin",
+                "--private",
+                "github.com",
             ],
             env,
         )
@@ -272,5 +274,30 @@ fn moved_and_deleted_tags_keep_the_stored_version_and_are_reported() {
     assert!(
         said.contains(&format!("GONE  {module}@v1.1.0: tag v1.1.0")),
         "{said}"
+    );
+
+    // An Origin from storage (an upstream proxy's, say) naming an internal
+    // address is not asked.
+    let internal = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    internal.set_nonblocking(true).unwrap();
+    let planted = storage.join("example.com/planted/@v");
+    fs_err::create_dir_all(&planted).unwrap();
+    fs_err::write(
+        planted.join("v1.0.0.info"),
+        format!(
+            r#"{{"Version":"v1.0.0","Time":"2025-01-01T00:00:00Z","Origin":{{"VCS":"git","URL":"https://{}/x","Hash":"{built}","Ref":"refs/tags/v1.0.0"}}}}"#,
+            internal.local_addr().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = verify(&env);
+    let said = crate::support::modgate::text(&out);
+    assert!(
+        said.contains("SKIP  example.com/planted@v1.0.0"),
+        "not checked, and said so: {said}"
+    );
+    assert!(
+        internal.accept().is_err(),
+        "verify --origin connected to an internal address"
     );
 }
