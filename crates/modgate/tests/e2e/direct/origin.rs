@@ -301,3 +301,48 @@ fn moved_and_deleted_tags_keep_the_stored_version_and_are_reported() {
         "verify --origin connected to an internal address"
     );
 }
+
+/// `audit --json` shows the Origin of the .info it reads (the latest
+/// version's, for `--stale`).
+#[test]
+fn audit_shows_the_origin_of_the_info_it_reads() {
+    let modgate = start_direct();
+    let app = fresh_dir("origin-audit-app");
+    fs_err::write(
+        app.join("go.mod"),
+        format!("module example.com/app\n\ngo 1.21\n\nrequire {MULTI} v1.0.0\n"),
+    )
+    .unwrap();
+    let db = fresh_dir("origin-audit-vulndb");
+    crate::support::vulndb::write(&db, &[], "2025-01-01T00:00:00Z");
+    let db_server = Mirror::serving(db);
+    let home = fresh_dir("origin-audit-home");
+    let out = crate::support::modgate::run(
+        &[
+            "audit",
+            app.to_str().unwrap(),
+            "--proxy",
+            &modgate.url,
+            "--vulndb",
+            &db_server.url,
+            "--stale",
+            "1d",
+            "--json",
+        ],
+        &[("HOME", home.to_str().unwrap())],
+    );
+    let said = crate::support::modgate::text(&out);
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("audit --json: {e}: {said}"));
+    let stale = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["module"] == MULTI && f["kind"] == "stale")
+        .unwrap_or_else(|| panic!("no stale finding: {said}"));
+    let origin = &stale["origin"];
+    assert_eq!(origin["VCS"], "git", "{stale}");
+    assert_eq!(origin["URL"], format!("https://{MULTI}"), "{stale}");
+    assert_eq!(origin["Ref"], "refs/tags/v1.5.0", "{stale}");
+    assert_eq!(origin["Hash"].as_str().map(str::len), Some(40), "{stale}");
+}
