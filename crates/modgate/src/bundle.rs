@@ -62,12 +62,9 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
                 None => proxy_from_env()?,
             };
             Origin::Proxy {
-                client: modgate_net::goauth::proxy_client(
-                    &url,
-                    Duration::from_secs(10),
-                    Duration::from_secs(60),
-                )?,
-                url,
+                url: modgate_net::goauth::url_with_credentials(&url)?,
+                client: modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
+                    .context("cannot build the HTTP client")?,
             }
         }
     };
@@ -196,8 +193,9 @@ pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
         None => proxy_from_env()?,
     };
     let sources: Vec<Source> = args.from.into_iter().map(Source::from_file).collect();
-    let client =
-        modgate_net::goauth::proxy_client(&url, Duration::from_secs(10), Duration::from_secs(60))?;
+    let url = modgate_net::goauth::url_with_credentials(&url)?;
+    let client = modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
+        .context("cannot build the HTTP client")?;
     if let Some(storage) = args.storage {
         let origin = Origin::Proxy { url, client };
         return prefetch_store(sources, origin, storage, args.sumdb, args.json);

@@ -32,37 +32,52 @@ pub enum GoAuthError {
     GitDir(String),
     #[error("cannot parse the GOAUTH command {command:?}: {reason}")]
     Quoting { command: String, reason: String },
-    #[error("cannot build the HTTP client")]
-    Client(#[source] reqwest::Error),
+    /// `prefetch` and `bundle create` send Basic credentials only.
+    #[error(
+        "GOAUTH gives other credentials than Basic ones for {0}: this command sends Basic credentials only (a user:pass@ in the URL, netrc, or a command's Authorization: Basic header)"
+    )]
+    NotBasic(String),
 }
 
-/// modgate's client with these timeouts for the proxy at `url`: every
-/// request carries GOAUTH's credentials for `url`, unless the URL has its
-/// own `user:pass@` (which reqwest sends). For commands whose requests all
-/// go to that proxy.
-pub fn proxy_client(
-    url: &str,
-    connect_timeout: std::time::Duration,
-    read_timeout: std::time::Duration,
-) -> Result<reqwest::Client, GoAuthError> {
-    let mut headers = reqwest::header::HeaderMap::new();
-    if credentials::split_userinfo(url).1.is_none() {
-        for (name, value) in GoAuth::from_env()?.headers(url) {
-            if let (Ok(name), Ok(mut value)) = (
-                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
-                reqwest::header::HeaderValue::from_str(&value),
-            ) {
-                value.set_sensitive(true);
-                headers.insert(name, value);
-            }
-        }
+/// `url` with GOAUTH's credentials for it as its `user:pass@`, for
+/// commands that derive every URL they ask from it (a proxy's paths, its
+/// `/sumdb/`) and ask other servers (a checksum database) with the same
+/// client: the credentials then go to that proxy alone. A URL with its own
+/// userinfo comes back as it is; credentials other than Basic are refused.
+pub fn url_with_credentials(url: &str) -> Result<String, GoAuthError> {
+    with_credentials(&GoAuth::from_env()?, url)
+}
+
+fn with_credentials(auth: &GoAuth, url: &str) -> Result<String, GoAuthError> {
+    if credentials::split_userinfo(url).1.is_some() {
+        return Ok(url.to_owned());
     }
-    crate::builder()
-        .connect_timeout(connect_timeout)
-        .read_timeout(read_timeout)
-        .default_headers(headers)
-        .build()
-        .map_err(GoAuthError::Client)
+    let headers = auth.headers(url);
+    if headers.is_empty() {
+        return Ok(url.to_owned());
+    }
+    let not_basic = || GoAuthError::NotBasic(modgate_redact::redact_url(url));
+    let [(name, value)] = &headers[..] else {
+        return Err(not_basic());
+    };
+    let decoded = value
+        .strip_prefix("Basic ")
+        .filter(|_| name.eq_ignore_ascii_case("authorization"))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|d| String::from_utf8(d).ok())
+        .ok_or_else(not_basic)?;
+    let (login, password) = decoded.split_once(':').ok_or_else(not_basic)?;
+    let mut parsed = url::Url::parse(url).map_err(|_| not_basic())?;
+    if parsed.set_username(login).is_err() || parsed.set_password(Some(password)).is_err() {
+        return Err(not_basic());
+    }
+    let with = parsed.to_string();
+    // Url adds a `/` to an empty path; keep the caller's spelling.
+    Ok(if url.ends_with('/') {
+        with
+    } else {
+        with.trim_end_matches('/').to_owned()
+    })
 }
 
 /// One GOAUTH method.
@@ -591,5 +606,36 @@ mod tests {
                 .headers("https://h.example/")
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn basic_credentials_travel_in_the_url_and_others_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("auth.sh");
+        // ci:p@ss/w, and a bearer token for another prefix.
+        std::fs::write(
+            &script,
+            "#!/bin/sh\nprintf 'https://p.example\\n\\nAuthorization: Basic Y2k6cEBzcy93\\n\\n\
+             https://t.example\\n\\nAuthorization: Bearer tok\\n\\n'\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let auth = GoAuth::new(script.to_str().unwrap()).unwrap();
+        let with = with_credentials(&auth, "https://p.example/go").unwrap();
+        assert_eq!(with, "https://ci:p%40ss%2Fw@p.example/go");
+        let (bare, c) = credentials::split_userinfo(&with);
+        assert_eq!(bare, "https://p.example/go");
+        assert_eq!(c.unwrap().password, "p@ss/w");
+        // The URL's own credentials stand; no credentials, no change.
+        let own = "https://me:pw@p.example/go";
+        assert_eq!(with_credentials(&auth, own).unwrap(), own);
+        assert_eq!(
+            with_credentials(&auth, "https://n.example/").unwrap(),
+            "https://n.example/"
+        );
+        let e = with_credentials(&auth, "https://t.example/go").unwrap_err();
+        assert!(matches!(e, GoAuthError::NotBasic(_)), "{e}");
+        assert!(!e.to_string().contains("tok"), "{e}");
     }
 }
