@@ -153,6 +153,7 @@ pub const GO_SETTINGS: &[&str] = &[
     "GOFLAGS",
     "GO111MODULE",
     "GOTOOLCHAIN",
+    "GOAUTH",
 ];
 
 /// Proxy settings `doctor` honours as Go's net/http does (upper case wins);

@@ -196,13 +196,9 @@ impl Direct {
         CodeRepo::new(module, &root.root, &root.subdir, repo)
     }
 
-    /// `@v/list`: the module's tagged versions, one a line.
-    pub async fn list(&self, module: &str) -> Result<Bytes, Error> {
-        Ok(self.listing(module).await?.text)
-    }
-
-    /// `@v/list`, with the refs of the repository as git listed them for
-    /// it, against which the tags of stored versions are checked.
+    /// `@v/list` (the module's tagged versions, one a line), with the refs
+    /// of the repository as git listed them for it, against which the tags
+    /// of stored versions are checked.
     pub async fn listing(&self, module: &str) -> Result<Listing, Error> {
         let code = self.code(module).await?;
         let refs = code.repo().refs().await?;
