@@ -147,3 +147,43 @@ fn client_commands_take_credentials_from_goauth() {
         text(&out)
     );
 }
+
+/// `doctor` probes the GOPROXY with GOAUTH's credentials.
+#[test]
+fn doctor_probes_with_goauth_credentials() {
+    let (modgate, _upstream) = guarded_modgate();
+    let authority = modgate.url.trim_start_matches("http://").to_owned();
+    let netrc = fresh_dir("goauth-doctor").join("netrc");
+    fs_err::write(
+        &netrc,
+        format!("machine {authority}\nlogin ci\npassword {PASSWORD}\n"),
+    )
+    .unwrap();
+    let probe = |goauth: &str| {
+        let out = run(
+            &["doctor", "--json", "--timeout", "5s"],
+            &[
+                ("GOPROXY", &format!("{},off", modgate.url)),
+                ("GOSUMDB", "off"),
+                ("GOENV", "off"),
+                ("GOAUTH", goauth),
+                ("NETRC", netrc.to_str().unwrap()),
+            ],
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("doctor --json: {e}: {}", text(&out)));
+        assert!(!text(&out).contains(PASSWORD), "doctor shows the password");
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["target"] == modgate.url.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("no check of {}: {report}", modgate.url))
+    };
+    let with = probe("netrc");
+    assert_eq!(with["status"], "ok", "{with}");
+    let without = probe("off");
+    assert_ne!(without["status"], "ok", "{without}");
+    assert!(without.to_string().contains("401"), "{without}");
+}
