@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modgate_proxy::bundle::import::check_manifest;
+use modgate_bundle::import::check_manifest;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(manifest) = check_manifest(data, None) {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modgate_proxy::bundle::manifest_from_reader;
+use modgate_bundle::manifest_from_reader;
 
 fuzz_target!(|data: &[u8]| {
     let _ = manifest_from_reader(data, "fuzz.bundle");

@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use modgate_module::check_path;
-use modgate_proxy::protocol::{Kind, Request};
+use modgate_store::protocol::{Kind, Request};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// Everything but letters, digits and slashes, percent-encoded.

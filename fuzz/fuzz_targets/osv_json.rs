@@ -6,7 +6,7 @@ use modgate_module::osv;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = modgate_proxy::vulndb::is_db_path(text);
+        let _ = modgate_module::vulndb::is_db_path(text);
     }
     let Ok(entry) = serde_json::from_slice::<osv::Entry>(data) else {
         return;

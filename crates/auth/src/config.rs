@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use modgate_module::pattern::{check_glob, match_prefix_patterns_any_case};
 
 use crate::file::{AccessRule, AuthFile, PublicDefault, Right};
-use crate::identity::{ANONYMOUS, AUTHENTICATED};
+use crate::identity::{ANONYMOUS, AUTHENTICATED, check_group_name, check_user_name};
 use crate::{Error, Identity, secret};
 
 /// Numbers each loaded configuration, so that caches of what an older one
@@ -404,37 +404,38 @@ fn compile_rule(rule: &AccessRule) -> Result<Rule, String> {
     })
 }
 
-fn name_chars(name: &str) -> bool {
-    name.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-'))
-}
+/// The auth file's checked reads and writes: here, beside the checks,
+/// so that the file's model does not depend on what is compiled from it.
+impl AuthFile {
+    /// Parses auth-file text; `path` names it in errors. Checks everything
+    /// [`AuthConfig`] checks.
+    pub fn parse(text: &str, path: &Path) -> Result<AuthFile, Error> {
+        let file = AuthFile::from_toml(text, path)?;
+        AuthConfig::compile(&file, path)?;
+        Ok(file)
+    }
 
-/// User names: 1 to 128 of `[A-Za-z0-9._@-]`, not `anonymous`.
-pub(crate) fn check_user_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() || name.len() > 128 {
-        return Err("must be 1 to 128 characters");
+    /// The file at `path`, or an empty one (which [`AuthFile::save`] then
+    /// creates) if there is none.
+    pub fn load_or_default(path: &Path) -> Result<AuthFile, Error> {
+        match fs_err::read_to_string(path) {
+            Ok(text) => AuthFile::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AuthFile::default()),
+            Err(source) => Err(Error::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
     }
-    if !name_chars(name) {
-        return Err("may hold only letters, digits and . _ @ -");
-    }
-    if name == ANONYMOUS {
-        return Err("\"anonymous\" is the identity of requests without credentials");
-    }
-    Ok(())
-}
 
-/// Group names: as user names, but `authenticated` (every user is in it).
-pub(crate) fn check_group_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() || name.len() > 128 {
-        return Err("must be 1 to 128 characters");
+    /// Replaces the file at `path` atomically: a temporary file in the same
+    /// directory (mode 0600), written and synced, renamed over `path`, and
+    /// the directory synced. The result is mode 0600 whatever the old file's
+    /// mode was. Comments of the old file are not kept.
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        AuthConfig::compile(self, path)?;
+        self.write(path)
     }
-    if !name_chars(name) {
-        return Err("may hold only letters, digits and . _ @ -");
-    }
-    if name == AUTHENTICATED {
-        return Err("every user is in \"authenticated\" already");
-    }
-    Ok(())
 }
 
 impl fmt::Debug for AuthConfig {

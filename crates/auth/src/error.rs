@@ -64,6 +64,8 @@ pub enum Error {
     #[error("unusable password: {0}")]
     InvalidPassword(&'static str),
 
+    #[error("--expires {0:?}: a date-time (2027-01-31T00:00:00Z) or a span (90d, 12h)")]
+    Expiry(String),
     #[error("a token's expiry {expires} is not after now ({now})")]
     ExpiryInPast {
         expires: jiff::Timestamp,

@@ -7,11 +7,11 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::config::{AuthConfig, check_group_name, check_user_name};
+use crate::identity::{check_group_name, check_user_name};
 use crate::{Error, secret};
 
 /// The contents of an auth file, for editing. Every edit keeps the file
-/// valid: [`AuthFile::save`] writes only what [`AuthConfig`] accepts.
+/// valid: [`AuthFile::save`] writes only what [`AuthConfig`](crate::AuthConfig) accepts.
 #[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthFile {
@@ -202,15 +202,48 @@ pub enum Row {
     },
 }
 
-impl AuthFile {
-    /// Parses auth-file text; `path` names it in errors. Checks everything
-    /// [`AuthConfig`] checks.
-    pub fn parse(text: &str, path: &Path) -> Result<AuthFile, Error> {
-        let file = AuthFile::from_toml(text, path)?;
-        AuthConfig::compile(&file, path)?;
-        Ok(file)
+/// As `modgate auth list` prints it.
+impl fmt::Display for Row {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Row::User {
+                name,
+                groups,
+                admin,
+                has_password,
+            } => write!(
+                f,
+                "user  {name}  groups={}  admin={admin}  password={}",
+                groups.join(","),
+                if *has_password { "set" } else { "none" }
+            ),
+            Row::Token {
+                id,
+                user,
+                created,
+                expires,
+            } => write!(
+                f,
+                "token {id}  user={user}  created={created}  expires={}",
+                expires.map_or_else(|| "never".to_owned(), |e| e.to_string())
+            ),
+        }
     }
+}
 
+/// A token's expiry: `2027-01-31T00:00:00Z`, or a span from now such as
+/// `90d` or `12h`.
+pub fn parse_expiry(text: &str) -> Result<Timestamp, Error> {
+    if let Ok(ts) = text.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    let bad = || Error::Expiry(text.to_owned());
+    let span: jiff::Span = text.parse().map_err(|_| bad())?;
+    let now = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC);
+    Ok(now.checked_add(span).map_err(|_| bad())?.timestamp())
+}
+
+impl AuthFile {
     /// Parses auth-file text without checking its entries.
     pub(crate) fn from_toml(text: &str, path: &Path) -> Result<AuthFile, Error> {
         toml::from_str(text).map_err(|e| {
@@ -224,19 +257,6 @@ impl AuthFile {
                 message: e.message().trim_end().to_owned(),
             }
         })
-    }
-
-    /// The file at `path`, or an empty one (which [`AuthFile::save`] then
-    /// creates) if there is none.
-    pub fn load_or_default(path: &Path) -> Result<AuthFile, Error> {
-        match fs_err::read_to_string(path) {
-            Ok(text) => AuthFile::parse(&text, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AuthFile::default()),
-            Err(source) => Err(Error::Read {
-                path: path.to_owned(),
-                source,
-            }),
-        }
     }
 
     /// Adds a user without groups, not admin; `password` `None` makes a
@@ -315,7 +335,7 @@ impl AuthFile {
     }
 
     /// Removes a user and their tokens. `[[access]]` rules that name them
-    /// stay (see [`AuthConfig::check`]).
+    /// stay (see [`AuthConfig::check`](crate::AuthConfig::check)).
     pub fn remove_user(&mut self, name: &str) -> Result<(), Error> {
         self.user_mut(name)?;
         self.users.retain(|u| u.name != name);
@@ -340,12 +360,8 @@ impl AuthFile {
         users.chain(tokens).collect()
     }
 
-    /// Replaces the file at `path` atomically: a temporary file in the same
-    /// directory (mode 0600), written and synced, renamed over `path`, and
-    /// the directory synced. The result is mode 0600 whatever the old file's
-    /// mode was. Comments of the old file are not kept.
-    pub fn save(&self, path: &Path) -> Result<(), Error> {
-        AuthConfig::compile(self, path)?;
+    /// Writes the file unchecked ([`AuthFile::save`] checks it first).
+    pub(crate) fn write(&self, path: &Path) -> Result<(), Error> {
         let text = toml::to_string(self).expect("the auth file model serializes");
         let write_err = |source| Error::Write {
             path: path.to_owned(),
@@ -419,7 +435,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
     use super::*;
-    use crate::{Decision, Identity};
+    use crate::{AuthConfig, Decision, Identity};
 
     const RULES: &str = r#"
 [defaults]

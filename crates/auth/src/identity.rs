@@ -88,6 +88,39 @@ impl fmt::Display for Identity {
     }
 }
 
+fn name_chars(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-'))
+}
+
+/// User names: 1 to 128 of `[A-Za-z0-9._@-]`, not `anonymous`.
+pub(crate) fn check_user_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > 128 {
+        return Err("must be 1 to 128 characters");
+    }
+    if !name_chars(name) {
+        return Err("may hold only letters, digits and . _ @ -");
+    }
+    if name == ANONYMOUS {
+        return Err("\"anonymous\" is the identity of requests without credentials");
+    }
+    Ok(())
+}
+
+/// Group names: as user names, but `authenticated` (every user is in it).
+pub(crate) fn check_group_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > 128 {
+        return Err("must be 1 to 128 characters");
+    }
+    if !name_chars(name) {
+        return Err("may hold only letters, digits and . _ @ -");
+    }
+    if name == AUTHENTICATED {
+        return Err("every user is in \"authenticated\" already");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

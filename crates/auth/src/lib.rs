@@ -4,7 +4,9 @@
 //! `MODGATE_AUTH_FILE`) names the users, their tokens, and the module
 //! patterns each may read or publish. This crate loads and edits that
 //! file, authenticates requests and decides them; it does no network I/O
-//! (the server sleeps the [`Throttle`]'s delays and polls [`Watched`]).
+//! ([`access`], which the server asks for each request, sleeps the
+//! [`Throttle`]'s delays, reloads the [`Watched`] file and writes the
+//! audit log).
 //!
 //! # The auth file
 //!
@@ -77,6 +79,7 @@
 //! password, is verified against a dummy hash: it costs what a wrong
 //! password costs, so answers do not tell which names exist.
 
+pub mod access;
 mod authn;
 mod config;
 mod error;
@@ -92,7 +95,7 @@ pub use authn::{
 };
 pub use config::{AuthConfig, Decision, Denial, DenyReason, Warning};
 pub use error::Error;
-pub use file::{AuthFile, PublicDefault, Right, Row};
+pub use file::{AuthFile, PublicDefault, Right, Row, parse_expiry};
 pub use identity::{ANONYMOUS, AUTHENTICATED, Identity};
 pub use throttle::{Admission, Throttle, bucket as address_block};
 pub use watch::Watched;

@@ -3,7 +3,10 @@
 //! modgate's own settings come first (`MODGATE_*`, each the twin of a
 //! `modgate serve` flag); then the variables of other tools that modgate
 //! honours as those tools do. No crate reads a variable not named here: a
-//! test checks the README's configuration table against this list.
+//! test checks the README's configuration table against this list. The
+//! syntax of their values (durations, sizes) is [`value`]'s.
+
+pub mod value;
 
 /// Declares each of modgate's own variables as a constant, and all of them
 /// in [`OWN`], so that the README can be checked against the list.

@@ -4,7 +4,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use modgate_auth::{AuthFile, Row};
+use modgate_auth::AuthFile;
 
 use crate::cli::{AuthArgs, AuthCommand};
 
@@ -33,13 +33,20 @@ pub fn run(args: AuthArgs) -> anyhow::Result<()> {
             println!("password of {name} set");
         }
         AuthCommand::AddToken { name, expires } => {
-            let expires = expires.as_deref().map(parse_when).transpose()?;
+            let expires = expires
+                .as_deref()
+                .map(modgate_auth::parse_expiry)
+                .transpose()?;
             let token = file.add_token(&name, expires)?;
             save(&file, &path)?;
             println!("token for {name} (shown only now):");
             println!("{token}");
         }
-        AuthCommand::List => list(&file.list()),
+        AuthCommand::List => {
+            for row in file.list() {
+                println!("{row}");
+            }
+        }
         AuthCommand::Revoke { id } => {
             file.revoke_token(&id)?;
             save(&file, &path)?;
@@ -57,44 +64,6 @@ pub fn run(args: AuthArgs) -> anyhow::Result<()> {
 fn save(file: &AuthFile, path: &Path) -> anyhow::Result<()> {
     file.save(path)
         .with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn list(rows: &[Row]) {
-    for row in rows {
-        match row {
-            Row::User {
-                name,
-                groups,
-                admin,
-                has_password,
-            } => println!(
-                "user  {name}  groups={}  admin={admin}  password={}",
-                groups.join(","),
-                if *has_password { "set" } else { "none" }
-            ),
-            Row::Token {
-                id,
-                user,
-                created,
-                expires,
-            } => println!(
-                "token {id}  user={user}  created={created}  expires={}",
-                expires.map_or_else(|| "never".to_owned(), |e| e.to_string())
-            ),
-        }
-    }
-}
-
-/// `2027-01-31T00:00:00Z`, or a span from now such as `90d` or `12h`.
-fn parse_when(text: &str) -> anyhow::Result<jiff::Timestamp> {
-    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
-        return Ok(ts);
-    }
-    let span: jiff::Span = text.parse().with_context(|| {
-        format!("--expires {text:?}: a date-time (2027-01-31T00:00:00Z) or a span (90d, 12h)")
-    })?;
-    let now = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC);
-    Ok(now.checked_add(span)?.timestamp())
 }
 
 /// The password from stdin: one line when piped, typed without echo on a

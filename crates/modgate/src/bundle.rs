@@ -6,21 +6,22 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use modgate_module::goproxy::{Proxy, ProxyList};
-use modgate_proxy::bundle::create::{self, CreateOptions, Origin, Source, VulndbSnapshot};
-use modgate_proxy::bundle::import::{self, ImportOptions, Trust};
-use modgate_proxy::bundle::{self as format, Progress};
+use modgate_bundle::create::{self, CreateOptions, Origin, Source, VulndbSnapshot};
+use modgate_bundle::import::{self, ImportOptions, Trust};
+use modgate_bundle::{self as format, Progress};
+use modgate_module::goproxy::ProxyList;
 use modgate_sumdb::SumdbSpec;
 
 use crate::cli::{BundleCommand, BundleCreateArgs, BundleImportArgs, PrefetchArgs};
-use crate::config::{LogFormat, Storage};
+use crate::config::LogFormat;
+use modgate_store::Storage;
 
 pub fn run(command: BundleCommand) -> anyhow::Result<ExitCode> {
     match command {
         BundleCommand::Create(args) => create(args),
         BundleCommand::Import(args) => import(args),
         BundleCommand::Keygen { name, out } => {
-            let vkey = modgate_proxy::sumdb::private::keygen(&name, &out)?;
+            let vkey = modgate_sumdb_server::private::keygen(&name, &out)?;
             println!("{vkey}");
             Ok(ExitCode::SUCCESS)
         }
@@ -51,10 +52,7 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
     let origin = match (&args.storage, args.proxy) {
         (Some(storage), _) => {
             let storage = Storage::resolve(Some(storage.clone()))?;
-            Origin::Store(crate::open_store(
-                &storage,
-                modgate_proxy::store::DEFAULT_FILE_MODE,
-            )?)
+            Origin::Store(storage.open(modgate_store::DEFAULT_FILE_MODE)?)
         }
         (None, proxy) => {
             let url = match proxy {
@@ -90,10 +88,7 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
             out: out.clone(),
             sign,
             since,
-            vulndb: args.vulndb.map(|url| VulndbSnapshot {
-                url,
-                policy: vulndb_policy(),
-            }),
+            vulndb: args.vulndb.map(VulndbSnapshot::new),
         },
         &mut |p| shown.show(p),
     ));
@@ -143,24 +138,9 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// How `bundle create --vulndb` asks the database: serve's defaults, with
-/// time for a large index on a slow link.
-fn vulndb_policy() -> modgate_proxy::upstream::Policy {
-    modgate_proxy::upstream::Policy {
-        connect_timeout: Duration::from_secs(10),
-        header_timeout: Duration::from_secs(30),
-        idle_timeout: Duration::from_secs(60),
-        retries: 2,
-        breaker_threshold: 3,
-        breaker_cooldown: Duration::from_secs(10),
-        max_fetches: 8,
-        hedge: modgate_proxy::upstream::HedgePolicy::Off,
-    }
-}
-
 /// `e`, and for a 401 from the proxy, where credentials come from.
-fn auth_hint(e: modgate_proxy::bundle::BundleError) -> anyhow::Error {
-    use modgate_proxy::bundle::BundleError;
+fn auth_hint(e: format::BundleError) -> anyhow::Error {
+    use format::BundleError;
     let unauthorized = matches!(&e, BundleError::Fetch { reason, .. } if reason.starts_with("401"));
     let e = anyhow::Error::from(e);
     match modgate_net::goauth::GoAuth::from_env() {
@@ -234,7 +214,7 @@ fn prefetch_store(
     };
     let url = url.clone();
     let storage = Storage::resolve(Some(storage))?;
-    let store = crate::open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let store = storage.open(modgate_store::DEFAULT_FILE_MODE)?;
     let scratch = tempfile::tempdir().context("cannot make a scratch directory")?;
     let file = scratch.path().join("prefetch.bundle");
     let runtime = runtime()?;
@@ -288,18 +268,16 @@ fn proxy_from_env() -> anyhow::Result<String> {
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| "https://proxy.golang.org,direct".to_owned());
     let parsed = ProxyList::parse(&list).context("invalid GOPROXY")?;
-    for entry in parsed.entries {
-        if let Proxy::Http(url) = entry.proxy {
-            return Ok(url);
-        }
-    }
-    bail!("GOPROXY names no HTTP proxy to fetch through: give --proxy URL or --storage DIR")
+    let url = parsed.first_http().context(
+        "GOPROXY names no HTTP proxy to fetch through: give --proxy URL or --storage DIR",
+    )?;
+    Ok(url.to_owned())
 }
 
 fn import(args: BundleImportArgs) -> anyhow::Result<ExitCode> {
     crate::init_logging(LogFormat::Text);
     let storage = Storage::resolve(args.storage)?;
-    let store = crate::open_store(&storage, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let store = storage.open(modgate_store::DEFAULT_FILE_MODE)?;
     let trust = match args.verify_key {
         Some(vkey) => Trust::Key(vkey),
         None => Trust::Unsigned,

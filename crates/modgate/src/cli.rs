@@ -6,7 +6,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use modgate_env as env;
 
-use crate::config::{Dur, Settings, Size};
+use crate::config::Settings;
+use modgate_env::value::Size;
 
 /// `0.1.0 (commit 0123456789ab, 2026-12-07)`: what `--version`, the
 /// start-up line and `modgate_build_info` say.
@@ -96,7 +97,7 @@ pub struct AuditArgs {
     #[arg(long, conflicts_with = "json")]
     pub sarif: bool,
     /// Also report modules whose latest version is older than this, e.g. 3y, 18mo, 90d.
-    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    #[arg(long, value_name = "AGE", value_parser = modgate_env::value::parse_age)]
     pub stale: Option<Duration>,
     /// Exit with status 1 when a finding of these kinds is in the report.
     #[arg(long, value_delimiter = ',', value_name = "vuln,retracted,deprecated,stale,major",
@@ -107,24 +108,6 @@ pub struct AuditArgs {
 fn parse_kind(s: &str) -> Result<modgate_doctor::audit::Kind, String> {
     modgate_doctor::audit::Kind::parse(s)
         .ok_or_else(|| format!("{s:?}: want vuln, retracted, deprecated, stale or major"))
-}
-
-/// `3y`, `18mo`, `90d`, `2w`: a year is 365 days, a month 30.
-fn parse_age(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("{s:?}: want e.g. 3y, 18mo or 90d"))?;
-    let days = match unit {
-        "y" => 365,
-        "mo" => 30,
-        "w" => 7,
-        "d" => 1,
-        _ => return Err(format!("{s:?}: want e.g. 3y, 18mo or 90d")),
-    };
-    Ok(Duration::from_secs(n.saturating_mul(days * 86_400)))
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,7 +281,7 @@ pub struct GcArgs {
     #[arg(long, value_name = "SIZE")]
     pub max_size: Option<Size>,
     /// Remove versions not served for this many whole days (e.g. 90d; at least 1d).
-    #[arg(long, value_name = "DAYS", value_parser = parse_days)]
+    #[arg(long, value_name = "DAYS", value_parser = modgate_env::value::parse_days)]
     pub unused_for: Option<Duration>,
     /// Never remove a version this go.sum (or module@version list) names. Repeatable.
     #[arg(long, value_name = "go.sum")]
@@ -401,7 +384,7 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub json: bool,
     /// Bound every probe (DNS, connect, TLS and answer together), e.g. 2s or 500ms.
-    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_timeout)]
+    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = modgate_env::value::parse_timeout)]
     pub timeout: Duration,
     /// Module whose version list (`<proxy>/<module>/@v/list`) the probes fetch.
     #[arg(long, default_value = "golang.org/x/text", value_name = "PATH")]
@@ -423,59 +406,4 @@ pub struct ExplainArgs {
     /// Print a JSON array of {"line","category","cause","fix"}.
     #[arg(long)]
     pub json: bool,
-}
-
-/// gc's age: whole days, at least one. Access is recorded per day, so a
-/// shorter age would read as 0 days and remove versions served minutes ago.
-fn parse_days(s: &str) -> Result<Duration, String> {
-    let days: u64 = s
-        .trim()
-        .strip_suffix('d')
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("{s:?}: want whole days, e.g. 30d"))?;
-    if days == 0 {
-        return Err(format!(
-            "{s:?} would remove every version, even those served today: want at least 1d, e.g. 30d"
-        ));
-    }
-    Ok(Duration::from_secs(days.saturating_mul(86_400)))
-}
-
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = s.parse::<Dur>()?.0;
-    if d.is_zero() {
-        return Err("the timeout must be more than 0".to_owned());
-    }
-    Ok(d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_ages() {
-        assert_eq!(parse_age("3y"), Ok(Duration::from_secs(3 * 365 * 86_400)));
-        assert_eq!(parse_age("18mo"), Ok(Duration::from_secs(18 * 30 * 86_400)));
-        assert_eq!(parse_age("90d"), Ok(Duration::from_secs(90 * 86_400)));
-        assert!(parse_age("3 years").is_err());
-        assert!(parse_age("y").is_err());
-    }
-
-    #[test]
-    fn gc_ages_are_whole_days_of_at_least_one() {
-        assert_eq!(parse_days("30d"), Ok(Duration::from_secs(30 * 86_400)));
-        for bad in ["0d", "12h", "500ms", "1", "d", "-1d", "1.5d"] {
-            let e = parse_days(bad).unwrap_err();
-            assert!(e.contains("30d") && !e.contains("500ms,"), "{bad}: {e}");
-        }
-    }
-
-    #[test]
-    fn parses_timeouts() {
-        assert_eq!(parse_timeout("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
-        assert!(parse_timeout("0s").is_err());
-        assert!(parse_timeout("soon").is_err());
-    }
 }

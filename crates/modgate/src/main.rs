@@ -18,16 +18,16 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use modgate_proxy::store::{DiskStore, DiskTier, MemoryCached, S3Store, Store};
-use modgate_proxy::{server, sumdb, telemetry, tls, upstream, workers};
+use modgate_net::tls;
+use modgate_proxy::{server, sumdb, telemetry, upstream, workers};
 
 use crate::cli::{
     AuditArgs, Cli, Command, GcArgs, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs,
 };
-use crate::config::{LogFormat, ServeConfig, Storage};
+use crate::config::{LogFormat, ServeConfig};
+use modgate_store::Storage;
 
 fn main() -> ExitCode {
-    disable_huge_pages();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(*args).map(|()| ExitCode::SUCCESS),
@@ -41,12 +41,14 @@ fn main() -> ExitCode {
         .map_err(anyhow::Error::from),
         Command::Explain(args) => modgate_doctor::explain::run(args.file.as_deref(), args.json)
             .map_err(anyhow::Error::from),
-        Command::Sumdb(SumdbCommand::Keygen { name, out }) => sumdb::private::keygen(&name, &out)
-            .map(|vkey| {
-                println!("{vkey}");
-                ExitCode::SUCCESS
-            })
-            .map_err(anyhow::Error::from),
+        Command::Sumdb(SumdbCommand::Keygen { name, out }) => {
+            modgate_sumdb_server::private::keygen(&name, &out)
+                .map(|vkey| {
+                    println!("{vkey}");
+                    ExitCode::SUCCESS
+                })
+                .map_err(anyhow::Error::from)
+        }
         Command::Auth(args) => auth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify(args),
         Command::Gc(args) => gc(args).map(|()| ExitCode::SUCCESS),
@@ -96,21 +98,7 @@ fn main() -> ExitCode {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
-    let mut opened = open_store(&config.storage, config.storage_mode)?;
-    if let Storage::S3(at) = &config.storage {
-        check_bucket(opened.as_ref(), at)?;
-    }
-    if let Some((dir, max)) = &config.disk_tier {
-        opened = Arc::new(
-            DiskTier::open(dir, *max, opened)
-                .with_context(|| format!("cannot open the disk tier {}", dir.display()))?,
-        );
-    }
-    let store: Arc<dyn Store> = if config.memory_cache_bytes > 0 {
-        Arc::new(MemoryCached::new(opened, config.memory_cache_bytes))
-    } else {
-        opened
-    };
+    let store = config.store.open()?;
     let direct = if config.upstream.has_direct() || !config.private.is_empty() {
         let direct = modgate_vcs::Direct::new(&config.direct)
             .context("cannot set up fetching from version control")?;
@@ -123,7 +111,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .map(|_| Arc::new(modgate_proxy::moved::MovedTags::new(store.clone())));
     let upstreams = upstream::Upstreams::new(
         &config.upstream,
-        &config.policy,
+        &config.server.policy,
         direct,
         &config.private,
         moved,
@@ -133,6 +121,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &config.sumdb,
         store.clone(),
         config
+            .server
             .policy
             .http_client()
             .context("cannot build the HTTP client")?,
@@ -148,7 +137,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?
-                .block_on(sumdb::private::PrivateLog::open(key, store.clone()))
+                .block_on(modgate_sumdb_server::private::PrivateLog::open(
+                    key,
+                    store.clone(),
+                ))
                 .context("cannot open the private checksum database")?,
         ),
         None => None,
@@ -167,55 +159,66 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let access = match &config.auth_file {
         Some(path) => Some(
-            modgate_proxy::access::Access::load(path)
+            modgate_auth::access::Access::load(path)
                 .with_context(|| format!("cannot load the auth file {}", path.display()))?,
         ),
         None => None,
     };
     let audit = match &config.audit_log {
         Some(path) => Some(
-            modgate_proxy::access::AuditLog::open(path)
+            modgate_auth::access::AuditLog::open(path)
                 .with_context(|| format!("cannot open the audit log {}", path.display()))?,
         ),
         None => None,
     };
-    let dl = match &config.dl_upstream {
+    let dl = match &config.server.dl_upstream {
         Some(base) => Some(Arc::new(
-            modgate_proxy::dl::ReleaseMirror::new(base.clone(), store.clone(), &config.policy)
-                .context("cannot set up the Go release mirror")?,
+            modgate_proxy::dl::ReleaseMirror::new(
+                base.clone(),
+                store.clone(),
+                &config.server.policy,
+            )
+            .context("cannot set up the Go release mirror")?,
         )),
         None => None,
     };
-    let vulndb = match &config.vulndb {
+    let vulndb = match &config.server.vulndb {
         Some(url) => Some(Arc::new(modgate_proxy::vulndb::VulnDb::new(
             url,
             config
+                .server
                 .policy
                 .http_client()
                 .context("cannot build the HTTP client")?,
-            &config.policy,
+            &config.server.policy,
             &modgate_net::credentials::load(),
             store.clone(),
-            config.vulndb_refresh,
+            config.server.vulndb_refresh,
         ))),
         None => None,
     };
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     telemetry::metric::build_info(env!("CARGO_PKG_VERSION"), env!("MODGATE_COMMIT"));
     let state = Arc::new(server::AppState {
-        proxy: modgate_proxy::Proxy::new(store, upstreams, config.cache.clone(), checksums, log),
+        proxy: modgate_proxy::Proxy::new(
+            store,
+            upstreams,
+            config.server.cache.clone(),
+            checksums,
+            log,
+        ),
         metrics: metrics.clone(),
         access,
         audit,
         explain: explain_failure,
         dl,
         vulndb,
-        policy: config.dependency_policy.clone(),
+        policy: config.server.dependency_policy.clone(),
     });
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(version = cli::VERSION, %addr, tls = tls.is_some(), storage = %config.storage, upstream = %config.upstream, "modgate serving");
+    tracing::info!(version = cli::VERSION, %addr, tls = tls.is_some(), storage = %config.store.storage, upstream = %config.upstream, "modgate serving");
     // Scripts and tests read the bound address (useful with port 0) from stdout.
     let mut stdout = std::io::stdout();
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -234,7 +237,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         server::router(state),
         tls,
         workers,
-        config.limits.clone(),
+        config.server.limits.clone(),
         async {
             tokio::select! {
                 () = shutdown() => {},
@@ -284,78 +287,13 @@ fn explain_failure(error: &str) -> Option<String> {
         .map(|e| e.cause.to_owned())
 }
 
-fn open_store(storage: &Storage, mode: u32) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(match storage {
-        Storage::Disk(dir) => Arc::new(
-            DiskStore::open(dir)
-                .with_context(|| format!("cannot open storage {}", dir.display()))?
-                .with_mode(mode),
-        ),
-        Storage::S3(at) => {
-            Arc::new(S3Store::open(at).with_context(|| format!("cannot open storage {at}"))?)
-        }
-    })
-}
-
-/// A bucket that cannot be written at start is refused: with no usable
-/// credentials or no such bucket, modgate would start, answer ready, and
-/// fail every fill with only its log saying why. Later outages only
-/// degrade it (`/readyz`).
-fn check_bucket(store: &dyn Store, at: &modgate_proxy::store::S3Location) -> anyhow::Result<()> {
-    let checked = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(store.check());
-    checked.map_err(|e| {
-        let cause = e.to_string();
-        let hint = if cause.contains("NoSuchBucket") {
-            ": it does not exist"
-        } else if [
-            "credential",
-            // The instance metadata service: what is asked when no keys are set.
-            "/latest/api/token",
-            "/latest/meta-data",
-            "InvalidAccessKeyId",
-            "SignatureDoesNotMatch",
-            "AccessDenied",
-            "403 Forbidden",
-        ]
-        .iter()
-        .any(|c| cause.contains(c))
-        {
-            ": no usable credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role) or they are refused"
-        } else {
-            ""
-        };
-        anyhow::Error::new(e).context(format!(
-            "cannot write to bucket {:?} (--storage {at}){hint}",
-            at.bucket
-        ))
-    })
-}
-
-/// The store at `storage` for a command that works on what it holds (verify,
-/// gc, the source of a copy): opening a disk store creates its directory,
-/// so a mistyped path would look like an empty store; refused instead.
-fn open_existing_store(storage: &Storage, flag: &str) -> anyhow::Result<Arc<dyn Store>> {
-    if let Storage::Disk(dir) = storage
-        && !dir.is_dir()
-    {
-        anyhow::bail!(
-            "{flag} {}: no storage directory there (only serve creates one)",
-            dir.display()
-        );
-    }
-    open_store(storage, modgate_proxy::store::DEFAULT_FILE_MODE)
-}
-
 /// `modgate storage copy`, with a progress bar on a terminal.
 fn copy_storage(from: std::path::PathBuf, to: std::path::PathBuf) -> anyhow::Result<()> {
     init_logging(LogFormat::Text);
     let (from, to) = (Storage::resolve(Some(from))?, Storage::resolve(Some(to))?);
     // The source first: a mistyped one must not leave a new destination behind.
-    let source = open_existing_store(&from, "--from")?;
-    let dest = open_store(&to, modgate_proxy::store::DEFAULT_FILE_MODE)?;
+    let source = from.open_existing("--from")?;
+    let dest = to.open(modgate_store::DEFAULT_FILE_MODE)?;
     let bar = indicatif::ProgressBar::new_spinner().with_style(
         indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
             .expect("a valid template"),
@@ -364,7 +302,7 @@ fn copy_storage(from: std::path::PathBuf, to: std::path::PathBuf) -> anyhow::Res
     let done = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(modgate_proxy::copy::copy(&source, &dest, |module, c| {
+        .block_on(modgate_store::copy::copy(&source, &dest, |module, c| {
             bar.set_message(format!(
                 "{} copied ({}), {} already there — {module}",
                 c.objects,
@@ -415,7 +353,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     init_logging(LogFormat::Text);
     let storage = Storage::resolve(args.storage)?;
-    let store = open_existing_store(&storage, "--storage")?;
+    let store = storage.open_existing("--storage")?;
     let sumdb = (args.sumdb != "off").then_some(args.sumdb.as_str());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -511,7 +449,7 @@ fn gc(args: GcArgs) -> anyhow::Result<()> {
         keep.extend(entries.into_iter().map(|e| (e.module, e.version)));
     }
     let storage = Storage::resolve(args.storage)?;
-    let store = open_existing_store(&storage, "--storage")?;
+    let store = storage.open_existing("--storage")?;
     let opts = modgate_proxy::gc::Options {
         max_size: args.max_size.map(|s| s.0),
         unused_for: args.unused_for,
@@ -577,8 +515,14 @@ fn init_logging(format: LogFormat) {
 /// them on its arenas, and a 2 MiB page stays resident while any of it is
 /// used, so a cold run of 34 modules kept 55 MiB after the burst against
 /// 15 MiB without (same speed, measured with bench/cold.sh and
-/// bench/warm-serving.sh). The flag also covers mappings made before it.
-fn disable_huge_pages() {
+/// bench/warm-serving.sh). It runs as a constructor ordered before
+/// mimalloc's (priority 101), whose arena's first pages were otherwise
+/// faulted in huge before `main`: 4 MiB of an idle server.
+#[used]
+#[unsafe(link_section = ".init_array.00100")]
+static DISABLE_HUGE_PAGES: extern "C" fn() = disable_huge_pages;
+
+extern "C" fn disable_huge_pages() {
     // SAFETY: PR_SET_THP_DISABLE takes no pointers.
     unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
 }

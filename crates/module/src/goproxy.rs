@@ -36,6 +36,14 @@ pub struct ProxyList {
 }
 
 impl ProxyList {
+    /// The first HTTP proxy of the list, if any.
+    pub fn first_http(&self) -> Option<&str> {
+        self.entries.iter().find_map(|e| match &e.proxy {
+            Proxy::Http(url) => Some(url.as_str()),
+            _ => None,
+        })
+    }
+
     /// Parses `list` as the go command does: the first invalid entry is an
     /// error, and so is a list without entries.
     pub fn parse(list: &str) -> Result<Self, Error> {

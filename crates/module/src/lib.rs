@@ -18,6 +18,7 @@ pub mod pseudo;
 pub mod semver;
 mod unicode_tables;
 pub mod version;
+pub mod vulndb;
 
 pub use error::{Error, PathKind};
 pub use escape::{escape_path, escape_version, unescape_path, unescape_version};

@@ -1,7 +1,8 @@
 //! modgate's HTTP plumbing, shared by the server, the VCS code and the
 //! client tools: the HTTP client as modgate builds it, one wording of
 //! HTTP failures, with credentials redacted (`modgate-redact`), and the
-//! policy for destinations a request chose ([`DestinationPolicy`]).
+//! policy for destinations a request chose ([`DestinationPolicy`]), and
+//! the server's own TLS ([`tls`]).
 
 mod destination;
 
@@ -9,6 +10,7 @@ pub use destination::{Cidr, Class, DestinationPolicy, Error, classify};
 
 pub mod credentials;
 pub mod goauth;
+pub mod tls;
 
 use std::error::Error as _;
 use std::time::Duration;

@@ -1,33 +1,28 @@
 //! modgate's GOPROXY server. A request's one path: [`workers`] accepts the
-//! connection (over [`tls`] if configured), [`server`] parses it into a
-//! [`protocol::Request`] (or a [`modgate_sumdb::SumdbPath`]) and asks the
-//! [`Proxy`], which answers from the [`store`] (the cacher) or fills the
+//! connection (over [`modgate_net::tls`] if configured), [`server`] parses it into a
+//! [`modgate_store::protocol::Request`] (or a [`modgate_sumdb::SumdbPath`])
+//! and asks the [`Proxy`], which answers from the store ([`modgate_store`],
+//! the cacher) or fills the
 //! miss through the [`upstream`] chain (the fetchers: HTTP mirrors,
 //! `file://` trees, modules built from git by `modgate-vcs`), coalesced by
-//! [`flights`]; everything fetched is checked by [`ingest`] and, for public
+//! [`flights`]; everything fetched is checked by [`modgate_zip::ingest`] and, for public
 //! modules, verified by [`sumdb::client`] before it is stored, and every
-//! stored version goes into modgate's own log ([`sumdb::private`]) when one
-//! is configured.
+//! stored version goes into modgate's own log
+//! ([`modgate_sumdb_server::private`]) when one is configured.
 
-pub mod access;
-pub mod bundle;
 pub mod catalog;
-pub mod copy;
 pub mod dl;
 pub mod flights;
 mod gate;
 pub mod gc;
-pub mod ingest;
 pub mod moved;
 pub mod policy;
-pub mod protocol;
 mod proxy;
 pub mod server;
+pub mod settings;
 pub mod status;
-pub mod store;
 pub mod sumdb;
 pub mod telemetry;
-pub mod tls;
 pub mod upstream;
 pub mod verify;
 pub mod vulndb;
@@ -35,6 +30,11 @@ pub mod workers;
 
 pub use proxy::{Answer, CachePolicy, Miss, Proxy, ProxyError, PublishError, Published};
 pub use workers::{ClientAddr, ViaTls};
+
+// The lower crates' modules under the names the server and fill path use.
+use modgate_auth::access;
+use modgate_store::{self as store, protocol};
+use modgate_zip::ingest;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -79,6 +79,12 @@ pub enum ProxyError {
     /// modgate's own checksum database could not take a version.
     #[error("checksum database: {0}")]
     Log(#[source] Arc<PrivateError>),
+    /// The request forbade fetching (`Disable-Module-Fetch: true`) and the
+    /// cache does not hold the answer.
+    #[error(
+        "{0}: not in modgate's cache, and the request disabled fetching (Disable-Module-Fetch: true)"
+    )]
+    NotCached(String),
     /// The path matches `--private` only when case is ignored: resolving
     /// it would fetch a private repository under a path no one publishes.
     #[error(
@@ -428,6 +434,57 @@ impl Proxy {
         self.refresh(req).await.map(Answer::Fresh)
     }
 
+    /// The answer from what modgate holds alone, contacting no upstream
+    /// (`Disable-Module-Fetch: true`): stored artifacts, the list of the
+    /// stored versions, the latest stored one, a query answered lately.
+    pub async fn answer_cached(&self, req: &Request) -> Result<Answer, ProxyError> {
+        if let Some(refused) = self.unresolvable(&req.module) {
+            return Err(refused);
+        }
+        let missing = || ProxyError::NotCached(what(req));
+        match &req.kind {
+            Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v)
+                if version::is_canonical(v)
+                    && version::check_of_checked_path(&req.module, v).is_ok() =>
+            {
+                let key = req.key().ok_or_else(missing)?;
+                let obj = self.inner.store.get(&key).await.map_err(read_error(&key))?;
+                metric::cache_lookup(req.endpoint(), obj.is_some());
+                let obj = obj.ok_or_else(missing)?;
+                self.touch(req);
+                Ok(Answer::Stored(obj))
+            }
+            Kind::List => {
+                let mut tagged: Vec<String> = self
+                    .cached_versions(&req.module)
+                    .await?
+                    .into_iter()
+                    .map(|(v, _)| v)
+                    .filter(|v| !pseudo::is_pseudo_version(v))
+                    .collect();
+                if tagged.is_empty() {
+                    return Err(missing());
+                }
+                version::sort_versions(&mut tagged);
+                let mut text = tagged.join("\n");
+                text.push('\n');
+                Ok(Answer::Fresh(text.into()))
+            }
+            Kind::Latest => self
+                .cached_latest(&req.module)
+                .await?
+                .map(Answer::Fresh)
+                .ok_or_else(missing),
+            Kind::Info(_) | Kind::Mod(_) | Kind::Zip(_) => self
+                .inner
+                .recent
+                .get(req.upstream_path())
+                .filter(|(at, _)| at.elapsed() < self.inner.policy.list_ttl + STALE_WINDOW)
+                .map(|(_, bytes)| Answer::Fresh(bytes))
+                .ok_or_else(missing),
+        }
+    }
+
     /// A list, @latest or query answer from the upstreams (coalesced), remembered.
     async fn refresh(&self, req: &Request) -> Result<Bytes, ProxyError> {
         let (this, owned) = (self.clone(), req.clone());
@@ -587,16 +644,16 @@ impl Proxy {
         }
     }
 
-    /// Fetches, checks and stores one artifact: the object to answer with,
-    /// and what follows: the fsync of its directory (a crash of the machine
-    /// before it may forget the artifact, never leave it partial; a crash of
-    /// modgate loses nothing answered) and the store hook, which must see
-    /// durable artifacts only.
+    /// Fetches and checks one artifact: the object to answer with, made of
+    /// the verified bytes, and what follows the answer: storing it (written
+    /// and synced before its name appears, so a crash leaves it whole or
+    /// absent), the fsync of its directory, and the store hook, which must
+    /// see durable artifacts only. Until that is done the flight holds the
+    /// key, so requests meanwhile get the same answer.
     async fn fill(&self, req: &Request, key: Key) -> Result<(Object, Then), ProxyError> {
         let module = req.module.as_str();
         let store = &self.inner.store;
-        let write = |what: &Key| ProxyError::storage(format!("writing {what}"));
-        let (put, fallback) = match &req.kind {
+        let (answer, stored): (Object, Stored) = match &req.kind {
             Kind::Info(v) => {
                 let info = self
                     .fetch(
@@ -609,8 +666,7 @@ impl Proxy {
                     .await
                     .map_err(|e| chain_error(req, e))?;
                 let data = Bytes::from(info.to_json());
-                let put = store.put(&key, data.clone()).await.map_err(write(&key));
-                (put, Body::Bytes(data))
+                (small_object(data.clone()), Stored::Bytes(data))
             }
             Kind::Mod(v) => {
                 let data = self
@@ -630,8 +686,7 @@ impl Proxy {
                     .map_err(|e| chain_error(req, e))?;
                 let h1 = modgate_zip::dirhash::hash_go_mod(&data);
                 self.verify(req, v, Checked::Mod(&h1)).await?;
-                let put = store.put(&key, data.clone()).await.map_err(write(&key));
-                (put, Body::Bytes(data))
+                (small_object(data.clone()), Stored::Bytes(data))
             }
             Kind::Zip(v) => {
                 let temp = || store.temp_file().map_err(std::io::Error::other);
@@ -649,64 +704,78 @@ impl Proxy {
                             ingest::check_zip(&module, &v, file.path()).map(|h1| (file, h1))
                         })
                         .await
-                        .map_err(Invalid::Check)?
+                        .map_err(|e| Invalid::Check(e.into()))?
                         .inspect_err(|_| metric::rejected_artifact("zip"))
                     })
                     .await
                     .map_err(|e| chain_error(req, e))?;
                 self.verify(req, v, Checked::Zip(&h1)).await?;
-                let hash_key = Key::version_file(module, v, Ext::ZipHash).expect("valid key");
-                // Kept open: answered from even if storing fails.
+                // The staged file answers; it stays readable when it is
+                // renamed into the store.
                 let staged = file.reopen().map_err(|e| {
                     ProxyError::storage(format!("reopening the staged {key}"))(e.into())
                 })?;
-                // The zip's own bytes land first; its hash, last, is the
-                // commit mark the private log trusts.
-                let put = async {
-                    store.put_file(&key, file).await.map_err(write(&key))?;
-                    store
-                        .put(&hash_key, Bytes::from(format!("{h1}\n")))
-                        .await
-                        .map_err(write(&hash_key))?;
-                    tracing::info!(module, version = %v, %h1, "stored module zip");
-                    Ok(())
-                }
-                .await;
-                (put, Body::File(Arc::new(staged)))
+                let size = staged
+                    .metadata()
+                    .map_err(|e| {
+                        ProxyError::storage(format!("reading the staged {key}"))(e.into())
+                    })?
+                    .len();
+                let answer = Object {
+                    size,
+                    // The module's hash names these bytes as well as a digest would.
+                    etag: format!("\"{h1}\""),
+                    body: Body::File(Arc::new(staged)),
+                };
+                let hash_key = Key::version_file(module, v, Ext::ZipHash).expect("valid key");
+                (answer, Stored::Zip { file, h1, hash_key })
             }
             Kind::List | Kind::Latest => unreachable!("only artifacts are filled"),
         };
-        let stored = match put {
-            Ok(()) => store.get(&key).await.map_err(read_error(&key))?,
-            Err(e) => {
-                // Verified, so answered; a build must not fail because storage
-                // is sick. It is fetched again next time.
-                tracing::warn!(error = %e, "storage failing: answering without storing");
-                metric::unstored_answer(req.endpoint());
-                None
-            }
-        };
-        // None after a put: `modgate gc` removed it in between; what was
-        // staged is answered all the same.
-        let Some(obj) = stored else {
-            let reading = |e| ProxyError::storage("reading a staged download")(StoreError::Io(e));
-            let body = tokio::task::spawn_blocking(move || unstored(fallback))
-                .await
-                .map_err(|e| reading(std::io::Error::other(e)))?
-                .map_err(reading)?;
-            return Ok((body, Box::pin(async {})));
-        };
         let (this, req) = (self.clone(), req.clone());
-        let durable: Then = Box::pin(async move {
-            if let Err(e) = this.inner.store.sync(&key).await {
-                tracing::warn!(%key, error = %e, "syncing the store");
-                return;
+        let then: Then = Box::pin(async move { this.keep(&req, key, stored).await });
+        Ok((answer, then))
+    }
+
+    /// Stores what [`Proxy::fill`] answered with, makes it durable and runs
+    /// the store hook. A failure costs a fetch next time, never the answer
+    /// already given.
+    async fn keep(&self, req: &Request, key: Key, stored: Stored) {
+        let store = &self.inner.store;
+        let put = match stored {
+            Stored::Bytes(data) => store.put(&key, data).await.map_err(|e| (key.clone(), e)),
+            // The zip's own bytes land first; its hash, last, is the commit
+            // mark the private log trusts.
+            Stored::Zip { file, h1, hash_key } => {
+                async {
+                    store
+                        .put_file(&key, file)
+                        .await
+                        .map_err(|e| (key.clone(), e))?;
+                    store
+                        .put(&hash_key, Bytes::from(format!("{h1}\n")))
+                        .await
+                        .map_err(|e| (hash_key, e))?;
+                    tracing::info!(module = %req.module, %key, %h1, "stored module zip");
+                    Ok(())
+                }
+                .await
             }
-            if let Kind::Mod(v) | Kind::Zip(v) = &req.kind {
-                this.after_store(&req.module, v);
-            }
-        });
-        Ok((obj, durable))
+        };
+        if let Err((what, e)) = put {
+            // Verified, so answered; a build must not fail because storage
+            // is sick. It is fetched again next time.
+            tracing::warn!(key = %what, error = %e, "storage failing: answered without storing");
+            metric::unstored_answer(req.endpoint());
+            return;
+        }
+        if let Err(e) = store.sync(&key).await {
+            tracing::warn!(%key, error = %e, "syncing the store");
+            return;
+        }
+        if let Kind::Mod(v) | Kind::Zip(v) = &req.kind {
+            self.after_store(&req.module, v);
+        }
     }
 
     /// Versions merged from the upstreams and the store; the store alone when
@@ -898,23 +967,31 @@ fn vanished(key: &Key) -> ProxyError {
     )))
 }
 
-/// An answer that storage failed to keep: its strong validator is a digest
-/// of the bytes, as no store names them.
-fn unstored(body: Body) -> std::io::Result<Object> {
+/// What a fill keeps once it has answered.
+enum Stored {
+    Bytes(Bytes),
+    Zip {
+        file: tempfile::NamedTempFile,
+        h1: String,
+        hash_key: Key,
+    },
+}
+
+/// A small verified answer, before it is stored.
+fn small_object(data: Bytes) -> Object {
+    Object {
+        size: data.len() as u64,
+        etag: digest_etag(&data),
+        body: Body::Bytes(data),
+    }
+}
+
+/// The HTTP validator of bytes that no store names (yet): part of their digest.
+pub(crate) fn digest_etag(data: &[u8]) -> String {
     use sha2::Digest as _;
-    let (size, digest) = match &body {
-        Body::Bytes(b) => (b.len() as u64, sha2::Sha256::digest(b)),
-        Body::File(f) => {
-            let mut hasher = sha2::Sha256::new();
-            let len = f.metadata()?.len();
-            let size = std::io::copy(&mut FileReader::new(f.clone(), len), &mut hasher)?;
-            (size, hasher.finalize())
-        }
-        // Fallbacks are what was just fetched, on hand here.
-        Body::Remote(_) => return Err(std::io::Error::other("a fallback answer is never remote")),
-    };
-    let etag = format!("\"u{:x}\"", digest);
-    Ok(Object { size, etag, body })
+    let digest = sha2::Sha256::digest(data);
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
 }
 
 /// The `h1:` hash of a stored zip of `store`, checked again with the zip

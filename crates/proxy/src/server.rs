@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
-use sha2::{Digest, Sha256};
 
 use crate::access::{Access, AuditEntry, AuditLog, Authenticated, Refused};
 use crate::gate;
@@ -598,15 +597,23 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
         None if publishing => Box::pin(publish(&state, &parsed, req)).await,
         None => {
             let head = method == Method::HEAD;
+            let fetch = Fetch::of(req.headers());
             match &state.policy {
                 Some(policy) => {
                     // Boxed: the policy's future is large, and worker stacks are not.
-                    let (resp, decision) =
-                        Box::pin(governed(&state, policy, &parsed, req.headers(), head)).await;
+                    let (resp, decision) = Box::pin(governed(
+                        &state,
+                        policy,
+                        &parsed,
+                        req.headers(),
+                        head,
+                        fetch,
+                    ))
+                    .await;
                     ruled = decision;
                     resp
                 }
-                None => plain(&state, &parsed, req.headers(), head).await,
+                None => plain(&state, &parsed, req.headers(), head, fetch).await,
             }
         }
     };
@@ -645,9 +652,38 @@ async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRe
     with_endpoint(endpoint, resp)
 }
 
+/// Whether a request lets modgate fetch what it does not hold: not with
+/// `Disable-Module-Fetch: true`, as proxy.golang.org honours it (pkgsite and
+/// careful CI jobs send it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    Allowed,
+    Disabled,
+}
+
+impl Fetch {
+    fn of(headers: &HeaderMap) -> Self {
+        match headers.get("disable-module-fetch") {
+            Some(v) if v.as_bytes().eq_ignore_ascii_case(b"true") => Fetch::Disabled,
+            _ => Fetch::Allowed,
+        }
+    }
+}
+
 /// The answer, as without a policy.
-async fn plain(state: &AppState, parsed: &Request, headers: &HeaderMap, head: bool) -> Response {
-    match state.proxy.answer(parsed).await {
+async fn plain(
+    state: &AppState,
+    parsed: &Request,
+    headers: &HeaderMap,
+    head: bool,
+    fetch: Fetch,
+) -> Response {
+    let answer = match fetch {
+        Fetch::Allowed => state.proxy.answer(parsed).await,
+        // Rare: boxed, so the hot path's future does not grow.
+        Fetch::Disabled => Box::pin(state.proxy.answer_cached(parsed)).await,
+    };
+    match answer {
         Ok(Answer::Stored(obj)) => stored(content_type(parsed), obj, headers, head).await,
         Ok(Answer::Fresh(bytes)) => fresh(parsed, bytes, headers, head),
         Err(e) => proxy_error(e),
@@ -662,11 +698,12 @@ async fn decide(
     module: &str,
     version: &str,
     retracted: &[Retraction],
+    fetch: Fetch,
 ) -> Decision {
     let mut decision =
         Box::pin(policy.decide(module, version, state.vulndb.as_deref(), retracted)).await;
     if decision == Decision::Allow && modgate_module::pseudo::is_pseudo_version(version) {
-        decision = Box::pin(as_commit(state, policy, module, version, retracted)).await;
+        decision = Box::pin(as_commit(state, policy, module, version, retracted, fetch)).await;
     }
     metric::policy_decision(decision.label());
     match &decision {
@@ -691,6 +728,7 @@ async fn as_commit(
     module: &str,
     version: &str,
     retracted: &[Retraction],
+    fetch: Fetch,
 ) -> Decision {
     use modgate_module::pseudo;
     let db = state.vulndb.as_deref();
@@ -718,7 +756,7 @@ async fn as_commit(
         return Decision::Allow;
     };
     let time = time.to_string();
-    let Ok((_, list)) = answer_bytes(state, &Request::new(module, Kind::List)).await else {
+    let Ok((_, list)) = answer_bytes(state, &Request::new(module, Kind::List), fetch).await else {
         return Decision::Allow;
     };
     for tagged in String::from_utf8_lossy(&list).split_whitespace() {
@@ -727,7 +765,7 @@ async fn as_commit(
             continue;
         }
         let info = Request::new(module, Kind::Info(tagged.to_owned()));
-        if let Ok((_, info)) = answer_bytes(state, &info).await
+        if let Ok((_, info)) = answer_bytes(state, &info, fetch).await
             && same_commit(module, tagged, &info, &time, rev)
         {
             return about(decision, format!("the commit of {tagged}"));
@@ -754,18 +792,29 @@ fn same_commit(module: &str, tagged: &str, info: &[u8], time: &str, rev: &str) -
 /// The `retract` directives of the go.mod of the module's latest version
 /// (the highest in its list, retracted or not, as go reads them), when a
 /// rule denies retracted versions; none when they cannot be read.
-async fn retractions(state: &AppState, policy: &Policy, module: &str) -> Vec<Retraction> {
+async fn retractions(
+    state: &AppState,
+    policy: &Policy,
+    module: &str,
+    fetch: Fetch,
+) -> Vec<Retraction> {
     if !policy.needs_retractions() {
         return Vec::new();
     }
-    let Ok((_, list)) = answer_bytes(state, &Request::new(module, Kind::List)).await else {
+    let Ok((_, list)) = answer_bytes(state, &Request::new(module, Kind::List), fetch).await else {
         return Vec::new();
     };
     let list = String::from_utf8_lossy(&list);
     let Some(latest) = modgate_module::version::pick_latest(list.split_whitespace()) else {
         return Vec::new();
     };
-    match answer_bytes(state, &Request::new(module, Kind::Mod(latest.to_owned()))).await {
+    match answer_bytes(
+        state,
+        &Request::new(module, Kind::Mod(latest.to_owned())),
+        fetch,
+    )
+    .await
+    {
         Ok((_, go_mod)) => modgate_module::modfile::retracted(&go_mod),
         Err(_) => Vec::new(),
     }
@@ -791,32 +840,41 @@ async fn governed(
     parsed: &Request,
     headers: &HeaderMap,
     head: bool,
+    fetch: Fetch,
 ) -> (Response, Option<(String, String)>) {
     let forbidden = |line: &str| text(StatusCode::FORBIDDEN, &format!("{line}\n"));
     match &parsed.kind {
         Kind::Mod(v) | Kind::Zip(v) => {
-            let retracted = retractions(state, policy, &parsed.module).await;
-            let decision = decide(state, policy, &parsed.module, v, &retracted).await;
+            let retracted = retractions(state, policy, &parsed.module, fetch).await;
+            let decision = decide(state, policy, &parsed.module, v, &retracted, fetch).await;
             let noted = note(v, &decision);
             if let Decision::Deny(line) = decision {
                 return (forbidden(&line), noted);
             }
-            match answer_of(state, parsed).await {
+            match answer_of(state, parsed, fetch).await {
                 Ok(answer) => (respond(parsed, answer, headers, head).await, noted),
                 Err(resp) => (resp, noted),
             }
         }
         Kind::Info(_) | Kind::Latest => {
             // The version may be a query: decided on what it resolves to.
-            let (answer, bytes) = match answer_bytes(state, parsed).await {
+            let (answer, bytes) = match answer_bytes(state, parsed, fetch).await {
                 Ok(got) => got,
                 Err(resp) => return (resp, None),
             };
             let Ok(info) = modgate_module::Info::parse(&parsed.module, None, &bytes) else {
                 return (respond(parsed, answer, headers, head).await, None);
             };
-            let retracted = retractions(state, policy, &parsed.module).await;
-            let decision = decide(state, policy, &parsed.module, &info.version, &retracted).await;
+            let retracted = retractions(state, policy, &parsed.module, fetch).await;
+            let decision = decide(
+                state,
+                policy,
+                &parsed.module,
+                &info.version,
+                &retracted,
+                fetch,
+            )
+            .await;
             let noted = note(&info.version, &decision);
             let Decision::Deny(line) = decision else {
                 return (respond(parsed, answer, headers, head).await, noted);
@@ -824,10 +882,10 @@ async fn governed(
             if parsed.kind != Kind::Latest {
                 return (forbidden(&line), noted);
             }
-            match highest_allowed(state, policy, &parsed.module).await {
+            match highest_allowed(state, policy, &parsed.module, fetch).await {
                 Some(v) => {
                     let req = Request::new(&parsed.module, Kind::Info(v));
-                    match answer_bytes(state, &req).await {
+                    match answer_bytes(state, &req, fetch).await {
                         Ok((_, bytes)) => (fresh(parsed, bytes, headers, head), noted),
                         Err(resp) => (resp, noted),
                     }
@@ -842,11 +900,11 @@ async fn governed(
             }
         }
         Kind::List => {
-            let (_, bytes) = match answer_bytes(state, parsed).await {
+            let (_, bytes) = match answer_bytes(state, parsed, fetch).await {
                 Ok(got) => got,
                 Err(resp) => return (resp, None),
             };
-            let allowed = allowed_versions(state, policy, &parsed.module, &bytes).await;
+            let allowed = allowed_versions(state, policy, &parsed.module, &bytes, fetch).await;
             let mut body = allowed.join("\n");
             if !body.is_empty() {
                 body.push('\n');
@@ -862,41 +920,59 @@ async fn allowed_versions(
     policy: &Policy,
     module: &str,
     list: &[u8],
+    fetch: Fetch,
 ) -> Vec<String> {
-    let retracted = retractions(state, policy, module).await;
+    let retracted = retractions(state, policy, module, fetch).await;
     let mut allowed = Vec::new();
     for v in String::from_utf8_lossy(list).split_whitespace() {
-        if !decide(state, policy, module, v, &retracted).await.denied() {
+        if !decide(state, policy, module, v, &retracted, fetch)
+            .await
+            .denied()
+        {
             allowed.push(v.to_owned());
         }
     }
     allowed
 }
 
-async fn highest_allowed(state: &AppState, policy: &Policy, module: &str) -> Option<String> {
+async fn highest_allowed(
+    state: &AppState,
+    policy: &Policy,
+    module: &str,
+    fetch: Fetch,
+) -> Option<String> {
     let list = Request::new(module, Kind::List);
-    let (_, bytes) = answer_bytes(state, &list).await.ok()?;
-    let allowed = allowed_versions(state, policy, module, &bytes).await;
+    let (_, bytes) = answer_bytes(state, &list, fetch).await.ok()?;
+    let allowed = allowed_versions(state, policy, module, &bytes, fetch).await;
     modgate_module::version::pick_latest(allowed.iter().map(String::as_str)).map(str::to_owned)
 }
 
 /// The answer, or the error response. It runs as a task of its own: in
 /// debug builds its future takes most of a worker's stack, which the
 /// policy's frames above it would overflow.
-async fn answer_of(state: &AppState, req: &Request) -> Result<Answer, Response> {
+async fn answer_of(state: &AppState, req: &Request, fetch: Fetch) -> Result<Answer, Response> {
     let (proxy, owned) = (state.proxy.clone(), req.clone());
-    tokio::spawn(async move { proxy.answer(&owned).await })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "answering failed");
-            text(StatusCode::INTERNAL_SERVER_ERROR, "answering failed\n")
-        })?
-        .map_err(proxy_error)
+    tokio::spawn(async move {
+        match fetch {
+            Fetch::Allowed => proxy.answer(&owned).await,
+            Fetch::Disabled => proxy.answer_cached(&owned).await,
+        }
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "answering failed");
+        text(StatusCode::INTERNAL_SERVER_ERROR, "answering failed\n")
+    })?
+    .map_err(proxy_error)
 }
 
 /// The answer and its bytes (list and .info answers are small).
-async fn answer_bytes(state: &AppState, req: &Request) -> Result<(Answer, Bytes), Response> {
-    let answer = answer_of(state, req).await?;
+async fn answer_bytes(
+    state: &AppState,
+    req: &Request,
+    fetch: Fetch,
+) -> Result<(Answer, Bytes), Response> {
+    let answer = answer_of(state, req, fetch).await?;
     let bytes = match &answer {
         Answer::Fresh(b) => b.clone(),
         Answer::Stored(obj) => obj.clone().read_small().await.map_err(|e| {
@@ -1033,8 +1109,17 @@ async fn sumdb(
 /// policy denies: answering it would fetch, store and log that version.
 async fn denied_lookup(state: &AppState, lookup: Option<&(String, String)>) -> Option<Response> {
     let (policy, (module, version)) = (state.policy.as_ref()?, lookup?);
-    let retracted = retractions(state, policy, module).await;
-    match Box::pin(decide(state, policy, module, version, &retracted)).await {
+    let retracted = retractions(state, policy, module, Fetch::Allowed).await;
+    match Box::pin(decide(
+        state,
+        policy,
+        module,
+        version,
+        &retracted,
+        Fetch::Allowed,
+    ))
+    .await
+    {
         Decision::Deny(line) => Some(text(StatusCode::FORBIDDEN, &format!("{line}\n"))),
         _ => None,
     }
@@ -1197,7 +1282,7 @@ fn content_type(req: &Request) -> &'static str {
 fn proxy_error(e: ProxyError) -> Response {
     let (status, message) = match &e {
         ProxyError::BadRequest(_) => (StatusCode::BAD_REQUEST, e.to_string()),
-        ProxyError::NotFound { .. } | ProxyError::CaseVariant(_) => {
+        ProxyError::NotFound { .. } | ProxyError::CaseVariant(_) | ProxyError::NotCached(_) => {
             (StatusCode::NOT_FOUND, format!("not found: {e}"))
         }
         ProxyError::Upstream { .. } | ProxyError::Interrupted { .. } | ProxyError::Verify(_) => {
@@ -1267,8 +1352,7 @@ fn base_headers(resp: &mut Response, content_type: &'static str, cache: &'static
 }
 
 fn fresh(req: &Request, bytes: Bytes, headers: &HeaderMap, head: bool) -> Response {
-    let digest = Sha256::digest(&bytes);
-    let etag = format!("\"{}\"", hex16(&digest));
+    let etag = crate::proxy::digest_etag(&bytes);
     let (status, body, len) = if not_modified(headers, &etag) {
         (StatusCode::NOT_MODIFIED, Bytes::new(), None)
     } else {
@@ -1286,10 +1370,6 @@ fn fresh(req: &Request, bytes: Bytes, headers: &HeaderMap, head: bool) -> Respon
             .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
     resp
-}
-
-fn hex16(digest: &[u8]) -> String {
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A byte range the client asked for, resolved against the object's size.

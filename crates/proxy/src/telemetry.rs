@@ -135,26 +135,12 @@ pub mod metric {
         counter!("modgate_vcs_moved_tags_total").increment(1);
     }
 
-    /// A storage call that failed (`op`: read or write), answered around.
-    pub fn storage_failure(op: &'static str) {
-        counter!("modgate_storage_failures_total", "op" => op).increment(1);
-    }
+    pub use modgate_store::metric::storage_failure;
 
     /// A verified artifact answered without being stored: storage failed.
     pub fn unstored_answer(endpoint: &'static str) {
         storage_failure("write");
         counter!("modgate_unstored_answers_total", "endpoint" => endpoint).increment(1);
-    }
-
-    /// Bytes the local disk tier holds.
-    pub fn disk_tier_bytes(bytes: u64) {
-        gauge!("modgate_disk_tier_bytes").set(bytes as f64);
-    }
-
-    /// A zip read from the bucket that did not hash to its stored hash,
-    /// so the disk tier did not keep it.
-    pub fn disk_tier_rejected() {
-        counter!("modgate_disk_tier_rejected_total").increment(1);
     }
 
     /// A request whose credentials were refused.
@@ -171,16 +157,6 @@ pub mod metric {
     /// An artifact an upstream sent that failed validation.
     pub fn rejected_artifact(kind: &'static str) {
         counter!("modgate_rejected_artifacts_total", "kind" => kind).increment(1);
-    }
-
-    /// Records in modgate's own checksum database (its latest signed tree).
-    pub fn sumdb_private_records(n: u64) {
-        metrics::gauge!("modgate_sumdb_private_records").set(n as f64);
-    }
-
-    /// modgate's own checksum database found its log forked in storage.
-    pub fn sumdb_private_fork() {
-        counter!("modgate_sumdb_private_forks_total").increment(1);
     }
 
     /// A module hash checked against the checksum database (`result`: ok,

@@ -18,8 +18,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 use modgate_module::osv;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+// The server asks whether a path is the database's as the mirror does.
+pub use modgate_module::vulndb::is_db_path;
+use modgate_module::vulndb::{
+    BlobHash, DB, DbMeta, MODULES, Manifest, ModuleMeta, OsvHead, VULNS, VulnMeta, check_time,
+    id_path, is_id, parse_manifest, snapshot_time,
+};
+use serde::Deserialize;
 
 use crate::lock;
 use crate::store::{Key, KeyError, Store, StoreError};
@@ -30,10 +35,6 @@ use crate::upstream::{FetchError, Fetched, Policy, Want};
 const MAX_FILE: u64 = 64 << 20;
 /// Entries fetched at once during a refresh.
 const FETCHES: usize = 8;
-const DB: &str = "index/db.json";
-const MODULES: &str = "index/modules.json";
-const VULNS: &str = "index/vulns.json";
-
 #[derive(Debug, thiserror::Error)]
 pub enum VulnDbError {
     /// The upstream could not be read.
@@ -65,116 +66,18 @@ pub enum VulnDbError {
     Shared(String),
 }
 
-/// The stored state of the mirror: every path and the SHA-256 of its bytes.
-/// Read only through [`parse_manifest`]: whatever wrote a snapshot, it
-/// names files of the layout and blobs by hash, nothing else.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Manifest {
-    /// When the upstream last confirmed these files.
-    synced: jiff::Timestamp,
-    files: BTreeMap<String, BlobHash>,
-}
-
-/// The name of a blob: a SHA-256 in lowercase hex, checked when parsed.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-struct BlobHash(String);
-
-impl TryFrom<String> for BlobHash {
-    type Error = String;
-
-    fn try_from(hash: String) -> Result<Self, String> {
-        if hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            Ok(BlobHash(hash))
-        } else {
-            Err(format!("{hash:?} is not a SHA-256 in lowercase hex"))
-        }
-    }
-}
-
-impl From<BlobHash> for String {
-    fn from(hash: BlobHash) -> String {
-        hash.0
-    }
-}
-
-impl BlobHash {
-    fn of(bytes: &[u8]) -> Self {
-        BlobHash(sha256_hex(bytes))
-    }
-
-    fn key(&self) -> Result<Key, KeyError> {
-        Key::vulndb(&format!("blob/{}", self.0))
-    }
+/// Where the blob named `hash` is stored.
+fn blob_at(hash: &BlobHash) -> Result<Key, KeyError> {
+    Key::vulndb(&format!("blob/{}", hash.as_str()))
 }
 
 fn blob_key(hash: &BlobHash) -> Result<Key, VulnDbError> {
-    hash.key()
-        .map_err(|e| store_error_at(&format!("blob/{}", hash.0), e.into()))
-}
-
-/// A snapshot's manifest, checked: every path one of the layout's, every
-/// blob named by its hash, the three indexes present.
-fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
-    let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    if let Some(path) = manifest.files.keys().find(|p| !is_db_path(p)) {
-        return Err(format!("{path:?} is not a file of the database"));
-    }
-    if let Some(missing) = [DB, MODULES, VULNS]
-        .iter()
-        .find(|p| !manifest.files.contains_key(**p))
-    {
-        return Err(format!("{missing} is missing"));
-    }
-    Ok(manifest)
-}
-
-/// Snapshot names more than this ahead of the clock are not the mirror's
-/// (a name far ahead would otherwise sort newest forever).
-const MAX_SKEW: Duration = Duration::from_secs(86_400);
-
-/// The time a snapshot's name says it was made (`{millis:020}`), if it is
-/// one the mirror could have written: 20 digits, not far ahead of now.
-fn snapshot_time(name: &str) -> Option<jiff::Timestamp> {
-    if name.len() != 20 || !name.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let millis: i64 = name.parse().ok()?;
-    let at = jiff::Timestamp::from_millisecond(millis).ok()?;
-    let latest = jiff::Timestamp::now().checked_add(MAX_SKEW).ok()?;
-    (at <= latest).then_some(at)
+    blob_at(hash).map_err(|e| store_error_at(&format!("blob/{}", hash.as_str()), e.into()))
 }
 
 fn snapshot_key(at: jiff::Timestamp) -> Result<Key, VulnDbError> {
     let path = format!("snapshot/{:020}", at.as_millisecond());
     Key::vulndb(&path).map_err(|e| store_error_at(&path, e.into()))
-}
-
-/// What `index/db.json` says.
-#[derive(Deserialize)]
-struct DbMeta {
-    modified: String,
-}
-
-/// An entry of `index/vulns.json`.
-#[derive(Deserialize)]
-struct VulnMeta {
-    id: String,
-    modified: String,
-}
-
-/// An entry of `index/modules.json` (checked for shape only).
-#[derive(Deserialize)]
-struct ModuleMeta {
-    #[serde(rename = "path")]
-    _path: String,
-}
-
-/// The fields of an OSV entry the mirror checks.
-#[derive(Deserialize)]
-struct OsvHead {
-    id: String,
-    modified: String,
 }
 
 /// Module path → the ids of the entries naming it.
@@ -301,7 +204,7 @@ impl VulnDb {
                     "a file of the snapshot is missing",
                 )),
             })?;
-        Ok(Some((bytes, hash.0.clone())))
+        Ok(Some((bytes, hash.as_str().to_owned())))
     }
 
     /// The advisories of the served snapshot that name `module`.
@@ -311,7 +214,7 @@ impl VulnDb {
         let modules_hash = manifest
             .files
             .get(MODULES)
-            .map(|h| h.0.clone())
+            .map(|h| h.as_str().to_owned())
             .unwrap_or_default();
         let cached = lock(&self.modules)
             .as_ref()
@@ -347,13 +250,13 @@ impl VulnDb {
             let Some(hash) = manifest.files.get(&path) else {
                 continue;
             };
-            let cached = lock(&self.entries).get(&hash.0).cloned();
+            let cached = lock(&self.entries).get(hash.as_str()).cloned();
             let entry = match cached {
                 Some(e) => e,
                 None => {
                     let (bytes, _) = self.get(&path).await?.ok_or(VulnDbError::NotSynced)?;
                     let entry: Arc<osv::Entry> = Arc::new(self.parse(&path, &bytes)?);
-                    lock(&self.entries).insert(hash.0.clone(), entry.clone());
+                    lock(&self.entries).insert(hash.as_str().to_owned(), entry.clone());
                     entry
                 }
             };
@@ -566,45 +469,6 @@ pub fn gzip(bytes: &[u8]) -> Bytes {
     enc.finish().expect("writing to memory").into()
 }
 
-/// Whether `path` names a file of the database's layout.
-pub fn is_db_path(path: &str) -> bool {
-    match path
-        .strip_prefix("ID/")
-        .and_then(|f| f.strip_suffix(".json"))
-    {
-        Some(id) => is_id(id),
-        None => [DB, MODULES, VULNS].contains(&path),
-    }
-}
-
-/// Entry ids as the Go database writes them (`GO-2024-1234`); anything else
-/// could not be a file name here.
-fn is_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && !id.starts_with('.')
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-}
-
-fn id_path(id: &str) -> String {
-    format!("ID/{id}.json")
-}
-
-fn check_time(t: &str) -> Result<(), String> {
-    t.parse::<jiff::Timestamp>()
-        .map(drop)
-        .map_err(|e| format!("modified {t:?}: {e}"))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn store_error(key: &Key, source: StoreError) -> VulnDbError {
     store_error_at(key.as_str(), source)
 }
@@ -661,81 +525,6 @@ pub async fn snapshot_files(store: &dyn Store) -> Result<Vec<(Key, Bytes)>, Vuln
     Ok(out)
 }
 
-/// What a bundle's vulnerability database file is, once checked.
-pub enum BundledFile {
-    /// `vulndb/blob/<sha256>`, holding what its name says.
-    Blob,
-    /// `vulndb/snapshot/<millis>`: the blobs it names, each with the path
-    /// it is served at (to be checked as that file).
-    Snapshot(Vec<(String, String)>),
-}
-
-/// Checks a file a bundle would store under `vulndb/`: a blob must be
-/// named by its content's hash; a snapshot must have a name the mirror
-/// writes (the time it was made, not ahead of the clock) and parse as one.
-pub fn check_bundled(path: &str, bytes: &[u8]) -> Result<BundledFile, String> {
-    let rest = path
-        .strip_prefix(crate::store::VULNDB)
-        .and_then(|r| r.strip_prefix('/'))
-        .ok_or_else(|| "not a vulnerability database file".to_owned())?;
-    match rest.split_once('/') {
-        Some(("blob", hash)) => {
-            let hash = BlobHash::try_from(hash.to_owned())?;
-            if hash != BlobHash::of(bytes) {
-                return Err("the blob's content is not what its name says".to_owned());
-            }
-            Ok(BundledFile::Blob)
-        }
-        Some(("snapshot", name)) => {
-            let at = snapshot_time(name).ok_or_else(|| {
-                format!("{name:?} is not a snapshot name (the time it was made, in milliseconds, 20 digits, not ahead of now)")
-            })?;
-            let manifest = parse_manifest(bytes).map_err(|e| format!("the snapshot: {e}"))?;
-            if manifest.synced.as_millisecond() != at.as_millisecond() {
-                return Err(format!(
-                    "the snapshot says it was made {}, not at its name",
-                    manifest.synced
-                ));
-            }
-            Ok(BundledFile::Snapshot(
-                manifest
-                    .files
-                    .into_iter()
-                    .map(|(path, hash)| (path, format!("{}/blob/{}", crate::store::VULNDB, hash.0)))
-                    .collect(),
-            ))
-        }
-        _ => Err("not a vulnerability database file".to_owned()),
-    }
-}
-
-/// Checks that `bytes` parse as the database file `path` (as a refresh
-/// does what it fetches).
-pub fn check_db_file(path: &str, bytes: &[u8]) -> Result<(), String> {
-    let shape = |e: serde_json::Error| e.to_string();
-    match path {
-        DB => check_time(
-            &serde_json::from_slice::<DbMeta>(bytes)
-                .map_err(shape)?
-                .modified,
-        ),
-        MODULES => serde_json::from_slice::<Vec<ModuleMeta>>(bytes)
-            .map(drop)
-            .map_err(shape),
-        VULNS => serde_json::from_slice::<Vec<VulnMeta>>(bytes)
-            .map(drop)
-            .map_err(shape),
-        _ => {
-            let head: OsvHead = serde_json::from_slice(bytes).map_err(shape)?;
-            if id_path(&head.id) == path {
-                Ok(())
-            } else {
-                Err(format!("holds entry {}", head.id))
-            }
-        }
-    }
-}
-
 /// The newest stored snapshot whose manifest reads and checks, if any.
 async fn newest_manifest(store: &dyn Store) -> Result<Option<Manifest>, VulnDbError> {
     for (_, key) in snapshot_names(store).await? {
@@ -773,7 +562,7 @@ pub async fn remove_orphan_blobs(store: &dyn Store, dry_run: bool) -> Result<usi
             continue;
         };
         if stat.stored < cutoff && !named.contains(&hash) {
-            orphans.push((hash.key()?, hash));
+            orphans.push((blob_at(&hash)?, hash));
         }
     }
     // A snapshot stored meanwhile may name a blob again (stored objects are
@@ -820,28 +609,6 @@ mod tests {
         assert_eq!(out, "{\"modified\":\"x\"}");
     }
 
-    #[test]
-    fn only_the_layouts_paths_are_served() {
-        for ok in [
-            "index/db.json",
-            "index/modules.json",
-            "index/vulns.json",
-            "ID/GO-2024-0001.json",
-        ] {
-            assert!(is_db_path(ok), "{ok}");
-        }
-        for bad in [
-            "ID/../x.json",
-            "ID/.json",
-            "ID/a/b.json",
-            "index/other.json",
-            "ID/GO-1",
-            "snapshot/1",
-        ] {
-            assert!(!is_db_path(bad), "{bad}");
-        }
-    }
-
     fn manifest_with(path: &str, hash: &str) -> Vec<u8> {
         let ok = "a".repeat(64);
         serde_json::to_vec(&serde_json::json!({
@@ -849,85 +616,6 @@ mod tests {
             "files": { DB: ok, MODULES: ok, VULNS: ok, path: hash },
         }))
         .unwrap()
-    }
-
-    #[test]
-    fn a_snapshot_names_files_of_the_layout_by_hash_only() {
-        let ok = "b".repeat(64);
-        assert!(parse_manifest(&manifest_with("ID/GO-2025-0001.json", &ok)).is_ok());
-        for (path, hash) in [
-            ("ID/GO-2025-0001.json", "../../../etc/shadow".to_owned()),
-            ("ID/GO-2025-0001.json", "B".repeat(64)),
-            ("ID/GO-2025-0001.json", "b".repeat(63)),
-            ("ID/GO-2025-0001.json", format!("{}/x", "b".repeat(62))),
-            ("ID/GO-2025-0001.json", String::new()),
-            ("../../x", ok.clone()),
-            ("snapshot/1", ok.clone()),
-        ] {
-            assert!(
-                parse_manifest(&manifest_with(path, &hash)).is_err(),
-                "{path} {hash}"
-            );
-        }
-        let no_index = serde_json::json!({ "synced": "2025-01-01T00:00:00Z", "files": {} });
-        assert!(parse_manifest(&serde_json::to_vec(&no_index).unwrap()).is_err());
-    }
-
-    #[test]
-    fn snapshot_names_are_times_the_mirror_could_have_written() {
-        let now = jiff::Timestamp::now();
-        assert_eq!(
-            snapshot_time(&format!("{:020}", now.as_millisecond())),
-            Some(jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap())
-        );
-        for bad in [
-            "99999999999999999999".to_owned(),
-            format!("{:020}", now.as_millisecond() + 2 * 86_400_000),
-            "1".to_owned(),
-            format!("{:021}", 1),
-            "0000000000000000000a".to_owned(),
-            "-0000000000000000001".to_owned(),
-        ] {
-            assert_eq!(snapshot_time(&bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn bundled_files_are_checked_against_their_names() {
-        let blob = b"{}";
-        let hash = sha256_hex(blob);
-        assert!(matches!(
-            check_bundled(&format!("vulndb/blob/{hash}"), blob),
-            Ok(BundledFile::Blob)
-        ));
-        assert!(check_bundled(&format!("vulndb/blob/{hash}"), b"{ }").is_err());
-        assert!(check_bundled("vulndb/blob/../../x", blob).is_err());
-        let manifest = manifest_with("ID/GO-2025-0001.json", &hash);
-        let synced = "2025-01-01T00:00:00Z"
-            .parse::<jiff::Timestamp>()
-            .unwrap()
-            .as_millisecond();
-        let Ok(BundledFile::Snapshot(named)) =
-            check_bundled(&format!("vulndb/snapshot/{synced:020}"), &manifest)
-        else {
-            panic!("a genuine snapshot");
-        };
-        assert!(named.contains(&(
-            "ID/GO-2025-0001.json".to_owned(),
-            format!("vulndb/blob/{hash}")
-        )));
-        // Named for another time than it holds.
-        assert!(check_bundled(&format!("vulndb/snapshot/{:020}", synced + 1), &manifest).is_err());
-        assert!(check_bundled("vulndb/other/x", blob).is_err());
-        assert!(
-            check_db_file(
-                "ID/GO-2025-0001.json",
-                br#"{"id":"GO-2025-0002","modified":"x"}"#
-            )
-            .is_err()
-        );
-        assert!(check_db_file(DB, br#"{"modified":"2025-01-01T00:00:00Z"}"#).is_ok());
-        assert!(check_db_file(DB, b"[]").is_err());
     }
 
     /// Blobs no snapshot names go, unless young; named ones stay.
@@ -941,7 +629,7 @@ mod tests {
             async move {
                 let hash = BlobHash::of(bytes);
                 store
-                    .put(&hash.key().unwrap(), Bytes::from_static(bytes))
+                    .put(&blob_at(&hash).unwrap(), Bytes::from_static(bytes))
                     .await
                     .unwrap();
                 hash
@@ -950,12 +638,12 @@ mod tests {
         let named = put(b"named").await;
         let orphan = put(b"orphan").await;
         let young = put(b"young").await;
-        let text = manifest_with("ID/GO-2025-0001.json", &named.0);
+        let text = manifest_with("ID/GO-2025-0001.json", named.as_str());
         let snapshot = Key::vulndb(&format!("snapshot/{:020}", 1_735_689_600_000u64)).unwrap();
         store.put(&snapshot, text.into()).await.unwrap();
         let old = std::time::SystemTime::now() - 2 * ORPHAN_GRACE;
         for hash in [&named, &orphan] {
-            let path = dir.path().join(hash.key().unwrap().as_str());
+            let path = dir.path().join(blob_at(hash).unwrap().as_str());
             fs_err::File::options()
                 .write(true)
                 .open(path)
@@ -965,13 +653,23 @@ mod tests {
         }
         assert_eq!(remove_orphan_blobs(&store, true).await.unwrap(), 1);
         assert!(
-            store.get(&orphan.key().unwrap()).await.unwrap().is_some(),
+            store
+                .get(&blob_at(&orphan).unwrap())
+                .await
+                .unwrap()
+                .is_some(),
             "a dry run removes nothing"
         );
         assert_eq!(remove_orphan_blobs(&store, false).await.unwrap(), 1);
-        assert!(store.get(&orphan.key().unwrap()).await.unwrap().is_none());
+        assert!(
+            store
+                .get(&blob_at(&orphan).unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
         for kept in [&named, &young] {
-            assert!(store.get(&kept.key().unwrap()).await.unwrap().is_some());
+            assert!(store.get(&blob_at(kept).unwrap()).await.unwrap().is_some());
         }
     }
 

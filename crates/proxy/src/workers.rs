@@ -70,7 +70,7 @@ type Conn = (
 );
 
 /// Serves `app` on `workers` threads (the calling one included), over TLS
-/// with `tls` (see [`crate::tls::server_config`]), else plain HTTP. `main`
+/// with `tls` (see [`modgate_net::tls::server_config`]), else plain HTTP. `main`
 /// runs on the calling thread; when it returns, modgate stops accepting and
 /// every worker finishes its in-flight requests and then `settle`, for at
 /// most the shutdown timeout.
@@ -98,7 +98,8 @@ pub fn run(
                 .name(format!("modgate-worker-{i}"))
                 .spawn(move || {
                     let signals = Signals { stopped, reclaimed };
-                    runtime()?.block_on(serve(rx, app, tls, signals, limits, settle));
+                    runtime(limits.release_memory)?
+                        .block_on(serve(rx, app, tls, signals, limits, settle));
                     Ok::<_, std::io::Error>(())
                 })?,
         );
@@ -110,7 +111,7 @@ pub fn run(
         per_client: Arc::new(PerClient::new(limits.max_connections_per_client)),
         reclaim,
     };
-    runtime()?.block_on(async {
+    runtime(limits.release_memory)?.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let signals = Signals {
             stopped: stopped.clone(),
@@ -134,10 +135,18 @@ pub fn run(
 /// would keep an allocator heap of its own.
 const BLOCKING_THREADS: usize = 32;
 
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+/// How long an idle blocking-pool thread lives (tokio's default is 10 s):
+/// each keeps an allocator heap and a stack, which a burst of misses
+/// leaves behind.
+const BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(2);
+
+fn runtime(release_memory: fn()) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)
+        .thread_keep_alive(BLOCKING_KEEP_ALIVE)
+        // What the thread's heap holds free goes back as it ends.
+        .on_thread_stop(release_memory)
         .build()
 }
 

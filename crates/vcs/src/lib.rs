@@ -11,5 +11,6 @@
 mod direct;
 pub mod git;
 pub mod resolve;
+pub mod settings;
 
 pub use direct::{Direct, DirectSettings, Error, Listing};

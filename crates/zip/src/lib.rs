@@ -4,7 +4,9 @@
 //! [`check_zip`] validates a module zip and hashes it in one streaming pass;
 //! [`create_zip`] builds one the way `zip.Create` does. Both apply x/mod's
 //! rules, so a zip checked here passes the go command's checks and a zip
-//! created here has the hash Go would record in go.sum.
+//! created here has the hash Go would record in go.sum. [`ingest`] holds
+//! every artifact an upstream or a bundle sends to these rules before it is
+//! stored.
 //!
 //! Parsing the archive itself is left to the zip crate, which disagrees with
 //! Go's archive/zip on a few corrupt end-of-central-directory records (each
@@ -14,6 +16,7 @@ mod check;
 mod create;
 mod dir;
 pub mod dirhash;
+pub mod ingest;
 mod rules;
 #[cfg(test)]
 mod testutil;

@@ -6,10 +6,11 @@
 use std::process::Output;
 use std::time::Duration;
 
+use crate::support::eventually;
 use crate::support::go::Go;
 use crate::support::mirror::Mirror;
 use crate::support::modgate::{self, Modgate, text};
-use crate::support::vulndb::{self, DEPRECATED, RETRACTED, VULNERABLE, eventually};
+use crate::support::vulndb::{self, DEPRECATED, RETRACTED, VULNERABLE};
 use crate::support::{fresh_dir, http};
 
 fn audit(args: &[&str]) -> Output {

@@ -159,7 +159,10 @@ fn kill_9_mid_transfer_leaves_nothing_partial() {
 
     let good = Mirror::serving(fx.tree.clone());
     let modgate = Modgate::start(&storage, &good.url);
-    let leftovers = fs_err::read_dir(&staging).unwrap().count();
+    let leftovers = fs_err::read_dir(&staging)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name() != ".lock")
+        .count();
     assert_eq!(leftovers, 0, "staging files are cleaned at start-up");
     let got = go::download(
         &Go::new(&modgate.url),
@@ -167,6 +170,67 @@ fn kill_9_mid_transfer_leaves_nothing_partial() {
         &["github.com/modgate-test/beta@v0.2.0"],
     );
     assert_eq!(got[0].sum, fx.download(BETA, "v0.2.0").sum);
+}
+
+/// A miss is answered from the verified bytes while they are stored behind
+/// the answer: a kill -9 right after the answer, at varying moments of that
+/// store, leaves each file whole (the true bytes) or absent, never partial,
+/// and the hash mark only beside a whole zip.
+#[test]
+fn kill_9_right_after_a_miss_is_answered_leaves_whole_files_or_none() {
+    let fx = Fixture::get();
+    let mirror = Mirror::serving(fx.tree.clone());
+    let base = "github.com/modgate-test/beta/@v/v0.2.0";
+    let mut seen_stored = 0;
+    for round in 0..8u64 {
+        let storage = fresh_dir("storage");
+        let mut modgate = Modgate::start(&storage, &mirror.url);
+        for ext in ["info", "mod", "zip"] {
+            let resp = http::get(&modgate.addr, &format!("/{base}.{ext}"));
+            assert_eq!(resp.status, 200, "{}", resp.text());
+        }
+        std::thread::sleep(Duration::from_micros(round * 700));
+        modgate.kill9();
+        for ext in ["info", "mod", "zip"] {
+            let path = storage.join(format!("{base}.{ext}"));
+            if let Ok(stored) = std::fs::read(&path) {
+                let want = fs_err::read(fx.tree.join(format!("{base}.{ext}"))).unwrap();
+                if ext == "info" {
+                    // Rewritten canonical JSON: same version and time.
+                    let (a, b): (serde_json::Value, serde_json::Value) = (
+                        serde_json::from_slice(&stored).unwrap(),
+                        serde_json::from_slice(&want).unwrap(),
+                    );
+                    assert_eq!(a["Version"], b["Version"], "round {round}");
+                } else {
+                    assert!(
+                        stored == want,
+                        "round {round}: {ext} stored partial or wrong"
+                    );
+                }
+                seen_stored += 1;
+            }
+        }
+        let hash = storage.join(format!("{base}.ziphash"));
+        if hash.exists() {
+            assert!(
+                storage.join(format!("{base}.zip")).exists(),
+                "round {round}"
+            );
+            assert_eq!(
+                fs_err::read_to_string(&hash).unwrap().trim(),
+                fx.download(BETA, "v0.2.0").sum,
+                "round {round}"
+            );
+        }
+        // What remains is served whole after a restart.
+        let modgate = Modgate::start(&storage, &mirror.url);
+        let zip = http::get(&modgate.addr, &format!("/{base}.zip"));
+        assert_eq!(zip.status, 200);
+        assert!(zip.body == fs_err::read(fx.tree.join(format!("{base}.zip"))).unwrap());
+    }
+    // Not a vacuous pass: some rounds stored something before the kill.
+    assert!(seen_stored > 0, "no round stored anything before the kill");
 }
 
 #[test]

@@ -6,10 +6,11 @@
 
 use std::time::Duration;
 
+use crate::support::eventually;
 use crate::support::go::Go;
 use crate::support::mirror::{self, Mirror};
 use crate::support::modgate::Modgate;
-use crate::support::vulndb::{self, DEPRECATED, RETRACTED, VULNERABLE, eventually};
+use crate::support::vulndb::{self, DEPRECATED, RETRACTED, VULNERABLE};
 use crate::support::{files_under, fresh_dir, http};
 
 #[test]

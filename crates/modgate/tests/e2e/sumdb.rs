@@ -998,8 +998,11 @@ fn a_zip_stored_without_its_hash_is_hashed_again_for_the_private_log() {
     let mut without_log = Modgate::start_args(&args);
     let path = format!("/{ALPHA}/@v/v1.0.0.zip");
     assert_eq!(http::get(&without_log.addr, &path).status, 200);
-    without_log.kill9();
     let mark = storage.join(format!("{ALPHA}/@v/v1.0.0.ziphash"));
+    crate::support::eventually(std::time::Duration::from_secs(30), "the stored zip", || {
+        mark.exists()
+    });
+    without_log.kill9();
     fs_err::remove_file(&mark).unwrap();
 
     let with_log = Modgate::start_args(

@@ -149,7 +149,11 @@ fn invalid_artifacts_are_never_stored_and_fall_through_to_a_good_mirror() {
             "{stored} must not be stored"
         );
     }
-    let leftovers: Vec<_> = fs_err::read_dir(storage.join(".tmp")).unwrap().collect();
+    let leftovers: Vec<_> = fs_err::read_dir(storage.join(".tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != ".lock")
+        .collect();
     assert!(
         leftovers.is_empty(),
         "staging files are removed: {leftovers:?}"
@@ -175,8 +179,71 @@ fn invalid_artifacts_are_never_stored_and_fall_through_to_a_good_mirror() {
             (want.sum.clone(), want.go_mod_sum.clone())
         );
     }
-    let hash =
-        fs_err::read_to_string(storage.join("github.com/modgate-test/alpha/@v/v1.0.0.ziphash"))
-            .unwrap();
+    let mark = storage.join("github.com/modgate-test/alpha/@v/v1.0.0.ziphash");
+    crate::support::eventually(std::time::Duration::from_secs(30), "the stored zip", || {
+        mark.exists()
+    });
+    let hash = fs_err::read_to_string(&mark).unwrap();
     assert_eq!(hash.trim(), fx.download(ALPHA, "v1.0.0").sum);
+}
+
+/// `Disable-Module-Fetch: true`, as proxy.golang.org honours it: answered
+/// from the cache alone; a miss is a 404 saying so, and no upstream is asked.
+#[test]
+fn disable_module_fetch_answers_from_the_cache_only() {
+    let mirror = healthy();
+    let modgate = Modgate::start(&fresh_dir("storage"), &mirror.url);
+    let beta = "/github.com/modgate-test/beta/@v";
+    let cache_only = |path: &str| {
+        http::request(
+            &modgate.addr,
+            "GET",
+            path,
+            &[("Disable-Module-Fetch", "true")],
+        )
+    };
+    for path in [
+        format!("{beta}/v0.2.0.zip"),
+        format!("{beta}/v0.2.0.info"),
+        format!("{beta}/list"),
+        "/github.com/modgate-test/beta/@latest".to_owned(),
+        format!("{beta}/main.info"),
+    ] {
+        let resp = cache_only(&path);
+        assert_eq!(resp.status, 404, "{path}: {}", resp.text());
+        assert!(
+            resp.text().contains("Disable-Module-Fetch"),
+            "{}",
+            resp.text()
+        );
+    }
+    assert_eq!(mirror.hits(), 0, "a cache-only request reached the mirror");
+
+    let zip = http::get(&modgate.addr, &format!("{beta}/v0.2.0.zip"));
+    assert_eq!(zip.status, 200);
+    assert_eq!(
+        http::get(&modgate.addr, &format!("{beta}/v0.2.0.info")).status,
+        200
+    );
+    let hits = mirror.hits();
+    let cached = cache_only(&format!("{beta}/v0.2.0.zip"));
+    assert_eq!(cached.status, 200, "{}", cached.text());
+    assert!(cached.body == zip.body);
+    // The list and @latest of what is held: v0.1.0 is not.
+    assert_eq!(cache_only(&format!("{beta}/list")).text(), "v0.2.0\n");
+    let latest = cache_only("/github.com/modgate-test/beta/@latest");
+    assert_eq!(latest.status, 200, "{}", latest.text());
+    assert!(latest.text().contains("v0.2.0"), "{}", latest.text());
+    // Any other value of the header fetches as usual.
+    assert_eq!(
+        http::request(
+            &modgate.addr,
+            "GET",
+            &format!("{beta}/v0.1.0.mod"),
+            &[("Disable-Module-Fetch", "false")],
+        )
+        .status,
+        200
+    );
+    assert_eq!(mirror.hits(), hits + 1);
 }

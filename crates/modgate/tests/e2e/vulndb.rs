@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
+use crate::support::eventually;
 use crate::support::mirror::Mirror;
 use crate::support::modgate::{self, Modgate};
-use crate::support::vulndb::{self, Advisory, eventually};
+use crate::support::vulndb::{self, Advisory};
 use crate::support::{fresh_dir, http};
 
 fn advisories() -> Vec<Advisory> {

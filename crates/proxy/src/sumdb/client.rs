@@ -837,7 +837,7 @@ impl Inner {
         // A hash tile inside the verified tree is read through it, proven.
         if tile.l >= 0
             && let Some(head) = self.head().await?
-            && covers(head.tree.n, &tile)
+            && tile.covered_by(head.tree.n)
         {
             let tree = head.tree;
             let data = self
@@ -962,16 +962,6 @@ impl Inner {
             warn!(%key, "storing a checksum database file: {e}");
         }
     }
-}
-
-/// Whether the tree of `n` records holds all of hash tile `tile`'s hashes.
-pub(crate) fn covers(n: u64, tile: &Tile) -> bool {
-    let level = tile.h * tile.l as u32;
-    1u64.checked_shl(tile.h)
-        .and_then(|width| tile.n.checked_mul(width))
-        .and_then(|first| first.checked_add(u64::from(tile.w)))
-        .and_then(|end| end.checked_mul(1u64.checked_shl(level)?))
-        .is_some_and(|records| records <= n)
 }
 
 /// Tiles for the synchronous [`TileHashReader`]: those fetched so far. A

@@ -16,7 +16,7 @@ use modgate_sumdb::tlog::{self, Hash, Tile, Tree};
 
 pub(crate) use crate::lock;
 use crate::store::{DiskStore, Key, Store};
-use crate::sumdb::client::{Checked, Checksums, covers};
+use crate::sumdb::client::{Checked, Checksums};
 
 pub(crate) const NAME: &str = "sum.example";
 
@@ -102,7 +102,7 @@ impl Db {
                     .collect()
             });
         }
-        if !covers(records, tile) {
+        if !tile.covered_by(records) {
             return None;
         }
         let mut data = tlog::read_tile_data(tile, self.hashes.as_slice()).unwrap();

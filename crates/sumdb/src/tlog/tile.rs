@@ -49,6 +49,16 @@ impl Tile {
         format!("tile/{}/{l}/{n_str}{partial}", self.h)
     }
 
+    /// Whether the tree of `n` records holds all of this hash tile's hashes.
+    pub fn covered_by(&self, n: u64) -> bool {
+        let level = self.h * self.l as u32;
+        1u64.checked_shl(self.h)
+            .and_then(|width| self.n.checked_mul(width))
+            .and_then(|first| first.checked_add(u64::from(self.w)))
+            .and_then(|end| end.checked_mul(1u64.checked_shl(level)?))
+            .is_some_and(|records| records <= n)
+    }
+
     /// Whether this is a tile of hashes whose fields are in range.
     fn is_valid_hash_tile(&self) -> bool {
         (1..=30).contains(&self.h)

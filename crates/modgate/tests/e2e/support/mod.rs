@@ -41,6 +41,16 @@ pub fn fresh_dir(name: &str) -> PathBuf {
         .keep()
 }
 
+/// Polls `check` until it holds, for at most `limit` (what happens behind
+/// an answer: storing a miss, a background refresh).
+pub fn eventually(limit: std::time::Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Every regular file under `dir`, as paths relative to it, sorted.
 pub fn files_under(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();

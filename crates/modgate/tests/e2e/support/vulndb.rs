@@ -5,7 +5,6 @@
 //! [`Mirror`]: super::mirror::Mirror
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -134,15 +133,6 @@ pub fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
         }
     }
     out
-}
-
-/// Polls `check` until it holds, for at most `limit`.
-pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// Adds `module@version` to the GOPROXY tree at `root`: its go.mod

@@ -7,12 +7,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use modgate_auth::{
-    Admission, AuthConfig, AuthFailure, Authenticator, Identity, Throttle, Watched,
-};
+use crate::{Admission, AuthConfig, AuthFailure, Authenticator, Identity, Throttle, Watched};
 use tokio::sync::oneshot;
 
-use crate::lock;
+/// Locks `mutex` whatever a panicking holder left: a queue or a writer is
+/// never left half-updated between statements.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// How often the auth file is checked for changes.
 const RELOAD_EVERY: Duration = Duration::from_secs(2);
@@ -51,7 +55,7 @@ pub enum Refused {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]
-    Auth(#[from] modgate_auth::Error),
+    Auth(#[from] crate::Error),
     #[error("cannot start the password verifier threads")]
     Verifiers(#[source] std::io::Error),
 }
@@ -95,7 +99,7 @@ impl Access {
         }
         // Throttled per address; without one (never on TCP) all share one.
         let ip = client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let user = authorization.and_then(modgate_auth::claimed_user);
+        let user = authorization.and_then(crate::claimed_user);
         let attempts = match self.throttle.admit(ip, user.as_deref(), Instant::now()) {
             Admission::Refused { retry_after } => return Err(Refused::Throttled { retry_after }),
             Admission::Admitted { wait, attempts } => {

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::store::{Body, Key, Store, StoreError};
+use crate::{Body, Key, Store, StoreError};
 
 /// What a copy did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

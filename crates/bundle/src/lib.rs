@@ -22,8 +22,8 @@ use std::io::Read;
 use modgate_sumdb::note::{self, Ed25519Signer, Ed25519Verifier, VerifierList};
 use sha2::{Digest, Sha256};
 
-use crate::store::StoreError;
-use crate::sumdb::client::CarryError;
+use modgate_proxy::sumdb::client::CarryError;
+use modgate_store::StoreError;
 
 /// The `format` of the manifests this version writes and reads.
 pub const FORMAT: &str = "modgate-bundle/1";
@@ -147,8 +147,8 @@ pub enum BundleError {
     Key(String),
 }
 
-impl From<crate::store::KeyError> for BundleError {
-    fn from(e: crate::store::KeyError) -> Self {
+impl From<modgate_store::KeyError> for BundleError {
+    fn from(e: modgate_store::KeyError) -> Self {
         BundleError::Store(e.into())
     }
 }

@@ -16,7 +16,13 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::{InconsistentKeys, ServerConfig};
 
-use crate::lock;
+/// Locks `mutex` whatever a panicking holder left: the certificate state is
+/// never left half-updated between statements.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// How often handshakes look at the files for a change: a stat of each, no more.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -75,7 +81,32 @@ pub struct CertFiles {
     pub key: PathBuf,
 }
 
+/// One of `--tls-cert` and `--tls-key` without the other.
+#[derive(Debug, thiserror::Error)]
+#[error("{given} is set but {missing} is not: TLS needs both")]
+pub struct Unpaired {
+    given: &'static str,
+    missing: &'static str,
+}
+
 impl CertFiles {
+    /// The files, when both are given (serve HTTPS); neither (plain HTTP)
+    /// is `None`; only one is refused.
+    pub fn pair(cert: Option<PathBuf>, key: Option<PathBuf>) -> Result<Option<Self>, Unpaired> {
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some(CertFiles { cert, key })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(Unpaired {
+                given: "tls-cert",
+                missing: "tls-key",
+            }),
+            (None, Some(_)) => Err(Unpaired {
+                given: "tls-key",
+                missing: "tls-cert",
+            }),
+        }
+    }
+
     /// Reads and checks both files: the key must be the certificate's.
     pub fn load(&self, provider: &CryptoProvider) -> Result<CertifiedKey, TlsError> {
         let cert_pem = fs_err::read(&self.cert).map_err(TlsError::Read)?;
@@ -330,6 +361,24 @@ mod tests {
     }
 
     #[test]
+    fn cert_and_key_come_together() {
+        let (cert, key) = (PathBuf::from("cert.pem"), PathBuf::from("key.pem"));
+        let both = CertFiles::pair(Some(cert.clone()), Some(key.clone())).unwrap();
+        assert_eq!(
+            both,
+            Some(CertFiles {
+                cert: cert.clone(),
+                key: key.clone()
+            })
+        );
+        assert_eq!(CertFiles::pair(None, None).unwrap(), None);
+        let err = CertFiles::pair(None, Some(key)).unwrap_err().to_string();
+        assert_eq!(err, "tls-key is set but tls-cert is not: TLS needs both");
+        let err = CertFiles::pair(Some(cert), None).unwrap_err().to_string();
+        assert_eq!(err, "tls-cert is set but tls-key is not: TLS needs both");
+    }
+
+    #[test]
     fn loads_a_chain_leaf_first() {
         let dir = tempfile::tempdir().unwrap();
         let (issuer, ca_pem) = ca();
@@ -510,93 +559,5 @@ mod tests {
         assert_eq!(certs.current().cert[0], first.der);
         lock(&certs.state).next_check = Instant::now();
         assert_eq!(certs.current().cert[0], second.der);
-    }
-
-    /// GET / over `stream` (HTTP/1.1); the body of the answer.
-    fn get(mut stream: impl std::io::Read + std::io::Write) -> String {
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let mut answer = String::new();
-        // A peer that closes without close_notify still sent the answer.
-        let _ = stream.read_to_string(&mut answer);
-        answer
-            .split("\r\n\r\n")
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// The workers tell the app who asks and whether over TLS.
-    #[test]
-    fn requests_carry_the_client_address_and_tls() {
-        use crate::workers::{self, ClientAddr, Limits, ViaTls};
-        use axum::Extension;
-        use std::net::TcpStream;
-
-        let dir = tempfile::tempdir().unwrap();
-        let (issuer, ca_pem) = ca();
-        let issued = ec_leaf(&issuer);
-        let files = write(dir.path(), &issued.cert_pem, &issued.key_pem);
-        let app = axum::Router::new().route(
-            "/",
-            axum::routing::get(
-                |Extension(ClientAddr(addr)): Extension<ClientAddr>,
-                 tls: Option<Extension<ViaTls>>| async move {
-                    format!("{addr} {}", tls.is_some())
-                },
-            ),
-        );
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
-            .unwrap();
-        let client = Arc::new(
-            rustls::ClientConfig::builder_with_provider(provider())
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(roots)
-                .with_no_client_auth(),
-        );
-        for tls in [None, Some(server_config(files.clone()).unwrap())] {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let (app, over_tls) = (app.clone(), tls.is_some());
-            let server = std::thread::spawn(move || {
-                let limits = Limits {
-                    max_connections: 4,
-                    max_connections_per_client: 4,
-                    header_read_timeout: Duration::from_secs(30),
-                    shutdown_timeout: Duration::from_secs(5),
-                    release_memory: || {},
-                };
-                let main = async {
-                    let _ = stopped.await;
-                };
-                workers::run(
-                    listener,
-                    app,
-                    tls,
-                    1,
-                    limits,
-                    main,
-                    Arc::new(|| Box::pin(async {})),
-                )
-            });
-            let tcp = TcpStream::connect(addr).unwrap();
-            tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-            let me = tcp.local_addr().unwrap();
-            let body = if over_tls {
-                let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-                let conn = rustls::ClientConnection::new(client.clone(), name).unwrap();
-                get(rustls::StreamOwned::new(conn, tcp))
-            } else {
-                get(tcp)
-            };
-            assert_eq!(body, format!("{me} {over_tls}"));
-            stop.send(()).unwrap();
-            server.join().unwrap().unwrap();
-        }
     }
 }

@@ -24,9 +24,9 @@ use super::{
     BundleError, Entry, MANIFEST, MAX_MANIFEST, MAX_SIGNATURE, Manifest, Progress, SIGNATURE,
     TreeRef, hex, parse_manifest, tar_reader,
 };
-use crate::ingest;
-use crate::protocol::{Kind, Request};
-use crate::store::{Ext, Key, Store};
+use modgate_store::protocol::{Kind, Request};
+use modgate_store::{Ext, Key, Store};
+use modgate_zip::ingest;
 
 /// Whom the bundle must come from.
 #[derive(Debug, Clone)]
@@ -320,7 +320,7 @@ impl Plan {
             plan.files_of.push(files);
         }
         let tile_prefix = format!("sumdb/{}/", db.name);
-        let vulndb_prefix = format!("{}/", crate::store::VULNDB);
+        let vulndb_prefix = format!("{}/", modgate_store::VULNDB);
         for (i, f) in manifest.files.iter().enumerate() {
             if explained[i] {
                 continue;
@@ -641,7 +641,7 @@ fn check_versions(
     // A stored tile is trusted by every later proof: each must hash up to the tree.
     for (&i, tile) in &plan.tiles {
         let path = &manifest.files[i].path;
-        let fits = crate::sumdb::client::covers(plan.tree.n, tile);
+        let fits = tile.covered_by(plan.tree.n);
         let data = tlog::read_tile_data(tile, &reader);
         match (fits, data) {
             (true, Ok(data)) if data == read_staged(path_of(i), path)? => {}
@@ -714,9 +714,9 @@ async fn check_vulndb(
     for &i in &plan.vulndb {
         let path = &files[i].path;
         let bytes = read_staged(path_of(i), path)?;
-        let checked = crate::vulndb::check_bundled(path, &bytes)
+        let checked = modgate_module::vulndb::check_bundled(path, &bytes)
             .map_err(|e| BundleError::refused(path, e))?;
-        let crate::vulndb::BundledFile::Snapshot(named) = checked else {
+        let modgate_module::vulndb::BundledFile::Snapshot(named) = checked else {
             continue;
         };
         for (served, blob) in named {
@@ -726,7 +726,7 @@ async fn check_vulndb(
                     let stored = store.read_small(&Key::parse(&blob)?).await?;
                     // A stored blob is held to its name as a bundled one is.
                     stored
-                        .filter(|b| crate::vulndb::check_bundled(&blob, b).is_ok())
+                        .filter(|b| modgate_module::vulndb::check_bundled(&blob, b).is_ok())
                         .ok_or_else(|| {
                             BundleError::refused(
                                 path,
@@ -737,7 +737,7 @@ async fn check_vulndb(
                         })?
                 }
             };
-            crate::vulndb::check_db_file(&served, &bytes).map_err(|e| {
+            modgate_module::vulndb::check_db_file(&served, &bytes).map_err(|e| {
                 BundleError::refused(path, format!("{blob}, named for {served}: {e}"))
             })?;
         }

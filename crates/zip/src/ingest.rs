@@ -7,9 +7,9 @@ use modgate_module::{modfile, pseudo, version};
 /// Largest `.info` accepted from an upstream.
 pub const MAX_INFO: u64 = 64 << 10;
 /// Largest go.mod, as x/mod/zip's MaxGoMod.
-pub const MAX_MOD: u64 = modgate_zip::MAX_GO_MOD;
+pub const MAX_MOD: u64 = crate::MAX_GO_MOD;
 /// Largest zip, as x/mod/zip's MaxZipFile.
-pub const MAX_ZIP: u64 = modgate_zip::MAX_ZIP_FILE;
+pub const MAX_ZIP: u64 = crate::MAX_ZIP_FILE;
 /// Largest `@v/list`.
 pub const MAX_LIST: u64 = 16 << 20;
 
@@ -39,7 +39,7 @@ pub enum Invalid {
         module: String,
         version: String,
         #[source]
-        source: Box<modgate_zip::Error>,
+        source: Box<crate::Error>,
     },
     /// A body over the limit for its kind.
     #[error("{path}: body exceeds the limit of {max} bytes")]
@@ -48,8 +48,9 @@ pub enum Invalid {
     /// the reverse): a fetcher's bug, refused rather than trusted.
     #[error("{0}")]
     Shape(&'static str),
-    #[error("checking the zip: {0}")]
-    Check(#[source] tokio::task::JoinError),
+    /// The task checking the zip panicked or was cancelled.
+    #[error("checking the zip failed")]
+    Check(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Checks an upstream's go.mod: it must parse and declare a module. The
@@ -88,7 +89,7 @@ pub fn check_own_mod(module: &str, version: &str, data: &[u8]) -> Result<(), Inv
 
 /// Checks a zip against the module zip rules and returns its `h1:` hash.
 pub fn check_zip(module: &str, version: &str, path: &Path) -> Result<String, Invalid> {
-    modgate_zip::check_zip(path, module, version)
+    crate::check_zip(path, module, version)
         .map(|checked| checked.h1)
         .map_err(|source| Invalid::Zip {
             module: module.to_owned(),

@@ -4,12 +4,12 @@
 
 use std::sync::LazyLock;
 
-use modgate_module::check_path;
-use modgate_proxy::bundle::import::check_manifest;
-use modgate_proxy::bundle::{
+use modgate_bundle::import::check_manifest;
+use modgate_bundle::{
     Artifact, Entry, FORMAT, File, Manifest, SumdbHead, TreeRef, manifest_from_reader,
 };
-use modgate_proxy::protocol::{Kind, Request};
+use modgate_module::check_path;
+use modgate_store::protocol::{Kind, Request};
 use modgate_sumdb::note::{self, Ed25519Signer};
 use modgate_sumdb::tlog::{self, Tree};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};

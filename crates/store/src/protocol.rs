@@ -4,7 +4,7 @@
 use modgate_module::{escape, semver, version};
 use percent_encoding::percent_decode_str;
 
-use crate::store::Key;
+use crate::Key;
 
 /// Longest request path served.
 const MAX_PATH: usize = 4096;

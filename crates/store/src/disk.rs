@@ -16,6 +16,8 @@ use super::{Body, Key, Object, Stat, Store, StoreError};
 const READ_WHOLE_LIMIT: u64 = 64 * 1024;
 /// Staging area; a leading dot can never start an escaped module path.
 const TMP_DIR: &str = ".tmp";
+/// In [`TMP_DIR`]: tells whether another process has the store open.
+const TMP_LOCK: &str = ".lock";
 
 #[derive(Debug, Clone)]
 pub struct DiskStore {
@@ -26,6 +28,8 @@ pub struct DiskStore {
     /// may not be durable yet; `sync` makes it so, or a power loss could
     /// forget an object `sync` said was durable.
     created: Arc<Mutex<HashSet<PathBuf>>>,
+    /// `.tmp/.lock`, held shared while the store is open.
+    _lock: Arc<std::fs::File>,
 }
 
 /// Stored files are private code: readable by modgate's user only, unless
@@ -33,22 +37,47 @@ pub struct DiskStore {
 pub const DEFAULT_MODE: u32 = 0o600;
 
 impl DiskStore {
-    /// Opens (creating) the store and removes staging files a crash left behind.
+    /// Opens (creating) the store and removes staging files a crash left
+    /// behind, unless another process has the store open (a server while
+    /// `gc` or `verify` runs, a replica): those files may be its downloads
+    /// under way. Every process holds `.tmp/.lock` shared; the one that
+    /// gets it exclusively is alone, and may clean.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         let tmp = root.join(TMP_DIR);
         fs_err::create_dir_all(&tmp)?;
-        for entry in fs_err::read_dir(&tmp)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                fs_err::remove_dir_all(&path)?;
-            } else {
-                fs_err::remove_file(&path)?;
+        let lock = fs_err::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(tmp.join(TMP_LOCK))?
+            .into_parts()
+            .0;
+        match lock.try_lock() {
+            Ok(()) => {
+                for entry in fs_err::read_dir(&tmp)? {
+                    let path = entry?.path();
+                    if path.file_name().is_some_and(|n| n == TMP_LOCK) {
+                        continue;
+                    }
+                    if path.is_dir() {
+                        fs_err::remove_dir_all(&path)?;
+                    } else {
+                        fs_err::remove_file(&path)?;
+                    }
+                }
             }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tracing::debug!(root = %root.display(), "the store is open elsewhere: leaving its staging files alone");
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(fs_err_wrap(e, &tmp).into()),
         }
+        // Shared from now on (converting the exclusive lock, if held).
+        lock.lock_shared().map_err(|e| fs_err_wrap(e, &tmp))?;
         Ok(Self {
             root: root.to_owned(),
             mode: DEFAULT_MODE,
             created: Arc::default(),
+            _lock: Arc::new(lock),
         })
     }
 
@@ -337,6 +366,23 @@ mod tests {
         Key::version_file("github.com/Azure/go", "v1.0.0", ext).unwrap()
     }
 
+    /// `gc` or `verify` opening the store of a running server must not
+    /// remove its downloads under way; once no process has the store
+    /// open, the next one removes what a crash left.
+    #[test]
+    fn staging_files_are_cleaned_only_by_a_store_opened_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = DiskStore::open(dir.path()).unwrap();
+        let staged = server.temp_file().unwrap();
+        let left = server.temp_file().unwrap().into_temp_path().keep().unwrap();
+        let gc = DiskStore::open(dir.path()).unwrap();
+        assert!(staged.path().exists() && left.exists());
+        drop((gc, staged, server));
+        assert!(left.exists());
+        let _next = DiskStore::open(dir.path()).unwrap();
+        assert!(!left.exists(), "a crash's staging file is removed");
+    }
+
     /// A new module's directories are made by the first put; until sync, their
     /// entries in their parents are owed an fsync, and sync pays it.
     #[tokio::test]
@@ -480,16 +526,6 @@ mod tests {
         assert!(a != b, "one create wins: {a} {b}");
         let stored = store.get(&k).await.unwrap().unwrap().read_small().await;
         assert_eq!(&stored.unwrap()[..], if a { b"a" } else { b"b" });
-    }
-
-    #[tokio::test]
-    async fn open_removes_leftover_staging_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = DiskStore::open(dir.path()).unwrap();
-        let (_, path) = store.temp_file().unwrap().keep().unwrap();
-        assert!(path.exists());
-        DiskStore::open(dir.path()).unwrap();
-        assert!(!path.exists());
     }
 
     /// Defence in depth: a key that slipped past [`Key::parse`] still

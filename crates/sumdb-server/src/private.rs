@@ -24,9 +24,9 @@ use modgate_sumdb::{format_sum_record, parse_sum_record};
 
 use async_trait::async_trait;
 
-use super::{Database, SumdbAnswer, SumdbError};
-use crate::store::{Key, Store, StoreError};
-use crate::telemetry::metric;
+use crate::metric;
+use crate::{Database, SumdbAnswer, SumdbError};
+use modgate_store::{Key, Store, StoreError};
 
 /// The tile height the go command reads (sum.golang.org's).
 const TILE_HEIGHT: u32 = 8;
@@ -779,7 +779,7 @@ mod tests {
             .await
             .map(|a| (a.body, a.immutable))
     }
-    use crate::store::DiskStore;
+    use modgate_store::DiskStore;
     use modgate_sumdb::tlog::{HashReader as _, Tile, TileHashReader, TileReader};
     use std::os::unix::fs::PermissionsExt as _;
 
@@ -1178,7 +1178,7 @@ mod tests {
 
     #[async_trait]
     impl Store for Shared {
-        async fn get(&self, key: &Key) -> Result<Option<crate::store::Object>, StoreError> {
+        async fn get(&self, key: &Key) -> Result<Option<modgate_store::Object>, StoreError> {
             self.back.get(key).await
         }
         async fn put(&self, key: &Key, data: Bytes) -> Result<(), StoreError> {
@@ -1215,7 +1215,7 @@ mod tests {
         async fn list_files(
             &self,
             dir: &Key,
-        ) -> Result<Vec<(String, crate::store::Stat)>, StoreError> {
+        ) -> Result<Vec<(String, modgate_store::Stat)>, StoreError> {
             self.back.list_files(dir).await
         }
         async fn check(&self) -> Result<(), StoreError> {
@@ -1224,7 +1224,7 @@ mod tests {
         async fn set_aside(&self, key: &Key) -> Result<(), StoreError> {
             self.back.set_aside(key).await
         }
-        async fn stat(&self, key: &Key) -> Result<Option<crate::store::Stat>, StoreError> {
+        async fn stat(&self, key: &Key) -> Result<Option<modgate_store::Stat>, StoreError> {
             self.back.stat(key).await
         }
         async fn remove(&self, key: &Key) -> Result<(), StoreError> {

@@ -426,7 +426,7 @@ impl Reading {
     /// Ends the stream with `e`: the reader's answer breaks off.
     fn fail(mut self, e: std::io::Error) -> (std::io::Result<Bytes>, Self) {
         tracing::warn!(key = %self.remote.path, at = self.pos, error = %e, "reading from the bucket failed");
-        crate::telemetry::metric::storage_failure("read");
+        crate::metric::storage_failure("read");
         self.pos = self.end;
         self.window = None;
         (Err(e), self)

@@ -2,15 +2,21 @@
 //!
 //! Keys mirror the GOPROXY layout with escaped paths and versions
 //! (`github.com/!azure/go/@v/v1.0.0.zip`), so a disk store is itself a valid
-//! `file://` GOPROXY tree.
+//! `file://` GOPROXY tree. Every key, whatever it is built from (a
+//! request's path in [`protocol`], a bundle, an upstream's JSON, a
+//! listing), passes [`Key::parse`].
 
+pub mod copy;
 mod disk;
 mod memory;
+pub mod metric;
+pub mod protocol;
 mod s3;
+pub mod settings;
 mod tiered;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -19,7 +25,14 @@ use tempfile::NamedTempFile;
 pub use disk::{DEFAULT_MODE as DEFAULT_FILE_MODE, DiskStore};
 pub use memory::MemoryCached;
 pub use s3::{Remote, S3Location, S3Store};
+pub use settings::{Storage, StoreSettings};
 pub use tiered::DiskTier;
+
+/// Locks `mutex` whatever a panicking holder left: nothing a store keeps
+/// behind a mutex is left half-updated between statements.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -60,7 +73,7 @@ pub const QUARANTINE: &str = ".quarantine";
 pub const ACCESS: &str = ".access";
 /// Where the vulnerability database mirror keeps its files: like `sumdb`,
 /// a first path element without a dot, which no module path has.
-pub const VULNDB: &str = "vulndb";
+pub const VULNDB: &str = modgate_module::vulndb::PREFIX;
 
 /// Files modgate names itself beside a version's artifacts (requests name
 /// the others: see `protocol::Request::key`).

@@ -177,7 +177,7 @@ impl Local {
             };
             match self.copy(key, body, Some((zip, &want))).await {
                 Err(StoreError::Mismatch(problem)) => {
-                    crate::telemetry::metric::disk_tier_rejected();
+                    crate::metric::disk_tier_rejected();
                     tracing::error!(%key, attempt, problem, "a zip read from the bucket does not match its stored hash: not kept in the disk tier (modgate verify --quarantine sets such a zip aside)");
                 }
                 other => return other,
@@ -242,7 +242,7 @@ impl Local {
                 tracing::warn!(key, error = %e, "evicting from the disk tier");
             }
         }
-        crate::telemetry::metric::disk_tier_bytes(lock(&self.index).total);
+        crate::metric::disk_tier_bytes(lock(&self.index).total);
     }
 
     /// Waits until no background copy of `key` is under way.

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt as _;
@@ -21,11 +22,11 @@ use super::{
     Artifact, BundleError, Entry, FORMAT, File, MANIFEST, Manifest, Progress, SIGNATURE, SumdbHead,
     TreeRef, hex,
 };
-use crate::ingest;
-use crate::protocol::{Kind, Request};
-use crate::store::{Body, DiskStore, Ext, FileReader, Key, Store, StoreError};
-use crate::sumdb::Database as _;
-use crate::sumdb::client::Checksums;
+use modgate_proxy::sumdb::client::Checksums;
+use modgate_store::protocol::{Kind, Request};
+use modgate_store::{Body, DiskStore, Ext, FileReader, Key, Store, StoreError};
+use modgate_sumdb_server::Database as _;
+use modgate_zip::ingest;
 
 /// What names the versions to bundle.
 #[derive(Debug, Clone)]
@@ -118,7 +119,27 @@ pub struct CreateOptions {
 /// its newest snapshot carried for the site's `/vuln/`.
 pub struct VulndbSnapshot {
     pub url: String,
-    pub policy: crate::upstream::Policy,
+    pub policy: modgate_proxy::upstream::Policy,
+}
+
+impl VulndbSnapshot {
+    /// The database at `url`, asked with serve's defaults and time for a
+    /// large index on a slow link.
+    pub fn new(url: String) -> Self {
+        VulndbSnapshot {
+            url,
+            policy: modgate_proxy::upstream::Policy {
+                connect_timeout: Duration::from_secs(10),
+                header_timeout: Duration::from_secs(30),
+                idle_timeout: Duration::from_secs(60),
+                retries: 2,
+                breaker_threshold: 3,
+                breaker_cooldown: Duration::from_secs(10),
+                max_fetches: 8,
+                hedge: modgate_proxy::upstream::HedgePolicy::Off,
+            },
+        }
+    }
 }
 
 /// A version wanted, and the hashes its source expects.
@@ -278,7 +299,7 @@ async fn vulndb_snapshot(
         .policy
         .http_client()
         .map_err(|e| fail(modgate_net::describe(e)))?;
-    let db = crate::vulndb::VulnDb::new(
+    let db = modgate_proxy::vulndb::VulnDb::new(
         &v.url,
         client,
         &v.policy,
@@ -287,7 +308,7 @@ async fn vulndb_snapshot(
         std::time::Duration::MAX,
     );
     db.refresh().await.map_err(|e| fail(e.to_string()))?;
-    crate::vulndb::snapshot_files(store.as_ref())
+    modgate_proxy::vulndb::snapshot_files(store.as_ref())
         .await
         .map_err(|e| fail(e.to_string()))
 }
