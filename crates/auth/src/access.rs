@@ -156,7 +156,14 @@ impl Access {
                 Ok(true) => tracing::info!("auth file reloaded"),
                 Ok(false) => {}
                 Err(e) => {
-                    tracing::error!(error = %e, "auth file not reloaded; the previous rules stay")
+                    // The error names the file; its source says why.
+                    let mut why = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(cause) = source {
+                        why = format!("{why}: {cause}");
+                        source = cause.source();
+                    }
+                    tracing::error!(error = %why, "auth file not reloaded; the previous rules stay")
                 }
             }
         }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("reading auth file {}: {source}", .path.display())]
+    #[error("reading {}", .path.display())]
     Read {
         path: PathBuf,
         #[source]
@@ -38,7 +38,7 @@ pub enum Error {
         reason: String,
     },
 
-    #[error("writing auth file {}: {source}", .path.display())]
+    #[error("writing auth file {}", .path.display())]
     Write {
         path: PathBuf,
         #[source]

@@ -15,6 +15,26 @@ const TARGET: &str = "GOSUMDB";
 /// sum.golang.org is not.
 const MIRROR_FIX: &str = "go env -w GOSUMDB=sum.golang.google.cn";
 
+/// The way to an unreachable checksum database: sum.golang.org's public
+/// mirror only where no proxy of the organisation's is configured (that
+/// proxy is the way: it can serve the database, as modgate does).
+fn unreachable_fix(db: &SumdbTarget, list: &ProxyList) -> String {
+    match list.own_proxies().next() {
+        Some(own) => format!(
+            "ask the operators of {} to serve /sumdb/{}/ (modgate does), or reach {} (VPN, \
+             HTTPS_PROXY)",
+            redact_url(&own.url),
+            db.name,
+            redact_url(&db.url)
+        ),
+        None if db.name == "sum.golang.org" => MIRROR_FIX.to_owned(),
+        None => format!(
+            "reach {} (VPN, HTTPS_PROXY), or ask its operators",
+            redact_url(&db.url)
+        ),
+    }
+}
+
 /// Returns the check and every answer seen (for the clock-skew check).
 pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Check, Vec<Outcome>) {
     let mut seen = Vec::new();
@@ -66,7 +86,7 @@ pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Chec
                         a.reason,
                         db.name
                     ),
-                    MIRROR_FIX,
+                    unreachable_fix(db, list),
                 );
                 return (check, seen);
             }
@@ -80,7 +100,7 @@ pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Chec
                         redact_url(proxy),
                         f.detail
                     ),
-                    MIRROR_FIX,
+                    unreachable_fix(db, list),
                 );
                 return (check, seen);
             }
@@ -94,7 +114,7 @@ pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Chec
             TARGET,
             f.category,
             format!("{} {via}: {}", db.name, f.detail),
-            MIRROR_FIX,
+            unreachable_fix(db, list),
         ),
         Ok(a) if !(200..300).contains(&a.status) => Check::fail(
             TARGET,
@@ -103,7 +123,7 @@ pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Chec
                 "{} {via}: /latest answered {} {}",
                 db.name, a.status, a.reason
             ),
-            MIRROR_FIX,
+            unreachable_fix(db, list),
         ),
         Ok(a) => {
             let key = verifier.name().to_owned();
@@ -121,7 +141,7 @@ pub async fn check(prober: &Prober, db: &SumdbTarget, list: &ProxyList) -> (Chec
                         TARGET,
                         Category::Sumdb,
                         format!("{} {via}: the signed note is not a tree head", db.name),
-                        MIRROR_FIX,
+                        unreachable_fix(db, list),
                     ),
                 },
                 Err(e) => Check::fail(

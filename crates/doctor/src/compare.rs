@@ -120,7 +120,13 @@ pub fn check(cmp: &Comparison, current: &ProxyList) -> Check {
             "GOPROXY order",
             Category::Config,
             format!("no mirror answered every round: {detail}"),
-            goproxy_command(super::config::FALLBACK_MIRRORS),
+            if current.public_advice_fits() {
+                goproxy_command(super::config::FALLBACK_MIRRORS)
+            } else {
+                "reach the proxies GOPROXY names (VPN, HTTPS_PROXY) or ask their operators; \
+                 public mirrors cannot stand in for your organisation's proxy"
+                    .to_owned()
+            },
         ),
         Some(cmd) if *cmd == current_cmd => Check::ok(
             "GOPROXY order",

@@ -11,8 +11,31 @@ use super::check::{Category, Check};
 use super::goenv::GoEnv;
 
 /// A mirror set that works from most networks, suggested when none of the
-/// user's own entries does.
+/// user's own entries does, and only when those are public mirrors too.
 pub const FALLBACK_MIRRORS: &str = "https://goproxy.io|https://proxy.golang.org,direct";
+
+/// Hosts of public module mirrors. Advice names public mirrors only where
+/// the configuration already uses one: a proxy of the user's organisation
+/// is never to be replaced by them (they lack its private modules, and the
+/// network may forbid them).
+const PUBLIC_MIRROR_HOSTS: &[&str] = &[
+    "proxy.golang.org",
+    "goproxy.io",
+    "goproxy.cn",
+    "proxy.golang.com.cn",
+    "goproxy.dev",
+    "mirrors.aliyun.com",
+    "mirrors.tencent.com",
+    "repo.huaweicloud.com",
+];
+
+/// Whether `url` is one of the public module mirrors.
+pub fn is_public_mirror(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .is_some_and(|h| PUBLIC_MIRROR_HOSTS.contains(&h.as_str()))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
@@ -83,6 +106,19 @@ impl ProxyList {
     pub fn has_direct(&self) -> bool {
         self.entries.iter().any(|e| e.kind == EntryKind::Direct)
     }
+
+    /// HTTP entries that are not public mirrors: the organisation's own.
+    pub fn own_proxies(&self) -> impl Iterator<Item = &ProxyEntry> {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Http && !is_public_mirror(&e.url))
+    }
+
+    /// Public mirrors may be suggested: the list uses one, and no proxy of
+    /// the organisation's.
+    pub fn public_advice_fits(&self) -> bool {
+        self.proxies().any(|e| is_public_mirror(&e.url)) && self.own_proxies().next().is_none()
+    }
 }
 
 /// A GOPROXY value: mirrors joined by `|` (so a timeout fails over), then
@@ -107,17 +143,22 @@ pub fn check_goproxy(env: &GoEnv) -> Vec<Check> {
     let list = ProxyList::parse(raw);
     let mut checks = Vec::new();
     let healthy_syntax: Vec<&str> = list.proxies().map(|e| e.url.as_str()).collect();
+    // Without a usable entry: the go command's default, not a mirror of
+    // modgate's choosing.
     let suggested = if healthy_syntax.is_empty() {
-        FALLBACK_MIRRORS.to_owned()
+        "go env -u GOPROXY".to_owned()
     } else {
-        goproxy_value(healthy_syntax.iter().copied(), list.has_direct())
+        goproxy_command(&goproxy_value(
+            healthy_syntax.iter().copied(),
+            list.has_direct(),
+        ))
     };
     for error in &list.errors {
         checks.push(Check::fail(
             "GOPROXY",
             Category::Config,
             format!("the go command rejects GOPROXY: {error}"),
-            goproxy_command(&suggested),
+            suggested.clone(),
         ));
     }
     if list.entries.is_empty() && list.errors.is_empty() {
@@ -125,7 +166,7 @@ pub fn check_goproxy(env: &GoEnv) -> Vec<Check> {
             "GOPROXY",
             Category::Config,
             "GOPROXY has no entries",
-            goproxy_command(FALLBACK_MIRRORS),
+            "go env -u GOPROXY  (the go command's default), or name your proxy: go env -w GOPROXY=URL",
         ));
     }
     if list
@@ -137,7 +178,8 @@ pub fn check_goproxy(env: &GoEnv) -> Vec<Check> {
             "GOPROXY",
             Category::Config,
             "GOPROXY=off: the go command downloads nothing, only the module cache is used",
-            goproxy_command(FALLBACK_MIRRORS),
+            "to download, name the proxy modules come from: go env -w GOPROXY=URL (your \
+             organisation's, or go env -u GOPROXY for the go command's default)",
         ));
     }
     if !list.ignored.is_empty() {
@@ -148,7 +190,7 @@ pub fn check_goproxy(env: &GoEnv) -> Vec<Check> {
                 "entries after direct/off are never used: {}",
                 list.ignored.join(", ")
             ),
-            goproxy_command(&suggested),
+            suggested.clone(),
         ));
     }
     let comma_between_mirrors = list.entries.windows(2).any(|w| {
@@ -162,7 +204,7 @@ pub fn check_goproxy(env: &GoEnv) -> Vec<Check> {
             Category::Config,
             "mirrors are joined by ',': the go command moves on only after 404/410, so a \
              mirror that times out or fails stops the download; '|' fails over on any error",
-            goproxy_command(&suggested),
+            suggested.clone(),
         ));
     }
     if checks.is_empty() {

@@ -26,6 +26,9 @@ mod report;
 mod tls;
 mod vcs;
 
+/// GOPROXY as the go command parses it: what `explain` fits its advice to.
+pub use config::ProxyList;
+
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -33,7 +36,7 @@ use std::time::Duration;
 pub use error::Error;
 
 use check::{Category, Check, Status};
-use config::{ProxyList, goproxy_command, goproxy_value};
+use config::{goproxy_command, goproxy_value};
 use probe::{Outcome, Prober};
 use report::Report;
 
@@ -169,28 +172,48 @@ async fn diagnose(args: &DoctorOptions, escaped: &str) -> Result<Report, Error> 
     })
 }
 
-/// Fixes of failing mirrors end with the GOPROXY that keeps only the
-/// entries that answered, joined with `|` so a timeout fails over.
+/// Fixes of failing entries end with the way around them, once every
+/// entry's health is known: a failing public mirror may be dropped (the
+/// command keeps the healthy entries and every proxy of the organisation's,
+/// healthy or not); the organisation's own proxy is never replaced by
+/// public mirrors: it is to be reached, or fixed by its operators.
 fn complete_fixes(checks: &mut [Check], list: &ProxyList) {
     // One check per entry, in GOPROXY order.
-    let healthy: Vec<&str> = list
+    let keep: Vec<&str> = list
         .entries
         .iter()
         .zip(checks.iter())
-        .filter(|(e, c)| {
-            matches!(e.kind, config::EntryKind::Http | config::EntryKind::File(_))
-                && c.status != Status::Fail
+        .filter(|(e, c)| match &e.kind {
+            config::EntryKind::Http => {
+                c.status != Status::Fail || !config::is_public_mirror(&e.url)
+            }
+            config::EntryKind::File(_) => c.status != Status::Fail,
+            _ => false,
         })
         .map(|(e, _)| e.url.as_str())
         .collect();
-    let alternative = if healthy.is_empty() {
-        goproxy_command(config::FALLBACK_MIRRORS)
+    let drop_it = if !keep.is_empty() {
+        format!(
+            "or drop it: {}",
+            goproxy_command(&goproxy_value(keep, list.has_direct()))
+        )
+    } else if list.public_advice_fits() {
+        format!(
+            "or use mirrors that answer from most networks: {}",
+            goproxy_command(config::FALLBACK_MIRRORS)
+        )
     } else {
-        goproxy_command(&goproxy_value(healthy, list.has_direct()))
+        "or name a proxy that answers: go env -w GOPROXY=URL".to_owned()
     };
     for (entry, c) in list.entries.iter().zip(checks.iter_mut()) {
         if let Some(fix) = &mut c.fix {
-            *fix = fix.replace(mirror::ALTERNATIVE, &alternative);
+            let way_around =
+                if entry.kind == config::EntryKind::Http && !config::is_public_mirror(&entry.url) {
+                    own_proxy_advice(&entry.url)
+                } else {
+                    drop_it.clone()
+                };
+            *fix = fix.replace(mirror::ALTERNATIVE, &way_around);
             if fix.contains(mirror::PLAIN_HTTP) {
                 let plain = entry.url.replacen("https://", "http://", 1);
                 let value = goproxy_value(
@@ -206,6 +229,28 @@ fn complete_fixes(checks: &mut [Check], list: &ProxyList) {
                 *fix = fix.replace(mirror::PLAIN_HTTP, &goproxy_command(&value));
             }
         }
+    }
+}
+
+/// The way around a failing proxy of the organisation's own.
+fn own_proxy_advice(url: &str) -> String {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| modgate_redact::redact_url(url));
+    format!(
+        "{host} is the proxy your GOPROXY names, which public mirrors cannot stand in for \
+         (they lack its private modules, and this network may forbid them): reach it (VPN, \
+         HTTPS_PROXY) or ask its operators to fix it"
+    )
+}
+
+/// `1 answer`, `3 answers`.
+fn answers(n: usize) -> String {
+    if n == 1 {
+        "1 answer".to_owned()
+    } else {
+        format!("{n} answers")
     }
 }
 
@@ -230,10 +275,10 @@ fn clock_check(outcomes: &[Outcome]) -> Check {
             "clock",
             Category::ClockSkew,
             format!(
-                "the local clock is {:.0}s {dir} the servers' (median of {} answers): \
+                "the local clock is {:.0}s {dir} the servers' (median of {}): \
                  certificates and checksum database timestamps may be rejected",
                 median.abs(),
-                skews.len()
+                answers(skews.len())
             ),
             "sudo timedatectl set-ntp true",
         )
@@ -241,9 +286,9 @@ fn clock_check(outcomes: &[Outcome]) -> Check {
         Check::ok(
             "clock",
             format!(
-                "within {:.0}s of the servers' Date ({} answers)",
+                "within {:.0}s of the servers' Date ({})",
                 median.abs(),
-                skews.len()
+                answers(skews.len())
             ),
         )
     }
@@ -255,21 +300,79 @@ mod tests {
 
     #[test]
     fn fixes_name_the_healthy_entries() {
-        let list = ProxyList::parse("https://dead.example,https://ok.example,direct");
+        let list = ProxyList::parse("https://proxy.golang.org,https://goproxy.io,direct");
         let mut checks = vec![
             Check::fail(
-                "https://dead.example",
+                "https://proxy.golang.org",
                 Category::Dns,
                 "x",
-                format!("or drop it: {}", mirror::ALTERNATIVE),
+                mirror::ALTERNATIVE,
             ),
-            Check::ok("https://ok.example", "fine"),
+            Check::ok("https://goproxy.io", "fine"),
             Check::ok("direct", "git"),
         ];
         complete_fixes(&mut checks, &list);
         assert_eq!(
             checks[0].fix.as_deref(),
-            Some("or drop it: go env -w GOPROXY=https://ok.example,direct")
+            Some("or drop it: go env -w GOPROXY=https://goproxy.io,direct")
+        );
+    }
+
+    /// A company proxy that fails is to be reached or fixed, never replaced
+    /// by public mirrors; a failing public mirror next to it may be dropped,
+    /// but the company proxy stays in the suggested list.
+    #[test]
+    fn a_failing_company_proxy_is_never_replaced_by_public_mirrors() {
+        for goproxy in [
+            "https://goproxy.corp.example,direct",
+            "https://goproxy.corp.example|https://proxy.golang.org,direct",
+            "https://goproxy.corp.example",
+        ] {
+            let list = ProxyList::parse(goproxy);
+            let mut checks: Vec<Check> = list
+                .entries
+                .iter()
+                .map(|e| Check::fail(e.url.clone(), Category::Dns, "x", mirror::ALTERNATIVE))
+                .collect();
+            complete_fixes(&mut checks, &list);
+            let corp = checks[0].fix.as_deref().unwrap();
+            assert!(
+                corp.contains("goproxy.corp.example is the proxy your GOPROXY names"),
+                "{corp}"
+            );
+            for c in &checks {
+                let fix = c.fix.as_deref().unwrap();
+                assert!(!fix.contains("goproxy.io"), "{goproxy}: {fix}");
+                if fix.contains("GOPROXY=") {
+                    assert!(fix.contains("goproxy.corp.example"), "{goproxy}: {fix}");
+                }
+            }
+        }
+    }
+
+    /// Where the configuration uses only public mirrors and all fail, other
+    /// public mirrors may be suggested.
+    #[test]
+    fn public_mirrors_are_suggested_where_public_mirrors_are_used() {
+        let list = ProxyList::parse("https://proxy.golang.org,direct");
+        let mut checks = vec![
+            Check::fail(
+                "https://proxy.golang.org",
+                Category::Dns,
+                "x",
+                mirror::ALTERNATIVE,
+            ),
+            Check::ok("direct", "git"),
+        ];
+        complete_fixes(&mut checks, &list);
+        assert!(
+            checks[0]
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains(config::FALLBACK_MIRRORS),
+            "{:?}",
+            checks[0].fix
         );
     }
 }

@@ -41,7 +41,7 @@ pub async fn check_entry(
                 "off",
                 Category::Config,
                 "off: modules not found before this entry are not downloaded at all",
-                "go env -w GOPROXY=https://proxy.golang.org,direct",
+                "put the proxy modules should come from before off: go env -w GOPROXY=URL,off",
             ),
             None,
         ),
@@ -77,7 +77,11 @@ fn check_file(url: &str, path: &std::path::Path, module: &str) -> Check {
             redact_url(url),
             Category::Config,
             format!("{} is not a directory", path.display()),
-            "go env -w GOPROXY=file:///path/to/existing/tree,https://proxy.golang.org,direct",
+            format!(
+                "point the file:// entry at an existing GOPROXY tree (e.g. one made by modgate \
+                 prefetch --storage), or remove it: go env GOPROXY shows {}",
+                redact_url(url)
+            ),
         );
     }
     let list = path
@@ -206,19 +210,19 @@ fn host_of(url: &str) -> String {
 fn fix_for(category: Category, url: &str, prober: &Prober) -> String {
     let host = host_of(url);
     match category {
-        Category::Dns => format!(
-            "check the name and the resolver: getent hosts {host}; or drop it: {ALTERNATIVE}"
-        ),
-        Category::ConnectRefused => format!(
-            "nothing listens there: check the port, start the proxy, or drop it: {ALTERNATIVE}"
-        ),
+        Category::Dns => {
+            format!("check the name and the resolver: getent hosts {host}; {ALTERNATIVE}")
+        }
+        Category::ConnectRefused => {
+            format!("nothing listens there: check the port and that the proxy runs; {ALTERNATIVE}")
+        }
         Category::ConnectTimeout => format!(
-            "a firewall drops the connection or the host is down; if you need a proxy: export \
-             HTTPS_PROXY=http://proxy.example.com:3128; or drop it: {ALTERNATIVE}"
+            "a firewall drops the connection or the host is down; if this network needs an \
+             HTTP proxy, set it: export HTTPS_PROXY=http://PROXY:PORT; {ALTERNATIVE}"
         ),
         Category::TlsHandshake => {
             if url.starts_with("https://") {
-                format!("if {host} speaks plain HTTP there: {PLAIN_HTTP}; otherwise: {ALTERNATIVE}")
+                format!("if {host} speaks plain HTTP there: {PLAIN_HTTP}; otherwise {ALTERNATIVE}")
             } else {
                 ALTERNATIVE.to_owned()
             }
@@ -226,11 +230,11 @@ fn fix_for(category: Category, url: &str, prober: &Prober) -> String {
         Category::TlsCertificate => format!(
             "trust the CA that signed {host}'s certificate: sudo cp ca.crt \
              /usr/local/share/ca-certificates/{host}.crt && sudo update-ca-certificates \
-             (or export SSL_CERT_FILE=/path/to/ca.pem); or drop it: {ALTERNATIVE}"
+             (or export SSL_CERT_FILE=/path/to/ca.pem); {ALTERNATIVE}"
         ),
         Category::HttpTimeout => format!(
             "{host} accepts connections but does not answer within {}: it is overloaded or \
-             stuck; put a faster mirror first, joined with '|': {ALTERNATIVE}",
+             stuck; {ALTERNATIVE}",
             show(prober.timeout)
         ),
         Category::ProxyEnv => {
@@ -247,20 +251,19 @@ fn status_fix(status: u16, url: &str, prober: &Prober) -> String {
     match status {
         401 | 403 | 407 => format!(
             "the mirror refuses this client: if it needs credentials add them to ~/.netrc \
-             (machine {host} login USER password TOKEN); or drop it: {ALTERNATIVE}"
+             (machine {host} login USER password TOKEN, chmod 600 ~/.netrc); {ALTERNATIVE}"
         ),
-        429 => format!("the mirror rate-limits this client; add another with '|': {ALTERNATIVE}"),
-        500..=599 => format!(
-            "the mirror (or its own upstream) is failing; list a healthy mirror after it with \
-             '|': {ALTERNATIVE}"
-        ),
+        429 => format!("the mirror rate-limits this client; {ALTERNATIVE}"),
+        500..=599 => format!("the mirror (or its own upstream) is failing; {ALTERNATIVE}"),
         _ => fix_for(Category::HttpStatus, url, prober),
     }
 }
 
-/// Placeholder in fixes, replaced by the command that keeps only the
-/// healthy entries once every probe is done.
-pub const ALTERNATIVE: &str = "{GOPROXY_WITHOUT_FAILING}";
+/// Placeholder in fixes, replaced once every probe is done by the way
+/// around a failing entry: for a public mirror, dropping it (the command
+/// keeping the healthy entries and the organisation's own); for the
+/// organisation's own proxy, reaching it or asking its operators.
+pub const ALTERNATIVE: &str = "{WAY_AROUND}";
 /// Placeholder in fixes, replaced by the user's GOPROXY with this entry's
 /// https:// turned into http://.
 pub const PLAIN_HTTP: &str = "{GOPROXY_WITH_PLAIN_HTTP}";

@@ -32,17 +32,20 @@ impl Report {
                 s.to_owned()
             }
         };
+        // Every row's columns line up: the widths are the widest cell's
+        // (a long URL widens the table rather than shifting its row).
         let width = self
             .checks
             .iter()
             .map(|c| c.target.chars().count())
+            .chain(["TARGET".len()])
             .max()
-            .unwrap_or(0)
-            .min(48);
+            .unwrap_or(0);
         let cat_width = self
             .checks
             .iter()
-            .map(|c| c.category.as_str().len())
+            .map(|c| category_cell(c).len())
+            .chain(["CATEGORY".len()])
             .max()
             .unwrap_or(0);
         let mut out = String::new();
@@ -51,6 +54,8 @@ impl Report {
             "{:<6} {:<cat_width$} {:<width$} DETAIL",
             "STATUS", "CATEGORY", "TARGET"
         );
+        // The fix goes under the detail, after "fix: ".
+        let pad = " ".repeat(6 + 1 + cat_width + 1 + width + 1);
         for c in &self.checks {
             let status = format!("{:<6}", c.status.as_str());
             let status = match c.status {
@@ -59,15 +64,14 @@ impl Report {
                 Status::Fail => paint(&status, "1;31"),
             };
             let timings = c.timings.as_ref().map(show_timings).unwrap_or_default();
+            let target = format!("{:<width$}", c.target);
             let _ = writeln!(
                 out,
-                "{status} {:<cat_width$} {:<width$} {}{timings}",
-                c.category.as_str(),
-                c.target,
+                "{status} {:<cat_width$} {target} {}{timings}",
+                category_cell(c),
                 c.detail
             );
             if let Some(fix) = &c.fix {
-                let pad = " ".repeat(8 + cat_width + width);
                 let _ = writeln!(out, "{pad}{} {fix}", paint("fix:", "36"));
             }
         }
@@ -100,10 +104,20 @@ impl Report {
         });
         let _ = writeln!(
             out,
-            "\n{} checks: {fails} failed, {warns} warnings",
-            self.checks.len()
+            "\n{} checks: {fails} failed, {warns} {}",
+            self.checks.len(),
+            if warns == 1 { "warning" } else { "warnings" }
         );
         out
+    }
+}
+
+/// A passing row has no category of failure to show.
+fn category_cell(c: &Check) -> &'static str {
+    if c.status == Status::Ok {
+        ""
+    } else {
+        c.category.as_str()
     }
 }
 
@@ -144,6 +158,12 @@ mod tests {
                     total_ms: 1.6,
                     ..Timings::default()
                 }),
+                Check::warn(
+                    "https://goproxy.a-long-internal-name.corp.example.com/artifactory/api/go",
+                    Category::Config,
+                    "slow",
+                    "wait",
+                ),
             ],
             compare: None,
         };
@@ -151,8 +171,38 @@ mod tests {
         let table = report.table(false);
         assert!(table.contains("fail   dns"), "{table}");
         assert!(table.contains("fix: do this"));
+        assert!(
+            table.ends_with("3 checks: 1 failed, 1 warning\n"),
+            "{table}"
+        );
         assert!(table.contains("[dns 1.5ms, total 1.6ms]"));
         assert!(!table.contains('\x1b'));
+        // Passing rows show no category; every row's target starts in one column.
+        let rows: Vec<&str> = table
+            .lines()
+            .filter(|l| !l.contains("fix:"))
+            .take(4)
+            .collect();
+        assert!(rows[1].starts_with("ok     "), "{table}");
+        assert!(!rows[1].contains(" ok "), "{table}");
+        let column = |row: &str, word: &str| row.find(word).unwrap();
+        assert_eq!(
+            column(rows[0], "TARGET"),
+            column(rows[1], "GOPROXY"),
+            "{table}"
+        );
+        assert_eq!(
+            column(rows[0], "TARGET"),
+            column(rows[2], "https://x"),
+            "{table}"
+        );
+        assert_eq!(
+            column(rows[2], "lookup x"),
+            column(rows[3], "slow"),
+            "{table}"
+        );
+        let fix = table.lines().find(|l| l.contains("fix: do this")).unwrap();
+        assert_eq!(fix.find("fix:"), rows[2].find("lookup x"), "{table}");
         assert!(report.table(true).contains('\x1b'));
         let v: serde_json::Value = serde_json::from_str(&report.json()).unwrap();
         assert_eq!(v["checks"][1]["timings"]["dns_ms"], 1.5);

@@ -121,7 +121,9 @@ pub fn classify_git_error(stderr: &str, repo: &str) -> (Category, String) {
     let auth_fix = || {
         format!(
             "git config --global url.\"git@{host}:\".insteadOf https://{host}/  (use SSH keys), or \
-             store a token: git config --global credential.helper store"
+             keep a token where git finds it without writing it in plain text: git config \
+             --global credential.helper cache (or the OS keychain: libsecret, osxkeychain, \
+             manager), or ~/.netrc with chmod 600 ~/.netrc"
         )
     };
     match GitFailure::classify(stderr) {

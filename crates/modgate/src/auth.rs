@@ -43,6 +43,14 @@ pub fn run(args: AuthArgs) -> anyhow::Result<()> {
             println!("{token}");
         }
         AuthCommand::List => {
+            // Listing creates nothing: a file that is not there is a
+            // mistaken path, not an empty list.
+            if !path.exists() {
+                bail!(
+                    "{} does not exist (modgate auth add-user creates it)",
+                    path.display()
+                );
+            }
             for row in file.list() {
                 println!("{row}");
             }
@@ -67,7 +75,8 @@ fn save(file: &AuthFile, path: &Path) -> anyhow::Result<()> {
 }
 
 /// The password from stdin: one line when piped, typed without echo on a
-/// terminal. Empty means none.
+/// terminal. An empty line means none (tokens only); no line at all (a
+/// closed stdin) is an error, not a user without a password by accident.
 fn read_password(prompt: &str) -> anyhow::Result<Option<String>> {
     let stdin = std::io::stdin();
     let line = if stdin.is_terminal() {
@@ -83,6 +92,12 @@ fn read_password(prompt: &str) -> anyhow::Result<Option<String>> {
         stdin.lock().read_line(&mut line)?;
         line
     };
+    if line.is_empty() {
+        bail!(
+            "no {prompt} on stdin (it is closed): pipe one line, or an empty line for a user \
+             who logs in with tokens only"
+        );
+    }
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     Ok((!password.is_empty()).then_some(password))
 }

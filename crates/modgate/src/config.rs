@@ -13,8 +13,8 @@ use modgate_proxy::settings::{self as server, Hedge, ServerSettings};
 use modgate_proxy::upstream::UpstreamSpec;
 use modgate_store::settings::{Mode, Storage, StoreSettings};
 use modgate_sumdb::SumdbSpec;
-use modgate_vcs::DirectSettings;
 use modgate_vcs::resolve::{GoGet, RepoMapRule};
+use modgate_vcs::{DirectSettings, GoVcs};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
@@ -32,14 +32,14 @@ pub enum LogFormat {
 pub enum ConfigError {
     #[error(transparent)]
     Read(#[from] std::io::Error),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Parse {
         path: PathBuf,
         source: Box<toml::de::Error>,
     },
-    #[error("invalid upstream list: {0}")]
+    #[error("invalid upstream list")]
     Upstream(#[source] modgate_module::Error),
-    #[error("invalid sumdb: {0}")]
+    #[error("invalid sumdb")]
     Sumdb(#[source] modgate_sumdb::Error),
     #[error(transparent)]
     Storage(#[from] modgate_store::settings::SettingsError),
@@ -59,8 +59,10 @@ pub struct Settings {
     /// Address to listen on [default: 127.0.0.1:3000].
     #[arg(long, env = env::LISTEN, value_name = "ADDR")]
     pub listen: Option<String>,
-    /// Storage directory [default: the user's data directory, e.g. ~/.local/share/modgate].
-    #[arg(long, env = env::STORAGE, value_name = "DIR")]
+    /// The embedded disk store's directory, or an S3-compatible bucket
+    /// (s3://BUCKET[/PREFIX], endpoint and credentials from the AWS_*
+    /// variables) [default: the user's data directory, e.g. ~/.local/share/modgate].
+    #[arg(long, env = env::STORAGE, value_name = "DIR|s3://BUCKET[/PREFIX]")]
     pub storage: Option<PathBuf>,
     /// Upstreams in GOPROXY syntax [default: https://proxy.golang.org,direct].
     #[arg(long, env = env::UPSTREAM, value_name = "LIST")]
@@ -72,6 +74,11 @@ pub struct Settings {
     #[arg(long, env = env::LOG_FORMAT, value_enum)]
     #[serde(alias = "log-format")]
     pub log_format: Option<LogFormat>,
+    /// Log every answered request (method, path, status, ms) at info level;
+    /// without it only failures are logged [default: false].
+    #[arg(long, env = env::ACCESS_LOG, num_args = 0..=1, default_missing_value = "true", value_name = "true|false")]
+    #[serde(alias = "access-log")]
+    pub access_log: Option<bool>,
     /// In-memory cache of hot artifacts, in MiB; 0 disables it [default: 256].
     #[arg(long, env = env::MEMORY_CACHE_MB, value_name = "MIB")]
     #[serde(alias = "memory-cache-mb")]
@@ -217,6 +224,11 @@ pub struct Settings {
     #[arg(long, env = env::GO_GET, value_name = "on|off|HOST,…")]
     #[serde(alias = "go-get")]
     pub go_get: Option<GoGet>,
+    /// Which version control systems may serve which modules, with go's
+    /// GOVCS syntax (`PATTERN:git|hg,…`; `private`: the --private modules)
+    /// [default: public:git|hg,private:all].
+    #[arg(long, env = env::GOVCS, value_name = "PATTERN:VCS|…,…")]
+    pub govcs: Option<GoVcs>,
     /// Vulnerability database mirrored at /vuln/ (vuln.go.dev's layout),
     /// or `off` [default: https://vuln.go.dev].
     #[arg(long, env = env::VULNDB, value_name = "URL|off")]
@@ -251,6 +263,7 @@ impl Settings {
             upstream,
             sumdb,
             log_format,
+            access_log,
             memory_cache_mb,
             connect_timeout,
             header_timeout,
@@ -284,6 +297,7 @@ impl Settings {
             dl_upstream,
             allow_network,
             go_get,
+            govcs,
             vulndb,
             vulndb_refresh,
             policy
@@ -299,6 +313,7 @@ pub struct ServeConfig {
     pub sumdb: SumdbSpec,
     pub log_format: LogFormat,
     pub server: ServerSettings,
+    pub access_log: bool,
     pub direct: DirectSettings,
     /// `--private`: GOPRIVATE-style patterns of modules built from git only.
     pub private: String,
@@ -344,6 +359,7 @@ impl ServeConfig {
                 private: s.private.clone(),
                 allow_network: s.allow_network,
                 go_get: s.go_get,
+                govcs: s.govcs,
             },
             vcs_dir,
         )?;
@@ -394,6 +410,7 @@ impl ServeConfig {
                 .parse()
                 .map_err(ConfigError::Sumdb)?,
             log_format: s.log_format.unwrap_or_default(),
+            access_log: s.access_log.unwrap_or(false),
         })
     }
 }
@@ -529,7 +546,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let err = resolve(args).unwrap_err().to_string();
+        let err = format!("{:#}", anyhow::Error::new(resolve(args).unwrap_err()));
         assert_eq!(
             err,
             "invalid upstream list: invalid proxy URL missing scheme: corp-proxy"
@@ -545,7 +562,7 @@ mod tests {
             config: Some(path.clone()),
             ..Default::default()
         };
-        let err = resolve(args).unwrap_err().to_string();
+        let err = format!("{:#}", anyhow::Error::new(resolve(args).unwrap_err()));
         assert!(err.contains("modgate.toml"), "{err}");
         assert!(err.contains("upstreams"), "{err}");
     }
@@ -572,5 +589,30 @@ mod tests {
         assert_eq!(config.direct.repo_map.len(), 1);
         assert_eq!(config.direct.repo_map[0].prefix, "gopkg.in/yaml.v3");
         assert_eq!(config.direct.vcs_dir, PathBuf::from("/tmp/store/.vcs"));
+    }
+
+    #[test]
+    fn govcs_from_the_file_with_gos_default_behind_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("modgate.toml");
+        fs_err::write(&path, "govcs = 'corp.example:svn'\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            settings: Settings {
+                storage: Some("/tmp/store".into()),
+                ..Default::default()
+            },
+        };
+        let govcs = resolve(args).unwrap().direct.govcs;
+        assert!(govcs.allows("corp.example/x", false, "svn"));
+        assert!(!govcs.allows("corp.example/x", false, "git"));
+        assert!(govcs.allows("example.com/x", false, "hg"));
+        fs_err::write(&path, "govcs = 'corp.example'\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let err = anyhow::Error::new(resolve(args).unwrap_err());
+        assert!(format!("{err:#}").contains("missing colon"), "{err:#}");
     }
 }

@@ -7,6 +7,8 @@ mod auth;
 mod bundle;
 mod cli;
 mod config;
+#[cfg(test)]
+mod reference;
 
 // Many small allocations per request; mimalloc serves them faster than glibc.
 #[global_allocator]
@@ -89,15 +91,34 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("modgate: {e:#}");
+            eprintln!("modgate: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
 }
 
+/// `e` and its causes, `a: b: c`, each said once: a cause whose words an
+/// outer message already holds (io errors that wrappers quote and also
+/// return as their source) is not repeated.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut said = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if said.contains(&text) {
+            continue;
+        }
+        if !said.is_empty() {
+            said.push_str(": ");
+        }
+        said.push_str(&text);
+    }
+    said
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
+    server::log_every_request(config.access_log);
     let store = config.store.open()?;
     let direct = if config.upstream.has_direct() || !config.private.is_empty() {
         let direct = modgate_vcs::Direct::new(&config.direct)
@@ -158,10 +179,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let access = match &config.auth_file {
-        Some(path) => Some(
-            modgate_auth::access::Access::load(path)
-                .with_context(|| format!("cannot load the auth file {}", path.display()))?,
-        ),
+        Some(path) => {
+            Some(modgate_auth::access::Access::load(path).context("cannot load the auth file")?)
+        }
         None => None,
     };
     let audit = match &config.audit_log {
@@ -281,10 +301,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// An upstream failure in words: the cause `modgate explain` gives for it.
 fn explain_failure(error: &str) -> Option<String> {
-    modgate_doctor::explain::explain(error)
+    // Only the cause is used, which names no proxy: any GOPROXY does.
+    modgate_doctor::explain::explain(error, &modgate_doctor::ProxyList::default())
         .into_iter()
         .next()
-        .map(|e| e.cause.to_owned())
+        .map(|e| e.cause)
 }
 
 /// `modgate storage copy`, with a progress bar on a terminal.

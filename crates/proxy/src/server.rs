@@ -1,7 +1,7 @@
 //! HTTP: the GOPROXY endpoints, health, readiness and metrics.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -1319,11 +1319,35 @@ fn proxy_error(e: ProxyError) -> Response {
             )
         }
     };
-    text(status, &format!("{message}\n"))
+    let mut resp = text(status, &format!("{message}\n"));
+    if status.is_server_error() {
+        resp.extensions_mut().insert(Cause(error_chain(&e)));
+    }
+    resp
+}
+
+/// `e` and its sources, each once: `a: b: c`.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut chain = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !chain.contains(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        source = s.source();
+    }
+    chain
 }
 
 pub(crate) fn text(status: StatusCode, body: &str) -> Response {
     let mut resp = (status, body.to_owned()).into_response();
+    if status.is_server_error() {
+        // What the client is told is the cause, unless the caller knows more.
+        resp.extensions_mut()
+            .insert(Cause(body.trim_end().to_owned()));
+    }
     let headers = resp.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -1523,6 +1547,20 @@ fn file_chunks(
     })
 }
 
+/// `--access-log`: every answered request is logged at info level, not
+/// only failures (set once at start).
+static ACCESS_LOG: AtomicBool = AtomicBool::new(false);
+
+/// Logs every answered request at info level (`serve --access-log`).
+pub fn log_every_request(on: bool) {
+    ACCESS_LOG.store(on, Ordering::Relaxed);
+}
+
+/// Why a request failed with a 5xx, for the log line of [`observe`]: the
+/// whole error chain, which the client is not shown.
+#[derive(Clone)]
+struct Cause(String);
+
 /// Gives every request an id, logs it and counts it. No span is made here:
 /// hits are the hot path, and the code that logs while answering (upstream
 /// fetches) opens its own span with [`telemetry::request_id`].
@@ -1547,12 +1585,17 @@ async fn observe(req: HttpRequest, next: Next) -> Response {
     let endpoint = resp.extensions().get::<Endpoint>().map_or("other", |e| e.0);
     let status = resp.status().as_u16();
     metric::http_request(endpoint, status, elapsed);
-    let ms = elapsed.as_secs_f64() * 1000.0;
+    // Milliseconds with two decimals: enough to read, nothing to squint at.
+    let ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0;
     let id_text = id.to_str().unwrap_or_default();
     let path = uri.path();
     if status >= 500 {
-        tracing::warn!(id = id_text, %method, path, status, ms, "request failed");
-    } else if status >= 400 {
+        let cause = resp
+            .extensions()
+            .get::<Cause>()
+            .map_or("", |c| c.0.as_str());
+        tracing::warn!(id = id_text, %method, path, status, ms, cause, "request failed");
+    } else if status >= 400 || ACCESS_LOG.load(Ordering::Relaxed) {
         tracing::info!(id = id_text, %method, path, status, ms, "request");
     } else {
         tracing::debug!(id = id_text, %method, path, status, ms, "request");

@@ -284,8 +284,13 @@ impl VulnDb {
                         "vulnerability database mirrored"
                     );
                 }
-                Err(e) => {
+                Err(e) if self.status().synced.is_some() => {
                     tracing::warn!(error = %e, "vulnerability database refresh failed; serving the stored snapshot");
+                }
+                // A fresh store has no snapshot to fall back on: /vuln/ answers
+                // "not mirrored yet" until a refresh succeeds.
+                Err(e) => {
+                    tracing::warn!(error = %e, "vulnerability database refresh failed; nothing is mirrored yet");
                 }
             }
             tokio::time::sleep(self.interval).await;

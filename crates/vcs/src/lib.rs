@@ -6,11 +6,19 @@
 //! fetches, timeouts, redaction), and [`Direct`] answers the GOPROXY
 //! questions — list, latest, a version's info, go.mod and zip — with
 //! cmd/go's coderepo rules (`direct::coderepo`) and zips written from
-//! `git archive` (`direct::archive`).
+//! `git archive` (`direct::archive`). [`other`] reads Mercurial,
+//! Subversion, Bazaar and Fossil repositories with their own tools, as go
+//! does, behind the same [`CodeHost`] interface; [`GoVcs`] (GOVCS) says
+//! which system may serve which module.
 
 mod direct;
 pub mod git;
+mod govcs;
+mod host;
+pub mod other;
 pub mod resolve;
 pub mod settings;
 
 pub use direct::{Direct, DirectSettings, Error, Listing};
+pub use govcs::GoVcs;
+pub use host::CodeHost;

@@ -31,6 +31,7 @@ pub struct Given {
     pub private: Option<String>,
     pub allow_network: Option<Vec<Cidr>>,
     pub go_get: Option<GoGet>,
+    pub govcs: Option<crate::GoVcs>,
 }
 
 impl DirectSettings {
@@ -54,6 +55,7 @@ impl DirectSettings {
             private: given.private.unwrap_or_default(),
             allow_network: given.allow_network.unwrap_or_default(),
             go_get: given.go_get.unwrap_or_default(),
+            govcs: given.govcs.unwrap_or_default(),
         })
     }
 }

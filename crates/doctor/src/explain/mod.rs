@@ -2,8 +2,9 @@
 //!
 //! Reads go command output (stdin or a file), groups each error line with
 //! its indented continuation lines (go nests `server response:` and git's
-//! `fatal:` under the line that wraps them), classifies the group by its
-//! most specific cause, and prints cause and fix for every recognised line.
+//! `fatal:` under the line that wraps them), classifies each failure by its
+//! most specific cause, and prints cause and fix once per failure, with the
+//! failure's own host and module in the fix.
 
 mod rules;
 
@@ -13,18 +14,23 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+use crate::config::ProxyList;
 use crate::error::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
+    /// The first line of the failure (the one naming the module, usually).
     pub line: String,
     pub category: &'static str,
-    pub cause: &'static str,
-    pub fix: &'static str,
+    pub cause: String,
+    /// What to run, with the host and module of this failure filled in.
+    pub fix: String,
 }
 
 /// `modgate explain [FILE] [--json]`: reads `file` (stdin when `None` or
-/// `-`) and prints each explanation.
+/// `-`) and prints each explanation. Fixes fit the go settings in force
+/// (read as `doctor` reads them): public mirrors are suggested only where
+/// GOPROXY already uses them.
 pub fn run(file: Option<&Path>, json: bool) -> Result<ExitCode, Error> {
     let mut input = Vec::new();
     match file {
@@ -41,7 +47,12 @@ pub fn run(file: Option<&Path>, json: bool) -> Result<ExitCode, Error> {
         }
     }
     let text = String::from_utf8_lossy(&input);
-    let found = explain(&text);
+    let env = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?
+        .block_on(crate::goenv::load());
+    let found = explain(&text, &ProxyList::parse(env.get("GOPROXY")));
     if json {
         // Serialising plain data to a string cannot fail.
         println!(
@@ -68,49 +79,65 @@ pub fn run(file: Option<&Path>, json: bool) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every recognised line of `text`, each with the most specific cause of
-/// the group (a line and its indented continuation lines) it belongs to.
-pub fn explain(text: &str) -> Vec<Explanation> {
-    let mut out = Vec::new();
+/// One explanation per failure in `text`, with the most specific cause of
+/// any of its lines. A failure is a line, its indented continuation lines
+/// (go nests `server response:` and git's `fatal:` under the line that
+/// wraps them), and the lines after it that start no failure of their own
+/// (go's `SECURITY ERROR` paragraph after a checksum mismatch).
+pub fn explain(text: &str, goproxy: &ProxyList) -> Vec<Explanation> {
     let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
-    let mut start = 0;
-    while start < lines.len() {
-        let mut end = start + 1;
-        while end < lines.len() && is_continuation(lines[end]) {
-            end += 1;
+    let mut failures: Vec<Vec<&str>> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let continues = i > 0 && (is_continuation(line) || !starts_a_failure(line));
+        match failures.last_mut() {
+            Some(failure) if continues => failure.push(line),
+            _ => failures.push(vec![line]),
         }
-        let group = &lines[start..end];
-        // Everything from a `server response:` on is the proxy's own
-        // failure, reported back to the go command.
-        let mut remote = false;
-        let matched: Vec<(usize, Option<(usize, &rules::Rule)>)> = group
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                remote |= l.contains("server response:");
-                (i, rules::classify(l, remote))
-            })
-            .collect();
-        let best = matched
-            .iter()
-            .filter_map(|(_, m)| *m)
-            .min_by_key(|(rank, _)| *rank)
-            .map(|(_, rule)| rule);
-        if let Some(rule) = best {
-            for (i, m) in &matched {
-                if m.is_some() {
-                    out.push(Explanation {
-                        line: group[*i].to_owned(),
-                        category: rule.category,
-                        cause: rule.cause,
-                        fix: rule.fix,
-                    });
-                }
-            }
-        }
-        start = end;
     }
-    out
+    failures
+        .iter()
+        .filter_map(|failure| {
+            // Everything from a `server response:` on is the proxy's own
+            // failure, reported back to the go command.
+            let mut remote = false;
+            let rule = failure
+                .iter()
+                .filter_map(|l| {
+                    remote |= l.contains("server response:");
+                    rules::classify(l, remote)
+                })
+                .min_by_key(|(rank, _)| *rank)
+                .map(|(_, rule)| rule)?;
+            let whole = failure.join("\n");
+            let facts = rules::Facts::find(&whole, goproxy);
+            Some(Explanation {
+                line: failure[0].to_owned(),
+                category: rule.category,
+                cause: facts.fill(rule.cause),
+                fix: facts.fill(rule.fix),
+            })
+        })
+        .collect()
+}
+
+/// A line that begins a failure of its own: go's and git's error lines, or
+/// any line naming a module version. Other lines (prose, blank lines) belong
+/// to the failure before them.
+fn starts_a_failure(line: &str) -> bool {
+    let l = line.trim_start().to_ascii_lowercase();
+    [
+        "go: ",
+        "go get",
+        "go mod",
+        "go build",
+        "verifying ",
+        "fatal:",
+        "error:",
+        "warning:",
+    ]
+    .iter()
+    .any(|p| l.starts_with(p))
+        || rules::module_version(line).is_some()
 }
 
 /// go indents nested errors with a tab; a few tools use spaces.

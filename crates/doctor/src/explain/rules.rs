@@ -6,6 +6,12 @@
 //! … terminal prompts disabled`), and the innermost, most specific cause is
 //! the useful one. The first rule that matches wins.
 
+use crate::config::ProxyList;
+
+/// A cause and a fix may name `{host}` (the server in the error), `{githost}`
+/// (the repository's host), `{module}`, `{private}` (the module's private
+/// prefix for GOPRIVATE), `{package}` and `{mirrors}` (the way around a
+/// failing proxy that fits the user's GOPROXY), filled in by [`Facts`].
 pub struct Rule {
     pub category: &'static str,
     pub cause: &'static str,
@@ -72,20 +78,58 @@ fn sumdb_lookup(s: &str) -> bool {
 
 pub static RULES: &[Rule] = &[
     Rule {
+        category: "go_sum_mismatch",
+        cause: "{module} as downloaded now does not match the hash recorded in your go.sum: the \
+                content changed since go.sum was written (a re-tagged version, a corrupted \
+                cache, a tampering mirror), or go.sum was edited by hand",
+        fix: "go clean -modcache && go mod download {module}; if it persists, do not edit go.sum: \
+              ask the module's author whether the tag was moved (git history of go.sum shows \
+              who recorded the hash), and check your GOPROXY",
+        matches: |s| {
+            any(
+                s,
+                &[
+                    "does not match an earlier download recorded in go.sum",
+                    "\tgo.sum:",
+                    "go.sum:     h1:",
+                ],
+            )
+        },
+    },
+    Rule {
+        category: "sumdb_mismatch",
+        cause: "{module} as downloaded does not match the hash the checksum database (GOSUMDB) \
+                publishes for it: the proxy or the origin served other bytes than everyone \
+                else got (a re-tagged version or tampering), or GOSUMDB names the wrong database",
+        fix: "go clean -modcache && go mod download {module}; if it persists, the proxy you \
+              download through serves altered content: report it to its operators (go env \
+              GOPROXY), and do not turn the checksum database off",
+        matches: |s| {
+            any(
+                s,
+                &[
+                    "does not match the one reported by the checksum server",
+                    "server misbehavior detected",
+                ],
+            ) || (s.starts_with('\t')
+                && s.contains(": h1:")
+                && !s.contains("downloaded:")
+                && !s.contains("go.sum:"))
+        },
+    },
+    Rule {
         category: "checksum_mismatch",
-        cause: "the downloaded module does not match the checksum in go.sum or the checksum \
-                database: the content changed (a re-tagged version, a corrupted cache, or a \
-                tampering mirror)",
-        fix: "go clean -modcache && go mod download; if it persists, do not edit go.sum: ask the \
-              module's author whether the tag was moved, and check your GOPROXY",
+        cause: "the downloaded module does not match a recorded checksum (in go.sum or the \
+                checksum database): the content changed (a re-tagged version, a corrupted cache, \
+                or a tampering mirror)",
+        fix: "go clean -modcache && go mod download {module}; if it persists, do not edit go.sum: \
+              ask the module's author whether the tag was moved, and check your GOPROXY",
         matches: |s| {
             any(
                 s,
                 &[
                     "checksum mismatch",
                     "security error",
-                    "does not match the one reported by the checksum server",
-                    "server misbehavior detected",
                     "dir has been modified",
                     "this download does not match",
                 ],
@@ -96,7 +140,8 @@ pub static RULES: &[Rule] = &[
         category: "sumdb_private",
         cause: "a private module was looked up in the public checksum database, which cannot \
                 see it (404/410 from sum.golang.org/lookup)",
-        fix: "go env -w GOPRIVATE=your.private.host  (or GONOSUMDB=your.private.host)",
+        fix: "go env -w GOPRIVATE={private}  (or GONOSUMDB={private} to keep fetching it \
+              through GOPROXY)",
         matches: |s| {
             sumdb_lookup(s)
                 && (matches!(http_status(s), Some(404 | 410))
@@ -116,7 +161,7 @@ pub static RULES: &[Rule] = &[
         cause: "the HTTP(S) proxy from HTTP_PROXY/HTTPS_PROXY failed: unreachable, refused or \
                 wants credentials",
         fix: "check the proxy: echo $HTTPS_PROXY; fix it or unset it (unset HTTPS_PROXY \
-              HTTP_PROXY), or exempt hosts: export NO_PROXY=goproxy.example.com",
+              HTTP_PROXY), or exempt the host: export NO_PROXY={host}",
         matches: |s| {
             any(
                 s,
@@ -135,7 +180,8 @@ pub static RULES: &[Rule] = &[
     Rule {
         category: "proxy_off",
         cause: "GOPROXY=off forbids downloading modules; only the module cache is used",
-        fix: "go env -w GOPROXY=https://proxy.golang.org,direct",
+        fix: "to download, name the proxy modules come from: go env -w GOPROXY=URL (your \
+              organisation's, or go env -u GOPROXY for the go command's default)",
         matches: |s| {
             any(
                 s,
@@ -195,7 +241,7 @@ pub static RULES: &[Rule] = &[
         category: "missing_go_sum",
         cause: "go.sum lacks the checksum of a module the build needs (and -mod=readonly, the \
                 default, forbids adding it)",
-        fix: "go mod tidy  (or: go mod download <module>)",
+        fix: "go mod tidy  (or: go mod download {module})",
         matches: |s| {
             any(
                 s,
@@ -211,8 +257,8 @@ pub static RULES: &[Rule] = &[
         category: "tls_handshake_timeout",
         cause: "the TCP connection was made but the TLS handshake did not finish in time: a \
                 slow or filtering network (often a firewall that lets SYN through and drops TLS)",
-        fix: "use a reachable mirror: go env -w GOPROXY=https://goproxy.io|https://proxy.golang.org,direct \
-              (or set HTTPS_PROXY); modgate doctor shows which layer stalls",
+        fix: "modgate doctor shows which layer stalls; if this network needs an HTTP proxy, set \
+              HTTPS_PROXY; {mirrors}",
         matches: |s| s.contains("tls handshake timeout"),
     },
     Rule {
@@ -269,16 +315,16 @@ pub static RULES: &[Rule] = &[
         category: "dns",
         cause: "the host name could not be resolved: a typo, no network, a broken resolver, or \
                 a name only reachable on a VPN",
-        fix: "check the resolver: getent hosts proxy.golang.org; cat /etc/resolv.conf; or use a \
-              mirror you can resolve: go env -w GOPROXY=https://goproxy.io|https://proxy.golang.org,direct",
+        fix: "check the name and the resolver: getent hosts {host}; cat /etc/resolv.conf (a \
+              name only a VPN resolves needs the VPN); {mirrors}",
         matches: dns_lookup,
     },
     Rule {
         category: "connect_refused",
         cause: "the connection was refused or dropped: nothing listens on that port, or the route \
                 to the host is missing",
-        fix: "check the URL and port in GOPROXY (go env GOPROXY) and that the proxy is running; \
-              or use another mirror: go env -w GOPROXY=https://goproxy.io|https://proxy.golang.org,direct",
+        fix: "check the URL and port of {host} in GOPROXY (go env GOPROXY) and that the proxy \
+              runs; {mirrors}",
         matches: |s| {
             any(
                 s,
@@ -301,9 +347,7 @@ pub static RULES: &[Rule] = &[
         category: "connect_timeout",
         cause: "no answer in time: a firewall drops the packets (common for proxy.golang.org \
                 and golang.org from mainland China) or the host is down",
-        fix: "use a reachable mirror with fail-over: go env -w \
-              GOPROXY=https://goproxy.cn|https://goproxy.io|https://proxy.golang.org,direct \
-              (or set HTTPS_PROXY)",
+        fix: "if this network needs an HTTP proxy to reach {host}, set HTTPS_PROXY; {mirrors}",
         matches: |s| {
             any(
                 s,
@@ -325,9 +369,11 @@ pub static RULES: &[Rule] = &[
         category: "vcs_auth",
         cause: "git needs credentials for a private repository and may not prompt (the go \
                 command sets GIT_TERMINAL_PROMPT=0)",
-        fix: "git config --global url.\"git@github.com:\".insteadOf https://github.com/ (SSH \
-              keys) or store a token: git config --global credential.helper store; and mark the \
-              modules private: go env -w GOPRIVATE=github.com/yourorg",
+        fix: "use SSH keys: git config --global url.\"git@{githost}:\".insteadOf \
+              https://{githost}/; or keep a token where git asks for it without writing it in \
+              plain text: git config --global credential.helper cache (or the OS keychain: \
+              libsecret, osxkeychain, manager), or ~/.netrc with chmod 600 ~/.netrc; and mark \
+              the modules private: go env -w GOPRIVATE={private}",
         matches: |s| {
             any(
                 s,
@@ -359,8 +405,8 @@ pub static RULES: &[Rule] = &[
         category: "unknown_revision",
         cause: "the requested version, tag, branch or commit does not exist in the repository \
                 (a typo, a deleted tag, or a commit not pushed)",
-        fix: "list the versions that exist: go list -m -versions <module>; then go get \
-              <module>@<existing version>",
+        fix: "list the versions that exist: go list -m -versions {module}; then go get \
+              {module}@VERSION with one of them",
         matches: |s| {
             any(
                 s,
@@ -380,9 +426,8 @@ pub static RULES: &[Rule] = &[
         category: "forbidden",
         cause: "the server refused the request (401/403/429): credentials needed, an IP block, \
                 rate limiting, or a module the mirror will not serve",
-        fix: "for a private proxy add credentials to ~/.netrc (machine HOST login USER password \
-              TOKEN); otherwise use another mirror: go env -w \
-              GOPROXY=https://goproxy.io|https://proxy.golang.org,direct",
+        fix: "if {host} needs credentials, put them in ~/.netrc (machine {host} login USER \
+              password TOKEN; chmod 600 ~/.netrc) or GOAUTH; {mirrors}",
         matches: |s| {
             matches!(http_status(s), Some(401 | 403 | 429))
                 || any(
@@ -395,8 +440,7 @@ pub static RULES: &[Rule] = &[
         category: "upstream_5xx",
         cause: "the proxy (or the server behind it) failed with a 5xx error: an outage or \
                 overload on its side",
-        fix: "retry later, or list a fallback joined with '|': go env -w \
-              GOPROXY=https://goproxy.io|https://proxy.golang.org,direct",
+        fix: "retry later; {mirrors}",
         matches: |s| {
             matches!(http_status(s), Some(500..=599))
                 || any(
@@ -414,8 +458,8 @@ pub static RULES: &[Rule] = &[
         category: "not_found",
         cause: "the module, version or package does not exist at that path (404/410): a typo, a \
                 private module asked of a public proxy, or a removed repository",
-        fix: "check the import path; for private modules: go env -w GOPRIVATE=your.host/org; \
-              list versions with: go list -m -versions <module>",
+        fix: "check the import path; if {module} is private: go env -w GOPRIVATE={private}; \
+              list its versions with: go list -m -versions {module}",
         matches: |s| {
             matches!(http_status(s), Some(404 | 410))
                 || (s.contains("fatal: repository '") && s.contains("not found"))
@@ -439,8 +483,8 @@ pub static RULES: &[Rule] = &[
         category: "vcs_missing",
         cause: "the version control tool the go command needs for a direct download is not \
                 installed",
-        fix: "sudo apt-get install git  (or fetch through a proxy: go env -w \
-              GOPROXY=https://proxy.golang.org,direct)",
+        fix: "install it (sudo apt-get install git), or fetch {module} through a proxy that \
+              has it instead of directly (go env GOPROXY)",
         matches: |s| {
             s.contains("executable file not found")
                 && any(s, &["git", "hg", "svn", "bzr", "fossil"])
@@ -455,7 +499,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         category: "missing_requirement",
         cause: "an imported package is not provided by any module in go.mod",
-        fix: "go get <package>  (or: go mod tidy)",
+        fix: "go get {package}  (or: go mod tidy)",
         matches: |s| {
             any(
                 s,
@@ -572,7 +616,7 @@ pub static RULES: &[Rule] = &[
         category: "invalid_version",
         cause: "the version string is not valid for this module",
         fix: "use a semantic version (v1.2.3) matching the module's major version suffix: go \
-              list -m -versions <module>",
+              list -m -versions {module}",
         matches: |s| {
             any(
                 s,
@@ -608,6 +652,138 @@ pub fn classify(line: &str, remote: bool) -> Option<(usize, &'static Rule)> {
         .enumerate()
         .filter(|(_, r)| !(remote && LOCAL_NETWORK.contains(&r.category)))
         .find(|(_, r)| (r.matches)(&lower))
+}
+
+/// What one failure's text says about itself, to fill in its cause and fix.
+pub struct Facts {
+    host: Option<String>,
+    githost: Option<String>,
+    module: Option<String>,
+    package: Option<String>,
+    mirrors: String,
+}
+
+impl Facts {
+    pub fn find(text: &str, goproxy: &ProxyList) -> Self {
+        let module = text.lines().find_map(module_version).map(|(m, _)| m);
+        // git names its remote in quotes: `for 'https://github.com'`,
+        // `repository 'https://…/'`, `unable to access 'https://…/'`.
+        let quoted = text.split('\'').skip(1).step_by(2).find_map(url_host);
+        let host = text
+            .split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .find_map(url_host)
+            .or_else(|| lookup_host(text));
+        let githost = quoted.or_else(|| {
+            module
+                .as_deref()
+                .map(|m| m.split('/').next().unwrap_or(m).to_owned())
+        });
+        let package = text.split("provides package ").nth(1).map(|rest| {
+            rest.split([' ', ';', '"', '\n'])
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        });
+        Self {
+            host,
+            githost,
+            module,
+            package,
+            mirrors: mirrors_advice(goproxy),
+        }
+    }
+
+    /// `template` with this failure's facts in place of `{host}`, …; a fact
+    /// the text does not give is described, never invented.
+    pub fn fill(&self, template: &str) -> String {
+        let or = |v: &Option<String>, described: &str| v.clone().unwrap_or(described.to_owned());
+        let private = match (&self.module, &self.githost) {
+            (Some(m), _) => private_prefix(m),
+            (None, Some(h)) => h.clone(),
+            (None, None) => "PATH-PREFIX-OF-YOUR-PRIVATE-MODULES".to_owned(),
+        };
+        template
+            .replace("{host}", &or(&self.host, "the server"))
+            .replace("{githost}", &or(&self.githost, "your git host"))
+            .replace("{module}", &or(&self.module, "the module"))
+            .replace("{package}", &or(&self.package, "the package"))
+            .replace("{private}", &private)
+            .replace("{mirrors}", &self.mirrors)
+    }
+}
+
+/// The way around a failing proxy that fits the user's GOPROXY: public
+/// mirrors only where GOPROXY already uses them; the organisation's own
+/// proxy is to be reached or fixed, never replaced.
+fn mirrors_advice(goproxy: &ProxyList) -> String {
+    let own: Vec<String> = goproxy
+        .own_proxies()
+        .map(|e| url_host(&e.url).unwrap_or_else(|| modgate_redact::redact_url(&e.url)))
+        .collect();
+    if !own.is_empty() {
+        format!(
+            "{} is the proxy your GOPROXY names, which public mirrors cannot stand in for: reach \
+             it (VPN, HTTPS_PROXY) or ask its operators",
+            own.join(", ")
+        )
+    } else if goproxy.public_advice_fits() {
+        format!(
+            "or list mirrors joined with '|' so that a failing one is skipped: {}",
+            crate::config::goproxy_command(crate::config::FALLBACK_MIRRORS)
+        )
+    } else {
+        "or name a proxy that answers: go env -w GOPROXY=URL".to_owned()
+    }
+}
+
+/// The host of an `http(s)://` URL at the start of `word`.
+fn url_host(word: &str) -> Option<String> {
+    let start = word.find("https://").or_else(|| word.find("http://"))?;
+    let url = url::Url::parse(word[start..].trim_end_matches([':', ',', ')', '.'])).ok()?;
+    url.host_str().map(str::to_owned)
+}
+
+/// `lookup HOST` in go's DNS errors.
+fn lookup_host(text: &str) -> Option<String> {
+    text.split("lookup ").skip(1).find_map(|rest| {
+        let name = rest.split([' ', ':']).next()?;
+        (name.contains('.') && !name.contains('/')).then(|| name.to_owned())
+    })
+}
+
+/// The GOPRIVATE pattern for `module`: its host, plus the owner on the big
+/// code hosts (a whole github.com is never private).
+fn private_prefix(module: &str) -> String {
+    let mut parts = module.split('/');
+    let host = parts.next().unwrap_or(module);
+    match parts.next() {
+        Some(owner) if ["github.com", "gitlab.com", "bitbucket.org"].contains(&host) => {
+            format!("{host}/{owner}")
+        }
+        _ => host.to_owned(),
+    }
+}
+
+/// The first `module@version` in `line` (`go: m@v: …`, `verifying m@v/go.mod`,
+/// a checksum-database lookup URL), as the go command writes them.
+pub fn module_version(line: &str) -> Option<(String, String)> {
+    line.match_indices("@v").find_map(|(at, _)| {
+        let before = &line[..at];
+        let start = before
+            .rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ','))
+            .map_or(0, |i| i + 1);
+        let mut module = &before[start..];
+        if let Some(i) = module.find("/lookup/") {
+            module = &module[i + "/lookup/".len()..];
+        }
+        let version: String = line[at + 1..]
+            .chars()
+            .take_while(|c| !(c.is_whitespace() || matches!(c, ':' | '/' | '"' | ')' | ',')))
+            .collect();
+        let first = module.split('/').next().unwrap_or_default();
+        (first.contains('.') && !module.contains("://") && version.len() > 1)
+            .then(|| (module.to_owned(), version))
+    })
 }
 
 #[cfg(test)]

@@ -4,6 +4,15 @@
 
 use super::*;
 
+/// The go command's default GOPROXY: public mirrors.
+fn public() -> ProxyList {
+    ProxyList::parse("https://proxy.golang.org,direct")
+}
+
+fn explain(text: &str) -> Vec<Explanation> {
+    super::explain(text, &public())
+}
+
 /// (line, expected category)
 const CORPUS: &[(&str, &str)] = &[
     // dns
@@ -223,7 +232,7 @@ const CORPUS: &[(&str, &str)] = &[
     ),
     (
         "This download does NOT match the one reported by the checksum server.",
-        "checksum_mismatch",
+        "sumdb_mismatch",
     ),
     (
         "verifying github.com/foo/bar@v1.2.3/go.mod: checksum mismatch",
@@ -231,7 +240,7 @@ const CORPUS: &[(&str, &str)] = &[
     ),
     (
         "go.sum database server misbehavior detected!",
-        "checksum_mismatch",
+        "sumdb_mismatch",
     ),
     // sumdb_private
     (
@@ -509,15 +518,20 @@ fn nested_errors_take_the_most_specific_cause() {
                  \tConfirm the import path was typed correctly.\n\
                  \tIf this is a private repository, see https://golang.org/doc/faq#git_https for additional information.\n";
     let got = explain(sumdb);
-    assert!(got.len() >= 3, "{got:?}");
-    assert!(got.iter().all(|e| e.category == "sumdb_private"), "{got:?}");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].category, "sumdb_private", "{got:?}");
+    assert!(
+        got[0].fix.contains("GOPRIVATE=github.com/acme "),
+        "{}",
+        got[0].fix
+    );
 
     let proxy = "go: github.com/acme/private@v0.1.0: reading https://proxy.golang.org/github.com/acme/private/@v/v0.1.0.info: 410 Gone\n\
                  \tserver response: not found: github.com/acme/private@v0.1.0: invalid version: git ls-remote -q origin in /tmp/x: exit status 128:\n\
                  \t\tfatal: could not read Username for 'https://github.com': terminal prompts disabled\n";
     let got = explain(proxy);
-    assert_eq!(got.len(), 3);
-    assert!(got.iter().all(|e| e.category == "vcs_auth"), "{got:?}");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].category, "vcs_auth", "{got:?}");
 
     let revision = "go: example.com/m@v9.0.0: reading https://proxy.golang.org/example.com/m/@v/v9.0.0.info: 404 Not Found\n\
                     \tserver response: not found: example.com/m@v9.0.0: invalid version: unknown revision v9.0.0\n";
@@ -538,8 +552,8 @@ fn nested_errors_take_the_most_specific_cause() {
                     \tmodule declares its path as: github.com/new/name\n\
                     \t        but was required as: github.com/old/name\n";
     let got = explain(mismatch);
-    assert_eq!(got.len(), 2);
-    assert!(got.iter().all(|e| e.category == "module_path_mismatch"));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].category, "module_path_mismatch");
 }
 
 #[test]
@@ -563,4 +577,120 @@ fn json_shape() {
     assert_eq!(v[0]["category"], "forbidden");
     assert!(v[0]["cause"].as_str().is_some_and(|s| !s.is_empty()));
     assert!(v[0]["fix"].as_str().is_some_and(|s| !s.is_empty()));
+}
+
+/// go's whole checksum-mismatch report, SECURITY ERROR paragraph and all,
+/// is one failure; a go.sum mismatch and a checksum-database mismatch are
+/// told apart, and the fix names the module.
+#[test]
+fn a_checksum_mismatch_is_one_failure_of_the_right_kind() {
+    let go_sum = "verifying github.com/foo/bar@v1.2.3: checksum mismatch\n\
+                  \tdownloaded: h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\
+                  \tgo.sum:     h1:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\n\
+                  \n\
+                  SECURITY ERROR\n\
+                  This download does NOT match an earlier download recorded in go.sum.\n\
+                  The bits may have been replaced on the origin server, or an attacker may\n\
+                  have intercepted the download attempt.\n\
+                  \n\
+                  For more information, see 'go help module-auth'.\n";
+    let got = explain(go_sum);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].category, "go_sum_mismatch");
+    assert!(
+        got[0].fix.contains("go mod download github.com/foo/bar"),
+        "{}",
+        got[0].fix
+    );
+
+    let sumdb = "verifying github.com/foo/bar@v1.2.3/go.mod: checksum mismatch\n\
+                 \tdownloaded:     h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\
+                 \tsum.golang.org: h1:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\n\
+                 \n\
+                 SECURITY ERROR\n\
+                 This download does NOT match the one reported by the checksum server.\n\
+                 The bits may have been replaced on the origin server, or an attacker may\n\
+                 have intercepted the download attempt.\n\
+                 \n\
+                 For more information, see 'go help module-auth'.\n\
+                 go: rsc.io/quote@v1.5.2: missing go.sum entry for go.mod file; to add it:\n";
+    let got = explain(sumdb);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[0].category, "sumdb_mismatch");
+    assert_eq!(got[1].category, "missing_go_sum");
+    assert!(
+        got[1].fix.contains("go mod download rsc.io/quote"),
+        "{}",
+        got[1].fix
+    );
+}
+
+/// Fixes name the host and module of the failure, never placeholders, and
+/// recommend no credential helper that stores tokens in plain text.
+#[test]
+fn fixes_name_the_real_host_and_module() {
+    let auth = "go: git.corp.example/team/lib@v1.4.0: git ls-remote -q -- https://git.corp.example/team/lib in /tmp/x: exit status 128:\n\
+                \tfatal: could not read Username for 'https://git.corp.example': terminal prompts disabled\n";
+    let got = explain(auth);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let fix = &got[0].fix;
+    assert!(fix.contains("git@git.corp.example:"), "{fix}");
+    assert!(fix.contains("GOPRIVATE=git.corp.example"), "{fix}");
+    assert!(!fix.contains("credential.helper store"), "{fix}");
+    for e in explain(auth).iter().chain(&explain(
+        CORPUS
+            .iter()
+            .map(|(l, _)| *l)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_str(),
+    )) {
+        for placeholder in ["your.private.host", "<module>", "yourorg", "your.host", "{"] {
+            assert!(!e.fix.contains(placeholder), "{placeholder} in {e:#?}");
+        }
+    }
+    let dns = explain(
+        "go: example.com/m@v1.0.0: Get \"https://goproxy.corp.example/example.com/m/@v/v1.0.0.info\": dial tcp: lookup goproxy.corp.example: no such host\n",
+    );
+    assert!(
+        dns[0].fix.contains("getent hosts goproxy.corp.example"),
+        "{}",
+        dns[0].fix
+    );
+}
+
+/// With a company proxy in GOPROXY, no fix names a public mirror; with
+/// public mirrors only, a failing one may be replaced by others.
+#[test]
+fn public_mirrors_only_where_goproxy_uses_them() {
+    let corp = ProxyList::parse("https://goproxy.corp.example,direct");
+    let text = CORPUS
+        .iter()
+        .map(|(l, _)| *l)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for e in super::explain(&text, &corp) {
+        // The failing host may be a public mirror; suggesting one is what must not happen.
+        for public in [
+            "GOPROXY=https://goproxy",
+            "GOPROXY=https://proxy.golang.org",
+            "GOSUMDB=sum.golang.google.cn",
+        ] {
+            assert!(
+                !e.fix.contains(public),
+                "{public} suggested with a company proxy: {e:#?}"
+            );
+        }
+    }
+    let timeout = "go: golang.org/x/text@v0.14.0: Get \"https://goproxy.corp.example/golang.org/x/text/@v/v0.14.0.zip\": dial tcp 10.1.2.3:443: i/o timeout\n";
+    let got = super::explain(timeout, &corp);
+    assert!(
+        got[0]
+            .fix
+            .contains("goproxy.corp.example is the proxy your GOPROXY names"),
+        "{}",
+        got[0].fix
+    );
+    let got = explain(timeout);
+    assert!(got[0].fix.contains("goproxy.io"), "{}", got[0].fix);
 }

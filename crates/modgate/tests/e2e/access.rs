@@ -99,7 +99,7 @@ fn published_versions_are_served_verified_and_never_replaced() {
     // ci (an admin: past the rules, to the server's own checks) may
     // publish; everyone may read.
     let auth_file = keys.join("auth.toml");
-    auth(&auth_file, &["add-user", "ci", "--admin"], "");
+    auth(&auth_file, &["add-user", "ci", "--admin"], "\n");
     let token = auth(&auth_file, &["add-token", "ci"], "");
     let token = token.lines().last().unwrap().trim().to_owned();
     let mut rules = fs_err::read_to_string(&auth_file).unwrap();
@@ -578,4 +578,45 @@ fn identities_read_exactly_what_the_rules_give_them() {
     });
     assert!(revoked, "the revoked token still works");
     assert!(!modgate.logs().contains("panicked"));
+}
+
+/// `auth add-user` with a closed stdin creates nobody (a user without a
+/// password by accident), while an empty line still makes a tokens-only
+/// user; `auth list` of a file that is not there is an error, not an empty
+/// list with exit 0.
+#[test]
+fn auth_refuses_a_closed_stdin_and_a_missing_file() {
+    let file = fresh_dir("auth-closed").join("auth.toml");
+    let run = |args: &[&str], stdin: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_modgate"));
+        cmd.arg("auth")
+            .args(["--auth-file", file.to_str().unwrap()])
+            .args(args);
+        crate::support::output_with_stdin(cmd, stdin)
+    };
+    let closed = run(&["add-user", "mallory"], "");
+    assert!(!closed.status.success(), "{}", text(&closed));
+    assert!(text(&closed).contains("stdin"), "{}", text(&closed));
+    assert!(!file.exists(), "a closed stdin wrote the auth file");
+
+    let tokens_only = run(&["add-user", "ci"], "\n");
+    assert!(tokens_only.status.success(), "{}", text(&tokens_only));
+    let listed = run(&["list"], "");
+    assert!(
+        String::from_utf8_lossy(&listed.stdout)
+            .contains("user  ci  groups=  admin=false  password=none"),
+        "{}",
+        text(&listed)
+    );
+
+    for missing in [
+        "/nonexistent-dir/auth.toml",
+        "/tmp/modgate-no-such-auth-file.toml",
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_modgate"));
+        cmd.args(["auth", "--auth-file", missing, "list"]);
+        let out = crate::support::output_with_stdin(cmd, "");
+        assert!(!out.status.success(), "{missing}: {}", text(&out));
+        assert!(text(&out).contains(missing), "{}", text(&out));
+    }
 }

@@ -100,3 +100,95 @@ fn malformed_and_traversal_requests_get_4xx() {
     }
     assert!(!modgate.logs().contains("panicked"), "{}", modgate.logs());
 }
+
+/// The first run of `n` words said twice in `text`, if any: a message that
+/// repeats its cause ("X: Y: X: Y") or its subject ("git … URL in URL").
+fn repeated_phrase(text: &str, n: usize) -> Option<String> {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || matches!(c, ':' | '`' | '"' | '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    words
+        .windows(n)
+        .map(|w| w.join(" "))
+        .find(|phrase| !seen.insert(phrase.clone()))
+}
+
+/// Bad invocations fail with a message that says each thing once.
+#[test]
+fn error_messages_of_bad_invocations_say_each_thing_once() {
+    let dir = fresh_dir("bad-invocations");
+    let d = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    fs_err::write(d("bad.toml"), "nonsense\n").unwrap();
+    fs_err::write(d("unknown-key.toml"), "upstreams = 'off'\n").unwrap();
+    fs_err::write(d("auth.toml"), "users = 3\n").unwrap();
+    fs_err::write(d("list"), "not a module version\n").unwrap();
+    let storage = d("storage");
+    let serve = |extra: &[&str]| {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--storage", &storage];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+    };
+    let owned = |args: &[&str]| args.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let cases: Vec<Vec<String>> = vec![
+        serve(&["--upstream", "bogus"]),
+        serve(&["--sumdb", "bogus+x"]),
+        serve(&["--auth-file", &d("auth.toml")]),
+        serve(&["--auth-file", &d("missing.toml")]),
+        serve(&["--config", &d("bad.toml")]),
+        serve(&["--config", &d("unknown-key.toml")]),
+        serve(&["--config", &d("missing.toml")]),
+        serve(&["--tls-cert", &d("missing.pem")]),
+        owned(&["serve", "--listen", "127.0.0.1:0", "--storage", "ftp://x/y"]),
+        owned(&[
+            "prefetch",
+            "--proxy",
+            "http://127.0.0.1:9",
+            "--from",
+            &d("missing.sum"),
+        ]),
+        owned(&[
+            "prefetch",
+            "--proxy",
+            "http://127.0.0.1:9",
+            "--from",
+            &d("list"),
+        ]),
+        owned(&["auth", "--auth-file", "/nonexistent-dir/auth.toml", "list"]),
+        owned(&["auth", "--auth-file", &d("auth.toml"), "list"]),
+        owned(&["gc", "--storage", &d("no-store"), "--unused-for", "30d"]),
+        owned(&["verify", "--storage", &d("no-store")]),
+        owned(&[
+            "bundle",
+            "import",
+            &d("missing.bundle"),
+            "--storage",
+            &storage,
+        ]),
+    ];
+    let mut repeated = Vec::new();
+    for args in &cases {
+        // A case that wrongly starts serving is stopped rather than hung on.
+        let out = std::process::Command::new("timeout")
+            .arg("20")
+            .arg(env!("CARGO_BIN_EXE_modgate"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "modgate {args:?} succeeded: {said}");
+        assert!(
+            said.starts_with("modgate: ") || said.contains("error:"),
+            "{args:?}: {said}"
+        );
+        if let Some(phrase) = repeated_phrase(&said, 4) {
+            repeated.push(format!(
+                "modgate {}: {phrase:?} twice in {said}",
+                args.join(" ")
+            ));
+        }
+    }
+    assert!(repeated.is_empty(), "{}", repeated.join("\n"));
+}

@@ -169,10 +169,13 @@ fn every_layer(with_go: bool) {
             .contains("go env -w GOSUMDB=")
     );
 
-    // Fixes name the healthy mirror, joined so that timeouts fail over.
+    // None of these is a public mirror: each is a proxy of the user's own,
+    // to be reached or fixed, not dropped for another (dropping a failing
+    // public mirror for the healthy entries is a unit test's).
     let dns_fix = run.check(unresolvable)["fix"].as_str().unwrap().to_owned();
     assert!(
-        dns_fix.contains(&format!("go env -w GOPROXY={}", healthy.url)),
+        dns_fix.contains("getent hosts proxy.modgate.invalid")
+            && dns_fix.contains("proxy.modgate.invalid is the proxy your GOPROXY names"),
         "{dns_fix}"
     );
     let tls_fix = run.check(&plain_under_https)["fix"]
@@ -457,5 +460,38 @@ fn goproxy_refusals_agree_with_the_go_command() {
             check["detail"].as_str().unwrap().contains(&reason),
             "{value}: want {reason:?} in {check}"
         );
+    }
+}
+
+/// With the organisation's own proxy in GOPROXY, failing, no fix replaces
+/// it with public mirrors (which lack its private modules, and which the
+/// network may forbid): the fix is to reach it or ask its operators.
+#[test]
+fn doctor_with_a_company_proxy_never_suggests_a_public_mirror() {
+    let company = format!("http://127.0.0.1:{}", closed_port());
+    let goproxy = format!("{company},direct");
+    let run = doctor(
+        &[("GOPROXY", &goproxy), ("GOSUMDB", "off")],
+        &["--timeout", "2s", "--compare", "--rounds", "1"],
+        true,
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let failing = run.check(&company);
+    assert_eq!(failing["status"], "fail");
+    let fix = failing["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("127.0.0.1 is the proxy your GOPROXY names") && fix.contains("operators"),
+        "{fix}"
+    );
+    for check in run.checks() {
+        let fix = check["fix"].as_str().unwrap_or_default();
+        for public in [
+            "proxy.golang.org",
+            "goproxy.io",
+            "goproxy.cn",
+            "sum.golang.google.cn",
+        ] {
+            assert!(!fix.contains(public), "{public} suggested: {check:#}");
+        }
     }
 }

@@ -230,7 +230,7 @@ fn private_paths_are_never_looked_up_in_the_public_database() {
     let db = ChecksumDb::for_fixture(Options::default());
     let dir = fresh_dir("gate-auth");
     let file = dir.join("auth.toml");
-    auth(&file, &["add-user", "ci", "--admin"], "");
+    auth(&file, &["add-user", "ci", "--admin"], "\n");
     let out = auth(&file, &["add-token", "ci"], "");
     let token = out.lines().last().unwrap().trim().to_owned();
     add_rule(&file, "corp.example/internal", "anonymous");

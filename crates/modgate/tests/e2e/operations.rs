@@ -239,3 +239,64 @@ fn completions_and_the_manual_page_come_from_the_cli() {
     let bad = crate::support::modgate::run(&["completions", "tcsh"], &[]);
     assert!(!bad.status.success());
 }
+
+/// Every 5xx is logged with its cause (the client sees only a line of it),
+/// `--access-log` logs answered requests too, and durations are logged in
+/// milliseconds with at most two decimals.
+#[test]
+fn every_5xx_is_logged_with_its_cause_and_the_access_log_logs_the_rest() {
+    let failing = Mirror::failing(502);
+    let storage = fresh_dir("access-log");
+    let modgate = Modgate::start_args(&[
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        &failing.url,
+        "--access-log",
+    ]);
+    let bad = http::request(&modgate.addr, "GET", "/example.com/gone/@v/list", &[]);
+    assert_eq!(bad.status, 502, "{}", bad.text());
+    let ok = http::request(&modgate.addr, "GET", "/healthz", &[]);
+    assert_eq!(ok.status, 200);
+    let logs = modgate.logs();
+    let failed = logs
+        .lines()
+        .find(|l| l.contains("request failed") && l.contains("/example.com/gone/@v/list"))
+        .unwrap_or_else(|| panic!("the 502 is not logged:\n{logs}"));
+    let cause = failed
+        .split("cause=")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no cause: {failed}"));
+    assert!(
+        cause.contains("502") && cause.contains(&failing.url.replace("http://", "")),
+        "the cause does not name the upstream's failure: {failed}"
+    );
+    assert!(
+        logs.lines().any(|l| l.contains(" request ")
+            && l.contains(" INFO ")
+            && l.contains("path=\"/healthz\"")
+            && l.contains("status=200")),
+        "--access-log did not log the 200:\n{logs}"
+    );
+    for ms in logs.split(" ms=").skip(1) {
+        let ms = ms.split_whitespace().next().unwrap();
+        let decimals = ms.split('.').nth(1).map_or(0, str::len);
+        assert!(decimals <= 2, "ms={ms}");
+    }
+
+    // Without it, answered requests stay at debug level (which the tests'
+    // MODGATE_LOG shows).
+    let quiet = Modgate::start_args(&["--storage", storage.to_str().unwrap(), "--upstream", "off"]);
+    assert_eq!(
+        http::request(&quiet.addr, "GET", "/healthz", &[]).status,
+        200
+    );
+    assert!(
+        !quiet
+            .logs()
+            .lines()
+            .any(|l| l.contains(" INFO ") && l.contains("path=\"/healthz\"")),
+        "{}",
+        quiet.logs()
+    );
+}

@@ -23,7 +23,7 @@ const LIB: &str = "corp.example/lib";
 /// anyone may read it; with ci's token.
 fn publisher(dir: &Path, pattern: &str) -> (PathBuf, String) {
     let file = dir.join("auth.toml");
-    auth(&file, &["add-user", "ci"], "");
+    auth(&file, &["add-user", "ci"], "\n");
     let token = auth(&file, &["add-token", "ci"], "");
     let token = token.lines().last().unwrap().trim().to_owned();
     let mut rules = fs_err::read_to_string(&file).unwrap();

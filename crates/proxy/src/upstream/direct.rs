@@ -74,8 +74,8 @@ impl Fetcher for DirectFetcher {
         let built = match &req.kind {
             Kind::List => match d.listing(module).await {
                 Ok(listing) => {
-                    if let Some(moved) = &self.moved {
-                        moved.check(module, &listing.url, &listing.refs).await;
+                    if let (Some(moved), Some((url, refs))) = (&self.moved, &listing.git) {
+                        moved.check(module, url, refs).await;
                     }
                     Ok(Fetched::Bytes(listing.text))
                 }

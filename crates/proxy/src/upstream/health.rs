@@ -129,16 +129,20 @@ pub struct Skipped {
     pub failing: Option<(Duration, Fault)>,
 }
 
+/// `350 ms`, `12 s`, `4 min 10 s`: a failing span in words a person reads.
+fn span(d: Duration) -> String {
+    match d.as_secs() {
+        0 => format!("{} ms", d.as_millis()),
+        s @ 1..60 => format!("{s} s"),
+        s => format!("{} min {} s", s / 60, s % 60),
+    }
+}
+
 impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.skip, &self.failing) {
             (Skip::Open, Some((for_, fault))) => {
-                write!(
-                    f,
-                    "skipped, failing for {} s: {}",
-                    for_.as_secs(),
-                    fault.words()
-                )
+                write!(f, "skipped, failing for {}: {}", span(*for_), fault.words())
             }
             (skip, _) => write!(f, "skipped: {}", skip.reason()),
         }
@@ -405,9 +409,10 @@ mod tests {
         // only "open", and not the failure, which named another request's module.
         let shown = b.admit().await.err().unwrap().to_string();
         assert!(
-            shown.starts_with("skipped, failing for 0 s: unavailable"),
+            shown.starts_with("skipped, failing for ") && shown.contains(" ms: unavailable"),
             "{shown}"
         );
+        assert!(!shown.contains(" 0 s"), "{shown}");
         assert!(!shown.contains("boom"), "{shown}");
         assert_eq!(b.failing().map(|f| f.1).as_deref(), Some("boom"));
         tokio::time::sleep(Duration::from_millis(40)).await;

@@ -209,6 +209,174 @@ impl Read for Section {
     }
 }
 
+/// One file of the zip another system wrote, relative to the module.
+struct ZipEntry {
+    path: String,
+    index: usize,
+    size: u64,
+    /// Not a regular file (a symbolic link): named, then left out, as go's
+    /// zip rules do.
+    irregular: bool,
+}
+
+/// The files of the zip hg, bzr or fossil wrote (or go's own zip of an
+/// svn export) that lie under the module's directory, read as go's
+/// coderepo reads them: one top-level directory, then the module's files.
+pub struct ZipSource {
+    zip: Arc<std::path::PathBuf>,
+    vcs: &'static str,
+    entries: Vec<ZipEntry>,
+}
+
+impl ZipSource {
+    pub fn read(zip_path: &Path, dir: &str, vcs: &'static str) -> Result<Self, Error> {
+        let vcs_error = |what, source| Error::VcsArchive { what, vcs, source };
+        let file = fs_err::File::open(zip_path).map_err(|e| vcs_error("reading", e))?;
+        let mut archive = zip::ZipArchive::new(io::BufReader::new(file))
+            .map_err(|e| vcs_error("malformed", io::Error::other(e)))?;
+        let subdir = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let invalid = |msg: &str| Error::NoVersion(msg.to_owned());
+        let mut top: Option<String> = None;
+        let mut entries = Vec::new();
+        for index in 0..archive.len() {
+            let file = archive
+                .by_index_raw(index)
+                .map_err(|e| vcs_error("malformed", io::Error::other(e)))?;
+            // Names that are not UTF-8 become invalid paths for the zip rules.
+            let name = String::from_utf8_lossy(file.name_raw()).into_owned();
+            let top = match &top {
+                Some(top) => top.clone(),
+                None => {
+                    let i = name
+                        .find('/')
+                        .ok_or_else(|| invalid("missing top-level directory prefix"))?;
+                    top.insert(name[..=i].to_owned()).clone()
+                }
+            };
+            let Some(rest) = name.strip_prefix(&top) else {
+                return Err(invalid(
+                    "zip file contains more than one top-level directory",
+                ));
+            };
+            let Some(path) = rest.strip_prefix(&subdir) else {
+                continue;
+            };
+            if path.is_empty() || path.ends_with('/') {
+                continue;
+            }
+            let irregular = file
+                .unix_mode()
+                .is_some_and(|m| !matches!(m & 0o170000, 0 | 0o100000));
+            entries.push(ZipEntry {
+                path: path.to_owned(),
+                index,
+                size: file.size(),
+                irregular,
+            });
+        }
+        Ok(Self {
+            zip: Arc::new(zip_path.to_owned()),
+            vcs,
+            entries,
+        })
+    }
+
+    pub fn has(&self, path: &str) -> bool {
+        self.entries.iter().any(|e| e.path == path)
+    }
+
+    /// Writes the module zip of `module@version` from these files and
+    /// `license` (see [`Index::write_zip`]).
+    pub fn write_zip(
+        &self,
+        out: impl Write + io::Seek,
+        module: &str,
+        version: &str,
+        license: Option<Bytes>,
+    ) -> Result<(), Error> {
+        let go_mod = self
+            .entries
+            .iter()
+            .find(|e| e.path == "go.mod" && !e.irregular)
+            .and_then(|e| {
+                let mut data = Vec::new();
+                self.entry(e).take(MAX_GO_MOD).read_to_end(&mut data).ok()?;
+                Some(data)
+            });
+        let go = go_mod.as_deref().and_then(modfile::go_directive);
+        let files = self
+            .entries
+            .iter()
+            .map(|e| {
+                if e.irregular {
+                    ZipFile::symlink(e.path.clone())
+                } else {
+                    ZipFile::new(e.path.clone(), e.size, self.entry(e))
+                }
+            })
+            .chain(license.map(|data| {
+                ZipFile::new(
+                    "LICENSE",
+                    data.len() as u64,
+                    ZipContent::Memory(io::Cursor::new(data.to_vec())),
+                )
+            }));
+        create_zip(out, module, version, files, go.as_deref())
+            .map_err(|e| Error::NoVersion(format!("create zip: {e}")))
+    }
+
+    fn entry(&self, e: &ZipEntry) -> ZipContent {
+        ZipContent::Lazy {
+            zip: self.zip.clone(),
+            vcs: self.vcs,
+            index: e.index,
+            size: e.size,
+        }
+    }
+}
+
+/// A file of the tool's zip, decompressed when first read (so files the
+/// zip rules leave out are never read).
+enum ZipContent {
+    Lazy {
+        zip: Arc<std::path::PathBuf>,
+        vcs: &'static str,
+        index: usize,
+        size: u64,
+    },
+    Memory(io::Cursor<Vec<u8>>),
+}
+
+impl Read for ZipContent {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let ZipContent::Lazy {
+            zip,
+            vcs,
+            index,
+            size,
+        } = self
+        {
+            let file = std::fs::File::open(&**zip)?;
+            let mut archive = zip::ZipArchive::new(io::BufReader::new(file))
+                .map_err(|e| io::Error::other(format!("the {vcs} archive: {e}")))?;
+            let mut entry = archive
+                .by_index(*index)
+                .map_err(|e| io::Error::other(format!("the {vcs} archive: {e}")))?;
+            let mut data = Vec::new();
+            (&mut entry).take(*size + 1).read_to_end(&mut data)?;
+            *self = ZipContent::Memory(io::Cursor::new(data));
+        }
+        match self {
+            ZipContent::Memory(c) => c.read(buf),
+            ZipContent::Lazy { .. } => unreachable!("read into memory above"),
+        }
+    }
+}
+
 fn io_error(source: io::Error) -> Error {
     Error::Archive {
         what: "reading",

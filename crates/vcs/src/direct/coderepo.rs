@@ -1,4 +1,4 @@
-//! A module inside a git repository, versioned by the go command's rules
+//! A module inside a repository (git, hg, svn, bzr, fossil), versioned by the go command's rules
 //! (cmd/go/internal/modfetch/coderepo.go): tags to versions, major-version
 //! subdirectories and branches, `+incompatible`, pseudo-versions, and where
 //! a version's go.mod and files live.
@@ -10,7 +10,8 @@ use bytes::Bytes;
 use modgate_module::{modfile, path, pseudo, semver, version};
 
 use super::Error;
-use crate::git::{GitRepo, RevInfo, VcsError};
+use crate::git::{RevInfo, VcsError};
+use crate::host::CodeHost;
 use modgate_zip::MAX_GO_MOD as MAX_MOD;
 
 /// A resolved version: its commit and canonical version.
@@ -29,9 +30,9 @@ pub struct Located {
     pub go_mod: Option<Bytes>,
 }
 
-pub struct CodeRepo {
+pub struct CodeRepo<H> {
     module: String,
-    repo: Arc<GitRepo>,
+    repo: Arc<H>,
     code_root: String,
     /// The module's directory in the repository, `""` at the root.
     code_dir: String,
@@ -42,15 +43,10 @@ pub struct CodeRepo {
     pseudo_major: String,
 }
 
-impl CodeRepo {
+impl<H: CodeHost> CodeRepo<H> {
     /// `module` in the repository whose tree at `subdir` (a go-import
     /// tag's fourth field, `""` for none) is the import path `code_root`.
-    pub fn new(
-        module: &str,
-        code_root: &str,
-        subdir: &str,
-        repo: Arc<GitRepo>,
-    ) -> Result<Self, Error> {
+    pub fn new(module: &str, code_root: &str, subdir: &str, repo: Arc<H>) -> Result<Self, Error> {
         if !has_path_prefix(module, code_root) {
             return Err(Error::NoVersion(format!(
                 "mismatched repo: found {code_root} for {module}"
@@ -100,10 +96,10 @@ impl CodeRepo {
             return Ok(Vec::new());
         }
         let prefix = self.tag_prefix();
-        let refs = self.repo.refs().await?;
+        let tags = self.repo.tags(&prefix).await?;
         let mut list = Vec::new();
         let mut incompatible = Vec::new();
-        for (tag, _) in refs.tags(&prefix) {
+        for tag in tags {
             let v = &tag[prefix.len()..];
             if v.is_empty() || v != semver::canonical(v) || pseudo::is_pseudo_version(v) {
                 continue;
@@ -242,8 +238,12 @@ impl CodeRepo {
             })
         };
 
-        // A canonical tag on the commit, named by the caller, wins.
-        let named_tag = info.tags.iter().find(|t| *t == code_rev);
+        // A canonical tag on the commit, named by the caller, wins (go's
+        // info.Version, which other systems than git report).
+        let named_tag = match &info.version {
+            Some(version) => Some(version),
+            None => info.tags.iter().find(|t| *t == code_rev),
+        };
         if let Some((v, true)) = named_tag.and_then(|t| tag_to_version(&tag_prefix, t))
             && let Ok(r) = self
                 .check_canonical(&info, &v, stat_vers, &mut incompatible_ok)
@@ -291,8 +291,7 @@ impl CodeRepo {
                 .await;
             // The answers land in incompatible_ok, by major version.
             if root_ok && !stat_vers.ends_with("+incompatible") {
-                let refs = self.repo.refs().await?;
-                for (tag, _) in refs.tags(&tag_prefix) {
+                for tag in self.repo.tags(&tag_prefix).await? {
                     if let Some((v, _)) = tag_to_version(&tag_prefix, &tag) {
                         self.can_use_incompatible(&info, &v, stat_vers, &mut incompatible_ok)
                             .await;
@@ -328,7 +327,7 @@ impl CodeRepo {
         let time = pseudo::PseudoTime::from_unix(info.time).ok_or_else(|| {
             Error::NoVersion(format!("commit {} has an invalid time", info.short()))
         })?;
-        let v = pseudo::pseudo_version(&self.pseudo_major, &pseudo_base, time, info.short());
+        let v = pseudo::pseudo_version(&self.pseudo_major, &pseudo_base, time, &info.short());
         self.check_canonical(&info, &v, stat_vers, &mut incompatible_ok)
             .await
     }
@@ -450,7 +449,7 @@ impl CodeRepo {
         let rev = pseudo::pseudo_version_rev(v).map_err(|e| invalid(e.to_string()))?;
         let short = info.short();
         if rev != short {
-            return Err(invalid(if rev.starts_with(short) {
+            return Err(invalid(if rev.starts_with(&short) {
                 format!("revision is longer than canonical (expected {short})")
             } else if short.starts_with(rev) {
                 format!("revision is shorter than canonical (expected {short})")
@@ -484,20 +483,25 @@ impl CodeRepo {
                 )));
             }
         }
-        let refs = self.repo.refs().await?;
         let mut last_tag = None;
-        for (tag, _) in refs.tags(&format!("{tag_prefix}{base}")) {
+        // As go: a system that cannot tell (hg, svn...) makes it an error.
+        let mut unsupported = None;
+        for tag in self.repo.tags(&format!("{tag_prefix}{base}")).await? {
             let version_only = tag.strip_prefix(&tag_prefix).unwrap_or(&tag);
             if semver::compare(version_only, &base).is_eq() {
-                if self.repo.descends_from(&info.hash, &tag).await? {
-                    return Ok(());
+                match self.repo.descends_from(&info.hash, &tag).await {
+                    Ok(true) => return Ok(()),
+                    Ok(false) => {}
+                    Err(e @ VcsError::Unsupported { .. }) => unsupported = Some(e),
+                    Err(e) => return Err(e.into()),
                 }
                 last_tag = Some(tag);
             }
         }
-        match last_tag {
-            None => Err(invalid(format!("preceding tag ({base}) not found"))),
-            Some(tag) => Err(invalid(format!(
+        match (last_tag, unsupported) {
+            (None, _) => Err(invalid(format!("preceding tag ({base}) not found"))),
+            (Some(_), Some(e)) => Err(invalid(e.to_string())),
+            (Some(tag), None) => Err(invalid(format!(
                 "revision {rev} is not a descendent of preceding tag ({tag})"
             ))),
         }
@@ -679,7 +683,7 @@ impl CodeRepo {
         &self.code_dir
     }
 
-    pub fn repo(&self) -> &Arc<GitRepo> {
+    pub fn repo(&self) -> &Arc<H> {
         &self.repo
     }
 }

@@ -14,7 +14,10 @@ use bytes::Bytes;
 use tempfile::NamedTempFile;
 
 use self::coderepo::CodeRepo;
-use crate::git::{Git, GitSettings, Refs, VcsError};
+use crate::git::{Git, GitRepo, GitSettings, Refs, VcsError};
+use crate::govcs::GoVcs;
+use crate::host::CodeHost;
+use crate::other::{Kind, OtherRepo, Others};
 use crate::resolve::{GoGet, RepoMapRule, ResolveError, Resolver, ResolverSettings, Vcs};
 use modgate_module::Info;
 use modgate_net::{Cidr, DestinationPolicy};
@@ -45,6 +48,8 @@ pub struct DirectSettings {
     pub allow_network: Vec<Cidr>,
     /// Whether `?go-get=1` discovery runs, and for which hosts.
     pub go_get: GoGet,
+    /// Which version control systems may serve which modules (GOVCS).
+    pub govcs: GoVcs,
 }
 
 /// Why a module version could not be built: the crate's one error type.
@@ -60,8 +65,18 @@ pub enum Error {
     /// refuse it (the reason in go's words).
     #[error("{0}")]
     NoVersion(String),
-    #[error("unsupported VCS {vcs} for {root} (modgate fetches git repositories only)")]
+    #[error("unsupported VCS {vcs} for {root}")]
     UnsupportedVcs { vcs: String, root: String },
+    /// The GOVCS setting (`--govcs`) rules the system out for the module;
+    /// `what`: public or private.
+    #[error(
+        "GOVCS disallows using {vcs} for {what} {root}; see --govcs (MODGATE_GOVCS), as 'go help vcs'"
+    )]
+    Disallowed {
+        vcs: String,
+        what: &'static str,
+        root: String,
+    },
     /// The module is served by a GOPROXY-protocol server (a `mod` go-import);
     /// `guarded`: a page the request's path chose named it (see
     /// [`crate::resolve::RepoRoot::guarded`]), so [`Direct::policy`] applies.
@@ -77,6 +92,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The zip hg, svn, bzr or fossil wrote could not be read (`what`:
+    /// reading, parsing).
+    #[error("{what} the {vcs} archive: {source}")]
+    VcsArchive {
+        what: &'static str,
+        vcs: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     /// A blocking task (reading the archive, writing the zip) died.
     #[error("building the zip: {0}")]
     Task(#[source] tokio::task::JoinError),
@@ -87,18 +111,24 @@ impl Error {
     /// failure that may pass (timeouts, unreachable hosts, local disk).
     pub fn is_not_found(&self) -> bool {
         match self {
-            Error::Resolve(_) | Error::NoVersion(_) | Error::UnsupportedVcs { .. } => true,
+            Error::Resolve(_)
+            | Error::NoVersion(_)
+            | Error::UnsupportedVcs { .. }
+            | Error::Disallowed { .. } => true,
             Error::Git(e) => !matches!(
                 e,
                 VcsError::Timeout { .. }
                     | VcsError::Git { .. }
                     | VcsError::Corrupt { .. }
                     | VcsError::GitNotFound
+                    | VcsError::ToolNotFound { .. }
                     | VcsError::Io(_)
             ),
-            Error::Proxy { .. } | Error::Staging(_) | Error::Archive { .. } | Error::Task(_) => {
-                false
-            }
+            Error::Proxy { .. }
+            | Error::Staging(_)
+            | Error::Archive { .. }
+            | Error::VcsArchive { .. }
+            | Error::Task(_) => false,
         }
     }
 }
@@ -107,15 +137,37 @@ impl Error {
 pub struct Listing {
     /// The `@v/list` answer.
     pub text: Bytes,
-    /// The repository's URL, as `.info` Origins record it.
-    pub url: String,
-    pub refs: Arc<Refs>,
+    /// From git: the repository's URL, as `.info` Origins record it, and
+    /// its refs as listed.
+    pub git: Option<(String, Arc<Refs>)>,
 }
 
 pub struct Direct {
     git: Git,
+    others: Others,
     resolver: Resolver,
     policy: Arc<DestinationPolicy>,
+    govcs: GoVcs,
+    /// `--private` patterns, for GOVCS's `private`.
+    private: String,
+    /// `--insecure` patterns: plain transports for hg, svn, bzr and fossil.
+    insecure: String,
+}
+
+/// A module's code repository, of whichever system.
+enum Code {
+    Git(CodeRepo<GitRepo>),
+    Other(CodeRepo<OtherRepo>),
+}
+
+/// Runs `$body` with `$c` bound to the [`CodeRepo`] of either system.
+macro_rules! with_code {
+    ($code:expr, $c:ident => $body:expr) => {
+        match $code {
+            Code::Git($c) => $body,
+            Code::Other($c) => $body,
+        }
+    };
 }
 
 impl Direct {
@@ -146,10 +198,15 @@ impl Direct {
             policy: policy.clone(),
             go_get: settings.go_get.clone(),
         })?;
+        let others = Others::new(git.shared());
         Ok(Self {
             git,
+            others,
             resolver,
             policy,
+            govcs: settings.govcs.clone(),
+            private: settings.private.clone(),
+            insecure: settings.insecure.clone(),
         })
     }
 
@@ -160,7 +217,7 @@ impl Direct {
     }
 
     /// The code repository of `module`, or where else it is served.
-    async fn code(&self, module: &str) -> Result<CodeRepo, Error> {
+    async fn code(&self, module: &str) -> Result<Code, Error> {
         let root = match self.resolver.resolve(module).await {
             Ok(root) => root,
             // Only module proxies serve toolchains (go.dev/dl/mod): say
@@ -173,43 +230,74 @@ impl Direct {
             }
             Err(e) => return Err(e.into()),
         };
-        match root.vcs {
-            Vcs::Git => {}
+        let vcs = match &root.vcs {
             Vcs::ModProxy => {
                 return Err(Error::Proxy {
                     url: root.url,
                     guarded: root.guarded,
                 });
             }
+            Vcs::Git => "git",
+            Vcs::Other(vcs) => vcs.as_str(),
+        };
+        let private = modgate_module::pattern::match_prefix_patterns(&self.private, &root.root);
+        if !self.govcs.allows(&root.root, private, vcs) {
+            return Err(Error::Disallowed {
+                vcs: vcs.to_owned(),
+                what: if private { "private" } else { "public" },
+                root: root.root,
+            });
+        }
+        match &root.vcs {
             Vcs::Other(vcs) => {
-                return Err(Error::UnsupportedVcs {
-                    vcs,
-                    root: root.root,
-                });
+                let kind = Kind::from_cmd(vcs).ok_or_else(|| Error::UnsupportedVcs {
+                    vcs: vcs.clone(),
+                    root: root.root.clone(),
+                })?;
+                let insecure =
+                    modgate_module::pattern::match_prefix_patterns(&self.insecure, module);
+                let repo = self.others.repo(kind, &root.url, root.guarded, insecure)?;
+                Ok(Code::Other(CodeRepo::new(
+                    module,
+                    &root.root,
+                    &root.subdir,
+                    repo,
+                )?))
+            }
+            _ => {
+                let repo = if root.guarded {
+                    self.git.guarded_repo(&root.url)?
+                } else {
+                    self.git.repo(&root.url)
+                };
+                Ok(Code::Git(CodeRepo::new(
+                    module,
+                    &root.root,
+                    &root.subdir,
+                    repo,
+                )?))
             }
         }
-        let repo = if root.guarded {
-            self.git.guarded_repo(&root.url)?
-        } else {
-            self.git.repo(&root.url)
-        };
-        CodeRepo::new(module, &root.root, &root.subdir, repo)
     }
 
-    /// `@v/list` (the module's tagged versions, one a line), with the refs
-    /// of the repository as git listed them for it, against which the tags
-    /// of stored versions are checked.
+    /// `@v/list` (the module's tagged versions, one a line), with, for git,
+    /// the refs of the repository as git listed them for it, against which
+    /// the tags of stored versions are checked.
     pub async fn listing(&self, module: &str) -> Result<Listing, Error> {
-        let code = self.code(module).await?;
-        let refs = code.repo().refs().await?;
-        let mut text = code.versions().await?.join("\n");
+        let (versions, git) = match self.code(module).await? {
+            Code::Git(c) => {
+                let refs = c.repo().refs().await?;
+                (c.versions().await?, Some((c.repo().redacted(), refs)))
+            }
+            Code::Other(c) => (c.versions().await?, None),
+        };
+        let mut text = versions.join("\n");
         if !text.is_empty() {
             text.push('\n');
         }
         Ok(Listing {
             text: text.into(),
-            url: code.repo().redacted(),
-            refs,
+            git,
         })
     }
 
@@ -217,20 +305,23 @@ impl Direct {
     /// pseudo-version of the default branch.
     pub async fn latest(&self, module: &str) -> Result<Info, Error> {
         let code = self.code(module).await?;
-        Ok(info_of(&code, code.latest().await?))
+        let resolved = with_code!(&code, c => c.latest().await?);
+        Ok(info_of(&code, resolved))
     }
 
     /// `.info` of a version or a query (branch, tag, commit prefix).
     pub async fn stat(&self, module: &str, rev: &str) -> Result<Info, Error> {
         let code = self.code(module).await?;
-        Ok(info_of(&code, code.stat(rev).await?))
+        let resolved = with_code!(&code, c => c.stat(rev).await?);
+        Ok(info_of(&code, resolved))
     }
 
     /// The go.mod of canonical version `v`.
     pub async fn go_mod(&self, module: &str, v: &str) -> Result<Bytes, Error> {
-        let code = self.code(module).await?;
-        exact(&code, v).await?;
-        code.go_mod(v).await
+        with_code!(self.code(module).await?, c => {
+            exact(&c, v).await?;
+            c.go_mod(v).await
+        })
     }
 
     /// The zip of canonical version `v`, written to a file from `temp`.
@@ -240,9 +331,16 @@ impl Direct {
         v: &str,
         temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync),
     ) -> Result<NamedTempFile, Error> {
-        let code = self.code(module).await?;
-        exact(&code, v).await?;
-        zip(&code, v, temp).await
+        match self.code(module).await? {
+            Code::Git(c) => {
+                exact(&c, v).await?;
+                zip(&c, v, temp).await
+            }
+            Code::Other(c) => {
+                exact(&c, v).await?;
+                zip_other(&c, v, temp).await
+            }
+        }
     }
 }
 
@@ -299,7 +397,7 @@ fn url_host(url: &str) -> Option<String> {
 /// Checks `v` resolves to itself, as `go mod download` stats a version
 /// before reading its files, so no file is served for a version whose
 /// .info would be refused.
-async fn exact(code: &CodeRepo, v: &str) -> Result<(), Error> {
+async fn exact<H: CodeHost>(code: &CodeRepo<H>, v: &str) -> Result<(), Error> {
     let resolved = code.stat(v).await?;
     if resolved.version != v {
         return Err(Error::NoVersion(format!(
@@ -311,7 +409,7 @@ async fn exact(code: &CodeRepo, v: &str) -> Result<(), Error> {
 }
 
 async fn zip(
-    code: &CodeRepo,
+    code: &CodeRepo<GitRepo>,
     v: &str,
     temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync),
 ) -> Result<NamedTempFile, Error> {
@@ -368,27 +466,79 @@ async fn zip(
     .map_err(Error::Task)?
 }
 
+/// The zip of `v` from the archive hg, svn, bzr or fossil writes, as go's
+/// coderepo turns that archive into the module zip.
+async fn zip_other(
+    code: &CodeRepo<OtherRepo>,
+    v: &str,
+    temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync),
+) -> Result<NamedTempFile, Error> {
+    let located = code.locate(v).await?;
+    let staging = Error::Staging;
+    let staged = temp().map_err(staging)?;
+    code.repo()
+        .archive(
+            &located.hash,
+            &located.dir,
+            staged.path(),
+            modgate_zip::MAX_ZIP_FILE,
+        )
+        .await?;
+    let vcs = code.repo().kind().cmd();
+    let (path, dir) = (staged.path().to_owned(), located.dir.clone());
+    let source = tokio::task::spawn_blocking(move || archive::ZipSource::read(&path, &dir, vcs))
+        .await
+        .map_err(Error::Task)??;
+    // go copies the repository's LICENSE into modules below the root.
+    let license = if !located.dir.is_empty() && !source.has("LICENSE") {
+        CodeHost::read_file(
+            &**code.repo(),
+            &located.hash,
+            "LICENSE",
+            modgate_zip::MAX_LICENSE,
+        )
+        .await
+        .unwrap_or(None)
+    } else {
+        None
+    };
+    let out = temp().map_err(staging)?;
+    let (module, version) = (code.module().to_owned(), v.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let file = out.reopen().map_err(staging)?;
+        source.write_zip(std::io::BufWriter::new(file), &module, &version, license)?;
+        drop(staged);
+        Ok(out)
+    })
+    .await
+    .map_err(Error::Task)?
+}
+
 /// The .info of a resolved version, with the `Origin` the go command
-/// writes to its module cache in direct mode: what its `writeDiskStat`
-/// keeps (no tag sums; no ref for a pseudo-version, whose hash names it).
-fn info_of(code: &CodeRepo, r: coderepo::Resolved) -> Info {
+/// writes to its module cache in direct mode for git: what its
+/// `writeDiskStat` keeps (no tag sums; no ref for a pseudo-version, whose
+/// hash names it).
+fn info_of(code: &Code, r: coderepo::Resolved) -> Info {
     let time = jiff::Timestamp::from_second(r.info.time).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let reference = match r.reference {
         Some(name) if !modgate_module::pseudo::is_pseudo_version(&r.version) => name,
         _ => String::new(),
     };
-    let origin = modgate_module::Origin {
-        vcs: "git".to_owned(),
-        // As given, credentials masked: the .info is served to anyone.
-        url: code.repo().redacted(),
-        subdir: code.code_dir().to_owned(),
-        hash: r.info.hash,
-        r#ref: reference,
-        ..Default::default()
+    let origin = match code {
+        Code::Git(c) => Some(modgate_module::Origin {
+            vcs: "git".to_owned(),
+            // As given, credentials masked: the .info is served to anyone.
+            url: c.repo().redacted(),
+            subdir: c.code_dir().to_owned(),
+            hash: r.info.hash,
+            r#ref: reference,
+            ..Default::default()
+        }),
+        Code::Other(_) => None,
     };
     Info {
         version: r.version,
         time,
-        origin: Some(origin),
+        origin,
     }
 }

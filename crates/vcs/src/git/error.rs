@@ -137,7 +137,7 @@ pub enum VcsError {
     AuthRequired { url: String },
     /// A URL a request chose that git is not run on: its protocol, its
     /// form, or its destination (the destination policy).
-    #[error("refusing git on {url}: {reason}")]
+    #[error("refusing to fetch from {url}: {reason}")]
     Refused { url: String, reason: String },
     #[error("no commits")]
     NoCommits,
@@ -152,6 +152,13 @@ pub enum VcsError {
     TooLarge { what: String, max: u64 },
     #[error("git not found on PATH: install git")]
     GitNotFound,
+    /// hg, svn, bzr or fossil is not installed.
+    #[error("{tool} not found on PATH: install it to serve modules from {tool} repositories")]
+    ToolNotFound { tool: &'static str },
+    /// What go's code host for this version control system cannot do
+    /// either (`what`: go's words, e.g. `vcs hg: DescendsFrom`).
+    #[error("{what}: unsupported operation")]
+    Unsupported { what: String },
     /// `detail` is modgate's wording ([`GitFailure`]), not git's.
     #[error("{command}: {detail}")]
     Git { command: String, detail: String },
@@ -189,6 +196,8 @@ impl Clone for VcsError {
                 max: *max,
             },
             Self::GitNotFound => Self::GitNotFound,
+            Self::ToolNotFound { tool } => Self::ToolNotFound { tool },
+            Self::Unsupported { what } => Self::Unsupported { what: what.clone() },
             Self::Git { command, detail } => Self::Git {
                 command: command.clone(),
                 detail: detail.clone(),

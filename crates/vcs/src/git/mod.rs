@@ -17,7 +17,7 @@
 mod batch;
 mod error;
 mod repo;
-mod run;
+pub(crate) mod run;
 #[cfg(test)]
 mod tests;
 
@@ -34,7 +34,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use error::{GitFailure, VcsError};
 pub use repo::{GitRepo, TreeEntry, TreeKind};
-use run::Runner;
+pub(crate) use run::Runner;
 
 /// git processes at once for one host whose URL a request chose.
 const PER_GUARDED_HOST: usize = 2;
@@ -143,19 +143,40 @@ impl Git {
                 reason,
             }
         })?;
-        let slots = lock(&self.inner.guarded_hosts)
-            .entry(target.host.clone())
-            .or_insert_with(|| Arc::new(Semaphore::new(PER_GUARDED_HOST)))
-            .clone();
         let guard = Guard {
-            target,
             policy: self.inner.policy.clone(),
             pool: self.inner.guarded_pool.clone(),
-            slots,
+            slots: self.host_slots(&target.host),
+            target,
         };
         // Apart from the operator's repository of the same URL: the
         // mirrors differ in how git may reach them.
         Ok(self.repo_with(format!("guarded {url}"), url, Some(guard)))
+    }
+
+    /// What the other version control systems share with git: the process
+    /// limit and timeout, the work directory (open and locked, see
+    /// `Inner::lock`) and the destination policy.
+    pub(crate) fn shared(&self) -> Shared {
+        Shared {
+            runner: self.inner.runner.clone(),
+            workdir: self.inner.workdir.clone(),
+            lock: std::os::fd::AsRawFd::as_raw_fd(&self.inner.lock),
+            policy: self.inner.policy.clone(),
+            refs_ttl: self.inner.refs_ttl,
+            max_size: self.inner.max_size,
+            guarded_pool: self.inner.guarded_pool.clone(),
+            owner: self.clone(),
+        }
+    }
+
+    /// The processes one host whose URLs a request chose may run at once,
+    /// shared by git and the other systems.
+    pub(crate) fn host_slots(&self, host: &str) -> Arc<Semaphore> {
+        lock(&self.inner.guarded_hosts)
+            .entry(host.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(PER_GUARDED_HOST)))
+            .clone()
     }
 
     fn repo_with(&self, key: String, url: &str, guard: Option<Guard>) -> Arc<GitRepo> {
@@ -177,6 +198,20 @@ impl Git {
             })
             .clone()
     }
+}
+
+/// See [`Git::shared`].
+pub(crate) struct Shared {
+    pub runner: Arc<Runner>,
+    pub workdir: PathBuf,
+    pub lock: std::os::fd::RawFd,
+    pub policy: Arc<DestinationPolicy>,
+    pub refs_ttl: Duration,
+    pub max_size: u64,
+    /// The processes all URLs a request chose may run at once (half).
+    pub guarded_pool: Arc<Semaphore>,
+    /// Keeps `lock` open.
+    pub owner: Git,
 }
 
 /// The host git will connect to for a guarded URL.
@@ -481,15 +516,22 @@ pub struct RevInfo {
     pub time: i64,
     /// Tags pointing at the commit, sorted.
     pub tags: Vec<String>,
+    /// The revision asked for, as go's `RevInfo.Version` for the other
+    /// version control systems (hg, svn, bzr, fossil), whose tags are
+    /// recognised by it; `None` for git, whose tags are in `tags`.
+    pub version: Option<String>,
 }
 
 impl RevInfo {
-    /// The hash shortened as go's `ShortenSHA1` does: 12 digits of a SHA-1.
-    pub fn short(&self) -> &str {
-        if self.hash.len() == 40 {
-            &self.hash[..12]
+    /// The name pseudo-versions use: go's `ShortenSHA1` (12 digits of a
+    /// SHA-1), or a revision number zero-padded to 12 digits (svn, bzr).
+    pub fn short(&self) -> String {
+        if self.hash.len() == 40 && all_hex(&self.hash) {
+            self.hash[..12].to_owned()
+        } else if !self.hash.is_empty() && self.hash.bytes().all(|b| b.is_ascii_digit()) {
+            format!("{:0>12}", self.hash)
         } else {
-            &self.hash
+            self.hash.clone()
         }
     }
 }

@@ -595,6 +595,7 @@ impl GitRepo {
             hash: id,
             time,
             tags,
+            version: None,
         }))
     }
 

@@ -50,7 +50,13 @@ pub struct Cmd<'a> {
 impl Cmd<'_> {
     /// The command line for logs and errors, as go's `RunError` shows it.
     pub fn display(&self) -> String {
-        redact(&format!("git {} in {}", self.args.join(" "), self.url))
+        let line = redact(&format!("git {}", self.args.join(" ")));
+        // `git ls-remote -- URL` names its URL already.
+        if line.contains(self.url) {
+            line
+        } else {
+            format!("{line} in {}", self.url)
+        }
     }
 
     /// The error for a command that exited unsuccessfully: what git said
@@ -129,21 +135,37 @@ impl Runner {
         out: &mut (dyn AsyncWrite + Unpin + Send),
         max: u64,
     ) -> Result<Finished, VcsError> {
-        let _permit = self.permits.acquire().await.expect("never closed");
         let timeout = cmd.timeout.map_or(self.timeout, |t| t.min(self.timeout));
+        self.exec(command(cmd), &cmd.display(), timeout, out, max)
+            .await
+            .map_err(|e| match e {
+                // current_dir() failing reports NotFound too.
+                Exec::NotFound(e) if !cmd.dir.is_dir() => VcsError::Io(e),
+                Exec::NotFound(_) => VcsError::GitNotFound,
+                Exec::Failed(e) => e,
+            })
+    }
+
+    /// Runs `command` (any program, set up as [`command`] sets up git: its
+    /// own process group, piped output) under the same process limit: to the
+    /// end, for at most `timeout`, or until it has written more than `max`
+    /// bytes to `out`. `display` names it in logs and errors.
+    pub async fn exec(
+        &self,
+        mut command: tokio::process::Command,
+        display: &str,
+        timeout: Duration,
+        out: &mut (dyn AsyncWrite + Unpin + Send),
+        max: u64,
+    ) -> Result<Finished, Exec> {
+        let _permit = self.permits.acquire().await.expect("never closed");
+        let timeout = timeout.min(self.timeout);
+        let shown = display;
         let started = Instant::now();
-        let mut command = command(cmd);
         let mut child = match command.spawn() {
             Ok(child) => child,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                // current_dir() failing reports NotFound too.
-                return Err(if cmd.dir.is_dir() {
-                    VcsError::GitNotFound
-                } else {
-                    VcsError::Io(e)
-                });
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Exec::NotFound(e)),
+            Err(e) => return Err(Exec::Failed(e.into())),
         };
         let mut stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
@@ -152,7 +174,7 @@ impl Runner {
                 let copied =
                     tokio::io::copy(&mut (&mut stdout).take(max.saturating_add(1)), out).await;
                 if !matches!(copied, Ok(n) if n <= max) {
-                    // Stop git now: left alone it would block on a full pipe.
+                    // Stop it now: left alone it would block on a full pipe.
                     let _ = child.start_kill();
                 }
                 copied
@@ -169,24 +191,31 @@ impl Runner {
         let elapsed = started.elapsed();
         match result {
             Ok(Ok(finished)) => {
-                tracing::debug!(command = %cmd.display(), ?elapsed, status = %finished.status, "git");
+                tracing::debug!(command = %shown, ?elapsed, status = %finished.status, "vcs command");
                 Ok(finished)
             }
             Ok(Err(e)) => {
-                tracing::debug!(command = %cmd.display(), ?elapsed, error = %e, "git");
-                Err(e.into())
+                tracing::debug!(command = %shown, ?elapsed, error = %e, "vcs command");
+                Err(Exec::Failed(e.into()))
             }
             Err(_) => {
                 kill_group(&child);
                 let _ = child.start_kill();
-                tracing::debug!(command = %cmd.display(), ?elapsed, "git timed out");
-                Err(VcsError::Timeout {
-                    command: cmd.display(),
+                tracing::debug!(command = %shown, ?elapsed, "vcs command timed out");
+                Err(Exec::Failed(VcsError::Timeout {
+                    command: display.to_owned(),
                     after: timeout,
-                })
+                }))
             }
         }
     }
+}
+
+/// Why [`Runner::exec`] failed.
+pub enum Exec {
+    /// The program (or the directory to run it in) is not there.
+    NotFound(std::io::Error),
+    Failed(VcsError),
 }
 
 /// `git` with `cmd`'s arguments in its repository, in the environment every
@@ -261,4 +290,35 @@ async fn read_capped(mut r: impl AsyncRead + Unpin) -> Vec<u8> {
     let _ = (&mut r).take(STDERR_MAX).read_to_end(&mut buf).await;
     let _ = tokio::io::copy(&mut r, &mut tokio::io::sink()).await;
     buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A command line names its repository once: `ls-remote` carries the
+    /// URL among its arguments, a fetch in a mirror does not.
+    #[test]
+    fn a_command_names_its_repository_once() {
+        let url = "https://git.example/r.git";
+        let shown = |args: &[&str]| {
+            Cmd {
+                dir: Path::new("/m"),
+                url,
+                args,
+                guarded: false,
+                timeout: None,
+                inherit: None,
+            }
+            .display()
+        };
+        assert_eq!(
+            shown(&["ls-remote", "-q", "--", url]),
+            "git ls-remote -q -- https://git.example/r.git"
+        );
+        assert_eq!(
+            shown(&["fetch", "origin"]),
+            "git fetch origin in https://git.example/r.git"
+        );
+    }
 }

@@ -158,7 +158,7 @@ async fn stat_resolves_like_go() {
     assert_eq!(info.hash, h.c2);
     assert_eq!(info.time, 1_672_531_200 + 20);
     assert_eq!(info.tags, ["rel-of-tag", "v1.1.0", "v1.1.0-alias"]);
-    assert_eq!(info.short(), &h.c2[..12]);
+    assert_eq!(info.short(), h.c2[..12]);
 
     assert_eq!(repo.stat("main").await.unwrap().hash, h.c3);
     assert_eq!(repo.stat("side").await.unwrap().hash, h.c4);
