@@ -4,6 +4,7 @@
 //! and `@latest`; kept through a GOPROXY-protocol upstream.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::reference::{direct_go, proxied_go};
 use super::{escape, get, start_direct};
@@ -144,10 +145,19 @@ fn an_upstream_proxys_origin_is_kept() {
     let modgate = Modgate::start(&storage, &upstream.url);
     let resp = get(&modgate, MODULE, "@v/v1.0.0.info");
     assert_eq!((resp.status, resp.text()), (200, text(sent)));
-    let stored: Vec<_> = files_under(&storage)
-        .into_iter()
-        .filter(|p| p.ends_with("v1.0.0.info"))
-        .collect();
+    // Stored once answered, in the background.
+    let stored = || -> Vec<String> {
+        files_under(&storage)
+            .into_iter()
+            .filter(|p| p.ends_with("v1.0.0.info"))
+            .collect()
+    };
+    crate::support::eventually(
+        std::time::Duration::from_secs(30),
+        "the stored .info",
+        || !stored().is_empty(),
+    );
+    let stored = stored();
     assert_eq!(stored.len(), 1, "one stored .info: {stored:?}");
     let data = fs_err::read(storage.join(&stored[0])).unwrap();
     assert_eq!(text(&data), text(sent));
@@ -183,6 +193,12 @@ fn moved_and_deleted_tags_keep_the_stored_version_and_are_reported() {
             }
         }
     }
+    // Stored once answered, in the background.
+    crate::support::eventually(Duration::from_secs(30), "both versions stored", || {
+        let files = files_under(&storage);
+        let count = |ext: &str| files.iter().filter(|f| f.ends_with(ext)).count();
+        count(".info") == 2 && count(".ziphash") == 2
+    });
     let env = Repos::get().git_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let verify = |env: &[(&str, &str)]| {
