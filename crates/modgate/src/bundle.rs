@@ -52,14 +52,17 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
             let storage = Storage::resolve(Some(storage.clone()))?;
             Origin::Store(storage.open(modgate_store::DEFAULT_FILE_MODE)?)
         }
-        (None, proxy) => Origin::Proxy {
-            url: match proxy {
+        (None, proxy) => {
+            let url = match proxy {
                 Some(url) => url,
                 None => create::proxy_from_env()?,
-            },
-            client: modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
-                .context("cannot build the HTTP client")?,
-        },
+            };
+            Origin::Proxy {
+                url: modgate_net::goauth::url_with_credentials(&url)?,
+                client: modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
+                    .context("cannot build the HTTP client")?,
+            }
+        }
     };
     let sumdb = create::sumdb_from(args.sumdb)?;
     let sign = match &args.sign {
@@ -134,7 +137,20 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--sumdb`, else GOSUMDB's, else sum.golang.org.
+/// `e`, and for a 401 from the proxy, where credentials come from.
+fn auth_hint(e: format::BundleError) -> anyhow::Error {
+    use format::BundleError;
+    let unauthorized = matches!(&e, BundleError::Fetch { reason, .. } if reason.starts_with("401"));
+    let e = anyhow::Error::from(e);
+    match modgate_net::goauth::GoAuth::from_env() {
+        Ok(auth) if unauthorized => e.context(format!(
+            "the proxy wants credentials{}",
+            auth.unauthorized_hint()
+        )),
+        _ => e,
+    }
+}
+
 pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
     crate::init_logging(LogFormat::Text);
     let url = match args.proxy {
@@ -142,6 +158,7 @@ pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
         None => create::proxy_from_env()?,
     };
     let sources: Vec<Source> = args.from.into_iter().map(Source::from_file).collect();
+    let url = modgate_net::goauth::url_with_credentials(&url)?;
     let client = modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
         .context("cannot build the HTTP client")?;
     if let Some(storage) = args.storage {
@@ -153,7 +170,7 @@ pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
         shown.show(p)
     }));
     shown.finish();
-    let done = done?;
+    let done = done.map_err(auth_hint)?;
     if args.json {
         println!("{}", serde_json::to_string(&done)?);
     } else {

@@ -16,6 +16,7 @@ pub mod dl;
 pub mod flights;
 mod gate;
 pub mod gc;
+pub mod moved;
 pub mod policy;
 mod proxy;
 pub mod server;

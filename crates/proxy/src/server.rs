@@ -516,6 +516,7 @@ async fn status_page(State(state): State<Arc<AppState>>, req: HttpRequest) -> Re
             .checksums()
             .map(|c| crate::sumdb::Database::name(c).to_owned()),
         misses: proxy.misses(),
+        moved_tags: proxy.upstreams().moved_tags(),
         metrics: &metrics,
         explain: state.explain,
     });

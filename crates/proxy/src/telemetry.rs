@@ -12,8 +12,8 @@ pub fn request_id() -> String {
         .unwrap_or_default()
 }
 
-/// Every metric modgate exports but the git mirrors' (`modgate_vcs_*`,
-/// recorded where they are measured, in modgate-vcs). Labels never carry
+/// Every metric modgate exports but the git mirrors' own (`modgate_vcs_*`
+/// but moved tags, recorded where they are measured, in modgate-vcs). Labels never carry
 /// module paths: their number is unbounded.
 pub mod metric {
     use std::time::Duration;
@@ -161,6 +161,12 @@ pub mod metric {
     /// An answer served from the cache because every upstream failed.
     pub fn stale_answer(endpoint: &'static str) {
         counter!("modgate_stale_answers_total", "endpoint" => endpoint).increment(1);
+    }
+
+    /// A stored version whose tag git now lists on another commit, or
+    /// not at all (see `moved`): counted once per move.
+    pub fn moved_tag() {
+        counter!("modgate_vcs_moved_tags_total").increment(1);
     }
 
     pub use modgate_store::metric::storage_failure;

@@ -17,6 +17,7 @@ mod doctor;
 mod explain;
 mod failover;
 mod gate;
+mod goauth;
 mod goproxy;
 mod operations;
 mod othervcs;
