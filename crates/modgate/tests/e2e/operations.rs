@@ -72,9 +72,18 @@ fn artifacts_carry_protocol_headers_ranges_and_validators() {
     );
     assert_eq!(info.status, 200);
     assert_eq!(info.header("content-type"), Some("application/json"));
-    assert_eq!(
-        info.text(),
-        r#"{"Version":"v0.2.0","Time":"2023-02-02T10:00:00Z"}"#
+    // The mirror's .info, with the Origin go's direct mode recorded, kept.
+    let mirrored: serde_json::Value = serde_json::from_slice(
+        &fs_err::read(fx.tree.join("github.com/modgate-test/beta/@v/v0.2.0.info")).unwrap(),
+    )
+    .unwrap();
+    let served: serde_json::Value = serde_json::from_str(&info.text()).unwrap();
+    assert_eq!(served, mirrored);
+    assert!(
+        info.text()
+            .starts_with(r#"{"Version":"v0.2.0","Time":"2023-02-02T10:00:00Z""#),
+        "{}",
+        info.text()
     );
     let m = http::get(&modgate.addr, "/github.com/modgate-test/beta/@v/v0.2.0.mod");
     assert_eq!(m.header("content-type"), Some("text/plain; charset=utf-8"));
