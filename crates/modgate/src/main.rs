@@ -214,7 +214,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
-    telemetry::metric::build_info(env!("CARGO_PKG_VERSION"), env!("MODGATE_COMMIT"));
+    telemetry::metric::build_info(
+        env!("CARGO_PKG_VERSION"),
+        env!("MODGATE_COMMIT"),
+        env!("MODGATE_COMMIT_DATE"),
+    );
     let state = Arc::new(server::AppState {
         proxy: modgate_proxy::Proxy::new(
             store,
