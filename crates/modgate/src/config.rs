@@ -509,7 +509,7 @@ mod tests {
         fs_err::write(
             &path,
             "listen = '127.0.0.1:9999'\nupstream = 'off'\nlog-format = 'json'\nsumdb = 'off'\n\
-             header_timeout = '2s'\nidle-timeout = 7\nnegative_ttl = '500ms'\n",
+             header_timeout = '2s'\nidle-timeout = '7s'\nnegative_ttl = '500ms'\n",
         )
         .unwrap();
         let args = ServeArgs {

@@ -161,7 +161,7 @@ fn finds_vulnerable_retracted_and_deprecated_modules_through_modgate() {
         &vuln_url,
         "--sarif",
         "--stale",
-        "1y",
+        "365d",
     ]);
     assert!(out.status.success(), "{}", text(&out));
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -188,7 +188,7 @@ fn finds_vulnerable_retracted_and_deprecated_modules_through_modgate() {
         "--vulndb",
         &vuln_url,
         "--stale",
-        "5y",
+        "1826d",
     ]);
     assert!(!text(&out).contains("stale"), "{}", text(&out));
 
