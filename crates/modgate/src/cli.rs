@@ -34,6 +34,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the GOPROXY protocol from the cache, fetching misses from upstream.
+    ///
+    /// Every setting is a flag, an environment variable and a key of the
+    /// --config file: a flag beats its variable, which beats the file, which
+    /// beats the default. Durations are Go's (300ms, 1m30s, 2h) plus d for
+    /// days; sizes are 512B, 64KB or 64KiB, 20GB or 20GiB. What is logged is
+    /// MODGATE_LOG's filter, in tracing's EnvFilter syntax (e.g.
+    /// `info,modgate=debug`) [default: info].
     Serve(Box<ServeArgs>),
     /// Check, layer by layer, why the go command cannot download modules here.
     Doctor(DoctorArgs),
@@ -69,6 +76,12 @@ pub enum Command {
     /// proxy, no go toolchain needed) for vulnerable, retracted and
     /// deprecated modules. Matching is module-level.
     Audit(AuditArgs),
+    /// Check the configuration `serve` would run with (file, environment,
+    /// flags; the auth file and policies it names): errors name the file's
+    /// line; otherwise every setting is printed with its source, credentials
+    /// redacted.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Print the shell completion script for bash, zsh, fish, elvish or
     /// powershell (e.g. `modgate completions bash > /etc/bash_completion.d/modgate`).
     Completions {
@@ -96,8 +109,10 @@ pub struct AuditArgs {
     /// Print the report as SARIF 2.1.0, for code-scanning tools.
     #[arg(long, conflicts_with = "json")]
     pub sarif: bool,
-    /// Also report modules whose latest version is older than this, e.g. 3y, 18mo, 90d.
-    #[arg(long, value_name = "AGE", value_parser = modgate_env::value::parse_age)]
+    /// Also report modules whose latest version is older than this: a
+    /// duration, e.g. 365d or 1095d (years and months vary in length, so
+    /// they are not units).
+    #[arg(long, value_name = "DUR", value_parser = modgate_env::value::parse_age)]
     pub stale: Option<Duration>,
     /// Exit with status 1 when a finding of these kinds is in the report.
     #[arg(long, value_delimiter = ',', value_name = "vuln,retracted,deprecated,stale,major",
@@ -111,13 +126,22 @@ fn parse_kind(s: &str) -> Result<modgate_doctor::audit::Kind, String> {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load the configuration as `serve` does, check it, and print the
+    /// effective settings; exits non-zero on the first error.
+    Check(Box<ServeArgs>),
+}
+
+#[derive(Debug, Subcommand)]
 pub enum StorageCommand {
     /// Copy every module version from one storage to another (a directory
     /// or s3://BUCKET[/PREFIX]); what the destination has is skipped, so an
     /// interrupted copy resumes.
     Copy {
+        /// The storage to copy from: a directory or s3://BUCKET[/PREFIX].
         #[arg(long, value_name = "DIR|URL")]
         from: PathBuf,
+        /// The storage to copy to: a directory or s3://BUCKET[/PREFIX].
         #[arg(long, value_name = "DIR|URL")]
         to: PathBuf,
     },
@@ -177,8 +201,8 @@ pub struct BundleCreateArgs {
     /// Read the artifacts from this store (a directory or s3://BUCKET[/PREFIX]) instead.
     #[arg(long, value_name = "DIR|URL")]
     pub storage: Option<PathBuf>,
-    /// The checksum database, as GOSUMDB (`name+hash+key [url]`); default GOSUMDB's.
-    #[arg(long, value_name = "NAME+HASH+KEY [URL]")]
+    /// Checksum database in GOSUMDB syntax (`name+hash+key [url]`) [default: GOSUMDB's].
+    #[arg(long, value_name = "GOSUMDB")]
     pub sumdb: Option<String>,
     /// The bundle to write; its manifest is also written to FILE.manifest.json.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
@@ -212,8 +236,8 @@ pub struct PrefetchArgs {
     /// checksum database and stored with its proofs, as a bundle import would.
     #[arg(long, value_name = "DIR|URL")]
     pub storage: Option<PathBuf>,
-    /// With --storage: the checksum database, as GOSUMDB; default GOSUMDB's.
-    #[arg(long, value_name = "NAME+HASH+KEY [URL]", requires = "storage")]
+    /// With --storage: checksum database in GOSUMDB syntax (`name+hash+key [url]`) [default: GOSUMDB's].
+    #[arg(long, value_name = "GOSUMDB", requires = "storage")]
     pub sumdb: Option<String>,
     /// Print a JSON summary at the end.
     #[arg(long)]
@@ -267,11 +291,13 @@ pub struct GcArgs {
     /// The storage to clean: a directory or s3://BUCKET[/PREFIX] (as serve's).
     #[arg(long, env = env::STORAGE, value_name = "DIR|URL")]
     pub storage: Option<PathBuf>,
-    /// Remove least recently served versions until the versions total at most this (e.g. 50GiB).
+    /// Remove least recently served versions until the versions total at
+    /// most this size, e.g. 50GiB (2^30 bytes each) or 50GB (10^9 bytes each).
     #[arg(long, value_name = "SIZE")]
     pub max_size: Option<Size>,
-    /// Remove versions not served for this many whole days (e.g. 90d; at least 1d).
-    #[arg(long, value_name = "DAYS", value_parser = modgate_env::value::parse_days)]
+    /// Remove versions not served for this long: a duration of whole days,
+    /// at least 1d, e.g. 90d (access is recorded per day).
+    #[arg(long, value_name = "DUR", value_parser = modgate_env::value::parse_days)]
     pub unused_for: Option<Duration>,
     /// Never remove a version this go.sum (or module@version list) names. Repeatable.
     #[arg(long, value_name = "go.sum")]
@@ -311,7 +337,8 @@ pub enum AuthCommand {
     /// Create an API token acting as a user; printed once, alone on the last line.
     AddToken {
         name: String,
-        /// When it stops working: a date-time (2027-01-31T00:00:00Z) or a span from now (90d, 12h).
+        /// When it stops working: a date-time (2027-01-31T00:00:00Z) or a
+        /// duration from now (90d, 12h, 1h30m).
         #[arg(long, value_name = "WHEN")]
         expires: Option<String>,
     },
