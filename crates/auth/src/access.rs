@@ -272,7 +272,10 @@ impl AuditLog {
         line.push(b'\n');
         // One write per line, appended whole.
         if let Err(e) = lock(&self.out).write_all(&line) {
-            tracing::error!(error = %e, "audit log write failed");
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "audit log write failed"
+            );
         }
     }
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("reading {}", .path.display())]
+    #[error("reading auth file {}", .path.display())]
     Read {
         path: PathBuf,
         #[source]

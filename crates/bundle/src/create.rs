@@ -171,6 +171,45 @@ struct Fetched {
     files: Vec<Staged>,
 }
 
+/// The checksum database a bundle is proven by: `arg` (`--sumdb`), else
+/// GOSUMDB, else sum.golang.org, as the go command picks it.
+pub fn sumdb_from(arg: Option<String>) -> Result<SumdbSpec, BundleError> {
+    let sumdb = arg
+        .or_else(|| {
+            std::env::var(modgate_env::GOSUMDB)
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+        .unwrap_or_else(|| "sum.golang.org".to_owned());
+    sumdb
+        .parse()
+        .map_err(|e: modgate_sumdb::Error| BundleError::Setting {
+            what: format!("invalid --sumdb {sumdb:?}"),
+            reason: e.to_string(),
+        })
+}
+
+/// The first HTTP proxy of GOPROXY (default proxy.golang.org's, as go's),
+/// for commands without `--proxy`.
+pub fn proxy_from_env() -> Result<String, BundleError> {
+    let list = std::env::var(modgate_env::GOPROXY)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "https://proxy.golang.org,direct".to_owned());
+    let parsed =
+        modgate_module::goproxy::ProxyList::parse(&list).map_err(|e| BundleError::Setting {
+            what: "invalid GOPROXY".to_owned(),
+            reason: e.to_string(),
+        })?;
+    match parsed.first_http() {
+        Some(url) => Ok(url.to_owned()),
+        None => Err(BundleError::Setting {
+            what: "GOPROXY names no HTTP proxy to fetch through".to_owned(),
+            reason: "give --proxy URL or --storage DIR".to_owned(),
+        }),
+    }
+}
+
 /// Writes the bundle and `<out>.manifest.json` beside it; fails, writing
 /// nothing, when anything asked for cannot be had, naming every such version.
 pub async fn create(

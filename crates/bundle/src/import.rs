@@ -931,3 +931,42 @@ impl TileReader for Layered<'_> {
 
     fn save_tiles(&self, _: &[Tile], _: &[Vec<u8>]) {}
 }
+
+/// Warms `store` with `sources` fetched through the proxy of `origin`: a
+/// bundle made into a scratch directory and imported at once, so that a
+/// store gets exactly the checks and atomicity of `bundle create` and
+/// `bundle import` (`modgate prefetch --storage`).
+pub async fn prefetch_into(
+    sources: Vec<crate::create::Source>,
+    origin: crate::create::Origin,
+    sumdb: modgate_sumdb::SumdbSpec,
+    store: std::sync::Arc<dyn modgate_store::Store>,
+    progress: &mut (dyn FnMut(&Progress) + Send),
+) -> Result<Imported, BundleError> {
+    let scratch = tempfile::tempdir().map_err(BundleError::io("a scratch directory"))?;
+    let file = scratch.path().join("prefetch.bundle");
+    crate::create::create(
+        crate::create::CreateOptions {
+            sources,
+            origin,
+            sumdb,
+            out: file.clone(),
+            sign: None,
+            since: None,
+            vulndb: None,
+        },
+        progress,
+    )
+    .await?;
+    import(
+        ImportOptions {
+            file,
+            store,
+            // Made just now, by this process.
+            trust: Trust::Unsigned,
+            sumdb: None,
+        },
+        progress,
+    )
+    .await
+}

@@ -16,6 +16,7 @@
 
 pub mod create;
 pub mod import;
+pub mod progress;
 
 use std::io::Read;
 
@@ -118,13 +119,13 @@ impl Entry {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         what: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("storage: {0}")]
+    #[error("storage")]
     Store(#[from] StoreError),
     /// A `--from` source that cannot be read as one.
     #[error("{what}: {reason}")]
@@ -145,6 +146,9 @@ pub enum BundleError {
     Refused { what: String, detail: String },
     #[error("{0}")]
     Key(String),
+    /// A setting (a flag or the go command's variable) that cannot be used.
+    #[error("{what}: {reason}")]
+    Setting { what: String, reason: String },
 }
 
 impl From<modgate_store::KeyError> for BundleError {

@@ -7,12 +7,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
 use modgate_module::mvs::{Graph, ModVer, Summary};
 use modgate_module::{escape, modfile, osv, version};
 use modgate_net::credentials::{self, Credentials};
+use modgate_net::goauth::GoAuth;
 use serde::Serialize;
 
 use crate::Error;
@@ -86,6 +88,10 @@ pub struct Finding {
     /// The advisory's summary, the retraction's rationale or the
     /// deprecation message.
     pub detail: String,
+    /// Where the `.info` the finding rests on says its version came from
+    /// (stale: the latest version's), as the proxy served it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<modgate_module::Origin>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -110,8 +116,9 @@ pub fn run(opts: &AuditOptions) -> Result<Report, Error> {
 }
 
 async fn audit(opts: &AuditOptions) -> Result<Report, Error> {
-    let proxy = Remote::new(&opts.proxy)?;
-    let vulndb = Remote::new(&opts.vulndb)?;
+    let auth = Arc::new(GoAuth::from_env()?);
+    let proxy = Remote::new(&opts.proxy, &auth)?;
+    let vulndb = Remote::new(&opts.vulndb, &auth)?;
     let (module, list) = build_list(&opts.input, &proxy).await?;
     let mut findings = Vec::new();
     let mut unchecked = Vec::new();
@@ -328,6 +335,7 @@ async fn vulnerabilities(
                 aliases: entry.aliases.clone(),
                 fixed: entry.fixed_after(&m.path, &m.version),
                 detail: entry.summary.clone(),
+                origin: None,
             });
         }
     }
@@ -382,6 +390,7 @@ async fn latest_go_mod(
             } else {
                 r.rationale.clone()
             },
+            origin: None,
         });
     }
     if let Some(stale) = stale
@@ -401,6 +410,7 @@ async fn latest_go_mod(
                     "no release since {} (latest {latest})",
                     info.time.strftime("%Y-%m-%d")
                 ),
+                origin: info.origin.clone(),
             });
         }
     }
@@ -413,6 +423,7 @@ async fn latest_go_mod(
             aliases: Vec::new(),
             fixed: None,
             detail: newer,
+            origin: None,
         });
     }
     if let Some(message) = modfile::deprecation(&data) {
@@ -424,6 +435,7 @@ async fn latest_go_mod(
             aliases: Vec::new(),
             fixed: None,
             detail: message,
+            origin: None,
         });
     }
     Ok(found)
@@ -453,17 +465,15 @@ struct Remote {
     base: String,
     /// The base without credentials, for messages.
     name: String,
+    /// The URL's own; else GOAUTH's, per request.
     credentials: Option<Credentials>,
+    auth: Arc<GoAuth>,
     client: reqwest::Client,
 }
 
 impl Remote {
-    fn new(url: &str) -> Result<Self, Error> {
-        let (base, userinfo) = credentials::split_userinfo(url.trim_end_matches('/'));
-        let credentials = userinfo.or_else(|| {
-            let netrc = credentials::load();
-            credentials::authority(&base).and_then(|a| credentials::lookup(&netrc, &a).cloned())
-        });
+    fn new(url: &str, auth: &Arc<GoAuth>) -> Result<Self, Error> {
+        let (base, credentials) = credentials::split_userinfo(url.trim_end_matches('/'));
         let client = modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
             .map_err(|e| Error::AuditFetch {
                 url: modgate_redact::redact_url(&base),
@@ -473,6 +483,7 @@ impl Remote {
             name: modgate_redact::redact_url(&base),
             base,
             credentials,
+            auth: auth.clone(),
             client,
         })
     }
@@ -480,25 +491,34 @@ impl Remote {
     /// The body at `path`, or `None` on 404 or 410.
     async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
         let url = format!("{}/{path}", self.base);
-        let mut request = self.client.get(&url);
-        if let Some(c) = &self.credentials {
-            request = request.basic_auth(&c.login, Some(&c.password));
-        }
         let failed = |reason: String| Error::AuditFetch {
             url: format!("{}/{path}", self.name),
             reason,
         };
-        let resp = request
-            .send()
-            .await
-            .map_err(|e| failed(modgate_net::describe(e)))?;
+        let sent = match &self.credentials {
+            Some(c) => {
+                self.client
+                    .get(&url)
+                    .basic_auth(&c.login, Some(&c.password))
+                    .send()
+                    .await
+            }
+            None => self.auth.send(&url, || self.client.get(&url)).await,
+        };
+        let resp = sent.map_err(|e| failed(modgate_net::describe(e)))?;
         let status = resp.status();
         if status.as_u16() == 404 || status.as_u16() == 410 {
             return Ok(None);
         }
         if !status.is_success() {
             let said = modgate_net::first_line(resp).await;
-            return Err(failed(format!("{status}{said}")));
+            let hint = match status {
+                reqwest::StatusCode::UNAUTHORIZED if self.credentials.is_none() => {
+                    self.auth.unauthorized_hint()
+                }
+                _ => String::new(),
+            };
+            return Err(failed(format!("{status}{said}{hint}")));
         }
         let body = resp
             .bytes()

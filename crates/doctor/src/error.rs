@@ -35,6 +35,9 @@ pub enum Error {
     /// `publish`: the server refused the upload or could not be reached.
     #[error("publish failed: {0}")]
     Publish(String),
+    /// GOAUTH names methods that cannot be used.
+    #[error(transparent)]
+    GoAuth(#[from] modgate_net::goauth::GoAuthError),
     /// `audit`: its input (go.mod, go.sum) cannot be read or parsed.
     #[error("{}: {reason}", path.display())]
     AuditInput { path: PathBuf, reason: String },

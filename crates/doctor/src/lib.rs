@@ -93,10 +93,17 @@ fn colour() -> bool {
 
 async fn diagnose(args: &DoctorOptions, escaped: &str) -> Result<Report, Error> {
     let env = goenv::load().await;
+    // GOAUTH as the go command reads it, its env file too; a go before
+    // 1.24 does not report it, so the process's comes next (default netrc).
+    let auth = match env.get("GOAUTH") {
+        "" => modgate_net::goauth::GoAuth::from_env()?,
+        spec => modgate_net::goauth::GoAuth::new(spec)?,
+    };
     let prober = Prober {
         tls: tls::TlsSetup::new()?,
         proxies: proxyenv::ProxyEnv::from_process(),
         timeout: args.timeout,
+        auth,
     };
     let mut checks = vec![match &env.go_error {
         None => Check::ok("go env", format!("settings from {}", env.source)),

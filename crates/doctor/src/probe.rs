@@ -34,6 +34,8 @@ pub struct Prober {
     pub tls: TlsSetup,
     pub proxies: ProxyEnv,
     pub timeout: Duration,
+    /// Credentials for URLs without their own `user:pass@`, as go's.
+    pub auth: modgate_net::goauth::GoAuth,
 }
 
 #[derive(Debug, Clone)]
@@ -238,7 +240,15 @@ impl Prober {
                 None => url.path().to_owned(),
             },
         };
-        let mut headers = Vec::new();
+        let goauth = if url.username().is_empty() {
+            self.auth.headers(url.as_str())
+        } else {
+            Vec::new()
+        };
+        let mut headers: Vec<(&str, String)> = goauth
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.clone()))
+            .collect();
         if !url.username().is_empty() {
             headers.push(("Authorization", basic_auth(url)));
         }

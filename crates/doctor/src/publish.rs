@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use modgate_module::{escape, modfile};
 use modgate_net::credentials;
+use modgate_net::goauth::{self, GoAuth};
 
 use crate::Error;
 
@@ -81,37 +82,48 @@ async fn upload(opts: &PublishOptions, zip: &Path) -> Result<String, Error> {
     let url = format!("{base}/{module}/@v/{version}.zip");
     let client = modgate_net::client(Duration::from_secs(30), Duration::from_secs(300))
         .map_err(|e| Error::Publish(modgate_net::describe(e)))?;
-    let file = tokio::fs::File::open(zip)
-        .await
-        .map_err(|e| Error::PublishZip(format!("reading the staged zip: {e}")))?;
-    let mut request = client
-        .put(&url)
-        .header("content-type", "application/zip")
-        .body(reqwest::Body::from(file));
-    let netrc;
-    request = match (&opts.token, &userinfo) {
-        (Some(token), _) => request.bearer_auth(token),
-        (None, Some(c)) => request.basic_auth(&c.login, Some(&c.password)),
-        (None, None) => {
-            netrc = credentials::load();
-            match credentials::authority(&base).and_then(|a| credentials::lookup(&netrc, &a)) {
-                Some(c) => request.basic_auth(&c.login, Some(&c.password)),
-                None => request,
-            }
-        }
+    let auth = GoAuth::from_env()?;
+    let put = |headers| async {
+        let file = tokio::fs::File::open(zip)
+            .await
+            .map_err(|e| Error::PublishZip(format!("reading the staged zip: {e}")))?;
+        let request = client
+            .put(&url)
+            .header("content-type", "application/zip")
+            .body(reqwest::Body::from(file));
+        let request = match (&opts.token, &userinfo) {
+            (Some(token), _) => request.bearer_auth(token),
+            (None, Some(c)) => request.basic_auth(&c.login, Some(&c.password)),
+            (None, None) => goauth::with_headers(request, headers),
+        };
+        request.send().await.map_err(|e| {
+            Error::Publish(format!(
+                "{}: {}",
+                modgate_redact::redact_url(&url),
+                modgate_net::describe(e)
+            ))
+        })
     };
-    let resp = request.send().await.map_err(|e| {
-        Error::Publish(format!(
-            "{}: {}",
-            modgate_redact::redact_url(&url),
-            modgate_net::describe(e)
-        ))
-    })?;
+    let mut resp = put(auth.headers(&url)).await?;
+    let by_goauth = opts.token.is_none() && userinfo.is_none();
+    // As go: the GOAUTH methods run again for the URL that refused, once.
+    if by_goauth
+        && resp.status() == reqwest::StatusCode::UNAUTHORIZED
+        && let Some(headers) =
+            auth.after_unauthorized(&url, &format!("{:?} {}\n\n", resp.version(), resp.status()))
+    {
+        resp = put(headers).await?;
+    }
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();
     let line = modgate_redact::redact_text(body.lines().next().unwrap_or("").trim());
     if status.is_success() {
         Ok(line)
+    } else if status == reqwest::StatusCode::UNAUTHORIZED && by_goauth {
+        Err(Error::Publish(format!(
+            "{status}: {line}{}",
+            auth.unauthorized_hint()
+        )))
     } else {
         Err(Error::Publish(format!("{status}: {line}")))
     }

@@ -146,6 +146,9 @@ other_variables! {
     NETRC = "NETRC";
     /// The home directory, where `.netrc` lives.
     HOME = "HOME";
+    /// The go command's credential methods (Go 1.24): `off`, `netrc`, `git
+    /// DIR` or commands, `;`-separated; modgate's client commands read it as go.
+    GOAUTH = "GOAUTH";
     /// The go command's proxy list: `bundle create` fetches through its first
     /// URL unless `--proxy` names one.
     GOPROXY = "GOPROXY";
@@ -178,6 +181,7 @@ pub const GO_SETTINGS: &[&str] = &[
     "GOFLAGS",
     "GO111MODULE",
     "GOTOOLCHAIN",
+    "GOAUTH",
 ];
 
 /// Proxy settings `doctor` honours as Go's net/http does (upper case wins);

@@ -1,16 +1,14 @@
 //! `modgate bundle`: the wiring of create, import and keygen, and their
 //! progress (a bar on a terminal, plain lines otherwise).
 
-use std::io::IsTerminal as _;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use modgate_bundle::create::{self, CreateOptions, Origin, Source, VulndbSnapshot};
 use modgate_bundle::import::{self, ImportOptions, Trust};
-use modgate_bundle::{self as format, Progress};
-use modgate_module::goproxy::ProxyList;
-use modgate_sumdb::SumdbSpec;
+use modgate_bundle::progress::Shown;
+use modgate_bundle::{self as format};
 
 use crate::cli::{BundleCommand, BundleCreateArgs, BundleImportArgs, PrefetchArgs};
 use crate::config::LogFormat;
@@ -54,16 +52,19 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
             let storage = Storage::resolve(Some(storage.clone()))?;
             Origin::Store(storage.open(modgate_store::DEFAULT_FILE_MODE)?)
         }
-        (None, proxy) => Origin::Proxy {
-            url: match proxy {
+        (None, proxy) => {
+            let url = match proxy {
                 Some(url) => url,
-                None => proxy_from_env()?,
-            },
-            client: modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
-                .context("cannot build the HTTP client")?,
-        },
+                None => create::proxy_from_env()?,
+            };
+            Origin::Proxy {
+                url: modgate_net::goauth::url_with_credentials(&url)?,
+                client: modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
+                    .context("cannot build the HTTP client")?,
+            }
+        }
     };
-    let sumdb = sumdb_spec(args.sumdb)?;
+    let sumdb = create::sumdb_from(args.sumdb)?;
     let sign = match &args.sign {
         Some(path) => Some(
             fs_err::read_to_string(path)
@@ -98,11 +99,12 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
                 format::BundleError::Missing(versions) => versions.clone(),
                 _ => Vec::new(),
             };
+            let e = anyhow::Error::from(e);
             println!(
                 "{}",
-                serde_json::json!({ "error": e.to_string(), "missing": missing })
+                serde_json::json!({ "error": format!("{e:#}"), "missing": missing })
             );
-            return Err(e.into());
+            return Err(e);
         }
         Err(e) => return Err(e.into()),
     };
@@ -135,27 +137,28 @@ fn create(args: BundleCreateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--sumdb`, else GOSUMDB's, else sum.golang.org.
-fn sumdb_spec(arg: Option<String>) -> anyhow::Result<SumdbSpec> {
-    let sumdb = arg
-        .or_else(|| {
-            std::env::var(modgate_env::GOSUMDB)
-                .ok()
-                .filter(|v| !v.is_empty())
-        })
-        .unwrap_or_else(|| "sum.golang.org".to_owned());
-    sumdb
-        .parse()
-        .with_context(|| format!("invalid --sumdb {sumdb:?}"))
+/// `e`, and for a 401 from the proxy, where credentials come from.
+fn auth_hint(e: format::BundleError) -> anyhow::Error {
+    use format::BundleError;
+    let unauthorized = matches!(&e, BundleError::Fetch { reason, .. } if reason.starts_with("401"));
+    let e = anyhow::Error::from(e);
+    match modgate_net::goauth::GoAuth::from_env() {
+        Ok(auth) if unauthorized => e.context(format!(
+            "the proxy wants credentials{}",
+            auth.unauthorized_hint()
+        )),
+        _ => e,
+    }
 }
 
 pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
     crate::init_logging(LogFormat::Text);
     let url = match args.proxy {
         Some(url) => url,
-        None => proxy_from_env()?,
+        None => create::proxy_from_env()?,
     };
     let sources: Vec<Source> = args.from.into_iter().map(Source::from_file).collect();
+    let url = modgate_net::goauth::url_with_credentials(&url)?;
     let client = modgate_net::client(Duration::from_secs(10), Duration::from_secs(60))
         .context("cannot build the HTTP client")?;
     if let Some(storage) = args.storage {
@@ -167,7 +170,7 @@ pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
         shown.show(p)
     }));
     shown.finish();
-    let done = done?;
+    let done = done.map_err(auth_hint)?;
     if args.json {
         println!("{}", serde_json::to_string(&done)?);
     } else {
@@ -181,9 +184,8 @@ pub fn prefetch(args: PrefetchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `prefetch --storage`: a bundle made through `url` into a scratch
-/// directory and imported at once, so that a store is warmed with exactly
-/// the checks and atomicity of `bundle create` and `bundle import`.
+/// `prefetch --storage`: through the proxy into the store, with the checks
+/// of `bundle create` and `bundle import`.
 fn prefetch_store(
     sources: Vec<Source>,
     origin: Origin,
@@ -197,33 +199,12 @@ fn prefetch_store(
     let url = url.clone();
     let storage = Storage::resolve(Some(storage))?;
     let store = storage.open(modgate_store::DEFAULT_FILE_MODE)?;
-    let scratch = tempfile::tempdir().context("cannot make a scratch directory")?;
-    let file = scratch.path().join("prefetch.bundle");
-    let runtime = runtime()?;
     let mut shown = Shown::new("prefetch");
-    let created = runtime.block_on(create::create(
-        CreateOptions {
-            sources,
-            origin,
-            sumdb: sumdb_spec(sumdb)?,
-            out: file.clone(),
-            sign: None,
-            since: None,
-            vulndb: None,
-        },
-        &mut |p| shown.show(p),
-    ));
-    shown.finish();
-    created?;
-    let mut shown = Shown::new("prefetch");
-    let imported = runtime.block_on(import::import(
-        ImportOptions {
-            file,
-            store,
-            // Made just now, by this process.
-            trust: Trust::Unsigned,
-            sumdb: None,
-        },
+    let imported = runtime()?.block_on(import::prefetch_into(
+        sources,
+        origin,
+        create::sumdb_from(sumdb)?,
+        store,
         &mut |p| shown.show(p),
     ));
     shown.finish();
@@ -241,19 +222,6 @@ fn prefetch_store(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The first HTTP proxy of GOPROXY (default proxy.golang.org's, as go's).
-fn proxy_from_env() -> anyhow::Result<String> {
-    let list = std::env::var(modgate_env::GOPROXY)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "https://proxy.golang.org,direct".to_owned());
-    let parsed = ProxyList::parse(&list).context("invalid GOPROXY")?;
-    let url = parsed.first_http().context(
-        "GOPROXY names no HTTP proxy to fetch through: give --proxy URL or --storage DIR",
-    )?;
-    Ok(url.to_owned())
 }
 
 fn import(args: BundleImportArgs) -> anyhow::Result<ExitCode> {
@@ -291,93 +259,4 @@ fn import(args: BundleImportArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Progress on stderr: a bar on a terminal, else a line per phase and at
-/// most one a second.
-struct Shown {
-    what: &'static str,
-    bar: Option<indicatif::ProgressBar>,
-    phase: &'static str,
-    last: Option<Instant>,
-    pending: Option<Progress>,
-}
-
-impl Shown {
-    fn new(what: &'static str) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(0).with_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
-                )
-                .expect("a valid template")
-                .progress_chars("=> "),
-            );
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar
-        });
-        Self {
-            what,
-            bar,
-            phase: "",
-            last: None,
-            pending: None,
-        }
-    }
-
-    fn show(&mut self, p: &Progress) {
-        if let Some(bar) = &self.bar {
-            bar.set_prefix(format!(
-                "{} {}/{} modules",
-                p.phase, p.modules, p.modules_total
-            ));
-            bar.set_length(p.bytes_total.max(p.bytes));
-            bar.set_position(p.bytes);
-            bar.set_message(p.current.clone());
-            return;
-        }
-        let due = self.phase != p.phase
-            || self
-                .last
-                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
-        if due {
-            self.line(p);
-        } else {
-            self.pending = Some(p.clone());
-        }
-    }
-
-    fn line(&mut self, p: &Progress) {
-        self.phase = p.phase;
-        self.last = Some(Instant::now());
-        self.pending = None;
-        let total = if p.bytes_total > 0 {
-            format!("/{}", indicatif::HumanBytes(p.bytes_total))
-        } else {
-            String::new()
-        };
-        eprintln!(
-            "{}: {} {}/{} modules, {}{total}{}",
-            self.what,
-            p.phase,
-            p.modules,
-            p.modules_total,
-            indicatif::HumanBytes(p.bytes),
-            if p.current.is_empty() {
-                String::new()
-            } else {
-                format!(" — {}", p.current)
-            }
-        );
-    }
-
-    fn finish(&mut self) {
-        // The bar stays, with the totals, above the summary.
-        if let Some(bar) = self.bar.take() {
-            bar.finish();
-        }
-        if let Some(p) = self.pending.take() {
-            self.line(&p);
-        }
-    }
 }

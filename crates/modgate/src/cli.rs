@@ -283,6 +283,16 @@ pub struct VerifyArgs {
     /// Move what fails to .quarantine/ in the storage, so it is fetched again.
     #[arg(long)]
     pub quarantine: bool,
+    /// Also ask each repository (git ls-remote) whether the tag every stored
+    /// version was built from (its .info Origin) still names that commit:
+    /// a tag moved or deleted since fails.
+    #[arg(long)]
+    pub origin: bool,
+    /// With --origin: the repositories on the hosts of these patterns
+    /// (GOPRIVATE syntax, as serve's) are the operator's, asked wherever
+    /// they are; others only on public addresses.
+    #[arg(long, env = env::PRIVATE, value_name = "PATTERNS", requires = "origin")]
+    pub private: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -558,9 +558,9 @@ mod tests {
             },
             ..Default::default()
         };
-        let err = format!("{:#}", anyhow::Error::new(resolve(args).unwrap_err()));
+        let err = anyhow::Error::from(resolve(args).unwrap_err());
         assert_eq!(
-            err,
+            format!("{err:#}"),
             "invalid upstream list: invalid proxy URL missing scheme: corp-proxy"
         );
     }
@@ -574,7 +574,7 @@ mod tests {
             config: Some(path.clone()),
             ..Default::default()
         };
-        let err = format!("{:#}", anyhow::Error::new(resolve(args).unwrap_err()));
+        let err = format!("{:#}", anyhow::Error::from(resolve(args).unwrap_err()));
         assert!(err.contains("modgate.toml"), "{err}");
         assert!(err.contains("upstreams"), "{err}");
     }

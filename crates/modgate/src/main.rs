@@ -134,11 +134,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let moved = direct
+        .as_ref()
+        .map(|_| Arc::new(modgate_proxy::moved::MovedTags::new(store.clone())));
     let upstreams = upstream::Upstreams::new(
         &config.upstream,
         &config.server.policy,
         direct,
         &config.private,
+        moved,
     )
     .context("cannot build the HTTP client")?;
     let checksums = sumdb::client::Checksums::new(
@@ -383,33 +387,39 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let storage = Storage::resolve(args.storage)?;
     let store = storage.open_existing("--storage")?;
     let sumdb = (args.sumdb != "off").then_some(args.sumdb.as_str());
-    let report = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?
+        .build()?;
+    let report = runtime
         .block_on(modgate_proxy::verify::verify(
             &store,
             sumdb,
             args.quarantine,
         ))
         .with_context(|| format!("cannot read storage {storage}"))?;
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+    let origins = if args.origin {
+        let private = args.private.as_deref().unwrap_or_default();
+        let checked = runtime
+            .block_on(modgate_proxy::moved::verify_origins_of(&store, private))
+            .with_context(|| format!("checking the tags of {storage}"))?;
+        Some(checked)
     } else {
-        for f in &report.failures {
-            let moved = if f.quarantined { " (set aside)" } else { "" };
-            println!(
-                "FAIL  {}@{} {}: {}{moved}",
-                f.module, f.version, f.file, f.problem
-            );
+        None
+    };
+    let moved = origins.as_ref().map_or(0, |o| o.moved.len());
+    if args.json {
+        let mut json = serde_json::to_value(&report)?;
+        if let Some(origins) = &origins {
+            json["origins"] = serde_json::to_value(origins)?;
         }
-        println!(
-            "{} zips and {} go.mod files checked in {storage}: {} failed",
-            report.zips,
-            report.mods,
-            report.failures.len()
-        );
+        println!("{json}");
+    } else {
+        print!("{}", report.text(&storage));
+        if let Some(origins) = &origins {
+            print!("{}", origins.text());
+        }
     }
-    Ok(if report.failures.is_empty() {
+    Ok(if report.failures.is_empty() && moved == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -441,36 +451,8 @@ fn gc(args: GcArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cleaning storage {storage}"))?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
-        return Ok(());
-    }
-    let verb = if report.dry_run {
-        "would remove"
     } else {
-        "removed"
-    };
-    for r in &report.removed {
-        println!(
-            "{verb} {}@{} ({}, unused for {} days)",
-            r.module,
-            r.version,
-            indicatif::HumanBytes(r.bytes),
-            r.unused_days
-        );
-    }
-    println!(
-        "{storage}: {} versions ({}); {verb} {} ({} freed); kept {} pinned by --keep, {} in the checksum database",
-        report.versions,
-        indicatif::HumanBytes(report.bytes),
-        report.removed.len(),
-        indicatif::HumanBytes(report.freed),
-        report.pinned,
-        report.logged
-    );
-    if report.vulndb_blobs_removed > 0 {
-        println!(
-            "{verb} {} vulnerability database blobs no snapshot names",
-            report.vulndb_blobs_removed
-        );
+        print!("{}", report.text(&storage));
     }
     Ok(())
 }

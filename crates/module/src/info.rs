@@ -1,8 +1,8 @@
 //! A version's metadata, as the GOPROXY protocol serves it at `.info` and
-//! `@latest`: `{"Version":…,"Time":…}`.
+//! `@latest`: `{"Version":…,"Time":…,"Origin":{…}}`.
 
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, version};
 
@@ -10,6 +10,44 @@ use crate::{Error, version};
 pub struct Info {
     pub version: String,
     pub time: Timestamp,
+    /// Where the version came from, as the go command's direct mode
+    /// records it; kept as an upstream sent it.
+    pub origin: Option<Origin>,
+}
+
+/// cmd/go's `codehost.Origin`: the fields in its order, each left out when
+/// empty, so that the JSON is byte for byte what the go command writes.
+/// Unknown fields are dropped, as go drops them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Origin {
+    #[serde(rename = "VCS", skip_serializing_if = "String::is_empty")]
+    pub vcs: String,
+    #[serde(rename = "URL", skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// The module's directory in the repository.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subdir: String,
+    /// The commit.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub hash: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tag_prefix: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tag_sum: String,
+    /// The ref that named the commit (`refs/tags/v1.2.3`); go leaves it out
+    /// of pseudo-versions.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub r#ref: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub repo_sum: String,
+}
+
+impl Origin {
+    /// The tag this origin vouches for (`Ref` of `refs/tags/…`), if any.
+    pub fn tag(&self) -> Option<&str> {
+        self.r#ref.strip_prefix("refs/tags/")
+    }
 }
 
 #[derive(Deserialize)]
@@ -18,20 +56,26 @@ struct RawInfo {
     version: String,
     #[serde(rename = "Time")]
     time: String,
+    #[serde(rename = "Origin", default)]
+    origin: Option<Origin>,
 }
 
 impl Info {
-    /// `{"Version":…,"Time":…}` with the time in UTC, as the go command writes it.
+    /// `{"Version":…,"Time":…,"Origin":…}` with the time in UTC, as the go
+    /// command writes it.
     pub fn to_json(&self) -> Vec<u8> {
         #[derive(serde::Serialize)]
         #[serde(rename_all = "PascalCase")]
         struct Out<'a> {
             version: &'a str,
             time: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            origin: Option<&'a Origin>,
         }
         let out = Out {
             version: &self.version,
             time: self.time.to_string(),
+            origin: self.origin.as_ref(),
         };
         serde_json::to_vec(&out).expect("plain strings serialize")
     }
@@ -70,6 +114,7 @@ impl Info {
         Ok(Info {
             version: raw.version,
             time,
+            origin: raw.origin,
         })
     }
 }
@@ -83,13 +128,29 @@ mod tests {
         let info = Info::parse(
             "example.com/m",
             Some("v1.0.0"),
-            br#"{"Version":"v1.0.0","Time":"2019-10-01T12:00:00+02:00","Origin":{"VCS":"git"}}"#,
+            br#"{"Version":"v1.0.0","Time":"2019-10-01T12:00:00+02:00"}"#,
         )
         .unwrap();
         assert_eq!(
             &info.to_json()[..],
             br#"{"Version":"v1.0.0","Time":"2019-10-01T10:00:00Z"}"#
         );
+    }
+
+    #[test]
+    fn origin_is_kept_in_the_go_commands_order() {
+        // As proxy.golang.org serves it, fields out of order, one unknown.
+        let data = br#"{"Version":"v1.0.0","Time":"2019-10-01T10:00:00Z","Origin":{"Ref":"refs/tags/sub/v1.0.0","Hash":"0123456789abcdef0123456789abcdef01234567","Future":1,"Subdir":"sub","URL":"https://github.com/a/b","VCS":"git"}}"#;
+        let info = Info::parse("example.com/m", Some("v1.0.0"), data).unwrap();
+        let origin = info.origin.as_ref().unwrap();
+        assert_eq!(origin.tag(), Some("sub/v1.0.0"));
+        assert_eq!(
+            String::from_utf8(info.to_json()).unwrap(),
+            r#"{"Version":"v1.0.0","Time":"2019-10-01T10:00:00Z","Origin":{"VCS":"git","URL":"https://github.com/a/b","Subdir":"sub","Hash":"0123456789abcdef0123456789abcdef01234567","Ref":"refs/tags/sub/v1.0.0"}}"#
+        );
+        // go refuses an .info whose Origin is not an object.
+        let bad = br#"{"Version":"v1.0.0","Time":"2019-10-01T10:00:00Z","Origin":"git"}"#;
+        assert!(Info::parse("example.com/m", None, bad).is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub mod vulndb;
 
 pub use error::{Error, PathKind};
 pub use escape::{escape_path, escape_version, unescape_path, unescape_version};
-pub use info::Info;
+pub use info::{Info, Origin};
 pub use path::{check_file_path, check_import_path, check_path};
 pub use pseudo::PseudoTime;
 pub use version::{check, is_canonical};

@@ -9,6 +9,7 @@ mod destination;
 pub use destination::{Cidr, Class, DestinationPolicy, Error, classify};
 
 pub mod credentials;
+pub mod goauth;
 pub mod tls;
 
 use std::error::Error as _;

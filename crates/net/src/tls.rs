@@ -31,7 +31,7 @@ const CHECK_EVERY: Duration = Duration::from_secs(1);
 pub enum TlsError {
     #[error(transparent)]
     Read(std::io::Error),
-    #[error("{}: not valid PEM: {source}", path.display())]
+    #[error("{}: not valid PEM", path.display())]
     Pem {
         path: PathBuf,
         #[source]
@@ -41,19 +41,19 @@ pub enum TlsError {
     NoCertificate { path: PathBuf },
     #[error("{}: no private key (BEGIN PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY) found", path.display())]
     NoKey { path: PathBuf },
-    #[error("{}: unusable private key: {source}", path.display())]
+    #[error("{}: unusable private key", path.display())]
     Key {
         path: PathBuf,
         #[source]
         source: rustls::Error,
     },
-    #[error("{}: unusable certificate: {source}", path.display())]
+    #[error("{}: unusable certificate", path.display())]
     Certificate {
         path: PathBuf,
         #[source]
         source: rustls::Error,
     },
-    #[error("{}: not a readable X.509 certificate: {source}", path.display())]
+    #[error("{}: not a readable X.509 certificate", path.display())]
     Unparsable {
         path: PathBuf,
         #[source]
@@ -68,7 +68,7 @@ pub enum TlsError {
     },
     #[error("the key in {} does not match the certificate in {}", key.display(), cert.display())]
     Mismatch { cert: PathBuf, key: PathBuf },
-    #[error("TLS configuration: {0}")]
+    #[error("TLS configuration")]
     Config(#[source] rustls::Error),
 }
 
@@ -265,7 +265,10 @@ impl ReloadingCert {
             Ok(seen) => seen,
             Err(e) => {
                 if state.seen.take().is_some() {
-                    tracing::warn!(error = %e, "TLS certificate files unreadable: keeping the current certificate");
+                    tracing::warn!(
+                        error = &e as &dyn std::error::Error,
+                        "TLS certificate files unreadable: keeping the current certificate"
+                    );
                 }
                 return;
             }
@@ -280,7 +283,10 @@ impl ReloadingCert {
                 tracing::info!(cert = %self.files.cert.display(), "TLS certificate reloaded");
             }
             Err(e) => {
-                tracing::warn!(error = %e, "TLS certificate not reloaded: keeping the current certificate");
+                tracing::warn!(
+                    error = &e as &dyn std::error::Error,
+                    "TLS certificate not reloaded: keeping the current certificate"
+                );
             }
         }
     }

@@ -69,6 +69,49 @@ pub struct Report {
     pub vulndb_blobs_removed: usize,
 }
 
+impl Report {
+    /// What `modgate gc` prints for `storage`: a line per version removed,
+    /// then the totals.
+    pub fn text(&self, storage: &dyn std::fmt::Display) -> String {
+        use std::fmt::Write as _;
+        let bytes = crate::status::bytes;
+        let verb = if self.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        };
+        let mut out = String::new();
+        for r in &self.removed {
+            let _ = writeln!(
+                out,
+                "{verb} {}@{} ({}, unused for {} days)",
+                r.module,
+                r.version,
+                bytes(r.bytes),
+                r.unused_days
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{storage}: {} versions ({}); {verb} {} ({} freed); kept {} pinned by --keep, {} in the checksum database",
+            self.versions,
+            bytes(self.bytes),
+            self.removed.len(),
+            bytes(self.freed),
+            self.pinned,
+            self.logged
+        );
+        if self.vulndb_blobs_removed > 0 {
+            let _ = writeln!(
+                out,
+                "{verb} {} vulnerability database blobs no snapshot names",
+                self.vulndb_blobs_removed
+            );
+        }
+        out
+    }
+}
+
 struct Version {
     module: String,
     version: String,

@@ -1,20 +1,22 @@
-//! modgate's GOPROXY server. A request's one path: [`workers`] accepts the
-//! connection (over [`modgate_net::tls`] if configured), [`server`] parses it into a
+//! modgate's GOPROXY server: serving and filling. A request's one path:
+//! [`workers`] accepts the connection (over `modgate_net::tls` if
+//! configured), [`server`] parses it into a
 //! [`modgate_store::protocol::Request`] (or a [`modgate_sumdb::SumdbPath`])
 //! and asks the [`Proxy`], which answers from the store ([`modgate_store`],
-//! the cacher) or fills the
-//! miss through the [`upstream`] chain (the fetchers: HTTP mirrors,
-//! `file://` trees, modules built from git by `modgate-vcs`), coalesced by
-//! [`flights`]; everything fetched is checked by [`modgate_zip::ingest`] and, for public
-//! modules, verified by [`sumdb::client`] before it is stored, and every
-//! stored version goes into modgate's own log
-//! ([`modgate_sumdb_server::private`]) when one is configured.
+//! the cacher) or fills the miss through the [`upstream`] chain (the
+//! fetchers: HTTP mirrors, `file://` trees, modules built from git by
+//! `modgate-vcs`), coalesced by [`flights`]; everything fetched is checked
+//! by [`modgate_zip::ingest`] and, for public modules, verified by
+//! [`sumdb::client`] before it is stored, and every stored version goes
+//! into modgate's own log ([`modgate_sumdb_server::private`]) when one is
+//! configured. See docs/architecture.md for the crates around it.
 
 pub mod catalog;
 pub mod dl;
 pub mod flights;
 mod gate;
 pub mod gc;
+pub mod moved;
 pub mod policy;
 mod proxy;
 pub mod server;

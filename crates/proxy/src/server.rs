@@ -516,6 +516,7 @@ async fn status_page(State(state): State<Arc<AppState>>, req: HttpRequest) -> Re
             .checksums()
             .map(|c| crate::sumdb::Database::name(c).to_owned()),
         misses: proxy.misses(),
+        moved_tags: proxy.upstreams().moved_tags(),
         metrics: &metrics,
         explain: state.explain,
     });
@@ -1358,24 +1359,39 @@ pub(crate) fn text(status: StatusCode, body: &str) -> Response {
     resp
 }
 
+/// The validator of an answer no store names: part of its digest.
+fn digest_etag(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(data);
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether `If-None-Match` names `etag` (empty: the answer has none yet,
+/// and only `*` matches).
 fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == "*" || (!etag.is_empty() && t.trim() == etag))
+        })
 }
 
 fn base_headers(resp: &mut Response, content_type: &'static str, cache: &'static str, etag: &str) {
     let headers = resp.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    if let Ok(v) = HeaderValue::from_str(etag) {
+    if !etag.is_empty()
+        && let Ok(v) = HeaderValue::from_str(etag)
+    {
         headers.insert(header::ETAG, v);
     }
 }
 
 fn fresh(req: &Request, bytes: Bytes, headers: &HeaderMap, head: bool) -> Response {
-    let etag = crate::proxy::digest_etag(&bytes);
+    let etag = digest_etag(&bytes);
     let (status, body, len) = if not_modified(headers, &etag) {
         (StatusCode::NOT_MODIFIED, Bytes::new(), None)
     } else {

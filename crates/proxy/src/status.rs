@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::Miss;
 use crate::catalog::Held;
+use crate::moved::MovedTag;
 use crate::upstream::UpstreamHealth;
 
 /// Everything the page shows, gathered by the server.
@@ -22,6 +23,8 @@ pub struct Status<'a> {
     /// The public checksum database verified against, when on.
     pub sumdb: Option<String>,
     pub misses: Vec<Miss>,
+    /// Stored versions whose tag git now lists on another commit, or not.
+    pub moved_tags: Vec<MovedTag>,
     /// The Prometheus text of `/metrics`.
     pub metrics: &'a str,
     /// A failure in words (the `explain` classifier), when one applies.
@@ -150,7 +153,8 @@ fn escape(s: &str) -> String {
     out
 }
 
-fn bytes(n: u64) -> String {
+/// `n` bytes in binary units, for people.
+pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = n as f64;
     let mut unit = 0;
@@ -341,6 +345,30 @@ pub fn render(s: &Status<'_>) -> String {
             time(miss.at),
             escape(&miss.what),
             millis(Some(miss.took.as_secs_f64()))
+        );
+    }
+    h.push_str("</tbody></table>");
+
+    h.push_str(
+        "<h2>Moved tags</h2><p>Stored versions whose tag names another commit now, or is \
+         gone; the stored version is still served.</p><table id=\"moved-tags\"><thead><tr>\
+         <th>seen</th><th>version</th><th>tag</th><th>built from</th><th>now</th></tr>\
+         </thead><tbody>",
+    );
+    if s.moved_tags.is_empty() {
+        h.push_str("<tr><td colspan=\"5\">none seen since start</td></tr>");
+    }
+    for m in &s.moved_tags {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}@{}</td><td>{} of {}</td><td>{}</td><td>{}</td></tr>",
+            m.seen.map(time).unwrap_or_default(),
+            escape(&m.module),
+            escape(&m.version),
+            escape(&m.tag),
+            escape(&m.url),
+            escape(&m.old),
+            escape(m.new.as_deref().unwrap_or("deleted")),
         );
     }
     h.push_str("</tbody></table>");

@@ -12,8 +12,8 @@ pub fn request_id() -> String {
         .unwrap_or_default()
 }
 
-/// Every metric modgate exports but the git mirrors' (`modgate_vcs_*`,
-/// recorded where they are measured, in modgate-vcs). Labels never carry
+/// Every metric modgate exports but the git mirrors' own (`modgate_vcs_*`
+/// but moved tags, recorded where they are measured, in modgate-vcs). Labels never carry
 /// module paths: their number is unbounded.
 pub mod metric {
     use std::time::Duration;
@@ -46,11 +46,37 @@ pub mod metric {
         }
     }
 
+    /// A labelled series' handle is looked up in the recorder's registry by
+    /// hashing its name and labels, which costs more than the count itself
+    /// on every hit; each worker thread keeps the handles it has used.
+    type Series = (&'static str, u16, metrics::Counter, metrics::Histogram);
+
+    thread_local! {
+        static REQUEST_SERIES: std::cell::RefCell<Vec<Series>> = const { std::cell::RefCell::new(Vec::new()) };
+        static LOOKUP_SERIES: std::cell::RefCell<Vec<(&'static str, bool, metrics::Counter)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
     pub fn http_request(endpoint: &'static str, status: u16, elapsed: Duration) {
-        counter!("modgate_http_requests_total", "endpoint" => endpoint, "status" => status_label(status))
-            .increment(1);
-        histogram!("modgate_http_request_duration_seconds", "endpoint" => endpoint)
-            .record(elapsed.as_secs_f64());
+        REQUEST_SERIES.with_borrow_mut(|series| {
+            let i = match series
+                .iter()
+                .position(|(e, s, ..)| *s == status && *e == endpoint)
+            {
+                Some(i) => i,
+                None => {
+                    series.push((
+                        endpoint,
+                        status,
+                        counter!("modgate_http_requests_total", "endpoint" => endpoint, "status" => status_label(status)),
+                        histogram!("modgate_http_request_duration_seconds", "endpoint" => endpoint),
+                    ));
+                    series.len() - 1
+                }
+            };
+            let (.., requests, duration) = &series[i];
+            requests.increment(1);
+            duration.record(elapsed.as_secs_f64());
+        });
     }
 
     /// The common statuses without an allocation per request.
@@ -75,12 +101,20 @@ pub mod metric {
 
     /// A lookup of a stored artifact (`kind`: info, mod, zip).
     pub fn cache_lookup(kind: &'static str, hit: bool) {
-        let name = if hit {
-            "modgate_cache_hits_total"
-        } else {
-            "modgate_cache_misses_total"
-        };
-        counter!(name, "kind" => kind).increment(1);
+        LOOKUP_SERIES.with_borrow_mut(|series| {
+            if let Some((.., lookups)) = series.iter().find(|(k, h, _)| *h == hit && *k == kind) {
+                lookups.increment(1);
+                return;
+            }
+            let name = if hit {
+                "modgate_cache_hits_total"
+            } else {
+                "modgate_cache_misses_total"
+            };
+            let lookups = counter!(name, "kind" => kind);
+            lookups.increment(1);
+            series.push((kind, hit, lookups));
+        });
     }
 
     pub fn upstream_request(upstream: &str, outcome: &'static str, elapsed: Duration) {
@@ -128,6 +162,12 @@ pub mod metric {
     /// An answer served from the cache because every upstream failed.
     pub fn stale_answer(endpoint: &'static str) {
         counter!("modgate_stale_answers_total", "endpoint" => endpoint).increment(1);
+    }
+
+    /// A stored version whose tag git now lists on another commit, or
+    /// not at all (see `moved`): counted once per move.
+    pub fn moved_tag() {
+        counter!("modgate_vcs_moved_tags_total").increment(1);
     }
 
     pub use modgate_store::metric::storage_failure;

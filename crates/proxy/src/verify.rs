@@ -31,6 +31,31 @@ pub struct Report {
     pub failures: Vec<Failure>,
 }
 
+impl Report {
+    /// What `modgate verify` prints for `storage`: a line per failure,
+    /// then the totals.
+    pub fn text(&self, storage: &dyn std::fmt::Display) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        for f in &self.failures {
+            let moved = if f.quarantined { " (set aside)" } else { "" };
+            let _ = writeln!(
+                out,
+                "FAIL  {}@{} {}: {}{moved}",
+                f.module, f.version, f.file, f.problem
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{} zips and {} go.mod files checked in {storage}: {} failed",
+            self.zips,
+            self.mods,
+            self.failures.len()
+        );
+        out
+    }
+}
+
 /// Checks every version under the store's root. `sumdb` names the checksum
 /// database whose kept lookups the hashes are compared with.
 pub async fn verify(

@@ -16,6 +16,15 @@ pub trait CodeHost: Send + Sync + 'static {
     /// The commit `rev` names (a tag, a branch, a hash or a prefix of one).
     fn stat(&self, rev: &str) -> impl Future<Output = Result<RevInfo, VcsError>> + Send;
 
+    /// [`Self::stat`], with the ref that named the commit, as go's
+    /// `Origin.Ref` records it (git only; others name none).
+    fn stat_ref(
+        &self,
+        rev: &str,
+    ) -> impl Future<Output = Result<(RevInfo, Option<String>), VcsError>> + Send {
+        async move { Ok((self.stat(rev).await?, None)) }
+    }
+
     /// The head of the default branch.
     fn latest(&self) -> impl Future<Output = Result<RevInfo, VcsError>> + Send;
 
@@ -55,6 +64,10 @@ impl CodeHost for GitRepo {
 
     async fn stat(&self, rev: &str) -> Result<RevInfo, VcsError> {
         GitRepo::stat(self, rev).await
+    }
+
+    async fn stat_ref(&self, rev: &str) -> Result<(RevInfo, Option<String>), VcsError> {
+        GitRepo::stat_ref(self, rev).await
     }
 
     async fn latest(&self) -> Result<RevInfo, VcsError> {

@@ -19,6 +19,6 @@ pub mod other;
 pub mod resolve;
 pub mod settings;
 
-pub use direct::{Direct, DirectSettings, Error};
+pub use direct::{Direct, DirectSettings, Error, Listing};
 pub use govcs::GoVcs;
 pub use host::CodeHost;

@@ -7,6 +7,8 @@
 //! own modgate, makes the same observations through it with a fresh module
 //! cache, and reports every difference at once.
 
+mod goimport_subdir;
+mod origin;
 mod reference;
 
 use std::collections::BTreeSet;

@@ -18,6 +18,7 @@ mod doctor;
 mod explain;
 mod failover;
 mod gate;
+mod goauth;
 mod goproxy;
 mod operations;
 mod othervcs;

@@ -11,7 +11,8 @@ const ZIP: &str = "/github.com/modgate-test/beta/@v/v0.2.0.zip";
 fn artifacts_carry_protocol_headers_ranges_and_validators() {
     let fx = Fixture::get();
     let mirror = Mirror::serving(fx.tree.clone());
-    let mut modgate = Modgate::start(&fresh_dir("storage"), &mirror.url);
+    let storage = fresh_dir("storage");
+    let mut modgate = Modgate::start(&storage, &mirror.url);
     let want = fs_err::read(fx.tree.join("github.com/modgate-test/beta/@v/v0.2.0.zip")).unwrap();
 
     let zip = http::get(&modgate.addr, ZIP);
@@ -27,7 +28,19 @@ fn artifacts_carry_protocol_headers_ranges_and_validators() {
         Some("public, max-age=31536000, immutable")
     );
     assert_eq!(zip.header("accept-ranges"), Some("bytes"));
-    let etag = zip.header("etag").expect("etag").to_owned();
+    // A miss is answered before it is stored, with no validator; the stored
+    // object has one, and keeps it.
+    assert_eq!(zip.header("etag"), None);
+    let stored = storage.join("github.com/modgate-test/beta/@v/v0.2.0.ziphash");
+    crate::support::eventually(std::time::Duration::from_secs(30), "the stored zip", || {
+        stored.exists()
+    });
+    let hit = http::get(&modgate.addr, ZIP);
+    let etag = hit.header("etag").expect("etag").to_owned();
+    assert_eq!(
+        http::get(&modgate.addr, ZIP).header("etag"),
+        Some(etag.as_str())
+    );
 
     let again = http::request(&modgate.addr, "GET", ZIP, &[("If-None-Match", &etag)]);
     assert_eq!(again.status, 304);

@@ -29,8 +29,8 @@ use crate::support::repos::{PSEUDO, Repos};
 
 /// A loopback HTTP server that counts connections and answers each request
 /// with `respond(request line)`.
-struct Server {
-    port: u16,
+pub(crate) struct Server {
+    pub(crate) port: u16,
     connections: Arc<AtomicUsize>,
 }
 
@@ -77,7 +77,7 @@ fn reply(status: &str, content_type: &str, body: &str) -> String {
 
 /// The forward proxy serving go-get pages: `http://HOST/PATH?go-get=1` →
 /// the page of `HOST/PATH` in `pages`, as one go-import tag.
-fn page_proxy(pages: HashMap<String, String>) -> Server {
+pub(crate) fn page_proxy(pages: HashMap<String, String>) -> Server {
     Server::start(move |request_line| {
         let target = request_line.split_whitespace().nth(1).unwrap_or_default();
         let key = target

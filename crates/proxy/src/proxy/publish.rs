@@ -303,6 +303,7 @@ impl Proxy {
         let info = Info {
             version: v.to_owned(),
             time: time.unwrap_or_else(jiff::Timestamp::now),
+            origin: None,
         };
         store
             .put(&files.info, info.to_json().into())

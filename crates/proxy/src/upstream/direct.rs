@@ -8,6 +8,7 @@ use modgate_vcs::{Direct, Error};
 use super::http::HttpUpstream;
 use super::{FetchError, Fetched, Fetcher, Policy, Want};
 use crate::ingest::Invalid;
+use crate::moved::MovedTags;
 use crate::protocol::{Kind, Request};
 
 pub struct DirectFetcher {
@@ -19,6 +20,8 @@ pub struct DirectFetcher {
     /// destination policy (see [`DirectFetcher::guarded_client`]).
     guarded_client: reqwest::Client,
     policy: Policy,
+    /// Where the tags of stored versions are checked on every list.
+    moved: Option<Arc<MovedTags>>,
 }
 
 impl DirectFetcher {
@@ -38,12 +41,14 @@ impl DirectFetcher {
         client: reqwest::Client,
         guarded_client: reqwest::Client,
         policy: &Policy,
+        moved: Option<Arc<MovedTags>>,
     ) -> Self {
         Self {
             direct,
             client,
             guarded_client,
             policy: policy.clone(),
+            moved,
         }
     }
 }
@@ -67,7 +72,15 @@ impl Fetcher for DirectFetcher {
         let d = &self.direct;
         let module = req.module.as_str();
         let built = match &req.kind {
-            Kind::List => d.list(module).await.map(Fetched::Bytes),
+            Kind::List => match d.listing(module).await {
+                Ok(listing) => {
+                    if let (Some(moved), Some((url, refs))) = (&self.moved, &listing.git) {
+                        moved.check(module, url, refs).await;
+                    }
+                    Ok(Fetched::Bytes(listing.text))
+                }
+                Err(e) => Err(e),
+            },
             Kind::Latest => d
                 .latest(module)
                 .await

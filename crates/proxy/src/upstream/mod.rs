@@ -36,6 +36,7 @@ use hedge::Hedge;
 pub use hedge::HedgePolicy;
 
 use crate::ingest::Invalid;
+use crate::moved::{MovedTag, MovedTags};
 use crate::protocol::Request;
 use crate::telemetry::metric;
 
@@ -543,16 +544,20 @@ pub struct Upstreams {
     public: Chain,
     /// `--private` patterns and their chain: direct alone.
     private: Option<(String, Chain)>,
+    /// The tags of stored versions that direct found moved.
+    moved: Option<Arc<MovedTags>>,
 }
 
 impl Upstreams {
     /// `direct` is required when the list has `direct` or there are
-    /// `private` patterns (GOPRIVATE syntax).
+    /// `private` patterns (GOPRIVATE syntax); `moved` is where direct
+    /// reports the stored versions whose tags moved.
     pub fn new(
         spec: &UpstreamSpec,
         policy: &Policy,
         direct: Option<Arc<Direct>>,
         private: &str,
+        moved: Option<Arc<MovedTags>>,
     ) -> Result<Self, reqwest::Error> {
         let client = policy.http_client()?;
         let netrc = modgate_net::credentials::load();
@@ -567,6 +572,7 @@ impl Upstreams {
                 client.clone(),
                 guarded,
                 policy,
+                moved.clone(),
             ))
         };
         let build = |p: &goproxy::Proxy| -> Option<Box<dyn Fetcher>> {
@@ -598,7 +604,16 @@ impl Upstreams {
             }
             _ => None,
         };
-        Ok(Self { public, private })
+        Ok(Self {
+            public,
+            private,
+            moved,
+        })
+    }
+
+    /// The stored versions whose tags direct found moved.
+    pub fn moved_tags(&self) -> Vec<MovedTag> {
+        self.moved.as_ref().map(|m| m.list()).unwrap_or_default()
     }
 
     /// Whether the chain can ever reach beyond the cache.
@@ -750,6 +765,7 @@ mod tests {
                 "github.com/modgate-private/*,corp.example".into(),
                 empty_chain(),
             )),
+            moved: None,
         };
         for (module, want) in [
             ("github.com/modgate-private/secret", Privacy::Private),
@@ -765,6 +781,7 @@ mod tests {
         let none = Upstreams {
             public: empty_chain(),
             private: None,
+            moved: None,
         };
         assert_eq!(none.privacy("corp.example/x"), Privacy::Public);
     }

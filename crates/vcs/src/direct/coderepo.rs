@@ -18,6 +18,8 @@ use modgate_zip::MAX_GO_MOD as MAX_MOD;
 pub struct Resolved {
     pub version: String,
     pub info: RevInfo,
+    /// The ref that named the commit, none for a hash: go's `Origin.Ref`.
+    pub reference: Option<String>,
 }
 
 /// Where a version's files are: the commit, the module's directory in the
@@ -42,7 +44,9 @@ pub struct CodeRepo<H> {
 }
 
 impl<H: CodeHost> CodeRepo<H> {
-    pub fn new(module: &str, code_root: &str, repo: Arc<H>) -> Result<Self, Error> {
+    /// `module` in the repository whose tree at `subdir` (a go-import
+    /// tag's fourth field, `""` for none) is the import path `code_root`.
+    pub fn new(module: &str, code_root: &str, subdir: &str, repo: Arc<H>) -> Result<Self, Error> {
         if !has_path_prefix(module, code_root) {
             return Err(Error::NoVersion(format!(
                 "mismatched repo: found {code_root} for {module}"
@@ -61,6 +65,11 @@ impl<H: CodeHost> CodeRepo<H> {
                 )));
             }
             code_dir = path_prefix[code_root.len()..].trim_matches('/').to_owned();
+        }
+        // Go 1.25: the go-import subdirectory holds the prefix's tree, and
+        // prefixes its tags as a subdirectory module's.
+        if !subdir.is_empty() {
+            code_dir = join(subdir, &code_dir).trim_end_matches('/').to_owned();
         }
         Ok(Self {
             module: module.to_owned(),
@@ -154,17 +163,25 @@ impl<H: CodeHost> CodeRepo<H> {
     pub async fn stat(&self, rev: &str) -> Result<Resolved, Error> {
         if rev == "latest" {
             let info = self.repo.latest().await?;
-            return self.convert(info, "", "").await;
+            let resolved = self.convert(info, "", "").await?;
+            return Ok(Resolved {
+                reference: Some("HEAD".to_owned()),
+                ..resolved
+            });
         }
         let code_rev = self.rev_to_rev(rev);
-        let info = match self.repo.stat(&code_rev).await {
-            Ok(info) => info,
+        let (info, reference) = match self.repo.stat_ref(&code_rev).await {
+            Ok(found) => found,
             Err(e @ VcsError::UnknownRevision { .. }) => {
                 return Err(Error::NoVersion(format!("invalid version: {e}")));
             }
             Err(e) => return Err(e.into()),
         };
-        self.convert(info, rev, &code_rev).await
+        let resolved = self.convert(info, rev, &code_rev).await?;
+        Ok(Resolved {
+            reference,
+            ..resolved
+        })
     }
 
     /// `@latest`: the highest release, else pre-release, else a
@@ -422,6 +439,7 @@ impl<H: CodeHost> CodeRepo<H> {
         Ok(Resolved {
             version: v,
             info: info.clone(),
+            reference: None,
         })
     }
 
@@ -658,6 +676,11 @@ impl<H: CodeHost> CodeRepo<H> {
 
     pub fn module(&self) -> &str {
         &self.module
+    }
+
+    /// The module's directory in the repository, `""` at the root.
+    pub fn code_dir(&self) -> &str {
+        &self.code_dir
     }
 
     pub fn repo(&self) -> &Arc<H> {

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use tempfile::NamedTempFile;
 
 use self::coderepo::CodeRepo;
-use crate::git::{Git, GitRepo, GitSettings, VcsError};
+use crate::git::{Git, GitRepo, GitSettings, Refs, VcsError};
 use crate::govcs::GoVcs;
 use crate::host::CodeHost;
 use crate::other::{Kind, OtherRepo, Others};
@@ -133,6 +133,15 @@ impl Error {
     }
 }
 
+/// A module's version list and what it was read from.
+pub struct Listing {
+    /// The `@v/list` answer.
+    pub text: Bytes,
+    /// From git: the repository's URL, as `.info` Origins record it, and
+    /// its refs as listed.
+    pub git: Option<(String, Arc<Refs>)>,
+}
+
 pub struct Direct {
     git: Git,
     others: Others,
@@ -248,7 +257,12 @@ impl Direct {
                 let insecure =
                     modgate_module::pattern::match_prefix_patterns(&self.insecure, module);
                 let repo = self.others.repo(kind, &root.url, root.guarded, insecure)?;
-                Ok(Code::Other(CodeRepo::new(module, &root.root, repo)?))
+                Ok(Code::Other(CodeRepo::new(
+                    module,
+                    &root.root,
+                    &root.subdir,
+                    repo,
+                )?))
             }
             _ => {
                 let repo = if root.guarded {
@@ -256,33 +270,50 @@ impl Direct {
                 } else {
                     self.git.repo(&root.url)
                 };
-                Ok(Code::Git(CodeRepo::new(module, &root.root, repo)?))
+                Ok(Code::Git(CodeRepo::new(
+                    module,
+                    &root.root,
+                    &root.subdir,
+                    repo,
+                )?))
             }
         }
     }
 
-    /// `@v/list`: the module's tagged versions, one a line.
-    pub async fn list(&self, module: &str) -> Result<Bytes, Error> {
-        let mut text = with_code!(self.code(module).await?, c => c.versions().await?).join("\n");
+    /// `@v/list` (the module's tagged versions, one a line), with, for git,
+    /// the refs of the repository as git listed them for it, against which
+    /// the tags of stored versions are checked.
+    pub async fn listing(&self, module: &str) -> Result<Listing, Error> {
+        let (versions, git) = match self.code(module).await? {
+            Code::Git(c) => {
+                let refs = c.repo().refs().await?;
+                (c.versions().await?, Some((c.repo().redacted(), refs)))
+            }
+            Code::Other(c) => (c.versions().await?, None),
+        };
+        let mut text = versions.join("\n");
         if !text.is_empty() {
             text.push('\n');
         }
-        Ok(text.into())
+        Ok(Listing {
+            text: text.into(),
+            git,
+        })
     }
 
     /// `@latest`: the highest release, else pre-release, else a
     /// pseudo-version of the default branch.
     pub async fn latest(&self, module: &str) -> Result<Info, Error> {
-        Ok(info_of(
-            with_code!(self.code(module).await?, c => c.latest().await?),
-        ))
+        let code = self.code(module).await?;
+        let resolved = with_code!(&code, c => c.latest().await?);
+        Ok(info_of(&code, resolved))
     }
 
     /// `.info` of a version or a query (branch, tag, commit prefix).
     pub async fn stat(&self, module: &str, rev: &str) -> Result<Info, Error> {
-        Ok(info_of(
-            with_code!(self.code(module).await?, c => c.stat(rev).await?),
-        ))
+        let code = self.code(module).await?;
+        let resolved = with_code!(&code, c => c.stat(rev).await?);
+        Ok(info_of(&code, resolved))
     }
 
     /// The go.mod of canonical version `v`.
@@ -483,10 +514,31 @@ async fn zip_other(
     .map_err(Error::Task)?
 }
 
-fn info_of(r: coderepo::Resolved) -> Info {
+/// The .info of a resolved version, with the `Origin` the go command
+/// writes to its module cache in direct mode for git: what its
+/// `writeDiskStat` keeps (no tag sums; no ref for a pseudo-version, whose
+/// hash names it).
+fn info_of(code: &Code, r: coderepo::Resolved) -> Info {
     let time = jiff::Timestamp::from_second(r.info.time).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let reference = match r.reference {
+        Some(name) if !modgate_module::pseudo::is_pseudo_version(&r.version) => name,
+        _ => String::new(),
+    };
+    let origin = match code {
+        Code::Git(c) => Some(modgate_module::Origin {
+            vcs: "git".to_owned(),
+            // As given, credentials masked: the .info is served to anyone.
+            url: c.repo().redacted(),
+            subdir: c.code_dir().to_owned(),
+            hash: r.info.hash,
+            r#ref: reference,
+            ..Default::default()
+        }),
+        Code::Other(_) => None,
+    };
     Info {
         version: r.version,
         time,
+        origin,
     }
 }

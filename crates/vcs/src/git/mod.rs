@@ -546,7 +546,7 @@ pub struct Refs {
 
 impl Refs {
     /// Parses `git ls-remote` output.
-    fn parse(out: &str) -> Refs {
+    pub fn parse(out: &str) -> Refs {
         let mut refs = BTreeMap::new();
         let mut peeled = Vec::new();
         for line in out.lines() {

@@ -218,24 +218,31 @@ impl GitRepo {
     /// `gitRepo.stat` finds it: locally if it can; else the one ref it names
     /// is fetched alone, shallow; only when that fails, everything.
     pub async fn stat(&self, rev: &str) -> Result<RevInfo, VcsError> {
+        Ok(self.stat_ref(rev).await?.0)
+    }
+
+    /// [`Self::stat`], with the ref that named the commit (`refs/tags/v1`,
+    /// `refs/heads/main`, `HEAD`), none for a hash: go's `Origin.Ref`.
+    pub async fn stat_ref(&self, rev: &str) -> Result<(RevInfo, Option<String>), VcsError> {
         match self.stat_once(rev).await {
             Err(VcsError::Corrupt { .. }) if self.set_aside().await => self.stat_once(rev).await,
             answer => answer,
         }
     }
 
-    async fn stat_once(&self, rev: &str) -> Result<RevInfo, VcsError> {
+    async fn stat_once(&self, rev: &str) -> Result<(RevInfo, Option<String>), VcsError> {
         self.touch();
         let hashlike = (MIN_HASH_DIGITS..=40).contains(&rev.len()) && all_hex(rev);
         // Fast paths without the network: a hash, or a tag (tags are taken
         // not to move, branches may have), already in the mirror.
         if hashlike && let Some(info) = self.stat_local(rev).await? {
-            return Ok(info);
+            return Ok((info, None));
         }
+        let tag_ref = format!("refs/tags/{rev}");
         if is_ref_name(rev)
-            && let Some(info) = self.stat_local(&format!("refs/tags/{rev}")).await?
+            && let Some(info) = self.stat_local(&tag_ref).await?
         {
-            return Ok(info);
+            return Ok((info, Some(tag_ref)));
         }
 
         let refs = self.refs().await?;
@@ -246,20 +253,20 @@ impl GitRepo {
             match named.as_deref().and_then(|r| r.strip_prefix("refs/tags/")) {
                 Some(tag) if !info.tags.iter().any(|t| t == tag) => {
                     self.tag(tag, &info.hash).await?;
-                    return self.stat_fresh(&target, rev).await;
+                    return Ok((self.stat_fresh(&target, rev).await?, named));
                 }
-                _ => return Ok(info),
+                _ => return Ok((info, named)),
             }
         }
         if let Some(name) = &named
             && self.fetch_one(name, &target, &refs).await?
             && let Some(info) = self.stat_fresh(&target, rev).await.ok()
         {
-            return Ok(info);
+            return Ok((info, named));
         }
         // Last resort, as go: every branch and tag, and their history.
         self.fetch_all(&refs).await?;
-        self.stat_fresh(&target, rev).await
+        Ok((self.stat_fresh(&target, rev).await?, named))
     }
 
     /// [`Self::stat_local`] that must find `target`, named `rev` in errors.

@@ -101,6 +101,14 @@ impl Resolver {
             let root = redact(&chosen.repo_root);
             format!("{}: invalid repo root {root:?}: {e}", page.url)
         })?;
+        if !chosen.subdir.is_empty() {
+            meta::check_subdir(&chosen.subdir).map_err(|e| {
+                format!(
+                    "{}: invalid subdirectory {:?}: {e}",
+                    page.url, chosen.subdir
+                )
+            })?;
+        }
         let vcs = match chosen.vcs.as_str() {
             "mod" => Vcs::ModProxy,
             cmd => Vcs::by_cmd(cmd).ok_or_else(|| format!("{}: unknown vcs {cmd:?}", page.url))?,
@@ -110,6 +118,7 @@ impl Resolver {
         Ok(RepoRoot {
             root: chosen.prefix.clone(),
             url: chosen.repo_root.clone(),
+            subdir: chosen.subdir.clone(),
             vcs,
             guarded: !self.policy.host_allowed(host),
         })

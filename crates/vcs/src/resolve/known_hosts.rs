@@ -71,6 +71,7 @@ pub(super) fn lookup(path: &str) -> Result<Option<RepoRoot>, String> {
                     && is_word(repo) =>
             {
                 RepoRoot {
+                    subdir: String::new(),
                     url: format!("https://{path}"),
                     root: path.to_owned(),
                     vcs: Vcs::Other("fossil".to_owned()),
@@ -86,6 +87,7 @@ pub(super) fn lookup(path: &str) -> Result<Option<RepoRoot>, String> {
 
 fn git(root: String) -> RepoRoot {
     RepoRoot {
+        subdir: String::new(),
         url: format!("https://{root}"),
         root,
         vcs: Vcs::Git,
@@ -136,6 +138,7 @@ fn qualified(elems: &[&str]) -> Option<RepoRoot> {
     })?;
     let repo = [&elems[..last], &[stem]].concat().join("/");
     Some(RepoRoot {
+        subdir: String::new(),
         url: format!("https://{repo}"),
         root: elems[..=last].join("/"),
         vcs: Vcs::by_cmd(vcs)?,
@@ -171,6 +174,7 @@ mod tests {
         match want {
             Some((root, url, vcs)) => {
                 let want = RepoRoot {
+                    subdir: String::new(),
                     root: root.to_owned(),
                     url: url.to_owned(),
                     vcs,

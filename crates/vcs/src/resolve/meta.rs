@@ -1,5 +1,5 @@
-//! `<meta name="go-import" content="prefix vcs repo-root">` tags
-//! (cmd/go/internal/vcs/discovery.go). Go reads them with its non-strict
+//! `<meta name="go-import" content="prefix vcs repo-root [subdir]">` tags
+//! (cmd/go/internal/vcs/discovery.go; the subdirectory since Go 1.25). Go reads them with its non-strict
 //! XML decoder; a small tag scanner does here, more tolerant than that
 //! decoder (stray `<`, unquoted values) and never failing.
 
@@ -12,6 +12,8 @@ pub(super) struct MetaImport {
     pub prefix: String,
     pub vcs: String,
     pub repo_root: String,
+    /// Where in the repository the prefix's tree is; `""`: its root.
+    pub subdir: String,
 }
 
 /// The go-import entries of a page in the order go weighs them in module
@@ -27,6 +29,13 @@ pub(super) fn parse(html: &str) -> Vec<MetaImport> {
                     prefix: prefix.to_owned(),
                     vcs: vcs.to_owned(),
                     repo_root: repo_root.to_owned(),
+                    subdir: String::new(),
+                }),
+                [prefix, vcs, repo_root, subdir] => Some(MetaImport {
+                    prefix: prefix.to_owned(),
+                    vcs: vcs.to_owned(),
+                    repo_root: repo_root.to_owned(),
+                    subdir: subdir.to_owned(),
                 }),
                 _ => None,
             },
@@ -95,6 +104,31 @@ pub(super) fn match_go_import<'a>(
         path: path.to_owned(),
         prefixes,
     })
+}
+
+/// Checks a go-import subdirectory: a relative path inside the repository,
+/// `/`-separated, with no empty, `.` or `..` element, which git reads as
+/// written (no `\`, no control characters, no leading `-` or `:`).
+pub(super) fn check_subdir(subdir: &str) -> Result<(), &'static str> {
+    if subdir.starts_with('/') {
+        return Err("an absolute path");
+    }
+    if subdir.starts_with(['-', ':']) {
+        return Err("it starts with - or :");
+    }
+    if subdir
+        .chars()
+        .any(|c| c.is_control() || c == '\\' || c == '"')
+    {
+        return Err("control characters, \\ or \"");
+    }
+    if subdir
+        .split('/')
+        .any(|e| e.is_empty() || e == "." || e == "..")
+    {
+        return Err("not a clean relative path (empty, . or .. elements)");
+    }
+    Ok(())
 }
 
 /// The `content` of each `<meta name="go-import">` in the head.
@@ -261,6 +295,7 @@ mod tests {
 
     fn mi(prefix: &str, vcs: &str, repo_root: &str) -> MetaImport {
         MetaImport {
+            subdir: String::new(),
             prefix: prefix.to_owned(),
             vcs: vcs.to_owned(),
             repo_root: repo_root.to_owned(),
@@ -355,7 +390,7 @@ mod tests {
             (
                 r#"<meta name="go-source" content="example.com/x https://s/x https://s/x/tree{/dir} https://s/x/blob{/dir}/{file}#L{line}">
                 <meta charset="utf-8"><meta name="go-import" content="example.com/y git">
-                <meta name="go-import" content="example.com/y git https://a https://b">
+                <meta name="go-import" content="example.com/y git https://a b c">
                 <meta name="go-import">
                 <meta content="example.com/z git https://z">
                 <meta name="go-import" content="  example.com/x
@@ -397,6 +432,35 @@ mod tests {
         ];
         for (html, want) in cases {
             assert_eq!(parse(html), want, "{html}");
+        }
+    }
+
+    /// Go 1.25's optional fourth field: the module root's subdirectory.
+    #[test]
+    fn subdirectory_field() {
+        let page = r#"<meta name="go-import" content="example.com/x git https://git.example.com/r foo/sub">
+<meta name="go-import" content="example.com/y git https://git.example.com/y">
+<meta name="go-import" content="example.com/z git https://git.example.com/z a b">"#;
+        let got = parse(page);
+        assert_eq!(got.len(), 2, "five fields name nothing: {got:?}");
+        assert_eq!(
+            got[0],
+            MetaImport {
+                subdir: "foo/sub".into(),
+                ..mi("example.com/x", "git", "https://git.example.com/r")
+            }
+        );
+        assert_eq!(
+            got[1],
+            mi("example.com/y", "git", "https://git.example.com/y")
+        );
+        for ok in ["sub", "foo/sub", "a.b/c-d", "v2"] {
+            assert_eq!(check_subdir(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "../x", "x/../y", "/abs", "./x", "x/.", "x//y", "x/", "..", "-x", "a\\b", "a\nb",
+        ] {
+            assert!(check_subdir(bad).is_err(), "{bad:?} accepted");
         }
     }
 

@@ -56,6 +56,9 @@ pub struct RepoRoot {
     /// The import-path prefix the repository holds.
     pub root: String,
     pub url: String,
+    /// The module root's directory in the repository, from a go-import
+    /// tag's fourth field (Go 1.25); `""`: the repository's root.
+    pub subdir: String,
     pub vcs: Vcs,
     /// The URL comes from a go-get page on a host the operator did not
     /// name, which the request's path chose: it gets the destination

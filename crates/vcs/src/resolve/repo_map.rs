@@ -156,6 +156,7 @@ impl RepoMapRule {
             }
         };
         Some(RepoRoot {
+            subdir: String::new(),
             root,
             url,
             vcs: Vcs::Git,
@@ -317,6 +318,7 @@ mod tests {
         assert_eq!(
             lookup(&rules, "corp.example/foo/bar"),
             Some(RepoRoot {
+                subdir: String::new(),
                 root: "corp.example/foo".to_owned(),
                 url: "https://git.corp.example/go/foo.git".to_owned(),
                 vcs: Vcs::Git,

@@ -112,6 +112,7 @@ fn html(metas: &[&str]) -> String {
 /// The operator's repository (repo map, known hosts).
 fn git(root: &str, url: &str) -> RepoRoot {
     RepoRoot {
+        subdir: String::new(),
         root: root.to_owned(),
         url: url.to_owned(),
         vcs: Vcs::Git,
@@ -122,6 +123,7 @@ fn git(root: &str, url: &str) -> RepoRoot {
 /// A repository a go-get page on a host the operator did not name found.
 fn discovered(root: &str, url: &str) -> RepoRoot {
     RepoRoot {
+        subdir: String::new(),
         guarded: true,
         ..git(root, url)
     }
@@ -136,6 +138,34 @@ async fn discovers_over_http_for_insecure_paths() {
         discovered("corp.example/foo", "https://git.corp.example/foo.git")
     );
     assert_eq!(site.gets(), 1);
+}
+
+/// Go 1.25's fourth field: the module root is that subdirectory; a page
+/// for a shorter prefix must name the same one.
+#[tokio::test]
+async fn a_subdirectory_comes_from_the_fourth_field() {
+    let tag = "corp.example/sub git https://git.corp.example/r.git go/sub";
+    let other = "corp.example/sub git https://git.corp.example/r.git go/else";
+    let (resolver, _) = setup(
+        &[
+            ("corp.example/sub", 200, html(&[tag])),
+            ("corp.example/sub/pkg", 200, html(&[tag])),
+            ("corp.example/sub/lie", 200, html(&[other])),
+        ],
+        "",
+    )
+    .await;
+    let want = RepoRoot {
+        subdir: "go/sub".into(),
+        ..discovered("corp.example/sub", "https://git.corp.example/r.git")
+    };
+    assert_eq!(resolver.resolve("corp.example/sub").await.unwrap(), want);
+    assert_eq!(
+        resolver.resolve("corp.example/sub/pkg").await.unwrap(),
+        want
+    );
+    let err = resolver.resolve("corp.example/sub/lie").await.unwrap_err();
+    assert!(err.to_string().contains("disagree"), "{err}");
 }
 
 #[tokio::test]
@@ -206,6 +236,7 @@ async fn prefers_mod_entries() {
     assert_eq!(
         resolver.resolve("corp.example/m").await.unwrap(),
         RepoRoot {
+            subdir: String::new(),
             root: "corp.example/m".to_owned(),
             url: "https://proxy.corp.example".to_owned(),
             vcs: Vcs::ModProxy,
@@ -249,6 +280,7 @@ async fn tags_in_an_error_page_count() {
     assert_eq!(
         resolver.resolve("corp.example/x").await.unwrap(),
         RepoRoot {
+            subdir: String::new(),
             root: "corp.example/x".to_owned(),
             url: "https://hg.corp.example/x".to_owned(),
             vcs: Vcs::Other("hg".to_owned()),
@@ -295,6 +327,16 @@ async fn bad_pages() {
                 200,
                 html(&["corp.example/cvs cvs https://h/x"]),
             ),
+            (
+                "corp.example/up",
+                200,
+                html(&["corp.example/up git https://h/x ../x"]),
+            ),
+            (
+                "corp.example/abs",
+                200,
+                html(&["corp.example/abs git https://h/x /etc"]),
+            ),
         ],
         "",
     )
@@ -328,6 +370,14 @@ async fn bad_pages() {
         (
             "corp.example/cvs",
             "http://corp.example/cvs?go-get=1: unknown vcs \"cvs\"",
+        ),
+        (
+            "corp.example/up",
+            "invalid subdirectory \"../x\": not a clean relative path",
+        ),
+        (
+            "corp.example/abs",
+            "invalid subdirectory \"/etc\": an absolute path",
         ),
     ];
     for (path, want) in cases {
