@@ -97,9 +97,11 @@ pub struct AuditArgs {
     /// A module directory, its go.mod, or a go.sum.
     #[arg(value_name = "DIR|go.mod|go.sum", default_value = ".")]
     pub input: PathBuf,
-    /// GOPROXY the go.mod files are fetched from, e.g. modgate's URL (`user:token@` allowed).
-    #[arg(long, default_value = "https://proxy.golang.org", value_name = "URL")]
-    pub proxy: String,
+    /// The GOPROXY the go.mod files are fetched from, e.g. modgate's URL
+    /// (`user:token@` allowed); default the first URL of GOPROXY, as for
+    /// `bundle create` and `prefetch`.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
     /// Vulnerability database, e.g. modgate's mirror: http://modgate:3000/vuln.
     #[arg(long, default_value = "https://vuln.go.dev", value_name = "URL")]
     pub vulndb: String,

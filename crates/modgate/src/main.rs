@@ -362,7 +362,10 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     };
     let report = modgate_doctor::audit::run(&modgate_doctor::audit::AuditOptions {
         input: args.input,
-        proxy: args.proxy,
+        proxy: match args.proxy {
+            Some(proxy) => proxy,
+            None => modgate_bundle::create::proxy_from_env()?,
+        },
         vulndb: args.vulndb,
         stale: args.stale,
     })?;
