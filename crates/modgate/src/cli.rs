@@ -40,11 +40,21 @@ pub enum Command {
     /// beats the default. Durations are Go's (300ms, 1m30s, 2h) plus d for
     /// days; sizes are 512B, 64KB or 64KiB, 20GB or 20GiB. What is logged is
     /// MODGATE_LOG's filter, in tracing's EnvFilter syntax (e.g.
-    /// `info,modgate=debug`) [default: info].
+    /// `info,modgate=debug`) [default: info]. Other tools' variables, read as
+    /// those tools read them: AWS_ENDPOINT_URL, AWS_COPY_IF_NOT_EXISTS and the
+    /// other AWS_* settings (s3:// storage); NETRC (else HOME's .netrc) for
+    /// upstream credentials; GIT_SSH and GIT_SSH_COMMAND for git over ssh;
+    /// USER and FOSSIL_HOME for fossil.
     Serve(Box<ServeArgs>),
     /// Check, layer by layer, why the go command cannot download modules here.
+    ///
+    /// The go command's settings are read as go reads them (GOENV's file,
+    /// then GOPROXY, GOSUMDB, GOPRIVATE, GOAUTH… from the environment), go
+    /// and git are found on PATH, and NO_COLOR turns colour off.
     Doctor(DoctorArgs),
     /// Read go command output and explain each failure: cause and fix.
+    ///
+    /// NO_COLOR turns colour off.
     Explain(ExplainArgs),
     /// modgate's own checksum database.
     #[command(subcommand)]
@@ -71,6 +81,9 @@ pub enum Command {
     /// Publish a private module version from a directory (no git needed):
     /// builds its zip with the module zip rules and uploads it to a modgate
     /// server, which needs the `publish` right on the module's pattern.
+    ///
+    /// Credentials: --token, else the URL's, else GOAUTH's methods (by
+    /// default netrc: NETRC's file, else HOME's .netrc), as go finds them.
     Publish(PublishArgs),
     /// Check a module's build list (computed from go.mod files through a
     /// proxy, no go toolchain needed) for vulnerable, retracted and

@@ -56,4 +56,18 @@ mod tests {
             .map(ToString::to_string);
         assert!(about.unwrap_or_default().contains(env::LOG), "serve --help");
     }
+
+    /// Every other tool's variable modgate reads is named in the --help of
+    /// some command (the one that reads it), so no setting is hidden.
+    #[test]
+    fn every_other_variable_is_named_in_some_help() {
+        let help = cli(&Cli::command());
+        let unnamed: Vec<&str> = env::OTHER
+            .iter()
+            .map(|(n, _)| *n)
+            // Read when building modgate, by no command.
+            .filter(|n| *n != env::SOURCE_DATE_EPOCH && !help.contains(n))
+            .collect();
+        assert!(unnamed.is_empty(), "no --help names {unnamed:?}");
+    }
 }
