@@ -64,7 +64,9 @@ pub enum Error {
     #[error("unusable password: {0}")]
     InvalidPassword(&'static str),
 
-    #[error("--expires {0:?}: a date-time (2027-01-31T00:00:00Z) or a span (90d, 12h)")]
+    #[error(
+        "--expires {0:?}: a date-time (2027-01-31T00:00:00Z) or a duration from now (90d, 12h)"
+    )]
     Expiry(String),
     #[error("a token's expiry {expires} is not after now ({now})")]
     ExpiryInPast {

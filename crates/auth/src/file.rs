@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use jiff::Timestamp;
+use modgate_env::value::Dur;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::identity::{check_group_name, check_user_name};
@@ -231,16 +232,16 @@ impl fmt::Display for Row {
     }
 }
 
-/// A token's expiry: `2027-01-31T00:00:00Z`, or a span from now such as
-/// `90d` or `12h`.
+/// A token's expiry: `2027-01-31T00:00:00Z`, or a duration from now in
+/// modgate's one grammar ([`modgate_env::value::Dur`]), e.g. `90d` or `12h`.
 pub fn parse_expiry(text: &str) -> Result<Timestamp, Error> {
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Ok(ts);
     }
     let bad = || Error::Expiry(text.to_owned());
-    let span: jiff::Span = text.parse().map_err(|_| bad())?;
-    let now = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC);
-    Ok(now.checked_add(span).map_err(|_| bad())?.timestamp())
+    let Dur(span) = text.parse().map_err(|_| bad())?;
+    let span = jiff::SignedDuration::try_from(span).map_err(|_| bad())?;
+    Timestamp::now().checked_add(span).map_err(|_| bad())
 }
 
 impl AuthFile {
@@ -435,6 +436,24 @@ mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
     use super::*;
+
+    /// `--expires` takes modgate's one duration grammar: days and Go's
+    /// units, never months or a bare number.
+    #[test]
+    fn expiry_is_a_date_time_or_a_duration_from_now() {
+        let now = Timestamp::now();
+        let in_90d = parse_expiry("90d").unwrap();
+        let hours = in_90d.duration_since(now).as_hours();
+        assert!((2159..=2160).contains(&hours), "{hours}");
+        assert!(parse_expiry("1h30m").unwrap() > now);
+        assert_eq!(
+            parse_expiry("2027-01-31T00:00:00Z").unwrap().to_string(),
+            "2027-01-31T00:00:00Z"
+        );
+        for bad in ["3mo", "90", "P90D", "-1h", "soon"] {
+            assert!(parse_expiry(bad).is_err(), "{bad}");
+        }
+    }
     use crate::{AuthConfig, Decision, Identity};
 
     const RULES: &str = r#"

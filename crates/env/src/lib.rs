@@ -154,6 +154,9 @@ other_variables! {
     GOPROXY = "GOPROXY";
     /// The go command's checksum database: `bundle create`'s default `--sumdb`.
     GOSUMDB = "GOSUMDB";
+    /// Read when building modgate: the build date `--version` and
+    /// `modgate_build_info` name (reproducible-builds.org); unset, the commit's date.
+    SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH";
     /// The user name fossil needs to clone; modgate sets one when it is unset.
     USER = "USER";
     /// Where fossil keeps its global settings and list of clones; unset, modgate

@@ -34,10 +34,27 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the GOPROXY protocol from the cache, fetching misses from upstream.
+    ///
+    /// Every setting is a flag, an environment variable and a key of the
+    /// --config file: a flag beats its variable, which beats the file, which
+    /// beats the default. Durations are Go's (300ms, 1m30s, 2h) plus d for
+    /// days; sizes are 512B, 64KB or 64KiB, 20GB or 20GiB. What is logged is
+    /// MODGATE_LOG's filter, in tracing's EnvFilter syntax (e.g.
+    /// `info,modgate=debug`) [default: info]. Other tools' variables, read as
+    /// those tools read them: AWS_ENDPOINT_URL, AWS_COPY_IF_NOT_EXISTS and the
+    /// other AWS_* settings (s3:// storage); NETRC (else HOME's .netrc) for
+    /// upstream credentials; GIT_SSH and GIT_SSH_COMMAND for git over ssh;
+    /// USER and FOSSIL_HOME for fossil.
     Serve(Box<ServeArgs>),
     /// Check, layer by layer, why the go command cannot download modules here.
+    ///
+    /// The go command's settings are read as go reads them (GOENV's file,
+    /// then GOPROXY, GOSUMDB, GOPRIVATE, GOAUTH… from the environment), go
+    /// and git are found on PATH, and NO_COLOR turns colour off.
     Doctor(DoctorArgs),
     /// Read go command output and explain each failure: cause and fix.
+    ///
+    /// NO_COLOR turns colour off.
     Explain(ExplainArgs),
     /// modgate's own checksum database.
     #[command(subcommand)]
@@ -64,11 +81,20 @@ pub enum Command {
     /// Publish a private module version from a directory (no git needed):
     /// builds its zip with the module zip rules and uploads it to a modgate
     /// server, which needs the `publish` right on the module's pattern.
+    ///
+    /// Credentials: --token, else the URL's, else GOAUTH's methods (by
+    /// default netrc: NETRC's file, else HOME's .netrc), as go finds them.
     Publish(PublishArgs),
     /// Check a module's build list (computed from go.mod files through a
     /// proxy, no go toolchain needed) for vulnerable, retracted and
     /// deprecated modules. Matching is module-level.
     Audit(AuditArgs),
+    /// Check the configuration `serve` would run with (file, environment,
+    /// flags; the auth file and policies it names): errors name the file's
+    /// line; otherwise every setting is printed with its source, credentials
+    /// redacted.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Print the shell completion script for bash, zsh, fish, elvish or
     /// powershell (e.g. `modgate completions bash > /etc/bash_completion.d/modgate`).
     Completions {
@@ -84,9 +110,11 @@ pub struct AuditArgs {
     /// A module directory, its go.mod, or a go.sum.
     #[arg(value_name = "DIR|go.mod|go.sum", default_value = ".")]
     pub input: PathBuf,
-    /// GOPROXY the go.mod files are fetched from, e.g. modgate's URL (`user:token@` allowed).
-    #[arg(long, default_value = "https://proxy.golang.org", value_name = "URL")]
-    pub proxy: String,
+    /// The GOPROXY the go.mod files are fetched from, e.g. modgate's URL
+    /// (`user:token@` allowed); default the first URL of GOPROXY, as for
+    /// `bundle create` and `prefetch`.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
     /// Vulnerability database, e.g. modgate's mirror: http://modgate:3000/vuln.
     #[arg(long, default_value = "https://vuln.go.dev", value_name = "URL")]
     pub vulndb: String,
@@ -96,8 +124,10 @@ pub struct AuditArgs {
     /// Print the report as SARIF 2.1.0, for code-scanning tools.
     #[arg(long, conflicts_with = "json")]
     pub sarif: bool,
-    /// Also report modules whose latest version is older than this, e.g. 3y, 18mo, 90d.
-    #[arg(long, value_name = "AGE", value_parser = modgate_env::value::parse_age)]
+    /// Also report modules whose latest version is older than this: a
+    /// duration, e.g. 365d or 1095d (years and months vary in length, so
+    /// they are not units).
+    #[arg(long, value_name = "DUR", value_parser = modgate_env::value::parse_age)]
     pub stale: Option<Duration>,
     /// Exit with status 1 when a finding of these kinds is in the report.
     #[arg(long, value_delimiter = ',', value_name = "vuln,retracted,deprecated,stale,major",
@@ -111,13 +141,22 @@ fn parse_kind(s: &str) -> Result<modgate_doctor::audit::Kind, String> {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load the configuration as `serve` does, check it, and print the
+    /// effective settings; exits non-zero on the first error.
+    Check(Box<ServeArgs>),
+}
+
+#[derive(Debug, Subcommand)]
 pub enum StorageCommand {
     /// Copy every module version from one storage to another (a directory
     /// or s3://BUCKET[/PREFIX]); what the destination has is skipped, so an
     /// interrupted copy resumes.
     Copy {
+        /// The storage to copy from: a directory or s3://BUCKET[/PREFIX].
         #[arg(long, value_name = "DIR|URL")]
         from: PathBuf,
+        /// The storage to copy to: a directory or s3://BUCKET[/PREFIX].
         #[arg(long, value_name = "DIR|URL")]
         to: PathBuf,
     },
@@ -177,8 +216,8 @@ pub struct BundleCreateArgs {
     /// Read the artifacts from this store (a directory or s3://BUCKET[/PREFIX]) instead.
     #[arg(long, value_name = "DIR|URL")]
     pub storage: Option<PathBuf>,
-    /// The checksum database, as GOSUMDB (`name+hash+key [url]`); default GOSUMDB's.
-    #[arg(long, value_name = "NAME+HASH+KEY [URL]")]
+    /// Checksum database in GOSUMDB syntax (`name+hash+key [url]`) [default: GOSUMDB's].
+    #[arg(long, value_name = "GOSUMDB")]
     pub sumdb: Option<String>,
     /// The bundle to write; its manifest is also written to FILE.manifest.json.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
@@ -212,8 +251,8 @@ pub struct PrefetchArgs {
     /// checksum database and stored with its proofs, as a bundle import would.
     #[arg(long, value_name = "DIR|URL")]
     pub storage: Option<PathBuf>,
-    /// With --storage: the checksum database, as GOSUMDB; default GOSUMDB's.
-    #[arg(long, value_name = "NAME+HASH+KEY [URL]", requires = "storage")]
+    /// With --storage: checksum database in GOSUMDB syntax (`name+hash+key [url]`) [default: GOSUMDB's].
+    #[arg(long, value_name = "GOSUMDB", requires = "storage")]
     pub sumdb: Option<String>,
     /// Print a JSON summary at the end.
     #[arg(long)]
@@ -277,11 +316,13 @@ pub struct GcArgs {
     /// The storage to clean: a directory or s3://BUCKET[/PREFIX] (as serve's).
     #[arg(long, env = env::STORAGE, value_name = "DIR|URL")]
     pub storage: Option<PathBuf>,
-    /// Remove least recently served versions until the versions total at most this (e.g. 50GiB).
+    /// Remove least recently served versions until the versions total at
+    /// most this size, e.g. 50GiB (2^30 bytes each) or 50GB (10^9 bytes each).
     #[arg(long, value_name = "SIZE")]
     pub max_size: Option<Size>,
-    /// Remove versions not served for this many whole days (e.g. 90d; at least 1d).
-    #[arg(long, value_name = "DAYS", value_parser = modgate_env::value::parse_days)]
+    /// Remove versions not served for this long: a duration of whole days,
+    /// at least 1d, e.g. 90d (access is recorded per day).
+    #[arg(long, value_name = "DUR", value_parser = modgate_env::value::parse_days)]
     pub unused_for: Option<Duration>,
     /// Never remove a version this go.sum (or module@version list) names. Repeatable.
     #[arg(long, value_name = "go.sum")]
@@ -321,7 +362,8 @@ pub enum AuthCommand {
     /// Create an API token acting as a user; printed once, alone on the last line.
     AddToken {
         name: String,
-        /// When it stops working: a date-time (2027-01-31T00:00:00Z) or a span from now (90d, 12h).
+        /// When it stops working: a date-time (2027-01-31T00:00:00Z) or a
+        /// duration from now (90d, 12h, 1h30m).
         #[arg(long, value_name = "WHEN")]
         expires: Option<String>,
     },

@@ -32,10 +32,12 @@ pub enum LogFormat {
 pub enum ConfigError {
     #[error(transparent)]
     Read(#[from] std::io::Error),
-    #[error("{}", path.display())]
+    /// The file's line of the offending key or value: what an editor jumps to.
+    #[error("{}:{line}: {message}", path.display())]
     Parse {
         path: PathBuf,
-        source: Box<toml::de::Error>,
+        line: usize,
+        message: String,
     },
     #[error("invalid upstream list")]
     Upstream(#[source] modgate_module::Error),
@@ -62,12 +64,12 @@ pub struct Settings {
     /// The embedded disk store's directory, or an S3-compatible bucket
     /// (s3://BUCKET[/PREFIX], endpoint and credentials from the AWS_*
     /// variables) [default: the user's data directory, e.g. ~/.local/share/modgate].
-    #[arg(long, env = env::STORAGE, value_name = "DIR|s3://BUCKET[/PREFIX]")]
+    #[arg(long, env = env::STORAGE, value_name = "DIR|URL")]
     pub storage: Option<PathBuf>,
     /// Upstreams in GOPROXY syntax [default: https://proxy.golang.org,direct].
     #[arg(long, env = env::UPSTREAM, value_name = "LIST")]
     pub upstream: Option<String>,
-    /// Checksum database in GOSUMDB syntax, or `off` [default: sum.golang.org].
+    /// Checksum database in GOSUMDB syntax (`name+hash+key [url]`), or `off` [default: sum.golang.org].
     #[arg(long, env = env::SUMDB, value_name = "GOSUMDB")]
     pub sumdb: Option<String>,
     /// Log format [default: text].
@@ -156,7 +158,7 @@ pub struct Settings {
     #[serde(alias = "git-timeout")]
     pub git_timeout: Option<Dur>,
     /// Disk the git mirrors may use; the least recently used are evicted
-    /// past it; 0 for no bound [default: 20GiB].
+    /// past it; 0B for no bound [default: 20GiB].
     #[arg(long, env = env::VCS_MAX_SIZE, value_name = "SIZE")]
     #[serde(alias = "vcs-max-size")]
     pub vcs_max_size: Option<Size>,
@@ -246,9 +248,10 @@ pub struct Settings {
 impl Settings {
     fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = fs_err::read_to_string(path)?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            source: Box::new(source),
+            line: e.span().map_or(1, |span| line_of(&text, span.start)),
+            message: e.message().trim_end().to_owned(),
         })
     }
 
@@ -303,6 +306,15 @@ impl Settings {
             policy
         )
     }
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[derive(Debug, Clone)]
@@ -509,7 +521,7 @@ mod tests {
         fs_err::write(
             &path,
             "listen = '127.0.0.1:9999'\nupstream = 'off'\nlog-format = 'json'\nsumdb = 'off'\n\
-             header_timeout = '2s'\nidle-timeout = 7\nnegative_ttl = '500ms'\n",
+             header_timeout = '2s'\nidle-timeout = '7s'\nnegative_ttl = '500ms'\n",
         )
         .unwrap();
         let args = ServeArgs {

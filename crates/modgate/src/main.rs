@@ -5,6 +5,7 @@
 
 mod auth;
 mod bundle;
+mod check;
 mod cli;
 mod config;
 #[cfg(test)]
@@ -19,18 +20,20 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 use modgate_net::tls;
 use modgate_proxy::{server, sumdb, telemetry, upstream, workers};
 
 use crate::cli::{
-    AuditArgs, Cli, Command, GcArgs, ServeArgs, StorageCommand, SumdbCommand, VerifyArgs,
+    AuditArgs, Cli, Command, ConfigCommand, GcArgs, ServeArgs, StorageCommand, SumdbCommand,
+    VerifyArgs,
 };
 use crate::config::{LogFormat, ServeConfig};
 use modgate_store::Storage;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Serve(args) => serve(*args).map(|()| ExitCode::SUCCESS),
         Command::Doctor(args) => modgate_doctor::run(modgate_doctor::DoctorOptions {
@@ -60,19 +63,23 @@ fn main() -> ExitCode {
             copy_storage(from, to).map(|()| ExitCode::SUCCESS)
         }
         Command::Audit(args) => audit(args),
+        Command::Config(ConfigCommand::Check(args)) => {
+            let check = matches
+                .subcommand_matches("config")
+                .and_then(|m| m.subcommand_matches("check"));
+            check::run(*args, check.unwrap_or(&clap::ArgMatches::default()))
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(anyhow::Error::from)
+        }
         Command::Completions { shell } => {
-            use clap::CommandFactory as _;
             let mut cli = cli::Cli::command();
             clap_complete::generate(shell, &mut cli, "modgate", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Man => {
-            use clap::CommandFactory as _;
-            clap_mangen::Man::new(cli::Cli::command())
-                .render(&mut std::io::stdout())
-                .map(|()| ExitCode::SUCCESS)
-                .context("writing the manual page")
-        }
+        Command::Man => clap_mangen::Man::new(cli::Cli::command())
+            .render(&mut std::io::stdout())
+            .map(|()| ExitCode::SUCCESS)
+            .context("writing the manual page"),
         Command::Publish(args) => {
             modgate_doctor::publish::run(&modgate_doctor::publish::PublishOptions {
                 dir: args.dir,
@@ -218,7 +225,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
-    telemetry::metric::build_info(env!("CARGO_PKG_VERSION"), env!("MODGATE_COMMIT"));
+    telemetry::metric::build_info(
+        env!("CARGO_PKG_VERSION"),
+        env!("MODGATE_COMMIT"),
+        env!("MODGATE_COMMIT_DATE"),
+    );
     let state = Arc::new(server::AppState {
         proxy: modgate_proxy::Proxy::new(
             store,
@@ -351,7 +362,10 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     };
     let report = modgate_doctor::audit::run(&modgate_doctor::audit::AuditOptions {
         input: args.input,
-        proxy: args.proxy,
+        proxy: match args.proxy {
+            Some(proxy) => proxy,
+            None => modgate_bundle::create::proxy_from_env()?,
+        },
         vulndb: args.vulndb,
         stale: args.stale,
     })?;

@@ -48,5 +48,26 @@ mod tests {
             .filter(|n| *n != env::LOG && !twins.iter().any(|(e, _)| e == n))
             .collect();
         assert!(orphans.is_empty(), "no flag reads {orphans:?}");
+        // So serve's --help names it in words.
+        let serve = Cli::command();
+        let about = serve
+            .find_subcommand("serve")
+            .and_then(|s| s.get_long_about())
+            .map(ToString::to_string);
+        assert!(about.unwrap_or_default().contains(env::LOG), "serve --help");
+    }
+
+    /// Every other tool's variable modgate reads is named in the --help of
+    /// some command (the one that reads it), so no setting is hidden.
+    #[test]
+    fn every_other_variable_is_named_in_some_help() {
+        let help = cli(&Cli::command());
+        let unnamed: Vec<&str> = env::OTHER
+            .iter()
+            .map(|(n, _)| *n)
+            // Read when building modgate, by no command.
+            .filter(|n| *n != env::SOURCE_DATE_EPOCH && !help.contains(n))
+            .collect();
+        assert!(unnamed.is_empty(), "no --help names {unnamed:?}");
     }
 }

@@ -28,12 +28,10 @@ impl FromStr for Hedge {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(Hedge(match s.trim() {
             "auto" => HedgePolicy::Auto,
-            "off" | "0" => HedgePolicy::Off,
+            "off" => HedgePolicy::Off,
             d => HedgePolicy::Fixed(
                 d.parse::<Dur>()
-                    .map_err(|_| {
-                        format!("invalid hedge delay {s:?}: want auto, off or e.g. 500ms")
-                    })?
+                    .map_err(|e| format!("{e} (or auto, off)"))?
                     .0,
             ),
         }))

@@ -31,9 +31,10 @@ pub mod metric {
             .install_recorder()
     }
 
-    /// Which build is running: 1, labelled with its version and commit.
-    pub fn build_info(version: &'static str, commit: &'static str) {
-        gauge!("modgate_build_info", "version" => version, "commit" => commit).set(1.0);
+    /// Which build is running: 1, labelled with its version, commit and date.
+    pub fn build_info(version: &'static str, commit: &'static str, date: &'static str) {
+        gauge!("modgate_build_info", "version" => version, "commit" => commit, "date" => date)
+            .set(1.0);
     }
 
     /// Drains histograms into their buckets now and then; runs forever.

@@ -210,8 +210,11 @@ pub fn configuration(cmd: &Command) -> String {
          the flags of `modgate serve`, with `_` or `-`: `max_connections` or `max-connections`. \
          A flag beats its environment variable, which beats the file, which beats the default. \
          An unknown key is an error. `deploy/modgate.toml` is a commented example.\n\n\
-         Durations are written `500ms`, `5s`, `2m`, `1h`, `90d` (a bare number is seconds); sizes \
-         `512MiB`, `20GiB` (a bare number is bytes).\n\n\
+         Durations are Go's (`300ms`, `1m30s`, `2h`, `1.5h`; units `ns`, `us`, `ms`, `s`, `m`, `h`) \
+         plus `d` for 24 hours, written as strings; a bare number is refused. Sizes are a whole number \
+         and a unit: `512B`, `64KB`/`64KiB`, `500MB`/`500MiB`, `20GB`/`20GiB`, `1TB`/`1TiB` (`KB` is \
+         1000 bytes, `KiB` 1024); a bare number is refused. `modgate config check` checks a file and \
+         prints the effective settings.\n\n\
          | key | value | environment | meaning |\n| --- | --- | --- | --- |\n"
     );
     for arg in visible_args(serve).filter(|a| a.get_id() != "config") {

@@ -119,6 +119,19 @@ fn the_example_configuration_starts_modgate() {
         line.starts_with("modgate listening on "),
         "deploy/modgate.toml was refused: {line:?}"
     );
+    // config check, which the deployment guide runs before starting, agrees.
+    let out = crate::support::modgate::run(
+        &[
+            "config",
+            "check",
+            "--config",
+            deploy("modgate.toml").to_str().unwrap(),
+        ],
+        &[],
+    );
+    let said = crate::support::modgate::text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("vcs_max_size = 20GiB  (file)"), "{said}");
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod audit;
 mod bad_input;
 mod bundle;
 mod catalog;
+mod config;
 mod container;
 mod deploy;
 mod direct;

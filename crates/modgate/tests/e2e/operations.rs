@@ -206,12 +206,18 @@ fn the_build_is_named_alike_everywhere() {
     let out = crate::support::modgate::run(&["--version"], &[]);
     assert!(out.status.success());
     let version = String::from_utf8(out.stdout).unwrap();
-    let commit = version
+    let (commit, date) = version
         .split("(commit ")
         .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .unwrap_or_else(|| panic!("no commit in {version:?}"))
-        .to_owned();
+        .and_then(|rest| rest.trim_end().strip_suffix(')'))
+        .and_then(|rest| rest.split_once(", "))
+        .map(|(c, d)| (c.to_owned(), d.to_owned()))
+        .unwrap_or_else(|| panic!("no commit and date in {version:?}"));
+    // The commit's date (YYYY-MM-DD), not the clock's.
+    assert!(
+        date.len() == 10 && date.bytes().filter(|&b| b == b'-').count() == 2,
+        "{version:?}"
+    );
     // The tests run in a checkout: the commit is known.
     assert!(
         commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
@@ -223,10 +229,15 @@ fn the_build_is_named_alike_everywhere() {
     assert!(
         metrics.lines().any(|l| l.starts_with("modgate_build_info")
             && l.contains(&format!("commit=\"{commit}\""))
+            && l.contains(&format!("date=\"{date}\""))
             && l.ends_with(" 1")),
         "{metrics}"
     );
-    assert!(modgate.logs().contains(&commit), "{}", modgate.logs());
+    assert!(
+        modgate.logs().contains(&commit) && modgate.logs().contains(&date),
+        "{}",
+        modgate.logs()
+    );
 }
 
 /// Shell completions and the manual page come from the CLI definition, so

@@ -201,7 +201,7 @@ fn gc_removes_least_recently_served_versions_but_never_pinned_ones() {
     );
 
     // A size bound: everything unpinned goes, the text report says so.
-    let (text, _) = gc(&["--storage", store, "--max-size", "1", "--keep", keep]);
+    let (text, _) = gc(&["--storage", store, "--max-size", "1B", "--keep", keep]);
     let text = text.as_str().unwrap().to_owned();
     assert!(text.contains(&format!("removed {BETA}@v0.2.0")), "{text}");
     assert!(left(ALPHA, "v1.0.0").exists(), "{text}");
@@ -240,7 +240,7 @@ fn gc_under_concurrent_downloads_leaves_every_build_and_the_store_correct() {
             .collect();
         for _ in 0..5 {
             age_markers(&storage);
-            gc(&["--storage", store, "--max-size", "1"]);
+            gc(&["--storage", store, "--max-size", "1B"]);
         }
         for b in builds {
             b.join().unwrap();
@@ -316,7 +316,7 @@ fn gc_never_removes_what_modgates_own_checksum_database_records() {
         "--storage",
         storage.to_str().unwrap(),
         "--max-size",
-        "1",
+        "1B",
         "--json",
     ]);
     assert_eq!(removed(&report), Vec::<String>::new(), "{report}");

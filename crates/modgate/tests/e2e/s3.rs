@@ -695,7 +695,7 @@ fn gc_and_the_catalog_work_on_a_bucket() {
         );
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
-    let dry = gc(&["--max-size", "1", "--dry-run"]);
+    let dry = gc(&["--max-size", "1B", "--dry-run"]);
     assert_eq!(
         dry["removed"].as_array().unwrap().len(),
         targets.len(),
@@ -704,7 +704,7 @@ fn gc_and_the_catalog_work_on_a_bucket() {
     let artifacts = |keys: Vec<String>| keys.into_iter().filter(|k| k.contains("/@v/")).count();
     let before = artifacts(s3.keys("gc"));
     assert!(before >= targets.len() * 3, "{before}");
-    let done = gc(&["--max-size", "1"]);
+    let done = gc(&["--max-size", "1B"]);
     assert_eq!(done["freed"], dry["freed"]);
     assert_eq!(artifacts(s3.keys("gc")), 0, "{:?}", s3.keys("gc"));
     assert!(

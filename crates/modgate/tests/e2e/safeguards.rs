@@ -198,7 +198,7 @@ fn verify_and_gc_step_over_git_mirrors_inside_the_store() {
 
     let before = files_under(&storage.join("vcs"));
     let out = run(
-        &["gc", "--storage", store, "--max-size", "1", "--json"],
+        &["gc", "--storage", store, "--max-size", "1B", "--json"],
         &[],
     );
     assert!(out.status.success(), "{}", text(&out));
