@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use modgate_auth::AuthFile;
 
-use crate::cli::{AuthArgs, AuthCommand};
+use modgate_cli::{AuthArgs, AuthCommand};
 
 pub fn run(args: AuthArgs) -> anyhow::Result<()> {
     let Some(path) = args.auth_file else {

@@ -10,8 +10,8 @@ use modgate_bundle::import::{self, ImportOptions, Trust};
 use modgate_bundle::progress::Shown;
 use modgate_bundle::{self as format};
 
-use crate::cli::{BundleCommand, BundleCreateArgs, BundleImportArgs, PrefetchArgs};
-use crate::config::LogFormat;
+use modgate_cli::LogFormat;
+use modgate_cli::{BundleCommand, BundleCreateArgs, BundleImportArgs, PrefetchArgs};
 use modgate_store::Storage;
 
 pub fn run(command: BundleCommand) -> anyhow::Result<ExitCode> {

@@ -11,8 +11,8 @@ use modgate_proxy::policy::PolicyError;
 use modgate_proxy::settings::SettingsError;
 use toml::de::{DeTable, DeValue};
 
-use crate::cli::ServeArgs;
 use crate::config::{ConfigError, ServeConfig, line_of};
+use modgate_cli::ServeArgs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -121,7 +121,7 @@ fn raw(matches: &ArgMatches, id: &str) -> String {
 /// `serve`'s settings as clap declares them, but `--config` itself.
 fn settings_args() -> Vec<clap::Arg> {
     use clap::Args as _;
-    crate::config::Settings::augment_args(clap::Command::new("check"))
+    modgate_cli::Settings::augment_args(clap::Command::new("check"))
         .get_arguments()
         .filter(|a| a.get_long().is_some())
         .cloned()

@@ -6,7 +6,6 @@
 mod auth;
 mod bundle;
 mod check;
-mod cli;
 mod config;
 #[cfg(test)]
 mod reference;
@@ -24,11 +23,12 @@ use clap::{CommandFactory as _, FromArgMatches as _};
 use modgate_net::tls;
 use modgate_proxy::{server, sumdb, telemetry, upstream, workers};
 
-use crate::cli::{
+use crate::config::ServeConfig;
+use modgate_cli::LogFormat;
+use modgate_cli::{
     AuditArgs, Cli, Command, ConfigCommand, GcArgs, ServeArgs, StorageCommand, SumdbCommand,
     VerifyArgs,
 };
-use crate::config::{LogFormat, ServeConfig};
 use modgate_store::Storage;
 
 fn main() -> ExitCode {
@@ -72,11 +72,11 @@ fn main() -> ExitCode {
                 .map_err(anyhow::Error::from)
         }
         Command::Completions { shell } => {
-            let mut cli = cli::Cli::command();
+            let mut cli = modgate_cli::Cli::command();
             clap_complete::generate(shell, &mut cli, "modgate", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Man => clap_mangen::Man::new(cli::Cli::command())
+        Command::Man => clap_mangen::Man::new(modgate_cli::Cli::command())
             .render(&mut std::io::stdout())
             .map(|()| ExitCode::SUCCESS)
             .context("writing the manual page"),
@@ -227,8 +227,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = telemetry::metric::install().context("cannot install the metrics recorder")?;
     telemetry::metric::build_info(
         env!("CARGO_PKG_VERSION"),
-        env!("MODGATE_COMMIT"),
-        env!("MODGATE_COMMIT_DATE"),
+        modgate_cli::COMMIT,
+        modgate_cli::COMMIT_DATE,
     );
     let state = Arc::new(server::AppState {
         proxy: modgate_proxy::Proxy::new(
@@ -249,7 +249,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(version = cli::VERSION, %addr, tls = tls.is_some(), storage = %config.store.storage, upstream = %config.upstream, "modgate serving");
+    tracing::info!(version = modgate_cli::VERSION, %addr, tls = tls.is_some(), storage = %config.store.storage, upstream = %config.upstream, "modgate serving");
     // Scripts and tests read the bound address (useful with port 0) from stdout.
     let mut stdout = std::io::stdout();
     let scheme = if tls.is_some() { "https" } else { "http" };

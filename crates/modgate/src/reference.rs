@@ -9,7 +9,7 @@ mod tests {
     use modgate_env as env;
     use modgate_reference::{cli, configuration, environment, flags_with_env};
 
-    use crate::cli::Cli;
+    use modgate_cli::Cli;
 
     /// The committed reference is what the code renders now.
     #[test]

@@ -1,4 +1,6 @@
-//! Command-line interface: every subcommand and flag.
+//! modgate's command line: every subcommand, flag and setting, from which
+//! `--help`, the manual page, the completions and the reference in
+//! `docs/reference/` are made.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -6,8 +8,14 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use modgate_env as env;
 
-use crate::config::Settings;
 use modgate_env::value::Size;
+
+mod settings;
+pub use settings::{LogFormat, Settings};
+
+/// The commit and its date this build was made from (see build.rs).
+pub const COMMIT: &str = env!("MODGATE_COMMIT");
+pub const COMMIT_DATE: &str = env!("MODGATE_COMMIT_DATE");
 
 /// `0.1.0 (commit 0123456789ab, 2026-12-07)`: what `--version`, the
 /// start-up line and `modgate_build_info` say.
