@@ -519,7 +519,8 @@ async fn zip_other(
 /// `writeDiskStat` keeps (no tag sums; no ref for a pseudo-version, whose
 /// hash names it).
 fn info_of(code: &Code, r: coderepo::Resolved) -> Info {
-    let time = jiff::Timestamp::from_second(r.info.time).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let time =
+        jiff::Timestamp::new(r.info.time, r.info.nanos).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let reference = match r.reference {
         Some(name) if !modgate_module::pseudo::is_pseudo_version(&r.version) => name,
         _ => String::new(),
