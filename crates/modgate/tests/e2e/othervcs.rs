@@ -849,6 +849,36 @@ fn bzr_modules_match_the_go_commands_direct_mode() {
     compare(&pages, &modgate, &[], &[format!("{module}@{pseudo}")]);
 }
 
+/// A go-import page may name a repository URL with credentials: the
+/// Origin modgate serves (and stores) masks them as it does for git, where
+/// go's direct mode writes them to its module cache as given.
+#[test]
+fn origin_urls_carry_no_credentials() {
+    let pages = Pages::start();
+    let module = format!("{HOST}/hg/creds");
+    let (_server, url, _) = hg_repo(&module);
+    pages.add(
+        &module,
+        "hg",
+        &url.replacen("http://", "http://who:hunter2@", 1),
+    );
+    let modgate = start_modgate(&pages, &[]);
+    let masked = url.replacen("http://", "http://***@", 1);
+    for path in ["@latest", "@v/v1.0.0.info"] {
+        let resp = http::get(&modgate.addr, &format!("/{module}/{path}"));
+        let text = resp.text();
+        assert_eq!(resp.status, 200, "{path}: {text}");
+        assert!(
+            text.contains(&format!(
+                r#""Origin":{{"VCS":"hg","URL":"{masked}","Hash":""#
+            )),
+            "{path}: {text}"
+        );
+        assert!(!text.contains("hunter2"), "{path}: {text}");
+    }
+    assert!(!modgate.logs().contains("hunter2"), "{}", modgate.logs());
+}
+
 /// Revisions a tool would read as an option (go's CVE-2025-68119 was such
 /// an injection through hg), revsets and ranges, asked of every system:
 /// each is a 4xx, and no tool ever sees them.
