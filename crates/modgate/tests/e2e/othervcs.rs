@@ -2,10 +2,10 @@
 //! repositories made here, served on loopback by each system's own server
 //! (`hg serve`, `svnserve`, `bzr serve`, `fossil server`) and found through
 //! a go-import page, must give through modgate exactly what the go
-//! command's own GOPROXY=direct mode gives: versions, `.info`, go.sum
-//! hashes of go.mod files and zips, lists, branch and commit queries and
-//! pseudo-versions. Also: revisions a tool could read as options run
-//! nothing, and GOVCS refuses what go refuses.
+//! command's own GOPROXY=direct mode gives: versions, `.info` (byte for
+//! byte, `Origin` included), go.sum hashes of go.mod files and zips, lists,
+//! branch and commit queries and pseudo-versions. Also: revisions a tool
+//! could read as options run nothing, and GOVCS refuses what go refuses.
 //!
 //! The go-get pages are served by a forward HTTP proxy (both go and modgate
 //! reach `http://vcs.example/...` through it, `GOINSECURE`/`--insecure`);
@@ -253,14 +253,19 @@ fn go_with(proxy: &str, pages: &Pages) -> Go {
     go
 }
 
-/// What one `go mod download -json M@Q` says: the version and both hashes,
-/// or that it failed.
-fn download(go: &Go, target: &str) -> Result<(String, String, String), String> {
+/// What one `go mod download -json M@Q` gives: the version, both hashes
+/// and the `.info` go wrote to its module cache.
+type Got = (String, String, String, String);
+
+/// What one `go mod download -json M@Q` gives, or that it failed.
+fn download(go: &Go, target: &str) -> Result<Got, String> {
     let dir = fresh_dir("work");
     let (found, out) = go::try_download(go, &dir, &[target]);
     match found.first() {
         Some(d) if d.error.is_none() && out.status.success() => {
-            Ok((d.version.clone(), d.sum.clone(), d.go_mod_sum.clone()))
+            let info = fs_err::read_to_string(&d.info)
+                .unwrap_or_else(|e| panic!("the .info go wrote for {target}: {e}"));
+            Ok((d.version.clone(), d.sum.clone(), d.go_mod_sum.clone(), info))
         }
         Some(d) => Err(d.error.clone().unwrap_or_default()),
         None => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
@@ -293,7 +298,9 @@ fn versions(go: &Go, module: &str) -> String {
 }
 
 /// Every list of `modules`, then every `targets` (M@Q) in order, direct and
-/// through modgate, must agree; returns the direct results by target.
+/// through modgate, must agree, down to the bytes of the `.info` go writes
+/// to its module cache, which modgate's own answers (the query's and the
+/// resolved version's) must be too; returns the direct results by target.
 /// Lists come first: modgate lists the versions it has stored too (as
 /// proxy.golang.org does), which go's direct mode may not list (fossil).
 fn compare(
@@ -301,7 +308,7 @@ fn compare(
     modgate: &Modgate,
     modules: &[&str],
     targets: &[String],
-) -> HashMap<String, Result<(String, String, String), String>> {
+) -> HashMap<String, Result<Got, String>> {
     let direct = go_with("direct", pages);
     let proxied = go_with(&modgate.url, pages);
     let mut problems = Vec::new();
@@ -338,6 +345,23 @@ fn compare(
                 "{target}:\n  go direct: {want:?}\n  modgate:   {got:?}"
             ));
         }
+        if let Ok((version, .., info)) = &want {
+            let (module, query) = target.split_once('@').unwrap();
+            let query = match query {
+                "latest" => "@latest".to_owned(),
+                q => format!("@v/{q}.info"),
+            };
+            for path in [query, format!("@v/{version}.info")] {
+                let resp = http::get(&modgate.addr, &format!("/{module}/{path}"));
+                if resp.status != 200 || resp.text() != *info {
+                    problems.push(format!(
+                        "GET {module}/{path}: {} {}\n  go direct wrote {info}",
+                        resp.status,
+                        resp.text()
+                    ));
+                }
+            }
+        }
         results.insert(target.clone(), want);
         let want = resolve(&direct, target);
         let got = resolve(&proxied, target);
@@ -364,13 +388,58 @@ fn compare(
     results
 }
 
-fn ok<'a>(
-    results: &'a HashMap<String, Result<(String, String, String), String>>,
-    target: &str,
-) -> &'a (String, String, String) {
+fn ok<'a>(results: &'a HashMap<String, Result<Got, String>>, target: &str) -> &'a Got {
     results[target]
         .as_ref()
         .unwrap_or_else(|e| panic!("{target} failed in go's own direct mode: {e}"))
+}
+
+/// The `Origin` go's direct mode wrote for `target` (which `compare` found
+/// modgate to serve too): the system, the repository's URL, the module's
+/// directory, and the commit's hash where the system has one (hg, fossil;
+/// not the revision numbers of svn and bzr); no ref, no tag sums.
+fn assert_origin(
+    results: &HashMap<String, Result<Got, String>>,
+    target: &str,
+    vcs: &str,
+    url: &str,
+    subdir: &str,
+    hashed: bool,
+) {
+    let info = &ok(results, target).3;
+    let info: serde_json::Value = serde_json::from_str(info).unwrap();
+    let origin = info["Origin"]
+        .as_object()
+        .unwrap_or_else(|| panic!("go direct wrote no Origin for {target}: {info}"));
+    let mut keys: Vec<&str> = vec!["VCS", "URL"];
+    if !subdir.is_empty() {
+        keys.push("Subdir");
+    }
+    if hashed {
+        keys.push("Hash");
+    }
+    keys.sort();
+    // serde_json's map is sorted: the order is `compare`'s business.
+    assert_eq!(
+        origin.keys().map(String::as_str).collect::<Vec<_>>(),
+        keys,
+        "{target}: {info}"
+    );
+    if hashed {
+        assert_eq!(
+            origin["Hash"].as_str().map(str::len),
+            Some(40),
+            "{target}: {info}"
+        );
+    }
+    assert_eq!(
+        (&origin["VCS"], &origin["URL"]),
+        (&vcs.into(), &url.into()),
+        "{target}: {info}"
+    );
+    if !subdir.is_empty() {
+        assert_eq!(origin["Subdir"], subdir, "{target}: {info}");
+    }
 }
 
 fn go_mod(module: &str) -> String {
@@ -621,6 +690,11 @@ fn hg_modules_match_the_go_commands_direct_mode() {
     ]
     .into();
     let results = compare(&pages, &modgate, &[&module, &sub], &targets);
+    for query in ["v1.0.0", "feature", "latest"] {
+        let target = format!("{module}@{query}");
+        assert_origin(&results, &target, "hg", &url, "", true);
+    }
+    assert_origin(&results, &format!("{sub}@v0.1.0"), "hg", &url, "sub", true);
     // The branch query is a pseudo-version of the feature commit, which
     // both must then serve by that name too.
     let (pseudo, ..) = ok(&results, &format!("{module}@feature"));
@@ -672,6 +746,18 @@ fn fossil_modules_match_the_go_commands_direct_mode() {
     ]
     .into();
     let results = compare(&pages, &modgate, &[&module, &sub], &targets);
+    for query in ["v1.0.0", "feature", "latest"] {
+        let target = format!("{module}@{query}");
+        assert_origin(&results, &target, "fossil", &url, "", true);
+    }
+    assert_origin(
+        &results,
+        &format!("{sub}@v0.1.0"),
+        "fossil",
+        &url,
+        "sub",
+        true,
+    );
     // go reads fossil tags when named, though it lists none.
     assert_eq!(ok(&results, &format!("{module}@v1.1.0")).0, "v1.1.0");
     let (pseudo, ..) = ok(&results, &format!("{module}@feature"));
@@ -696,6 +782,19 @@ fn svn_modules_match_the_go_commands_direct_mode() {
     ]
     .into();
     let results = compare(&pages, &modgate, &[&module, &sub], &targets);
+    // No tag: go cannot name one (below).
+    for query in ["2", "000000000004", "latest"] {
+        let target = format!("{module}@{query}");
+        assert_origin(&results, &target, "svn", &url, "", false);
+    }
+    assert_origin(
+        &results,
+        &format!("{sub}@latest"),
+        "svn",
+        &url,
+        "sub",
+        false,
+    );
     // go resolves svn revisions (numbers, latest) to pseudo-versions, and
     // zips what `svn export` writes; tags are listed with a `/` that keeps
     // them from being versions, and cannot be asked for.
@@ -732,10 +831,52 @@ fn bzr_modules_match_the_go_commands_direct_mode() {
     ]
     .into();
     let results = compare(&pages, &modgate, &[&module, &sub], &targets);
+    for query in ["v1.0.0", "3", "latest"] {
+        let target = format!("{module}@{query}");
+        assert_origin(&results, &target, "bzr", &url, "", false);
+    }
+    assert_origin(
+        &results,
+        &format!("{sub}@v0.1.0"),
+        "bzr",
+        &url,
+        "sub",
+        false,
+    );
     assert_eq!(ok(&results, &format!("{module}@v1.1.0")).0, "v1.1.0");
     let (pseudo, ..) = ok(&results, &format!("{module}@3"));
     assert!(pseudo.ends_with("-000000000003"), "{pseudo}");
     compare(&pages, &modgate, &[], &[format!("{module}@{pseudo}")]);
+}
+
+/// A go-import page may name a repository URL with credentials: the
+/// Origin modgate serves (and stores) masks them as it does for git, where
+/// go's direct mode writes them to its module cache as given.
+#[test]
+fn origin_urls_carry_no_credentials() {
+    let pages = Pages::start();
+    let module = format!("{HOST}/hg/creds");
+    let (_server, url, _) = hg_repo(&module);
+    pages.add(
+        &module,
+        "hg",
+        &url.replacen("http://", "http://who:hunter2@", 1),
+    );
+    let modgate = start_modgate(&pages, &[]);
+    let masked = url.replacen("http://", "http://***@", 1);
+    for path in ["@latest", "@v/v1.0.0.info"] {
+        let resp = http::get(&modgate.addr, &format!("/{module}/{path}"));
+        let text = resp.text();
+        assert_eq!(resp.status, 200, "{path}: {text}");
+        assert!(
+            text.contains(&format!(
+                r#""Origin":{{"VCS":"hg","URL":"{masked}","Hash":""#
+            )),
+            "{path}: {text}"
+        );
+        assert!(!text.contains("hunter2"), "{path}: {text}");
+    }
+    assert!(!modgate.logs().contains("hunter2"), "{}", modgate.logs());
 }
 
 /// Revisions a tool would read as an option (go's CVE-2025-68119 was such

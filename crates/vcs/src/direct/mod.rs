@@ -515,11 +515,11 @@ async fn zip_other(
 }
 
 /// The .info of a resolved version, with the `Origin` the go command
-/// writes to its module cache in direct mode for git: what its
-/// `writeDiskStat` keeps (no tag sums; no ref for a pseudo-version, whose
-/// hash names it).
+/// writes to its module cache in direct mode: what its `writeDiskStat`
+/// keeps (no tag sums; no ref for a pseudo-version, whose hash names it).
 fn info_of(code: &Code, r: coderepo::Resolved) -> Info {
-    let time = jiff::Timestamp::from_second(r.info.time).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let time =
+        jiff::Timestamp::new(r.info.time, r.info.nanos).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let reference = match r.reference {
         Some(name) if !modgate_module::pseudo::is_pseudo_version(&r.version) => name,
         _ => String::new(),
@@ -534,7 +534,22 @@ fn info_of(code: &Code, r: coderepo::Resolved) -> Info {
             r#ref: reference,
             ..Default::default()
         }),
-        Code::Other(_) => None,
+        // go's vcsRepo: the system and the remote, the commit where it has a
+        // hash, never a ref or tag sums.
+        Code::Other(c) => {
+            let kind = c.repo().kind();
+            Some(modgate_module::Origin {
+                vcs: kind.cmd().to_owned(),
+                url: c.repo().redacted().to_owned(),
+                subdir: c.code_dir().to_owned(),
+                hash: if kind.origin_hash() {
+                    r.info.hash
+                } else {
+                    String::new()
+                },
+                ..Default::default()
+            })
+        }
     };
     Info {
         version: r.version,

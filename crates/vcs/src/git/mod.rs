@@ -514,6 +514,9 @@ pub struct RevInfo {
     pub hash: String,
     /// Committer time, in seconds since the Unix epoch.
     pub time: i64,
+    /// The time's fraction of a second: svn's log has microseconds, which
+    /// go keeps in `.info`; 0 for the others.
+    pub nanos: i32,
     /// Tags pointing at the commit, sorted.
     pub tags: Vec<String>,
     /// The revision asked for, as go's `RevInfo.Version` for the other

@@ -594,6 +594,7 @@ impl GitRepo {
         Ok(Some(RevInfo {
             hash: id,
             time,
+            nanos: 0,
             tags,
             version: None,
         }))

@@ -89,6 +89,12 @@ impl Kind {
         }
     }
 
+    /// Whether go's `Origin.Hash` names the commit: hg's node and fossil's
+    /// hash do; svn and bzr revision numbers go leaves out.
+    pub fn origin_hash(self) -> bool {
+        matches!(self, Kind::Hg | Kind::Fossil)
+    }
+
     /// Whether the system keeps a local clone (svn does not, as in go).
     fn clones(self) -> bool {
         self != Kind::Svn
@@ -236,6 +242,11 @@ impl State {
 impl OtherRepo {
     pub fn kind(&self) -> Kind {
         self.kind
+    }
+
+    /// The URL, credentials masked.
+    pub fn redacted(&self) -> &str {
+        &self.redacted
     }
 
     /// The tool with `args` in `dir`: no prompts, English messages, no user

@@ -54,6 +54,7 @@ fn hg_stat(rev: &str, out: &str) -> Result<RevInfo, String> {
     Ok(RevInfo {
         hash: f[0].to_owned(),
         time,
+        nanos: 0,
         tags,
         version: Some(extend(rev, f[0])),
     })
@@ -90,6 +91,7 @@ fn svn_stat(rev: &str, out: &str) -> Result<RevInfo, String> {
     Ok(RevInfo {
         hash: revision.to_string(),
         time: time.as_second(),
+        nanos: time.subsec_nanosecond(),
         tags: Vec::new(),
         version: Some(rev.to_owned()),
     })
@@ -235,6 +237,7 @@ fn bzr_stat(rev: &str, out: &str) -> Result<RevInfo, String> {
         Some(time) if revno != 0 => Ok(RevInfo {
             hash: revno.to_string(),
             time,
+            nanos: 0,
             tags: Vec::new(),
             version: Some(rev.to_owned()),
         }),
@@ -264,6 +267,7 @@ fn fossil_stat(rev: &str, out: &str) -> Result<RevInfo, String> {
         return Ok(RevInfo {
             hash: f[1].to_owned(),
             time,
+            nanos: 0,
             tags: Vec::new(),
             version: Some(extend(rev, f[1])),
         });

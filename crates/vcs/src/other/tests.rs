@@ -91,7 +91,7 @@ fn svn_log_as_go_reads_it() {
 "#;
     let info = parse::stat(Kind::Svn, "latest", out).unwrap();
     assert_eq!(info.hash, "2");
-    assert_eq!(info.time, 1577934245);
+    assert_eq!((info.time, info.nanos), (1577934245, 123_456_000));
     assert_eq!(info.short(), "000000000002");
     assert_eq!(info.version.as_deref(), Some("latest"));
     assert!(parse::stat(Kind::Svn, "1", "<log></log>").is_err());

@@ -108,6 +108,9 @@ pub struct Downloaded {
     pub sum: String,
     #[serde(default)]
     pub go_mod_sum: String,
+    /// The .info go wrote to its module cache.
+    #[serde(default)]
+    pub info: String,
 }
 
 /// `go mod download -json` of `targets`; panics on any module's error.
