@@ -27,6 +27,7 @@ mod publish;
 mod retention;
 mod s3;
 mod safeguards;
+mod setup;
 mod ssrf;
 mod status;
 mod sumdb;
