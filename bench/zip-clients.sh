@@ -24,7 +24,7 @@ python3 bench/big-module.py "$WORK/mirror" "$MODULE" "$VERSION" "$ZIP_MIB"
 
 PORT=$((20000 + RANDOM % 10000))
 target/release/modgate serve --listen 127.0.0.1:$PORT --storage "$WORK/store" \
-    --upstream "file://$WORK/mirror" --sumdb off --memory-cache-mb 0 \
+    --upstream "file://$WORK/mirror" --sumdb off --memory-cache 0B \
     --max-connections-per-client $((CONNS + 8)) >"$WORK/out" 2>"$WORK/err" &
 PID=$!
 for _ in $(seq 50); do grep -q listening "$WORK/out" 2>/dev/null && break; sleep 0.1; done

@@ -161,8 +161,9 @@ pub enum StorageCommand {
     /// or s3://BUCKET[/PREFIX]); what the destination has is skipped, so an
     /// interrupted copy resumes.
     Copy {
-        /// The storage to copy from: a directory or s3://BUCKET[/PREFIX].
-        #[arg(long, value_name = "DIR|URL")]
+        /// The storage to copy from: a directory or s3://BUCKET[/PREFIX]
+        /// (named --storage as in every command that reads a store).
+        #[arg(long = "storage", alias = "from", value_name = "DIR|URL")]
         from: PathBuf,
         /// The storage to copy to: a directory or s3://BUCKET[/PREFIX].
         #[arg(long, value_name = "DIR|URL")]

@@ -50,10 +50,10 @@ pub struct Settings {
     #[arg(long, env = env::ACCESS_LOG, num_args = 0..=1, default_missing_value = "true", value_name = "true|false")]
     #[serde(alias = "access-log")]
     pub access_log: Option<bool>,
-    /// In-memory cache of hot artifacts, in MiB; 0 disables it [default: 256].
-    #[arg(long, env = env::MEMORY_CACHE_MB, value_name = "MIB")]
-    #[serde(alias = "memory-cache-mb")]
-    pub memory_cache_mb: Option<u64>,
+    /// In-memory cache of hot artifacts; 0B disables it [default: 256MiB].
+    #[arg(long, env = env::MEMORY_CACHE, value_name = "SIZE")]
+    #[serde(alias = "memory-cache")]
+    pub memory_cache: Option<Size>,
     /// Upstream connect timeout, TCP and TLS [default: 5s].
     #[arg(long, env = env::CONNECT_TIMEOUT, value_name = "DUR")]
     #[serde(alias = "connect-timeout")]
@@ -227,7 +227,7 @@ impl Settings {
             sumdb,
             log_format,
             access_log,
-            memory_cache_mb,
+            memory_cache,
             connect_timeout,
             header_timeout,
             idle_timeout,

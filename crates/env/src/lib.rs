@@ -42,7 +42,7 @@ own_variables! {
     /// Log filter in `tracing_subscriber::EnvFilter` syntax (e.g. `info,modgate=debug`).
     LOG = "MODGATE_LOG";
     /// Size of the in-memory cache of hot artifacts, in MiB.
-    MEMORY_CACHE_MB = "MODGATE_MEMORY_CACHE_MB";
+    MEMORY_CACHE = "MODGATE_MEMORY_CACHE";
     /// Upstream connect timeout (TCP and TLS).
     CONNECT_TIMEOUT = "MODGATE_CONNECT_TIMEOUT";
     /// Upstream response-header timeout.

@@ -92,7 +92,7 @@ impl ServeConfig {
             s.storage_mode,
             s.cache_dir,
             s.cache_max_size.map(|m| m.0),
-            s.memory_cache_mb,
+            s.memory_cache.map(|s| s.0),
         )?;
         // git mirrors are local whatever holds the artifacts.
         let vcs_dir = match &store.storage {
@@ -245,7 +245,7 @@ mod tests {
         let fine = Settings {
             storage: Some("/tmp/store".into()),
             hedge_delay: Some("off".parse().unwrap()),
-            memory_cache_mb: Some(0),
+            memory_cache: Some(Size(0)),
             retries: Some(0),
             negative_ttl: zero,
             vcs_max_size: Some(Size(0)),
@@ -284,7 +284,7 @@ mod tests {
         assert!(config.sumdb.is_off());
         assert_eq!(
             config.store.memory_cache_bytes,
-            modgate_store::settings::DEFAULT_MEMORY_CACHE_MB << 20
+            modgate_store::settings::DEFAULT_MEMORY_CACHE
         );
         assert_eq!(config.server.policy.header_timeout, Duration::from_secs(3));
         assert_eq!(config.server.policy.idle_timeout, Duration::from_secs(7));

@@ -324,7 +324,7 @@ fn copy_storage(from: std::path::PathBuf, to: std::path::PathBuf) -> anyhow::Res
     init_logging(LogFormat::Text);
     let (from, to) = (Storage::resolve(Some(from))?, Storage::resolve(Some(to))?);
     // The source first: a mistyped one must not leave a new destination behind.
-    let source = from.open_existing("--from")?;
+    let source = from.open_existing("--storage")?;
     let dest = to.open(modgate_store::DEFAULT_FILE_MODE)?;
     let bar = indicatif::ProgressBar::new_spinner().with_style(
         indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")

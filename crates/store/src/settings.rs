@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::{DiskStore, DiskTier, MemoryCached, S3Location, S3Store, Store, StoreError};
 
 /// In-memory cache of hot artifacts, in MiB.
-pub const DEFAULT_MEMORY_CACHE_MB: u64 = 256;
+pub const DEFAULT_MEMORY_CACHE: u64 = 256 << 20;
 /// Bytes the disk tier in front of a bucket may hold.
 pub const DEFAULT_CACHE_MAX_SIZE: u64 = 10 << 30;
 
@@ -179,7 +179,7 @@ impl StoreSettings {
         mode: Option<Mode>,
         cache_dir: Option<PathBuf>,
         cache_max_size: Option<u64>,
-        memory_cache_mb: Option<u64>,
+        memory_cache: Option<u64>,
     ) -> Result<Self, SettingsError> {
         if cache_dir.is_some() && cache_max_size == Some(0) {
             return Err(SettingsError::ZeroTier);
@@ -188,9 +188,7 @@ impl StoreSettings {
             storage: Storage::resolve(storage)?,
             mode: mode.map_or(crate::DEFAULT_FILE_MODE, |m| m.0),
             disk_tier: cache_dir.map(|dir| (dir, cache_max_size.unwrap_or(DEFAULT_CACHE_MAX_SIZE))),
-            memory_cache_bytes: memory_cache_mb
-                .unwrap_or(DEFAULT_MEMORY_CACHE_MB)
-                .saturating_mul(1 << 20),
+            memory_cache_bytes: memory_cache.unwrap_or(DEFAULT_MEMORY_CACHE),
         })
     }
 

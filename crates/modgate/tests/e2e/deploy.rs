@@ -178,7 +178,7 @@ vcs_max = gib(conf["vcs_max_size"], {"GiB": 1, "MiB": 1 / 1024})
 assert vcs_max < size_limit, "the kubelet evicts the pod before modgate evicts a mirror"
 limit_mib = gib(c["resources"]["limits"]["memory"], {"Gi": 1024, "Mi": 1})
 # modgate itself (~64 MiB), its memory cache, and up to 48 MiB per git process.
-need = 64 + conf["memory_cache_mb"] + 48 * conf["max_git_processes"]
+need = 64 + int(conf["memory_cache"].removesuffix("MiB")) + 48 * conf["max_git_processes"]
 assert need <= limit_mib, f"memory limit {limit_mib} MiB < {need} MiB the settings may use"
 print(cm["data"]["modgate.toml"])
 "#;

@@ -50,7 +50,7 @@ fn replicas_on_one_bucket_serve_every_hash_right_and_fetch_once() {
     let s3 = S3Server::start();
     let mirror = Mirror::serving(fx.tree.clone());
     let a = on_bucket(&s3, "cache", &mirror.url, &[]);
-    let b = on_bucket(&s3, "cache", &mirror.url, &["--memory-cache-mb", "0"]);
+    let b = on_bucket(&s3, "cache", &mirror.url, &["--memory-cache", "0B"]);
     let targets = fx.resolved_targets();
     let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
     let (first, second) = targets.split_at(targets.len() / 2);
@@ -99,7 +99,7 @@ fn a_large_zip_goes_up_in_parts_and_leaves_nothing_staged() {
     let (module, version) = ("example.com/big", "v1.0.0");
     let zip = mirror::big_module(&tree, module, version, 20);
     let mirror = Mirror::serving(tree);
-    let modgate = on_bucket(&s3, "", &mirror.url, &["--memory-cache-mb", "0"]);
+    let modgate = on_bucket(&s3, "", &mirror.url, &["--memory-cache", "0B"]);
     let got = go::download(
         &Go::new(&modgate.url),
         &fresh_dir("work"),
@@ -123,7 +123,7 @@ fn a_large_zip_goes_up_in_parts_and_leaves_nothing_staged() {
     );
 
     // Served again from the bucket by a fresh replica, whole.
-    let other = on_bucket(&s3, "", "off", &["--memory-cache-mb", "0"]);
+    let other = on_bucket(&s3, "", "off", &["--memory-cache", "0B"]);
     let again = crate::support::http::get(&other.addr, &format!("/{module}/@v/{version}.zip"));
     assert_eq!(again.status, 200);
     assert!(again.body == zip, "the zip read back differs");
@@ -140,7 +140,7 @@ fn a_range_of_a_zip_in_the_bucket_is_a_ranged_get_of_exactly_its_bytes() {
     let (module, version) = ("example.com/ranged", "v1.0.0");
     let zip = mirror::big_module(&tree, module, version, 20);
     let mirror = Mirror::serving(tree);
-    let filler = on_bucket(&s3, "", &mirror.url, &["--memory-cache-mb", "0"]);
+    let filler = on_bucket(&s3, "", &mirror.url, &["--memory-cache", "0B"]);
     let got = go::download(
         &Go::new(&filler.url),
         &fresh_dir("work"),
@@ -148,7 +148,7 @@ fn a_range_of_a_zip_in_the_bucket_is_a_ranged_get_of_exactly_its_bytes() {
     );
     assert_eq!(got[0].sum, crate::support::checksum_db::h1_of_zip(&zip));
 
-    let modgate = on_bucket(&s3, "", "off", &["--memory-cache-mb", "0"]);
+    let modgate = on_bucket(&s3, "", "off", &["--memory-cache", "0B"]);
     let path = format!("/{module}/@v/{version}.zip");
     let key = "example.com/ranged/@v/v1.0.0.zip";
     let before = s3.gets(key).len();
@@ -218,7 +218,7 @@ fn a_bucket_stopped_mid_stream_breaks_the_transfer_off() {
     let zip = mirror::big_module(&tree, module, version, 48);
     let mirror = Mirror::serving(tree);
     let path = format!("/{module}/@v/{version}.zip");
-    let filler = on_bucket(&s3, "", &mirror.url, &["--memory-cache-mb", "0"]);
+    let filler = on_bucket(&s3, "", &mirror.url, &["--memory-cache", "0B"]);
     assert_eq!(crate::support::http::get(&filler.addr, &path).status, 200);
     drop(filler);
 
@@ -228,8 +228,8 @@ fn a_bucket_stopped_mid_stream_breaks_the_transfer_off() {
         "",
         "off",
         &[
-            "--memory-cache-mb",
-            "0",
+            "--memory-cache",
+            "0B",
             "--cache-dir",
             tier.to_str().unwrap(),
             "--cache-max-size",
@@ -387,7 +387,7 @@ fn a_replica_killed_mid_upload_leaves_nothing_partial_in_the_bucket() {
     // Killed at points all along the fill: whatever is visible is whole.
     for (i, ms) in [20u64, 150, 400, 800, 1500].into_iter().enumerate() {
         let prefix = format!("kill{i}");
-        let mut modgate = on_bucket(&s3, &prefix, &mirror.url, &["--memory-cache-mb", "0"]);
+        let mut modgate = on_bucket(&s3, &prefix, &mirror.url, &["--memory-cache", "0B"]);
         let addr = modgate.addr.clone();
         let p = path.clone();
         let client = std::thread::spawn(move || {
@@ -407,7 +407,7 @@ fn a_replica_killed_mid_upload_leaves_nothing_partial_in_the_bucket() {
             );
         }
         // A replica started afterwards serves it whole.
-        let next = on_bucket(&s3, &prefix, &mirror.url, &["--memory-cache-mb", "0"]);
+        let next = on_bucket(&s3, &prefix, &mirror.url, &["--memory-cache", "0B"]);
         let got = crate::support::http::get(&next.addr, &path);
         assert!(
             got.status == 200 && got.body == zip,
@@ -434,7 +434,7 @@ fn storage_copy_moves_a_disk_store_into_a_bucket_and_resumes() {
             .args([
                 "storage",
                 "copy",
-                "--from",
+                "--storage",
                 disk.to_str().unwrap(),
                 "--to",
                 &format!("s3://{BUCKET}/moved"),
@@ -478,8 +478,8 @@ fn the_disk_tier_serves_what_was_read_from_the_bucket_while_it_is_down() {
         "",
         &mirror.url,
         &[
-            "--memory-cache-mb",
-            "0",
+            "--memory-cache",
+            "0B",
             "--cache-dir",
             tier_arg.to_str().unwrap(),
             "--cache-max-size",
@@ -737,8 +737,8 @@ fn a_hanging_bucket_neither_holds_readyz_nor_a_hit() {
             &storage,
             "--upstream",
             &mirror.url,
-            "--memory-cache-mb",
-            "0",
+            "--memory-cache",
+            "0B",
         ],
         &env,
     );
@@ -813,8 +813,8 @@ fn a_zip_damaged_in_the_bucket_is_never_kept_by_the_disk_tier() {
         "",
         &mirror.url,
         &[
-            "--memory-cache-mb",
-            "0",
+            "--memory-cache",
+            "0B",
             "--cache-dir",
             tier.to_str().unwrap(),
             "--cache-max-size",

@@ -25,7 +25,7 @@ fn filled_store() -> PathBuf {
         &[
             "storage",
             "copy",
-            "--from",
+            "--storage",
             &from,
             "--to",
             storage.to_str().unwrap(),
@@ -128,7 +128,7 @@ fn verify_gc_and_copy_refuse_a_storage_path_that_does_not_exist_and_create_nothi
         &["verify", "--storage", path, "--sumdb", "off"],
         &["gc", "--storage", path, "--unused-for", "30d"],
         &["gc", "--storage", path, "--max-size", "1GiB", "--dry-run"],
-        &["storage", "copy", "--from", path, "--to", dest],
+        &["storage", "copy", "--storage", path, "--to", dest],
     ];
     for args in commands {
         let out = run(args, &[]);
