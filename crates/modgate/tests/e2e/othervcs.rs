@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -100,29 +100,71 @@ impl Drop for Server {
     }
 }
 
-/// Starts `name args` and waits until `port` accepts connections.
-fn serve(dir: &Path, name: &str, args: &[&str], port: u16) -> Server {
-    let mut cmd = Command::new(tool(name));
-    cmd.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    tool_env(&mut cmd, &scratch_home());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-    for _ in 0..600 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server(child);
+/// Starts `name args(port)` on a free port and waits until it listens
+/// there; the port. A port found free can be taken by another test's server
+/// before the tool binds it (then the tool exits, and a connection would
+/// reach the other server): only a listening socket of the tool's own counts,
+/// and a lost port is picked again.
+fn serve(dir: &Path, name: &str, args: &dyn Fn(u16) -> Vec<String>) -> (Server, u16) {
+    for _ in 0..5 {
+        let port = closed_port();
+        let args = args(port);
+        let mut cmd = Command::new(tool(name));
+        cmd.args(&args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        tool_env(&mut cmd, &scratch_home());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let mut exited = false;
+        for _ in 0..600 {
+            if listens(child.id(), port) {
+                return (Server(child), port);
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                exited = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{name} {} exited: {status}", args.join(" "));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(exited, "{name} {} never listened on {port}", args.join(" "));
     }
-    let _ = child.kill();
-    panic!("{name} {} never listened on {port}", args.join(" "));
+    panic!("{name} could not bind a free port in 5 tries");
+}
+
+/// Whether process `pid` holds a socket listening on 127.0.0.1:`port`.
+fn listens(pid: u32, port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let local = format!("0100007F:{port:04X}");
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // local address, state (0A: LISTEN), inode
+            (f.get(1) == Some(&local.as_str()) && f.get(3) == Some(&"0A"))
+                .then(|| f.get(9).map(|i| format!("socket:[{i}]")))
+                .flatten()
+        })
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .is_ok_and(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
+    })
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
 }
 
 fn write(dir: &Path, file: &str, content: &str) {
@@ -474,11 +516,8 @@ fn hg_repo(module: &str) -> (Server, String, String) {
     write(&dir, "a.go", "package m\n\nconst V = 333\n");
     hg(&[&["commit", "-m", "three"][..], &who].concat());
     let hash = hg(&["log", "-r", ".", "--template", "{node}"]);
-    let port = closed_port();
-    let server = serve(
-        &dir,
-        "hg",
-        &[
+    let (server, port) = serve(&dir, "hg", &|port| {
+        strings(&[
             "serve",
             "-a",
             "127.0.0.1",
@@ -486,9 +525,8 @@ fn hg_repo(module: &str) -> (Server, String, String) {
             &port.to_string(),
             "--config",
             "ui.interactive=false",
-        ],
-        port,
-    );
+        ])
+    });
     (
         server,
         format!("http://127.0.0.1:{port}/"),
@@ -510,13 +548,9 @@ fn hg_legacy_repo() -> (Server, String) {
     write(&dir, "old.go", "package old\n\nconst Two = 2\n");
     hg(&[&["commit", "-m", "two"][..], &who].concat());
     hg(&[&["tag"][..], &who, &["v2.0.0"]].concat());
-    let port = closed_port();
-    let server = serve(
-        &dir,
-        "hg",
-        &["serve", "-a", "127.0.0.1", "-p", &port.to_string()],
-        port,
-    );
+    let (server, port) = serve(&dir, "hg", &|port| {
+        strings(&["serve", "-a", "127.0.0.1", "-p", &port.to_string()])
+    });
     (server, format!("http://127.0.0.1:{port}/"))
 }
 
@@ -562,19 +596,15 @@ fn fossil_repo(module: &str) -> (Server, String, String) {
         .unwrap()
         .to_owned();
     fossil(&["close", "--force"]);
-    let port = closed_port();
-    let server = serve(
-        &dir,
-        "fossil",
-        &[
+    let (server, port) = serve(&dir, "fossil", &|port| {
+        strings(&[
             "server",
             "--localhost",
             "--port",
             &port.to_string(),
             "r.fossil",
-        ],
-        port,
-    );
+        ])
+    });
     (server, format!("http://127.0.0.1:{port}/"), hash)
 }
 
@@ -607,11 +637,8 @@ fn svn_repo(module: &str) -> (Server, String) {
     );
     write(&work, "a.go", "package m\n\nconst V = 22\n");
     run(&work, "svn", &["commit", "-q", "-m", "two"]);
-    let port = closed_port();
-    let server = serve(
-        &dir,
-        "svnserve",
-        &[
+    let (server, port) = serve(&dir, "svnserve", &|port| {
+        strings(&[
             "-d",
             "--foreground",
             "-r",
@@ -620,9 +647,8 @@ fn svn_repo(module: &str) -> (Server, String) {
             "127.0.0.1",
             "--listen-port",
             &port.to_string(),
-        ],
-        port,
-    );
+        ])
+    });
     (server, format!("svn://127.0.0.1:{port}/trunk"))
 }
 
@@ -648,11 +674,8 @@ fn bzr_repo(module: &str) -> (Server, String) {
     bzr(&["tag", "-q", "sub/v0.1.0"]);
     write(&dir, "a.go", "package m\n\nconst V = 333\n");
     bzr(&[&["commit", "-q", "-m", "three"][..], &time].concat());
-    let port = closed_port();
-    let server = serve(
-        &dir,
-        "bzr",
-        &[
+    let (server, port) = serve(&dir, "bzr", &|port| {
+        strings(&[
             "serve",
             "--listen",
             "127.0.0.1",
@@ -660,9 +683,8 @@ fn bzr_repo(module: &str) -> (Server, String) {
             &port.to_string(),
             "--directory",
             dir.to_str().unwrap(),
-        ],
-        port,
-    );
+        ])
+    });
     (server, format!("bzr://127.0.0.1:{port}/"))
 }
 
