@@ -755,7 +755,15 @@ impl Proxy {
                     store
                         .put(&hash_key, Bytes::from(format!("{h1}\n")))
                         .await
-                        .map_err(|e| (hash_key, e))?;
+                        .map_err(|e| (hash_key.clone(), e))?;
+                    // `modgate gc` removing the version between the two
+                    // writes (the hash first, then the zip) would leave a
+                    // hash without its zip: it goes too.
+                    if store.stat(&key).await.is_ok_and(|s| s.is_none()) {
+                        store.remove(&hash_key).await.map_err(|e| (hash_key, e))?;
+                        tracing::info!(%key, "removed by gc while being stored");
+                        return Ok(());
+                    }
                     tracing::info!(module = %req.module, %key, %h1, "stored module zip");
                     Ok(())
                 }

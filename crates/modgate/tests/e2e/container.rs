@@ -15,17 +15,35 @@ fn workspace() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-/// podman as it works on this kind of machine: runc, cgroupfs, and no
-/// default ulimits (the containers.conf written in the scratch directory).
-fn podman(args: &[&str]) -> Output {
+/// `program` as root: itself when the tests run as root, else through
+/// `sudo -n` with the credentials scripts/test has just used for the
+/// install step (rootless podman needs a set-up a fresh machine lacks).
+/// podman reads the containers.conf written in the scratch directory.
+fn as_root(program: &str) -> Command {
     let conf = scratch().join("containers.conf");
     if !conf.exists() {
         fs_err::write(&conf, "[containers]\ndefault_ulimits = []\n").unwrap();
     }
-    Command::new("podman")
+    // SAFETY: geteuid(2) has no preconditions.
+    let mut command = if unsafe { libc::geteuid() } == 0 {
+        Command::new("env")
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.args(["-n", "env"]);
+        sudo
+    };
+    command
+        .arg(format!("CONTAINERS_CONF={}", conf.display()))
+        .arg(program);
+    command
+}
+
+/// podman as it works on this kind of machine: runc, cgroupfs, and no
+/// default ulimits.
+fn podman(args: &[&str]) -> Output {
+    as_root("podman")
         .args(["--runtime", "runc", "--cgroup-manager", "cgroupfs"])
         .args(args)
-        .env("CONTAINERS_CONF", &conf)
         .output()
         .expect(
             "podman is needed (Debian's podman and runc; scripts/install-test-deps installs them)",
@@ -54,7 +72,7 @@ impl Drop for Running {
 #[test]
 fn the_container_image_builds_and_serves_go_mod_download() {
     // The base image (cached on this machine by the script).
-    let base = Command::new(workspace().join("scripts/container-base"))
+    let base = as_root(workspace().join("scripts/container-base").to_str().unwrap())
         .output()
         .expect("scripts/container-base runs");
     ok(
