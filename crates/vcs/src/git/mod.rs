@@ -252,25 +252,7 @@ impl Target {
                 ));
             }
         };
-        let parsed = reqwest::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let (user, host_port) = match authority.rsplit_once('@') {
-            Some((user, host)) => (user, host),
-            None => ("", authority),
-        };
-        let raw_host = match host_port.strip_prefix('[') {
-            Some(v6) => &host_port[..v6.find(']').map_or(host_port.len(), |i| i + 2)],
-            None => host_port.split(':').next().unwrap_or_default(),
-        };
-        let host = parsed.host_str().unwrap_or_default();
-        if host.is_empty() || !raw_host.eq_ignore_ascii_case(host) {
-            return Err(format!(
-                "its host {raw_host:?} is not written plainly (read as {host:?})"
-            ));
-        }
-        if host.starts_with('-') || user.starts_with('-') {
-            return Err("its host or user name starts with `-`".to_owned());
-        }
+        let (parsed, host) = plain_host(url, rest)?;
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = bare.parse::<IpAddr>() {
             policy.check_addr(bare, ip).map_err(|e| e.to_string())?;
@@ -281,6 +263,33 @@ impl Target {
             https,
         })
     }
+}
+
+/// `url` (`rest` being what follows its `://`) parsed, and its host, when
+/// the url crate reads the host written there plainly and neither the host
+/// nor the user name starts with `-`: where the url crate and a tool's own
+/// parser might read different hosts, the URL is refused, not guessed at.
+pub(crate) fn plain_host(url: &str, rest: &str) -> Result<(url::Url, String), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (user, host_port) = match authority.rsplit_once('@') {
+        Some((user, host)) => (user, host),
+        None => ("", authority),
+    };
+    let raw_host = match host_port.strip_prefix('[') {
+        Some(v6) => &host_port[..v6.find(']').map_or(host_port.len(), |i| i + 2)],
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let host = parsed.host_str().unwrap_or_default().to_owned();
+    if host.is_empty() || !raw_host.eq_ignore_ascii_case(&host) {
+        return Err(format!(
+            "its host {raw_host:?} is not written plainly (read as {host:?})"
+        ));
+    }
+    if host.starts_with('-') || user.starts_with('-') {
+        return Err("its host or user name starts with `-`".to_owned());
+    }
+    Ok((parsed, host))
 }
 
 /// What git on a guarded URL is held to.
@@ -486,8 +495,9 @@ fn remove_matching(
     Ok(removed)
 }
 
-/// Bytes under `dir`, recursively (a mirror's packs, refs and config).
-fn disk_usage(dir: &std::path::Path) -> u64 {
+/// Bytes under `dir`, recursively (a mirror's packs, refs and config, or
+/// another system's clone).
+pub(crate) fn disk_usage(dir: &std::path::Path) -> u64 {
     let Ok(entries) = fs_err::read_dir(dir) else {
         return 0;
     };

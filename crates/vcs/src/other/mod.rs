@@ -828,7 +828,7 @@ impl OtherRepo {
         if self.max_size == 0 {
             return;
         }
-        let total = disk_usage(&self.workdir);
+        let total = crate::git::disk_usage(&self.workdir);
         if total <= self.max_size {
             return;
         }
@@ -858,7 +858,7 @@ impl OtherRepo {
             if total <= self.max_size {
                 break;
             }
-            let size = disk_usage(&path);
+            let size = crate::git::disk_usage(&path);
             // Renamed first, so no command sees it half removed.
             let aside = self.workdir.join(format!(
                 "{INIT_PREFIX}evicted-{}",
@@ -1063,19 +1063,4 @@ fn write_svn_zip(
 
 fn zip_error(e: zip::result::ZipError) -> VcsError {
     VcsError::Io(std::io::Error::other(e))
-}
-
-/// Bytes under `dir`, recursively.
-fn disk_usage(dir: &Path) -> u64 {
-    let Ok(entries) = fs_err::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => disk_usage(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }

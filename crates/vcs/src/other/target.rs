@@ -81,25 +81,7 @@ impl Target {
                 allowed.join(", ")
             ));
         };
-        let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let (user, host_port) = match authority.rsplit_once('@') {
-            Some((user, host)) => (user, host),
-            None => ("", authority),
-        };
-        let raw_host = match host_port.strip_prefix('[') {
-            Some(v6) => &host_port[..v6.find(']').map_or(host_port.len(), |i| i + 2)],
-            None => host_port.split(':').next().unwrap_or_default(),
-        };
-        let host = parsed.host_str().unwrap_or_default();
-        if host.is_empty() || !raw_host.eq_ignore_ascii_case(host) {
-            return Err(format!(
-                "its host {raw_host:?} is not written plainly (read as {host:?})"
-            ));
-        }
-        if host.starts_with('-') || user.starts_with('-') {
-            return Err("its host or user name starts with `-`".to_owned());
-        }
+        let (parsed, host) = crate::git::plain_host(url, rest)?;
         // hg reads `#name` as a branch to clone, svn `@rev` as a peg revision.
         if url.contains(['#', '?']) || parsed.path().contains('@') {
             return Err("it has a fragment, a query or `@` in its path".to_owned());
