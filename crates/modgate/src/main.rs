@@ -126,7 +126,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
     server::log_every_request(config.access_log);
-    let store = config.store.open()?;
+    let modgate_store::settings::Opened {
+        serving: store,
+        storage,
+    } = config.store.open()?;
     let direct = if config.upstream.has_direct() || !config.private.is_empty() {
         let direct = modgate_vcs::Direct::new(&config.direct)
             .context("cannot set up fetching from version control")?;
@@ -167,7 +170,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .build()?
                 .block_on(modgate_sumdb_server::private::PrivateLog::open(
                     key,
-                    store.clone(),
+                    // It checks that what it stored is what other replicas
+                    // read, and a tier would show it its own copy.
+                    storage,
                 ))
                 .context("cannot open the private checksum database")?,
         ),
