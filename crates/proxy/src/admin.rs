@@ -284,8 +284,8 @@ struct Outcome {
     message: Option<String>,
 }
 
-/// Fetches every version `gosum` names (its go.mod, and its zip when the
-/// go.sum lists the zip's hash) as the caller would, then compares the
+/// Fetches every version `gosum` names (its go.mod, and its .info and zip
+/// when the go.sum lists the zip's hash) as the caller would, then compares the
 /// hashes modgate holds with the go.sum's.
 async fn prefetch(
     state: &Arc<AppState>,
@@ -371,9 +371,11 @@ async fn prefetch_one(
         status: status.map(|s| s.as_u16()),
         message,
     };
+    // What go downloads: the go.mod alone for a version the go.sum lists
+    // only by its go.mod, else its .info and zip too.
     let mut kinds = vec![Kind::Mod(version.clone())];
     if zip.is_some() {
-        kinds.push(Kind::Zip(version.clone()));
+        kinds.extend([Kind::Info(version.clone()), Kind::Zip(version.clone())]);
     }
     let mut fetched = false;
     for kind in kinds {
