@@ -475,10 +475,14 @@ impl<'a> Sent<'a> {
                 .get(name)
                 .and_then(|v: &HeaderValue| v.to_str().ok())
         };
-        let scheme = if parts.extensions.get::<ViaTls>().is_some() {
-            "https"
-        } else {
-            "http"
+        // Behind a proxy that ends TLS, the scheme the browser used is the
+        // proxy's word: a page elsewhere cannot add this header to a post
+        // without a preflight, so it cannot make its own origin match.
+        let forwarded = value("x-forwarded-proto").filter(|p| matches!(*p, "http" | "https"));
+        let scheme = match forwarded {
+            Some(scheme) => scheme,
+            None if parts.extensions.get::<ViaTls>().is_some() => "https",
+            None => "http",
         };
         let host =
             value(header::HOST.as_str()).or_else(|| parts.uri.authority().map(|a| a.as_str()));
@@ -701,6 +705,43 @@ mod tests {
         forged.replace_range(..1, if alices.starts_with('0') { "1" } else { "0" });
         let forged: &'static str = Box::leak(forged.into_boxed_str());
         assert!(cross_site_refusal(&form(Some(forged)), "alice").is_some());
+    }
+
+    #[test]
+    fn the_own_origin_is_the_host_asked_with_the_scheme_used() {
+        let parts = |headers: &[(&str, &str)], tls: bool| {
+            let mut req = axum::http::Request::builder().uri("/admin/api/remove");
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            let (mut parts, ()) = req.body(()).unwrap().into_parts();
+            if tls {
+                parts.extensions.insert(ViaTls);
+            }
+            parts
+        };
+        let own = |p: &Parts| Sent::of(p, None).own_origin;
+        let host = ("host", "modgate.example:8080");
+        assert_eq!(own(&parts(&[host], false)).as_deref(), Some(OWN));
+        assert_eq!(
+            own(&parts(&[host], true)).as_deref(),
+            Some("https://modgate.example:8080")
+        );
+        let forwarded = parts(&[host, ("x-forwarded-proto", "https")], false);
+        assert_eq!(
+            own(&forwarded).as_deref(),
+            Some("https://modgate.example:8080")
+        );
+        let bogus = parts(&[host, ("x-forwarded-proto", "evil://x")], false);
+        assert_eq!(own(&bogus).as_deref(), Some(OWN));
+        assert_eq!(own(&parts(&[], false)), None);
+        let p = parts(
+            &[host, ("sec-fetch-site", "cross-site"), (ADMIN_HEADER, "1")],
+            false,
+        );
+        let sent = Sent::of(&p, None);
+        assert_eq!(sent.sec_fetch_site, Some("cross-site"));
+        assert!(sent.admin_header);
     }
 
     #[test]
