@@ -130,15 +130,25 @@ pub(crate) async fn api(
         }
     };
     let identity = auth.as_ref().map_or("anonymous", |a| a.identity.name());
-    let module = input.module.as_deref().unwrap_or_default();
-    let version = input.version.as_deref();
+    // As the client sent them, so bounded: they may be anything.
+    let bounded = |s: Option<&str>| s.map(|s| s.chars().take(300).collect::<String>());
+    let module = bounded(input.module.as_deref()).unwrap_or_default();
+    let version = bounded(input.version.as_deref());
+    let (module, version) = (module.as_str(), version.as_deref());
     if let Some(reason) = cross_site_refusal(&Sent::of(&parts, input.token.as_deref()), identity) {
         tracing::warn!(identity, client = ?client, action = action.name(), reason, "admin action refused");
         audit(module, version, StatusCode::FORBIDDEN);
         return with_endpoint("admin", json_error(&Failed(StatusCode::FORBIDDEN, reason)));
     }
     let resp = match action {
-        Action::Prefetch => prefetch(&state, auth.as_ref(), client, input.gosum.as_deref()).await,
+        Action::Prefetch => {
+            let resp = prefetch(&state, auth.as_ref(), client, input.gosum.as_deref()).await;
+            // Each version's outcome is audited on its own; a refused go.sum here.
+            if resp.status() != StatusCode::OK {
+                audit("", None, resp.status());
+            }
+            resp
+        }
         _ => {
             let done = Box::pin(on_module(&state, auth.as_deref(), action, &input)).await;
             let status = done.as_ref().map_or_else(|f| f.0, |_| StatusCode::OK);
@@ -224,12 +234,7 @@ fn target(input: &Input, versioned: bool) -> Result<Request, Failed> {
         (false, None) => format!("/{escaped}/@v/list"),
         (false, Some(_)) => return Err(bad("version: refresh takes a module only".to_owned())),
     };
-    let req = Request::parse(&path).map_err(|e| bad(e.to_string()))?;
-    // Every versioned request names a stored file: one checked key.
-    if versioned && req.key().is_none() {
-        return Err(bad(format!("{module}: not a version of a module")));
-    }
-    Ok(req)
+    Request::parse(&path).map_err(|e| bad(e.to_string()))
 }
 
 /// The body, as JSON or a form, at most [`MAX_BODY`] bytes.
