@@ -38,6 +38,11 @@ fn user(file: &Path, name: &str, admin: bool) -> String {
 }
 
 fn site() -> Site {
+    site_with(&[])
+}
+
+/// [`site`], with `extra` arguments for modgate.
+fn site_with(extra: &[&str]) -> Site {
     let upstream = fresh_dir("admin-upstream");
     for v in ["v1.0.0", "v1.1.0"] {
         write_version(
@@ -73,7 +78,7 @@ fn site() -> Site {
     fs_err::write(&file, rules).unwrap();
     let storage = fresh_dir("admin-storage");
     let audit = keys.join("audit.log");
-    let modgate = Modgate::start_args(&[
+    let args = [
         "--storage",
         storage.to_str().unwrap(),
         "--upstream",
@@ -84,7 +89,8 @@ fn site() -> Site {
         file.to_str().unwrap(),
         "--audit-log",
         audit.to_str().unwrap(),
-    ]);
+    ];
+    let modgate = Modgate::start_args(&[&args[..], extra].concat());
     Site {
         modgate,
         mirror,
@@ -571,4 +577,37 @@ fn a_prefetched_go_sum_makes_its_versions_hits() {
         );
         assert_eq!(resp.status, status, "{}", resp.text());
     }
+}
+
+#[test]
+fn a_prefetch_obeys_the_policy() {
+    let config = fresh_dir("admin-policy").join("modgate.toml");
+    fs_err::write(&config, format!("[[policy]]\ndeny = [\"{LIB}@<v1.1.0\"]\n")).unwrap();
+    let site = site_with(&["--config", config.to_str().unwrap()]);
+    let gosum = format!(
+        "{LIB} v1.0.0/go.mod h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n{LIB} v1.1.0/go.mod h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+    );
+    let resp = site.post(
+        "prefetch",
+        Some(&site.root),
+        &[ADMIN],
+        &serde_json::json!({ "gosum": gosum }).to_string(),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let answer: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+    let denied = &answer["versions"][0];
+    assert_eq!(denied["outcome"], "failed", "{answer}");
+    assert_eq!(denied["status"], 403, "{answer}");
+    assert!(
+        denied["message"].as_str().unwrap().contains("policy"),
+        "{answer}"
+    );
+    // The other is fetched (its go.mod only: the go.sum lists no zip).
+    assert_eq!(answer["versions"][1]["outcome"], "mismatch", "{answer}");
+    let stored = site.stored();
+    assert!(!stored.iter().any(|f| f.contains("v1.0.0")), "{stored:?}");
+    assert!(
+        stored.iter().any(|f| f.ends_with("v1.1.0.mod")),
+        "{stored:?}"
+    );
 }
