@@ -10,7 +10,7 @@ use axum::extract::{Path, Request as HttpRequest, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -67,6 +67,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/catalog", get(catalog))
         .route("/index", get(index))
         .route("/vuln/{*rest}", get(vuln))
+        .route("/admin/api/{action}", post(crate::admin::api))
         .fallback(goproxy)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(observe))
@@ -178,7 +179,7 @@ pub(crate) fn denied(denial: &modgate_auth::Denial) -> Response {
     }
 }
 
-fn authenticated(req: &HttpRequest) -> Option<Arc<Authenticated>> {
+pub(crate) fn authenticated(req: &HttpRequest) -> Option<Arc<Authenticated>> {
     req.extensions().get::<Arc<Authenticated>>().cloned()
 }
 
@@ -411,7 +412,7 @@ fn json_response_bytes(body: Bytes) -> Response {
 
 /// Admin pages: anyone without an auth file, else admins only; the
 /// refusal for anyone else.
-fn not_admin(auth: Option<&Authenticated>) -> Option<Response> {
+pub(crate) fn not_admin(auth: Option<&Authenticated>) -> Option<Response> {
     match auth {
         None => None,
         Some(a) if a.identity.is_admin() => None,
@@ -429,7 +430,7 @@ fn not_admin(auth: Option<&Authenticated>) -> Option<Response> {
 #[derive(Clone, Copy)]
 struct Endpoint(&'static str);
 
-fn with_endpoint(endpoint: &'static str, mut resp: Response) -> Response {
+pub(crate) fn with_endpoint(endpoint: &'static str, mut resp: Response) -> Response {
     resp.extensions_mut().insert(Endpoint(endpoint));
     resp
 }
@@ -542,7 +543,11 @@ async fn metrics(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respon
     with_endpoint("metrics", resp)
 }
 
-async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRequest) -> Response {
+pub(crate) async fn goproxy(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    req: HttpRequest,
+) -> Response {
     let allowed = match method {
         Method::GET | Method::HEAD => true,
         Method::PUT => is_zip_path(req.uri().path()),
@@ -1327,7 +1332,7 @@ fn proxy_error(e: ProxyError) -> Response {
 }
 
 /// `e` and its sources, each once: `a: b: c`.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut chain = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
