@@ -75,8 +75,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// The message and its causes on one line, as `anyhow`'s `{:#}` prints
-    /// them: a check's detail is plain text, without a chain of its own.
+    /// The message and its causes on one line, as the binary prints them:
+    /// a check's detail is plain text, without a chain of its own.
     pub(crate) fn detail(&self) -> String {
         modgate_redact::Chain(self).to_string()
     }
