@@ -283,7 +283,8 @@ impl S3Store {
             Err(e) => Err(bucket_error(e)),
         };
         if let Err(e) = self.bucket.delete(&staged).await {
-            tracing::warn!(key = %staged, error = %Chain(&e), "staged upload not deleted");
+            let e = modgate_redact::redact_text(&Chain(&e).to_string());
+            tracing::warn!(key = %staged, error = %e, "staged upload not deleted");
         }
         copied
     }
@@ -456,7 +457,7 @@ fn transport_failure(e: &object_store::Error) -> bool {
 }
 
 fn bucket_io(e: object_store::Error) -> std::io::Error {
-    std::io::Error::other(modgate_redact::redact_text(&e.to_string()))
+    std::io::Error::other(modgate_redact::redact_text(&Chain(&e).to_string()))
 }
 
 fn io_error(message: String) -> StoreError {
