@@ -22,6 +22,7 @@ use anyhow::Context;
 use clap::{CommandFactory as _, FromArgMatches as _};
 use modgate_net::tls;
 use modgate_proxy::{server, sumdb, telemetry, upstream, workers};
+use modgate_redact::Chain;
 
 use crate::config::ServeConfig;
 use modgate_cli::LogFormat;
@@ -99,7 +100,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("modgate: {}", error_chain(&e));
+            eprintln!("modgate: {}", Chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -140,24 +141,6 @@ fn admin(command: modgate_cli::AdminCommand) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// `e` and its causes, `a: b: c`, each said once: a cause whose words an
-/// outer message already holds (io errors that wrappers quote and also
-/// return as their source) is not repeated.
-fn error_chain(e: &anyhow::Error) -> String {
-    let mut said = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if said.contains(&text) {
-            continue;
-        }
-        if !said.is_empty() {
-            said.push_str(": ");
-        }
-        said.push_str(&text);
-    }
-    said
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -334,7 +317,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     if !config.private.is_empty() {
                         match watching.proxy.repair_private().await {
                             Ok(()) => tracing::info!("start-up check of private modules' versions done"),
-                            Err(e) => tracing::error!(error = %e, "start-up check of private modules' versions failed"),
+                            Err(e) => tracing::error!(error = %Chain(&e), "start-up check of private modules' versions failed"),
                         }
                     }
                     std::future::pending().await

@@ -26,10 +26,11 @@ use sha2::{Digest as _, Sha256};
 use crate::access::Authenticated;
 use crate::gate;
 use crate::protocol::{Kind, Request};
-use crate::server::{AppState, authenticated, error_chain, goproxy, not_admin, with_endpoint};
+use crate::server::{AppState, authenticated, goproxy, not_admin, with_endpoint};
 use crate::store::{Ext, Key};
 use crate::workers::{ClientAddr, ViaTls};
 use crate::{TakeOut, TakeOutError};
+use modgate_redact::Chain;
 
 /// Largest request body: the go.sum of a large program is a few hundred KiB.
 pub const MAX_BODY: usize = 1 << 20;
@@ -219,8 +220,11 @@ async fn on_module(
         }
         Err(e @ TakeOutError::Vouched { .. }) => Err(Failed(StatusCode::CONFLICT, e.to_string())),
         Err(e) => {
-            tracing::error!(error = %error_chain(&e), "admin action failed");
-            Err(Failed(StatusCode::SERVICE_UNAVAILABLE, error_chain(&e)))
+            tracing::error!(error = %Chain(&e), "admin action failed");
+            Err(Failed(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Chain(&e).to_string(),
+            ))
         }
     }
 }

@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 
 use modgate_module::modfile::Retraction;
 use modgate_module::{pattern, semver};
+use modgate_redact::Chain;
 use serde::Deserialize;
 
 use crate::vulndb::{VulnDb, VulnDbError};
@@ -367,7 +368,7 @@ impl Rule {
                                     "the vulnerability database is not mirrored yet".to_owned()
                                 }
                                 _ => {
-                                    tracing::error!(error = %e, "policy: reading the vulnerability database failed");
+                                    tracing::error!(error = %Chain(&e), "policy: reading the vulnerability database failed");
                                     "the vulnerability database cannot be read".to_owned()
                                 }
                             };

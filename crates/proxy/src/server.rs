@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
+use modgate_redact::Chain;
 
 use crate::access::{Access, AuditEntry, AuditLog, Authenticated, Refused};
 use crate::gate;
@@ -220,7 +221,7 @@ async fn readable_held(
     match state.proxy.held().await {
         Ok(held) => Ok((held, auth)),
         Err(e) => {
-            tracing::error!(error = %e, "listing the store");
+            tracing::error!(error = %Chain(&e), "listing the store");
             metric::storage_failure("list");
             Err(text(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -460,7 +461,7 @@ async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
             "storage: unavailable: no answer within 0.8 s\ndegraded: answering from memory and upstream without storing\n".to_owned()
         }
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "storage check failed");
+            tracing::error!(error = %Chain(&e), "storage check failed");
             metric::storage_failure("check");
             format!(
                 "storage: unavailable: {}\ndegraded: answering from memory and upstream without storing\n",
@@ -505,7 +506,7 @@ async fn status_page(State(state): State<Arc<AppState>>, req: HttpRequest) -> Re
     };
     let held = proxy.held().await;
     if let Err(e) = &held {
-        tracing::warn!(error = %e, "status page: listing the store");
+        tracing::warn!(error = %Chain(&e), "status page: listing the store");
     }
     let metrics = state.metrics.render();
     let page = crate::status::render(&crate::status::Status {
@@ -965,7 +966,7 @@ async fn answer_of(state: &AppState, req: &Request, fetch: Fetch) -> Result<Answ
     })
     .await
     .map_err(|e| {
-        tracing::error!(error = %e, "answering failed");
+        tracing::error!(error = %Chain(&e), "answering failed");
         text(StatusCode::INTERNAL_SERVER_ERROR, "answering failed\n")
     })?
     .map_err(proxy_error)
@@ -981,7 +982,7 @@ async fn answer_bytes(
     let bytes = match &answer {
         Answer::Fresh(b) => b.clone(),
         Answer::Stored(obj) => obj.clone().read_small().await.map_err(|e| {
-            tracing::error!(error = %e, "reading a stored object failed");
+            tracing::error!(error = %Chain(&e), "reading a stored object failed");
             text(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "modgate's storage is failing (reading)\n",
@@ -1044,8 +1045,8 @@ async fn publish(state: &AppState, req: &Request, http: HttpRequest) -> Response
 async fn stage_body(state: &AppState, body: HttpBody) -> Result<tempfile::NamedTempFile, Response> {
     use futures::StreamExt as _;
     use tokio::io::AsyncWriteExt as _;
-    let failing = |e: &dyn std::fmt::Display| {
-        tracing::error!(error = %e, "staging an upload failed");
+    let failing = |e: &dyn std::error::Error| {
+        tracing::error!(error = %Chain(&e), "staging an upload failed");
         text(
             StatusCode::SERVICE_UNAVAILABLE,
             "modgate's storage is failing (staging the upload)\n",
@@ -1239,7 +1240,7 @@ async fn vuln_answer(
             );
         }
         Err(e) => {
-            tracing::error!(error = %e, "reading the vulnerability database failed");
+            tracing::error!(error = %Chain(&e), "reading the vulnerability database failed");
             return text(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "modgate's storage is failing (reading the vulnerability database)\n",
@@ -1288,10 +1289,10 @@ fn proxy_error(e: ProxyError) -> Response {
     let (status, message) = match &e {
         ProxyError::BadRequest(_) => (StatusCode::BAD_REQUEST, e.to_string()),
         ProxyError::NotFound { .. } | ProxyError::CaseVariant(_) | ProxyError::NotCached(_) => {
-            (StatusCode::NOT_FOUND, format!("not found: {e}"))
+            (StatusCode::NOT_FOUND, format!("not found: {}", Chain(&e)))
         }
         ProxyError::Upstream { .. } | ProxyError::Interrupted { .. } | ProxyError::Verify(_) => {
-            (StatusCode::BAD_GATEWAY, e.to_string())
+            (StatusCode::BAD_GATEWAY, Chain(&e).to_string())
         }
         ProxyError::Sumdb(s) => (
             match s {
@@ -1303,21 +1304,21 @@ fn proxy_error(e: ProxyError) -> Response {
             e.to_string(),
         ),
         ProxyError::Storage { cause, .. } => {
-            tracing::error!(error = %e, "storage failed");
+            tracing::error!(error = %Chain(&e), "storage failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("modgate's storage is failing ({})", cause.kind_text()),
             )
         }
         ProxyError::Staging { .. } => {
-            tracing::error!(error = %e, "staging a download failed");
+            tracing::error!(error = %Chain(&e), "staging a download failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "modgate's storage is failing (staging the download)".to_owned(),
             )
         }
         ProxyError::Log(_) => {
-            tracing::error!(error = %e, "checksum database append failed");
+            tracing::error!(error = %Chain(&e), "checksum database append failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "modgate's checksum database cannot take the version now".to_owned(),
@@ -1326,24 +1327,9 @@ fn proxy_error(e: ProxyError) -> Response {
     };
     let mut resp = text(status, &format!("{message}\n"));
     if status.is_server_error() {
-        resp.extensions_mut().insert(Cause(error_chain(&e)));
+        resp.extensions_mut().insert(Cause(Chain(&e).to_string()));
     }
     resp
-}
-
-/// `e` and its sources, each once: `a: b: c`.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut chain = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !chain.contains(&text) {
-            chain.push_str(": ");
-            chain.push_str(&text);
-        }
-        source = s.source();
-    }
-    chain
 }
 
 pub(crate) fn text(status: StatusCode, body: &str) -> Response {
@@ -1504,7 +1490,7 @@ async fn stored(content: &'static str, obj: Object, headers: &HeaderMap, head: b
         match body_of(obj.body, start, len).await {
             Ok(b) => b,
             Err(e) => {
-                tracing::error!(error = %e, "reading a stored object failed");
+                tracing::error!(error = %Chain(&e), "reading a stored object failed");
                 return text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "modgate's storage is failing (reading)\n",

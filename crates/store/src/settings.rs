@@ -238,7 +238,7 @@ fn check_bucket(store: &dyn Store, at: &S3Location) -> Result<(), OpenError> {
         .map_err(OpenError::Runtime)?
         .block_on(store.check());
     checked.map_err(|e| {
-        let cause = e.to_string();
+        let cause = modgate_redact::Chain(&e).to_string();
         let hint = if cause.contains("NoSuchBucket") {
             ": it does not exist"
         } else if [

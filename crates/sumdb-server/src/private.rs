@@ -17,6 +17,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use bytes::Bytes;
 use fs_err::os::unix::fs::OpenOptionsExt as _;
 use futures::{StreamExt as _, TryStreamExt as _};
+use modgate_redact::Chain;
 use modgate_sumdb::SumdbPath;
 use modgate_sumdb::note::{self, Ed25519Signer, Ed25519Verifier, Note, Signer as _, VerifierList};
 use modgate_sumdb::tlog::{self, Hash, Tile, Tree};
@@ -43,14 +44,14 @@ pub enum PrivateError {
     Conflict(String),
     #[error("{0}")]
     Key(String),
-    #[error("checksum database storage: {key}: {source}")]
+    #[error("checksum database storage: {key}")]
     Store {
         key: String,
         #[source]
         source: StoreError,
     },
     /// The task appending a record died.
-    #[error("checksum database append failed: {0}")]
+    #[error("checksum database append failed")]
     Append(#[source] tokio::task::JoinError),
     #[error("checksum database log is corrupt: {0}")]
     Corrupt(String),
@@ -226,7 +227,7 @@ impl PrivateLog {
         loop {
             tick.tick().await;
             if let Err(e) = self.inner.refresh().await {
-                tracing::error!(error = %e, "checksum database: reading other replicas' records");
+                tracing::error!(error = %Chain(&e), "checksum database: reading other replicas' records");
             }
         }
     }
@@ -327,7 +328,7 @@ impl From<PrivateError> for SumdbError {
         match e {
             PrivateError::NotFound(m) => SumdbError::NotFound(m),
             PrivateError::BadRequest(m) => SumdbError::BadRequest(m),
-            other => SumdbError::Internal(other.to_string()),
+            other => SumdbError::Internal(Chain(&other).to_string()),
         }
     }
 }
@@ -1486,6 +1487,28 @@ mod tests {
                 matches!(answer(&log, absent).await, Err(SumdbError::NotFound(_))),
                 "{absent:?}"
             );
+        }
+    }
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        let cancelled = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let task = tokio::spawn(std::future::pending::<()>());
+                task.abort();
+                task.await.unwrap_err()
+            });
+        let errors = [
+            PrivateError::Store {
+                key: "sumdb/modgate.example/latest".into(),
+                source: StoreError::Io(std::io::Error::other("No space left on device")),
+            },
+            PrivateError::Append(cancelled),
+        ];
+        for e in errors {
+            modgate_redact::says_each_thing_once(&e).unwrap();
         }
     }
 }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use modgate_redact::Chain;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{Mutex, RwLock};
 
@@ -478,7 +479,7 @@ impl GitRepo {
         let aside = self.workdir.join(format!("{INIT_PREFIX}aside-{name}"));
         let _ = fs_err::remove_dir_all(&aside);
         if let Err(e) = fs_err::rename(&self.dir, &aside) {
-            tracing::warn!(repo = %self.redacted, error = %e, "a corrupt git mirror could not be set aside");
+            tracing::warn!(repo = %self.redacted, error = %Chain(&e), "a corrupt git mirror could not be set aside");
             return false;
         }
         let _ = fs_err::remove_dir_all(&aside);
