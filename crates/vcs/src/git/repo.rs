@@ -502,6 +502,24 @@ impl GitRepo {
         max: u64,
     ) -> Result<(), VcsError> {
         check_hash(hash)?;
+        match self.archive_once(hash, subdir, dest, max).await {
+            // Blobs git cannot read (commits may still read fine): the
+            // mirror is fetched anew, as when `stat` finds the damage.
+            Err(VcsError::Corrupt { .. }) if self.set_aside().await => {
+                self.stat(hash).await?;
+                self.archive_once(hash, subdir, dest, max).await
+            }
+            answer => answer,
+        }
+    }
+
+    async fn archive_once(
+        &self,
+        hash: &str,
+        subdir: &str,
+        dest: &Path,
+        max: u64,
+    ) -> Result<(), VcsError> {
         // go's comment: git otherwise turns line endings into the local
         // platform's, so archives would differ between systems.
         let mut args = vec![
