@@ -762,20 +762,57 @@ async fn as_commit(
         return Decision::Allow;
     };
     let time = time.to_string();
-    let Ok((_, list)) = answer_bytes(state, &Request::new(module, Kind::List), fetch).await else {
-        return Decision::Allow;
-    };
-    for tagged in String::from_utf8_lossy(&list).split_whitespace() {
+    let listed = answer_bytes(state, &Request::new(module, Kind::List), fetch)
+        .await
+        .ok()
+        .map(|(_, list)| {
+            String::from_utf8_lossy(&list)
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
+    let mut tagged_versions = listed.clone().unwrap_or_default();
+    for named in policy.named_versions(module) {
+        if !tagged_versions.contains(&named) {
+            tagged_versions.push(named);
+        }
+    }
+    // A gate that opens when its data is missing is no gate: a denied
+    // release whose commit cannot be compared keeps the commit out too.
+    let mut unknown = None;
+    for tagged in &tagged_versions {
         let decision = Box::pin(policy.decide(module, tagged, db, retracted)).await;
         if decision == Decision::Allow {
             continue;
         }
-        let info = Request::new(module, Kind::Info(tagged.to_owned()));
-        if let Ok((_, info)) = answer_bytes(state, &info, fetch).await
-            && same_commit(module, tagged, &info, &time, rev)
-        {
-            return about(decision, format!("the commit of {tagged}"));
+        let info = Request::new(module, Kind::Info(tagged.clone()));
+        match answer_bytes(state, &info, fetch).await {
+            Ok((_, info)) if same_commit(module, tagged, &info, &time, rev) => {
+                return about(decision, format!("the commit of {tagged}"));
+            }
+            Ok(_) => {}
+            Err(_) => {
+                unknown.get_or_insert((decision, tagged.clone()));
+            }
         }
+    }
+    if let Some((decision, tagged)) = unknown {
+        return about(
+            decision,
+            format!("perhaps the commit of {tagged}, whose .info cannot be read now"),
+        );
+    }
+    if listed.is_none()
+        && let Some(dry_only) = Box::pin(policy.may_deny_unlisted(module, db)).await
+    {
+        let line = format!(
+            "modgate policy: cannot tell whether {module}@{version} is the commit of a denied release: the list of {module}'s versions cannot be read now"
+        );
+        return if dry_only {
+            Decision::WouldDeny(line)
+        } else {
+            Decision::Deny(line)
+        };
     }
     Decision::Allow
 }
