@@ -139,6 +139,9 @@ struct Inner {
     checksums: Option<Checksums>,
     /// modgate's own checksum database: every version served goes in.
     log: Option<PrivateLog>,
+    /// `module@version`s being published or taken out now: the two never
+    /// overlap on one version, which would leave it half there.
+    busy: Mutex<std::collections::HashSet<String>>,
     policy: CachePolicy,
     fills: Flights<Result<Object, ProxyError>>,
     answers: Flights<Result<Bytes, ProxyError>>,
@@ -182,6 +185,7 @@ impl Proxy {
                 upstreams,
                 checksums,
                 log,
+                busy: Mutex::default(),
                 policy,
                 fills: Flights::new(),
                 answers: Flights::new(),
@@ -192,6 +196,18 @@ impl Proxy {
                 misses: Mutex::new(std::collections::VecDeque::with_capacity(MISSES_KEPT)),
             }),
         }
+    }
+
+    /// Holds `module@v` for a publish or a take-out until dropped; `None`
+    /// while another holds it.
+    pub(crate) fn claim(&self, module: &str, v: &str) -> Option<Claimed> {
+        let at = format!("{module}@{v}");
+        crate::lock(&self.inner.busy)
+            .insert(at.clone())
+            .then(|| Claimed {
+                proxy: self.clone(),
+                at,
+            })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -983,6 +999,18 @@ fn vanished(key: &Key) -> ProxyError {
 }
 
 /// What a fill keeps once it has answered.
+/// A version held by [`Proxy::claim`].
+pub(crate) struct Claimed {
+    proxy: Proxy,
+    at: String,
+}
+
+impl Drop for Claimed {
+    fn drop(&mut self) {
+        crate::lock(&self.proxy.inner.busy).remove(&self.at);
+    }
+}
+
 enum Stored {
     Bytes(Bytes),
     Zip {

@@ -1071,7 +1071,8 @@ async fn publish(state: &AppState, req: &Request, http: HttpRequest) -> Response
                 PublishError::NotPrivate { .. } => StatusCode::FORBIDDEN,
                 PublishError::Conflict { .. }
                 | PublishError::Upstream { .. }
-                | PublishError::Held { .. } => StatusCode::CONFLICT,
+                | PublishError::Held { .. }
+                | PublishError::Busy { .. } => StatusCode::CONFLICT,
                 _ => StatusCode::BAD_REQUEST,
             };
             text(status, &format!("{e}\n"))

@@ -487,6 +487,24 @@ fn a_version_modgates_checksum_database_records_stays() {
             "{said}"
         );
     }
+    // Not recorded yet is no way out either: every version stored goes in
+    // (another replica may have recorded it already).
+    let out = modgate::run(
+        &[
+            "admin",
+            "remove",
+            "--proxy",
+            &modgate.url,
+            &format!("{lib}@v1.0.1"),
+        ],
+        &[("MODGATE_TOKEN", &root)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("records every version modgate stores"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(files_under(&storage), before);
 }
 
@@ -610,4 +628,73 @@ fn a_prefetch_obeys_the_policy() {
         stored.iter().any(|f| f.ends_with("v1.1.0.mod")),
         "{stored:?}"
     );
+}
+
+/// Without an auth file nobody has signed in, and being local proves
+/// nothing (a reverse proxy on the machine, a DNS name rebound to
+/// loopback): every action is refused, even from loopback with a header a
+/// page could not send, and nothing changes.
+#[test]
+fn without_an_auth_file_no_action_is_taken() {
+    let upstream = fresh_dir("admin-noauth-upstream");
+    write_version(
+        &upstream,
+        LIB,
+        "v1.0.0",
+        &format!("module {LIB}\n\ngo 1.21\n"),
+        &[("lib.go", b"package lib\n")],
+        zip::CompressionMethod::Deflated,
+    );
+    let mirror = Mirror::serving(upstream);
+    let storage = fresh_dir("admin-noauth-storage");
+    let modgate = Modgate::start_args(&[
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        &mirror.url,
+    ]);
+    let zip = format!("/{LIB}/@v/v1.0.0.zip");
+    assert_eq!(http::get(&modgate.addr, &zip).status, 200);
+    let held = || -> Vec<String> {
+        files_under(&storage)
+            .into_iter()
+            .filter(|f| !f.starts_with(".access/") && !f.starts_with(".tmp/"))
+            .collect()
+    };
+    // Stored behind the answer.
+    crate::support::eventually(std::time::Duration::from_secs(10), "the zip stored", || {
+        held().iter().any(|f| f.ends_with(".ziphash"))
+    });
+    let before = held();
+    let host = modgate.addr.to_string();
+    let origin = format!("http://{host}");
+    for action in ["quarantine", "remove", "refresh", "prefetch"] {
+        let got = http::request_body(
+            &modgate.addr,
+            "POST",
+            &format!("/admin/api/{action}"),
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Modgate-Admin", "1"),
+                ("Origin", &origin),
+                ("Sec-Fetch-Site", "same-origin"),
+            ],
+            version_body(LIB, "v1.0.0").as_bytes(),
+        );
+        assert_eq!(got.status, 403, "{action}: {}", got.text());
+        assert!(got.text().contains("need an auth file"), "{}", got.text());
+    }
+    let out = modgate::run(
+        &[
+            "admin",
+            "remove",
+            "--proxy",
+            &modgate.url,
+            &format!("{LIB}@v1.0.0"),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("need an auth file"), "{}", text(&out));
+    assert_eq!(held(), before);
 }

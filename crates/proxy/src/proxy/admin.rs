@@ -1,7 +1,7 @@
 //! The operator's actions on what the cache holds (`/admin/api/…`):
 //! taking a version out (set aside or removed) and forgetting a module's
-//! list. A version modgate's own checksum database records stays: its
-//! hash is vouched for forever, and serving other bytes would fork the log.
+//! list. With modgate's own checksum database, every version stays: the log
+//! records each one stored and vouches for its hash forever.
 
 use super::Proxy;
 use crate::protocol::{Kind, Request};
@@ -27,6 +27,19 @@ pub enum TakeOutError {
         version: String,
         database: String,
     },
+    /// Every version modgate serves goes into its own checksum database,
+    /// soon after it is stored: taken out, one it vouches for could be lost
+    /// (and another replica may have recorded it already).
+    #[error(
+        "modgate's checksum database {database} records every version modgate stores, {module}@{version} included: its hashes are vouched for forever, so it stays (a [[policy]] deny keeps it from being served)"
+    )]
+    Logged {
+        module: String,
+        version: String,
+        database: String,
+    },
+    #[error("{module}@{version} is being published or taken out right now: try again")]
+    Busy { module: String, version: String },
     #[error("taking {key} out of storage")]
     Storage {
         key: Key,
@@ -48,15 +61,28 @@ impl Proxy {
         version: &str,
         how: TakeOut,
     ) -> Result<usize, TakeOutError> {
-        if let Some(log) = self.log()
-            && log.recorded(module, version).is_some()
-        {
-            return Err(TakeOutError::Vouched {
-                module: module.to_owned(),
-                version: version.to_owned(),
-                database: log.name().to_owned(),
+        if let Some(log) = self.log() {
+            let (module, version, database) =
+                (module.to_owned(), version.to_owned(), log.name().to_owned());
+            return Err(match log.recorded(&module, &version) {
+                Some(_) => TakeOutError::Vouched {
+                    module,
+                    version,
+                    database,
+                },
+                None => TakeOutError::Logged {
+                    module,
+                    version,
+                    database,
+                },
             });
         }
+        let Some(_claimed) = self.claim(module, version) else {
+            return Err(TakeOutError::Busy {
+                module: module.to_owned(),
+                version: version.to_owned(),
+            });
+        };
         // A fill under way stores after its answer: taken out after it.
         self.durable(module, version).await;
         let keys = [

@@ -73,6 +73,8 @@ pub enum PublishError {
         version: String,
         file: &'static str,
     },
+    #[error("{module}@{version} is being published or taken out right now: try again")]
+    Busy { module: String, version: String },
     #[error(transparent)]
     Proxy(#[from] ProxyError),
 }
@@ -154,6 +156,12 @@ impl Proxy {
             )));
         }
         version::check(module, v).map_err(|e| PublishError::BadVersion(e.to_string()))?;
+        let Some(_claimed) = self.claim(module, v) else {
+            return Err(PublishError::Busy {
+                module: module.to_owned(),
+                version: v.to_owned(),
+            });
+        };
         let files = Files::of(module, v).expect("checked versions have keys");
         let (owned_module, owned_v) = (module.to_owned(), v.to_owned());
         // The reason a zip is refused is all the client needs.
