@@ -414,7 +414,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     init_logging(LogFormat::Text);
     let storage = Storage::resolve(args.storage)?;
-    let store = storage.open_existing("--storage")?;
+    let store = storage.open_store("--storage")?;
     let sumdb = (args.sumdb != "off").then_some(args.sumdb.as_str());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -466,7 +466,7 @@ fn gc(args: GcArgs) -> anyhow::Result<()> {
         keep.extend(entries.into_iter().map(|e| (e.module, e.version)));
     }
     let storage = Storage::resolve(args.storage)?;
-    let store = storage.open_existing("--storage")?;
+    let store = storage.open_store("--storage")?;
     let opts = modgate_proxy::gc::Options {
         max_size: args.max_size.map(|s| s.0),
         unused_for: args.unused_for,
