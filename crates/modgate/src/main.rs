@@ -332,8 +332,30 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         settle,
     )?;
+    close(proxy.store().as_ref());
     tracing::info!("modgate stopped");
     Ok(())
+}
+
+/// How long a command waits at its end for the storage to close.
+const STORE_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Removes what only a running process keeps in `store` (a bucket's write
+/// probe), when a command that opened it ends; a failure only warns.
+fn close(store: &dyn modgate_store::Store) {
+    let closed = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        // The timer needs the runtime: made inside it.
+        .map(|rt| {
+            rt.block_on(async { tokio::time::timeout(STORE_CLOSE_TIMEOUT, store.close()).await })
+        });
+    match closed {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %Chain(&e), "could not close the storage"),
+        Ok(Err(_)) => tracing::warn!("could not close the storage: it did not answer in time"),
+        Err(e) => tracing::warn!(error = %Chain(&e), "could not close the storage"),
+    }
 }
 
 /// An upstream failure in words: the cause `modgate explain` gives for it.
@@ -367,8 +389,10 @@ fn copy_storage(from: std::path::PathBuf, to: std::path::PathBuf) -> anyhow::Res
                 indicatif::HumanBytes(c.bytes),
                 c.skipped
             ));
-        }))
-        .with_context(|| format!("copying {from} to {to}"))?;
+        }));
+    close(source.as_ref());
+    close(dest.as_ref());
+    let done = done.with_context(|| format!("copying {from} to {to}"))?;
     bar.finish_and_clear();
     println!(
         "copied {} objects ({}) from {from} to {to}; {} were there already",
@@ -414,27 +438,32 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     init_logging(LogFormat::Text);
     let storage = Storage::resolve(args.storage)?;
-    let store = storage.open_existing("--storage")?;
+    let store = storage.open_store("--storage")?;
     let sumdb = (args.sumdb != "off").then_some(args.sumdb.as_str());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let report = runtime
-        .block_on(modgate_proxy::verify::verify(
-            &store,
-            sumdb,
-            args.quarantine,
-        ))
-        .with_context(|| format!("cannot read storage {storage}"))?;
-    let origins = if args.origin {
-        let private = args.private.as_deref().unwrap_or_default();
-        let checked = runtime
-            .block_on(modgate_proxy::moved::verify_origins_of(&store, private))
-            .with_context(|| format!("checking the tags of {storage}"))?;
-        Some(checked)
-    } else {
-        None
-    };
+    let checked = (|| {
+        let report = runtime
+            .block_on(modgate_proxy::verify::verify(
+                &store,
+                sumdb,
+                args.quarantine,
+            ))
+            .with_context(|| format!("cannot read storage {storage}"))?;
+        let origins = if args.origin {
+            let private = args.private.as_deref().unwrap_or_default();
+            let checked = runtime
+                .block_on(modgate_proxy::moved::verify_origins_of(&store, private))
+                .with_context(|| format!("checking the tags of {storage}"))?;
+            Some(checked)
+        } else {
+            None
+        };
+        anyhow::Ok((report, origins))
+    })();
+    close(store.as_ref());
+    let (report, origins) = checked?;
     let moved = origins.as_ref().map_or(0, |o| o.moved.len());
     if args.json {
         let mut json = serde_json::to_value(&report)?;
@@ -466,7 +495,7 @@ fn gc(args: GcArgs) -> anyhow::Result<()> {
         keep.extend(entries.into_iter().map(|e| (e.module, e.version)));
     }
     let storage = Storage::resolve(args.storage)?;
-    let store = storage.open_existing("--storage")?;
+    let store = storage.open_store("--storage")?;
     let opts = modgate_proxy::gc::Options {
         max_size: args.max_size.map(|s| s.0),
         unused_for: args.unused_for,
@@ -476,8 +505,9 @@ fn gc(args: GcArgs) -> anyhow::Result<()> {
     let report = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(modgate_proxy::gc::gc(store.as_ref(), &opts))
-        .with_context(|| format!("cleaning storage {storage}"))?;
+        .block_on(modgate_proxy::gc::gc(store.as_ref(), &opts));
+    close(store.as_ref());
+    let report = report.with_context(|| format!("cleaning storage {storage}"))?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

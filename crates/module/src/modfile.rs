@@ -517,6 +517,24 @@ fn statements(data: &[u8]) -> Option<Vec<Line<'_>>> {
     parse_file(&mut Lexer::new(text).ok()?).ok()
 }
 
+/// The module path the `module` directive declares as the go command's
+/// parser reads a dependency's go.mod (modload's check of the path): in
+/// line or block form (`module (\n\tpath\n)`), quoted or not. `None`
+/// without one, or when the file does not parse, the directive is
+/// repeated or does not have exactly one argument (go refuses all of these).
+pub fn declared_module(data: &[u8]) -> Option<String> {
+    let lines = statements(data)?;
+    let mut modules = lines.iter().filter(|l| l[0] == "module");
+    let line = modules.next()?;
+    if modules.next().is_some() {
+        return None;
+    }
+    let [_, arg] = line.tokens.as_slice() else {
+        return None;
+    };
+    string_arg(arg).filter(|path| !path.is_empty())
+}
+
 /// The Go version of the `go` directive, as modfile's lax parser reads it
 /// (`1.21`, `1.21.3`, `1.22rc1`; a lax `1.21beta` becomes `1.21`). `None`
 /// without a valid directive or when the file does not parse.
@@ -762,6 +780,27 @@ fn version_arg(arg: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_module_reads_lines_and_blocks() {
+        for (data, want) in [
+            (&b"module example.com/m\n"[..], Some("example.com/m")),
+            (b"module \"example.com/m\" // c\n", Some("example.com/m")),
+            (
+                b"module (\n\texample.com/block\n)\n",
+                Some("example.com/block"),
+            ),
+            (b"module (\n\t\"example.com/q\"\n)\n", Some("example.com/q")),
+            (b"go 1.21\n", None),
+            (b"module a.b\nmodule a.b\n", None),
+            (b"module (\n\ta.b\n\tc.d\n)\n", None),
+            (b"module a b\n", None),
+            (b"module \"\"\n", None),
+            (b"module (\n", None),
+        ] {
+            assert_eq!(declared_module(data).as_deref(), want, "{data:?}");
+        }
+    }
 
     #[test]
     fn module_path_table() {

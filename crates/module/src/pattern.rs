@@ -48,7 +48,7 @@ pub fn check_glob(glob: &str) -> Result<(), String> {
 }
 
 /// Why `glob` can never match a module path, if it cannot: malformed, an
-/// empty element (`a//b`), or a character no module path has outside the
+/// empty element (`a//b`), an element beginning or ending with a dot, or a character no module path has outside the
 /// glob syntax — `!` above all, which only the escaped form of a path
 /// (`github.com/!burnt!sushi`) holds, never the path compared.
 pub fn check_module_pattern(glob: &str) -> Result<(), String> {
@@ -56,6 +56,16 @@ pub fn check_module_pattern(glob: &str) -> Result<(), String> {
     let glob = glob.strip_suffix('/').unwrap_or(glob);
     if glob.split('/').any(str::is_empty) {
         return Err(format!("{glob:?} has an empty path element"));
+    }
+    // Go's module.CheckPath refuses an element with a leading or trailing
+    // dot (`.`, `..`, `.git`, `x.`), so a literal one matches nothing.
+    if let Some(elem) = glob
+        .split('/')
+        .find(|e| e.starts_with('.') || e.ends_with('.'))
+    {
+        return Err(format!(
+            "{glob:?} has the element {elem:?}, which begins or ends with a dot as no module path element does"
+        ));
     }
     if glob.contains('!') {
         return Err(format!(
@@ -331,6 +341,10 @@ mod tests {
             ("github.com/a b", "which no module path has"),
             ("github.com/a,b", "which no module path has"),
             ("github.com/[a", "bad pattern"),
+            ("./gated", "begins or ends with a dot"),
+            ("example.com/../x", "begins or ends with a dot"),
+            ("example.com/.hidden", "begins or ends with a dot"),
+            ("example.com/x.", "begins or ends with a dot"),
         ] {
             let err = check_module_pattern(bad).unwrap_err();
             assert!(err.contains(why), "{bad}: {err}");

@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 
 use modgate_module::modfile::Retraction;
-use modgate_module::{pattern, semver};
+use modgate_module::{path, pattern, pseudo, semver, version};
 use modgate_redact::Chain;
 use serde::Deserialize;
 
@@ -533,7 +533,34 @@ fn parse_deny(text: &str) -> Result<Deny, PolicyError> {
                     "the range is <V, <=V, >V, >=V or V, with V a semantic version such as v1.2.0",
                 ));
             }
-            Some((ord, or_equal, semver::canonical(v)))
+            // go reads `v1.7` as a query (the latest v1.7.x) and refuses it
+            // where one version is meant; a rule says which it means.
+            if !version::is_canonical(v) {
+                return Err(bad(&format!(
+                    "{v} is not a canonical version: write {}",
+                    version::canonical_version(v)
+                )));
+            }
+            // Commit hashes in pseudo-versions are lower-case: an upper-case
+            // one is never the version of a module.
+            if pseudo::is_pseudo_version(v)
+                && pseudo::pseudo_version_rev(v)
+                    .is_ok_and(|rev| rev.bytes().any(|b| b.is_ascii_uppercase()))
+            {
+                return Err(bad(&format!(
+                    "{v} is a pseudo-version whose revision is not lower-case: write {}",
+                    v.to_ascii_lowercase()
+                )));
+            }
+            // Only a version of the path's major version is a version of
+            // that module (`example.com/m/v2@v1.0.0` names none).
+            if ord == Ordering::Equal
+                && !pattern.contains(['*', '?', '[', '\\'])
+                && let Some((_, path_major)) = path::split_path_version(pattern)
+            {
+                path::check_path_major(v, path_major).map_err(|e| bad(&e.to_string()))?;
+            }
+            Some((ord, or_equal, v.to_owned()))
         }
     };
     Ok(Deny::Versions {
@@ -658,6 +685,44 @@ mod tests {
                 ..Default::default()
             }])
             .unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        }
+    }
+
+    #[test]
+    fn deny_rules_that_can_never_match_are_refused() {
+        for (rule, why) in [
+            ("./gated", "begins or ends with a dot"),
+            (
+                "example.com/gated@v0.0.0-20250101000000-0123456789AB",
+                "lower-case",
+            ),
+            ("example.com/gated/v2@v1.0.0", "should be v2, not v1"),
+            // go reads v1.7 as a query (the latest v1.7.x), never as one
+            // version: a rule must say which it means.
+            ("example.com/gated@v1.7", "v1.7.0"),
+            ("example.com/gated@<v1.7", "v1.7.0"),
+            ("example.com/gated@v1.0.0+meta", "v1.0.0"),
+        ] {
+            let e = Policy::new(&[RuleSpec {
+                deny: vec![rule.to_owned()],
+                ..Default::default()
+            }])
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(rule) && e.contains(why), "{rule}: {e}");
+        }
+        for ok in [
+            "example.com/gated@v0.0.0-20250101000000-0123456789ab",
+            "example.com/gated/v2@v2.0.0",
+            "example.com/gated/v2@<v2.1.0",
+            "example.com/gated@v2.0.0+incompatible",
+            "example.com/*@v1.0.0",
+        ] {
+            Policy::new(&[RuleSpec {
+                deny: vec![ok.to_owned()],
+                ..Default::default()
+            }])
+            .unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
     }
 

@@ -488,7 +488,7 @@ struct Watched<IO> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Framing {
     Unknown,
-    /// Bytes in begin a request (when none is being read).
+    /// Bytes in begin a request (when none is being read, answered or sent).
     Http1,
     /// HTTP/2 (ALPN h2 or prior knowledge): clients send frames (window
     /// updates while an answer streams, pings) that begin no request, so
@@ -535,7 +535,11 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
             }
             let now = self.clock.now();
             self.state.last_activity.store(now, Ordering::Relaxed);
-            if self.framing == Framing::Http1 {
+            // Bytes of a request being answered (its body, read while a
+            // publish uploads to a slow bucket) begin no new request.
+            let between_requests = self.state.answering.load(Ordering::Relaxed) == 0
+                && self.state.sending.load(Ordering::Relaxed) == 0;
+            if self.framing == Framing::Http1 && between_requests {
                 let _ = self.state.reading_since.compare_exchange(
                     0,
                     now,
@@ -756,6 +760,31 @@ mod tests {
         tokio::task::yield_now().await;
         let closed: Vec<bool> = tasks.iter().map(|t| t.is_finished()).collect();
         assert_eq!(closed, [false, true, false, false, true]);
+    }
+
+    /// A request's body read while it is answered (a publish uploading to
+    /// a slow bucket) starts no request-header clock: only bytes between
+    /// requests begin one.
+    #[tokio::test]
+    async fn a_body_read_while_answering_is_no_slow_header() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let (mut client, server) = tokio::io::duplex(64);
+        let clock = Clock::new();
+        let state = Arc::new(ConnState::new(clock.now()));
+        let mut conn = Watched::new(server, state.clone(), clock.clone());
+        let mut buf = [0u8; 64];
+        client.write_all(b"PUT /x HTTP/1.1\r\n\r\n").await.unwrap();
+        let _ = conn.read(&mut buf).await.unwrap();
+        // The headers are in: the service clears the clock and answers.
+        state.reading_since.store(0, Ordering::Relaxed);
+        let answering = Answering::start(&state, &clock);
+        client.write_all(b"body").await.unwrap();
+        let _ = conn.read(&mut buf).await.unwrap();
+        assert_eq!(state.reading_since.load(Ordering::Relaxed), 0);
+        drop(answering);
+        client.write_all(b"GET /next").await.unwrap();
+        let _ = conn.read(&mut buf).await.unwrap();
+        assert_ne!(state.reading_since.load(Ordering::Relaxed), 0);
     }
 
     /// A connection waiting on a slow miss (no bytes either way for longer

@@ -15,7 +15,7 @@ use super::{Body, Key, Object, Stat, Store, StoreError};
 /// Objects up to this size are read into memory at once; larger ones are streamed.
 const READ_WHOLE_LIMIT: u64 = 64 * 1024;
 /// Staging area; a leading dot can never start an escaped module path.
-const TMP_DIR: &str = ".tmp";
+pub(crate) const TMP_DIR: &str = ".tmp";
 /// In [`TMP_DIR`]: tells whether another process has the store open.
 const TMP_LOCK: &str = ".lock";
 

@@ -30,7 +30,7 @@ pub use tiered::DiskTier;
 
 /// Locks `mutex` whatever a panicking holder left: nothing a store keeps
 /// behind a mutex is left half-updated between statements.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -428,6 +428,11 @@ pub trait Store: Send + Sync + 'static {
     async fn remove(&self, key: &Key) -> Result<(), StoreError>;
     /// A temporary file for staging a large artifact before `put_file`.
     fn temp_file(&self) -> Result<NamedTempFile, StoreError>;
+    /// Removes what only a running process keeps in the storage (a
+    /// replica's write probe), at a clean stop: nothing is stored after.
+    async fn close(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 impl dyn Store {

@@ -101,6 +101,10 @@ impl Store for MemoryCached {
         self.inner.check().await
     }
 
+    async fn close(&self) -> Result<(), StoreError> {
+        self.inner.close().await
+    }
+
     async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError> {
         self.inner.list_files(dir).await
     }

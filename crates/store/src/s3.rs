@@ -70,10 +70,12 @@ const STAGING_GRACE: Duration = Duration::from_secs(60);
 /// Removes the local staging directories that processes killed before
 /// they could remove their own left in `tmp`: those whose lock file
 /// nobody holds. Replicas on one machine share `tmp`, so a directory
-/// still locked, or too young to be locked yet, is left alone.
-fn remove_stale_staging(tmp: &std::path::Path) {
+/// still locked, or too young to be locked yet, is left alone. Returns
+/// the names of those removed, which name their replicas' write probes.
+fn remove_stale_staging(tmp: &std::path::Path) -> Vec<String> {
+    let mut removed = Vec::new();
     let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
+        return removed;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
@@ -97,7 +99,8 @@ fn remove_stale_staging(tmp: &std::path::Path) {
         if unheld {
             match std::fs::remove_dir_all(&dir) {
                 Ok(()) => {
-                    tracing::info!(dir = %dir.display(), "removed a staging directory a killed modgate left")
+                    tracing::info!(dir = %dir.display(), "removed a staging directory a killed modgate left");
+                    removed.push(name.to_string_lossy().into_owned());
                 }
                 Err(e) => {
                     tracing::warn!(dir = %dir.display(), error = %Chain(&e), "could not remove a stale staging directory")
@@ -105,6 +108,12 @@ fn remove_stale_staging(tmp: &std::path::Path) {
             }
         }
     }
+    removed
+}
+
+/// The key of the write probe of the replica staging in `staging_dir`.
+fn probe_key(staging_dir: &str) -> String {
+    format!(".check/{staging_dir}")
 }
 
 /// `s3://BUCKET[/PREFIX]`.
@@ -147,6 +156,9 @@ pub struct S3Store {
     _held: std::fs::File,
     /// Where `check` writes: `.check/<this staging directory's name>`.
     check_key: String,
+    /// The probes of killed replicas whose staging directories start-up
+    /// removed: `check` deletes them.
+    stale_checks: std::sync::Mutex<Vec<String>>,
 }
 
 impl S3Store {
@@ -178,7 +190,7 @@ impl S3Store {
             .build()
             .map_err(|e| io_error(format!("{location}: {e}")))?;
         let tmp = std::env::temp_dir();
-        remove_stale_staging(&tmp);
+        let stale = remove_stale_staging(&tmp);
         let staging = tempfile::Builder::new()
             .prefix(STAGING_PREFIX)
             .tempdir_in(&tmp)
@@ -186,13 +198,12 @@ impl S3Store {
         let held = std::fs::File::create(staging.path().join(STAGING_LOCK))?;
         held.try_lock().map_err(std::io::Error::other)?;
         // The staging directory's random name tells replicas apart.
-        let check_key = format!(
-            ".check/{}",
+        let check_key = probe_key(
             staging
                 .path()
                 .file_name()
                 .and_then(|n| n.to_str())
-                .unwrap_or("replica")
+                .unwrap_or("replica"),
         );
         Ok(Self {
             bucket: Arc::new(bucket),
@@ -200,6 +211,7 @@ impl S3Store {
             staging,
             _held: held,
             check_key,
+            stale_checks: std::sync::Mutex::new(stale.iter().map(|n| probe_key(n)).collect()),
         })
     }
 
@@ -623,8 +635,25 @@ impl Store for S3Store {
         self.bucket
             .put(&self.path(&self.check_key), PutPayload::from_static(b"ok"))
             .await
-            .map(drop)
-            .map_err(bucket_error)
+            .map_err(bucket_error)?;
+        // Killed replicas' probes: once, a failure only leaves them behind.
+        let stale = std::mem::take(&mut *crate::lock(&self.stale_checks));
+        for key in stale {
+            match self.bucket.delete(&self.path(&key)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(key, error = %Chain(&e), "could not remove a killed replica's write probe")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        match self.bucket.delete(&self.path(&self.check_key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(bucket_error(e)),
+        }
     }
 
     fn temp_file(&self) -> Result<NamedTempFile, StoreError> {
@@ -665,7 +694,9 @@ mod tests {
         let young = tmp.path().join("modgate-s3-young");
         std::fs::create_dir(&young).unwrap();
 
-        remove_stale_staging(tmp.path());
+        let mut removed = remove_stale_staging(tmp.path());
+        removed.sort();
+        assert_eq!(removed, ["modgate-s3-dead", "modgate-s3-never"]);
         assert!(live.exists() && other.exists() && young.exists());
         assert!(!dead.exists() && !unlocked.exists());
     }

@@ -39,6 +39,8 @@ pub enum OpenError {
     },
     #[error("{flag} {}: no storage directory there (only serve creates one)", dir.display())]
     Missing { flag: &'static str, dir: PathBuf },
+    #[error("{flag} {}: not a modgate store (no .tmp/ directory, which every store has)", dir.display())]
+    NotAStore { flag: &'static str, dir: PathBuf },
     #[error("cannot write to bucket {bucket:?} (--storage {at}){hint}")]
     Bucket {
         bucket: String,
@@ -143,10 +145,10 @@ impl Storage {
         })
     }
 
-    /// The store for a command that works on what it holds (verify, gc,
-    /// the source of a copy), `flag` naming it: opening a disk store
-    /// creates its directory, so a mistyped path would look like an empty
-    /// store; refused instead.
+    /// The store for a command that reads what it holds (the source of a
+    /// copy, which may be any GOPROXY tree), `flag` naming it: opening a
+    /// disk store creates its directory, so a mistyped path would look like
+    /// an empty store; refused instead.
     pub fn open_existing(&self, flag: &'static str) -> Result<Arc<dyn Store>, OpenError> {
         if let Storage::Disk(dir) = self
             && !dir.is_dir()
@@ -157,6 +159,23 @@ impl Storage {
             });
         }
         self.open(crate::DEFAULT_FILE_MODE)
+    }
+
+    /// [`Storage::open_existing`] for a command that works on a modgate
+    /// store (verify, gc): an empty mount point or a directory of something
+    /// else would pass for an empty store, and opening it would create
+    /// `.tmp/` there; refused, as a disk store always has `.tmp/`.
+    pub fn open_store(&self, flag: &'static str) -> Result<Arc<dyn Store>, OpenError> {
+        if let Storage::Disk(dir) = self
+            && dir.is_dir()
+            && !dir.join(crate::disk::TMP_DIR).is_dir()
+        {
+            return Err(OpenError::NotAStore {
+                flag,
+                dir: dir.clone(),
+            });
+        }
+        self.open_existing(flag)
     }
 }
 

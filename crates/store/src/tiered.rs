@@ -314,6 +314,10 @@ impl Store for DiskTier {
         self.back.check().await
     }
 
+    async fn close(&self) -> Result<(), StoreError> {
+        self.back.close().await
+    }
+
     async fn list_files(&self, dir: &Key) -> Result<Vec<(String, Stat)>, StoreError> {
         self.back.list_files(dir).await
     }

@@ -26,7 +26,7 @@ pub enum Invalid {
         #[source]
         source: Box<modgate_module::Error>,
     },
-    #[error("{module}@{version}: go.mod has no module directive")]
+    #[error("{module}@{version}: go.mod has no single valid module directive")]
     NoModuleDirective { module: String, version: String },
     #[error("{module}@{version}: go.mod declares module {declared}")]
     OtherModule {
@@ -62,7 +62,7 @@ pub fn check_mod(module: &str, version: &str, data: &[u8]) -> Result<(), Invalid
         version: version.to_owned(),
         source: Box::new(source),
     })?;
-    match modfile::module_path(data) {
+    match modfile::declared_module(data) {
         Some(_) => Ok(()),
         None => Err(Invalid::NoModuleDirective {
             module: module.to_owned(),
@@ -77,7 +77,7 @@ pub fn check_mod(module: &str, version: &str, data: &[u8]) -> Result<(), Invalid
 /// module passing itself off as another.
 pub fn check_own_mod(module: &str, version: &str, data: &[u8]) -> Result<(), Invalid> {
     check_mod(module, version, data)?;
-    match modfile::module_path(data) {
+    match modfile::declared_module(data) {
         Some(declared) if declared == module => Ok(()),
         declared => Err(Invalid::OtherModule {
             module: module.to_owned(),
@@ -160,6 +160,18 @@ mod tests {
         );
         assert!(own("example.com/m/v2", b"module example.com/m\n").is_err());
         assert!(own("example.com/m", b"go 1.21\n").is_err());
+        // go's modfile parser reads a module directive in block form too.
+        assert!(own("example.com/block", b"module (\n\texample.com/block\n)\n").is_ok());
+        assert!(own("example.com/m", b"module (\n\texample.com/other\n)\n").is_err());
+        // ... and refuses what is no module directive, as modload does.
+        assert!(
+            own(
+                "example.com/m",
+                b"module example.com/m\nmodule example.com/m\n"
+            )
+            .is_err()
+        );
+        assert!(own("example.com/m", b"module example.com/m extra\n").is_err());
     }
 
     #[test]

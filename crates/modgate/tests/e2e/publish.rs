@@ -671,3 +671,37 @@ fn a_log_forked_by_a_bucket_that_ignores_create_only_writes_is_noticed() {
         refused.text()
     );
 }
+
+/// A publish that takes longer than the request-header timeout (its body
+/// read, then a slow bucket) is neither cut off by the server nor given up
+/// by `modgate publish`.
+#[test]
+fn a_publish_slower_than_the_header_timeout_goes_through() {
+    let s3 = S3Server::start();
+    let relay = Relay::start(s3.endpoint.trim_start_matches("http://"));
+    let keys = fresh_dir("keys");
+    let (key, _) = private_db(&keys);
+    let (auth_file, token) = publisher(&keys, "corp.example/*");
+    let env = relay.env(s3.env());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut args = replicas_args(&format!("s3://{BUCKET}/slow"), &key, &auth_file);
+    args.extend(["--request-header-timeout", "1s"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let modgate = Modgate::start_env(&args, &env);
+    relay.set(Mode::Slow);
+    let module = "corp.example/slow";
+    let out = crate::access::publish(
+        &module_dir(module, 1),
+        module,
+        "v1.0.0",
+        &modgate.url,
+        &[("MODGATE_TOKEN", token.as_str())],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        modgate.logs()
+    );
+}

@@ -11,8 +11,19 @@ use crate::support::terminal::Terminal;
 use crate::support::{fresh_dir, http};
 
 fn on_bucket(s3: &S3Server, prefix: &str, upstream: &str, extra: &[&str]) -> Modgate {
+    on_bucket_env(s3, prefix, upstream, extra, &[])
+}
+
+fn on_bucket_env(
+    s3: &S3Server,
+    prefix: &str,
+    upstream: &str,
+    extra: &[&str],
+    more_env: &[(&str, &str)],
+) -> Modgate {
     let env = s3.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend_from_slice(more_env);
     let storage = format!("s3://{BUCKET}/{prefix}");
     let vcs = fresh_dir("vcs");
     let args = [
@@ -916,4 +927,69 @@ fn a_zip_damaged_in_the_bucket_is_never_kept_by_the_disk_tier() {
         crate::support::http::get(&modgate.addr, &zip_path).body,
         good.body
     );
+}
+
+#[test]
+fn write_probes_go_with_the_replicas_that_wrote_them() {
+    let s3 = S3Server::start();
+    let mirror = Mirror::serving(Fixture::get().tree.clone());
+    // Replicas on one machine share its temporary directory.
+    let tmp = fresh_dir("tmp");
+    let env = [("TMPDIR", tmp.to_str().unwrap())];
+    let probes = || s3.keys("probe/.check");
+    let start = || on_bucket_env(&s3, "probe", &mirror.url, &[], &env);
+
+    // A clean stop removes the replica's own.
+    let mut clean = start();
+    assert_eq!(probes().len(), 1, "{:?}", probes());
+    assert!(clean.stop().success(), "{}", clean.logs());
+    assert_eq!(probes(), Vec::<String>::new());
+
+    // A killed replica's goes when a start on its machine removes the
+    // staging directory it left (once past the grace a young one has).
+    let mut killed = start();
+    let left = probes();
+    assert_eq!(left.len(), 1, "{left:?}");
+    killed.kill9();
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for entry in fs_err::read_dir(&tmp).unwrap() {
+        let dir = entry.unwrap().path();
+        if dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("modgate-s3-")
+        {
+            std::fs::File::open(&dir)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+    }
+    let next = start();
+    let now = probes();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(now, left, "the killed replica's probe is still there");
+
+    // Commands that open the bucket leave none behind either.
+    for args in [
+        &["gc", "--max-size", "1TiB", "--dry-run"][..],
+        &["verify", "--sumdb", "off"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_modgate"))
+            .args(args)
+            .args(["--storage", &format!("s3://{BUCKET}/probe")])
+            .envs(s3.env())
+            .envs(env)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(probes(), now, "after {args:?}");
+    }
+    drop(next);
+    assert_eq!(probes(), Vec::<String>::new());
 }

@@ -155,6 +155,35 @@ fn verify_gc_and_copy_refuse_a_storage_path_that_does_not_exist_and_create_nothi
     assert_failed(&out, &[file.to_str().unwrap()]);
 }
 
+#[test]
+fn verify_and_gc_refuse_a_directory_that_is_no_store_and_create_nothing() {
+    // An empty mount point, and a directory holding something else (/etc).
+    let empty = fresh_dir("mount-point");
+    let other = fresh_dir("etc");
+    fs_err::write(other.join("hosts"), "127.0.0.1 localhost\n").unwrap();
+    // (`storage copy` reads any GOPROXY tree, a store or not.)
+    for dir in [&empty, &other] {
+        let before = files_under(dir);
+        let path = dir.to_str().unwrap();
+        let commands: [&[&str]; 3] = [
+            &["verify", "--storage", path, "--sumdb", "off"],
+            &["gc", "--storage", path, "--unused-for", "30d"],
+            &["gc", "--storage", path, "--max-size", "1GiB", "--dry-run"],
+        ];
+        for args in commands {
+            let out = run(args, &[]);
+            assert_failed(&out, &[path, "not a modgate store"]);
+            assert_eq!(files_under(dir), before, "modgate {args:?}");
+            assert!(
+                fs_err::read_dir(dir)
+                    .unwrap()
+                    .all(|e| e.unwrap().file_name() != ".tmp"),
+                "modgate {args:?} created .tmp"
+            );
+        }
+    }
+}
+
 /// A bare mirror of a fixture repository at `dir`, as modgate keeps them.
 fn git_mirror(dir: &Path) {
     let repos = Repos::get();

@@ -22,6 +22,9 @@ pub enum Mode {
     /// so it lands after the first writer read its record back: the fork
     /// such a bucket allows happens every time, not when timing permits.
     IgnoreCreateOnly,
+    /// What goes to the server is held a while, chunk by chunk: a slow
+    /// bucket.
+    Slow,
 }
 
 pub struct Relay {
@@ -124,6 +127,9 @@ fn pump(
                     {
                         std::thread::sleep(Duration::from_millis(1500));
                     }
+                }
+                if requests && mode.load(Ordering::SeqCst) == Mode::Slow as u8 {
+                    std::thread::sleep(Duration::from_millis(300));
                 }
                 if to.write_all(&buf[..n]).is_err() {
                     break;
