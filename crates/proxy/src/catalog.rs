@@ -49,6 +49,16 @@ impl Catalog {
     }
 }
 
+impl Catalog {
+    /// The last snapshot taken, however old, without walking the store.
+    pub fn last(&self) -> Option<Arc<Vec<Held>>> {
+        self.snapshot
+            .try_lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|(_, held)| held.clone()))
+    }
+}
+
 async fn walk(store: &dyn Store) -> Result<Vec<Held>, StoreError> {
     let mut held = Vec::new();
     for escaped in store.modules().await? {

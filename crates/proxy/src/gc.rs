@@ -74,7 +74,7 @@ impl Report {
     /// then the totals.
     pub fn text(&self, storage: &dyn std::fmt::Display) -> String {
         use std::fmt::Write as _;
-        let bytes = crate::status::bytes;
+        let bytes = modgate_console::html::bytes;
         let verb = if self.dry_run {
             "would remove"
         } else {

@@ -12,6 +12,7 @@
 //! configured. See docs/architecture.md for the crates around it.
 
 pub mod catalog;
+pub mod console;
 pub mod dl;
 pub mod flights;
 mod gate;
@@ -21,7 +22,6 @@ pub mod policy;
 mod proxy;
 pub mod server;
 pub mod settings;
-pub mod status;
 pub mod sumdb;
 pub mod telemetry;
 pub mod upstream;

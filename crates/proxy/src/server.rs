@@ -24,7 +24,7 @@ use crate::telemetry::{self, metric};
 use crate::upstream::BreakerState;
 use crate::vulndb::{self, VulnDb, VulnDbError};
 use crate::workers::ClientAddr;
-use crate::{Answer, Proxy, ProxyError, PublishError, Published, catalog, ingest};
+use crate::{Answer, Proxy, ProxyError, PublishError, Published, catalog, console, ingest};
 use modgate_auth::Right;
 use modgate_module::modfile::Retraction;
 
@@ -53,11 +53,19 @@ pub struct AppState {
     pub vulndb: Option<Arc<VulnDb>>,
     /// `[[policy]]`: module versions denied at the proxy.
     pub policy: Option<Policy>,
+    /// The operator console's settings and memory.
+    pub console: crate::console::Console,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/", get(status_page))
+        .route("/", get(console::overview))
+        .route("/favicon.ico", get(console::favicon))
+        .route("/favicon.svg", get(console::favicon))
+        .route("/-/console.css", get(console::style))
+        .route("/-/console.js", get(console::script))
+        .route("/-/modules", get(console::search))
+        .route("/-/module/{*path}", get(console::module))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -178,12 +186,12 @@ pub(crate) fn denied(denial: &modgate_auth::Denial) -> Response {
     }
 }
 
-fn authenticated(req: &HttpRequest) -> Option<Arc<Authenticated>> {
+pub(crate) fn authenticated(req: &HttpRequest) -> Option<Arc<Authenticated>> {
     req.extensions().get::<Arc<Authenticated>>().cloned()
 }
 
 /// The query string's parameters (the last of each name).
-fn query_params(req: &HttpRequest) -> std::collections::HashMap<String, String> {
+pub(crate) fn query_params(req: &HttpRequest) -> std::collections::HashMap<String, String> {
     url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
         .into_owned()
         .collect()
@@ -206,7 +214,7 @@ fn page_size(value: Option<&String>, name: &str, default: usize) -> Result<usize
 
 /// The versions `req`'s identity may read, or the answer for a store
 /// that cannot be listed or an anonymous client that must sign in first.
-async fn readable_held(
+pub(crate) async fn readable_held(
     state: &AppState,
     auth: Option<Arc<Authenticated>>,
 ) -> Result<(Arc<Vec<catalog::Held>>, Option<Arc<Authenticated>>), Response> {
@@ -411,7 +419,7 @@ fn json_response_bytes(body: Bytes) -> Response {
 
 /// Admin pages: anyone without an auth file, else admins only; the
 /// refusal for anyone else.
-fn not_admin(auth: Option<&Authenticated>) -> Option<Response> {
+pub(crate) fn not_admin(auth: Option<&Authenticated>) -> Option<Response> {
     match auth {
         None => None,
         Some(a) if a.identity.is_admin() => None,
@@ -429,7 +437,7 @@ fn not_admin(auth: Option<&Authenticated>) -> Option<Response> {
 #[derive(Clone, Copy)]
 struct Endpoint(&'static str);
 
-fn with_endpoint(endpoint: &'static str, mut resp: Response) -> Response {
+pub(crate) fn with_endpoint(endpoint: &'static str, mut resp: Response) -> Response {
     resp.extensions_mut().insert(Endpoint(endpoint));
     resp
 }
@@ -487,47 +495,6 @@ async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
         body.push('\n');
     }
     with_endpoint("readyz", text(StatusCode::OK, &body))
-}
-
-/// `/`: the status page, for admins when there is an auth file.
-async fn status_page(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
-    if let Some(resp) = not_admin(authenticated(&req).as_deref()) {
-        return with_endpoint("status", resp);
-    }
-    let proxy = &state.proxy;
-    let storage = match proxy.store().check().await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            metric::storage_failure("check");
-            Err(e.kind_text())
-        }
-    };
-    let held = proxy.held().await;
-    if let Err(e) = &held {
-        tracing::warn!(error = %e, "status page: listing the store");
-    }
-    let metrics = state.metrics.render();
-    let page = crate::status::render(&crate::status::Status {
-        upstreams: proxy.upstreams().health(),
-        held: held.as_deref().ok().map(Vec::as_slice),
-        storage,
-        private_log: proxy.log().map(|l| (l.name().to_owned(), l.size())),
-        sumdb: proxy
-            .checksums()
-            .map(|c| crate::sumdb::Database::name(c).to_owned()),
-        misses: proxy.misses(),
-        moved_tags: proxy.upstreams().moved_tags(),
-        metrics: &metrics,
-        explain: state.explain,
-    });
-    let mut resp = (StatusCode::OK, page).into_response();
-    let headers = resp.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    with_endpoint("status", resp)
 }
 
 async fn metrics(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {

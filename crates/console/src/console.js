@@ -1,0 +1,43 @@
+// modgate console: hour/day switches for the traffic panels and search as
+// you type. Every page works without it.
+"use strict";
+document.documentElement.classList.add("js");
+document.addEventListener("DOMContentLoaded", () => {
+  for (const group of document.querySelectorAll("[data-windows]")) {
+    const panels = group.querySelectorAll(".window");
+    const tabs = document.createElement("div");
+    tabs.className = "tabs";
+    const show = (name) => {
+      for (const p of panels) p.hidden = p.dataset.window !== name;
+      for (const b of tabs.children) b.setAttribute("aria-pressed", String(b.dataset.window === name));
+    };
+    for (const p of panels) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.dataset.window = p.dataset.window;
+      b.textContent = p.dataset.label;
+      b.addEventListener("click", () => show(p.dataset.window));
+      tabs.appendChild(b);
+    }
+    group.prepend(tabs);
+    if (panels.length) show(panels[0].dataset.window);
+  }
+  const form = document.querySelector("form.search");
+  if (form && document.getElementById("results")) {
+    const input = form.querySelector("input[name=q]");
+    let timer, seq = 0;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const mine = ++seq;
+        const url = form.action + "?q=" + encodeURIComponent(input.value);
+        const resp = await fetch(url, { credentials: "same-origin" });
+        if (!resp.ok || mine !== seq) return;
+        const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+        const fresh = doc.getElementById("results");
+        if (fresh) document.getElementById("results").replaceWith(fresh);
+        history.replaceState(null, "", url);
+      }, 200);
+    });
+  }
+});
