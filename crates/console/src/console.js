@@ -3,6 +3,16 @@
 "use strict";
 document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", () => {
+  // Reload now and then while the box is ticked; unticked stays so for the tab.
+  const refresh = document.getElementById("auto-refresh");
+  if (refresh) {
+    refresh.checked = sessionStorage.getItem("modgate-refresh") !== "off";
+    refresh.addEventListener("change", () =>
+      sessionStorage.setItem("modgate-refresh", refresh.checked ? "on" : "off"));
+    setInterval(() => {
+      if (refresh.checked && !document.hidden) location.reload();
+    }, Number(refresh.dataset.seconds) * 1000);
+  }
   for (const group of document.querySelectorAll("[data-windows]")) {
     const panels = group.querySelectorAll(".window");
     const tabs = document.createElement("div");

@@ -100,7 +100,8 @@ pub enum Nav {
 }
 
 /// A whole page: `title`, the navigation with `nav` marked, `body`.
-/// `refresh`: seconds after which the page reloads itself, if any.
+/// `refresh`: seconds after which the script reloads the page, unless the
+/// viewer turns it off (a `<meta>` refresh could not be stopped).
 pub fn page(title: &str, nav: Nav, refresh: Option<u32>, body: &str) -> String {
     let mut h = String::with_capacity(body.len() + 1024);
     let _ = write!(
@@ -109,9 +110,6 @@ pub fn page(title: &str, nav: Nav, refresh: Option<u32>, body: &str) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"color-scheme\" content=\"light dark\">"
     );
-    if let Some(secs) = refresh {
-        let _ = write!(h, "<meta http-equiv=\"refresh\" content=\"{secs}\">");
-    }
     let current = |n: Nav| {
         if n == nav {
             " aria-current=\"page\""
@@ -126,10 +124,14 @@ pub fn page(title: &str, nav: Nav, refresh: Option<u32>, body: &str) -> String {
          </head><body><header><a class=\"brand\" href=\"/\"><img src=\"/favicon.svg\" alt=\"\" \
          width=\"24\" height=\"24\">modgate</a><nav aria-label=\"console\"><a href=\"/\"{}>Overview</a>\
          <a href=\"/-/modules\"{}>Modules</a><a href=\"/metrics\">Metrics</a>\
-         <a href=\"/readyz\">Readiness</a></nav></header><main>{body}</main></body></html>",
+         <a href=\"/readyz\">Readiness</a></nav>{}</header><main>{body}</main></body></html>",
         escape(title),
         current(Nav::Overview),
         current(Nav::Modules),
+        refresh.map_or(String::new(), |secs| format!(
+            "<label class=\"refresh\"><input type=\"checkbox\" id=\"auto-refresh\" \
+             data-seconds=\"{secs}\" checked> refresh every {secs} s</label>"
+        )),
     );
     h
 }

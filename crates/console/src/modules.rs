@@ -49,7 +49,7 @@ pub fn search(q: &str, found: &[Found], matched: usize) -> String {
     );
     if !found.is_empty() {
         h.push_str(
-            "<div class=\"scroll\"><table id=\"modules\"><thead><tr><th scope=\"col\">module</th>\
+            "<div class=\"scroll\" tabindex=\"0\"><table id=\"modules\"><thead><tr><th scope=\"col\">module</th>\
              <th scope=\"col\" class=\"num\">versions</th><th scope=\"col\">latest</th>\
              <th scope=\"col\" class=\"num\">size</th><th scope=\"col\">last stored</th></tr></thead><tbody>",
         );
@@ -219,7 +219,7 @@ pub fn module(m: &Module) -> String {
     }
 
     h.push_str(
-        "<h2>Versions</h2><div class=\"scroll\"><table id=\"versions\"><thead><tr>\
+        "<h2>Versions</h2><div class=\"scroll\" tabindex=\"0\"><table id=\"versions\"><thead><tr>\
          <th scope=\"col\">version</th><th scope=\"col\">time</th><th scope=\"col\" class=\"num\">size</th>\
          <th scope=\"col\">origin</th><th scope=\"col\" class=\"num\">served</th>\
          <th scope=\"col\">last served</th><th scope=\"col\">status</th>",

@@ -252,7 +252,7 @@ pub fn render(s: &Overview<'_>) -> String {
     let _ = write!(
         h,
         "<h1>modgate status</h1><p><span id=\"version\">{}</span> · up <span id=\"uptime\">{}</span> \
-         (since {}) · as of <time id=\"now\">{}</time>; refreshes every 30 s.</p>",
+         (since {}) · as of <time id=\"now\">{}</time>.</p>",
         escape(s.version),
         ago(uptime),
         time_el(s.started),
@@ -372,7 +372,7 @@ pub fn render(s: &Overview<'_>) -> String {
     h.push_str(
         "<h2>Configuration</h2><p class=\"note\">Effective settings, secrets redacted. \
         Also: <a href=\"/metrics\">/metrics</a>, <a href=\"/readyz\">/readyz</a>.</p>\
-        <div class=\"scroll\"><table id=\"config\"><thead><tr><th scope=\"col\">setting</th>\
+        <div class=\"scroll\" tabindex=\"0\"><table id=\"config\"><thead><tr><th scope=\"col\">setting</th>\
         <th scope=\"col\">value</th></tr></thead><tbody>",
     );
     for (k, v) in s.config {
@@ -390,7 +390,7 @@ pub fn render(s: &Overview<'_>) -> String {
 fn upstreams(h: &mut String, s: &Overview<'_>) {
     let m = s.metrics;
     h.push_str(
-        "<h2>Upstreams</h2><div class=\"scroll\"><table id=\"upstreams\"><thead><tr>\
+        "<h2>Upstreams</h2><div class=\"scroll\" tabindex=\"0\"><table id=\"upstreams\"><thead><tr>\
          <th scope=\"col\">upstream</th><th scope=\"col\">state</th><th scope=\"col\">requests</th>\
          <th scope=\"col\">p50</th><th scope=\"col\">p90</th><th scope=\"col\">p99</th>\
          <th scope=\"col\">last error</th></tr></thead><tbody>",
@@ -436,7 +436,7 @@ fn upstreams(h: &mut String, s: &Overview<'_>) {
     }
     h.push_str("</tbody></table></div>");
     h.push_str(
-        "<h3>Upstream timeline</h3><div class=\"scroll\"><table id=\"upstream-events\"><thead><tr>\
+        "<h3>Upstream timeline</h3><div class=\"scroll\" tabindex=\"0\"><table id=\"upstream-events\"><thead><tr>\
          <th scope=\"col\">when</th><th scope=\"col\">upstream</th><th scope=\"col\">what</th>\
          <th scope=\"col\">cause</th></tr></thead><tbody>",
     );
@@ -465,7 +465,7 @@ fn upstreams(h: &mut String, s: &Overview<'_>) {
 
 fn misses_table(h: &mut String, misses: &[Miss]) {
     h.push_str(
-        "<h2>Recent misses</h2><div class=\"scroll\"><table id=\"misses\"><thead><tr>\
+        "<h2>Recent misses</h2><div class=\"scroll\" tabindex=\"0\"><table id=\"recent-misses\"><thead><tr>\
          <th scope=\"col\">when</th><th scope=\"col\">what</th><th scope=\"col\">took</th>\
          <th scope=\"col\">outcome</th></tr></thead><tbody>",
     );
@@ -491,7 +491,7 @@ fn misses_table(h: &mut String, misses: &[Miss]) {
 fn moved(h: &mut String, tags: &[MovedTag]) {
     h.push_str(
         "<h2>Moved tags</h2><p>Stored versions whose tag names another commit now, or is \
-         gone; the stored version is still served.</p><div class=\"scroll\"><table id=\"moved-tags\">\
+         gone; the stored version is still served.</p><div class=\"scroll\" tabindex=\"0\"><table id=\"moved-tags\">\
          <thead><tr><th scope=\"col\">seen</th><th scope=\"col\">version</th><th scope=\"col\">tag</th>\
          <th scope=\"col\">built from</th><th scope=\"col\">now</th></tr></thead><tbody>",
     );
