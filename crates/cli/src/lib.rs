@@ -93,6 +93,12 @@ pub enum Command {
     /// Credentials: --token, else the URL's, else GOAUTH's methods (by
     /// default netrc: NETRC's file, else HOME's .netrc), as go finds them.
     Publish(PublishArgs),
+    /// An operator's action on a running modgate (the admin right): take a
+    /// version out, forget a module's list, prefetch a go.sum. Each is
+    /// audited. Credentials as for publish: --token, else the URL's, else
+    /// GOAUTH's methods. Exits 1 with the server's reason when it refuses.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Check a module's build list (computed from go.mod files through a
     /// proxy, no go toolchain needed) for vulnerable, retracted and
     /// deprecated modules. Matching is module-level.
@@ -401,6 +407,62 @@ pub struct PublishArgs {
     /// A bearer token; without one, the URL's credentials or ~/.netrc are used.
     #[arg(long, env = env::TOKEN, hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Set a version aside (into storage's .quarantine/), out of what is
+    /// served: the next request fetches it again. Refused for a version
+    /// modgate's own checksum database records.
+    Quarantine(AdminVersionArgs),
+    /// Delete a version's files (list, @latest, memory cache and disk tier
+    /// forget it): the next request fetches it again. Refused for a version
+    /// modgate's own checksum database records.
+    Remove(AdminVersionArgs),
+    /// Forget a module's cached list and @latest: the next request asks the upstreams.
+    Refresh(AdminModuleArgs),
+    /// Fetch every version a go.sum names through modgate (access, policy
+    /// and verification apply) and compare the hashes; prints each
+    /// version's outcome and exits 1 if any failed.
+    Prefetch(AdminPrefetchArgs),
+}
+
+/// The modgate an admin action goes to.
+#[derive(Debug, Args)]
+pub struct AdminServer {
+    /// The modgate server, e.g. https://goproxy.corp.example (`user:token@` allowed).
+    #[arg(long, value_name = "URL")]
+    pub proxy: String,
+    /// A bearer token; without one, the URL's credentials or ~/.netrc are used.
+    #[arg(long, env = env::TOKEN, hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminVersionArgs {
+    #[command(flatten)]
+    pub server: AdminServer,
+    /// The version, e.g. example.com/lib@v1.2.3.
+    #[arg(value_name = "MODULE@VERSION")]
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminModuleArgs {
+    #[command(flatten)]
+    pub server: AdminServer,
+    /// The module path, e.g. example.com/lib.
+    #[arg(value_name = "MODULE")]
+    pub module: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminPrefetchArgs {
+    #[command(flatten)]
+    pub server: AdminServer,
+    /// The go.sum, or - for stdin.
+    #[arg(value_name = "go.sum|-")]
+    pub gosum: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,9 @@ pub enum Error {
     /// `publish`: the server refused the upload or could not be reached.
     #[error("publish failed: {0}")]
     Publish(String),
+    /// `admin`: the server refused the action (its reason) or could not be reached.
+    #[error("admin action failed: {0}")]
+    Admin(String),
     /// GOAUTH names methods that cannot be used.
     #[error(transparent)]
     GoAuth(#[from] modgate_net::goauth::GoAuthError),

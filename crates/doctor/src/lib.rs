@@ -4,12 +4,14 @@
 //! checks the settings and probes every GOPROXY entry, the checksum database
 //! and private repositories concurrently, layer by layer), and [`explain`]
 //! gives the cause and the fix of go command errors; [`publish`] uploads a
-//! module version built from a directory; [`audit`] checks a module's build
+//! module version built from a directory; [`admin`] asks a modgate for an
+//! operator's action; [`audit`] checks a module's build
 //! list for vulnerable, retracted and deprecated modules. It depends on the domain crates
 //! and the network plumbing only (modgate-module, modgate-zip,
 //! modgate-sumdb, modgate-redact, modgate-net, modgate-env), never on the
 //! server crate, modgate-proxy.
 
+pub mod admin;
 pub mod audit;
 mod check;
 mod checksum_db;

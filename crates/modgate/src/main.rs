@@ -84,6 +84,7 @@ fn main() -> ExitCode {
             .render(&mut std::io::stdout())
             .map(|()| ExitCode::SUCCESS)
             .context("writing the manual page"),
+        Command::Admin(command) => admin(command),
         Command::Publish(args) => {
             modgate_doctor::publish::run(&modgate_doctor::publish::PublishOptions {
                 dir: args.dir,
@@ -106,6 +107,43 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `modgate admin`: the action, sent to the server named.
+fn admin(command: modgate_cli::AdminCommand) -> anyhow::Result<ExitCode> {
+    use modgate_cli::AdminCommand as C;
+    use modgate_doctor::admin::{self, Action};
+    let versioned = |args: modgate_cli::AdminVersionArgs, remove: bool| {
+        let (module, version) = admin::split_target(&args.target);
+        let version = version.with_context(|| format!("{}: want MODULE@VERSION", args.target))?;
+        let action = if remove {
+            Action::Remove { module, version }
+        } else {
+            Action::Quarantine { module, version }
+        };
+        anyhow::Ok((args.server, action))
+    };
+    let (server, action) = match command {
+        C::Quarantine(args) => versioned(args, false)?,
+        C::Remove(args) => versioned(args, true)?,
+        C::Refresh(args) => (
+            args.server,
+            Action::Refresh {
+                module: args.module,
+            },
+        ),
+        C::Prefetch(args) => {
+            let gosum = admin::read_gosum(&args.gosum)?;
+            (args.server, Action::Prefetch { gosum })
+        }
+    };
+    let done = admin::run(&server.proxy, server.token.as_deref(), &action)?;
+    println!("{}", done.text);
+    Ok(if done.all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `e` and its causes, `a: b: c`, each said once: a cause whose words an

@@ -47,6 +47,11 @@ impl Catalog {
         *snapshot = Some((Instant::now(), held.clone()));
         Ok(held)
     }
+
+    /// Drops the snapshot: the store changed by hand (an admin action).
+    pub async fn forget(&self) {
+        *self.snapshot.lock().await = None;
+    }
 }
 
 impl Catalog {

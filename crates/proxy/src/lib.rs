@@ -11,6 +11,7 @@
 //! into modgate's own log ([`modgate_sumdb_server::private`]) when one is
 //! configured. See docs/architecture.md for the crates around it.
 
+pub mod admin;
 pub mod catalog;
 pub mod console;
 pub mod dl;
@@ -29,7 +30,9 @@ pub mod verify;
 pub mod vulndb;
 pub mod workers;
 
-pub use proxy::{Answer, CachePolicy, Miss, Proxy, ProxyError, PublishError, Published};
+pub use proxy::{
+    Answer, CachePolicy, Miss, Proxy, ProxyError, PublishError, Published, TakeOut, TakeOutError,
+};
 pub use workers::{ClientAddr, ViaTls};
 
 // The lower crates' modules under the names the server and fill path use.

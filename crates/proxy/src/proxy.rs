@@ -21,7 +21,9 @@ use crate::sumdb::{Database, SumdbAnswer, SumdbError};
 use crate::telemetry::{self, metric};
 use crate::upstream::{ChainError, Fetched, Privacy, Upstreams, Want};
 
+mod admin;
 mod publish;
+pub use admin::{TakeOut, TakeOutError};
 pub use publish::{PublishError, Published};
 
 /// An answer to a protocol request.
@@ -676,7 +678,7 @@ impl Proxy {
     }
 
     /// Waits until the fills of `module@v`'s artifacts under way are durable.
-    async fn durable(&self, module: &str, v: &str) {
+    pub(crate) async fn durable(&self, module: &str, v: &str) {
         for kind in [Kind::Mod(v.to_owned()), Kind::Zip(v.to_owned())] {
             let req = Request::new(module, kind);
             self.inner.fills.settled(req.upstream_path()).await;

@@ -10,7 +10,7 @@ use axum::extract::{Path, Request as HttpRequest, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -75,6 +75,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/catalog", get(catalog))
         .route("/index", get(index))
         .route("/vuln/{*rest}", get(vuln))
+        .route("/admin/api/{action}", post(crate::admin::api))
         .fallback(goproxy)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(observe))
@@ -509,7 +510,11 @@ async fn metrics(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respon
     with_endpoint("metrics", resp)
 }
 
-async fn goproxy(State(state): State<Arc<AppState>>, method: Method, req: HttpRequest) -> Response {
+pub(crate) async fn goproxy(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    req: HttpRequest,
+) -> Response {
     let allowed = match method {
         Method::GET | Method::HEAD => true,
         Method::PUT => is_zip_path(req.uri().path()),
@@ -1294,7 +1299,7 @@ fn proxy_error(e: ProxyError) -> Response {
 }
 
 /// `e` and its sources, each once: `a: b: c`.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut chain = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

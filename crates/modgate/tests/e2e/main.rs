@@ -5,6 +5,7 @@ mod support;
 
 mod abuse;
 mod access;
+mod admin;
 mod audit;
 mod bad_input;
 mod bundle;
