@@ -32,6 +32,27 @@ document.addEventListener("DOMContentLoaded", () => {
     group.prepend(tabs);
     if (panels.length) show(panels[0].dataset.window);
   }
+  // Admin forms post in place and say what happened; without the script
+  // they post as forms and the answer (JSON) is shown.
+  for (const f of document.querySelectorAll("form.admin")) {
+    f.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (f.dataset.confirm && !window.confirm(f.dataset.confirm)) return;
+      const out = f.querySelector("output");
+      out.textContent = "…";
+      const resp = await fetch(f.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(f)),
+        credentials: "same-origin",
+      });
+      let said = {};
+      try { said = await resp.json(); } catch (_) { /* not JSON */ }
+      out.textContent = resp.ok ? "done" : (said.error || resp.statusText);
+      out.className = resp.ok ? "ok" : "bad";
+      if (resp.ok && !f.classList.contains("prefetch")) setTimeout(() => location.reload(), 800);
+      if (resp.ok && f.classList.contains("prefetch")) out.textContent = JSON.stringify(said);
+    });
+  }
   const form = document.querySelector("form.search");
   if (form && document.getElementById("results")) {
     const input = form.querySelector("input[name=q]");

@@ -21,8 +21,9 @@ pub struct Found {
 }
 
 /// The search page: the form, and `found` (at most a page of them) of
-/// `matched` modules matching `q`.
-pub fn search(q: &str, found: &[Found], matched: usize) -> String {
+/// `matched` modules matching `q`; for an admin, with `prefetch`'s form
+/// token, a form to prefetch what a go.sum names.
+pub fn search(q: &str, found: &[Found], matched: usize, prefetch: Option<&str>) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
@@ -69,6 +70,17 @@ pub fn search(q: &str, found: &[Found], matched: usize) -> String {
         h.push_str("</tbody></table></div>");
     }
     h.push_str("</div>");
+    if let Some(token) = prefetch {
+        let _ = write!(
+            h,
+            "<h2>Prefetch</h2><form class=\"admin prefetch\" method=\"post\" action=\"/admin/api/prefetch\">\
+             <label for=\"gosum\">Paste a go.sum: every version it names is fetched, checked and stored \
+             (access rules and policy apply).</label><textarea id=\"gosum\" name=\"gosum\" rows=\"6\" \
+             required></textarea><input type=\"hidden\" name=\"token\" value=\"{}\">\
+             <button type=\"submit\">Prefetch</button><output></output></form>",
+            escape(token)
+        );
+    }
     page("modgate modules", Nav::Modules, None, &h)
 }
 
@@ -150,14 +162,26 @@ pub struct Module {
     pub license: Result<Vec<String>, String>,
     pub requires: Vec<Requirement>,
     pub required_by: Vec<Dependent>,
-    /// Admin actions, by version (empty for everyone else).
+    /// Whether the viewer is an admin (who gets the actions).
+    pub admin: bool,
+    /// Admin actions, by version.
     pub actions: Vec<(String, Vec<Action>)>,
     /// Actions on the module as a whole.
     pub module_actions: Vec<Action>,
 }
 
 fn form(h: &mut String, a: &Action) {
-    let _ = write!(h, "<form method=\"post\" action=\"{}\">", escape(&a.action));
+    // The script asks before a dangerous one.
+    let confirm = if a.danger {
+        format!(" data-confirm=\"{}?\"", escape(&a.label))
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        h,
+        "<form class=\"admin\" method=\"post\" action=\"{}\"{confirm}>",
+        escape(&a.action)
+    );
     for (k, v) in &a.fields {
         let _ = write!(
             h,
@@ -168,7 +192,7 @@ fn form(h: &mut String, a: &Action) {
     }
     let _ = write!(
         h,
-        "<button type=\"submit\"{}>{}</button></form>",
+        "<button type=\"submit\"{}>{}</button><output></output></form>",
         if a.danger { " class=\"danger\"" } else { "" },
         escape(&a.label)
     );
@@ -224,7 +248,7 @@ pub fn module(m: &Module) -> String {
          <th scope=\"col\">origin</th><th scope=\"col\" class=\"num\">served</th>\
          <th scope=\"col\">last served</th><th scope=\"col\">status</th>",
     );
-    if !m.actions.is_empty() {
+    if m.admin {
         h.push_str("<th scope=\"col\">actions</th>");
     }
     h.push_str("</tr></thead><tbody>");
@@ -296,14 +320,20 @@ pub fn module(m: &Module) -> String {
             status.join("<br>"),
             ver = escape(&v.version),
         );
-        if !m.actions.is_empty() {
+        if m.admin {
             h.push_str("<td class=\"actions\">");
-            for a in m
+            let mut forms = m
                 .actions
                 .iter()
                 .filter(|(ver, _)| *ver == v.version)
                 .flat_map(|(_, a)| a)
-            {
+                .peekable();
+            if forms.peek().is_none() && v.recorded {
+                h.push_str(
+                    "<span class=\"muted\">kept: modgate's checksum database vouches for it</span>",
+                );
+            }
+            for a in forms {
                 form(&mut h, a);
             }
             h.push_str("</td>");
@@ -420,12 +450,63 @@ mod tests {
             bytes: 10,
             stored: SystemTime::now(),
         }];
-        let html = search("<q>", &found, 3);
+        let html = search("<q>", &found, 3, None);
         assert!(
             html.contains("href=\"/-/module/github.com/!azure/x\""),
             "{html}"
         );
         assert!(!html.contains("<q>"));
         assert!(html.contains("3 modules matching"), "{html}");
+    }
+
+    fn page(admin: bool) -> Module {
+        Module {
+            path: "example.com/m".into(),
+            escaped: "example.com/m".into(),
+            versions: vec![Version {
+                version: "v1.0.0".into(),
+                time: None,
+                stored: SystemTime::now(),
+                bytes: 1,
+                origin: None,
+                served: 0,
+                last_served: None,
+                retracted: None,
+                vulnerable: Vec::new(),
+                policy: None,
+                recorded: true,
+            }],
+            deprecated: None,
+            latest: Some("v1.0.0".into()),
+            advisories: Ok(Vec::new()),
+            license: Ok(Vec::new()),
+            requires: Vec::new(),
+            required_by: Vec::new(),
+            admin,
+            actions: Vec::new(),
+            module_actions: admin
+                .then(|| Action {
+                    action: "/admin/api/refresh".into(),
+                    label: "Refresh".into(),
+                    fields: vec![("token".into(), "\"><script>".into())],
+                    danger: false,
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_admins_get_forms_and_a_vouched_version_none() {
+        let html = module(&page(true));
+        assert!(html.contains("<form class=\"admin\""), "{html}");
+        assert!(
+            !html.contains("<script>"),
+            "hidden fields are escaped: {html}"
+        );
+        assert!(html.contains("vouches for it"), "{html}");
+        let html = module(&page(false));
+        assert!(!html.contains("<form"), "{html}");
+        assert!(!html.contains(">actions<"), "{html}");
     }
 }

@@ -387,6 +387,11 @@ pub(crate) async fn overview(State(state): State<Arc<AppState>>, req: HttpReques
     with_endpoint("status", resp)
 }
 
+/// The name admin form tokens are made for, as the admin API checks them.
+fn identity(auth: Option<&Authenticated>) -> &str {
+    auth.map_or("anonymous", |a| a.identity.name())
+}
+
 /// Whether the viewer may browse at all: anonymous viewers only when the
 /// auth file lets anonymous clients read.
 fn may_browse(auth: Option<&Authenticated>) -> Option<Response> {
@@ -436,7 +441,14 @@ pub(crate) async fn search(State(state): State<Arc<AppState>>, req: HttpRequest)
                 .unwrap_or(SystemTime::UNIX_EPOCH),
         });
     }
-    html_page(StatusCode::OK, modules::search(&q, &found, matched))
+    // An admin may prefetch the versions a go.sum names from here.
+    let prefetch = not_admin(auth.as_deref())
+        .is_none()
+        .then(|| crate::admin::form_token(identity(auth.as_deref())));
+    html_page(
+        StatusCode::OK,
+        modules::search(&q, &found, matched, prefetch.as_deref()),
+    )
 }
 
 /// A decision's words for the module page.
@@ -617,6 +629,36 @@ pub(crate) async fn module(
             .collect(),
         None => Vec::new(),
     };
+    // Admins act on the cache from here: forms posting to the admin API
+    // with their identity's token.
+    let (mut actions, mut module_actions) = (Vec::new(), Vec::new());
+    if not_admin(auth.as_deref()).is_none() {
+        let token = crate::admin::form_token(identity(auth.as_deref()));
+        let form = |action: &str, label: &str, version: Option<&str>, danger| modules::Action {
+            action: format!("/admin/api/{action}"),
+            label: label.to_owned(),
+            fields: [("module", path.as_str()), ("token", token.as_str())]
+                .into_iter()
+                .chain(version.map(|v| ("version", v)))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            danger,
+        };
+        module_actions.push(form("refresh", "Refresh the version list", None, false));
+        for v in &versions {
+            // Refused by the API: modgate's own checksum database vouches for it.
+            if proxy.log().is_some_and(|l| l.contains(&path, &v.version)) {
+                continue;
+            }
+            actions.push((
+                v.version.clone(),
+                vec![
+                    form("quarantine", "Quarantine", Some(&v.version), false),
+                    form("remove", "Remove", Some(&v.version), true),
+                ],
+            ));
+        }
+    }
     let page = modules::Module {
         escaped: canonical.clone(),
         deprecated: modfile::deprecation(go_mod),
@@ -634,8 +676,9 @@ pub(crate) async fn module(
         versions: rows,
         requires,
         required_by,
-        actions: Vec::new(),
-        module_actions: Vec::new(),
+        admin: not_admin(auth.as_deref()).is_none(),
+        actions,
+        module_actions,
         path,
     };
     html_page(StatusCode::OK, modules::module(&page))

@@ -138,6 +138,26 @@ async function shot(page, name) {
   await admin.goto(cfg.base + "/-/module/example.com/old");
   check((await text(admin, "#deprecated") || "").includes("use example.com/new instead."), "the deprecation");
 
+  // Admin actions: a forged form token is refused, the real form quarantines.
+  const forms = await admin.$$eval("form.admin", (f) => f.map((x) => x.getAttribute("action")));
+  check(forms.length === 3, `refresh, quarantine and remove forms: ${forms} on ${admin.url()}`);
+  const quarantine = 'tr[data-version="v1.0.0"] form[action="/admin/api/quarantine"]';
+  const answered = () => admin.waitForFunction((sel) => {
+    const o = document.querySelector(sel + " output");
+    return o && o.textContent && o.textContent !== "…";
+  }, quarantine);
+  await admin.$eval(quarantine + " input[name=token]", (i) => { i.value = "forged"; });
+  await admin.click(quarantine + " button");
+  await answered();
+  const refused = await text(admin, quarantine + " output");
+  check(/token/.test(refused || ""), `a forged form token is refused: ${refused}`);
+  await admin.reload();
+  await admin.click(quarantine + " button");
+  await answered();
+  check(await text(admin, quarantine + " output") === "done", "the admin quarantines a version");
+  resp = await admin.goto(cfg.base + "/-/module/example.com/old");
+  check(resp.status() === 404, `its only version gone, the module is not cached (${resp.status()})`);
+
   // bob may read public modules only.
   const bob = await as(cfg.bob);
   resp = await bob.goto(cfg.base + "/");
@@ -153,6 +173,12 @@ async function shot(page, name) {
     `a hidden module reads as a missing one: ${JSON.stringify(hidden)} vs ${JSON.stringify(missing)}`);
   await bob.goto(cfg.base + "/-/module/example.com/dep");
   check(!(await text(bob, "main")).includes(e.direct.module), "bob does not see the guarded dependent");
+  check(await bob.$$eval("form.admin", (f) => f.length) === 0, "bob gets no admin forms");
+  const bobRemove = await context.request.post(cfg.base + "/admin/api/remove", {
+    headers: { Authorization: cfg.bob },
+    form: { module: "example.com/dep", version: "v1.0.0", token: "0".repeat(64) },
+  });
+  check(bobRemove.status() === 403, `bob may not remove a version (${bobRemove.status()})`);
   await axe(bob, "the not-found page");
 
   // Anonymous viewers read public modules (the auth file's default) only.

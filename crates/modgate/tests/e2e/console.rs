@@ -235,6 +235,9 @@ fn the_console_shows_each_viewer_what_happened_in_a_real_browser() {
         let png = fs_err::read(shots.join(name)).unwrap();
         assert!(png.starts_with(b"\x89PNG") && png.len() > 1000, "{name}");
     }
+    // What the admin quarantined left the served store; what bob tried to remove did not.
+    assert!(!storage.join(DEPRECATED).join("@v/v1.0.0.zip").exists());
+    assert!(storage.join(DEP).join("@v/v1.0.0.zip").exists());
     let logs = modgate.logs();
     assert!(!logs.contains(secret), "a credential in the log:\n{logs}");
     assert!(!logs.contains("panicked"), "{logs}");
