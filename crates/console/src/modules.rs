@@ -161,7 +161,9 @@ pub struct Module {
     /// The license files at the root of the latest version's zip.
     pub license: Result<Vec<String>, String>,
     pub requires: Vec<Requirement>,
+    /// At most a page of the dependents, of `dependents`.
     pub required_by: Vec<Dependent>,
+    pub dependents: usize,
     /// Whether the viewer is an admin (who gets the actions).
     pub admin: bool,
     /// Admin actions, by version.
@@ -406,6 +408,14 @@ pub fn module(m: &Module) -> String {
     if m.required_by.is_empty() {
         h.push_str("<p id=\"required-by\">No cached module you may read requires it.</p>");
     } else {
+        if m.dependents > m.required_by.len() {
+            let _ = write!(
+                h,
+                "<p class=\"muted\">{} cached module versions require it; the first {} are shown.</p>",
+                m.dependents,
+                m.required_by.len()
+            );
+        }
         h.push_str("<ul id=\"required-by\">");
         for d in &m.required_by {
             let _ = write!(
@@ -482,6 +492,7 @@ mod tests {
             license: Ok(Vec::new()),
             requires: Vec::new(),
             required_by: Vec::new(),
+            dependents: 0,
             admin,
             actions: Vec::new(),
             module_actions: admin

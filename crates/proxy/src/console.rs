@@ -611,7 +611,7 @@ pub(crate) async fn module(
             indirect: r.indirect,
         })
         .collect();
-    let required_by = match &held {
+    let mut required_by: Vec<modules::Dependent> = match &held {
         Some(held) => state
             .console
             .dependents(store, held.clone())
@@ -629,6 +629,8 @@ pub(crate) async fn module(
             .collect(),
         None => Vec::new(),
     };
+    let dependents = required_by.len();
+    required_by.truncate(SHOWN);
     // Admins act on the cache from here: forms posting to the admin API
     // with their identity's token.
     let (mut actions, mut module_actions) = (Vec::new(), Vec::new());
@@ -676,6 +678,7 @@ pub(crate) async fn module(
         versions: rows,
         requires,
         required_by,
+        dependents,
         admin: not_admin(auth.as_deref()).is_none(),
         actions,
         module_actions,

@@ -31,8 +31,8 @@ async function axe(page, name) {
     `axe on ${name}: no serious or critical violation ${JSON.stringify(bad.map((v) => [v.id, v.impact, v.nodes.map((n) => n.target)]))}`);
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(cfg.shots, name), fullPage: true });
+async function shot(page, name, fullPage = true) {
+  await page.screenshot({ path: path.join(cfg.shots, name), fullPage });
 }
 
 (async () => {
@@ -91,7 +91,8 @@ async function shot(page, name) {
     "the configuration is shown, without secrets");
   check(await admin.$('link[rel="icon"][href="/favicon.svg"]') !== null, "a favicon");
   await axe(admin, "the overview");
-  await shot(admin, "overview.png");
+  await shot(admin, "overview.png", false);
+  await shot(admin, "overview-full.png");
 
   // Navigation and search (the script updates the results as one types).
   await admin.click('nav a[href="/-/modules"]');
