@@ -97,7 +97,6 @@ pub struct Version {
     pub version: String,
     /// The `.info`'s `Time`.
     pub time: Option<String>,
-    pub stored: SystemTime,
     pub bytes: u64,
     pub origin: Option<Origin>,
     /// Answers of its zip since start.
@@ -148,7 +147,6 @@ pub struct Action {
 
 pub struct Module {
     pub path: String,
-    pub escaped: String,
     /// Newest first.
     pub versions: Vec<Version>,
     /// The latest version's go.mod's `Deprecated:` text.
@@ -472,11 +470,9 @@ mod tests {
     fn page(admin: bool) -> Module {
         Module {
             path: "example.com/m".into(),
-            escaped: "example.com/m".into(),
             versions: vec![Version {
                 version: "v1.0.0".into(),
                 time: None,
-                stored: SystemTime::now(),
                 bytes: 1,
                 origin: None,
                 served: 0,

@@ -11,7 +11,7 @@ use crate::store::{Store, StoreError, StoredFile};
 
 /// How long a snapshot answers before the store is walked again: a
 /// follower paging through sees one consistent listing.
-const FRESH: Duration = Duration::from_secs(10);
+pub(crate) const FRESH: Duration = Duration::from_secs(10);
 /// `pagesize` / `limit` when none is given, and the most either may ask.
 pub const DEFAULT_PAGE: usize = 1000;
 pub const MAX_PAGE: usize = 2000;
@@ -55,12 +55,10 @@ impl Catalog {
 }
 
 impl Catalog {
-    /// The last snapshot taken, however old, without walking the store.
-    pub fn last(&self) -> Option<Arc<Vec<Held>>> {
-        self.snapshot
-            .try_lock()
-            .ok()
-            .and_then(|s| s.as_ref().map(|(_, held)| held.clone()))
+    /// The last snapshot taken, however old, and when, without walking
+    /// the store.
+    pub fn last(&self) -> Option<(Instant, Arc<Vec<Held>>)> {
+        self.snapshot.try_lock().ok().and_then(|s| s.clone())
     }
 }
 

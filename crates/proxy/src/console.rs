@@ -21,9 +21,7 @@ use crate::access::Authenticated;
 use crate::catalog::Held;
 use crate::gate;
 use crate::protocol::{Kind, Request};
-use crate::server::{
-    AppState, authenticated, not_admin, query_params, readable_held, with_endpoint,
-};
+use crate::server::{AppState, authenticated, not_admin, query_params, with_endpoint};
 use crate::store::{Body, FileReader, Store, StoredFile, StoredVersion};
 
 /// Search results shown at most.
@@ -66,7 +64,12 @@ pub struct Console {
     /// Held while the dependents index is brought up to date.
     index: tokio::sync::Mutex<Index>,
     dependents: Mutex<Arc<Dependents>>,
+    /// The last day each version was served, from gc's day markers.
+    last_days: Mutex<Arc<HashMap<(String, String), u64>>>,
 }
+
+/// How often [`Console::watch`] reads the day markers again.
+const MARKERS_EVERY: u32 = 12;
 
 impl Console {
     /// `version`: what `--version` says; `config`: the settings `config
@@ -80,17 +83,24 @@ impl Console {
             licenses: quick_cache::sync::Cache::new(FACTS_KEPT),
             index: tokio::sync::Mutex::default(),
             dependents: Mutex::default(),
+            last_days: Mutex::default(),
         }
     }
 
     /// Keeps the dependents index in step with the catalog's listings
     /// (the pages make them: this walks no store), however many versions
-    /// are new; runs forever.
+    /// are new, and reads the day markers every minute; runs forever.
     pub async fn watch(&self, proxy: &crate::Proxy) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        for n in 0u32.. {
             tick.tick().await;
+            if n % MARKERS_EVERY == 0 {
+                match crate::gc::last_served(proxy.store().as_ref()).await {
+                    Ok(days) => *crate::lock(&self.last_days) = Arc::new(days),
+                    Err(e) => tracing::debug!(error = %e, "console: reading the day markers"),
+                }
+            }
             if let Some(held) = proxy.last_held() {
                 let mut index = self.index.lock().await;
                 self.update(&mut index, proxy.store().as_ref(), held, usize::MAX)
@@ -405,9 +415,22 @@ fn may_browse(auth: Option<&Authenticated>) -> Option<Response> {
 pub(crate) async fn search(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
     let auth = authenticated(&req);
     let q = query_params(&req).remove("q").unwrap_or_default();
-    let (held, auth) = match readable_held(&state, auth).await {
-        Ok(found) => found,
-        Err(resp) => return with_endpoint("console", resp),
+    if let Some(resp) = may_browse(auth.as_deref()) {
+        return with_endpoint("console", resp);
+    }
+    let held = match state.proxy.held_soon().await {
+        Ok(held) => held,
+        Err(e) => {
+            tracing::error!(error = %e, "listing the store");
+            crate::telemetry::metric::storage_failure("list");
+            return with_endpoint(
+                "console",
+                crate::server::text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("modgate's storage is failing: {}\n", e.kind_text()),
+                ),
+            );
+        }
     };
     let needle = q.trim().to_ascii_lowercase();
     let mut found = Vec::new();
@@ -540,7 +563,8 @@ pub(crate) async fn module(
             .map_err(|e| format!("The vulnerability database cannot be read now: {e}")),
     };
     let served = proxy.served(&path);
-    let held = proxy.held().await.ok();
+    let last_days = crate::lock(&state.console.last_days).clone();
+    let held = proxy.held_soon().await.ok();
     let mut rows = Vec::with_capacity(versions.len());
     for v in &versions {
         let info = state.console.info(store, &path, v).await;
@@ -558,12 +582,6 @@ pub(crate) async fn module(
         rows.push(modules::Version {
             version: v.version.clone(),
             time: info.time.clone(),
-            stored: v
-                .files
-                .iter()
-                .map(|(.., stat)| stat.stored)
-                .min()
-                .unwrap_or(SystemTime::UNIX_EPOCH),
             bytes: v.files.iter().map(|(.., stat)| stat.size).sum(),
             origin: info.origin.as_ref().map(|o| modules::Origin {
                 vcs: o.vcs.clone(),
@@ -573,7 +591,14 @@ pub(crate) async fn module(
                 reference: o.r#ref.clone(),
             }),
             served: count,
-            last_served: (count > 0).then(|| html::time(last)),
+            last_served: if count > 0 {
+                Some(html::time(last))
+            } else {
+                last_days
+                    .get(&(path.clone(), v.version.clone()))
+                    .and_then(|&day| jiff::Timestamp::from_second(day as i64 * 86_400).ok())
+                    .map(|t| format!("{} (day marker)", t.strftime("%Y-%m-%d")))
+            },
             retracted: retracted.iter().find(|r| r.covers(&v.version)).map(|r| {
                 if r.rationale.is_empty() {
                     "no reason given".to_owned()
@@ -662,7 +687,6 @@ pub(crate) async fn module(
         }
     }
     let page = modules::Module {
-        escaped: canonical.clone(),
         deprecated: modfile::deprecation(go_mod),
         latest: Some(latest.version.clone()),
         license: (*state.console.license(store, &path, latest).await).clone(),

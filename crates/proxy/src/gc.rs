@@ -241,6 +241,13 @@ async fn versions(
 
 type Markers = Vec<(u64, (String, String), Key)>;
 
+/// The last day (since the epoch) each version was served, from the day
+/// markers: for the console's "last served" of versions not served since
+/// start.
+pub async fn last_served(store: &dyn Store) -> Result<HashMap<(String, String), u64>, StoreError> {
+    Ok(access_markers(store).await?.0)
+}
+
 /// The last day each version was served, and every marker.
 async fn access_markers(
     store: &dyn Store,

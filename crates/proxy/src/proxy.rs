@@ -223,7 +223,27 @@ impl Proxy {
 
     /// The last listing [`Proxy::held`] made, without listing anew.
     pub fn last_held(&self) -> Option<Arc<Vec<crate::catalog::Held>>> {
-        self.inner.catalog.last()
+        self.inner.catalog.last().map(|(_, held)| held)
+    }
+
+    /// The last listing at once, a new one started behind it when it is
+    /// stale (the console's pages: a walk of a large store takes longer
+    /// than a page may); the first call waits for one.
+    pub async fn held_soon(&self) -> Result<Arc<Vec<crate::catalog::Held>>, StoreError> {
+        match self.inner.catalog.last() {
+            Some((at, held)) => {
+                if at.elapsed() >= crate::catalog::FRESH {
+                    let proxy = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = proxy.held().await {
+                            tracing::warn!(error = %e, "listing the store");
+                        }
+                    });
+                }
+                Ok(held)
+            }
+            None => self.held().await,
+        }
     }
 
     /// The latest misses, newest first.

@@ -215,7 +215,7 @@ fn page_size(value: Option<&String>, name: &str, default: usize) -> Result<usize
 
 /// The versions `req`'s identity may read, or the answer for a store
 /// that cannot be listed or an anonymous client that must sign in first.
-pub(crate) async fn readable_held(
+async fn readable_held(
     state: &AppState,
     auth: Option<Arc<Authenticated>>,
 ) -> Result<(Arc<Vec<catalog::Held>>, Option<Arc<Authenticated>>), Response> {

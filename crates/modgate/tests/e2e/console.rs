@@ -241,6 +241,15 @@ fn the_console_shows_each_viewer_what_happened_in_a_real_browser() {
     let logs = modgate.logs();
     assert!(!logs.contains(secret), "a credential in the log:\n{logs}");
     assert!(!logs.contains("panicked"), "{logs}");
+
+    // After a restart, "last served" comes from gc's day markers.
+    drop(modgate);
+    let modgate =
+        Modgate::start_args(&["--storage", storage.to_str().unwrap(), "--upstream", "off"]);
+    eventually(Duration::from_secs(30), "the day markers read", || {
+        let page = http::get(&modgate.addr, &format!("/-/module/{DEP}")).text();
+        page.contains("(day marker)")
+    });
 }
 
 /// The module pages' one gate, in raw HTTP (a browser would normalise the
