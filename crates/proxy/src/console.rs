@@ -505,7 +505,26 @@ pub(crate) async fn module(
     };
     // The same answer for a module the viewer may not read as for one
     // that is not cached, so the page tells nothing of either.
+    let client = req
+        .extensions()
+        .get::<crate::ClientAddr>()
+        .map(|c| c.0.ip());
+    let audit = |status| {
+        gate::audit(
+            &state,
+            auth.as_deref(),
+            client,
+            &gate::Audited {
+                action: "read",
+                module: &path,
+                version: None,
+                endpoint: "console",
+                status,
+            },
+        );
+    };
     if !gate::may_read(&state, auth.as_deref(), &path) {
+        audit(StatusCode::NOT_FOUND);
         return not_found(&path);
     }
     let proxy = &state.proxy;
@@ -534,20 +553,7 @@ pub(crate) async fn module(
         return not_found(&path);
     }
     versions.sort_by(|a, b| semver::compare(&b.version, &a.version));
-    crate::gate::audit(
-        &state,
-        auth.as_deref(),
-        req.extensions()
-            .get::<crate::ClientAddr>()
-            .map(|c| c.0.ip()),
-        &crate::gate::Audited {
-            action: "read",
-            module: &path,
-            version: None,
-            endpoint: "console",
-            status: StatusCode::OK,
-        },
-    );
+    audit(StatusCode::OK);
     let latest = &versions[0];
     let go_mod = match latest.files.iter().find(|(k, ..)| *k == StoredFile::Mod) {
         Some((_, key, _)) => store.read_small(key).await.ok().flatten(),
@@ -566,8 +572,16 @@ pub(crate) async fn module(
     let last_days = crate::lock(&state.console.last_days).clone();
     let held = proxy.held_soon().await.ok();
     let mut rows = Vec::with_capacity(versions.len());
-    for v in &versions {
-        let info = state.console.info(store, &path, v).await;
+    // Read a few at a time: a module's first view reads each `.info`.
+    let infos: Vec<Arc<InfoFacts>> = {
+        use futures::StreamExt as _;
+        let reads: Vec<_> = versions
+            .iter()
+            .map(|v| state.console.info(store, &path, v))
+            .collect();
+        futures::stream::iter(reads).buffered(16).collect().await
+    };
+    for (v, info) in versions.iter().zip(infos) {
         let policy = match &state.policy {
             Some(p) => Some(decision(
                 &p.decide(&path, &v.version, state.vulndb.as_deref(), &retracted)
