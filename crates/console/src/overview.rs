@@ -24,8 +24,8 @@ pub struct Overview<'a> {
     /// `None` while the store cannot be listed.
     pub held: Option<Holdings>,
     pub upstreams: Vec<Upstream>,
-    /// modgate's own checksum database: name and records, when it has one.
-    pub private_log: Option<(String, u64)>,
+    /// modgate's own checksum database, when it has one.
+    pub private_log: Option<PrivateLog>,
     /// The public checksum database verified against, when on.
     pub sumdb: Option<String>,
     pub misses: Vec<Miss>,
@@ -80,6 +80,14 @@ pub struct MovedTag {
     pub url: String,
     pub old: String,
     pub new: Option<String>,
+}
+
+pub struct PrivateLog {
+    pub name: String,
+    /// Records in its signed tree.
+    pub size: u64,
+    /// When its newest tree head was signed and stored, if known.
+    pub signed_at: Option<SystemTime>,
 }
 
 pub struct VulnMirror {
@@ -519,12 +527,14 @@ fn databases(h: &mut String, s: &Overview<'_>) {
     let verified = s.sumdb.as_deref().unwrap_or("off");
     let _ = write!(h, "<dt>verified against</dt><dd>{}</dd>", escape(verified));
     match &s.private_log {
-        Some((name, n)) => {
+        Some(log) => {
             let _ = write!(
                 h,
                 "<dt>own database</dt><dd>{}</dd><dt>records (signed tree size)</dt>\
-                 <dd id=\"private-log\">{n}</dd>",
-                escape(name)
+                 <dd id=\"private-log\">{}</dd><dt>last signed head</dt><dd id=\"private-log-signed\">{}</dd>",
+                escape(&log.name),
+                log.size,
+                log.signed_at.map_or("unknown".to_owned(), time_el),
             );
         }
         None => h.push_str("<dt>own database</dt><dd id=\"private-log\">off</dd>"),

@@ -355,7 +355,11 @@ pub(crate) async fn overview(State(state): State<Arc<AppState>>, req: HttpReques
                 name: u.name,
             })
             .collect(),
-        private_log: proxy.log().map(|l| (l.name().to_owned(), l.size())),
+        private_log: proxy.log().map(|l| overview::PrivateLog {
+            name: l.name().to_owned(),
+            size: l.size(),
+            signed_at: l.signed_at(),
+        }),
         sumdb: proxy
             .checksums()
             .map(|c| crate::sumdb::Database::name(c).to_owned()),
