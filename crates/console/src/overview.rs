@@ -31,6 +31,8 @@ pub struct Overview<'a> {
     pub misses: Vec<Miss>,
     pub moved_tags: Vec<MovedTag>,
     pub vulndb: Option<VulnMirror>,
+    /// The last `modgate gc` run on this storage, if one was recorded.
+    pub gc: Option<GcRun>,
     /// The Prometheus text of `/metrics`.
     pub metrics: &'a str,
 }
@@ -88,6 +90,14 @@ pub struct PrivateLog {
     pub size: u64,
     /// When its newest tree head was signed and stored, if known.
     pub signed_at: Option<SystemTime>,
+}
+
+pub struct GcRun {
+    pub at: SystemTime,
+    /// Versions the store held.
+    pub versions: usize,
+    pub removed: usize,
+    pub freed: u64,
 }
 
 pub struct VulnMirror {
@@ -351,6 +361,26 @@ pub fn render(s: &Overview<'_>) -> String {
     misses_table(&mut h, &s.misses);
     moved(&mut h, &s.moved_tags);
     databases(&mut h, s);
+
+    h.push_str("<h2>Garbage collection</h2><dl id=\"gc\">");
+    match &s.gc {
+        None => h.push_str(
+            "<dt>last run</dt><dd id=\"gc-last\">none recorded (<code>modgate gc</code> runs \
+             beside the server)</dd>",
+        ),
+        Some(run) => {
+            let _ = write!(
+                h,
+                "<dt>last run</dt><dd id=\"gc-last\">{}</dd><dt>removed</dt><dd>{} of {} versions, \
+                 {} freed</dd>",
+                time_el(run.at),
+                run.removed,
+                run.versions,
+                bytes(run.freed)
+            );
+        }
+    }
+    h.push_str("</dl>");
 
     h.push_str("<h2>Policy</h2><dl id=\"policy\">");
     let decisions = by_label(m, "modgate_policy_decisions_total", "decision");
@@ -623,6 +653,7 @@ modgate_policy_decisions_total{decision=\"deny\"} 2
             misses: Vec::new(),
             moved_tags: Vec::new(),
             vulndb: None,
+            gc: None,
             metrics: METRICS,
         };
         let html = render(&overview);

@@ -323,6 +323,13 @@ pub(crate) async fn overview(State(state): State<Arc<AppState>>, req: HttpReques
     });
     let metrics = state.metrics.render();
     let console = &state.console;
+    let gc = match crate::gc::last_run(proxy.store().as_ref()).await {
+        Ok(run) => run,
+        Err(e) => {
+            tracing::debug!(error = %e, "status page: reading gc's last run");
+            None
+        }
+    };
     let page = overview::render(&overview::Overview {
         version: &console.version,
         started: console.started,
@@ -394,6 +401,12 @@ pub(crate) async fn overview(State(state): State<Arc<AppState>>, req: HttpReques
                 synced: status.synced.map(SystemTime::from),
                 failing: status.failing,
             }
+        }),
+        gc: gc.map(|run| overview::GcRun {
+            at: std::time::UNIX_EPOCH + Duration::from_millis(run.at),
+            versions: run.versions,
+            removed: run.removed,
+            freed: run.freed,
         }),
         metrics: &metrics,
     });

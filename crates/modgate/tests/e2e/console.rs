@@ -250,6 +250,32 @@ fn the_console_shows_each_viewer_what_happened_in_a_real_browser() {
         let page = http::get(&modgate.addr, &format!("/-/module/{DEP}")).text();
         page.contains("(day marker)")
     });
+    // And the overview tells of the last gc run beside it.
+    let overview = http::get(&modgate.addr, "/").text();
+    assert!(
+        overview.contains("id=\"gc-last\">none recorded"),
+        "{overview}"
+    );
+    let out = crate::support::modgate::run(
+        &[
+            "gc",
+            "--storage",
+            storage.to_str().unwrap(),
+            "--unused-for",
+            "3650d",
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let overview = http::get(&modgate.addr, "/").text();
+    assert!(
+        overview.contains("id=\"gc-last\"><time") && overview.contains("<dd>0 of "),
+        "{overview}"
+    );
 }
 
 /// The module pages' one gate, in raw HTTP (a browser would normalise the
