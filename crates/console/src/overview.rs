@@ -400,8 +400,10 @@ pub fn render(s: &Overview<'_>) -> String {
     h.push_str("<h2>Version control mirrors</h2><dl id=\"vcs\">");
     let _ = write!(
         h,
-        "<dt>disk</dt><dd id=\"vcs-bytes\">{}</dd><dt>evictions (--vcs-max-size)</dt>\
+        "<dt>git mirrors</dt><dd id=\"vcs-mirrors\">{}</dd>\
+         <dt>disk</dt><dd id=\"vcs-bytes\">{}</dd><dt>evictions (--vcs-max-size)</dt>\
          <dd id=\"vcs-evictions\">{}</dd><dt>corrupt mirrors set aside</dt><dd>{}</dd></dl>",
+        total(m, "modgate_vcs_mirrors"),
         bytes(total(m, "modgate_vcs_mirrors_bytes")),
         total(m, "modgate_vcs_evictions_total"),
         total(m, "modgate_vcs_corrupt_mirrors_total"),

@@ -83,6 +83,7 @@ async function shot(page, name, fullPage = true) {
   check(timeline && timeline.includes(e.dead) && timeline.includes("500"),
     `the timeline shows the dead mirror's failures and their cause: ${timeline}`);
   check(Number(await text(admin, "#policy-deny")) >= 1, "policy denials are counted");
+  check(Number(await text(admin, "#vcs-mirrors")) === 1, `one git mirror: ${await text(admin, "#vcs-mirrors")}`);
   check(/old/.test(await text(admin, "#vulndb-age") || ""), `the vulnerability mirror's age: ${await text(admin, "#vulndb-age")}`);
   const misses = await text(admin, "#recent-misses");
   check((misses || "").includes(e.miss) && misses.includes("failed: "), `recent misses name ${e.miss}, failed: ${misses}`);
