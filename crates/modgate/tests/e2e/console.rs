@@ -242,16 +242,42 @@ fn the_console_shows_each_viewer_what_happened_in_a_real_browser() {
     assert!(!logs.contains(secret), "a credential in the log:\n{logs}");
     assert!(!logs.contains("panicked"), "{logs}");
 
-    // After a restart, "last served" comes from gc's day markers.
+    // After a restart, "last served" comes from gc's day markers; now the
+    // auth file lets only signed-in users read public modules.
     drop(modgate);
-    let modgate =
-        Modgate::start_args(&["--storage", storage.to_str().unwrap(), "--upstream", "off"]);
+    let rules = fs_err::read_to_string(&file).unwrap();
+    let closed = rules.replace("public = \"anonymous\"", "public = \"authenticated\"");
+    assert_ne!(closed, rules);
+    fs_err::write(&file, closed).unwrap();
+    let modgate = Modgate::start_args(&[
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        "off",
+        "--auth-file",
+        file.to_str().unwrap(),
+    ]);
+    let (root, bob) = (format!("Bearer {root}"), format!("Bearer {bob}"));
+    let get_as = |who: Option<&str>, path: &str| {
+        let headers: Vec<(&str, &str)> = who.map(|w| ("Authorization", w)).into_iter().collect();
+        http::request(&modgate.addr, "GET", path, &headers)
+    };
+    let dep = format!("/-/module/{DEP}");
+    for path in ["/-/modules", dep.as_str(), "/-/modules?q=dep"] {
+        let anonymous = get_as(None, path);
+        assert_eq!(anonymous.status, 401, "{path}: {}", anonymous.text());
+        assert!(
+            !anonymous.text().contains(DEP),
+            "{path}: {}",
+            anonymous.text()
+        );
+    }
+    assert_eq!(get_as(Some(&bob), &dep).status, 200);
     eventually(Duration::from_secs(30), "the day markers read", || {
-        let page = http::get(&modgate.addr, &format!("/-/module/{DEP}")).text();
-        page.contains("(day marker)")
+        get_as(Some(&root), &dep).text().contains("(day marker)")
     });
     // And the overview tells of the last gc run beside it.
-    let overview = http::get(&modgate.addr, "/").text();
+    let overview = get_as(Some(&root), "/").text();
     assert!(
         overview.contains("id=\"gc-last\">none recorded"),
         "{overview}"
@@ -271,7 +297,7 @@ fn the_console_shows_each_viewer_what_happened_in_a_real_browser() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let overview = http::get(&modgate.addr, "/").text();
+    let overview = get_as(Some(&root), "/").text();
     assert!(
         overview.contains("id=\"gc-last\"><time") && overview.contains("<dd>0 of "),
         "{overview}"
