@@ -24,7 +24,7 @@ use crate::protocol::{Kind, Request};
 use crate::server::{AppState, authenticated, not_admin, query_params, with_endpoint};
 use crate::store::{Body, FileReader, Store, StoredFile, StoredVersion};
 
-/// Search results shown at most.
+/// Search results, and a module's dependents, shown at most.
 const SHOWN: usize = 200;
 /// New versions whose go.mod a page reads itself for the dependents index;
 /// more are left to [`Console::watch`].
