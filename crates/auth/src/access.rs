@@ -155,16 +155,10 @@ impl Access {
             match result {
                 Ok(true) => tracing::info!("auth file reloaded"),
                 Ok(false) => {}
-                Err(e) => {
-                    // The error names the file; its source says why.
-                    let mut why = e.to_string();
-                    let mut source = std::error::Error::source(&e);
-                    while let Some(cause) = source {
-                        why = format!("{why}: {cause}");
-                        source = cause.source();
-                    }
-                    tracing::error!(error = %why, "auth file not reloaded; the previous rules stay")
-                }
+                Err(e) => tracing::error!(
+                    error = %modgate_redact::Chain(&e),
+                    "auth file not reloaded; the previous rules stay"
+                ),
             }
         }
     }

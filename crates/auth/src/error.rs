@@ -81,3 +81,32 @@ pub enum Error {
     #[error("reading the OS random number generator: {0}")]
     Random(getrandom::Error),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::LoadError;
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        let io = || std::io::Error::other("Permission denied");
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(Error::Read {
+                path: "auth.toml".into(),
+                source: io(),
+            }),
+            Box::new(Error::Write {
+                path: "auth.toml".into(),
+                source: io(),
+            }),
+            Box::new(LoadError::Verifiers(io())),
+            Box::new(LoadError::Auth(Error::Read {
+                path: "auth.toml".into(),
+                source: io(),
+            })),
+        ];
+        for e in errors {
+            modgate_redact::says_each_thing_once(&*e).unwrap();
+        }
+    }
+}

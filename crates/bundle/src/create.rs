@@ -14,6 +14,7 @@ use futures::StreamExt as _;
 use modgate_module::escape::{escape_path, unescape_path, unescape_version};
 use modgate_module::mvs::{Graph, ModVer, Summary};
 use modgate_module::{Info, gosum, modfile, version};
+use modgate_redact::Chain;
 use modgate_sumdb::SumdbSpec;
 use modgate_sumdb::tlog::Tree;
 use sha2::{Digest, Sha256};
@@ -185,7 +186,7 @@ pub fn sumdb_from(arg: Option<String>) -> Result<SumdbSpec, BundleError> {
         .parse()
         .map_err(|e: modgate_sumdb::Error| BundleError::Setting {
             what: format!("invalid --sumdb {sumdb:?}"),
-            reason: e.to_string(),
+            reason: Chain(&e).to_string(),
         })
 }
 
@@ -199,7 +200,7 @@ pub fn proxy_from_env() -> Result<String, BundleError> {
     let parsed =
         modgate_module::goproxy::ProxyList::parse(&list).map_err(|e| BundleError::Setting {
             what: "invalid GOPROXY".to_owned(),
-            reason: e.to_string(),
+            reason: Chain(&e).to_string(),
         })?;
     match parsed.first_http() {
         Some(url) => Ok(url.to_owned()),
@@ -346,10 +347,12 @@ async fn vulndb_snapshot(
         store.clone(),
         std::time::Duration::MAX,
     );
-    db.refresh().await.map_err(|e| fail(e.to_string()))?;
+    db.refresh()
+        .await
+        .map_err(|e| fail(Chain(&e).to_string()))?;
     modgate_proxy::vulndb::snapshot_files(store.as_ref())
         .await
-        .map_err(|e| fail(e.to_string()))
+        .map_err(|e| fail(Chain(&e).to_string()))
 }
 
 /// The checksum database client and where create stages files.
@@ -419,7 +422,7 @@ async fn fetch_all(
     let checksums = Checksums::new(&spec, sumdb_store, client)
         .map_err(|e| BundleError::Source {
             what: "--sumdb".to_owned(),
-            reason: e.to_string(),
+            reason: Chain(&e).to_string(),
         })?
         .ok_or_else(|| BundleError::Source {
             what: "--sumdb".to_owned(),
@@ -548,7 +551,7 @@ async fn wanted_versions(sources: &[Source], origin: &Origin) -> Result<Vec<Want
                 let text = read_text(path)?;
                 let entries = gosum::parse_go_sum(&text).map_err(|e| BundleError::Source {
                     what: path.display().to_string(),
-                    reason: e.to_string(),
+                    reason: Chain(&e).to_string(),
                 })?;
                 for e in entries {
                     add(Wanted {
@@ -564,7 +567,7 @@ async fn wanted_versions(sources: &[Source], origin: &Origin) -> Result<Vec<Want
                 let text = read_text(path)?;
                 let lines = gosum::parse_list(&text).map_err(|e| BundleError::Source {
                     what: path.display().to_string(),
-                    reason: e.to_string(),
+                    reason: Chain(&e).to_string(),
                 })?;
                 for line in lines {
                     let version = match line.version {
@@ -740,7 +743,7 @@ async fn latest(origin: &Origin, module: &str) -> Result<String, BundleError> {
         Origin::Proxy { .. } => {
             let em = escape_path(module).map_err(|e| BundleError::Source {
                 what: what.clone(),
-                reason: e.to_string(),
+                reason: Chain(&e).to_string(),
             })?;
             get(origin, &format!("{em}/@latest"), ingest::MAX_INFO).await?
         }
@@ -762,7 +765,7 @@ async fn latest(origin: &Origin, module: &str) -> Result<String, BundleError> {
         .map(|info| info.version)
         .map_err(|e| BundleError::Fetch {
             what,
-            reason: e.to_string(),
+            reason: Chain(&e).to_string(),
         })
 }
 
@@ -887,7 +890,7 @@ async fn fetch_version(
     };
     ingest::check_mod(module, v, &go_mod).map_err(|e| BundleError::Fetch {
         what: name.clone(),
-        reason: e.to_string(),
+        reason: Chain(&e).to_string(),
     })?;
     let mod_h1 = modgate_zip::dirhash::hash_go_mod(&go_mod);
     expect(&name, "go.mod", w.expect_mod.as_deref(), &mod_h1)?;
@@ -907,7 +910,7 @@ async fn fetch_version(
         {
             Info::parse(module, Some(v), &info).map_err(|e| BundleError::Fetch {
                 what: name.clone(),
-                reason: e.to_string(),
+                reason: Chain(&e).to_string(),
             })?;
             let key = Key::version_file(module, v, Ext::Info).expect("checked version");
             files.push(staged_bytes(key, info));
@@ -921,11 +924,11 @@ async fn fetch_version(
             .await
             .map_err(|e| BundleError::Fetch {
                 what: name.clone(),
-                reason: e.to_string(),
+                reason: Chain(&e).to_string(),
             })?
             .map_err(|e| BundleError::Fetch {
                 what: name.clone(),
-                reason: e.to_string(),
+                reason: Chain(&e).to_string(),
             })?;
         expect(&name, "zip", w.expect_zip.as_deref(), &h1)?;
         let key = Request::new(module, Kind::Zip(v.to_owned()))
@@ -1130,7 +1133,7 @@ async fn write_bundle(
     }
     let size = writing.await.map_err(|e| BundleError::Fetch {
         what: opts.out.display().to_string(),
-        reason: e.to_string(),
+        reason: Chain(&e).to_string(),
     })??;
     let beside = manifest_path(&opts.out);
     fs_err::write(

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use modgate_module::Info;
+use modgate_redact::Chain;
 use modgate_sumdb::note::{self, Ed25519Verifier, Verifier as _, VerifierList};
 use modgate_sumdb::tlog::{self, HASH_SIZE, Tile, TileHashReader, TileReader, Tree};
 use sha2::{Digest, Sha256};
@@ -267,7 +268,7 @@ impl Plan {
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut keys = Vec::with_capacity(manifest.files.len());
         for (i, f) in manifest.files.iter().enumerate() {
-            keys.push(Key::parse(&f.path).map_err(|e| refused(e.to_string()))?);
+            keys.push(Key::parse(&f.path).map_err(|e| refused(Chain(&e).to_string()))?);
             if index.insert(f.path.clone(), i).is_some() {
                 return Err(refused(format!("{} is listed twice", f.path)));
             }
@@ -290,7 +291,7 @@ impl Plan {
         for (e, entry) in manifest.modules.iter().enumerate() {
             let name = entry.name();
             modgate_module::check(&entry.module, &entry.version)
-                .map_err(|err| BundleError::refused(&name, err.to_string()))?;
+                .map_err(|err| BundleError::refused(&name, Chain(&err).to_string()))?;
             if !seen.insert((&entry.module, &entry.version)) {
                 return Err(BundleError::refused(&name, "listed twice"));
             }
@@ -563,7 +564,7 @@ fn check_versions(
             )));
         }
         ingest::check_mod(&entry.module, &entry.version, &go_mod)
-            .map_err(|e| refused(e.to_string()))?;
+            .map_err(|e| refused(Chain(&e).to_string()))?;
         // The go command refuses such a go.mod ("module declares its path
         // as"): stored, it would only answer requests for another module.
         match modgate_module::modfile::module_path(&go_mod) {
@@ -577,7 +578,7 @@ fn check_versions(
         }
         if let (Some(z), Some(want)) = (zip, &entry.zip) {
             let h1 = ingest::check_zip(&entry.module, &entry.version, path_of(z))
-                .map_err(|e| refused(e.to_string()))?;
+                .map_err(|e| refused(Chain(&e).to_string()))?;
             if h1 != want.h1 {
                 return Err(refused(format!(
                     "zip hash {h1}, the manifest says {}",

@@ -300,4 +300,19 @@ mod tests {
         assert!(check_signature(b"{}", &sig, &other).is_err());
         assert!(sign(b"{}", "not a key").is_err());
     }
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        let io = || std::io::Error::other("No space left on device");
+        let errors = [
+            BundleError::Io {
+                what: "writing bundle.tar".into(),
+                source: io(),
+            },
+            BundleError::Store(StoreError::Io(io())),
+        ];
+        for e in errors {
+            modgate_redact::says_each_thing_once(&e).unwrap();
+        }
+    }
 }

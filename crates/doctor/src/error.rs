@@ -78,13 +78,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// The message and its causes on one line, as `anyhow`'s `{:#}` prints
-    /// them: a check's detail is plain text, without a chain of its own.
+    /// The message and its causes on one line, as the binary prints them:
+    /// a check's detail is plain text, without a chain of its own.
     pub(crate) fn detail(&self) -> String {
-        std::iter::successors(Some(self as &dyn std::error::Error), |e| e.source())
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(": ")
+        modgate_redact::Chain(self).to_string()
     }
 }
 
@@ -99,5 +96,31 @@ mod tests {
             e.detail(),
             "unexpected output: expected value at line 1 column 1"
         );
+    }
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        let io = || std::io::Error::other("Permission denied");
+        let errors = [
+            Error::Module {
+                module: "Example.com/M".into(),
+                source: modgate_module::check_path("a//b").unwrap_err(),
+            },
+            Error::Runtime(io()),
+            Error::Read {
+                path: "/tmp/go.sum".into(),
+                source: io(),
+            },
+            Error::ReadStdin(io()),
+            Error::GoEnvStart(io()),
+            Error::GoEnvOutput(serde_json::from_str::<u8>("x").unwrap_err()),
+            Error::ProxyUrl {
+                value: "http://[".into(),
+                source: url::Url::parse("http://[").unwrap_err(),
+            },
+        ];
+        for e in errors {
+            modgate_redact::says_each_thing_once(&e).unwrap();
+        }
     }
 }

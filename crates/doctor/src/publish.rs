@@ -29,7 +29,7 @@ pub struct PublishOptions {
 pub fn run(opts: &PublishOptions) -> Result<String, Error> {
     let staged = build_zip(&opts.dir, &opts.module, &opts.version)?;
     let h1 = modgate_zip::check_zip(staged.path(), &opts.module, &opts.version)
-        .map_err(|e| Error::PublishZip(e.to_string()))?
+        .map_err(|e| Error::PublishZip(modgate_redact::Chain(&e).to_string()))?
         .h1;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -65,7 +65,7 @@ fn build_zip(dir: &Path, module: &str, version: &str) -> Result<tempfile::NamedT
     let staged = tempfile::NamedTempFile::new()
         .map_err(|e| Error::PublishZip(format!("staging the zip: {e}")))?;
     modgate_zip::create_zip_from_dir(staged.as_file(), dir, module, version)
-        .map_err(|e| Error::PublishZip(e.to_string()))?;
+        .map_err(|e| Error::PublishZip(modgate_redact::Chain(&e).to_string()))?;
     Ok(staged)
 }
 

@@ -371,4 +371,23 @@ mod tests {
         let err = anyhow::Error::new(resolve(args).unwrap_err());
         assert!(format!("{err:#}").contains("missing colon"), "{err:#}");
     }
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        let upstream = || ConfigError::Upstream(modgate_module::check_path("a//b").unwrap_err());
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(upstream()),
+            Box::new(ConfigError::Sumdb(
+                modgate_sumdb::parse_sum_record("nonsense").unwrap_err(),
+            )),
+            Box::new(crate::check::CheckError::AtLine {
+                path: "modgate.toml".into(),
+                line: 3,
+                source: upstream(),
+            }),
+        ];
+        for e in errors {
+            modgate_redact::says_each_thing_once(&*e).unwrap();
+        }
+    }
 }

@@ -22,6 +22,7 @@ use anyhow::Context;
 use clap::{CommandFactory as _, FromArgMatches as _};
 use modgate_net::tls;
 use modgate_proxy::{server, sumdb, telemetry, upstream, workers};
+use modgate_redact::Chain;
 
 use crate::config::ServeConfig;
 use modgate_cli::LogFormat;
@@ -103,7 +104,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("modgate: {}", error_chain(&e));
+            eprintln!("modgate: {}", Chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -146,24 +147,6 @@ fn admin(command: modgate_cli::AdminCommand) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `e` and its causes, `a: b: c`, each said once: a cause whose words an
-/// outer message already holds (io errors that wrappers quote and also
-/// return as their source) is not repeated.
-fn error_chain(e: &anyhow::Error) -> String {
-    let mut said = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if said.contains(&text) {
-            continue;
-        }
-        if !said.is_empty() {
-            said.push_str(": ");
-        }
-        said.push_str(&text);
-    }
-    said
-}
-
 fn serve(args: ServeArgs, matches: &clap::ArgMatches) -> anyhow::Result<()> {
     // The console's configuration summary: what `config check` prints.
     let file_text = args
@@ -177,7 +160,10 @@ fn serve(args: ServeArgs, matches: &clap::ArgMatches) -> anyhow::Result<()> {
     let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
     server::log_every_request(config.access_log);
-    let store = config.store.open()?;
+    let modgate_store::settings::Opened {
+        serving: store,
+        storage,
+    } = config.store.open()?;
     let direct = if config.upstream.has_direct() || !config.private.is_empty() {
         let direct = modgate_vcs::Direct::new(&config.direct)
             .context("cannot set up fetching from version control")?;
@@ -218,7 +204,9 @@ fn serve(args: ServeArgs, matches: &clap::ArgMatches) -> anyhow::Result<()> {
                 .build()?
                 .block_on(modgate_sumdb_server::private::PrivateLog::open(
                     key,
-                    store.clone(),
+                    // It checks that what it stored is what other replicas
+                    // read, and a tier would show it its own copy.
+                    storage,
                 ))
                 .context("cannot open the private checksum database")?,
         ),
@@ -344,7 +332,7 @@ fn serve(args: ServeArgs, matches: &clap::ArgMatches) -> anyhow::Result<()> {
                     if !config.private.is_empty() {
                         match watching.proxy.repair_private().await {
                             Ok(()) => tracing::info!("start-up check of private modules' versions done"),
-                            Err(e) => tracing::error!(error = %e, "start-up check of private modules' versions failed"),
+                            Err(e) => tracing::error!(error = %Chain(&e), "start-up check of private modules' versions failed"),
                         }
                     }
                     std::future::pending().await

@@ -566,4 +566,29 @@ mod tests {
         lock(&certs.state).next_check = Instant::now();
         assert_eq!(certs.current().cert[0], second.der);
     }
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        let rustls = || rustls::Error::General("bad".into());
+        let errors = [
+            TlsError::Pem {
+                path: "cert.pem".into(),
+                source: pem::Error::MissingSectionEnd {
+                    end_marker: b"CERTIFICATE".to_vec(),
+                },
+            },
+            TlsError::Key {
+                path: "key.pem".into(),
+                source: rustls(),
+            },
+            TlsError::Certificate {
+                path: "cert.pem".into(),
+                source: rustls(),
+            },
+            TlsError::Config(rustls()),
+        ];
+        for e in errors {
+            modgate_redact::says_each_thing_once(&e).unwrap();
+        }
+    }
 }

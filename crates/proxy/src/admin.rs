@@ -26,10 +26,11 @@ use sha2::{Digest as _, Sha256};
 use crate::access::Authenticated;
 use crate::gate;
 use crate::protocol::{Kind, Request};
-use crate::server::{AppState, authenticated, error_chain, goproxy, not_admin, with_endpoint};
+use crate::server::{AppState, authenticated, goproxy, not_admin, with_endpoint};
 use crate::store::{Ext, Key};
 use crate::workers::{ClientAddr, ViaTls};
 use crate::{TakeOut, TakeOutError};
+use modgate_redact::Chain;
 
 /// Largest request body: the go.sum of a large program is a few hundred KiB.
 pub const MAX_BODY: usize = 1 << 20;
@@ -121,6 +122,10 @@ pub(crate) async fn api(
         audit("", None, refusal.status());
         return with_endpoint("admin", jsonify(refusal).await);
     }
+    if let Some(reason) = auth.is_none().then(|| unsigned_refusal(client)).flatten() {
+        audit("", None, StatusCode::FORBIDDEN);
+        return with_endpoint("admin", json_error(&Failed(StatusCode::FORBIDDEN, reason)));
+    }
     let (parts, body) = req.into_parts();
     let input = match read_input(&parts.headers, body).await {
         Ok(input) => input,
@@ -160,6 +165,15 @@ pub(crate) async fn api(
         }
     };
     with_endpoint("admin", resp)
+}
+
+/// Without an auth file nobody has signed in, and the actions take cached
+/// versions out of service: only the machine itself may ask.
+fn unsigned_refusal(client: Option<std::net::IpAddr>) -> Option<String> {
+    (!client.is_some_and(|ip| ip.to_canonical().is_loopback())).then(|| {
+        "admin actions from other machines need an auth file (--auth-file) and an admin's credentials"
+            .to_owned()
+    })
 }
 
 /// Quarantine, remove or refresh, past the cross-site check.
@@ -206,8 +220,11 @@ async fn on_module(
         }
         Err(e @ TakeOutError::Vouched { .. }) => Err(Failed(StatusCode::CONFLICT, e.to_string())),
         Err(e) => {
-            tracing::error!(error = %error_chain(&e), "admin action failed");
-            Err(Failed(StatusCode::SERVICE_UNAVAILABLE, error_chain(&e)))
+            tracing::error!(error = %Chain(&e), "admin action failed");
+            Err(Failed(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Chain(&e).to_string(),
+            ))
         }
     }
 }
@@ -755,6 +772,22 @@ mod tests {
         assert_ne!(form_token("alice"), form_token("bob"));
         assert_ne!(form_token("alice"), form_token("alice "));
         assert_eq!(form_token("alice").len(), 64);
+    }
+
+    #[test]
+    fn without_an_auth_file_only_the_machine_itself_may_act() {
+        for local in ["127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"] {
+            assert_eq!(
+                unsigned_refusal(Some(local.parse().unwrap())),
+                None,
+                "{local}"
+            );
+        }
+        for remote in ["10.0.0.8", "192.168.1.2", "::ffff:10.0.0.8", "fe80::1"] {
+            let why = unsigned_refusal(Some(remote.parse().unwrap())).expect(remote);
+            assert!(why.contains("--auth-file"), "{why}");
+        }
+        assert!(unsigned_refusal(None).is_some());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use modgate_console::{history, html, modules, overview};
 use modgate_module::escape::{escape_path, unescape_path};
 use modgate_module::modfile::{self, Require};
 use modgate_module::semver;
+use modgate_redact::Chain;
 
 use crate::access::Authenticated;
 use crate::catalog::Held;
@@ -98,7 +99,9 @@ impl Console {
             if n % MARKERS_EVERY == 0 {
                 match crate::gc::last_served(proxy.store().as_ref()).await {
                     Ok(days) => *crate::lock(&self.last_days) = Arc::new(days),
-                    Err(e) => tracing::debug!(error = %e, "console: reading the day markers"),
+                    Err(e) => {
+                        tracing::debug!(error = %Chain(&e), "console: reading the day markers")
+                    }
                 }
             }
             if let Some(held) = proxy.last_held() {
@@ -298,7 +301,7 @@ pub(crate) async fn overview(State(state): State<Arc<AppState>>, req: HttpReques
     };
     let held = proxy.held().await;
     if let Err(e) = &held {
-        tracing::warn!(error = %e, "status page: listing the store");
+        tracing::warn!(error = %Chain(&e), "status page: listing the store");
     }
     let now = SystemTime::now();
     let held = held.ok().map(|held| {
@@ -326,7 +329,7 @@ pub(crate) async fn overview(State(state): State<Arc<AppState>>, req: HttpReques
     let gc = match crate::gc::last_run(proxy.store().as_ref()).await {
         Ok(run) => run,
         Err(e) => {
-            tracing::debug!(error = %e, "status page: reading gc's last run");
+            tracing::debug!(error = %Chain(&e), "status page: reading gc's last run");
             None
         }
     };
@@ -438,7 +441,7 @@ pub(crate) async fn search(State(state): State<Arc<AppState>>, req: HttpRequest)
     let held = match state.proxy.held_soon().await {
         Ok(held) => held,
         Err(e) => {
-            tracing::error!(error = %e, "listing the store");
+            tracing::error!(error = %Chain(&e), "listing the store");
             crate::telemetry::metric::storage_failure("list");
             return with_endpoint(
                 "console",
@@ -550,7 +553,7 @@ pub(crate) async fn module(
     let mut versions: Vec<StoredVersion> = match store.versions(&canonical).await {
         Ok(v) => v,
         Err(e) => {
-            tracing::warn!(error = %e, "console: listing a module's versions");
+            tracing::warn!(error = %Chain(&e), "console: listing a module's versions");
             return with_endpoint(
                 "console",
                 crate::server::text(

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt as _;
+use modgate_redact::Chain;
 use sha2::{Digest as _, Sha256};
 
 use crate::flights::{Flights, Lost};
@@ -126,7 +127,7 @@ impl ReleaseMirror {
             Ok(list) => Ok(list),
             Err(e) => match lock(&self.lists).get(query) {
                 Some((_, list)) => {
-                    tracing::warn!(error = %e, "release list upstream failing: serving the last one");
+                    tracing::warn!(error = %Chain(&e), "release list upstream failing: serving the last one");
                     Ok(list.clone())
                 }
                 None => Err(e),
@@ -188,7 +189,9 @@ impl ReleaseMirror {
         match self.store.get(&key).await {
             Ok(Some(obj)) => return Ok(obj),
             Ok(None) => {}
-            Err(e) => tracing::warn!(%key, error = %e, "storage failing: fetching the archive"),
+            Err(e) => {
+                tracing::warn!(%key, error = %Chain(&e), "storage failing: fetching the archive")
+            }
         }
         let (this, owned, flight) = (self.clone(), file.to_owned(), key.to_string());
         let work = async move { this.fill(&owned, &key).await };

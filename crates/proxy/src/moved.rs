@@ -11,6 +11,7 @@ use std::time::SystemTime;
 
 use modgate_module::{Info, Origin, escape};
 use modgate_net::DestinationPolicy;
+use modgate_redact::Chain;
 use modgate_vcs::git::{Git, Refs};
 
 use crate::store::{Ext, Key, Store, StoreError};
@@ -111,7 +112,7 @@ impl MovedTags {
         let stored = match stored_versions(self.store.as_ref(), module).await {
             Ok(stored) => stored,
             Err(e) => {
-                tracing::debug!(module, error = %e, "checking stored tags: listing the store");
+                tracing::debug!(module, error = %Chain(&e), "checking stored tags: listing the store");
                 return;
             }
         };
@@ -123,7 +124,7 @@ impl MovedTags {
                     let origin = match stored_origin(self.store.as_ref(), module, &version).await {
                         Ok(origin) => origin.filter(|o| o.tag().is_some()).map(Arc::new),
                         Err(e) => {
-                            tracing::debug!(module, version, error = %e, "checking stored tags: reading the .info");
+                            tracing::debug!(module, version, error = %Chain(&e), "checking stored tags: reading the .info");
                             continue;
                         }
                     };
@@ -322,7 +323,7 @@ pub async fn verify_origins(
                     }
                     None
                 }
-                Err(e) => Some(format!("listing its tags: {e}")),
+                Err(e) => Some(format!("listing its tags: {}", Chain(&e))),
             }
         };
         if let Some(why) = why {

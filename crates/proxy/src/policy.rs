@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 
 use modgate_module::modfile::Retraction;
 use modgate_module::{pattern, semver};
+use modgate_redact::Chain;
 use serde::Deserialize;
 
 use crate::vulndb::{VulnDb, VulnDbError};
@@ -219,6 +220,58 @@ impl Policy {
             .any(|r| r.deny.iter().any(|(_, d)| matches!(d, Deny::Vulnerable(_))))
     }
 
+    /// The versions of `module` a deny names one by one (`M@v1.7.3`): a
+    /// pseudo-version's commit is compared with each, listed or not, since
+    /// an upstream may leave a tag out of its list.
+    pub fn named_versions(&self, module: &str) -> Vec<String> {
+        let mut named = Vec::new();
+        for rule in &self.rules {
+            for (_, deny) in &rule.deny {
+                if let Deny::Versions {
+                    pattern,
+                    range: Some((Ordering::Equal, _, v)),
+                } = deny
+                    && pattern::match_prefix_patterns_any_case(pattern, module)
+                    && !named.contains(v)
+                {
+                    named.push(v.clone());
+                }
+            }
+        }
+        named
+    }
+
+    /// Whether a rule might deny a tagged version of `module` that only its
+    /// list would show (a range, an advisory, a retraction); `Some(true)`
+    /// when only dry-run rules might. Without the list, a pseudo-version of
+    /// such a module cannot be told apart from a denied release.
+    pub async fn may_deny_unlisted(&self, module: &str, db: Option<&VulnDb>) -> Option<bool> {
+        let mut dry_only = None;
+        for rule in &self.rules {
+            let mut may = false;
+            for (_, deny) in &rule.deny {
+                may |= match deny {
+                    Deny::Retracted => true,
+                    Deny::Versions { range, .. } => {
+                        !matches!(range, Some((Ordering::Equal, _, _)))
+                            && deny.covers_module(module)
+                    }
+                    Deny::Vulnerable(_) => match db {
+                        Some(db) => db.advisories(module).await.map_or(true, |a| !a.is_empty()),
+                        None => true,
+                    },
+                };
+            }
+            if may {
+                if !rule.dry_run {
+                    return Some(false);
+                }
+                dry_only = Some(true);
+            }
+        }
+        dry_only
+    }
+
     /// The decision for `module@version` (a canonical version). Enforcing
     /// rules come before dry-run ones; a vulnerable check without the
     /// mirrored database denies (a gate that opens when its data is
@@ -367,7 +420,7 @@ impl Rule {
                                     "the vulnerability database is not mirrored yet".to_owned()
                                 }
                                 _ => {
-                                    tracing::error!(error = %e, "policy: reading the vulnerability database failed");
+                                    tracing::error!(error = %Chain(&e), "policy: reading the vulnerability database failed");
                                     "the vulnerability database cannot be read".to_owned()
                                 }
                             };
@@ -397,13 +450,18 @@ impl Deny {
         }
     }
 
-    fn covers(&self, module: &str, version: &str) -> bool {
-        let Deny::Versions { pattern, range } = self else {
-            return false;
-        };
+    /// For a `PATTERN[@RANGE]` entry: whether its pattern names `module`.
+    fn covers_module(&self, module: &str) -> bool {
         // Case ignored, as for `--private` and `[[access]]`: a case variant
         // must not slip past a deny.
-        pattern::match_prefix_patterns_any_case(pattern, module)
+        matches!(self, Deny::Versions { pattern, .. } if pattern::match_prefix_patterns_any_case(pattern, module))
+    }
+
+    fn covers(&self, module: &str, version: &str) -> bool {
+        let Deny::Versions { range, .. } = self else {
+            return false;
+        };
+        self.covers_module(module)
             && match range {
                 None => true,
                 Some((ord, or_equal, bound)) => {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use modgate_module::{Info, escape, pseudo, version};
+use modgate_redact::Chain;
 use modgate_sumdb::SumdbPath;
 use quick_cache::sync::Cache;
 use tracing::Instrument;
@@ -42,14 +43,14 @@ pub enum ProxyError {
     #[error("{0}")]
     BadRequest(String),
     /// Every upstream said not found (`what`: module or module@version).
-    #[error("{what}: {cause}")]
+    #[error("{what}")]
     NotFound {
         what: String,
         #[source]
         cause: Arc<ChainError>,
     },
     /// An upstream failed, and none delivered.
-    #[error("{what}: {cause}")]
+    #[error("{what}")]
     Upstream {
         what: String,
         #[source]
@@ -62,14 +63,14 @@ pub enum ProxyError {
     #[error("{}", verify_message(.0))]
     Verify(#[source] VerifyError),
     /// modgate's own storage failed (`what`: what it was doing).
-    #[error("storage: {what}: {cause}")]
+    #[error("storage: {what}")]
     Storage {
         what: String,
         #[source]
         cause: Arc<StoreError>,
     },
     /// modgate's own disk failed while staging a download.
-    #[error("{what}: {cause}")]
+    #[error("{what}")]
     Staging {
         what: String,
         #[source]
@@ -79,7 +80,7 @@ pub enum ProxyError {
     #[error(transparent)]
     Sumdb(SumdbError),
     /// modgate's own checksum database could not take a version.
-    #[error("checksum database: {0}")]
+    #[error("checksum database")]
     Log(#[source] Arc<PrivateError>),
     /// The request forbade fetching (`Disable-Module-Fetch: true`) and the
     /// cache does not hold the answer.
@@ -95,15 +96,11 @@ pub enum ProxyError {
     CaseVariant(String),
 }
 
-fn verify_message(e: &VerifyError) -> String {
+/// What a failed verification means; the source says what happened.
+fn verify_message(e: &VerifyError) -> &'static str {
     match e {
-        VerifyError::Mismatch { .. } | VerifyError::Corrupt { .. } => {
-            format!("SECURITY ERROR: {e}")
-        }
-        VerifyError::NotFound { .. } => {
-            format!("cannot verify: {e} (a private module? list it in --private)")
-        }
-        VerifyError::Unavailable { .. } => format!("cannot verify: {e}"),
+        VerifyError::Mismatch { .. } | VerifyError::Corrupt { .. } => "SECURITY ERROR",
+        VerifyError::NotFound { .. } | VerifyError::Unavailable { .. } => "cannot verify",
     }
 }
 
@@ -236,7 +233,7 @@ impl Proxy {
                     let proxy = self.clone();
                     tokio::spawn(async move {
                         if let Err(e) = proxy.held().await {
-                            tracing::warn!(error = %e, "listing the store");
+                            tracing::warn!(error = %modgate_redact::Chain(&e), "listing the store");
                         }
                     });
                 }
@@ -264,7 +261,7 @@ impl Proxy {
             at: std::time::SystemTime::now(),
             what: format!("{} {}", what(req), req.endpoint()),
             took,
-            error: result.as_ref().err().map(ToString::to_string),
+            error: result.as_ref().err().map(|e| Chain(e).to_string()),
         });
     }
 
@@ -309,7 +306,7 @@ impl Proxy {
         };
         checksums.verify(&req.module, v, file).await.map_err(|e| {
             if let VerifyError::Mismatch { .. } = e {
-                tracing::error!(module = %req.module, version = v, error = %e, "refused: checksum mismatch");
+                tracing::error!(module = %req.module, version = v, error = %Chain(&e), "refused: checksum mismatch");
                 metric::rejected_artifact("sumdb");
             }
             ProxyError::Verify(e)
@@ -371,7 +368,7 @@ impl Proxy {
         let (this, module, v) = (self.clone(), module.to_owned(), v.to_owned());
         tokio::spawn(async move {
             if let Err(e) = this.log_stored(&module, &v).await {
-                tracing::warn!(module, version = %v, error = %e, "not added to the checksum database");
+                tracing::warn!(module, version = %v, error = %Chain(&e), "not added to the checksum database");
             }
         });
     }
@@ -459,7 +456,7 @@ impl Proxy {
                 let (this, req) = (self.clone(), req.clone());
                 tokio::spawn(async move {
                     if let Err(e) = this.refresh(&req).await {
-                        tracing::debug!(path = req.upstream_path(), error = %e, "background refresh failed");
+                        tracing::debug!(path = req.upstream_path(), error = %Chain(&e), "background refresh failed");
                     }
                 });
                 return Ok(Answer::Fresh(bytes));
@@ -623,7 +620,7 @@ impl Proxy {
         let store = self.inner.store.clone();
         tokio::spawn(async move {
             if let Err(e) = store.put(&key, Bytes::new()).await {
-                tracing::debug!(%key, error = %e, "access not recorded");
+                tracing::debug!(%key, error = %Chain(&e), "access not recorded");
             }
         });
     }
@@ -669,7 +666,7 @@ impl Proxy {
             Ok(None) => {}
             // Fetched and verified instead: storage being down must not fail a build.
             Err(e) => {
-                tracing::warn!(%key, error = %e, "storage failing: fetching from upstream");
+                tracing::warn!(%key, error = %Chain(&e), "storage failing: fetching from upstream");
                 metric::storage_failure("read");
             }
         }
@@ -809,10 +806,18 @@ impl Proxy {
             // mark the private log trusts.
             Stored::Zip { file, h1, hash_key } => {
                 async {
-                    store
-                        .put_file(&key, file)
+                    let created = store
+                        .create_file(&key, file)
                         .await
                         .map_err(|e| (key.clone(), e))?;
+                    if !created {
+                        // Another writer (a replica) stored this zip first,
+                        // and its hash is the mark: ours would describe other
+                        // bytes if the two fetches disagreed. Missing after a
+                        // crash, the mark is made from the stored zip.
+                        tracing::info!(%key, "stored by another writer first; its zip stands");
+                        return Ok(());
+                    }
                     store
                         .put(&hash_key, Bytes::from(format!("{h1}\n")))
                         .await
@@ -834,12 +839,12 @@ impl Proxy {
         if let Err((what, e)) = put {
             // Verified, so answered; a build must not fail because storage
             // is sick. It is fetched again next time.
-            tracing::warn!(key = %what, error = %e, "storage failing: answered without storing");
+            tracing::warn!(key = %what, error = %Chain(&e), "storage failing: answered without storing");
             metric::unstored_answer(req.endpoint());
             return;
         }
         if let Err(e) = store.sync(&key).await {
-            tracing::warn!(%key, error = %e, "syncing the store");
+            tracing::warn!(%key, error = %Chain(&e), "syncing the store");
             return;
         }
         if let Kind::Mod(v) | Kind::Zip(v) = &req.kind {
@@ -872,7 +877,7 @@ impl Proxy {
             Err(e) if cached.is_empty() => return Err(chain_error(&req, e)),
             Err(e) if e.is_not_found() => {}
             Err(e) => {
-                tracing::warn!(module, error = %e, "every upstream failed; answering the list from the cache");
+                tracing::warn!(module, error = %Chain(&e), "every upstream failed; answering the list from the cache");
                 metric::stale_answer("list");
             }
         }
@@ -909,7 +914,7 @@ impl Proxy {
             }
             Err(e) => match self.cached_latest(module).await? {
                 Some(info) => {
-                    tracing::warn!(module, error = %e, "every upstream failed; answering @latest from the cache");
+                    tracing::warn!(module, error = %Chain(&e), "every upstream failed; answering @latest from the cache");
                     metric::stale_answer("latest");
                     Ok(info)
                 }
@@ -945,7 +950,7 @@ impl Proxy {
             return;
         };
         if let Err(e) = self.inner.store.put(&key, info.to_json().into()).await {
-            tracing::warn!(module, version = %info.version, error = %e, "could not store .info");
+            tracing::warn!(module, version = %info.version, error = %Chain(&e), "could not store .info");
         }
     }
 
@@ -1127,5 +1132,109 @@ fn chain_error(req: &Request, cause: Arc<ChainError>) -> ProxyError {
         ProxyError::Staging { what, cause }
     } else {
         ProxyError::Upstream { what, cause }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::{Failure, FetchError};
+    use crate::vulndb::VulnDbError;
+
+    fn cancelled() -> tokio::task::JoinError {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let task = tokio::spawn(std::future::pending::<()>());
+            task.abort();
+            task.await.unwrap_err()
+        })
+    }
+
+    fn disk_full() -> std::io::Error {
+        std::io::Error::other("No space left on device")
+    }
+
+    fn chain(failure: FetchError) -> Arc<ChainError> {
+        Arc::new(ChainError {
+            failures: vec![("https://mirror.example".into(), Failure::Fetch(failure))],
+        })
+    }
+
+    fn bad_zip() -> FetchError {
+        FetchError::Invalid(Invalid::Zip {
+            module: "example.com/m".into(),
+            version: "v1.0.0".into(),
+            source: Box::new(modgate_zip::Error::Io(disk_full())),
+        })
+    }
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        let what = || "example.com/m@v1.0.0".to_owned();
+        let verify = VerifyError::NotFound {
+            module: "example.com/m".into(),
+            version: "v1.0.0".into(),
+            database: "sum.golang.org".into(),
+            detail: "not found".into(),
+        };
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(ProxyError::NotFound {
+                what: what(),
+                cause: chain(FetchError::NotFound("not found".into())),
+            }),
+            Box::new(ProxyError::Upstream {
+                what: what(),
+                cause: chain(bad_zip()),
+            }),
+            Box::new(ProxyError::Staging {
+                what: what(),
+                cause: chain(FetchError::Staging(disk_full())),
+            }),
+            Box::new(ProxyError::Storage {
+                what: "writing example.com/m/@v/v1.0.0.zip".into(),
+                cause: Arc::new(StoreError::Task(cancelled())),
+            }),
+            Box::new(ProxyError::Log(Arc::new(PrivateError::Append(cancelled())))),
+            Box::new(ProxyError::Verify(verify)),
+            Box::new(FetchError::Staging(disk_full())),
+            Box::new(bad_zip()),
+            Box::new(VulnDbError::Fetch {
+                upstream: "https://vuln.go.dev".into(),
+                source: FetchError::Unavailable("503".into()),
+            }),
+            Box::new(VulnDbError::Store {
+                key: "vulndb/index/db.json".into(),
+                source: StoreError::Io(disk_full()),
+            }),
+            Box::new(crate::moved::OriginsError::Store(StoreError::Io(
+                disk_full(),
+            ))),
+        ];
+        for e in errors {
+            modgate_redact::says_each_thing_once(&*e).unwrap();
+        }
+    }
+
+    #[test]
+    fn shown_errors_keep_their_causes() {
+        let upstream = ProxyError::Upstream {
+            what: "example.com/m@v1.0.0".into(),
+            cause: chain(bad_zip()),
+        };
+        assert_eq!(
+            Chain(&upstream).to_string(),
+            "example.com/m@v1.0.0: https://mirror.example: example.com/m@v1.0.0: \
+             invalid module zip: No space left on device"
+        );
+        let log = ProxyError::Log(Arc::new(PrivateError::Append(cancelled())));
+        assert!(
+            Chain(&log)
+                .to_string()
+                .starts_with("checksum database: checksum database append failed: task "),
+            "{}",
+            Chain(&log)
+        );
     }
 }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use metrics_exporter_prometheus::PrometheusHandle;
+use modgate_redact::Chain;
 
 use crate::access::{Access, AuditEntry, AuditLog, Authenticated, Refused};
 use crate::gate;
@@ -228,7 +229,7 @@ async fn readable_held(
     match state.proxy.held().await {
         Ok(held) => Ok((held, auth)),
         Err(e) => {
-            tracing::error!(error = %e, "listing the store");
+            tracing::error!(error = %Chain(&e), "listing the store");
             metric::storage_failure("list");
             Err(text(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -468,7 +469,7 @@ async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
             "storage: unavailable: no answer within 0.8 s\ndegraded: answering from memory and upstream without storing\n".to_owned()
         }
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "storage check failed");
+            tracing::error!(error = %Chain(&e), "storage check failed");
             metric::storage_failure("check");
             format!(
                 "storage: unavailable: {}\ndegraded: answering from memory and upstream without storing\n",
@@ -728,20 +729,57 @@ async fn as_commit(
         return Decision::Allow;
     };
     let time = time.to_string();
-    let Ok((_, list)) = answer_bytes(state, &Request::new(module, Kind::List), fetch).await else {
-        return Decision::Allow;
-    };
-    for tagged in String::from_utf8_lossy(&list).split_whitespace() {
+    let listed = answer_bytes(state, &Request::new(module, Kind::List), fetch)
+        .await
+        .ok()
+        .map(|(_, list)| {
+            String::from_utf8_lossy(&list)
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
+    let mut tagged_versions = listed.clone().unwrap_or_default();
+    for named in policy.named_versions(module) {
+        if !tagged_versions.contains(&named) {
+            tagged_versions.push(named);
+        }
+    }
+    // A gate that opens when its data is missing is no gate: a denied
+    // release whose commit cannot be compared keeps the commit out too.
+    let mut unknown = None;
+    for tagged in &tagged_versions {
         let decision = Box::pin(policy.decide(module, tagged, db, retracted)).await;
         if decision == Decision::Allow {
             continue;
         }
-        let info = Request::new(module, Kind::Info(tagged.to_owned()));
-        if let Ok((_, info)) = answer_bytes(state, &info, fetch).await
-            && same_commit(module, tagged, &info, &time, rev)
-        {
-            return about(decision, format!("the commit of {tagged}"));
+        let info = Request::new(module, Kind::Info(tagged.clone()));
+        match answer_bytes(state, &info, fetch).await {
+            Ok((_, info)) if same_commit(module, tagged, &info, &time, rev) => {
+                return about(decision, format!("the commit of {tagged}"));
+            }
+            Ok(_) => {}
+            Err(_) => {
+                unknown.get_or_insert((decision, tagged.clone()));
+            }
         }
+    }
+    if let Some((decision, tagged)) = unknown {
+        return about(
+            decision,
+            format!("perhaps the commit of {tagged}, whose .info cannot be read now"),
+        );
+    }
+    if listed.is_none()
+        && let Some(dry_only) = Box::pin(policy.may_deny_unlisted(module, db)).await
+    {
+        let line = format!(
+            "modgate policy: cannot tell whether {module}@{version} is the commit of a denied release: the list of {module}'s versions cannot be read now"
+        );
+        return if dry_only {
+            Decision::WouldDeny(line)
+        } else {
+            Decision::Deny(line)
+        };
     }
     Decision::Allow
 }
@@ -932,7 +970,7 @@ async fn answer_of(state: &AppState, req: &Request, fetch: Fetch) -> Result<Answ
     })
     .await
     .map_err(|e| {
-        tracing::error!(error = %e, "answering failed");
+        tracing::error!(error = %Chain(&e), "answering failed");
         text(StatusCode::INTERNAL_SERVER_ERROR, "answering failed\n")
     })?
     .map_err(proxy_error)
@@ -948,7 +986,7 @@ async fn answer_bytes(
     let bytes = match &answer {
         Answer::Fresh(b) => b.clone(),
         Answer::Stored(obj) => obj.clone().read_small().await.map_err(|e| {
-            tracing::error!(error = %e, "reading a stored object failed");
+            tracing::error!(error = %Chain(&e), "reading a stored object failed");
             text(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "modgate's storage is failing (reading)\n",
@@ -1011,8 +1049,8 @@ async fn publish(state: &AppState, req: &Request, http: HttpRequest) -> Response
 async fn stage_body(state: &AppState, body: HttpBody) -> Result<tempfile::NamedTempFile, Response> {
     use futures::StreamExt as _;
     use tokio::io::AsyncWriteExt as _;
-    let failing = |e: &dyn std::fmt::Display| {
-        tracing::error!(error = %e, "staging an upload failed");
+    let failing = |e: &dyn std::error::Error| {
+        tracing::error!(error = %Chain(&e), "staging an upload failed");
         text(
             StatusCode::SERVICE_UNAVAILABLE,
             "modgate's storage is failing (staging the upload)\n",
@@ -1206,7 +1244,7 @@ async fn vuln_answer(
             );
         }
         Err(e) => {
-            tracing::error!(error = %e, "reading the vulnerability database failed");
+            tracing::error!(error = %Chain(&e), "reading the vulnerability database failed");
             return text(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "modgate's storage is failing (reading the vulnerability database)\n",
@@ -1255,10 +1293,10 @@ fn proxy_error(e: ProxyError) -> Response {
     let (status, message) = match &e {
         ProxyError::BadRequest(_) => (StatusCode::BAD_REQUEST, e.to_string()),
         ProxyError::NotFound { .. } | ProxyError::CaseVariant(_) | ProxyError::NotCached(_) => {
-            (StatusCode::NOT_FOUND, format!("not found: {e}"))
+            (StatusCode::NOT_FOUND, format!("not found: {}", Chain(&e)))
         }
         ProxyError::Upstream { .. } | ProxyError::Interrupted { .. } | ProxyError::Verify(_) => {
-            (StatusCode::BAD_GATEWAY, e.to_string())
+            (StatusCode::BAD_GATEWAY, Chain(&e).to_string())
         }
         ProxyError::Sumdb(s) => (
             match s {
@@ -1270,21 +1308,21 @@ fn proxy_error(e: ProxyError) -> Response {
             e.to_string(),
         ),
         ProxyError::Storage { cause, .. } => {
-            tracing::error!(error = %e, "storage failed");
+            tracing::error!(error = %Chain(&e), "storage failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("modgate's storage is failing ({})", cause.kind_text()),
             )
         }
         ProxyError::Staging { .. } => {
-            tracing::error!(error = %e, "staging a download failed");
+            tracing::error!(error = %Chain(&e), "staging a download failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "modgate's storage is failing (staging the download)".to_owned(),
             )
         }
         ProxyError::Log(_) => {
-            tracing::error!(error = %e, "checksum database append failed");
+            tracing::error!(error = %Chain(&e), "checksum database append failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "modgate's checksum database cannot take the version now".to_owned(),
@@ -1293,24 +1331,9 @@ fn proxy_error(e: ProxyError) -> Response {
     };
     let mut resp = text(status, &format!("{message}\n"));
     if status.is_server_error() {
-        resp.extensions_mut().insert(Cause(error_chain(&e)));
+        resp.extensions_mut().insert(Cause(Chain(&e).to_string()));
     }
     resp
-}
-
-/// `e` and its sources, each once: `a: b: c`.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut chain = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !chain.contains(&text) {
-            chain.push_str(": ");
-            chain.push_str(&text);
-        }
-        source = s.source();
-    }
-    chain
 }
 
 pub(crate) fn text(status: StatusCode, body: &str) -> Response {
@@ -1471,7 +1494,7 @@ async fn stored(content: &'static str, obj: Object, headers: &HeaderMap, head: b
         match body_of(obj.body, start, len).await {
             Ok(b) => b,
             Err(e) => {
-                tracing::error!(error = %e, "reading a stored object failed");
+                tracing::error!(error = %Chain(&e), "reading a stored object failed");
                 return text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "modgate's storage is failing (reading)\n",

@@ -52,6 +52,10 @@ pub enum SettingsError {
     /// out, nothing would be admitted, or a loop would spin.
     #[error("--{0} must be more than 0")]
     Zero(&'static str),
+    /// A timeout or interval so short that every call would time out, or
+    /// a loop would spin: `1ns` is a typo, not a setting.
+    #[error("--{0} must be at least {MIN_DURATION:?}")]
+    TooShort(&'static str),
     #[error(
         "--hedge-delay 0: hedging at once doubles every upstream request; use off or e.g. 500ms"
     )]
@@ -111,15 +115,20 @@ fn secs(d: Option<Duration>, default: u64) -> Duration {
     d.unwrap_or(Duration::from_secs(default))
 }
 
-/// `d`, else `default` seconds; 0 is refused, naming the setting.
+/// The shortest timeout or interval taken: nothing answers sooner over a
+/// network, not even loopback under load.
+const MIN_DURATION: Duration = Duration::from_millis(100);
+
+/// `d`, else `default` seconds; under [`MIN_DURATION`] is refused, naming
+/// the setting.
 fn positive(
     name: &'static str,
     d: Option<Duration>,
     default: u64,
 ) -> Result<Duration, SettingsError> {
     Some(secs(d, default))
-        .filter(|d| !d.is_zero())
-        .ok_or(SettingsError::Zero(name))
+        .filter(|d| *d >= MIN_DURATION)
+        .ok_or(SettingsError::TooShort(name))
 }
 
 /// `n`, else `default`; 0 is refused, naming the setting.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use modgate_module::escape::{unescape_path, unescape_version};
+use modgate_redact::Chain;
 
 use crate::ingest;
 use crate::proxy::rehash;
@@ -106,7 +107,7 @@ async fn versions(
         let problem = if file == "zip" {
             report.zips += 1;
             match rehash(store.as_ref(), &module, &version, obj).await {
-                Err(e) => Some(format!("fails the zip rules: {e}")),
+                Err(e) => Some(format!("fails the zip rules: {}", Chain(&e))),
                 Ok(h1) => {
                     let hash_key =
                         Key::version_file(&module, &version, Ext::ZipHash).expect("valid key");
@@ -126,7 +127,7 @@ async fn versions(
             report.mods += 1;
             let data: Bytes = obj.read_small().await?;
             match ingest::check_mod(&module, &version, &data) {
-                Err(e) => Some(format!("invalid go.mod: {e}")),
+                Err(e) => Some(format!("invalid go.mod: {}", Chain(&e))),
                 Ok(()) => mismatch(&modgate_zip::dirhash::hash_go_mod(&data), record.as_deref()),
             }
         };

@@ -18,6 +18,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 use modgate_module::osv;
+use modgate_redact::Chain;
 // The server asks whether a path is the database's as the mirror does.
 pub use modgate_module::vulndb::is_db_path;
 use modgate_module::vulndb::{
@@ -38,7 +39,7 @@ const FETCHES: usize = 8;
 #[derive(Debug, thiserror::Error)]
 pub enum VulnDbError {
     /// The upstream could not be read.
-    #[error("vulnerability database {upstream}: {source}")]
+    #[error("vulnerability database {upstream}")]
     Fetch {
         upstream: String,
         #[source]
@@ -51,7 +52,7 @@ pub enum VulnDbError {
         path: String,
         reason: String,
     },
-    #[error("vulnerability database storage ({key}): {source}")]
+    #[error("vulnerability database storage ({key})")]
     Store {
         key: String,
         #[source]
@@ -170,7 +171,9 @@ impl VulnDb {
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot read the stored vulnerability database"),
+            Err(e) => {
+                tracing::warn!(error = %Chain(&e), "cannot read the stored vulnerability database")
+            }
         }
     }
 
@@ -285,12 +288,12 @@ impl VulnDb {
                     );
                 }
                 Err(e) if self.status().synced.is_some() => {
-                    tracing::warn!(error = %e, "vulnerability database refresh failed; serving the stored snapshot");
+                    tracing::warn!(error = %Chain(&e), "vulnerability database refresh failed; serving the stored snapshot");
                 }
                 // A fresh store has no snapshot to fall back on: /vuln/ answers
                 // "not mirrored yet" until a refresh succeeds.
                 Err(e) => {
-                    tracing::warn!(error = %e, "vulnerability database refresh failed; nothing is mirrored yet");
+                    tracing::warn!(error = %Chain(&e), "vulnerability database refresh failed; nothing is mirrored yet");
                 }
             }
             tokio::time::sleep(self.interval).await;
@@ -316,14 +319,14 @@ impl VulnDb {
                     crate::telemetry::metric::vulndb_refresh("ok");
                 }
                 Err(e) => {
-                    state.status.failing = Some(e.to_string());
+                    state.status.failing = Some(Chain(e).to_string());
                     crate::telemetry::metric::vulndb_refresh("failed");
                 }
             }
         }
         *one = (
             one.0 + 1,
-            Some(result.as_ref().copied().map_err(ToString::to_string)),
+            Some(result.as_ref().copied().map_err(|e| Chain(e).to_string())),
         );
         self.finished.store(one.0, Ordering::SeqCst);
         result

@@ -24,6 +24,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use modgate_redact::Chain;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
@@ -207,7 +208,7 @@ async fn serve(
         let tcp = match TcpStream::from_std(tcp) {
             Ok(tcp) => tcp,
             Err(e) => {
-                tracing::debug!(error = %e, "cannot adopt a connection");
+                tracing::debug!(error = %Chain(&e), "cannot adopt a connection");
                 continue;
             }
         };
@@ -230,7 +231,7 @@ async fn serve(
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                        tracing::debug!(error = %Chain(&*e), "connection ended with an error");
                     }
                     drop(permit);
                 })
@@ -249,7 +250,7 @@ async fn serve(
                         tls = handshake => match tls {
                             Ok(tls) => tls,
                             Err(e) => {
-                                tracing::debug!(error = %e, "TLS handshake failed");
+                                tracing::debug!(error = %Chain(&e), "TLS handshake failed");
                                 return;
                             }
                         },
@@ -258,7 +259,7 @@ async fn serve(
                     let io = Watched::new(tls, state, clock);
                     let conn = builder.serve_connection(TokioIo::new(io), service);
                     if let Err(e) = watcher.watch(conn).await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                        tracing::debug!(error = %Chain(&*e), "connection ended with an error");
                     }
                     drop(permit);
                 })
@@ -635,7 +636,7 @@ async fn accept(
             Err(e) if is_per_connection(&e) => {}
             Err(e) => {
                 // Typically out of file descriptors: back off instead of spinning.
-                tracing::error!(error = %e, "accept failed");
+                tracing::error!(error = %Chain(&e), "accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }

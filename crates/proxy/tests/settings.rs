@@ -103,6 +103,16 @@ fn zero_timeouts_intervals_and_counts_are_refused_by_name() {
         let e = resolve(given).unwrap_err().to_string();
         assert!(e.starts_with(&format!("--{name} ")), "{name}: {e}");
     }
+    // A nanosecond is a typo: every call would time out.
+    for tiny in [Duration::from_nanos(1), Duration::from_millis(1)] {
+        let e = resolve(Given {
+            connect_timeout: Some(tiny),
+            ..Given::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "--connect-timeout must be at least 100ms");
+    }
     // Off stays off, and 0 of what means "none" stays allowed.
     let fine = resolve(Given {
         hedge_delay: Some(HedgePolicy::Off),

@@ -1,7 +1,12 @@
 //! Credentials out of URLs and out of text that quotes them (git's errors,
 //! upstream bodies): userinfo masked as `***@`, the query and the fragment
 //! (where tokens such as `?private_token=` live) dropped. The one redaction
-//! every modgate crate uses for logs, errors and metric labels.
+//! every modgate crate uses for logs, errors and metric labels, and the
+//! one way an error is shown there ([`Chain`]).
+
+mod chain;
+
+pub use chain::{Chain, says_each_thing_once};
 
 /// `url` fit for logs, errors and metric labels. A string that is not a
 /// `scheme://` URL (an scp-like `user@host:path`, a path) carries no

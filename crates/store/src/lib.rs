@@ -38,7 +38,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub enum StoreError {
     #[error(transparent)]
     Io(#[from] std::io::Error),
-    #[error("storage task failed: {0}")]
+    #[error("storage task failed")]
     Task(#[from] tokio::task::JoinError),
     /// Stored bytes that are not what their hash says.
     #[error("stored object damaged: {0}")]
@@ -584,6 +584,45 @@ mod tests {
                 proptest::prop_assert!(below, "{s:?}");
                 proptest::prop_assert!(s.bytes().all(|b| b == b'/' || is_key_byte(b)));
             }
+        }
+    }
+
+    fn cancelled() -> tokio::task::JoinError {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let task = tokio::spawn(std::future::pending::<()>());
+            task.abort();
+            task.await.unwrap_err()
+        })
+    }
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        use crate::settings::OpenError;
+        let disk_full = || StoreError::Io(std::io::Error::other("No space left on device"));
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(StoreError::Task(cancelled())),
+            Box::new(disk_full()),
+            Box::new(OpenError::Open {
+                at: "/srv/modgate".into(),
+                source: disk_full(),
+            }),
+            Box::new(OpenError::Bucket {
+                bucket: "b".into(),
+                at: "s3://b".into(),
+                hint: "",
+                source: disk_full(),
+            }),
+            Box::new(OpenError::Tier {
+                dir: "/tier".into(),
+                source: StoreError::Task(cancelled()),
+            }),
+            Box::new(OpenError::Runtime(std::io::Error::other("no threads"))),
+        ];
+        for e in errors {
+            modgate_redact::says_each_thing_once(&*e).unwrap();
         }
     }
 }

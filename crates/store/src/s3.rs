@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
+use modgate_redact::Chain;
 use object_store::aws::{AmazonS3Builder, S3CopyIfNotExists};
 use object_store::path::Path as ObjectPath;
 use object_store::{
@@ -99,7 +100,7 @@ fn remove_stale_staging(tmp: &std::path::Path) {
                     tracing::info!(dir = %dir.display(), "removed a staging directory a killed modgate left")
                 }
                 Err(e) => {
-                    tracing::warn!(dir = %dir.display(), error = %e, "could not remove a stale staging directory")
+                    tracing::warn!(dir = %dir.display(), error = %Chain(&e), "could not remove a stale staging directory")
                 }
             }
         }
@@ -282,6 +283,7 @@ impl S3Store {
             Err(e) => Err(bucket_error(e)),
         };
         if let Err(e) = self.bucket.delete(&staged).await {
+            let e = modgate_redact::redact_text(&Chain(&e).to_string());
             tracing::warn!(key = %staged, error = %e, "staged upload not deleted");
         }
         copied
@@ -419,13 +421,13 @@ impl Reading {
             if !self.resumable {
                 return Some(self.fail(broke));
             }
-            tracing::info!(key = %self.remote.path, at = self.pos, error = %broke, "resuming a read from the bucket");
+            tracing::info!(key = %self.remote.path, at = self.pos, error = %Chain(&broke), "resuming a read from the bucket");
         }
     }
 
     /// Ends the stream with `e`: the reader's answer breaks off.
     fn fail(mut self, e: std::io::Error) -> (std::io::Result<Bytes>, Self) {
-        tracing::warn!(key = %self.remote.path, at = self.pos, error = %e, "reading from the bucket failed");
+        tracing::warn!(key = %self.remote.path, at = self.pos, error = %Chain(&e), "reading from the bucket failed");
         crate::metric::storage_failure("read");
         self.pos = self.end;
         self.window = None;
@@ -455,7 +457,7 @@ fn transport_failure(e: &object_store::Error) -> bool {
 }
 
 fn bucket_io(e: object_store::Error) -> std::io::Error {
-    std::io::Error::other(modgate_redact::redact_text(&e.to_string()))
+    std::io::Error::other(modgate_redact::redact_text(&Chain(&e).to_string()))
 }
 
 fn io_error(message: String) -> StoreError {

@@ -194,11 +194,12 @@ impl StoreSettings {
 
     /// The storage (a bucket checked writable), under the disk tier and
     /// the memory cache when they are on.
-    pub fn open(&self) -> Result<Arc<dyn Store>, OpenError> {
-        let mut opened = self.storage.open(self.mode)?;
+    pub fn open(&self) -> Result<Opened, OpenError> {
+        let storage = self.storage.open(self.mode)?;
         if let Storage::S3(at) = &self.storage {
-            check_bucket(opened.as_ref(), at)?;
+            check_bucket(storage.as_ref(), at)?;
         }
+        let mut opened = storage.clone();
         if let Some((dir, max)) = &self.disk_tier {
             opened =
                 Arc::new(
@@ -208,12 +209,22 @@ impl StoreSettings {
                     })?,
                 );
         }
-        Ok(if self.memory_cache_bytes > 0 {
+        let serving = if self.memory_cache_bytes > 0 {
             Arc::new(MemoryCached::new(opened, self.memory_cache_bytes))
         } else {
             opened
-        })
+        };
+        Ok(Opened { serving, storage })
     }
+}
+
+/// What `modgate serve` opened.
+pub struct Opened {
+    /// The store answers come from: the storage under its tiers.
+    pub serving: Arc<dyn Store>,
+    /// The storage alone, for what must see other replicas' writes as they
+    /// land: a tier answers from the copy it kept.
+    pub storage: Arc<dyn Store>,
 }
 
 /// A bucket that cannot be written at start is refused: with no usable
@@ -227,7 +238,7 @@ fn check_bucket(store: &dyn Store, at: &S3Location) -> Result<(), OpenError> {
         .map_err(OpenError::Runtime)?
         .block_on(store.check());
     checked.map_err(|e| {
-        let cause = e.to_string();
+        let cause = modgate_redact::Chain(&e).to_string();
         let hint = if cause.contains("NoSuchBucket") {
             ": it does not exist"
         } else if [

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use modgate_redact::Chain;
 use tempfile::NamedTempFile;
 
 use modgate_module::escape::{unescape_path, unescape_version};
@@ -216,7 +217,12 @@ impl Local {
                         checked.h1
                     )));
                 }
-                Err(e) => return Err(StoreError::Mismatch(format!("fails the zip rules: {e}"))),
+                Err(e) => {
+                    return Err(StoreError::Mismatch(format!(
+                        "fails the zip rules: {}",
+                        Chain(&e)
+                    )));
+                }
             }
         }
         self.cache.put_file(key, staged).await
@@ -224,7 +230,7 @@ impl Local {
 
     async fn kept(&self, key: &Key, size: u64, kept: Result<(), StoreError>) {
         if let Err(e) = kept {
-            tracing::warn!(%key, error = %e, "not kept in the disk tier");
+            tracing::warn!(%key, error = %Chain(&e), "not kept in the disk tier");
             return;
         }
         let evict = {
@@ -239,7 +245,7 @@ impl Local {
                 Err(e) => Err(e.into()),
             };
             if let Err(e) = removed {
-                tracing::warn!(key, error = %e, "evicting from the disk tier");
+                tracing::warn!(key, error = %Chain(&e), "evicting from the disk tier");
             }
         }
         crate::metric::disk_tier_bytes(lock(&self.index).total);

@@ -17,6 +17,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use bytes::Bytes;
 use fs_err::os::unix::fs::OpenOptionsExt as _;
 use futures::{StreamExt as _, TryStreamExt as _};
+use modgate_redact::Chain;
 use modgate_sumdb::SumdbPath;
 use modgate_sumdb::note::{self, Ed25519Signer, Ed25519Verifier, Note, Signer as _, VerifierList};
 use modgate_sumdb::tlog::{self, Hash, Tile, Tree};
@@ -43,14 +44,14 @@ pub enum PrivateError {
     Conflict(String),
     #[error("{0}")]
     Key(String),
-    #[error("checksum database storage: {key}: {source}")]
+    #[error("checksum database storage: {key}")]
     Store {
         key: String,
         #[source]
         source: StoreError,
     },
     /// The task appending a record died.
-    #[error("checksum database append failed: {0}")]
+    #[error("checksum database append failed")]
     Append(#[source] tokio::task::JoinError),
     #[error("checksum database log is corrupt: {0}")]
     Corrupt(String),
@@ -141,12 +142,27 @@ struct Inner {
     /// Held by the append under way.
     append: tokio::sync::Mutex<()>,
     state: RwLock<State>,
-    /// Records this replica stored since the last [`Inner::check_fork`],
-    /// by id, with their text.
-    written: std::sync::Mutex<Vec<(u64, String)>>,
+    /// The records and heads this replica stored in the last
+    /// [`FORK_WATCH`], each checked again on every refresh.
+    written: std::sync::Mutex<Vec<Written>>,
     /// Why the log is known to have forked: then nothing more is appended,
     /// and what was verified is still served.
     forked: std::sync::Mutex<Option<String>>,
+}
+
+/// How long a replica keeps checking what it stored. Another replica that
+/// has not yet read a record may write the same index until its refresh
+/// comes round, or its slow write to the store lands: two minutes cover
+/// both with room to spare (the S3 store gives up on a request in 75 s).
+const FORK_WATCH: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// An object of the log this replica stored: what the store must still hold.
+struct Written {
+    key: Key,
+    bytes: Bytes,
+    at: std::time::Instant,
+    /// Names it in the reason a fork is reported with.
+    what: String,
 }
 
 /// How often a replica reads the records other replicas appended.
@@ -213,7 +229,7 @@ impl PrivateLog {
         loop {
             tick.tick().await;
             if let Err(e) = self.inner.refresh().await {
-                tracing::error!(error = %e, "checksum database: reading other replicas' records");
+                tracing::error!(error = %Chain(&e), "checksum database: reading other replicas' records");
             }
         }
     }
@@ -319,7 +335,7 @@ impl From<PrivateError> for SumdbError {
         match e {
             PrivateError::NotFound(m) => SumdbError::NotFound(m),
             PrivateError::BadRequest(m) => SumdbError::BadRequest(m),
-            other => SumdbError::Internal(other.to_string()),
+            other => SumdbError::Internal(Chain(&other).to_string()),
         }
     }
 }
@@ -358,7 +374,7 @@ impl Inner {
             let id = self.read().records.len() as u64;
             let record = record_key(&self.name, id)?;
             if self.put_or_read(&record, Bytes::from(text.clone())).await? == text.as_bytes() {
-                crate::lock(&self.written).push((id, text.clone()));
+                self.wrote(record, Bytes::from(text.clone()), format!("record {id}"));
                 self.write().append(key, text)?;
                 return self.sign_head().await;
             }
@@ -438,13 +454,19 @@ impl Inner {
     /// store that stops honouring create-only writes lets another replica
     /// replace them, and the two then serve different logs. Under `append`.
     async fn check_fork(&self) -> Result<Option<String>, PrivateError> {
-        let written = std::mem::take(&mut *crate::lock(&self.written));
-        for (id, text) in written {
-            let key = record_key(&self.name, id)?;
+        let recent: Vec<_> = {
+            let mut written = crate::lock(&self.written);
+            written.retain(|w| w.at.elapsed() < FORK_WATCH);
+            written
+                .iter()
+                .map(|w| (w.key.clone(), w.bytes.clone(), w.what.clone()))
+                .collect()
+        };
+        for (key, bytes, what) in recent {
             let stored = read_small(self.store.as_ref(), &key).await?;
-            if stored.as_deref() != Some(text.as_bytes()) {
+            if stored.as_ref() != Some(&bytes) {
                 return Ok(Some(format!(
-                    "record {id}, stored by this replica, was replaced"
+                    "{what}, stored by this replica, was replaced"
                 )));
             }
         }
@@ -465,6 +487,16 @@ impl Inner {
         Ok(None)
     }
 
+    /// Keeps checking, for [`FORK_WATCH`], that the store holds `bytes` at `key`.
+    fn wrote(&self, key: Key, bytes: Bytes, what: String) {
+        crate::lock(&self.written).push(Written {
+            key,
+            bytes,
+            at: std::time::Instant::now(),
+            what,
+        });
+    }
+
     /// Signs and stores the head of the tree of all the records, then serves it.
     async fn sign_head(&self) -> Result<(), PrivateError> {
         let tree = {
@@ -480,8 +512,13 @@ impl Inner {
         let signed = note::sign(&note, &[&self.signer])
             .map_err(|e| PrivateError::Key(format!("signing the tree head: {e}")))?;
         let signed = Bytes::from(signed);
-        self.put_once(&tree_key(&self.name, tree.n)?, signed.clone())
-            .await?;
+        let key = tree_key(&self.name, tree.n)?;
+        self.put_once(&key, signed.clone()).await?;
+        self.wrote(
+            key,
+            signed.clone(),
+            format!("the signed head of the tree of {} records", tree.n),
+        );
         let mut st = self.write();
         st.tree = tree;
         st.signed = signed;
@@ -1273,7 +1310,11 @@ mod tests {
             (reopen(a), reopen(b))
         };
         a.add("corp.example/a", "v1.0.0", ZIP, MOD).await.unwrap();
-        // b has not read a's record: it writes its own as record 0 too.
+        // a checks what it stored before the replacement lands.
+        a.inner.refresh().await.unwrap();
+        assert_eq!(a.forked(), None);
+        // b has not read a's record: it writes its own as record 0 too
+        // (its write was slow to land).
         b.add("corp.example/b", "v1.0.0", ZIP, MOD).await.unwrap();
         assert_eq!((a.size(), b.size()), (1, 1));
 
@@ -1461,6 +1502,28 @@ mod tests {
                 matches!(answer(&log, absent).await, Err(SumdbError::NotFound(_))),
                 "{absent:?}"
             );
+        }
+    }
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        let cancelled = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let task = tokio::spawn(std::future::pending::<()>());
+                task.abort();
+                task.await.unwrap_err()
+            });
+        let errors = [
+            PrivateError::Store {
+                key: "sumdb/modgate.example/latest".into(),
+                source: StoreError::Io(std::io::Error::other("No space left on device")),
+            },
+            PrivateError::Append(cancelled),
+        ];
+        for e in errors {
+            modgate_redact::says_each_thing_once(&e).unwrap();
         }
     }
 }

@@ -19,7 +19,7 @@ pub enum Invalid {
     /// A malformed `.info` or `@latest` answer.
     #[error(transparent)]
     Info(Box<modgate_module::Error>),
-    #[error("{module}@{version}: go.mod: {source}")]
+    #[error("{module}@{version}: go.mod")]
     GoModSyntax {
         module: String,
         version: String,
@@ -34,7 +34,7 @@ pub enum Invalid {
         version: String,
         declared: String,
     },
-    #[error("{module}@{version}: invalid module zip: {source}")]
+    #[error("{module}@{version}: invalid module zip")]
     Zip {
         module: String,
         version: String,
@@ -169,5 +169,33 @@ mod tests {
             b"v1.0.0\nv1.1.0 2019-01-01T00:00:00Z\nbogus\nv2.0.0\nv2.0.0+incompatible\nv0.0.0-20190101000000-abcdefabcdef\n\n",
         );
         assert_eq!(got, ["v1.0.0", "v1.1.0", "v2.0.0+incompatible"]);
+    }
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        let not_zip = crate::Error::NotZip(
+            ::zip::ZipArchive::new(std::io::Cursor::new(b"not a zip".to_vec())).unwrap_err(),
+        );
+        let go_mod = modgate_module::modfile::check_syntax(b"module (").unwrap_err();
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(Invalid::GoModSyntax {
+                module: "example.com/m".into(),
+                version: "v1.0.0".into(),
+                source: Box::new(go_mod),
+            }),
+            Box::new(Invalid::Zip {
+                module: "example.com/m".into(),
+                version: "v1.0.0".into(),
+                source: Box::new(not_zip),
+            }),
+            Box::new(Invalid::Check(Box::new(std::io::Error::other("disk gone")))),
+            Box::new(crate::Error::Content(crate::FileError {
+                path: "m@v1.0.0/a.go".into(),
+                problem: crate::Problem::Read(std::io::Error::other("disk gone")),
+            })),
+        ];
+        for e in errors {
+            modgate_redact::says_each_thing_once(&*e).unwrap();
+        }
     }
 }

@@ -63,7 +63,7 @@ pub enum Error {
     SourceTooLarge,
 
     /// The archive structure itself (central directory) could not be parsed.
-    #[error("not a valid zip file: {0}")]
+    #[error("not a valid zip file")]
     NotZip(#[source] zip::result::ZipError),
 
     /// Files whose names or declared sizes break the module zip rules, one
@@ -86,7 +86,7 @@ pub enum Error {
 #[error("{path}: {problem}")]
 pub struct FileError {
     pub path: String,
-    #[source]
+    /// Part of the message (x/mod's `path: problem`), not a cause below it.
     pub problem: Problem,
 }
 

@@ -63,7 +63,11 @@ fn a_typo_in_a_policy_is_named_by_its_line() {
 #[test]
 fn a_zero_timeout_is_named_by_its_line() {
     let path = config("listen = \"127.0.0.1:0\"\nconnect_timeout = \"0s\"\n");
-    assert_refused_at(&check(&path, &[]), 4, &["connect-timeout", "more than 0"]);
+    assert_refused_at(
+        &check(&path, &[]),
+        4,
+        &["connect-timeout", "at least 100ms"],
+    );
     // The same zero from the environment has no line in the file to name.
     let path = config("");
     let out = check(&path, &[("MODGATE_HEADER_TIMEOUT", "0s")]);

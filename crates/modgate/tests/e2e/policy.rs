@@ -4,6 +4,7 @@
 //! modgate's one-line reason; dry-run rules and waivers let versions
 //! through and say so in the audit log and the metrics.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::support::eventually;
@@ -208,24 +209,7 @@ fn denied_versions_are_not_reachable_by_pseudo_versions_or_lookups() {
     let unrelated = "v0.0.0-20240901000000-bbbbbbbbbbbb";
     let tree = fresh_dir("policy-pseudo-tree");
     let write = |module: &str, versions: &[(&str, &str)], tagged: &str| {
-        let go_mod = format!("module {module}\n\ngo 1.21\n");
-        for (version, time) in versions {
-            let zip = mirror::write_version(
-                &tree,
-                module,
-                version,
-                &go_mod,
-                &[("go.mod", go_mod.as_bytes()), ("m.go", b"package m\n")],
-                zip::CompressionMethod::Deflated,
-            );
-            fs_err::write(
-                zip.with_extension("info"),
-                format!(r#"{{"Version":"{version}","Time":"{time}"}}"#),
-            )
-            .unwrap();
-        }
-        // The list names tagged versions only, as go's proxies do.
-        fs_err::write(tree.join(module).join("@v/list"), tagged).unwrap();
+        write_versions(&tree, module, versions, Some(tagged));
     };
     write(
         M,
@@ -313,4 +297,90 @@ fn denied_versions_are_not_reachable_by_pseudo_versions_or_lookups() {
     );
     assert_eq!(allowed.status, 200, "{}", allowed.text());
     assert!(mirror.hits() > zips);
+}
+
+/// Versions of `module` in a GOPROXY tree, each `.info` with its time; the
+/// list names `tagged` (tagged versions only, as go's proxies do), or is
+/// missing.
+fn write_versions(tree: &Path, module: &str, versions: &[(&str, &str)], tagged: Option<&str>) {
+    let go_mod = format!("module {module}\n\ngo 1.21\n");
+    for (version, time) in versions {
+        let zip = mirror::write_version(
+            tree,
+            module,
+            version,
+            &go_mod,
+            &[("go.mod", go_mod.as_bytes()), ("m.go", b"package m\n")],
+            zip::CompressionMethod::Deflated,
+        );
+        fs_err::write(
+            zip.with_extension("info"),
+            format!(r#"{{"Version":"{version}","Time":"{time}"}}"#),
+        )
+        .unwrap();
+    }
+    let list = tree.join(module).join("@v/list");
+    match tagged {
+        Some(tagged) => fs_err::write(list, tagged).unwrap(),
+        None => fs_err::remove_file(list).unwrap(),
+    }
+}
+
+/// The pseudo-version check does not open when its data is missing: a
+/// release denied by name is compared with the commit even when the list
+/// leaves it out or cannot be read, and a module whose ranges or advisories
+/// only its list could tell gets no pseudo-version then. Modules no rule
+/// names are not affected.
+#[test]
+fn a_denied_commit_stays_out_when_the_list_cannot_tell() {
+    const UNLISTED: &str = "example.com/unlisted";
+    const LEFT_OUT: &str = "example.com/leftout";
+    const RANGED: &str = "example.com/ranged";
+    const FREE: &str = "example.com/free";
+    let same = "v0.0.0-20250101000000-0123456789ab";
+    let tree = fresh_dir("policy-nolist-tree");
+    let tagged = [
+        ("v1.7.2", "2024-06-01T00:00:00Z"),
+        ("v1.7.3", "2025-01-01T00:00:00Z"),
+        (same, "2025-01-01T00:00:00Z"),
+    ];
+    write_versions(&tree, UNLISTED, &tagged, None);
+    write_versions(&tree, LEFT_OUT, &tagged, Some("v1.7.2\n"));
+    write_versions(&tree, RANGED, &tagged, None);
+    write_versions(&tree, FREE, &tagged, None);
+    let mirror = Mirror::serving(tree);
+    let dir = fresh_dir("policy-nolist-config");
+    let config = dir.join("modgate.toml");
+    fs_err::write(
+        &config,
+        format!(
+            "[[policy]]\ndeny = [\"{UNLISTED}@v1.7.3\", \"{LEFT_OUT}@v1.7.3\", \"{RANGED}@>=v1.7.3\"]\n"
+        ),
+    )
+    .unwrap();
+    let storage = fresh_dir("policy-nolist-storage");
+    let modgate = Modgate::start_args(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--storage",
+        storage.to_str().unwrap(),
+        "--upstream",
+        &mirror.url,
+    ]);
+    for (module, why) in [
+        (UNLISTED, "is the commit of v1.7.3"),
+        (LEFT_OUT, "is the commit of v1.7.3"),
+        (RANGED, "cannot tell whether"),
+    ] {
+        let got = http::get(&modgate.addr, &format!("/{module}/@v/{same}.zip"));
+        assert_eq!(got.status, 403, "{module}: {}", got.text());
+        assert!(got.text().contains(why), "{module}: {}", got.text());
+    }
+    let free = http::get(&modgate.addr, &format!("/{FREE}/@v/{same}.zip"));
+    assert_eq!(free.status, 200, "{}", free.text());
+    let stored: Vec<_> = files_under(&storage)
+        .into_iter()
+        .filter(|p| p.ends_with(&format!("/{same}.zip")) && !p.contains("/free/"))
+        .collect();
+    assert!(stored.is_empty(), "a denied commit was stored: {stored:?}");
 }

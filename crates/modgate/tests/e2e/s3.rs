@@ -2,13 +2,13 @@
 //! loopback), alone and as replicas sharing the bucket.
 
 use crate::support::fixture::Fixture;
-use crate::support::fresh_dir;
 use crate::support::go::{self, Go};
 use crate::support::mirror::{self, Mirror};
 use crate::support::modgate::Modgate;
 use crate::support::relay::{Mode, Relay};
 use crate::support::s3::{BUCKET, S3Server};
 use crate::support::terminal::Terminal;
+use crate::support::{fresh_dir, http};
 
 fn on_bucket(s3: &S3Server, prefix: &str, upstream: &str, extra: &[&str]) -> Modgate {
     let env = s3.env();
@@ -615,6 +615,67 @@ fn the_private_log_stays_linear_with_two_replicas_appending() {
             "{}",
             m.logs()
         );
+    }
+}
+
+/// Replicas filling one version at once from upstreams that disagree (a
+/// mirror that changed, a tag that moved): whichever zip the bucket kept,
+/// its hash mark and its record in modgate's own checksum database describe
+/// it, so go verifies it through every replica.
+#[test]
+fn replicas_filling_one_version_from_disagreeing_upstreams_store_one_consistent_version() {
+    const M: &str = "example.com/split";
+    let s3 = S3Server::start();
+    let versions: Vec<String> = (0..30).map(|i| format!("v1.0.{i}")).collect();
+    let trees = ["a", "b"].map(|side| {
+        let tree = fresh_dir(&format!("split-{side}"));
+        let go_mod = format!("module {M}\n\ngo 1.21\n");
+        for v in &versions {
+            let code = format!("package split\n\n// {side} {v}\n");
+            mirror::write_version(
+                &tree,
+                M,
+                v,
+                &go_mod,
+                &[("go.mod", go_mod.as_bytes()), ("s.go", code.as_bytes())],
+                zip::CompressionMethod::Deflated,
+            );
+        }
+        format!("file://{}", tree.display())
+    });
+    let keys = fresh_dir("keys");
+    let (key, vkey) = crate::access::private_db(&keys);
+    let args = ["--private-sumdb-key", &key];
+    let a = on_bucket(&s3, "split", &trees[0], &args);
+    let b = on_bucket(&s3, "split", &trees[1], &args);
+    for v in &versions {
+        std::thread::scope(|s| {
+            for ext in ["mod", "zip"] {
+                let path = format!("/{M}/@v/{v}.{ext}");
+                for r in [&a, &b] {
+                    let path = path.clone();
+                    s.spawn(move || assert_eq!(http::get(&r.addr, &path).status, 200, "{path}"));
+                }
+            }
+        });
+    }
+    let targets: Vec<String> = versions.iter().map(|v| format!("{M}@{v}")).collect();
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    // Records are appended behind the answers.
+    let records = format!("split/sumdb/{}/log/record", crate::access::PRIVATE_DB);
+    crate::support::eventually(
+        std::time::Duration::from_secs(60),
+        "a record per version",
+        || s3.keys(&records).len() == versions.len(),
+    );
+    for r in [&a, &b] {
+        let go = Go::new(&r.url)
+            .env("GOSUMDB", &vkey)
+            .env("GONOSUMDB", "")
+            .env("GOPRIVATE", "");
+        for d in go::download(&go, &fresh_dir("work"), &targets) {
+            assert!(d.error.is_none(), "{}@{}: {:?}", d.path, d.version, d.error);
+        }
     }
 }
 

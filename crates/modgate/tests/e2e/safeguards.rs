@@ -269,11 +269,21 @@ fn zero_timeouts_are_refused_at_start() {
         "--vulndb-refresh",
     ] {
         let stderr = refused_at_start(&["--storage", store, flag, "0s"], &[]);
+        let said = match flag {
+            "--git-timeout" => "more than 0",
+            _ => "at least 100ms",
+        };
         assert!(
-            stderr.contains(flag.trim_start_matches('-')) && stderr.contains("more than 0"),
+            stderr.contains(flag.trim_start_matches('-')) && stderr.contains(said),
             "{flag} 0s: {stderr}"
         );
     }
+    // A typo as short as a nanosecond would time every call out.
+    let stderr = refused_at_start(&["--storage", store, "--connect-timeout", "1ns"], &[]);
+    assert!(
+        stderr.contains("connect-timeout must be at least 100ms"),
+        "{stderr}"
+    );
     let stderr = refused_at_start(&["--storage", store, "--max-connections", "0"], &[]);
     assert!(stderr.contains("max-connections"), "{stderr}");
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use modgate_module::{Info, escape, modfile, pseudo, version};
+use modgate_redact::Chain;
 use modgate_zip::dirhash::hash_go_mod;
 use tempfile::NamedTempFile;
 
@@ -105,16 +106,16 @@ fn check_zip_file(
     path: &Path,
     own: bool,
 ) -> Result<(String, Bytes), String> {
-    let h1 = ingest::check_zip(module, v, path).map_err(|e| e.to_string())?;
+    let h1 = ingest::check_zip(module, v, path).map_err(|e| Chain(&e).to_string())?;
     let go_mod = modgate_zip::zip_go_mod(path, module, v)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| Chain(&e).to_string())?
         .unwrap_or_else(|| modfile::legacy_go_mod(module).into_bytes());
     let check = if own {
         ingest::check_own_mod
     } else {
         ingest::check_mod
     };
-    check(module, v, &go_mod).map_err(|e| e.to_string())?;
+    check(module, v, &go_mod).map_err(|e| Chain(&e).to_string())?;
     Ok((h1, Bytes::from(go_mod)))
 }
 
@@ -381,7 +382,7 @@ impl Proxy {
                 match self.repair_version(&module, v).await {
                     Ok(()) => tracing::info!(module, version = v, "completed an interrupted store"),
                     Err(e) => {
-                        tracing::error!(module, version = v, error = %e, "cannot complete an interrupted store")
+                        tracing::error!(module, version = v, error = %Chain(&e), "cannot complete an interrupted store")
                     }
                 }
             }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use modgate_module::{escape_path, escape_version};
+use modgate_redact::Chain;
 use modgate_sumdb::note::{self, Ed25519Verifier, Verifier as _, VerifierList};
 use modgate_sumdb::tlog::{
     self, HASH_SIZE, Hash, HashReader as _, Tile, TileHashReader, TileReader, Tree,
@@ -72,7 +73,9 @@ pub enum VerifyError {
         received: String,
     },
     /// The database has no record: go would fail too.
-    #[error("verifying {module}@{version}: not found in checksum database {database}: {detail}")]
+    #[error(
+        "verifying {module}@{version}: not found in checksum database {database}: {detail} (a private module? list it in --private)"
+    )]
     NotFound {
         module: String,
         version: String,
@@ -681,7 +684,7 @@ impl Inner {
             self.put(&key, new.note).await;
             // Forgetting it would let a fork of the log pass after a crash.
             if let Err(e) = self.store.sync(&key).await {
-                warn!(%key, "storing a checksum database file: {e}");
+                warn!(%key, "storing a checksum database file: {}", Chain(&e));
             }
             return Ok(());
         }
@@ -950,7 +953,7 @@ impl Inner {
         self.store
             .read_small(key)
             .await
-            .inspect_err(|e| warn!(%key, "reading the store: {e}"))
+            .inspect_err(|e| warn!(%key, "reading the store: {}", Chain(&e)))
             .ok()
             .flatten()
     }
@@ -959,7 +962,7 @@ impl Inner {
     /// fetched and proven again.
     async fn put(&self, key: &Key, data: Bytes) {
         if let Err(e) = self.store.put(key, data).await {
-            warn!(%key, "storing a checksum database file: {e}");
+            warn!(%key, "storing a checksum database file: {}", Chain(&e));
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use modgate_redact::Chain;
 use modgate_vcs::{Direct, Error};
 
 use super::http::HttpUpstream;
@@ -118,8 +119,8 @@ impl Fetcher for DirectFetcher {
                     .fetch_path(req.upstream_path(), want, &mut || {})
                     .await
             }
-            Err(e) if e.is_not_found() => Err(FetchError::NotFound(e.to_string())),
-            Err(e) => Err(FetchError::Unavailable(e.to_string())),
+            Err(e) if e.is_not_found() => Err(FetchError::NotFound(Chain(&e).to_string())),
+            Err(e) => Err(FetchError::Unavailable(Chain(&e).to_string())),
         }
     }
 }

@@ -133,7 +133,7 @@ pub enum FetchError {
     Invalid(#[from] Invalid),
     /// modgate's own disk failed while staging the answer (full, read-only):
     /// the upstream is not to blame, and no other upstream would fare better.
-    #[error("staging the download: {0}")]
+    #[error("staging the download")]
     Staging(#[source] std::io::Error),
 }
 
@@ -199,9 +199,12 @@ impl fmt::Display for ChainError {
             if i > 0 {
                 f.write_str("; ")?;
             }
+            // Several upstreams failed, so no one source: each failure is
+            // shown whole.
+            let shown = modgate_redact::Chain(failure);
             match failure {
-                Failure::Off => write!(f, "{failure}")?,
-                _ => write!(f, "{name}: {failure}")?,
+                Failure::Off => write!(f, "{shown}")?,
+                _ => write!(f, "{name}: {shown}")?,
             }
         }
         Ok(())
@@ -360,7 +363,7 @@ impl Chain {
                     Failure::Fetch(e) => e,
                     Failure::Off => unreachable!("off is not an entry"),
                 };
-                tracing::debug!(upstream = %name, path, error = %err, "upstream did not deliver");
+                tracing::debug!(upstream = %name, path, error = %modgate_redact::Chain(&err), "upstream did not deliver");
                 stop |= match &err {
                     FetchError::NotFound(_) => false,
                     FetchError::Unavailable(_) | FetchError::Invalid(_) => {
@@ -493,13 +496,13 @@ impl Chain {
                 match &result {
                     Ok(_) | Err(FetchError::NotFound(_) | FetchError::Rejected(_)) => t.success(),
                     Err(e @ FetchError::Invalid(_)) => {
-                        if t.invalid(e) {
-                            tracing::warn!(upstream = %name, error = %e, "upstream failing: skipping it for a while");
+                        if t.invalid(&modgate_redact::Chain(e)) {
+                            tracing::warn!(upstream = %name, error = %modgate_redact::Chain(&e), "upstream failing: skipping it for a while");
                         }
                     }
                     Err(e @ FetchError::Unavailable(_)) => {
-                        if t.failure(e) {
-                            tracing::warn!(upstream = %name, error = %e, "upstream failing: skipping it for a while");
+                        if t.failure(&modgate_redact::Chain(e)) {
+                            tracing::warn!(upstream = %name, error = %modgate_redact::Chain(&e), "upstream failing: skipping it for a while");
                         }
                     }
                     // Dropped unreported: says nothing about the upstream.

@@ -155,7 +155,7 @@ impl Index {
                 )
             }));
         create_zip(out, module, version, files, go.as_deref())
-            .map_err(|e| Error::NoVersion(format!("create zip: {e}")))
+            .map_err(|e| Error::NoVersion(format!("create zip: {}", modgate_redact::Chain(&e))))
     }
 }
 
@@ -326,7 +326,7 @@ impl ZipSource {
                 )
             }));
         create_zip(out, module, version, files, go.as_deref())
-            .map_err(|e| Error::NoVersion(format!("create zip: {e}")))
+            .map_err(|e| Error::NoVersion(format!("create zip: {}", modgate_redact::Chain(&e))))
     }
 
     fn entry(&self, e: &ZipEntry) -> ZipContent {

@@ -83,10 +83,10 @@ pub enum Error {
     #[error("served by the module proxy {url}")]
     Proxy { url: String, guarded: bool },
     /// The local disk failed while staging the archive or the zip.
-    #[error("staging: {0}")]
+    #[error("staging")]
     Staging(#[source] std::io::Error),
     /// `git archive`'s output could not be read (`what`: reading, parsing).
-    #[error("{what} git archive: {source}")]
+    #[error("{what} git archive")]
     Archive {
         what: &'static str,
         #[source]
@@ -94,7 +94,7 @@ pub enum Error {
     },
     /// The zip hg, svn, bzr or fossil wrote could not be read (`what`:
     /// reading, parsing).
-    #[error("{what} the {vcs} archive: {source}")]
+    #[error("{what} the {vcs} archive")]
     VcsArchive {
         what: &'static str,
         vcs: &'static str,
@@ -102,7 +102,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A blocking task (reading the archive, writing the zip) died.
-    #[error("building the zip: {0}")]
+    #[error("building the zip")]
     Task(#[source] tokio::task::JoinError),
 }
 
@@ -555,5 +555,40 @@ fn info_of(code: &Code, r: coderepo::Resolved) -> Info {
         version: r.version,
         time,
         origin,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_say_each_thing_once() {
+        let disk_full = || std::io::Error::other("No space left on device");
+        let cancelled = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let task = tokio::spawn(std::future::pending::<()>());
+                task.abort();
+                task.await.unwrap_err()
+            });
+        let errors = [
+            Error::Staging(disk_full()),
+            Error::Archive {
+                what: "reading",
+                source: disk_full(),
+            },
+            Error::VcsArchive {
+                what: "reading",
+                vcs: "hg",
+                source: disk_full(),
+            },
+            Error::Task(cancelled),
+            Error::Git(VcsError::Io(disk_full())),
+        ];
+        for e in errors {
+            modgate_redact::says_each_thing_once(&e).unwrap();
+        }
     }
 }

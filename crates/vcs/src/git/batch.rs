@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use modgate_redact::Chain;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::Mutex;
@@ -87,7 +88,7 @@ impl Batch {
             // the mirror (a missing object is an answer, not an end).
             Ok(Err(e)) => {
                 stop(slot.take());
-                tracing::warn!(command = %batch_display(url), error = %e, "git could not read the mirror");
+                tracing::warn!(command = %batch_display(url), error = %Chain(&e), "git could not read the mirror");
                 Err(VcsError::Corrupt {
                     command: batch_display(url),
                 })

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use modgate_net::DestinationPolicy;
+use modgate_redact::Chain;
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -328,7 +329,7 @@ impl Guard {
             .expect("never closed");
         let Target { host, port, https } = &self.target;
         let addrs = self.policy.resolve(host, *port).await.map_err(|e| {
-            tracing::info!(url = %redacted, reason = %e, "refused git on a URL a go-get page named");
+            tracing::info!(url = %redacted, reason = %Chain(&e), "refused git on a URL a go-get page named");
             VcsError::Refused {
                 url: redacted.to_owned(),
                 reason: e.to_string(),

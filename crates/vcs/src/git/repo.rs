@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use modgate_redact::Chain;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{Mutex, RwLock};
 
@@ -478,7 +479,7 @@ impl GitRepo {
         let aside = self.workdir.join(format!("{INIT_PREFIX}aside-{name}"));
         let _ = fs_err::remove_dir_all(&aside);
         if let Err(e) = fs_err::rename(&self.dir, &aside) {
-            tracing::warn!(repo = %self.redacted, error = %e, "a corrupt git mirror could not be set aside");
+            tracing::warn!(repo = %self.redacted, error = %Chain(&e), "a corrupt git mirror could not be set aside");
             return false;
         }
         let _ = fs_err::remove_dir_all(&aside);
@@ -501,6 +502,24 @@ impl GitRepo {
         max: u64,
     ) -> Result<(), VcsError> {
         check_hash(hash)?;
+        match self.archive_once(hash, subdir, dest, max).await {
+            // Blobs git cannot read (commits may still read fine): the
+            // mirror is fetched anew, as when `stat` finds the damage.
+            Err(VcsError::Corrupt { .. }) if self.set_aside().await => {
+                self.stat(hash).await?;
+                self.archive_once(hash, subdir, dest, max).await
+            }
+            answer => answer,
+        }
+    }
+
+    async fn archive_once(
+        &self,
+        hash: &str,
+        subdir: &str,
+        dest: &Path,
+        max: u64,
+    ) -> Result<(), VcsError> {
         // go's comment: git otherwise turns line endings into the local
         // platform's, so archives would differ between systems.
         let mut args = vec![

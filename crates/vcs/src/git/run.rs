@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use modgate_redact::Chain;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::Semaphore;
 
@@ -195,7 +196,7 @@ impl Runner {
                 Ok(finished)
             }
             Ok(Err(e)) => {
-                tracing::debug!(command = %shown, ?elapsed, error = %e, "vcs command");
+                tracing::debug!(command = %shown, ?elapsed, error = %Chain(&e), "vcs command");
                 Err(Exec::Failed(e.into()))
             }
             Err(_) => {

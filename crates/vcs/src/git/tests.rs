@@ -708,6 +708,61 @@ async fn a_corrupt_mirror_is_set_aside_and_fetched_again_once() {
     );
 }
 
+/// Commits that read fine over blobs git cannot inflate: `stat` succeeds,
+/// and only `git archive` finds the damage. The mirror is set aside and
+/// fetched again there too, not left answering errors forever.
+#[tokio::test]
+async fn a_mirror_whose_blobs_are_damaged_is_fetched_again_when_archiving() {
+    let f = Fixture::new(Duration::from_secs(20));
+    // Hex of a pseudo-random sequence: hardly compressible, so the blob
+    // is most of the pack.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let big: String = (0..40_000)
+        .map(|_| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            format!("{:016x}\n", x >> 1)
+        })
+        .collect();
+    let hash = f.commit(
+        10,
+        &[("go.mod", "module example.com/m\n"), ("data.txt", &big)],
+    );
+    f.git(&["tag", "v1.0.0"]);
+    let repo = f.repo();
+    assert_eq!(repo.stat("v1.0.0").await.unwrap().hash, hash);
+    let mirror = repo_dir(&f, &repo);
+    // Bytes flipped in the middle of each large object file: the big
+    // blob's compressed data, past the commits and trees.
+    let mut damaged = 0;
+    for entry in walk(&mirror.join("objects")) {
+        let mut bytes = fs_err::read(&entry).unwrap();
+        if bytes.len() < 100_000 {
+            continue;
+        }
+        let middle = bytes.len() / 2;
+        for b in &mut bytes[middle..middle + 4096] {
+            *b ^= 0xff;
+        }
+        std::fs::set_permissions(&entry, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        fs_err::write(&entry, bytes).unwrap();
+        damaged += 1;
+    }
+    assert!(damaged > 0);
+    let dest = f.tmp.path().join("out.tar");
+    repo.archive(&hash, "", &dest, 1 << 22).await.unwrap();
+    let out = Command::new("tar")
+        .arg("-xOf")
+        .arg(&dest)
+        .arg("data.txt")
+        .output()
+        .unwrap();
+    assert!(
+        out.stdout == big.as_bytes(),
+        "the archive is not the commit's tree"
+    );
+}
+
 /// Every file under `dir`.
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();

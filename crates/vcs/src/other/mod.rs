@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use modgate_redact::Chain;
 use sha2::{Digest, Sha256};
 
 use crate::git::run::{Exec, Finished, Runner};
@@ -418,7 +419,7 @@ impl OtherRepo {
             .await
             .map(|_| Some((slot, pool)))
             .map_err(|e| {
-                tracing::info!(url = %self.redacted, reason = %e, "refused a command on a URL a go-get page named");
+                tracing::info!(url = %self.redacted, reason = %Chain(&e), "refused a command on a URL a go-get page named");
                 VcsError::Refused {
                     url: self.redacted.clone(),
                     reason: e.to_string(),

@@ -4,10 +4,11 @@
 //! bucket or load balancer does), or strip `If-None-Match` from requests (a
 //! bucket, or a proxy before it, that stops honouring create-only writes).
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +17,10 @@ pub enum Mode {
     Pass,
     /// Bytes in either direction are swallowed.
     Hang,
-    /// Requests lose their `If-None-Match` header: writes replace.
+    /// Requests lose their `If-None-Match` header: writes replace. A second
+    /// write of one checksum-database log record is also held back a while,
+    /// so it lands after the first writer read its record back: the fork
+    /// such a bucket allows happens every time, not when timing permits.
     IgnoreCreateOnly,
 }
 
@@ -36,6 +40,7 @@ impl Relay {
         let mode = Arc::new(AtomicU8::new(Mode::Pass as u8));
         let stop = Arc::new(AtomicBool::new(false));
         let (target, modes, stopped) = (target.to_owned(), mode.clone(), stop.clone());
+        let written = Arc::new(Mutex::new(HashSet::new()));
         std::thread::spawn(move || {
             while !stopped.load(Ordering::SeqCst) {
                 let Ok((client, _)) = listener.accept() else {
@@ -53,8 +58,11 @@ impl Relay {
                     ),
                     (server, client, false),
                 ] {
-                    let (modes, stopped) = (modes.clone(), stopped.clone());
-                    std::thread::spawn(move || pump(from, to, requests, &modes, &stopped));
+                    let (modes, stopped, written) =
+                        (modes.clone(), stopped.clone(), written.clone());
+                    std::thread::spawn(move || {
+                        pump(from, to, requests, &modes, &stopped, &written)
+                    });
                 }
             }
         });
@@ -92,6 +100,7 @@ fn pump(
     requests: bool,
     mode: &AtomicU8,
     stop: &AtomicBool,
+    written: &Mutex<HashSet<Vec<u8>>>,
 ) {
     from.set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
@@ -110,6 +119,11 @@ fn pump(
                         buf[at + i..at + i + IGNORED.len()].copy_from_slice(IGNORED);
                         at += i + IGNORED.len();
                     }
+                    if let Some(record) = log_record_put(&buf[..n])
+                        && !written.lock().unwrap().insert(record.to_vec())
+                    {
+                        std::thread::sleep(Duration::from_millis(1500));
+                    }
                 }
                 if to.write_all(&buf[..n]).is_err() {
                     break;
@@ -124,6 +138,16 @@ fn pump(
         }
     }
     let _ = to.shutdown(Shutdown::Write);
+}
+
+/// The path of a request that writes a checksum-database log record, if
+/// `chunk` starts one.
+fn log_record_put(chunk: &[u8]) -> Option<&[u8]> {
+    let line = chunk.strip_prefix(b"PUT ")?;
+    let path = &line[..line.iter().position(|&b| b == b' ')?];
+    path.windows(12)
+        .any(|w| w == b"/log/record/")
+        .then_some(path)
 }
 
 impl Drop for Relay {
