@@ -169,7 +169,7 @@ pub(crate) async fn api(
 
 /// Without an auth file nobody has signed in, and the actions take cached
 /// versions out of service: only the machine itself may ask.
-fn unsigned_refusal(client: Option<std::net::IpAddr>) -> Option<String> {
+pub(crate) fn unsigned_refusal(client: Option<std::net::IpAddr>) -> Option<String> {
     (!client.is_some_and(|ip| ip.to_canonical().is_loopback())).then(|| {
         "admin actions from other machines need an auth file (--auth-file) and an admin's credentials"
             .to_owned()

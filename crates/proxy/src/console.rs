@@ -422,6 +422,17 @@ fn identity(auth: Option<&Authenticated>) -> &str {
     auth.map_or("anonymous", |a| a.identity.name())
 }
 
+/// Whether the admin API takes this viewer's forms: an admin of the auth
+/// file or, without one, a client on this machine.
+fn may_act(auth: Option<&Authenticated>, req: &HttpRequest) -> bool {
+    let client = req
+        .extensions()
+        .get::<crate::ClientAddr>()
+        .map(|c| c.0.ip());
+    not_admin(auth).is_none()
+        && (auth.is_some() || crate::admin::unsigned_refusal(client).is_none())
+}
+
 /// Whether the viewer may browse at all: anonymous viewers only when the
 /// auth file lets anonymous clients read.
 fn may_browse(auth: Option<&Authenticated>) -> Option<Response> {
@@ -485,9 +496,8 @@ pub(crate) async fn search(State(state): State<Arc<AppState>>, req: HttpRequest)
         });
     }
     // An admin may prefetch the versions a go.sum names from here.
-    let prefetch = not_admin(auth.as_deref())
-        .is_none()
-        .then(|| crate::admin::form_token(identity(auth.as_deref())));
+    let prefetch =
+        may_act(auth.as_deref(), &req).then(|| crate::admin::form_token(identity(auth.as_deref())));
     html_page(
         StatusCode::OK,
         modules::search(&q, &found, matched, prefetch.as_deref()),
@@ -693,7 +703,8 @@ pub(crate) async fn module(
     // Admins act on the cache from here: forms posting to the admin API
     // with their identity's token.
     let (mut actions, mut module_actions) = (Vec::new(), Vec::new());
-    if not_admin(auth.as_deref()).is_none() {
+    let admin = may_act(auth.as_deref(), &req);
+    if admin {
         let token = crate::admin::form_token(identity(auth.as_deref()));
         let form = |action: &str, label: &str, version: Option<&str>, danger| modules::Action {
             action: format!("/admin/api/{action}"),
@@ -737,7 +748,7 @@ pub(crate) async fn module(
         requires,
         required_by,
         dependents,
-        admin: not_admin(auth.as_deref()).is_none(),
+        admin,
         actions,
         module_actions,
         path,
