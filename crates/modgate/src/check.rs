@@ -52,9 +52,6 @@ pub fn run(args: ServeArgs, matches: &ArgMatches) -> Result<(), CheckError> {
     if let Some(path) = &config.auth_file {
         modgate_auth::AuthConfig::load(path)?;
     }
-    let file = file_text
-        .as_deref()
-        .and_then(|text| DeTable::parse(text).ok());
     if let Some(path) = &args.config {
         println!("# {}: ok", path.display());
     }
@@ -62,30 +59,12 @@ pub fn run(args: ServeArgs, matches: &ArgMatches) -> Result<(), CheckError> {
         println!("# auth file {}: ok", path.display());
     }
     println!("# every setting: value  (where it came from)");
-    for arg in settings_args() {
-        let id = arg.get_id().as_str();
-        let (value, source) = match matches.value_source(id) {
-            Some(ValueSource::CommandLine) => (raw(matches, id), "flag".to_owned()),
-            Some(ValueSource::EnvVariable) => (
-                raw(matches, id),
-                arg.get_env()
-                    .map_or("env".to_owned(), |e| e.to_string_lossy().into_owned()),
-            ),
-            _ => match file.as_ref().and_then(|t| file_key(t.get_ref(), id)) {
-                Some((_, value)) => (
-                    match value.get_ref() {
-                        DeValue::String(s) => s.to_string(),
-                        _ => file_text
-                            .as_deref()
-                            .map_or(String::new(), |t| t[value.span()].to_owned()),
-                    },
-                    "file".to_owned(),
-                ),
-                None => (default_of(&arg), "default".to_owned()),
-            },
-        };
-        println!("{id} = {}  ({source})", modgate_redact::redact_text(&value));
+    for (id, value, source) in effective(file_text.as_deref(), matches) {
+        println!("{id} = {value}  ({source})");
     }
+    let file = file_text
+        .as_deref()
+        .and_then(|text| DeTable::parse(text).ok());
     let rules = file
         .as_ref()
         .and_then(|t| file_key(t.get_ref(), "policy"))
@@ -95,6 +74,39 @@ pub fn run(args: ServeArgs, matches: &ArgMatches) -> Result<(), CheckError> {
         });
     println!("# [[policy]] tables: {rules}, checked");
     Ok(())
+}
+
+/// Every setting `serve` runs with, from a flag, the environment, the
+/// config file (`file_text`) or its default: its name, its value with
+/// credentials redacted, and where it came from. `config check` prints
+/// them; the console shows them.
+pub fn effective(file_text: Option<&str>, matches: &ArgMatches) -> Vec<(String, String, String)> {
+    let file = file_text.and_then(|text| DeTable::parse(text).ok());
+    settings_args()
+        .into_iter()
+        .map(|arg| {
+            let id = arg.get_id().as_str();
+            let (value, source) = match matches.value_source(id) {
+                Some(ValueSource::CommandLine) => (raw(matches, id), "flag".to_owned()),
+                Some(ValueSource::EnvVariable) => (
+                    raw(matches, id),
+                    arg.get_env()
+                        .map_or("env".to_owned(), |e| e.to_string_lossy().into_owned()),
+                ),
+                _ => match file.as_ref().and_then(|t| file_key(t.get_ref(), id)) {
+                    Some((_, value)) => (
+                        match value.get_ref() {
+                            DeValue::String(s) => s.to_string(),
+                            _ => file_text.map_or(String::new(), |t| t[value.span()].to_owned()),
+                        },
+                        "file".to_owned(),
+                    ),
+                    None => (default_of(&arg), "default".to_owned()),
+                },
+            };
+            (id.to_owned(), modgate_redact::redact_text(&value), source)
+        })
+        .collect()
 }
 
 /// The `[default: …]` a setting's help names, or `none`.

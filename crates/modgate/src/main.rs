@@ -36,7 +36,11 @@ fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
-        Command::Serve(args) => serve(*args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => {
+            let serve_matches = matches.subcommand_matches("serve");
+            serve(*args, serve_matches.unwrap_or(&clap::ArgMatches::default()))
+                .map(|()| ExitCode::SUCCESS)
+        }
         Command::Doctor(args) => modgate_doctor::run(modgate_doctor::DoctorOptions {
             json: args.json,
             timeout: args.timeout,
@@ -143,7 +147,16 @@ fn admin(command: modgate_cli::AdminCommand) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
+fn serve(args: ServeArgs, matches: &clap::ArgMatches) -> anyhow::Result<()> {
+    // The console's configuration summary: what `config check` prints.
+    let file_text = args
+        .config
+        .as_deref()
+        .and_then(|p| fs_err::read_to_string(p).ok());
+    let summary = check::effective(file_text.as_deref(), matches)
+        .into_iter()
+        .map(|(id, value, source)| (id, format!("{value}  ({source})")))
+        .collect();
     let config = ServeConfig::resolve(args.config.as_deref(), args.settings)?;
     init_logging(config.log_format);
     server::log_every_request(config.access_log);
@@ -271,6 +284,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         dl,
         vulndb,
         policy: config.server.dependency_policy.clone(),
+        console: modgate_proxy::console::Console::new(modgate_cli::VERSION, summary),
     });
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -300,6 +314,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 () = shutdown() => {},
                 () = telemetry::metric::upkeep(metrics) => {},
                 () = proxy.upstreams().watch() => {},
+                () = watching.console.watch(&watching.proxy) => {},
                 () = async {
                     match &watching.access {
                         Some(access) => access.watch().await,

@@ -11,7 +11,7 @@ use crate::store::{Store, StoreError, StoredFile};
 
 /// How long a snapshot answers before the store is walked again: a
 /// follower paging through sees one consistent listing.
-const FRESH: Duration = Duration::from_secs(10);
+pub(crate) const FRESH: Duration = Duration::from_secs(10);
 /// `pagesize` / `limit` when none is given, and the most either may ask.
 pub const DEFAULT_PAGE: usize = 1000;
 pub const MAX_PAGE: usize = 2000;
@@ -51,6 +51,14 @@ impl Catalog {
     /// Drops the snapshot: the store changed by hand (an admin action).
     pub async fn forget(&self) {
         *self.snapshot.lock().await = None;
+    }
+}
+
+impl Catalog {
+    /// The last snapshot taken, however old, and when, without walking
+    /// the store.
+    pub fn last(&self) -> Option<(Instant, Arc<Vec<Held>>)> {
+        self.snapshot.try_lock().ok().and_then(|s| s.clone())
     }
 }
 

@@ -74,7 +74,7 @@ impl Report {
     /// then the totals.
     pub fn text(&self, storage: &dyn std::fmt::Display) -> String {
         use std::fmt::Write as _;
-        let bytes = crate::status::bytes;
+        let bytes = modgate_console::html::bytes;
         let verb = if self.dry_run {
             "would remove"
         } else {
@@ -192,7 +192,64 @@ pub async fn gc(store: &dyn Store, opts: &Options) -> Result<Report, StoreError>
         prune_markers(store, &markers, &last_use, &removed_ids).await?;
     }
     report.vulndb_blobs_removed = crate::vulndb::remove_orphan_blobs(store, opts.dry_run).await?;
+    // A dry run changes nothing, its record neither.
+    if !opts.dry_run {
+        record_run(store, &report).await?;
+    }
     Ok(report)
+}
+
+/// Where each run's summary is kept, for the console: `.gc/<unix millis>`
+/// (stored objects never change, so each run writes its own and removes
+/// the older ones).
+const RUNS: &str = ".gc";
+
+/// What the console shows of the last gc run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LastRun {
+    /// Milliseconds since the Unix epoch.
+    pub at: u64,
+    pub versions: usize,
+    pub removed: usize,
+    pub freed: u64,
+}
+
+async fn record_run(store: &dyn Store, report: &Report) -> Result<(), StoreError> {
+    let at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let run = LastRun {
+        at,
+        versions: report.versions,
+        removed: report.removed.len(),
+        freed: report.freed,
+    };
+    let dir = Key::parse(RUNS)?;
+    let older = store.list(&dir).await?;
+    let json = serde_json::to_vec(&run).map_err(std::io::Error::other)?;
+    store
+        .put(&dir.join(&at.to_string())?, Bytes::from(json))
+        .await?;
+    for name in older.into_iter().filter(|n| *n != at.to_string()) {
+        store.remove(&dir.join(&name)?).await?;
+    }
+    Ok(())
+}
+
+/// The newest gc run's summary, if one was recorded.
+pub async fn last_run(store: &dyn Store) -> Result<Option<LastRun>, StoreError> {
+    let dir = Key::parse(RUNS)?;
+    let newest = store
+        .list(&dir)
+        .await?
+        .into_iter()
+        .filter_map(|n| n.parse::<u64>().ok())
+        .max();
+    let Some(at) = newest else {
+        return Ok(None);
+    };
+    let data = store.read_small(&dir.join(&at.to_string())?).await?;
+    Ok(data.and_then(|d| serde_json::from_slice(&d).ok()))
 }
 
 /// A version's files go hash first (so the store hook never trusts a
@@ -240,6 +297,13 @@ async fn versions(
 }
 
 type Markers = Vec<(u64, (String, String), Key)>;
+
+/// The last day (since the epoch) each version was served, from the day
+/// markers: for the console's "last served" of versions not served since
+/// start.
+pub async fn last_served(store: &dyn Store) -> Result<HashMap<(String, String), u64>, StoreError> {
+    Ok(access_markers(store).await?.0)
+}
 
 /// The last day each version was served, and every marker.
 async fn access_markers(
@@ -306,4 +370,40 @@ async fn logged_versions(store: &dyn Store) -> Result<HashSet<(String, String)>,
         }
     }
     Ok(logged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn each_run_leaves_its_summary_and_only_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = modgate_store::DiskStore::open(dir.path()).unwrap();
+        assert_eq!(last_run(&store).await.unwrap(), None);
+        let dry_run = Options {
+            dry_run: true,
+            ..Options::default()
+        };
+        gc(&store, &dry_run).await.unwrap();
+        assert_eq!(
+            last_run(&store).await.unwrap(),
+            None,
+            "a dry run writes nothing"
+        );
+        let report = gc(&store, &Options::default()).await.unwrap();
+        let first = last_run(&store).await.unwrap().expect("recorded");
+        assert_eq!(
+            (first.versions, first.removed, first.freed),
+            (report.versions, 0, 0)
+        );
+        // The next run's replaces it.
+        gc(&store, &Options::default()).await.unwrap();
+        let second = last_run(&store).await.unwrap().expect("recorded");
+        assert!(second.at >= first.at);
+        assert_eq!(
+            store.list(&Key::parse(RUNS).unwrap()).await.unwrap().len(),
+            1
+        );
+    }
 }

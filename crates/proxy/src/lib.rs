@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod catalog;
+pub mod console;
 pub mod dl;
 pub mod flights;
 mod gate;
@@ -22,7 +23,6 @@ pub mod policy;
 mod proxy;
 pub mod server;
 pub mod settings;
-pub mod status;
 pub mod sumdb;
 pub mod telemetry;
 pub mod upstream;

@@ -152,10 +152,16 @@ struct Inner {
     /// The day (since the epoch) and the versions whose access markers were
     /// written that day, by module: each version's at most once a day.
     touched: Mutex<(u64, HashMap<String, HashSet<String>>)>,
+    /// Zip answers since start by module and version, and the last one's
+    /// time, for the console.
+    served: Mutex<HashMap<String, Served>>,
     catalog: crate::catalog::Catalog,
     /// The latest misses, newest last, for the status page.
     misses: Mutex<std::collections::VecDeque<Miss>>,
 }
+
+/// A module's versions: how often each had its zip served, and when last.
+pub type Served = HashMap<String, (u64, std::time::SystemTime)>;
 
 /// How many misses the status page shows.
 const MISSES_KEPT: usize = 20;
@@ -192,6 +198,7 @@ impl Proxy {
                 negative: Cache::new(MEMORY_ENTRIES),
                 recent: Cache::new(MEMORY_ENTRIES),
                 touched: Mutex::new((0, HashMap::new())),
+                served: Mutex::new(HashMap::new()),
                 catalog: crate::catalog::Catalog::default(),
                 misses: Mutex::new(std::collections::VecDeque::with_capacity(MISSES_KEPT)),
             }),
@@ -225,6 +232,31 @@ impl Proxy {
     /// Every version the store holds (a snapshot a few seconds old at most).
     pub async fn held(&self) -> Result<Arc<Vec<crate::catalog::Held>>, StoreError> {
         self.inner.catalog.held(self.inner.store.as_ref()).await
+    }
+
+    /// The last listing [`Proxy::held`] made, without listing anew.
+    pub fn last_held(&self) -> Option<Arc<Vec<crate::catalog::Held>>> {
+        self.inner.catalog.last().map(|(_, held)| held)
+    }
+
+    /// The last listing at once, a new one started behind it when it is
+    /// stale (the console's pages: a walk of a large store takes longer
+    /// than a page may); the first call waits for one.
+    pub async fn held_soon(&self) -> Result<Arc<Vec<crate::catalog::Held>>, StoreError> {
+        match self.inner.catalog.last() {
+            Some((at, held)) => {
+                if at.elapsed() >= crate::catalog::FRESH {
+                    let proxy = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = proxy.held().await {
+                            tracing::warn!(error = %modgate_redact::Chain(&e), "listing the store");
+                        }
+                    });
+                }
+                Ok(held)
+            }
+            None => self.held().await,
+        }
     }
 
     /// The latest misses, newest first.
@@ -573,11 +605,15 @@ impl Proxy {
 
     /// Records that `req`'s version was served today, for `modgate gc`'s
     /// least-recently-served order: one empty object a day per version,
-    /// written in the background (an answer never waits on it).
+    /// written in the background (an answer never waits on it); a zip's
+    /// answer is counted for the console.
     fn touch(&self, req: &Request) {
         let (Kind::Info(v) | Kind::Mod(v) | Kind::Zip(v)) = &req.kind else {
             return;
         };
+        if matches!(req.kind, Kind::Zip(_)) {
+            self.count_served(&req.module, v);
+        }
         let day = crate::gc::today();
         {
             // Looked up before any key is built: this runs on every hit.
@@ -603,6 +639,29 @@ impl Proxy {
                 tracing::debug!(%key, error = %Chain(&e), "access not recorded");
             }
         });
+    }
+
+    fn count_served(&self, module: &str, version: &str) {
+        let now = std::time::SystemTime::now();
+        let mut served = crate::lock(&self.inner.served);
+        // Found without allocating: this runs on every hit.
+        if let Some(seen) = served.get_mut(module).and_then(|vs| vs.get_mut(version)) {
+            *seen = (seen.0 + 1, now);
+            return;
+        }
+        served
+            .entry(module.to_owned())
+            .or_default()
+            .insert(version.to_owned(), (1, now));
+    }
+
+    /// How often each version of `module` had its zip served since start,
+    /// and when last.
+    pub fn served(&self, module: &str) -> Served {
+        crate::lock(&self.inner.served)
+            .get(module)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// A canonical .info, .mod or .zip: from the store, else fetched,

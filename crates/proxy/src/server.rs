@@ -25,7 +25,7 @@ use crate::telemetry::{self, metric};
 use crate::upstream::BreakerState;
 use crate::vulndb::{self, VulnDb, VulnDbError};
 use crate::workers::ClientAddr;
-use crate::{Answer, Proxy, ProxyError, PublishError, Published, catalog, ingest};
+use crate::{Answer, Proxy, ProxyError, PublishError, Published, catalog, console, ingest};
 use modgate_auth::Right;
 use modgate_module::modfile::Retraction;
 
@@ -54,11 +54,19 @@ pub struct AppState {
     pub vulndb: Option<Arc<VulnDb>>,
     /// `[[policy]]`: module versions denied at the proxy.
     pub policy: Option<Policy>,
+    /// The operator console's settings and memory.
+    pub console: crate::console::Console,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/", get(status_page))
+        .route("/", get(console::overview))
+        .route("/favicon.ico", get(console::favicon))
+        .route("/favicon.svg", get(console::favicon))
+        .route("/-/console.css", get(console::style))
+        .route("/-/console.js", get(console::script))
+        .route("/-/modules", get(console::search))
+        .route("/-/module/{*path}", get(console::module))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -185,7 +193,7 @@ pub(crate) fn authenticated(req: &HttpRequest) -> Option<Arc<Authenticated>> {
 }
 
 /// The query string's parameters (the last of each name).
-fn query_params(req: &HttpRequest) -> std::collections::HashMap<String, String> {
+pub(crate) fn query_params(req: &HttpRequest) -> std::collections::HashMap<String, String> {
     url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
         .into_owned()
         .collect()
@@ -489,47 +497,6 @@ async fn readyz(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
         body.push('\n');
     }
     with_endpoint("readyz", text(StatusCode::OK, &body))
-}
-
-/// `/`: the status page, for admins when there is an auth file.
-async fn status_page(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
-    if let Some(resp) = not_admin(authenticated(&req).as_deref()) {
-        return with_endpoint("status", resp);
-    }
-    let proxy = &state.proxy;
-    let storage = match proxy.store().check().await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            metric::storage_failure("check");
-            Err(e.kind_text())
-        }
-    };
-    let held = proxy.held().await;
-    if let Err(e) = &held {
-        tracing::warn!(error = %Chain(&e), "status page: listing the store");
-    }
-    let metrics = state.metrics.render();
-    let page = crate::status::render(&crate::status::Status {
-        upstreams: proxy.upstreams().health(),
-        held: held.as_deref().ok().map(Vec::as_slice),
-        storage,
-        private_log: proxy.log().map(|l| (l.name().to_owned(), l.size())),
-        sumdb: proxy
-            .checksums()
-            .map(|c| crate::sumdb::Database::name(c).to_owned()),
-        misses: proxy.misses(),
-        moved_tags: proxy.upstreams().moved_tags(),
-        metrics: &metrics,
-        explain: state.explain,
-    });
-    let mut resp = (StatusCode::OK, page).into_response();
-    let headers = resp.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    with_endpoint("status", resp)
 }
 
 async fn metrics(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {

@@ -56,7 +56,9 @@ pub mod metric {
         static LOOKUP_SERIES: std::cell::RefCell<Vec<(&'static str, bool, metrics::Counter)>> = const { std::cell::RefCell::new(Vec::new()) };
     }
 
+    /// An answered request, for `/metrics` and the console's history.
     pub fn http_request(endpoint: &'static str, status: u16, elapsed: Duration) {
+        modgate_console::history::global().request(status, elapsed);
         REQUEST_SERIES.with_borrow_mut(|series| {
             let i = match series
                 .iter()
@@ -101,6 +103,7 @@ pub mod metric {
 
     /// A lookup of a stored artifact (`kind`: info, mod, zip).
     pub fn cache_lookup(kind: &'static str, hit: bool) {
+        modgate_console::history::global().lookup(hit);
         LOOKUP_SERIES.with_borrow_mut(|series| {
             if let Some((.., lookups)) = series.iter().find(|(k, h, _)| *h == hit && *k == kind) {
                 lookups.increment(1);

@@ -182,6 +182,8 @@ struct State {
     /// the first is signed).
     tree: Tree,
     signed: Bytes,
+    /// When that head was stored, if the store says.
+    signed_at: Option<std::time::SystemTime>,
 }
 
 impl PrivateLog {
@@ -286,6 +288,11 @@ impl PrivateLog {
     /// Records in the log (its signed tree).
     pub fn size(&self) -> u64 {
         self.inner.read().tree.n
+    }
+
+    /// When the newest signed tree head was stored, if known.
+    pub fn signed_at(&self) -> Option<std::time::SystemTime> {
+        self.inner.read().signed_at
     }
 
     /// Why the log stopped appending, if it found its storage forked.
@@ -515,6 +522,7 @@ impl Inner {
         let mut st = self.write();
         st.tree = tree;
         st.signed = signed;
+        st.signed_at = Some(std::time::SystemTime::now());
         metric::sumdb_private_records(tree.n);
         Ok(())
     }
@@ -757,6 +765,7 @@ async fn load(
         index: HashMap::with_capacity(texts.len()),
         tree: Tree::default(),
         signed: Bytes::new(),
+        signed_at: None,
     };
     for (id, data) in texts.iter().enumerate() {
         let (key, text) = parse_record(id as u64, data)?;
@@ -802,6 +811,7 @@ async fn load(
     }
     state.tree = tree;
     state.signed = signed;
+    state.signed_at = store.stat(&key).await.ok().flatten().map(|s| s.stored);
     Ok(state)
 }
 
@@ -1090,10 +1100,15 @@ mod tests {
         }
         let old = latest(&log, &f.vkey).await;
         let (old_signed, _) = answer(&log, "latest").await.unwrap();
+        let signed_at = log.signed_at().expect("signed now");
         drop(log);
 
         let log = f.open().await.unwrap();
         assert_eq!(log.size(), 3);
+        // Reopened: when the stored head was written (before it was
+        // taken as signed), not now.
+        let stored_at = log.signed_at().expect("the stored head's time");
+        assert!(stored_at <= signed_at, "{stored_at:?} {signed_at:?}");
         assert_eq!(answer(&log, "latest").await.unwrap().0, old_signed);
         assert!(log.contains("corp.example/b", "v1.0.0"));
         for m in ["d", "e"] {

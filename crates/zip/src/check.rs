@@ -188,6 +188,43 @@ fn add_size(total: u64, size: u64) -> Result<u64, Error> {
         .ok_or(Error::ContentsTooLarge)
 }
 
+/// The license files at the root of a module zip (`LICENSE`, `COPYING`,
+/// `LICENCE`, `UNLICENSE`, with any extension, any case), read from its
+/// central directory only.
+pub fn root_licenses<R: Read + Seek>(
+    reader: R,
+    module_path: &str,
+    version: &str,
+) -> Result<Vec<String>, Error> {
+    let prefix = rules::prefix(module_path, version);
+    let mut zip = open(reader)?;
+    let mut found = Vec::new();
+    for entry in zip.files().map_err(Error::NotZip)? {
+        let entry = entry.map_err(Error::NotZip)?;
+        let Some(name) = std::str::from_utf8(entry.name_raw())
+            .ok()
+            .and_then(|n| n.strip_prefix(prefix.as_str()))
+        else {
+            continue;
+        };
+        let stem = name
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let stem = stem.trim_end_matches(['-', '_']);
+        if !name.contains('/')
+            && ["LICENSE", "LICENCE", "COPYING", "UNLICENSE"]
+                .iter()
+                .any(|l| stem == *l || stem.starts_with(&format!("{l}-")))
+        {
+            found.push(name.to_owned());
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 fn open<R: Read + Seek>(reader: R) -> Result<ZipIterable<R>, Error> {
     ZipIterable::try_new(reader, Config::default()).map_err(Error::NotZip)
 }
@@ -303,6 +340,22 @@ mod tests {
     }
 
     /// x/mod's testdata/check_zip: which entries CheckZip calls invalid.
+    #[test]
+    fn licenses_are_found_at_the_root_only() {
+        let zip = raw_zip(&[
+            RawEntry::new("example.com/m@v1.0.0/go.mod", "module example.com/m\n"),
+            RawEntry::new("example.com/m@v1.0.0/LICENSE.md", "MIT"),
+            RawEntry::new("example.com/m@v1.0.0/copying", "GPL"),
+            RawEntry::new("example.com/m@v1.0.0/LICENSES/x", "no"),
+            RawEntry::new("example.com/m@v1.0.0/sub/LICENSE", "no"),
+            RawEntry::new("example.com/m@v1.0.0/licensed.go", "no"),
+            RawEntry::new("example.com/other@v1.0.0/LICENSE", "no"),
+        ]);
+        let found = root_licenses(std::io::Cursor::new(zip), "example.com/m", "v1.0.0").unwrap();
+        assert_eq!(found, ["LICENSE.md", "copying"]);
+        assert!(root_licenses(std::io::Cursor::new(b"nope".to_vec()), "a.b/c", "v1.0.0").is_err());
+    }
+
     #[test]
     fn check_zip_vectors() {
         for mut v in vectors("check_zip") {

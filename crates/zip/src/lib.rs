@@ -23,7 +23,7 @@ mod testutil;
 
 use std::fmt;
 
-pub use check::{CheckedZip, check_zip, check_zip_reader, hash_zip_file};
+pub use check::{CheckedZip, check_zip, check_zip_reader, hash_zip_file, root_licenses};
 pub use create::{CheckedFiles, ZipFile, check_files, create_zip};
 pub use dir::{create_zip_from_dir, zip_go_mod};
 

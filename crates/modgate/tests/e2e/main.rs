@@ -11,6 +11,7 @@ mod bad_input;
 mod bundle;
 mod catalog;
 mod config;
+mod console;
 mod container;
 mod deploy;
 mod direct;

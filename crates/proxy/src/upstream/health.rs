@@ -81,6 +81,34 @@ struct Inner {
     /// The failures since the last success: when they began, and the last
     /// (in full, for the status page) with its kind (for clients).
     failing: Option<(Instant, String, Fault)>,
+    /// Openings and the first failures of streaks, newest last, for the
+    /// console's timeline.
+    events: std::collections::VecDeque<Event>,
+}
+
+/// How many of a breaker's events the console's timeline keeps.
+const EVENTS_KEPT: usize = 20;
+
+/// A change the console's timeline shows.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub at: std::time::SystemTime,
+    /// `failing` (a streak began) or `opened` (the breaker opened).
+    pub what: &'static str,
+    pub cause: String,
+}
+
+impl Inner {
+    fn event(&mut self, what: &'static str, cause: &dyn std::fmt::Display) {
+        if self.events.len() == EVENTS_KEPT {
+            self.events.pop_front();
+        }
+        self.events.push_back(Event {
+            at: std::time::SystemTime::now(),
+            what,
+            cause: cause.to_string(),
+        });
+    }
 }
 
 #[derive(Debug)]
@@ -176,6 +204,7 @@ impl Breaker {
                 waiting: 0,
                 silent_since: None,
                 failing: None,
+                events: std::collections::VecDeque::with_capacity(EVENTS_KEPT),
             }),
             trials: Arc::new(Semaphore::new(TRIALS)),
             changed: Notify::new(),
@@ -275,10 +304,11 @@ impl Breaker {
         fault: Fault,
     ) -> bool {
         let mut inner = self.lock();
-        let since = inner
-            .failing
-            .take()
-            .map_or_else(Instant::now, |(since, ..)| since);
+        let streak = inner.failing.take();
+        if streak.is_none() {
+            inner.event("failing", error);
+        }
+        let since = streak.map_or_else(Instant::now, |(since, ..)| since);
         inner.failing = Some((since, error.to_string(), fault));
         let failures = match inner.mode {
             // An unproven upstream that gave no answer at all (refused, reset,
@@ -302,6 +332,7 @@ impl Breaker {
             probed,
         };
         inner.openings += 1;
+        inner.event("opened", error);
         true
     }
 
@@ -312,6 +343,11 @@ impl Breaker {
             .failing
             .as_ref()
             .map(|(since, error, _)| (since.elapsed(), error.clone()))
+    }
+
+    /// The latest openings and failure streaks, oldest first.
+    pub fn events(&self) -> Vec<Event> {
+        self.lock().events.iter().cloned().collect()
     }
 
     pub fn state(&self) -> BreakerState {

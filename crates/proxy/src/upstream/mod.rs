@@ -30,8 +30,8 @@ use modgate_vcs::Direct;
 use tempfile::NamedTempFile;
 use tokio::sync::Semaphore;
 
-pub use health::BreakerState;
 use health::{Breaker, Skipped};
+pub use health::{BreakerState, Event as UpstreamEvent};
 use hedge::Hedge;
 pub use hedge::HedgePolicy;
 
@@ -530,6 +530,8 @@ pub struct UpstreamHealth {
     pub state: BreakerState,
     /// How long it has been failing, and its last failure.
     pub failing: Option<(Duration, String)>,
+    /// Its breaker's openings and failure streaks, oldest first.
+    pub events: Vec<UpstreamEvent>,
 }
 
 /// How a module path stands to the `--private` patterns.
@@ -669,6 +671,7 @@ impl Upstreams {
                         name,
                         state: breaker.state(),
                         failing: breaker.failing(),
+                        events: breaker.events(),
                     },
                     None => {
                         let failing = e.fetcher.unavailable();
@@ -679,6 +682,7 @@ impl Upstreams {
                                 None => BreakerState::Closed,
                             },
                             failing: failing.map(|why| (Duration::ZERO, why)),
+                            events: Vec::new(),
                         }
                     }
                 }

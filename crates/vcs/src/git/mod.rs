@@ -391,6 +391,8 @@ impl Inner {
         }
         let total: u64 = mirrors.iter().map(|(size, _)| size).sum();
         metrics::gauge!("modgate_vcs_mirrors_bytes").set(total as f64);
+        let mirrors_gauge = metrics::gauge!("modgate_vcs_mirrors");
+        mirrors_gauge.set(mirrors.len() as f64);
         if self.max_size == 0 || total <= self.max_size {
             return;
         }
@@ -416,6 +418,7 @@ impl Inner {
             };
             if evicted {
                 total -= size;
+                mirrors_gauge.decrement(1.0);
                 metrics::counter!("modgate_vcs_evictions_total").increment(1);
                 tracing::info!(mirror = %path.display(), bytes = size, "evicted a git mirror (--vcs-max-size)");
             }
