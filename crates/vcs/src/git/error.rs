@@ -71,6 +71,12 @@ const CORRUPT: &[&str] = &[
     "unable to read tree",
     "invalid sha1 pointer",
     "bad ref",
+    // Objects gone (a mirror's loose objects deleted), a damaged `shallow`.
+    "not a tree object",
+    "unable to read sha1 file",
+    "missing blob",
+    "missing tree",
+    "bad shallow line",
 ];
 
 impl GitFailure {
@@ -243,6 +249,11 @@ mod tests {
                 GitFailure::Corrupt,
             ),
             ("fatal: bad object refs/tags/v1.0.0", GitFailure::Corrupt),
+            (
+                "fatal: not a tree object: 8ded2214c95d3e7d1c71465a0ca17dc8ec75d566",
+                GitFailure::Corrupt,
+            ),
+            ("fatal: bad shallow line: xx", GitFailure::Corrupt),
             (
                 "fatal: not a git repository: '/var/lib/modgate/vcs/0123'",
                 GitFailure::Corrupt,

@@ -446,7 +446,7 @@ fn flock(file: &std::fs::File, op: libc::c_int) -> std::io::Result<()> {
 /// one uses: half-built mirrors go; in each mirror, git's lock files
 /// (`shallow.lock`, `packed-refs.lock`, `config.lock`, `HEAD.lock`,
 /// `index.lock`, `refs/**.lock`, `objects/info/*.lock`) and the temporary
-/// packs of an unfinished fetch. Only modgate writes its mirrors, so none
+/// packs of an unfinished fetch; and alternates, which no mirror has. Only modgate writes its mirrors, so none
 /// of these belongs to a git still running.
 fn heal(workdir: &std::path::Path) -> Result<(), VcsError> {
     let mut removed = 0;
@@ -458,8 +458,11 @@ fn heal(workdir: &std::path::Path) -> Result<(), VcsError> {
         } else if path.join("objects").is_dir() {
             removed += remove_matching(&path, false, &|n| n.ends_with(".lock"))?;
             removed += remove_matching(&path.join("refs"), true, &|n| n.ends_with(".lock"))?;
-            removed +=
-                remove_matching(&path.join("objects/info"), false, &|n| n.ends_with(".lock"))?;
+            // Alternates would make git read another repository's objects:
+            // modgate never writes them.
+            removed += remove_matching(&path.join("objects/info"), false, &|n| {
+                n.ends_with(".lock") || n == "alternates" || n == "http-alternates"
+            })?;
             removed += remove_matching(&path.join("objects/pack"), false, &|n| {
                 n.starts_with("tmp_") || n.ends_with(".lock")
             })?;
