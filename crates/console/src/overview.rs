@@ -33,6 +33,8 @@ pub struct Overview<'a> {
     pub vulndb: Option<VulnMirror>,
     /// The last `modgate gc` run on this storage, if one was recorded.
     pub gc: Option<GcRun>,
+    /// The last `modgate gc --dry-run`: what gc would free.
+    pub gc_would: Option<GcRun>,
     /// The Prometheus text of `/metrics`.
     pub metrics: &'a str,
 }
@@ -380,6 +382,22 @@ pub fn render(s: &Overview<'_>) -> String {
             );
         }
     }
+    match &s.gc_would {
+        None => h.push_str(
+            "<dt>would free</dt><dd id=\"gc-would\">unknown (<code>modgate gc --dry-run</code> \
+             records it)</dd>",
+        ),
+        Some(run) => {
+            let _ = write!(
+                h,
+                "<dt>would free</dt><dd id=\"gc-would\">{} in {} of {} versions (dry run {})</dd>",
+                bytes(run.freed),
+                run.removed,
+                run.versions,
+                time_el(run.at)
+            );
+        }
+    }
     h.push_str("</dl>");
 
     h.push_str("<h2>Policy</h2><dl id=\"policy\">");
@@ -656,6 +674,7 @@ modgate_policy_decisions_total{decision=\"deny\"} 2
             moved_tags: Vec::new(),
             vulndb: None,
             gc: None,
+            gc_would: None,
             metrics: METRICS,
         };
         let html = render(&overview);

@@ -326,13 +326,21 @@ pub(crate) async fn overview(State(state): State<Arc<AppState>>, req: HttpReques
     });
     let metrics = state.metrics.render();
     let console = &state.console;
-    let gc = match crate::gc::last_run(proxy.store().as_ref()).await {
-        Ok(run) => run,
-        Err(e) => {
-            tracing::debug!(error = %Chain(&e), "status page: reading gc's last run");
-            None
+    let gc_run = |dry_run| async move {
+        match crate::gc::last_run(proxy.store().as_ref(), dry_run).await {
+            Ok(run) => run.map(|run| overview::GcRun {
+                at: std::time::UNIX_EPOCH + Duration::from_millis(run.at),
+                versions: run.versions,
+                removed: run.removed,
+                freed: run.freed,
+            }),
+            Err(e) => {
+                tracing::debug!(error = %Chain(&e), "status page: reading gc's last run");
+                None
+            }
         }
     };
+    let (gc, gc_would) = (gc_run(false).await, gc_run(true).await);
     let page = overview::render(&overview::Overview {
         version: &console.version,
         started: console.started,
@@ -405,12 +413,8 @@ pub(crate) async fn overview(State(state): State<Arc<AppState>>, req: HttpReques
                 failing: status.failing,
             }
         }),
-        gc: gc.map(|run| overview::GcRun {
-            at: std::time::UNIX_EPOCH + Duration::from_millis(run.at),
-            versions: run.versions,
-            removed: run.removed,
-            freed: run.freed,
-        }),
+        gc,
+        gc_would,
         metrics: &metrics,
     });
     let resp = html_page(StatusCode::OK, page);

@@ -192,9 +192,13 @@ pub async fn gc(store: &dyn Store, opts: &Options) -> Result<Report, StoreError>
         prune_markers(store, &markers, &last_use, &removed_ids).await?;
     }
     report.vulndb_blobs_removed = crate::vulndb::remove_orphan_blobs(store, opts.dry_run).await?;
-    // A dry run changes nothing, its record neither.
-    if !opts.dry_run {
-        record_run(store, &report).await?;
+    // A dry run changes nothing but its record (what it would free, for
+    // the console), and a store it cannot write is no reason to fail.
+    match record_run(store, &report).await {
+        Err(e) if opts.dry_run => {
+            tracing::warn!(error = %modgate_redact::Chain(&e), "gc --dry-run: its summary not recorded");
+        }
+        recorded => recorded?,
     }
     Ok(report)
 }
@@ -212,6 +216,18 @@ pub struct LastRun {
     pub versions: usize,
     pub removed: usize,
     pub freed: u64,
+    /// A `--dry-run`: what the run would have removed and freed.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// A run's record name: `<unix millis>`, or `dry-<unix millis>`.
+fn run_name(dry_run: bool, at: u64) -> String {
+    if dry_run {
+        format!("dry-{at}")
+    } else {
+        at.to_string()
+    }
 }
 
 async fn record_run(store: &dyn Store, report: &Report) -> Result<(), StoreError> {
@@ -223,32 +239,41 @@ async fn record_run(store: &dyn Store, report: &Report) -> Result<(), StoreError
         versions: report.versions,
         removed: report.removed.len(),
         freed: report.freed,
+        dry_run: report.dry_run,
     };
     let dir = Key::parse(RUNS)?;
     let older = store.list(&dir).await?;
     let json = serde_json::to_vec(&run).map_err(std::io::Error::other)?;
-    store
-        .put(&dir.join(&at.to_string())?, Bytes::from(json))
-        .await?;
-    for name in older.into_iter().filter(|n| *n != at.to_string()) {
-        store.remove(&dir.join(&name)?).await?;
+    let name = run_name(run.dry_run, at);
+    store.put(&dir.join(&name)?, Bytes::from(json)).await?;
+    // The older records of the same kind.
+    for old in older
+        .into_iter()
+        .filter(|n| *n != name && n.starts_with("dry-") == run.dry_run)
+    {
+        store.remove(&dir.join(&old)?).await?;
     }
     Ok(())
 }
 
-/// The newest gc run's summary, if one was recorded.
-pub async fn last_run(store: &dyn Store) -> Result<Option<LastRun>, StoreError> {
+/// The newest gc run's summary, if one was recorded: of a run, or of a
+/// dry run (what it would free).
+pub async fn last_run(store: &dyn Store, dry_run: bool) -> Result<Option<LastRun>, StoreError> {
     let dir = Key::parse(RUNS)?;
     let newest = store
         .list(&dir)
         .await?
         .into_iter()
-        .filter_map(|n| n.parse::<u64>().ok())
+        .filter_map(|n| match n.strip_prefix("dry-") {
+            Some(at) if dry_run => at.parse::<u64>().ok(),
+            None if !dry_run => n.parse::<u64>().ok(),
+            _ => None,
+        })
         .max();
     let Some(at) = newest else {
         return Ok(None);
     };
-    let data = store.read_small(&dir.join(&at.to_string())?).await?;
+    let data = store.read_small(&dir.join(&run_name(dry_run, at))?).await?;
     Ok(data.and_then(|d| serde_json::from_slice(&d).ok()))
 }
 
@@ -380,30 +405,37 @@ mod tests {
     async fn each_run_leaves_its_summary_and_only_the_newest() {
         let dir = tempfile::tempdir().unwrap();
         let store = modgate_store::DiskStore::open(dir.path()).unwrap();
-        assert_eq!(last_run(&store).await.unwrap(), None);
+        assert_eq!(last_run(&store, false).await.unwrap(), None);
         let dry_run = Options {
             dry_run: true,
             ..Options::default()
         };
         gc(&store, &dry_run).await.unwrap();
         assert_eq!(
-            last_run(&store).await.unwrap(),
+            last_run(&store, false).await.unwrap(),
             None,
-            "a dry run writes nothing"
+            "a dry run is no run"
         );
+        let would = last_run(&store, true)
+            .await
+            .unwrap()
+            .expect("what it would free");
+        assert!(would.dry_run);
         let report = gc(&store, &Options::default()).await.unwrap();
-        let first = last_run(&store).await.unwrap().expect("recorded");
+        let first = last_run(&store, false).await.unwrap().expect("recorded");
         assert_eq!(
             (first.versions, first.removed, first.freed),
             (report.versions, 0, 0)
         );
         // The next run's replaces it.
         gc(&store, &Options::default()).await.unwrap();
-        let second = last_run(&store).await.unwrap().expect("recorded");
+        let second = last_run(&store, false).await.unwrap().expect("recorded");
         assert!(second.at >= first.at);
+        // The newest of each kind.
         assert_eq!(
             store.list(&Key::parse(RUNS).unwrap()).await.unwrap().len(),
-            1
+            2
         );
+        assert_eq!(last_run(&store, true).await.unwrap(), Some(would));
     }
 }

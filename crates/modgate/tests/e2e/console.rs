@@ -302,6 +302,36 @@ fn the_console_shows_each_viewer_what_happened_in_a_real_browser() {
         overview.contains("id=\"gc-last\"><time") && overview.contains("<dd>0 of "),
         "{overview}"
     );
+    // What gc would free, from the last dry run: here, everything.
+    assert!(overview.contains("id=\"gc-would\">unknown"), "{overview}");
+    let out = crate::support::modgate::run(
+        &[
+            "gc",
+            "--storage",
+            storage.to_str().unwrap(),
+            "--max-size",
+            "1B",
+            "--dry-run",
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let overview = get_as(Some(&root), "/").text();
+    let would = overview
+        .split("id=\"gc-would\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</dd>").next())
+        .unwrap_or_default();
+    assert!(
+        would.contains(" in ") && !would.starts_with("0 B") && would.contains("dry run"),
+        "{would}"
+    );
+    // A dry run removed nothing.
+    assert!(get_as(Some(&root), &dep).status == 200);
 }
 
 /// The module pages' one gate, in raw HTTP (a browser would normalise the
