@@ -62,6 +62,22 @@ enum Kind {
     Symlink,
 }
 
+/// A version's files read from the archive its system wrote (git's tar,
+/// the other systems' zip), ready to become the module zip.
+pub trait Archived: Send + 'static {
+    fn has(&self, path: &str) -> bool;
+    /// Writes the module zip of `module@version` from these files and
+    /// `license` (the repository root's LICENSE, for a module in a
+    /// subdirectory without one), with x/mod's rules.
+    fn write_zip(
+        &self,
+        out: impl Write + io::Seek,
+        module: &str,
+        version: &str,
+        license: Option<Bytes>,
+    ) -> Result<(), Error>;
+}
+
 /// The files of a `git archive` tar that lie under `dir`, in archive order.
 pub struct Index {
     tar: Arc<File>,
@@ -107,10 +123,6 @@ impl Index {
         Ok(Self { tar, entries })
     }
 
-    pub fn has(&self, path: &str) -> bool {
-        self.entries.iter().any(|e| e.path == path)
-    }
-
     /// The module's own go.mod, for its go directive.
     fn go_mod(&self) -> Option<Vec<u8>> {
         let entry = self.entries.iter().find(|e| e.path == "go.mod")?;
@@ -123,11 +135,14 @@ impl Index {
             .ok()?;
         Some(data)
     }
+}
 
-    /// Writes the zip of `module@version` from these files and `license`
-    /// (the repository root's LICENSE, for a module in a subdirectory
-    /// without one), with x/mod's rules.
-    pub fn write_zip(
+impl Archived for Index {
+    fn has(&self, path: &str) -> bool {
+        self.entries.iter().any(|e| e.path == path)
+    }
+
+    fn write_zip(
         &self,
         out: impl Write + io::Seek,
         module: &str,
@@ -285,13 +300,22 @@ impl ZipSource {
         })
     }
 
-    pub fn has(&self, path: &str) -> bool {
+    fn entry(&self, e: &ZipEntry) -> ZipContent {
+        ZipContent::Lazy {
+            zip: self.zip.clone(),
+            vcs: self.vcs,
+            index: e.index,
+            size: e.size,
+        }
+    }
+}
+
+impl Archived for ZipSource {
+    fn has(&self, path: &str) -> bool {
         self.entries.iter().any(|e| e.path == path)
     }
 
-    /// Writes the module zip of `module@version` from these files and
-    /// `license` (see [`Index::write_zip`]).
-    pub fn write_zip(
+    fn write_zip(
         &self,
         out: impl Write + io::Seek,
         module: &str,
@@ -327,15 +351,6 @@ impl ZipSource {
             }));
         create_zip(out, module, version, files, go.as_deref())
             .map_err(|e| Error::NoVersion(format!("create zip: {}", modgate_redact::Chain(&e))))
-    }
-
-    fn entry(&self, e: &ZipEntry) -> ZipContent {
-        ZipContent::Lazy {
-            zip: self.zip.clone(),
-            vcs: self.vcs,
-            index: e.index,
-            size: e.size,
-        }
     }
 }
 

@@ -445,25 +445,7 @@ async fn zip(
     let index = tokio::task::spawn_blocking(move || archive::Index::read(&tar_path, &dir))
         .await
         .map_err(Error::Task)??;
-    // go copies the repository's LICENSE into modules below the root.
-    let license = if !located.dir.is_empty() && !index.has("LICENSE") {
-        code.repo()
-            .read_file(&located.hash, "LICENSE", modgate_zip::MAX_LICENSE)
-            .await
-            .unwrap_or(None)
-    } else {
-        None
-    };
-    let out = temp().map_err(staging)?;
-    let (module, version) = (code.module().to_owned(), v.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let file = out.reopen().map_err(staging)?;
-        index.write_zip(std::io::BufWriter::new(file), &module, &version, license)?;
-        drop(tar);
-        Ok(out)
-    })
-    .await
-    .map_err(Error::Task)?
+    zip_of(code, &located, v, index, tar, temp).await
 }
 
 /// The zip of `v` from the archive hg, svn, bzr or fossil writes, as go's
@@ -489,8 +471,21 @@ async fn zip_other(
     let source = tokio::task::spawn_blocking(move || archive::ZipSource::read(&path, &dir, vcs))
         .await
         .map_err(Error::Task)??;
-    // go copies the repository's LICENSE into modules below the root.
-    let license = if !located.dir.is_empty() && !source.has("LICENSE") {
+    zip_of(code, &located, v, source, staged, temp).await
+}
+
+/// The module zip of `v` from `archived`, its files as read from the
+/// archive `staged` (kept until the zip is written). go copies the
+/// repository's LICENSE into a module below the root that has none.
+async fn zip_of<H: CodeHost>(
+    code: &CodeRepo<H>,
+    located: &coderepo::Located,
+    v: &str,
+    archived: impl archive::Archived,
+    staged: NamedTempFile,
+    temp: &(dyn Fn() -> std::io::Result<NamedTempFile> + Sync),
+) -> Result<NamedTempFile, Error> {
+    let license = if !located.dir.is_empty() && !archived.has("LICENSE") {
         CodeHost::read_file(
             &**code.repo(),
             &located.hash,
@@ -502,11 +497,11 @@ async fn zip_other(
     } else {
         None
     };
-    let out = temp().map_err(staging)?;
+    let out = temp().map_err(Error::Staging)?;
     let (module, version) = (code.module().to_owned(), v.to_owned());
     tokio::task::spawn_blocking(move || {
-        let file = out.reopen().map_err(staging)?;
-        source.write_zip(std::io::BufWriter::new(file), &module, &version, license)?;
+        let file = out.reopen().map_err(Error::Staging)?;
+        archived.write_zip(std::io::BufWriter::new(file), &module, &version, license)?;
         drop(staged);
         Ok(out)
     })
